@@ -1,0 +1,74 @@
+"""``create_app()``: routers, exception handlers and the lifespan that owns connections."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from studyhall import __version__, domains, health
+from studyhall.config import Settings, get_settings
+from studyhall.db import migrate
+from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
+from studyhall.kit.errors import install_error_handlers
+from studyhall.kit.requests import RequestIdMiddleware
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """``database`` given: the caller owns it (tests). Otherwise the lifespan connects."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Studyhall",
+        version=__version__,
+        summary="Backend for AI learning platforms: tutoring, courses, study assistant, progress.",
+        lifespan=_lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.head_revision = migrate.head_revision()
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for module in domains.load_routers():
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if app.state.database is not None:
+        yield
+        return
+    from studyhall.bootstrap import resolve_database
+
+    urls = await asyncio.to_thread(resolve_database, settings)
+    database = Database.connect(urls.app, settings)
+    app.state.database = database
+    jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
+    jobs.load_tasks()
+    pool = await jobs.open_queue(urls.app)
+    worker = None
+    if settings.in_process_worker:
+        worker = asyncio.create_task(jobs.run_worker(concurrency=settings.worker_concurrency))
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await jobs.close_queue(pool)
+        await database.dispose()
+        jobs.configure_runtime(None)

@@ -1,0 +1,228 @@
+"""The ``studyhall`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
+from studyhall.config import Settings, get_settings
+from studyhall.db import migrate
+from studyhall.kit.logging import configure_logging
+
+cli = typer.Typer(
+    help="Studyhall: backend for AI learning platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Schema migrations and database access.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.secho(f"studyhall: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"STUDYHALL_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", code=2)
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def connect(settings: Settings) -> DatabaseUrls:
+    try:
+        return resolve_database(settings)
+    except DatabaseUnreachable as exc:
+        fail(str(exc))
+
+
+def migrate_to_head(settings: Settings, urls: DatabaseUrls) -> None:
+    app_role = settings.app_db_role if settings.embedded else _role_of(settings.app_database_url)
+    migrate.upgrade(urls.owner, app_role)
+
+
+def _role_of(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).username
+
+
+def _export(urls: DatabaseUrls) -> None:
+    """Child processes (uvicorn workers) reach the same server without starting another."""
+    os.environ["DATABASE_URL"] = urls.owner
+    os.environ["STUDYHALL_APP_DATABASE_URL"] = urls.app
+    get_settings.cache_clear()
+
+
+def _ensure_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(f"port {port} on {host} is already in use; choose another with --port")
+            fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
+    """Start the database (embedded unless DATABASE_URL is set), migrate, serve the API."""
+    import uvicorn
+
+    settings = load_settings()
+    _ensure_port_free(host, port)
+    urls = connect(settings)
+    migrate_to_head(settings, urls)
+    _export(urls)
+    typer.echo(f"Studyhall is running at http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(
+        "studyhall.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 4,
+) -> None:
+    """Run background jobs (may run on any number of machines)."""
+    from studyhall.db.engine import Database
+    from studyhall.jobs import core as jobs
+
+    settings = load_settings()
+    urls = connect(settings)
+
+    async def run() -> None:
+        database = Database.connect(urls.app, settings)
+        jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
+        jobs.load_tasks()
+        pool = await jobs.open_queue(urls.app)
+        try:
+            await jobs.run_worker(concurrency=concurrency)
+        finally:
+            await jobs.close_queue(pool)
+            await database.dispose()
+
+    _run_until_signal(run)
+
+
+def _run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:
+    async def guarded() -> None:
+        task = asyncio.ensure_future(main())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            typer.echo("worker stopped")
+
+    asyncio.run(guarded())
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION."""
+    settings = load_settings()
+    urls = connect(settings)
+    if revision == "head":
+        migrate_to_head(settings, urls)
+    else:
+        migrate.upgrade(urls.owner, None, revision)
+    typer.echo(f"database at {migrate.current_revision(urls.owner)}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target, e.g. -1 or base.")]) -> None:
+    """Revert migrations down to REVISION."""
+    urls = connect(load_settings())
+    migrate.downgrade(urls.owner, revision)
+    typer.echo(f"database at {migrate.current_revision(urls.owner) or 'base'}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's revision and the code's head."""
+    urls = connect(load_settings())
+    typer.echo(f"current: {migrate.current_revision(urls.owner) or 'base'}")
+    typer.echo(f"head:    {migrate.head_revision()}")
+
+
+@db_cli.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message")],
+    autogenerate: Annotated[bool, typer.Option()] = True,
+) -> None:
+    """Create a new migration (autogenerated from the models by default)."""
+    urls = connect(load_settings())
+    migrate.revision(urls.owner, message, autogenerate)
+
+
+@db_cli.command("url")
+def db_url() -> None:
+    """How to reach the database with psql."""
+    settings = load_settings()
+    urls = connect(settings)
+    from studyhall.db.embedded import psql_path
+
+    if settings.embedded:
+        typer.echo(f"{psql_path()} '{urls.owner}'")
+    else:
+        from sqlalchemy.engine import make_url
+
+        typer.echo(f"psql '{make_url(urls.owner).render_as_string(hide_password=True)}'")
+
+
+@cli.command()
+def demo() -> None:
+    """Load realistic demo data (safe to run twice)."""
+    from studyhall.demo import load_demo
+
+    settings = load_settings()
+    urls = connect(settings)
+    migrate_to_head(settings, urls)
+    summary = asyncio.run(load_demo(settings, urls))
+    for line in summary:
+        typer.echo(line)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

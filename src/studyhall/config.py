@@ -1,0 +1,91 @@
+"""Settings: one class, read from the environment (prefix ``STUDYHALL_``) and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYHALL_",
+        env_file=".env",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    home: Path = Path(".studyhall")
+    base_url: str = "http://127.0.0.1:8000"
+
+    # The owner URL runs migrations; the app URL is a role that is neither owner nor superuser.
+    # Unset on an external server, the app falls back to the owner URL (and says so at startup).
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "STUDYHALL_DATABASE_URL")
+    )
+    app_database_url: str | None = None
+    app_db_role: str = "studyhall_app"
+    db_name: str = "studyhall"
+
+    # Seed 003: every process together stays within 100 connections.
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
+    db_connect_timeout_s: int = Field(default=30, ge=1)
+    db_statement_timeout_s: int = Field(default=60, ge=1)
+    db_pool_recycle_s: int = Field(default=1800, ge=60)
+
+    in_process_worker: bool = True
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    worker_heartbeat_max_age_s: int = Field(default=60, ge=5)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    mail_from: str = "Studyhall <no-reply@studyhall.local>"
+    mail_backend: Literal["outbox", "smtp"] = "outbox"
+    mail_outbox_dir: Path | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("database_url", "app_database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://", "postgresql+")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
+            raise ValueError(
+                "STUDYHALL_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.mail_outbox_dir or self.home / "outbox"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,42 @@
+"""The one list of domain packages. Each may have ``models``, ``router`` and ``jobs`` modules;
+importing them here registers tables with the metadata, routes with the app, tasks with the queue.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from types import ModuleType
+
+DOMAINS = (
+    "jobs",
+    "audit",
+    "accounts",
+    "courses",
+    "scheduling",
+    "billing",
+    "study",
+    "progress",
+    "notifications",
+)
+
+
+def _modules(kind: str) -> list[ModuleType]:
+    found = []
+    for domain in DOMAINS:
+        name = f"studyhall.{domain}.{kind}"
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name))
+    return found
+
+
+def load_models() -> list[ModuleType]:
+    return _modules("models")
+
+
+def load_routers() -> list[ModuleType]:
+    return [module for module in _modules("router") if hasattr(module, "router")]
+
+
+def task_module_names() -> list[str]:
+    return [module.__name__ for module in _modules("jobs")]

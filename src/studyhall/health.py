@@ -1,0 +1,49 @@
+"""``/healthz`` (the process is alive) and ``/readyz`` (it can do its job)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from studyhall.db.engine import Database
+from studyhall.kit.errors import problem
+
+router = APIRouter(tags=["health"])
+
+_READINESS_SQL = text(
+    """
+    SELECT
+        (SELECT version_num FROM alembic_version LIMIT 1) AS revision,
+        (SELECT extract(epoch FROM now() - max(last_heartbeat))
+           FROM procrastinate_workers) AS heartbeat_age_s
+    """
+)
+
+
+@router.get("/healthz", summary="The process is alive (public)")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Database reachable, migrations at head, a worker alive (public)")
+async def readyz(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
+    head: str | None = request.app.state.head_revision
+    max_age: int = request.app.state.settings.worker_heartbeat_max_age_s
+    checks: dict[str, Any] = {}
+    try:
+        async with database.engine.connect() as conn:
+            row = (await conn.execute(_READINESS_SQL)).one()
+        checks["database"] = "ok"
+        checks["migrations"] = "ok" if row.revision == head else f"at {row.revision}, head {head}"
+        age = row.heartbeat_age_s
+        checks["worker"] = "ok" if age is not None and age <= max_age else "no recent heartbeat"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if all(value == "ok" for value in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
+    failing = ", ".join(name for name, value in checks.items() if value != "ok")
+    return problem(request, 503, "not_ready", f"Not ready: {failing}.", checks=checks)

@@ -1,0 +1,155 @@
+"""The Postgres-backed job queue (procrastinate), and deferring inside the caller's transaction.
+
+Rule 3: a job is enqueued by the same transaction as the write that causes it. ``enqueue`` calls
+procrastinate's own SQL function on the caller's session, so a rollback removes the job and a
+commit makes it visible (its NOTIFY is delivered at commit too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import procrastinate
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+
+log = logging.getLogger(__name__)
+
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+
+def load_tasks() -> None:
+    """Import every module that registers tasks, so a worker knows them all."""
+    from studyhall import domains
+    from studyhall.kit import mail  # noqa: F401  (registers studyhall.send_mail)
+
+    domains.task_module_names()
+
+
+def backoff(max_attempts: int = 5, wait_s: int = 2) -> procrastinate.RetryStrategy:
+    """Exponential backoff: ``wait_s ** attempt`` seconds, then the job is kept as failed."""
+    return procrastinate.RetryStrategy(max_attempts=max_attempts, exponential_wait=wait_s)
+
+
+@dataclass
+class Runtime:
+    """What a running job needs: set once per process by whoever starts workers."""
+
+    settings: Settings
+    database: Database
+
+
+_runtime: Runtime | None = None
+
+
+def configure_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def runtime() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("the job runtime is not configured in this process")
+    return _runtime
+
+
+_DEFER_SQL = text(
+    """
+    SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW(
+        :queue, :task, :priority, :lock, :queueing_lock, CAST(:args AS jsonb), :scheduled_at
+    )::procrastinate_job_to_defer_v1]))
+    """
+)
+
+
+async def enqueue(
+    session: AsyncSession,
+    task: procrastinate.tasks.Task[Any, Any, Any],
+    *,
+    scheduled_at: datetime | None = None,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    **args: Any,
+) -> int:
+    """Defer ``task(**args)`` in the session's transaction; returns the job id."""
+    job_id = await session.scalar(
+        _DEFER_SQL,
+        {
+            "queue": task.queue,
+            "task": task.name,
+            "priority": task.priority,
+            "lock": lock if lock is not None else task.lock,
+            "queueing_lock": queueing_lock if queueing_lock is not None else task.queueing_lock,
+            "args": json.dumps(args, default=str),
+            "scheduled_at": scheduled_at,
+        },
+    )
+    assert job_id is not None
+    return int(job_id)
+
+
+async def record_failures(
+    call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, worker: Any
+) -> Any:
+    """Worker middleware: keep every failed attempt's error next to the job."""
+    try:
+        return await call_next()
+    except Exception as exc:
+        job = context.job
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning("job failed", extra={"job_id": job.id, "task": job.task_name, "error": error})
+        async with runtime().database.transaction() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO job_errors (job_id, task_name, attempt, error, traceback) "
+                    "VALUES (:job_id, :task, :attempt, :error, :tb)"
+                ),
+                {
+                    "job_id": job.id,
+                    "task": job.task_name,
+                    "attempt": job.attempts + 1,
+                    "error": error[:4000],
+                    "tb": traceback.format_exc()[-16000:],
+                },
+            )
+        raise
+
+
+async def open_queue(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool:
+    pool = AsyncConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+    )
+    await pool.open(wait=True, timeout=30)
+    await queue.open_async(pool)
+    return pool
+
+
+async def close_queue(pool: AsyncConnectionPool) -> None:
+    await queue.close_async()
+    await pool.close()
+
+
+async def run_worker(*, concurrency: int, wait: bool = True, name: str = "studyhall") -> None:
+    """Run jobs until cancelled (``wait``) or until none is left to run (``wait=False``)."""
+    await queue.run_worker_async(
+        concurrency=concurrency,
+        wait=wait,
+        name=name,
+        install_signal_handlers=False,
+        listen_notify=wait,
+        update_heartbeat_interval=10.0,
+        worker_middleware=[record_failures],
+    )
