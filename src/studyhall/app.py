@@ -58,7 +58,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    pool = await jobs.open_queue(urls.app)
+    await jobs.open_queue(urls.app)
     worker = None
     if settings.in_process_worker:
         worker = asyncio.create_task(jobs.run_worker(concurrency=settings.worker_concurrency))
@@ -69,6 +69,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-        await jobs.close_queue(pool)
+        await jobs.close_queue()
         await database.dispose()
         jobs.configure_runtime(None)

@@ -51,7 +51,9 @@ def check_reachable(url: str, timeout_s: int) -> None:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseUnreachable(f"cannot reach the database at {_redacted(url)}: {reason}") from exc
+        raise DatabaseUnreachable(
+            f"cannot reach the database at {_redacted(url)}: {reason}"
+        ) from exc
 
 
 def _redacted(url: str) -> str:

@@ -127,11 +127,11 @@ def worker(
         database = Database.connect(urls.app, settings)
         jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
         jobs.load_tasks()
-        pool = await jobs.open_queue(urls.app)
+        await jobs.open_queue(urls.app)
         try:
             await jobs.run_worker(concurrency=concurrency)
         finally:
-            await jobs.close_queue(pool)
+            await jobs.close_queue()
             await database.dispose()
 
     _run_until_signal(run)

@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     @field_validator("database_url", "app_database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://", "postgresql+")):
+        if value is not None and not value.startswith(
+            ("postgresql://", "postgres://", "postgresql+")
+        ):
             raise ValueError("must be a postgresql:// URL")
         return value
 

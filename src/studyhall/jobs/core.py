@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,14 +30,15 @@ queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 def load_tasks() -> None:
     """Import every module that registers tasks, so a worker knows them all."""
     from studyhall import domains
+    from studyhall.jobs import maintenance  # noqa: F401  (registers the periodic purge)
     from studyhall.kit import mail  # noqa: F401  (registers studyhall.send_mail)
 
     domains.task_module_names()
 
 
-def backoff(max_attempts: int = 5, wait_s: int = 2) -> procrastinate.RetryStrategy:
-    """Exponential backoff: ``wait_s ** attempt`` seconds, then the job is kept as failed."""
-    return procrastinate.RetryStrategy(max_attempts=max_attempts, exponential_wait=wait_s)
+def backoff(retries: int = 5, wait_s: int = 2) -> procrastinate.RetryStrategy:
+    """Up to ``retries`` more attempts, ``wait_s ** attempt`` seconds apart; then kept as failed."""
+    return procrastinate.RetryStrategy(max_attempts=retries, exponential_wait=wait_s)
 
 
 @dataclass
@@ -125,21 +125,16 @@ async def record_failures(
         raise
 
 
-async def open_queue(conninfo: str, *, max_size: int = 4) -> AsyncConnectionPool:
-    pool = AsyncConnectionPool(
-        conninfo,
-        min_size=1,
-        max_size=max_size,
-        open=False,
-    )
-    await pool.open(wait=True, timeout=30)
-    await queue.open_async(pool)
-    return pool
+async def open_queue(conninfo: str, *, max_size: int = 4) -> None:
+    """Point the queue at ``conninfo`` (what ``App.replace_connector`` does, without a block)."""
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=max_size)
+    queue.connector = connector
+    queue.job_manager.connector = connector
+    await queue.open_async()
 
 
-async def close_queue(pool: AsyncConnectionPool) -> None:
+async def close_queue() -> None:
     await queue.close_async()
-    await pool.close()
 
 
 async def run_worker(*, concurrency: int, wait: bool = True, name: str = "studyhall") -> None:

@@ -104,7 +104,7 @@ def _deliver_outbox(message: EmailMessage, outbox: Path) -> Path:
     return path
 
 
-@queue.task(name="studyhall.send_mail", retry=backoff(max_attempts=6, wait_s=3), queue="mail")
+@queue.task(name="studyhall.send_mail", retry=backoff(retries=6, wait_s=3), queue="mail")
 async def deliver_mail(mail: dict[str, Any]) -> None:
     settings = runtime().settings
     await deliver(build_message(Mail.model_validate(mail), settings), settings)

@@ -10,15 +10,11 @@ from sqlalchemy import create_engine, pool
 from studyhall import domains
 from studyhall.db.base import Base
 from studyhall.db.engine import sqlalchemy_url
+from studyhall.db.migrate import include_name
 
 domains.load_models()
 config = context.config
 target_metadata = Base.metadata
-
-
-def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
-    # procrastinate's tables come from its own schema script, run by our first migration.
-    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 
 
 def run_migrations() -> None:

@@ -42,7 +42,9 @@ def upgrade() -> None:
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("traceback", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_job_errors"),
     )
     op.create_index("ix_job_errors_job_id", "job_errors", ["job_id"])
@@ -55,7 +57,9 @@ def upgrade() -> None:
         sa.Column("entity_id", sa.String(100), nullable=True),
         sa.Column("diff", postgresql.JSONB(), nullable=True),
         sa.Column("request_id", sa.String(128), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )
     op.create_index("ix_audit_log_actor_user_id", "audit_log", ["actor_user_id"])

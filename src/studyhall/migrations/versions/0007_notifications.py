@@ -7,9 +7,6 @@ Create Date: 2026-11-22
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-
 revision: str = "0007_notifications"
 down_revision: str | None = "0006_study"
 branch_labels: str | Sequence[str] | None = None

@@ -1,0 +1,91 @@
+"""Who is calling: typed dependencies every route declares (rule 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.accounts.security import decode_access_token
+from studyhall.db.deps import get_session
+from studyhall.db.engine import set_current_user
+from studyhall.kit.errors import Forbidden, Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/sign-in")
+
+_INVALID = "The access token is missing, invalid or expired; sign in again."
+
+
+async def _user_from_token(
+    request: Request,
+    session: AsyncSession,
+    credentials: HTTPAuthorizationCredentials | None,
+) -> User | None:
+    if credentials is None:
+        return None
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    try:
+        claims = decode_access_token(credentials.credentials, secret)
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge()) from exc
+    user = await session.get(User, claims.user_id)
+    if (
+        user is None
+        or user.deleted_at is not None
+        or user.status != "active"
+        or claims.issued_at.timestamp() < int(user.tokens_valid_after.timestamp())
+    ):
+        raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
+    await set_current_user(session, user.id)
+    request.state.user_id = user.id
+    return user
+
+
+def _challenge() -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+async def optional_user(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """Public routes that show more to a signed-in caller."""
+    return await _user_from_token(request, session, credentials)
+
+
+async def current_user(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    user = await _user_from_token(request, session, credentials)
+    if user is None:
+        raise Unauthorized(
+            "Sign in first: send 'Authorization: Bearer <access token>'.",
+            code="not_authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, User]]:
+    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"This needs the {' or '.join(roles)} role.", code="role_required")
+        return user
+
+    return dependency
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+Admin = Annotated[User, Depends(require_role("admin"))]
+Tutor = Annotated[User, Depends(require_role("tutor"))]
+TutorOrAdmin = Annotated[User, Depends(require_role("tutor", "admin"))]
+Student = Annotated[User, Depends(require_role("student"))]

@@ -1,0 +1,102 @@
+"""Accounts HTTP: sign-up, sign-in, tokens, the caller's own account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request, status
+
+from studyhall.accounts import service
+from studyhall.accounts.deps import CurrentUser
+from studyhall.accounts.schemas import (
+    RefreshRequest,
+    SignIn,
+    SignUp,
+    TokenPair,
+    UserRead,
+    UserUpdate,
+)
+from studyhall.db.deps import Session
+from studyhall.kit.errors import Unauthorized
+
+router = APIRouter(tags=["accounts"])
+
+
+def _secret(request: Request) -> str:
+    return str(request.app.state.settings.secret_key.get_secret_value())
+
+
+def _client(request: Request) -> dict[str, str | None]:
+    return {
+        "user_agent": (request.headers.get("user-agent") or "")[:512] or None,
+        "ip_address": request.client.host if request.client else None,
+    }
+
+
+def _pair(tokens: service.IssuedTokens) -> TokenPair:
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+@router.post(
+    "/auth/sign-up", status_code=status.HTTP_201_CREATED, summary="Create an account (public)"
+)
+async def sign_up(data: SignUp, request: Request, session: Session) -> TokenPair:
+    user = await service.sign_up(session, data)
+    return _pair(
+        await service.issue_tokens(session, user, _secret(request), client=_client(request))
+    )
+
+
+@router.post("/auth/sign-in", summary="Exchange email and password for tokens (public)")
+async def sign_in(data: SignIn, request: Request, session: Session) -> TokenPair:
+    user = await service.authenticate(session, data.email, data.password)
+    return _pair(
+        await service.issue_tokens(session, user, _secret(request), client=_client(request))
+    )
+
+
+@router.post(
+    "/auth/refresh", summary="Rotate a refresh token (public; the token is the credential)"
+)
+async def refresh(data: RefreshRequest, request: Request, session: Session) -> TokenPair:
+    tokens = await service.rotate_refresh_token(
+        session, data.refresh_token, _secret(request), _client(request)
+    )
+    if tokens is None:
+        raise Unauthorized(
+            "The refresh token is invalid, expired or already used; sign in again.",
+            code="invalid_refresh_token",
+        )
+    return _pair(tokens)
+
+
+@router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
+async def sign_out(
+    user: CurrentUser,
+    session: Session,
+    data: Annotated[RefreshRequest | None, Body()] = None,
+) -> None:
+    await service.sign_out(session, user, data.refresh_token if data else None)
+
+
+@router.post(
+    "/auth/sign-out-everywhere",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End every session of the caller",
+)
+async def sign_out_everywhere(user: CurrentUser, session: Session) -> None:
+    await service.end_all_sessions(session, user.id)
+
+
+@router.get("/me", summary="The caller's account")
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", summary="Change the caller's own account fields")
+async def update_me(data: UserUpdate, user: CurrentUser, session: Session) -> UserRead:
+    return UserRead.model_validate(await service.update_me(session, user, data))

@@ -1,0 +1,114 @@
+"""Password hashing (argon2id, OWASP parameters) and our own access tokens (JWT)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from importlib.resources import files
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+ACCESS_TOKEN_TTL = timedelta(minutes=15)
+REFRESH_TOKEN_TTL = timedelta(days=30)
+ISSUER = "studyhall"
+AUDIENCE = "studyhall-api"
+ALGORITHM = "HS256"
+
+# OWASP: argon2id with m = 19 MiB, t = 2, p = 1.
+hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verifying against this keeps "unknown email" as slow as "wrong password".
+_DUMMY_HASH = hasher.hash("studyhall-timing-equalizer")
+
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache
+def common_passwords() -> frozenset[str]:
+    text = files("studyhall.accounts").joinpath("common_passwords.txt").read_text()
+    lines = (line.strip().lower() for line in text.splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None. Length and commonness only (NIST 800-63B)."""
+    if len(password) < MIN_PASSWORD:
+        return f"Use at least {MIN_PASSWORD} characters."
+    if len(password) > MAX_PASSWORD:
+        return f"Use at most {MAX_PASSWORD} characters."
+    if password.lower() in common_passwords():
+        return "This password is among the most common ones; choose another."
+    return None
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: str
+    issued_at: datetime
+
+
+def issue_access_token(
+    user_id: uuid.UUID, role: str, secret: str, now: datetime | None = None
+) -> str:
+    now = now or datetime.now(UTC)
+    payload = {
+        "sub": str(user_id),
+        "role": role,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + ACCESS_TOKEN_TTL).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def decode_access_token(token: str, secret: str) -> AccessClaims:
+    """Raises ``jwt.InvalidTokenError`` for anything but a valid, current token of ours."""
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=[ALGORITHM],
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        options={"require": ["sub", "exp", "iat", "iss", "aud"]},
+    )
+    try:
+        user_id = uuid.UUID(claims["sub"])
+    except (ValueError, TypeError) as exc:
+        raise jwt.InvalidTokenError("malformed subject") from exc
+    return AccessClaims(
+        user_id=user_id,
+        role=str(claims.get("role", "")),
+        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+    )
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,182 @@
+"""Accounts rules: sign-up, sign-in, token rotation, sessions (no HTTP here)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts import security
+from studyhall.accounts.models import RefreshToken, User
+from studyhall.accounts.schemas import SignUp, UserUpdate
+from studyhall.audit import service as audit
+from studyhall.kit.errors import Conflict, NotFound, Unauthorized, Unprocessable
+
+BAD_CREDENTIALS = "The email or password is wrong."
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def sign_up(session: AsyncSession, data: SignUp) -> User:
+    if problem := security.password_problem(data.password):
+        raise Unprocessable(problem, code="weak_password", field="password")
+    password_hash = security.hash_password(data.password)
+    user_id = await session.scalar(
+        insert(User)
+        .values(
+            email=data.email,
+            password_hash=password_hash,
+            auth_provider="password",
+            name=data.name,
+            role=data.role,
+            timezone=data.timezone,
+            date_of_birth=data.date_of_birth,
+            country=data.country,
+        )
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(User.id)
+    )
+    if user_id is None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = await get_user(session, user_id)
+    await audit.record(session, user.id, "user.sign_up", "user", user.id, {"role": user.role})
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
+
+
+async def authenticate(session: AsyncSession, email: str, password: str) -> User:
+    user = await session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
+    # verify_password runs argon2 even when there is no user, so both failures cost the same.
+    if not security.verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+    if user.status != "active":
+        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+    if user.password_hash and security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    user.last_login_at = _now()
+    return user
+
+
+async def issue_tokens(
+    session: AsyncSession,
+    user: User,
+    secret: str,
+    *,
+    family_id: uuid.UUID | None = None,
+    client: dict[str, Any] | None = None,
+) -> IssuedTokens:
+    refresh = security.new_opaque_token()
+    now = _now()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=security.token_hash(refresh),
+            expires_at=now + security.REFRESH_TOKEN_TTL,
+            **(client or {}),
+        )
+    )
+    await session.flush()
+    return IssuedTokens(
+        access_token=security.issue_access_token(user.id, user.role, secret, now),
+        refresh_token=refresh,
+        expires_in=int(security.ACCESS_TOKEN_TTL.total_seconds()),
+    )
+
+
+async def rotate_refresh_token(
+    session: AsyncSession, presented: str, secret: str, client: dict[str, Any] | None = None
+) -> IssuedTokens | None:
+    """A new pair for a live token; None when the token is unknown, spent, expired or revoked.
+
+    The row lock makes two concurrent uses of one token see each other: exactly one rotates.
+    """
+    token = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == security.token_hash(presented))
+        .with_for_update()
+    )
+    if token is None:
+        return None
+    now = _now()
+    if token.used_at is not None or token.revoked_at is not None:
+        if token.used_at is not None and token.revoked_at is None:
+            await revoke_family(session, token.family_id)
+            await audit.record(
+                session,
+                token.user_id,
+                "auth.refresh_reuse",
+                "refresh_token_family",
+                token.family_id,
+            )
+        return None
+    if token.expires_at <= now:
+        return None
+    user = await session.get(User, token.user_id)
+    if user is None or user.status != "active" or user.deleted_at is not None:
+        return None
+    token.used_at = now
+    return await issue_tokens(session, user, secret, family_id=token.family_id, client=client)
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=_now())
+    )
+
+
+async def sign_out(session: AsyncSession, user: User, presented: str | None) -> None:
+    if presented is not None:
+        token = await session.scalar(
+            select(RefreshToken).where(
+                RefreshToken.token_hash == security.token_hash(presented),
+                RefreshToken.user_id == user.id,
+            )
+        )
+        if token is not None:
+            await revoke_family(session, token.family_id)
+    await audit.record(session, user.id, "auth.sign_out", "user", user.id)
+
+
+async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Every refresh token revoked and every access token issued until now refused."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=_now())
+    )
+    await session.execute(update(User).where(User.id == user_id).values(tokens_valid_after=_now()))
+
+
+async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    before = {key: getattr(user, key) for key in changes}
+    for key, value in changes.items():
+        setattr(user, key, value)
+    await session.flush()
+    await audit.record(
+        session, user.id, "user.update", "user", user.id, audit.changes(before, changes)
+    )
+    return user

@@ -1,0 +1,29 @@
+"""Housekeeping of the queue itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from studyhall.jobs.core import queue, runtime
+
+FINISHED_JOB_RETENTION_DAYS = 14
+JOB_ERROR_RETENTION_DAYS = 90
+
+
+@queue.periodic(cron="17 3 * * *")
+@queue.task(name="studyhall.purge_finished_jobs", queue="maintenance")
+async def purge_finished_jobs(timestamp: int) -> None:
+    """Succeeded and cancelled jobs go after two weeks; failed ones stay for a person to look at."""
+    async with runtime().database.transaction() as session:
+        await session.execute(
+            text(
+                "DELETE FROM procrastinate_jobs WHERE status IN ('succeeded', 'cancelled') "
+                "AND id IN (SELECT job_id FROM procrastinate_events GROUP BY job_id "
+                "HAVING max(at) < now() - make_interval(days => :days))"
+            ),
+            {"days": FINISHED_JOB_RETENTION_DAYS},
+        )
+        await session.execute(
+            text("DELETE FROM job_errors WHERE created_at < now() - make_interval(days => :days)"),
+            {"days": JOB_ERROR_RETENTION_DAYS},
+        )

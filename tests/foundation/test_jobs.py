@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
+from studyhall.jobs import enqueue, queue
+from tests.conftest import run_jobs
+
+calls: list[str] = []
+
+
+@queue.task(name="tests.remember", queue="tests")
+async def remember(word: str) -> None:
+    calls.append(word)
+
+
+@queue.task(name="tests.flaky", queue="tests", retry=jobs.backoff(retries=3, wait_s=0))
+async def flaky(word: str) -> None:
+    calls.append(word)
+    if calls.count(word) < 3:
+        raise ConnectionError(f"attempt {calls.count(word)} failed")
+
+
+@queue.task(name="tests.broken", queue="tests", retry=jobs.backoff(retries=2, wait_s=0))
+async def broken() -> None:
+    raise ValueError("this job can never succeed")
+
+
+async def _job_statuses(db: Database) -> list[tuple[str, str]]:
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text("SELECT task_name, status::text FROM procrastinate_jobs ORDER BY id")
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls() -> None:
+    calls.clear()
+
+
+async def test_a_committed_job_runs(db: Database) -> None:
+    async with db.transaction() as session:
+        await enqueue(session, remember, word="committed")
+    await run_jobs()
+    assert calls == ["committed"]
+    assert await _job_statuses(db) == [("tests.remember", "succeeded")]
+
+
+async def test_a_rolled_back_job_never_exists(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await enqueue(session, remember, word="rolled back")
+            raise RuntimeError("the write failed")
+    await run_jobs()
+    assert calls == []
+    assert await _job_statuses(db) == []
+
+
+async def test_a_failing_job_is_retried_until_it_succeeds(db: Database) -> None:
+    async with db.transaction() as session:
+        await enqueue(session, flaky, word="flaky")
+    await run_jobs()
+    assert calls == ["flaky", "flaky", "flaky"]
+    assert await _job_statuses(db) == [("tests.flaky", "succeeded")]
+    async with db.transaction() as session:
+        errors = (
+            await session.execute(text("SELECT attempt, error FROM job_errors ORDER BY attempt"))
+        ).all()
+    assert [tuple(e) for e in errors] == [
+        (1, "ConnectionError: attempt 1 failed"),
+        (2, "ConnectionError: attempt 2 failed"),
+    ]
+
+
+async def test_a_job_that_keeps_failing_is_kept_with_its_error(db: Database) -> None:
+    async with db.transaction() as session:
+        await enqueue(session, broken)
+    await run_jobs()
+    assert await _job_statuses(db) == [("tests.broken", "failed")]
+    async with db.transaction() as session:
+        errors = (
+            await session.execute(text("SELECT task_name, attempt, error FROM job_errors"))
+        ).all()
+    assert sorted(tuple(e) for e in errors) == [
+        ("tests.broken", 1, "ValueError: this job can never succeed"),
+        ("tests.broken", 2, "ValueError: this job can never succeed"),
+        ("tests.broken", 3, "ValueError: this job can never succeed"),
+    ]
+
+
+def test_periodic_tasks_are_registered() -> None:
+    jobs.load_tasks()
+    crons = {task.task.name: task.cron for task in queue.periodic_registry.periodic_tasks.values()}
+    assert crons["studyhall.purge_finished_jobs"] == "17 3 * * *"
