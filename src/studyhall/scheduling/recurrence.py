@@ -10,14 +10,18 @@ How a rule becomes slots:
 2. `expand_availability` lets dateutil enumerate occurrence **dates** in local wall time
    (so 09:00 stays 09:00 across DST), then turns each occurrence into a UTC interval with
    `kit.timezones`, so the offset is the one in force on that occurrence's own date.
-   Wall times in a spring-forward gap move forward by the gap length; repeated fall-back
-   times take their first occurrence (see `studyhall.kit.timezones`). An occurrence whose
-   whole window is nonexistent time that day (e.g. 02:00-03:00 when clocks jump
-   02:00 -> 03:00) yields no interval; one that is partly in a gap is shortened. Nothing
-   is ever produced twice.
+   A start or end in a spring-forward gap moves forward by the gap length; one in a
+   repeated fall-back hour takes its first occurrence (see `studyhall.kit.timezones`).
+   Gaps: a window partly in a gap is shortened, and one wholly in it (02:00-03:00 when
+   clocks jump 02:00 -> 03:00) yields nothing that day. Fall-back: the second pass over
+   repeated wall-clock times inside a window is left out, so each local time is
+   offered at most once (the occurrence then comes as two intervals). Nothing is ever
+   produced twice.
 3. `cut_slots` cuts each interval into slots aligned to the interval's start and steps
    through real (UTC) time, so every slot lasts exactly `duration` even when a DST change
-   falls inside the window; busy time (time off, bookings) with buffers removes slots.
+   falls inside the window (after a fall-back split, the second interval is aligned to
+   the wall-clock time the repeat ends at); busy time (time off, bookings) with buffers
+   removes slots.
 4. `filter_bookable` applies minimum notice and the booking horizon.
 """
 
@@ -64,21 +68,6 @@ _WEEKDAY_NAMES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index = da
 # Seed 001 numbers days like PostgreSQL's EXTRACT(DOW): 0 = Sunday ... 6 = Saturday.
 _SEED_DAY_OF_WEEK: Final = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 
-_ALLOWED_PARTS: Final = frozenset(
-    {
-        "FREQ",
-        "UNTIL",
-        "COUNT",
-        "INTERVAL",
-        "WKST",
-        "BYDAY",
-        "BYMONTHDAY",
-        "BYYEARDAY",
-        "BYWEEKNO",
-        "BYMONTH",
-        "BYSETPOS",
-    }
-)
 _TIME_OF_DAY_PARTS: Final = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
 # name -> (largest absolute value, negative values allowed), from RFC 5545 section 3.3.10.
 _INT_LIST_PARTS: Final[dict[str, tuple[int, bool]]] = {
@@ -88,6 +77,9 @@ _INT_LIST_PARTS: Final[dict[str, tuple[int, bool]]] = {
     "BYMONTH": (12, False),
     "BYSETPOS": (366, True),
 }
+_ALLOWED_PARTS: Final = frozenset(
+    {"FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYDAY", *_INT_LIST_PARTS}
+)
 # RFC 5545's table of which BYxxx parts a FREQ may not use.
 _FORBIDDEN_WITH: Final[dict[str, frozenset[str]]] = {
     "BYMONTHDAY": frozenset({"WEEKLY"}),
@@ -490,10 +482,11 @@ def _first_match_before_maxyear(rule: RecurrenceRule, dtstart: datetime) -> bool
 def expand_availability(
     rule: AvailabilityRule, window_start_utc: datetime, window_end_utc: datetime
 ) -> list[Interval]:
-    """UTC intervals of every occurrence of `rule` that *starts* in [start, end).
+    """UTC intervals of every occurrence of `rule` that *starts* in [start, end), sorted.
 
     Occurrences are whole (not clipped to the window), so slot alignment never depends on
-    the window, and consecutive windows neither repeat nor miss an occurrence.
+    the window, and consecutive windows neither repeat nor miss an occurrence. An
+    occurrence that spans a fall-back comes as two intervals (see `_occurrence_parts`).
     """
     start = ensure_utc(window_start_utc, "window_start_utc")
     end = ensure_utc(window_end_utc, "window_end_utc")
@@ -502,16 +495,17 @@ def expand_availability(
     zone = rule.tz
     by_start: dict[datetime, Interval] = {}
     for day in _occurrence_days(rule, start, end, zone):
-        occurrence = _occurrence(rule, day, zone)
-        if occurrence is None or not start <= occurrence.start < end:
+        parts = _occurrence_parts(rule, day, zone)
+        if not parts or not start <= parts[0].start < end:
             continue
-        if not _within_until(rule, day, occurrence.start):
+        if not _within_until(rule, day, parts[0].start):
             continue
-        # Two local days can only meet on one instant when a gap swallows a whole day
-        # (Samoa skipped 2011-12-30); keep one interval per start.
-        kept = by_start.get(occurrence.start)
-        if kept is None or kept.end < occurrence.end:
-            by_start[occurrence.start] = occurrence
+        for part in parts:
+            # Two local days can only meet on one instant when a gap swallows a whole day
+            # (Samoa skipped 2011-12-30); keep one interval per start.
+            kept = by_start.get(part.start)
+            if kept is None or kept.end < part.end:
+                by_start[part.start] = part
     return [by_start[key] for key in sorted(by_start)]
 
 
@@ -541,13 +535,47 @@ def _occurrence_days(
         yield occurrence.date()
 
 
-def _occurrence(rule: AvailabilityRule, day: date, zone: ZoneInfo) -> Interval | None:
+def _occurrence_parts(rule: AvailabilityRule, day: date, zone: ZoneInfo) -> list[Interval]:
+    """The instants whose wall-clock time lies in the rule's window on `day`, once each.
+
+    Start and end follow the shared gap/fall-back policy. If the clocks go back inside
+    the window, the second pass over the repeated wall-clock times is left out: those
+    times were already offered in the first pass, and offering them again is how a
+    repeated hour turns into two slots with the same local time.
+    """
     start = local_to_utc(datetime.combine(day, rule.start_time), zone)
     end_day = day + timedelta(days=1) if rule.crosses_midnight else day
     end = local_to_utc(datetime.combine(end_day, rule.end_time), zone)
     if end <= start:
-        return None  # the whole window is wall-clock time that does not exist that day
-    return Interval(start, end)
+        return []  # the whole window is wall-clock time that does not exist that day
+    repeated = _repeated_pass(start, end, zone)
+    if repeated is None:
+        return [Interval(start, end)]
+    bounds = ((start, repeated[0]), (repeated[1], end))
+    return [Interval(low, high) for low, high in bounds if low < high]
+
+
+def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
+    return instant.astimezone(zone).utcoffset() or timedelta(0)
+
+
+def _repeated_pass(
+    start: datetime, end: datetime, zone: ZoneInfo
+) -> tuple[datetime, datetime] | None:
+    """[clocks go back, first instant past the repeat) if that happens in (start, end]."""
+    before, after = _offset(start, zone), _offset(end, zone)
+    # A window is shorter than a day and offset changes are weeks apart, so a smaller
+    # offset at the end means exactly one fall-back inside.
+    if after >= before:
+        return None
+    low, high = start, end
+    while high - low > timedelta(seconds=1):  # offsets change on whole seconds
+        middle = (low + (high - low) / 2).replace(microsecond=0)
+        if _offset(middle, zone) == before:
+            low = middle
+        else:
+            high = middle
+    return high, high + (before - after)
 
 
 def _within_until(rule: AvailabilityRule, day: date, start_utc: datetime) -> bool:
