@@ -1,0 +1,191 @@
+"""Time zone helpers: IANA zone validation and local wall time <-> UTC.
+
+Studyhall stores instants as UTC and keeps rules as local wall time plus an IANA zone
+(ARCHITECTURE rule 7). Turning a wall time back into an instant is where bugs hide,
+because a wall time can be missing (spring-forward gap) or repeated (fall-back). Every
+conversion in the project goes through `localize`, so there is exactly one policy:
+
+* **Gap** (the wall time does not exist): it is read with the UTC offset in force
+  *before* the gap, which moves it forward by the length of the gap. 02:30 on a day when
+  clocks jump 02:00 -> 03:00 becomes 03:30; on Lord Howe (a 30-minute jump) 02:15 becomes
+  02:45. This is RFC 5545 section 3.3.5 for DTSTART in a gap, and PEP 495's `fold=0`.
+* **Ambiguous** (the wall time happens twice): the *first* occurrence (`fold=0`, the
+  offset before the change) is used, so a repeated hour never yields two instants.
+
+Gaps and repeats are detected by round-tripping through UTC with both `fold` values
+(zoneinfo), never by asking for "the current offset".
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+__all__ = [
+    "GapPolicy",
+    "LocalTimeKind",
+    "classify_local",
+    "ensure_utc",
+    "local_date",
+    "local_day_bounds",
+    "local_to_utc",
+    "local_week_bounds",
+    "localize",
+    "validate_zone",
+]
+
+# Names that zoneinfo can load from the host's zone directory but that are not portable
+# IANA zones: "localtime" is whatever the server is set to, "Factory" has no real offset.
+_NOT_PORTABLE = frozenset({"localtime", "Factory", "posixrules"})
+_NOT_PORTABLE_PREFIXES = ("posix/", "right/")
+
+
+class GapPolicy(StrEnum):
+    """What `localize` does with a wall time that falls in a spring-forward gap."""
+
+    SHIFT_FORWARD = "shift_forward"
+    """Read it with the offset before the gap (RFC 5545); the project-wide default."""
+    SKIP = "skip"
+    """Return None, for callers that must not invent a time (e.g. a one-off booking)."""
+
+
+class LocalTimeKind(StrEnum):
+    UNIQUE = "unique"
+    NONEXISTENT = "nonexistent"
+    AMBIGUOUS = "ambiguous"
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    # available_timezones() walks the zone directories; it is called once per process.
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_PORTABLE and not name.startswith(_NOT_PORTABLE_PREFIXES)
+    )
+
+
+def validate_zone(name: str) -> ZoneInfo:
+    """Return the zone for an IANA name such as ``Europe/Copenhagen``; ValueError if unknown."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"time zone must be an IANA name such as 'Europe/Copenhagen', got {name!r}"
+        )
+    if name not in _known_zones():
+        raise ValueError(_unknown_zone_message(name))
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:  # listed but unreadable: same answer
+        raise ValueError(_unknown_zone_message(name)) from exc
+
+
+def _unknown_zone_message(name: str) -> str:
+    # Case is the most common mistake ("europe/copenhagen"), so name the right spelling.
+    matches = sorted(zone for zone in _known_zones() if zone.lower() == name.lower())
+    hint = f"; did you mean {matches[0]!r}?" if matches else ""
+    return f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Copenhagen'{hint}"
+
+
+def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
+    """Return an aware datetime as UTC; ValueError for a naive one.
+
+    A naive datetime at a boundary is refused rather than guessed: assuming UTC or server
+    local time is exactly the silent shift rule 7 exists to prevent.
+    """
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def _round_trips(aware: datetime, zone: ZoneInfo) -> bool:
+    # A wall time exists iff UTC -> local gives it back; drop fold so only the wall clock
+    # fields are compared.
+    back = aware.astimezone(UTC).astimezone(zone)
+    return back.replace(tzinfo=None, fold=0) == aware.replace(tzinfo=None, fold=0)
+
+
+def _require_naive(naive_local: datetime) -> None:
+    if not isinstance(naive_local, datetime):
+        raise ValueError(f"expected a naive local datetime, got {type(naive_local).__name__}")
+    if naive_local.tzinfo is not None:
+        raise ValueError(
+            f"expected a naive local wall time, got aware {naive_local.isoformat()}; "
+            "the zone is passed separately"
+        )
+
+
+def classify_local(naive_local: datetime, zone: ZoneInfo) -> LocalTimeKind:
+    """Say whether a wall time exists once, never (gap) or twice (fall-back) in `zone`."""
+    _require_naive(naive_local)
+    first = naive_local.replace(tzinfo=zone, fold=0)
+    second = naive_local.replace(tzinfo=zone, fold=1)
+    # Outside transitions both folds give the same offset: the cheap, common path.
+    if first.utcoffset() == second.utcoffset():
+        return LocalTimeKind.UNIQUE
+    if _round_trips(first, zone):
+        return LocalTimeKind.AMBIGUOUS
+    return LocalTimeKind.NONEXISTENT
+
+
+def localize(
+    naive_local: datetime,
+    zone: ZoneInfo,
+    policy: GapPolicy = GapPolicy.SHIFT_FORWARD,
+) -> datetime | None:
+    """Attach `zone` to a wall time following the module's gap/fall-back policy.
+
+    Returns an aware datetime in `zone` whose wall time is the input, except in a gap,
+    where it is the input moved forward by the gap length (or None under `GapPolicy.SKIP`).
+    Ambiguous wall times get their first occurrence.
+    """
+    kind = classify_local(naive_local, zone)
+    if kind is LocalTimeKind.NONEXISTENT and policy is GapPolicy.SKIP:
+        return None
+    return _resolve(naive_local, zone, kind)
+
+
+def local_to_utc(naive_local: datetime, zone: ZoneInfo) -> datetime:
+    """`localize` with the default policy, as a UTC instant (never None)."""
+    return _resolve(naive_local, zone, classify_local(naive_local, zone)).astimezone(UTC)
+
+
+def _resolve(naive_local: datetime, zone: ZoneInfo, kind: LocalTimeKind) -> datetime:
+    first = naive_local.replace(tzinfo=zone, fold=0)
+    if kind is LocalTimeKind.NONEXISTENT:
+        # In a gap fold=0 carries the pre-gap offset; going through UTC and back yields the
+        # real wall time after the jump, i.e. the input plus the gap length.
+        return first.astimezone(UTC).astimezone(zone)
+    # Ambiguous: fold=0 is the first occurrence, so a repeated hour maps to one instant.
+    return first
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    """The calendar date an instant falls on for a person living in `zone`."""
+    return ensure_utc(instant, "instant").astimezone(zone).date()
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC [start, end) of a calendar day in `zone`: 23, 24 or 25 hours (or stranger).
+
+    A day starts at its first existing instant: where midnight falls in a gap (e.g. Chile,
+    Cuba, Lebanon switch at 00:00) the shift-forward policy starts it at 01:00.
+    """
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise ValueError(f"day must be a date, got {type(day).__name__}")
+    start = local_to_utc(datetime.combine(day, time()), zone)
+    end = local_to_utc(datetime.combine(day + timedelta(days=1), time()), zone)
+    return start, end
+
+
+def local_week_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC [start, end) of the ISO week (Monday 00:00 to Monday 00:00) containing `day`."""
+    if isinstance(day, datetime) or not isinstance(day, date):
+        raise ValueError(f"day must be a date, got {type(day).__name__}")
+    monday = day - timedelta(days=day.weekday())
+    start, _ = local_day_bounds(monday, zone)
+    end, _ = local_day_bounds(monday + timedelta(days=7), zone)
+    return start, end
