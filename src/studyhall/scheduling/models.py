@@ -79,9 +79,7 @@ class Offering(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     short_description: Mapped[str] = mapped_column(String(500))
-    topic_tags: Mapped[list[str]] = mapped_column(
-        ARRAY(Text), server_default=text("'{}'::text[]")
-    )
+    topic_tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
     duration_minutes: Mapped[int] = mapped_column(Integer)
     price_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
@@ -132,14 +130,10 @@ class ScheduleSettings(UUIDPrimaryKey, Timestamps, Base):
     late_refund_percent: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (
-        CheckConstraint(
-            "buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers"
-        ),
+        CheckConstraint("buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers"),
         CheckConstraint("min_notice_minutes >= 0", name="min_notice"),
         CheckConstraint("booking_horizon_days BETWEEN 1 AND 730", name="horizon"),
-        CheckConstraint(
-            "max_bookings_per_day >= 1 AND max_bookings_per_week >= 1", name="caps"
-        ),
+        CheckConstraint("max_bookings_per_day >= 1 AND max_bookings_per_week >= 1", name="caps"),
         CheckConstraint("full_refund_notice_hours >= 0", name="refund_notice"),
         CheckConstraint("late_refund_percent BETWEEN 0 AND 100", name="late_refund_percent"),
     )
