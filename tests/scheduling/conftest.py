@@ -103,9 +103,7 @@ async def create_offering(
     return result
 
 
-async def add_rule(
-    client: httpx.AsyncClient, tutor: Person, **overrides: Any
-) -> dict[str, Any]:
+async def add_rule(client: httpx.AsyncClient, tutor: Person, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "timezone": "UTC",
         "start_date": date.today().isoformat(),
@@ -149,6 +147,11 @@ async def slots(
 async def scalar(db: Database, sql: str, **params: Any) -> Any:
     async with db.transaction() as session:
         return (await session.execute(text(sql), params)).scalar()
+
+
+async def execute(db: Database, sql: str, **params: Any) -> None:
+    async with db.transaction() as session:
+        await session.execute(text(sql), params)
 
 
 async def rows(db: Database, sql: str, **params: Any) -> list[Any]:

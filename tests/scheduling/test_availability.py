@@ -20,7 +20,9 @@ from tests.scheduling.conftest import (
 LONG = {"booking_horizon_days": 700}
 
 
-async def _rule_error(client: httpx.AsyncClient, tutor_headers: dict[str, str], **body: object) -> str:
+async def _rule_error(
+    client: httpx.AsyncClient, tutor_headers: dict[str, str], **body: object
+) -> str:
     payload = {"start_date": "2027-01-04", "start_time": "09:00", "end_time": "10:00", **body}
     response = await client.post(f"{API}/availability-rules", json=payload, headers=tutor_headers)
     assert response.status_code == 422, response.text
@@ -46,8 +48,12 @@ async def test_bad_rules_are_refused_with_precise_codes(
     assert await _rule_error(client, h, rrule="FREQ=WEEKLY;BYDAY=MO") == "rrule_unbounded"
     assert await scalar(owner_db, "SELECT count(*) FROM availability_rules") == 0
     bounded = await add_rule(
-        client, tutor, start_date="2027-01-04", rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=3",
-        start_time="09:00", end_time="10:00",
+        client,
+        tutor,
+        start_date="2027-01-04",
+        rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=3",
+        start_time="09:00",
+        end_time="10:00",
     )
     assert bounded["rrule"] == "FREQ=WEEKLY;BYDAY=MO;COUNT=3"
 
@@ -59,12 +65,21 @@ async def test_copenhagen_rule_stays_0900_local_across_spring_forward(
     offering = await create_offering(client, tutor)
     await set_settings(client, tutor, **LONG)
     await add_rule(
-        client, tutor, timezone="Europe/Copenhagen", start_date="2027-03-15",
-        start_time="09:00", end_time="10:00", rrule="FREQ=WEEKLY;BYDAY=MO", end_date="2027-04-05",
+        client,
+        tutor,
+        timezone="Europe/Copenhagen",
+        start_date="2027-03-15",
+        start_time="09:00",
+        end_time="10:00",
+        rrule="FREQ=WEEKLY;BYDAY=MO",
+        end_date="2027-04-05",
     )
     await run_jobs()
     listed = await slots(
-        client, offering_id=offering["id"], start=datetime(2027, 3, 1, tzinfo=UTC), days=60,
+        client,
+        offering_id=offering["id"],
+        start=datetime(2027, 3, 1, tzinfo=UTC),
+        days=60,
         tz="Europe/Copenhagen",
     )
     assert [s["start_at"] for s in listed] == [
@@ -89,17 +104,30 @@ async def test_gap_shifts_forward_and_fall_back_never_doubles_a_slot(
     await set_settings(client, tutor, **LONG)
     # Spring forward 2027-03-28: 02:00 -> 03:00. The window is one real hour long.
     await add_rule(
-        client, tutor, timezone="Europe/Copenhagen", start_date="2027-03-28",
-        start_time="01:30", end_time="03:30", rrule=None,
+        client,
+        tutor,
+        timezone="Europe/Copenhagen",
+        start_date="2027-03-28",
+        start_time="01:30",
+        end_time="03:30",
+        rrule=None,
     )
     # Fall back 2027-10-31: 03:00 CEST -> 02:00 CET; 02:00-03:00 happens twice.
     await add_rule(
-        client, tutor, timezone="Europe/Copenhagen", start_date="2027-10-31",
-        start_time="01:30", end_time="03:00", rrule=None,
+        client,
+        tutor,
+        timezone="Europe/Copenhagen",
+        start_date="2027-10-31",
+        start_time="01:30",
+        end_time="03:00",
+        rrule=None,
     )
     await run_jobs()
     spring = await slots(
-        client, offering_id=offering["id"], start=datetime(2027, 3, 27, tzinfo=UTC), days=2,
+        client,
+        offering_id=offering["id"],
+        start=datetime(2027, 3, 27, tzinfo=UTC),
+        days=2,
         tz="Europe/Copenhagen",
     )
     assert [(s["start_at"], s["local_start"]) for s in spring] == [
@@ -107,7 +135,10 @@ async def test_gap_shifts_forward_and_fall_back_never_doubles_a_slot(
         ("2027-03-28T01:00:00Z", "2027-03-28T03:00:00+02:00"),
     ]
     autumn = await slots(
-        client, offering_id=offering["id"], start=datetime(2027, 10, 30, tzinfo=UTC), days=2,
+        client,
+        offering_id=offering["id"],
+        start=datetime(2027, 10, 30, tzinfo=UTC),
+        days=2,
         tz="Europe/Copenhagen",
     )
     assert [(s["start_at"], s["local_start"]) for s in autumn] == [
@@ -131,8 +162,15 @@ async def test_golden_zones(client: httpx.AsyncClient, zone: str, day: str, expe
     tutor = await sign_up(client, "tutor", timezone=zone)
     offering = await create_offering(client, tutor)
     await set_settings(client, tutor, **LONG)
-    await add_rule(client, tutor, timezone=zone, start_date=day, start_time="09:00",
-                   end_time="10:00", rrule=None)
+    await add_rule(
+        client,
+        tutor,
+        timezone=zone,
+        start_date=day,
+        start_time="09:00",
+        end_time="10:00",
+        rrule=None,
+    )
     await run_jobs()
     start = datetime.fromisoformat(day).replace(tzinfo=UTC) - timedelta(days=1)
     listed = await slots(client, offering_id=offering["id"], start=start, days=3, tz=zone)
@@ -144,16 +182,24 @@ async def test_time_off_rules(client: httpx.AsyncClient, owner_db: Database) -> 
     tutor = await sign_up(client, "tutor")
     offering = await create_offering(client, tutor)
     tomorrow = date.today() + timedelta(days=1)
-    await add_rule(client, tutor, start_date=tomorrow.isoformat(), start_time="09:00",
-                   end_time="12:00", rrule=None)
+    await add_rule(
+        client,
+        tutor,
+        start_date=tomorrow.isoformat(),
+        start_time="09:00",
+        end_time="12:00",
+        rrule=None,
+    )
     await run_jobs()
     assert len(await slots(client, offering_id=offering["id"], days=3)) == 3
     start = datetime.combine(tomorrow, datetime.min.time(), UTC).replace(hour=10)
     body = {"start_at": start.isoformat(), "end_at": (start + timedelta(hours=1)).isoformat()}
     created = await client.post(f"{API}/time-off", json=body, headers=tutor.headers)
     assert created.status_code == 201, created.text
-    overlap = {"start_at": (start + timedelta(minutes=30)).isoformat(),
-               "end_at": (start + timedelta(hours=2)).isoformat()}
+    overlap = {
+        "start_at": (start + timedelta(minutes=30)).isoformat(),
+        "end_at": (start + timedelta(hours=2)).isoformat(),
+    }
     clash = await client.post(f"{API}/time-off", json=overlap, headers=tutor.headers)
     assert clash.status_code == 409
     assert clash.json()["code"] == "time_off_overlap"
@@ -165,9 +211,7 @@ async def test_time_off_rules(client: httpx.AsyncClient, owner_db: Database) -> 
     await run_jobs()
     listed = await slots(client, offering_id=offering["id"], days=3)
     assert [s["start_at"][11:16] for s in listed] == ["09:00", "11:00"]
-    assert await scalar(
-        owner_db, "SELECT count(*) FROM slots WHERE status = 'closed'"
-    ) == 1
+    assert await scalar(owner_db, "SELECT count(*) FROM slots WHERE status = 'closed'") == 1
 
 
 async def test_listing_validation_and_minimum_notice(client: httpx.AsyncClient) -> None:
@@ -179,10 +223,15 @@ async def test_listing_validation_and_minimum_notice(client: httpx.AsyncClient) 
     everything = await slots(client, offering_id=offering["id"], days=3)
     await set_settings(client, tutor, min_notice_minutes=24 * 60)
     later = await slots(client, offering_id=offering["id"], days=3)
-    assert later == [s for s in everything if datetime.fromisoformat(s["start_at"]) >= now + timedelta(days=1)]
+    assert later == [
+        s for s in everything if datetime.fromisoformat(s["start_at"]) >= now + timedelta(days=1)
+    ]
     assert 0 < len(later) < len(everything)
-    params = {"from": now.isoformat(), "to": (now + timedelta(days=1)).isoformat(),
-              "offering_id": offering["id"]}
+    params = {
+        "from": now.isoformat(),
+        "to": (now + timedelta(days=1)).isoformat(),
+        "offering_id": offering["id"],
+    }
     bad_zone = await client.get(f"{API}/slots", params={**params, "tz": "Mars/Olympus"})
     assert (bad_zone.status_code, bad_zone.json()["code"]) == (422, "unknown_timezone")
     long = {**params, "to": (now + timedelta(days=120)).isoformat()}

@@ -31,14 +31,17 @@ async def test_tutor_creates_an_offering_with_a_derived_short_description(
         "DKK",
         4,
     )
-    assert await scalar(
-        owner_db, "SELECT count(*) FROM audit_log WHERE action = 'offering.create'"
-    ) == 1
+    assert (
+        await scalar(owner_db, "SELECT count(*) FROM audit_log WHERE action = 'offering.create'")
+        == 1
+    )
     listed = await client.get(f"{API}/offerings", params={"tag": "algebra"})
     assert [o["id"] for o in listed.json()] == [created["id"]]
 
 
-async def test_duration_must_be_a_multiple_of_15(client: httpx.AsyncClient, owner_db: Database) -> None:
+async def test_duration_must_be_a_multiple_of_15(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
     tutor = await sign_up(client, "tutor")
     response = await client.post(
         f"{API}/offerings", json=offering_body(duration_minutes=50), headers=tutor.headers
@@ -49,7 +52,9 @@ async def test_duration_must_be_a_multiple_of_15(client: httpx.AsyncClient, owne
     assert await scalar(owner_db, "SELECT count(*) FROM offerings") == 0
 
 
-async def test_students_cannot_create_offerings(client: httpx.AsyncClient, owner_db: Database) -> None:
+async def test_students_cannot_create_offerings(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
     student = await sign_up(client, "student")
     response = await client.post(f"{API}/offerings", json=offering_body(), headers=student.headers)
     assert response.status_code == 403
@@ -66,9 +71,10 @@ async def test_only_the_owning_tutor_edits(client: httpx.AsyncClient, owner_db: 
     )
     assert denied.status_code == 403
     assert denied.json()["code"] == "not_owner"
-    assert await scalar(
-        owner_db, "SELECT title FROM offerings WHERE id = :id", id=created["id"]
-    ) == "Algebra 1:1"
+    assert (
+        await scalar(owner_db, "SELECT title FROM offerings WHERE id = :id", id=created["id"])
+        == "Algebra 1:1"
+    )
     allowed = await client.patch(
         f"{API}/offerings/{created['id']}",
         json={"title": "Algebra II", "description": "Quadratics."},
@@ -84,9 +90,12 @@ async def test_only_the_owning_tutor_edits(client: httpx.AsyncClient, owner_db: 
     )
     assert bad.status_code == 422
     assert bad.json()["code"] == "duration_not_multiple_of_15"
-    assert await scalar(
-        owner_db, "SELECT duration_minutes FROM offerings WHERE id = :id", id=created["id"]
-    ) == 60
+    assert (
+        await scalar(
+            owner_db, "SELECT duration_minutes FROM offerings WHERE id = :id", id=created["id"]
+        )
+        == 60
+    )
 
 
 async def test_deleted_offering_disappears(client: httpx.AsyncClient) -> None:
