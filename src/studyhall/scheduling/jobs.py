@@ -14,7 +14,7 @@ from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.scheduling import google_calendar
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.service.common import utcnow
-from studyhall.scheduling.service.materialize import materialize_tutor
+from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
 from studyhall.scheduling.service.seats import expire_holds
 
 _COMPLETE = text(
@@ -32,22 +32,31 @@ async def materialize_tutor_slots(tutor_id: str) -> None:
         await materialize_tutor(session, uuid.UUID(tutor_id), utcnow())
 
 
+@queue.task(name="studyhall.scheduling.materialize_tutor_batch", retry=backoff())
+async def materialize_tutor_batch(tutor_ids: list[str]) -> None:
+    async with runtime().database.transaction() as session:
+        await materialize_tutors(session, [uuid.UUID(t) for t in tutor_ids], utcnow())
+
+
+ROLL_BATCH = 200
+
+
 @queue.periodic(cron="23 2 * * *")
 @queue.task(name="studyhall.scheduling.roll_horizon", queue="maintenance")
 async def roll_horizon(timestamp: int) -> None:
-    """Once a day every tutor with rules gets one more day of slots."""
+    """Once a day every tutor with rules gets one more day of slots, in batches of tutors."""
     async with runtime().database.transaction() as session:
         tutors = (
             await session.scalars(
                 select(AvailabilityRuleRow.tutor_id)
                 .where(AvailabilityRuleRow.is_active, AvailabilityRuleRow.deleted_at.is_(None))
                 .distinct()
+                .order_by(AvailabilityRuleRow.tutor_id)
             )
         ).all()
-        for tutor_id in tutors:
-            await enqueue(
-                session, materialize_tutor_slots, lock=f"slots:{tutor_id}", tutor_id=str(tutor_id)
-            )
+        for start in range(0, len(tutors), ROLL_BATCH):
+            batch = [str(t) for t in tutors[start : start + ROLL_BATCH]]
+            await enqueue(session, materialize_tutor_batch, tutor_ids=batch)
 
 
 @queue.task(name="studyhall.scheduling.release_expired_holds", retry=backoff())

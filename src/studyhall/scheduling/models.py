@@ -220,6 +220,8 @@ class Booking(UUIDPrimaryKey, Timestamps, Base):
     """Seed 000 + seed 001 bookings; payment columns are maintained by billing."""
 
     __tablename__ = "bookings"
+    # Server defaults come back with the INSERT's RETURNING instead of a second SELECT.
+    __mapper_args__ = {"eager_defaults": True}
 
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     tutor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))

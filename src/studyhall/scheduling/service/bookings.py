@@ -61,12 +61,17 @@ def _blocked(slot: Slot, settings: ScheduleSettings) -> Range[datetime]:
 
 
 async def _load_slot(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, Offering]:
-    slot = await session.get(Slot, slot_id, populate_existing=True)
-    if slot is None:
+    found = (
+        await session.execute(
+            select(Slot, Offering)
+            .join(Offering, Offering.id == Slot.offering_id)
+            .where(Slot.id == slot_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
         raise NotFound("No such slot.", code="slot_not_found")
-    offering = await session.get(Offering, slot.offering_id)
-    assert offering is not None
-    return slot, offering
+    return found[0], found[1]
 
 
 def _check_timing(slot: Slot, settings: ScheduleSettings, now: datetime) -> None:
@@ -84,9 +89,11 @@ def _check_timing(slot: Slot, settings: ScheduleSettings, now: datetime) -> None
         )
 
 
-async def _check_caps(
-    session: AsyncSession, tutor: User, settings: ScheduleSettings, slot: Slot
-) -> None:
+async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: Slot) -> None:
+    if settings.max_bookings_per_day is None and settings.max_bookings_per_week is None:
+        return
+    tutor = await session.get(User, settings.tutor_id)
+    assert tutor is not None
     zone = zone_or_422(tutor.timezone)
     day = local_date(slot.start_at, zone)
     caps = (
@@ -156,9 +163,7 @@ async def create_booking(
     settings = await lock_tutor(session, offering.tutor_id)
     await expire_holds(session, now, tutor_id=offering.tutor_id, student_id=student.id)
     _check_timing(slot, settings, now)
-    tutor = await session.get(User, offering.tutor_id)
-    assert tutor is not None
-    await _check_caps(session, tutor, settings, slot)
+    await _check_caps(session, settings, slot)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
     booking = Booking(
@@ -184,7 +189,6 @@ async def create_booking(
         await session.flush()
     except IntegrityError as exc:
         raise_integrity(exc)
-    await session.refresh(booking)
     await audit.record(
         session,
         student.id,

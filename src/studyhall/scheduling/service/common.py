@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,17 @@ async def ensure_settings(session: AsyncSession, tutor_id: uuid.UUID) -> None:
     )
 
 
+async def ensure_settings_many(session: AsyncSession, tutor_ids: list[uuid.UUID]) -> None:
+    await session.execute(
+        insert(ScheduleSettings)
+        .from_select(
+            ["tutor_id"],
+            select(func.unnest(cast(tutor_ids, ARRAY(PG_UUID(as_uuid=True))))),
+        )
+        .on_conflict_do_nothing(index_elements=["tutor_id"])
+    )
+
+
 async def get_settings(session: AsyncSession, tutor_id: uuid.UUID) -> ScheduleSettings:
     await ensure_settings(session, tutor_id)
     row = await session.scalar(
@@ -65,13 +77,16 @@ async def lock_tutor(session: AsyncSession, tutor_id: uuid.UUID) -> ScheduleSett
     can hold them; serializing a tutor's writes on one row makes the checks exact, and the one
     lock order (settings, then bookings, then slots) keeps writers free of deadlocks.
     """
-    await ensure_settings(session, tutor_id)
-    row = await session.scalar(
+    query = (
         select(ScheduleSettings)
         .where(ScheduleSettings.tutor_id == tutor_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    row = await session.scalar(query)
+    if row is None:  # a tutor who never touched their settings: create the row, then lock it
+        await ensure_settings(session, tutor_id)
+        row = await session.scalar(query)
     assert row is not None
     return row
 

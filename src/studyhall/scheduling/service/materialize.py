@@ -11,30 +11,37 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import ScalarResult, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.jobs import enqueue
-from studyhall.scheduling.models import AvailabilityRuleRow, Offering, TimeOffBlock
+from studyhall.scheduling.models import (
+    AvailabilityRuleRow,
+    Offering,
+    ScheduleSettings,
+    TimeOffBlock,
+)
 from studyhall.scheduling.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,
     expand_availability,
 )
-from studyhall.scheduling.service.common import MAX_HORIZON_DAYS, get_settings
+from studyhall.scheduling.service.common import MAX_HORIZON_DAYS, ensure_settings_many
 
 ONE_OFF_RRULE = "FREQ=DAILY;COUNT=1"
 
 _UPSERT = text(
     """
     INSERT INTO slots (tutor_id, offering_id, availability_rule_id, start_at, end_at, capacity)
-    SELECT :tutor_id, u.offering_id, u.rule_id, u.start_at, u.end_at, u.capacity
-    FROM unnest(CAST(:offering_ids AS uuid[]), CAST(:rule_ids AS uuid[]),
+    SELECT u.tutor_id, u.offering_id, u.rule_id, u.start_at, u.end_at, u.capacity
+    FROM unnest(CAST(:owner_ids AS uuid[]), CAST(:offering_ids AS uuid[]),
+                CAST(:rule_ids AS uuid[]),
                 CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]),
                 CAST(:capacities AS int[]))
-         AS u(offering_id, rule_id, start_at, end_at, capacity)
+         AS u(tutor_id, offering_id, rule_id, start_at, end_at, capacity)
     ON CONFLICT (offering_id, start_at) DO UPDATE SET
         end_at = CASE WHEN slots.seats_taken = 0 THEN EXCLUDED.end_at ELSE slots.end_at END,
         capacity = GREATEST(EXCLUDED.capacity, slots.seats_taken),
@@ -54,7 +61,7 @@ _UPSERT = text(
 _CLOSE_STALE = text(
     """
     UPDATE slots s SET status = 'closed'
-    WHERE s.tutor_id = :tutor_id AND s.start_at >= :now AND s.status = 'open'
+    WHERE s.tutor_id = ANY(CAST(:tutor_ids AS uuid[])) AND s.start_at >= :now AND s.status = 'open'
       AND s.seats_taken = 0
       AND NOT EXISTS (
         SELECT 1 FROM unnest(CAST(:offering_ids AS uuid[]), CAST(:starts AS timestamptz[]))
@@ -120,45 +127,62 @@ def desired_slots(
 async def materialize_tutor(
     session: AsyncSession, tutor_id: uuid.UUID, now: datetime
 ) -> Materialized:
-    settings = await get_settings(session, tutor_id)
-    window_end = now + timedelta(days=settings.booking_horizon_days or MAX_HORIZON_DAYS)
-    offerings = list(
-        (
-            await session.scalars(
-                select(Offering).where(
-                    Offering.tutor_id == tutor_id,
-                    Offering.is_active,
-                    Offering.deleted_at.is_(None),
-                )
-            )
-        ).all()
+    return await materialize_tutors(session, [tutor_id], now)
+
+
+async def materialize_tutors(
+    session: AsyncSession, tutor_ids: list[uuid.UUID], now: datetime
+) -> Materialized:
+    """Materialize many tutors with a fixed number of statements (the daily roll does batches)."""
+    await ensure_settings_many(session, tutor_ids)
+    rows = await session.execute(
+        select(ScheduleSettings.tutor_id, ScheduleSettings.booking_horizon_days).where(
+            ScheduleSettings.tutor_id.in_(tutor_ids)
+        )
     )
-    rules = list(
-        (
-            await session.scalars(
-                select(AvailabilityRuleRow).where(
-                    AvailabilityRuleRow.tutor_id == tutor_id,
-                    AvailabilityRuleRow.is_active,
-                    AvailabilityRuleRow.deleted_at.is_(None),
-                )
-            )
-        ).all()
+    horizons = {tutor_id: days for tutor_id, days in rows}
+    latest = now + timedelta(
+        days=max((h or MAX_HORIZON_DAYS for h in horizons.values()), default=1)
     )
-    blocks = (
+    offerings = _by_tutor(
         await session.scalars(
-            select(TimeOffBlock).where(
-                TimeOffBlock.tutor_id == tutor_id,
-                TimeOffBlock.deleted_at.is_(None),
-                TimeOffBlock.end_at > now,
-                TimeOffBlock.start_at < window_end,
+            select(Offering).where(
+                Offering.tutor_id.in_(tutor_ids), Offering.is_active, Offering.deleted_at.is_(None)
             )
         )
-    ).all()
-    time_off = [Interval(block.start_at, block.end_at) for block in blocks]
-    wanted = desired_slots(rules, offerings, time_off, now, window_end)
+    )
+    rules = _by_tutor(
+        await session.scalars(
+            select(AvailabilityRuleRow).where(
+                AvailabilityRuleRow.tutor_id.in_(tutor_ids),
+                AvailabilityRuleRow.is_active,
+                AvailabilityRuleRow.deleted_at.is_(None),
+            )
+        )
+    )
+    blocks = _by_tutor(
+        await session.scalars(
+            select(TimeOffBlock).where(
+                TimeOffBlock.tutor_id.in_(tutor_ids),
+                TimeOffBlock.deleted_at.is_(None),
+                TimeOffBlock.end_at > now,
+                TimeOffBlock.start_at < latest,
+            )
+        )
+    )
+    wanted: dict[tuple[uuid.UUID, datetime], _Wanted] = {}
+    owners: dict[tuple[uuid.UUID, datetime], uuid.UUID] = {}
+    for tutor_id in tutor_ids:
+        window_end = now + timedelta(days=horizons.get(tutor_id) or MAX_HORIZON_DAYS)
+        time_off = [Interval(b.start_at, b.end_at) for b in blocks.get(tutor_id, [])]
+        mine = desired_slots(
+            rules.get(tutor_id, []), offerings.get(tutor_id, []), time_off, now, window_end
+        )
+        wanted.update(mine)
+        owners.update(dict.fromkeys(mine, tutor_id))
     keys = list(wanted)
     params = {
-        "tutor_id": tutor_id,
+        "tutor_ids": tutor_ids,
         "offering_ids": [key[0] for key in keys],
         "starts": [key[1] for key in keys],
     }
@@ -168,6 +192,7 @@ async def materialize_tutor(
             _UPSERT,
             {
                 **params,
+                "owner_ids": [owners[key] for key in keys],
                 "rule_ids": [wanted[key].rule_id for key in keys],
                 "ends": [wanted[key].end for key in keys],
                 "capacities": [wanted[key].capacity for key in keys],
@@ -176,6 +201,16 @@ async def materialize_tutor(
         upserted = result.rowcount  # type: ignore[attr-defined]
     closed = await session.execute(_CLOSE_STALE, {**params, "now": now})
     return Materialized(len(keys), upserted, closed.rowcount)  # type: ignore[attr-defined]
+
+
+_Row = TypeVar("_Row", Offering, AvailabilityRuleRow, TimeOffBlock)
+
+
+def _by_tutor(rows: ScalarResult[_Row]) -> dict[uuid.UUID, list[_Row]]:
+    grouped: dict[uuid.UUID, list[_Row]] = {}
+    for row in rows:
+        grouped.setdefault(row.tutor_id, []).append(row)
+    return grouped
 
 
 async def schedule_materialization(session: AsyncSession, tutor_id: uuid.UUID) -> None:
