@@ -156,9 +156,11 @@ def _pack(
     first, size = 0, 0
     nxt = 0
     while True:
+        fresh = nxt  # every run after the first must take at least one unit it does not share
         while nxt < len(units):
             tokens = units[nxt][2]
-            if size and (size + tokens > budget or abs(size + tokens - goal) > abs(size - goal)):
+            closer_without = abs(size + tokens - goal) > abs(size - goal)
+            if nxt > fresh and (size + tokens > budget or closer_without):
                 break
             size += tokens
             nxt += 1
