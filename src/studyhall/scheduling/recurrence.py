@@ -543,39 +543,33 @@ def _occurrence_parts(rule: AvailabilityRule, day: date, zone: ZoneInfo) -> list
     times were already offered in the first pass, and offering them again is how a
     repeated hour turns into two slots with the same local time.
     """
-    start = local_to_utc(datetime.combine(day, rule.start_time), zone)
+    wall_start = datetime.combine(day, rule.start_time)
     end_day = day + timedelta(days=1) if rule.crosses_midnight else day
-    end = local_to_utc(datetime.combine(end_day, rule.end_time), zone)
+    wall_end = datetime.combine(end_day, rule.end_time)
+    start, end = local_to_utc(wall_start, zone), local_to_utc(wall_end, zone)
     if end <= start:
         return []  # the whole window is wall-clock time that does not exist that day
-    repeated = _repeated_pass(start, end, zone)
-    if repeated is None:
+    # Real time can only exceed wall-clock time when the clocks went back inside the
+    # window (a gap or a shifted start only ever shortens it): the cheap test first.
+    repeat = end - start - (wall_end - wall_start)
+    if repeat <= timedelta(0):
         return [Interval(start, end)]
-    bounds = ((start, repeated[0]), (repeated[1], end))
+    clocks_go_back = _offset_change(start, end, zone)
+    bounds = ((start, clocks_go_back), (clocks_go_back + repeat, end))
     return [Interval(low, high) for low, high in bounds if low < high]
 
 
-def _offset(instant: datetime, zone: ZoneInfo) -> timedelta:
-    return instant.astimezone(zone).utcoffset() or timedelta(0)
-
-
-def _repeated_pass(
-    start: datetime, end: datetime, zone: ZoneInfo
-) -> tuple[datetime, datetime] | None:
-    """[clocks go back, first instant past the repeat) if that happens in (start, end]."""
-    before, after = _offset(start, zone), _offset(end, zone)
-    # A window is shorter than a day and offset changes are weeks apart, so a smaller
-    # offset at the end means exactly one fall-back inside.
-    if after >= before:
-        return None
+def _offset_change(start: datetime, end: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant in (start, end] whose UTC offset differs from start's."""
+    before = start.astimezone(zone).utcoffset()
     low, high = start, end
     while high - low > timedelta(seconds=1):  # offsets change on whole seconds
         middle = (low + (high - low) / 2).replace(microsecond=0)
-        if _offset(middle, zone) == before:
+        if middle.astimezone(zone).utcoffset() == before:
             low = middle
         else:
             high = middle
-    return high, high + (before - after)
+    return high
 
 
 def _within_until(rule: AvailabilityRule, day: date, start_utc: datetime) -> bool:
