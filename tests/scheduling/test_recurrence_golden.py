@@ -18,12 +18,18 @@ from studyhall.scheduling.recurrence import (
 HOUR = timedelta(hours=1)
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def daily(start: time, end: time, zone: str, **extra: date) -> AvailabilityRule:
-    return AvailabilityRule(start, end, zone, "FREQ=DAILY", **extra)  # type: ignore[arg-type]
+def daily(
+    start: time,
+    end: time,
+    zone: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> AvailabilityRule:
+    return AvailabilityRule(start, end, zone, "FREQ=DAILY", valid_from, valid_until)
 
 
 def spans(intervals: list[Interval]) -> list[tuple[datetime, datetime]]:

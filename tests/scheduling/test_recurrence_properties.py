@@ -79,9 +79,7 @@ def oracle_parts(
     return [(low, high)]
 
 
-def oracle_expansion(
-    start: time, end: time, zone_name: str, window: Span
-) -> list[Span]:
+def oracle_expansion(start: time, end: time, zone_name: str, window: Span) -> list[Span]:
     zone = ZoneInfo(zone_name)
     transitions = zones_with_transitions()[zone_name]
     day, last = shows(window[0], zone).date() - DAY, shows(window[1], zone).date() + DAY

@@ -27,8 +27,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
 
 
-def utc(*fields: int) -> datetime:
-    return datetime(*fields, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- validate_zone ----------------------------------------------------------------------
@@ -214,9 +214,7 @@ def oracle_instant(wall: datetime, transition: Transition) -> tuple[datetime | N
     showing = sorted(
         instant
         for offset in {transition.before, transition.after}
-        if (instant := (wall - offset).replace(tzinfo=UTC)).astimezone(zone).replace(
-            tzinfo=None
-        )
+        if (instant := (wall - offset).replace(tzinfo=UTC)).astimezone(zone).replace(tzinfo=None)
         == wall
     )
     pre_gap = (wall - transition.before).replace(tzinfo=UTC)  # RFC 5545: offset before
