@@ -11,6 +11,7 @@ UTC -> local conversion only (which is unambiguous), never from the code under t
 
 from __future__ import annotations
 
+import calendar
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -211,3 +212,59 @@ def test_weekly_rules_keep_their_local_weekdays(transition: Transition, days: se
     expected = [span for span in expected if shows(span[0], zone).weekday() in iso_weekdays]
     assert spans(result) == expected
     assert {shows(interval.start, zone).time() for interval in result} == {time(10)}
+
+
+def matches_daily_filters(
+    day: date, months: set[int], month_days: set[int], weekdays: set[int]
+) -> bool:
+    """RFC 5545 FREQ=DAILY with BYMONTH / BYMONTHDAY / BYDAY: each part filters days."""
+    month_length = calendar.monthrange(day.year, day.month)[1]
+    from_end = day.day - month_length - 1  # -1 = last day of the month
+    return (
+        (not months or day.month in months)
+        and (not month_days or bool({day.day, from_end} & month_days))
+        and (not weekdays or day.weekday() in weekdays)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    months=st.sets(st.integers(min_value=1, max_value=12), max_size=3),
+    month_days=st.sets(st.integers(min_value=-31, max_value=31).filter(bool), max_size=3),
+    weekdays=st.sets(st.integers(min_value=0, max_value=6), max_size=3),
+)
+def test_daily_rules_select_exactly_the_filtered_days(
+    months: set[int], month_days: set[int], weekdays: set[int]
+) -> None:
+    # Anchor-free DAILY rules are walked as YEARLY for speed: the days must not change.
+    names = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+    parts = ["FREQ=DAILY"]
+    if months:
+        parts.append("BYMONTH=" + ",".join(map(str, sorted(months))))
+    if month_days:
+        parts.append("BYMONTHDAY=" + ",".join(map(str, sorted(month_days))))
+    if weekdays:
+        parts.append("BYDAY=" + ",".join(names[day] for day in sorted(weekdays)))
+    text = ";".join(parts)
+    try:
+        rule = AvailabilityRule(time(9), time(10), "UTC", text)
+    except ValueError as error:
+        assert "never selects any date" in str(error)
+        # Between 1901 and 2099 weekdays and leap years repeat every 28 years, so two such
+        # cycles hold every combination of month length, month day and weekday.
+        day = date(2000, 1, 1)
+        while day < date(2056, 1, 1):
+            assert not matches_daily_filters(day, months, month_days, weekdays), day
+            day += DAY
+        return
+    first, last = date(2027, 6, 1), date(2028, 6, 1)  # holds 29 February 2028
+    window = (datetime(2027, 6, 1, tzinfo=UTC), datetime(2028, 6, 1, tzinfo=UTC))
+
+    got = [interval.start.date() for interval in expand_availability(rule, *window)]
+
+    expected = [
+        first + DAY * n
+        for n in range((last - first).days)
+        if matches_daily_filters(first + DAY * n, months, month_days, weekdays)
+    ]
+    assert got == expected

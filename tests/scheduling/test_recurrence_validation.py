@@ -56,6 +56,8 @@ def rule(**changes: Any) -> AvailabilityRule:
         ("FREQ=DAILY;BYEASTER=0", r"unknown part 'BYEASTER'"),
         ("FREQ=DAILY;COUNT=0", r"COUNT must be a whole number from 1 to"),
         ("FREQ=DAILY;COUNT=ten", r"COUNT must be a whole number"),
+        ("FREQ=DAILY;COUNT=\u00b2", r"COUNT must be a whole number"),
+        ("FREQ=MONTHLY;BYMONTHDAY=\u00b2", r"BYMONTHDAY values must be non-zero whole numbers"),
         ("FREQ=DAILY;INTERVAL=0", r"INTERVAL must be a whole number from 1 to 366"),
         ("FREQ=DAILY;INTERVAL=-2", r"INTERVAL must be a whole number"),
         ("FREQ=DAILY;COUNT=5;UNTIL=20270101", r"COUNT and UNTIL cannot both be given"),
@@ -90,6 +92,11 @@ def test_invalid_rrule(text: str, message: str) -> None:
 def test_parse_rrule_refuses_a_non_string() -> None:
     with pytest.raises(ValueError, match="RRULE must be a string, got int"):
         parse_rrule(7)  # type: ignore[arg-type]
+
+
+def test_parse_rrule_refuses_a_huge_string() -> None:
+    with pytest.raises(ValueError, match=r"^RRULE is too long: 1011 characters, at most 1000$"):
+        parse_rrule("FREQ=DAILY;" + "BYMONTH=1," * 100)
 
 
 def test_a_rule_that_can_never_match_is_refused_quickly() -> None:
