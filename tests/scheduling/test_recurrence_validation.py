@@ -244,7 +244,10 @@ def test_interval_refuses_naive_and_empty_ranges() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"duration": timedelta(minutes=20)}, r"duration must be a positive multiple of 15"),
+        (
+            {"duration": timedelta(minutes=20)},
+            r"duration must be a positive multiple of 15 minutes, got 0:20:00$",
+        ),
         ({"duration": timedelta(0)}, r"duration must be a positive multiple of 15"),
         ({"duration": -HOUR}, r"duration must be a positive multiple of 15"),
         ({"duration": timedelta(minutes=15, seconds=1)}, r"duration must be a positive"),

@@ -189,8 +189,10 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
 def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """UTC [start, end) of a calendar day in `zone`: 23, 24 or 25 hours (or stranger).
 
-    A day starts at its first existing instant: where midnight falls in a gap (e.g. Chile,
-    Cuba, Lebanon switch at 00:00) the shift-forward policy starts it at 01:00.
+    Midnight follows the shared policy: where it falls in a gap (Chile, Cuba and Lebanon
+    jump from 00:00 to 01:00) the day starts at 01:00, its first existing instant; where
+    it happens twice, at the first one. Each day ends where the next begins, so
+    consecutive days tile time with no gap or overlap.
     """
     if isinstance(day, datetime) or not isinstance(day, date):
         raise ValueError(f"day must be a date, got {type(day).__name__}")

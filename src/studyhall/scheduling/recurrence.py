@@ -351,7 +351,7 @@ def filter_bookable(
     current = ensure_utc(now, "now")
     _check_non_negative(minimum_notice, "minimum_notice")
     if not isinstance(horizon, timedelta) or horizon <= timedelta(0):
-        raise ValueError(f"horizon must be a positive duration, got {horizon!r}")
+        raise ValueError(f"horizon must be a positive duration, got {horizon}")
     earliest, latest = current + minimum_notice, current + horizon
     return [slot for slot in _require_intervals(slots, "slot") if earliest <= slot.start < latest]
 
@@ -369,12 +369,12 @@ def _require_intervals(values: Iterable[Interval], name: str) -> list[Interval]:
 
 def _check_quarter_hours(value: timedelta, name: str) -> None:
     if not isinstance(value, timedelta) or value <= timedelta(0) or value % SLOT_GRANULARITY:
-        raise ValueError(f"{name} must be a positive multiple of 15 minutes, got {value!r}")
+        raise ValueError(f"{name} must be a positive multiple of 15 minutes, got {value}")
 
 
 def _check_non_negative(value: timedelta, name: str) -> None:
     if not isinstance(value, timedelta) or value < timedelta(0):
-        raise ValueError(f"{name} must be a duration of zero or more, got {value!r}")
+        raise ValueError(f"{name} must be a duration of zero or more, got {value}")
 
 
 def _check_wall_time(value: time, name: str) -> None:
