@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import text
 
 from studyhall.accounts.deps import CurrentUser, TutorOrAdmin
 from studyhall.db.deps import Session
+from studyhall.kit import idempotency
 from studyhall.kit.errors import NotFound
 from studyhall.scheduling import service
 from studyhall.scheduling.schemas import (
@@ -38,10 +39,27 @@ BookingStatus = Literal[
 ]
 
 
-@router.post("/bookings", status_code=status.HTTP_201_CREATED, summary="Book a slot")
-async def create_booking(data: BookingCreate, user: CurrentUser, session: Session) -> BookingRead:
+@router.post(
+    "/bookings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingRead,
+    summary="Book a slot (send an Idempotency-Key to retry safely)",
+)
+async def create_booking(
+    data: BookingCreate,
+    user: CurrentUser,
+    session: Session,
+    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
+) -> Any:
+    claimed = await idempotency.claim(session, key, user.id, "POST /bookings", data)
+    if claimed.replay is not None:
+        return claimed.replay
     booking = await service.create_booking(session, user, data.slot_id, data.notes, utcnow())
-    return BookingRead.model_validate(booking)
+    body = BookingRead.model_validate(booking)
+    await idempotency.remember(
+        session, claimed, status.HTTP_201_CREATED, body.model_dump(mode="json")
+    )
+    return body
 
 
 @router.get("/bookings", summary="Your bookings, as student or tutor")
