@@ -237,3 +237,49 @@ async def test_listing_validation_and_minimum_notice(client: httpx.AsyncClient) 
     long = {**params, "to": (now + timedelta(days=120)).isoformat()}
     too_long = await client.get(f"{API}/slots", params=long)
     assert (too_long.status_code, too_long.json()["code"]) == (422, "range_too_long")
+
+
+async def test_slots_follow_rule_offering_and_booking_changes(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    tutor = await sign_up(client, "tutor")
+    offering = await create_offering(client, tutor)
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    rule = await add_rule(
+        client, tutor, start_date=tomorrow, start_time="09:00", end_time="12:00", rrule=None
+    )
+    await run_jobs()
+    listed = await slots(client, offering_id=offering["id"], days=3)
+    assert len(listed) == 3
+    student = await sign_up(client)
+    booked = await client.post(
+        f"{API}/bookings", json={"slot_id": listed[0]["id"]}, headers=student.headers
+    )
+    assert booked.status_code == 201
+    # Removing the rule closes the empty slots and keeps the booked one as it is.
+    removed = await client.delete(f"{API}/availability-rules/{rule['id']}", headers=tutor.headers)
+    assert removed.status_code == 204
+    await run_jobs()
+    assert await slots(client, offering_id=offering["id"], days=3) == []
+    assert (
+        await scalar(owner_db, "SELECT string_agg(status, ',' ORDER BY start_at) FROM slots")
+        == "booked,closed,closed"
+    )
+    # A new rule reopens the same starts instead of adding duplicates.
+    await add_rule(
+        client, tutor, start_date=tomorrow, start_time="09:00", end_time="12:00", rrule=None
+    )
+    await run_jobs()
+    assert [s["id"] for s in await slots(client, offering_id=offering["id"], days=3)] == [
+        s["id"] for s in listed[1:]
+    ]
+    assert await scalar(owner_db, "SELECT count(*) FROM slots") == 3
+    paused = await client.patch(
+        f"{API}/offerings/{offering['id']}", json={"is_active": False}, headers=tutor.headers
+    )
+    assert paused.status_code == 200
+    await run_jobs()
+    assert (
+        await scalar(owner_db, "SELECT string_agg(status, ',' ORDER BY start_at) FROM slots")
+        == "booked,closed,closed"
+    )
