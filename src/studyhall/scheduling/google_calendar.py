@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
 from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.service.common import trusted
 
 Party = Literal["student", "tutor"]
 _EVENT_STATUSES = ("confirmed", "completed")
@@ -182,6 +183,7 @@ async def sync_booking(
 ) -> dict[Party, str | None]:
     """Bring the connected parties' events in line with the booking; returns the new ids."""
     async with database.transaction() as session:
+        await trusted(session)
         snap = await _snapshot(session, booking_id)
     if snap is None or not snap.access:
         return {}
@@ -195,6 +197,7 @@ async def sync_booking(
         for party in snap.access:
             results[party] = await _sync_party(http, snap, party)
     async with database.transaction() as session:
+        await trusted(session)
         for party, new in results.items():
             old = snap.event_ids[party]
             if new != old:

@@ -13,7 +13,7 @@ from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.scheduling import google_calendar
 from studyhall.scheduling.models import AvailabilityRuleRow
-from studyhall.scheduling.service.common import utcnow
+from studyhall.scheduling.service.common import trusted, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
 from studyhall.scheduling.service.seats import expire_holds
 
@@ -29,12 +29,14 @@ _COMPLETE = text(
 @queue.task(name="studyhall.scheduling.materialize_tutor_slots", retry=backoff())
 async def materialize_tutor_slots(tutor_id: str) -> None:
     async with runtime().database.transaction() as session:
+        await trusted(session)
         await materialize_tutor(session, uuid.UUID(tutor_id), utcnow())
 
 
 @queue.task(name="studyhall.scheduling.materialize_tutor_batch", retry=backoff())
 async def materialize_tutor_batch(tutor_ids: list[str]) -> None:
     async with runtime().database.transaction() as session:
+        await trusted(session)
         await materialize_tutors(session, [uuid.UUID(t) for t in tutor_ids], utcnow())
 
 
@@ -63,7 +65,10 @@ async def roll_horizon(timestamp: int) -> None:
 async def release_expired_holds(tutor_id: str | None = None) -> None:
     async with runtime().database.transaction() as session:
         released = await expire_holds(
-            session, utcnow(), tutor_id=None if tutor_id is None else uuid.UUID(tutor_id)
+            session,
+            utcnow(),
+            tutor_id=None if tutor_id is None else uuid.UUID(tutor_id),
+            keep_trusted=True,
         )
         for booking_id, owner in {(b, t) for b, t in released}:
             await enqueue(
@@ -89,6 +94,7 @@ async def complete_finished_bookings(timestamp: int) -> None:
 
 async def complete_finished() -> list[uuid.UUID]:
     async with runtime().database.transaction() as session:
+        await trusted(session)
         done = list((await session.scalars(_COMPLETE, {"now": utcnow()})).all())
         for booking_id in done:
             await audit.record(

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import updated_at_trigger
+from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
 
 revision: str = "0004_scheduling"
 down_revision: str | None = "0003_courses"
@@ -523,6 +523,17 @@ def upgrade() -> None:
         "(tutor_id WITH =, tstzrange(start_at, end_at) WITH &&) WHERE (deleted_at IS NULL)"
     )
     op.execute(BOOKING_DETAILS)
+    # Private rows: a booking is visible to its two parties, time off and feeds to their owner.
+    # Services lift the policies only where they decide for the system (jobs, holds, billing).
+    op.execute("ALTER TABLE bookings ENABLE ROW LEVEL SECURITY")
+    op.execute(
+        "CREATE POLICY bookings_parties ON bookings USING ("
+        "current_setting('app.bypass_rls', true) = 'on' OR "
+        "student_id::text = current_setting('app.user_id', true) OR "
+        "tutor_id::text = current_setting('app.user_id', true))"
+    )
+    enable_owner_rls("time_off_blocks", "tutor_id")
+    enable_owner_rls("calendar_feeds")
     for table in TABLES:
         updated_at_trigger(table)
 

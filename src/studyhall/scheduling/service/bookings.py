@@ -27,7 +27,13 @@ from studyhall.scheduling.models import (
     ScheduleSettings,
     Slot,
 )
-from studyhall.scheduling.service.common import lock_tutor, raise_integrity, zone_or_422
+from studyhall.scheduling.service.common import (
+    lock_tutor,
+    raise_integrity,
+    trusted,
+    untrusted,
+    zone_or_422,
+)
 from studyhall.scheduling.service.materialize import schedule_materialization
 from studyhall.scheduling.service.policy import refund_due
 from studyhall.scheduling.service.seats import expire_holds, free_seat, refresh_slot, take_seat
@@ -105,6 +111,8 @@ async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: S
             "week",
         ),
     )
+    # Caps count every student's bookings, not only the ones the caller may see.
+    await trusted(session)
     for cap, (start, end), code, unit in caps:
         if cap is None:
             continue
@@ -120,6 +128,7 @@ async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: S
         )
         if (count or 0) >= cap:
             raise Conflict(f"The tutor takes at most {cap} bookings per {unit}.", code=code)
+    await untrusted(session)
 
 
 async def _seat_or_conflict(session: AsyncSession, slot: Slot, *, confirmed: bool) -> None:
@@ -206,6 +215,8 @@ async def create_booking(
 
 async def get_booking(session: AsyncSession, actor: User, booking_id: uuid.UUID) -> Booking:
     """A booking its student, tutor or an admin may see; anyone else gets 404, not 403."""
+    if actor.role == "admin":
+        await trusted(session)  # admins act across users; parties stay under the policies
     booking = await session.get(Booking, booking_id, populate_existing=True)
     if booking is None or (
         actor.role != "admin" and actor.id not in (booking.student_id, booking.tutor_id)

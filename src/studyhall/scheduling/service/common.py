@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import cast, func, select
+from sqlalchemy import cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,22 @@ from studyhall.scheduling.models import (
 DEFAULT_HORIZON_DAYS = 90
 # With no rolling horizon, bounded rules are still expanded no further than this.
 MAX_HORIZON_DAYS = 730
+
+
+_BYPASS = text("SELECT set_config('app.bypass_rls', :value, true)")
+
+
+async def trusted(session: AsyncSession) -> None:
+    """Let this transaction cross users under row level security (jobs, admins, billing).
+
+    Used only where the service itself decides what may be touched; request code that acts
+    for one person keeps the policies on.
+    """
+    await session.execute(_BYPASS, {"value": "on"})
+
+
+async def untrusted(session: AsyncSession) -> None:
+    await session.execute(_BYPASS, {"value": "off"})
 
 
 def utcnow() -> datetime:

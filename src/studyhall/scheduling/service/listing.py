@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.errors import Unprocessable
+from studyhall.scheduling.service.common import trusted, untrusted
 
 MAX_RANGE = timedelta(days=93)
 
@@ -82,6 +83,8 @@ async def list_slots(
     if range_end - range_start > MAX_RANGE:
         raise Unprocessable("A listing covers at most 93 days.", code="range_too_long")
     query = _BY_BOTH if tutor_id and offering_id else _BY_TUTOR if tutor_id else _BY_OFFERING
+    # Other people's bookings decide what is free, but only slot columns leave this query.
+    await trusted(session)
     rows = await session.execute(
         query,
         {
@@ -93,7 +96,7 @@ async def list_slots(
             "limit": limit,
         },
     )
-    return [
+    listed = [
         ListedSlot(
             id=row.id,
             tutor_id=row.tutor_id,
@@ -109,3 +112,5 @@ async def list_slots(
         )
         for row in rows
     ]
+    await untrusted(session)
+    return listed

@@ -11,11 +11,12 @@ from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.scheduling.models import HOLD_STATUSES, Booking, Offering
 from studyhall.scheduling.service.bookings import _schedule_sync, approval_deadline
-from studyhall.scheduling.service.common import lock_tutor, utcnow
+from studyhall.scheduling.service.common import lock_tutor, trusted, utcnow
 from studyhall.scheduling.service.seats import free_seat, refresh_slot
 
 
 async def _lock(session: AsyncSession, booking_id: uuid.UUID) -> Booking:
+    await trusted(session)  # billing acts for the system (webhooks have no signed-in user)
     booking = await session.get(Booking, booking_id)
     if booking is None:
         raise NotFound("No such booking.", code="booking_not_found")
