@@ -409,3 +409,27 @@ async def test_completion_job(
         ("completed",),
         ("confirmed",),
     ]
+
+
+async def test_parties_write_their_own_notes_and_the_tutor_the_join_link(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    m = await market(rule=MORNING)
+    student = await sign_up(client)
+    booking = (await book(client, student, m.open_slots[0]["id"], notes="first")).json()
+    url = f"{API}/bookings/{booking['id']}"
+    denied = await client.patch(
+        url, json={"join_link": "https://meet.example.com/x"}, headers=student.headers
+    )
+    assert (denied.status_code, denied.json()["code"]) == (403, "tutor_only_field")
+    mine = await client.patch(url, json={"notes": "bring exercises"}, headers=student.headers)
+    assert mine.status_code == 200
+    tutor = await client.patch(
+        url,
+        json={"notes": "focus on fractions", "join_link": "https://meet.example.com/abc"},
+        headers=m.tutor.headers,
+    )
+    assert tutor.status_code == 200
+    assert await rows(
+        owner_db, "SELECT student_notes, tutor_notes, join_link, sequence FROM bookings"
+    ) == [("bring exercises", "focus on fractions", "https://meet.example.com/abc", 1)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -300,7 +299,3 @@ class CalendarFeed(UUIDPrimaryKey, Timestamps, Base):
     last_accessed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_calendar_feeds_user_id", "user_id"),)
-
-
-def row_dict(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in fields}

@@ -23,7 +23,7 @@ class OfferingCreate(Strict):
     short_description: str | None = Field(default=None, max_length=500)
     topic_tags: list[str] = Field(default_factory=list, max_length=30)
     duration_minutes: int = Field(gt=0, le=24 * 60)
-    price_cents: int = Field(ge=0, le=10_000_000_00)
+    price_cents: int = Field(ge=0, le=1_000_000_000)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     level: Level | None = None
     prerequisites: str | None = Field(default=None, max_length=5000)
@@ -39,7 +39,7 @@ class OfferingUpdate(Strict):
     short_description: str | None = Field(default=None, max_length=500)
     topic_tags: list[str] | None = Field(default=None, max_length=30)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
-    price_cents: int | None = Field(default=None, ge=0, le=10_000_000_00)
+    price_cents: int | None = Field(default=None, ge=0, le=1_000_000_000)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     level: Level | None = None
     prerequisites: str | None = Field(default=None, max_length=5000)
@@ -162,6 +162,11 @@ class CancelRequest(Strict):
 
 class RescheduleRequest(Strict):
     slot_id: uuid.UUID
+
+
+class BookingUpdate(Strict):
+    notes: str | None = Field(default=None, max_length=5000, description="your own notes")
+    join_link: HttpUrl | None = Field(default=None, description="tutor only")
 
 
 class DeclineRequest(Strict):

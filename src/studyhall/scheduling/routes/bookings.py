@@ -17,6 +17,7 @@ from studyhall.scheduling.schemas import (
     BookingCreate,
     BookingDetails,
     BookingRead,
+    BookingUpdate,
     CancelRequest,
     DeclineRequest,
     FeedCreated,
@@ -85,6 +86,15 @@ async def get_booking(booking_id: uuid.UUID, user: CurrentUser, session: Session
     if row is None:
         raise NotFound("No such booking.", code="booking_not_found")
     return BookingDetails.model_validate(dict(row._mapping))
+
+
+@router.patch("/bookings/{booking_id}", summary="Your notes; the tutor's join link")
+async def update_booking(
+    booking_id: uuid.UUID, data: BookingUpdate, user: CurrentUser, session: Session
+) -> BookingRead:
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    booking = await service.update_booking(session, user, booking_id, changes)
+    return BookingRead.model_validate(booking)
 
 
 @router.post("/bookings/{booking_id}/cancel", summary="Cancel (student or tutor)")

@@ -37,7 +37,6 @@ async def create_offering(data: OfferingCreate, tutor: Tutor, session: Session) 
 @router.get("/offerings", summary="Active offerings, by tutor or topic tag (public)")
 async def list_offerings(
     session: Session,
-    viewer: OptionalUser,
     tutor_id: uuid.UUID | None = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

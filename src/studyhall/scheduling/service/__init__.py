@@ -16,6 +16,7 @@ from studyhall.scheduling.service.bookings import (
     get_booking,
     list_bookings,
     reschedule_booking,
+    update_booking,
 )
 from studyhall.scheduling.service.common import get_settings
 from studyhall.scheduling.service.materialize import materialize_tutor
@@ -51,6 +52,7 @@ __all__ = [
     "refund_due",
     "release_hold",
     "reschedule_booking",
+    "update_booking",
     "update_offering",
     "update_settings",
 ]

@@ -46,11 +46,10 @@ _SETTINGS_FIELDS = (
 def _validate_rule(data: RuleCreate, zone: str, has_horizon: bool) -> None:
     if data.rrule is not None:
         try:
-            rule = validate_rule(data.rrule, has_horizon or data.end_date is not None)
+            validate_rule(data.rrule, has_horizon or data.end_date is not None)
         except ValueError as exc:
             code = "rrule_unbounded" if "repeats forever" in str(exc) else "invalid_rrule"
             raise Unprocessable(str(exc), code=code, field="rrule") from exc
-        del rule
     if data.end_date is not None and data.end_date < data.start_date:
         raise Unprocessable(
             "end_date must not be before start_date.", code="invalid_date_range", field="end_date"

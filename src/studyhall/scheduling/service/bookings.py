@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.jobs import enqueue
-from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from studyhall.kit.timezones import local_date, local_day_bounds, local_week_bounds
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import (
     ACTIVE_STATUSES,
-    HOLD_STATUSES,
     Booking,
     Offering,
     ScheduleSettings,
@@ -39,7 +38,7 @@ from studyhall.scheduling.service.policy import refund_due
 from studyhall.scheduling.service.seats import expire_holds, free_seat, refresh_slot, take_seat
 
 
-async def _schedule_sync(session: AsyncSession, booking_id: uuid.UUID) -> None:
+async def schedule_calendar_sync(session: AsyncSession, booking_id: uuid.UUID) -> None:
     from studyhall.scheduling import jobs
 
     await enqueue(
@@ -209,7 +208,7 @@ async def create_booking(
     if booking.hold_expires_at is not None:
         await _schedule_expiry(session, booking)
     if status == "confirmed":
-        await _schedule_sync(session, booking.id)
+        await schedule_calendar_sync(session, booking.id)
     return booking
 
 
@@ -276,7 +275,7 @@ async def cancel_booking(
             "refund_due_cents": booking.refund_due_cents,
         },
     )
-    await _schedule_sync(session, booking.id)
+    await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
     return booking
 
@@ -323,7 +322,7 @@ async def reschedule_booking(
         booking.id,
         {"slot_id": [old_slot, slot.id], "start_at": [old_start, slot.start_at]},
     )
-    await _schedule_sync(session, booking.id)
+    await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
     return booking
 
@@ -361,7 +360,7 @@ async def decide_approval(
         await free_seat(session, booking.slot_id)
     action = "booking.approve" if approve else "booking.decline"
     await audit.record(session, tutor.id, action, "booking", booking.id, {"status": booking.status})
-    await _schedule_sync(session, booking.id)
+    await schedule_calendar_sync(session, booking.id)
     return booking
 
 
@@ -375,13 +374,40 @@ async def list_bookings(
     return list((await session.scalars(query)).all())
 
 
-__all__ = [
-    "HOLD_STATUSES",
-    "approval_deadline",
-    "cancel_booking",
-    "create_booking",
-    "decide_approval",
-    "get_booking",
-    "list_bookings",
-    "reschedule_booking",
-]
+async def update_booking(
+    session: AsyncSession,
+    actor: User,
+    booking_id: uuid.UUID,
+    changes: dict[str, str | None],
+) -> Booking:
+    """Each party writes their own notes; the tutor also sets the join link."""
+    booking, _ = await _locked(session, actor, booking_id)
+    party = _party(actor, booking)
+    if party == "admin":
+        raise Forbidden("Only the booking's student and tutor write its notes.", code="party_only")
+    if "join_link" in changes and party == "student":
+        raise Forbidden("Only the tutor sets the join link.", code="tutor_only_field")
+    before = {
+        "student_notes": booking.student_notes,
+        "tutor_notes": booking.tutor_notes,
+        "join_link": booking.join_link,
+    }
+    if "notes" in changes:
+        if party == "student":
+            booking.student_notes = changes["notes"]
+        else:
+            booking.tutor_notes = changes["notes"]
+    if "join_link" in changes and changes["join_link"] != booking.join_link:
+        booking.join_link = changes["join_link"]
+        booking.sequence += 1  # attendees' calendars should pick up the new location
+        await schedule_calendar_sync(session, booking.id)
+    await session.flush()
+    after = {
+        "student_notes": booking.student_notes,
+        "tutor_notes": booking.tutor_notes,
+        "join_link": booking.join_link,
+    }
+    await audit.record(
+        session, actor.id, "booking.update", "booking", booking.id, audit.changes(before, after)
+    )
+    return booking

@@ -13,8 +13,7 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import User
-from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.errors import Conflict, Unprocessable
 from studyhall.kit.timezones import validate_zone
 from studyhall.scheduling.models import (
     STUDENT_OVERLAP,
@@ -105,13 +104,6 @@ async def lock_tutor(session: AsyncSession, tutor_id: uuid.UUID) -> ScheduleSett
         row = await session.scalar(query)
     assert row is not None
     return row
-
-
-async def get_tutor(session: AsyncSession, tutor_id: uuid.UUID) -> User:
-    user = await session.get(User, tutor_id)
-    if user is None or user.deleted_at is not None or user.role != "tutor":
-        raise NotFound("No such tutor.", code="tutor_not_found")
-    return user
 
 
 def constraint_name(exc: IntegrityError) -> str | None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.scheduling.models import HOLD_STATUSES, Booking, Offering
-from studyhall.scheduling.service.bookings import _schedule_sync, approval_deadline
+from studyhall.scheduling.service.bookings import approval_deadline, schedule_calendar_sync
 from studyhall.scheduling.service.common import lock_tutor, trusted, utcnow
 from studyhall.scheduling.service.seats import free_seat, refresh_slot
 
@@ -76,7 +76,7 @@ async def confirm_booking_payment(
         booking.id,
         {"payment_ref": payment_ref, "amount_cents": amount_cents, "status": booking.status},
     )
-    await _schedule_sync(session, booking.id)
+    await schedule_calendar_sync(session, booking.id)
     return booking
 
 
@@ -102,5 +102,5 @@ async def release_hold(
     await audit.record(
         session, None, "booking.release_hold", "booking", booking.id, {"reason": reason}
     )
-    await _schedule_sync(session, booking.id)
+    await schedule_calendar_sync(session, booking.id)
     return booking
