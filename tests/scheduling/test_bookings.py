@@ -433,3 +433,26 @@ async def test_parties_write_their_own_notes_and_the_tutor_the_join_link(
     assert await rows(
         owner_db, "SELECT student_notes, tutor_notes, join_link, sequence FROM bookings"
     ) == [("bring exercises", "focus on fractions", "https://meet.example.com/abc", 1)]
+
+
+async def test_a_students_expired_hold_elsewhere_does_not_block_them(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    paid = await market(rule=MORNING, price_cents=4000)
+    free = await market(rule=MORNING)
+    student = await sign_up(client)
+    hold = (await book(client, student, paid.open_slots[0]["id"])).json()
+    clash = await book(client, student, free.open_slots[0]["id"])
+    assert (clash.status_code, clash.json()["code"]) == (409, "student_overlap")
+    await execute(owner_db, "UPDATE bookings SET hold_expires_at = now() - interval '1 second'")
+    taken = await book(client, student, free.open_slots[0]["id"])
+    assert taken.status_code == 201, taken.text
+    assert await rows(
+        owner_db, "SELECT status, cancellation_reason FROM bookings WHERE id = :id", id=hold["id"]
+    ) == [("canceled", "hold_expired")]
+    assert (
+        await scalar(
+            owner_db, "SELECT seats_taken FROM slots WHERE id = :id", id=paid.open_slots[0]["id"]
+        )
+        == 0
+    )

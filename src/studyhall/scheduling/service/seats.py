@@ -43,7 +43,9 @@ _REFRESH = text(
 )
 
 # Expiry is a status change because exclusion constraints cannot look at now(). The paid part
-# of an expired approval is owed back in full.
+# of an expired approval is owed back in full. A student's expired hold may sit with another
+# tutor whose booking transaction is expiring it right now: SKIP LOCKED leaves it to that
+# transaction instead of waiting on it (two such waits in opposite order would deadlock).
 _EXPIRE = text(
     """
     UPDATE bookings SET status = 'canceled', canceled_by = 'system', canceled_at = :now,
@@ -54,8 +56,12 @@ _EXPIRE = text(
         refund_due_cents = amount_captured_cents - amount_refunded_cents,
         hold_expires_at = NULL,
         sequence = sequence + 1
-    WHERE status IN ('pending_payment', 'pending_approval') AND hold_expires_at <= :now
-      AND (tutor_id = :tutor_id OR student_id = :student_id OR CAST(:everyone AS boolean))
+    WHERE id IN (
+        SELECT id FROM bookings
+        WHERE status IN ('pending_payment', 'pending_approval') AND hold_expires_at <= :now
+          AND (tutor_id = :tutor_id OR student_id = :student_id OR CAST(:everyone AS boolean))
+        ORDER BY id
+        FOR UPDATE SKIP LOCKED)
     RETURNING id, slot_id, tutor_id, cancellation_reason
     """
 )
