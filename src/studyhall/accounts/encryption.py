@@ -72,7 +72,9 @@ class KeyRing:
         try:
             plain = AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], associated_data)
         except InvalidTag as exc:
-            raise EncryptionKeyError("ciphertext does not authenticate under its key and row") from exc
+            raise EncryptionKeyError(
+                "ciphertext does not authenticate under its key and row"
+            ) from exc
         return plain.decode()
 
 

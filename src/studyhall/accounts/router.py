@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, status
 
-from studyhall.accounts import service
+from studyhall.accounts import ratelimit, service
 from studyhall.accounts.deps import CurrentUser
 from studyhall.accounts.schemas import (
     RefreshRequest,
@@ -16,7 +16,7 @@ from studyhall.accounts.schemas import (
     UserRead,
     UserUpdate,
 )
-from studyhall.db.deps import Session
+from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import Unauthorized
 
 router = APIRouter(tags=["accounts"])
@@ -53,10 +53,33 @@ async def sign_up(data: SignUp, request: Request, session: Session) -> TokenPair
 
 @router.post("/auth/sign-in", summary="Exchange email and password for tokens (public)")
 async def sign_in(data: SignIn, request: Request, session: Session) -> TokenPair:
+    limits = signin_limits(request, data.email)
+    await ratelimit.hit(get_database(request), limits, TOO_MANY_SIGN_INS)
     user = await service.authenticate(session, data.email, data.password)
+    await ratelimit.give_back(get_database(request), limits)
     return _pair(
         await service.issue_tokens(session, user, _secret(request), client=_client(request))
     )
+
+
+TOO_MANY_SIGN_INS = "Too many failed sign-ins; wait before trying again."
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def signin_limits(request: Request, email: str) -> list[ratelimit.Limit]:
+    settings = request.app.state.settings
+    window = settings.signin_window_s
+    return [
+        ratelimit.Limit(f"signin:ip:{client_ip(request)}", settings.signin_limit_per_ip, window),
+        ratelimit.Limit(
+            f"signin:account:{ratelimit.account_key(email)}",
+            settings.signin_limit_per_account,
+            window,
+        ),
+    ]
 
 
 @router.post(
@@ -100,3 +123,14 @@ async def me(user: CurrentUser) -> UserRead:
 @router.patch("/me", summary="Change the caller's own account fields")
 async def update_me(data: UserUpdate, user: CurrentUser, session: Session) -> UserRead:
     return UserRead.model_validate(await service.update_me(session, user, data))
+
+
+def _include_the_rest() -> None:
+    # Imported here: those modules reuse helpers defined above.
+    from studyhall.accounts import routes_admin, routes_auth, routes_consent, routes_profiles
+
+    for module in (routes_auth, routes_profiles, routes_consent, routes_admin):
+        router.include_router(module.router)
+
+
+_include_the_rest()

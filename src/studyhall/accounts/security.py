@@ -26,6 +26,12 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = hasher.hash("studyhall-timing-equalizer")
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(instant: datetime) -> int:
+    """Exact integer microseconds since the epoch (float timestamps lose the last digit)."""
+    return (instant - EPOCH) // timedelta(microseconds=1)
 
 
 def hash_password(password: str) -> str:
@@ -81,6 +87,8 @@ def issue_access_token(
         "nbf": int(now.timestamp()),
         "exp": int((now + ACCESS_TOKEN_TTL).timestamp()),
         "jti": secrets.token_hex(8),
+        # ``iat`` has whole seconds; revocation ("sign out everywhere") needs the exact instant.
+        "iat_us": to_micros(now),
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
@@ -99,11 +107,13 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         user_id = uuid.UUID(claims["sub"])
     except (ValueError, TypeError) as exc:
         raise jwt.InvalidTokenError("malformed subject") from exc
-    return AccessClaims(
-        user_id=user_id,
-        role=str(claims.get("role", "")),
-        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+    iat_us = claims.get("iat_us")
+    issued_at = (
+        EPOCH + timedelta(microseconds=iat_us)
+        if isinstance(iat_us, int)
+        else datetime.fromtimestamp(int(claims["iat"]), UTC)
     )
+    return AccessClaims(user_id=user_id, role=str(claims.get("role", "")), issued_at=issued_at)
 
 
 def new_opaque_token() -> str:

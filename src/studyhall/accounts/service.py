@@ -53,6 +53,9 @@ async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if user_id is None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = await get_user(session, user_id)
+    from studyhall.accounts.profiles import ensure_profile
+
+    await ensure_profile(session, user)
     await audit.record(session, user.id, "user.sign_up", "user", user.id, {"role": user.role})
     return user
 
