@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, status
+from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from studyhall.accounts import ratelimit, service
 from studyhall.accounts.deps import CurrentUser
@@ -17,7 +18,7 @@ from studyhall.accounts.schemas import (
     UserUpdate,
 )
 from studyhall.db.deps import Session, get_database
-from studyhall.kit.errors import Unauthorized
+from studyhall.kit.errors import problem
 
 router = APIRouter(tags=["accounts"])
 
@@ -83,18 +84,25 @@ def signin_limits(request: Request, email: str) -> list[ratelimit.Limit]:
 
 
 @router.post(
-    "/auth/refresh", summary="Rotate a refresh token (public; the token is the credential)"
+    "/auth/refresh",
+    response_model=TokenPair,
+    summary="Rotate a refresh token (public; the token is the credential)",
+    responses={401: {"description": "Invalid, expired, revoked or reused refresh token"}},
 )
-async def refresh(data: RefreshRequest, request: Request, session: Session) -> TokenPair:
+async def refresh(data: RefreshRequest, request: Request, session: Session) -> Response:
     tokens = await service.rotate_refresh_token(
         session, data.refresh_token, _secret(request), _client(request)
     )
     if tokens is None:
-        raise Unauthorized(
+        # Returned, not raised: a reused token's family revocation (and its audit row) must
+        # commit, and raising would roll the request's transaction back.
+        return problem(
+            request,
+            401,
+            "invalid_refresh_token",
             "The refresh token is invalid, expired or already used; sign in again.",
-            code="invalid_refresh_token",
         )
-    return _pair(tokens)
+    return JSONResponse(_pair(tokens).model_dump())
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
