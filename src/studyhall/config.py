@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     oidc_provider: Literal["oidc", "google", "clerk", "supabase"] = "oidc"
     oidc_algorithms: list[Literal["RS256", "ES256"]] = ["RS256", "ES256"]
     oidc_jwks_cache_s: int = Field(default=300, ge=0)
+    # An unknown kid refetches the key set at most this often (no amplification to the IdP).
+    oidc_jwks_refresh_cooldown_s: float = Field(default=30.0, ge=0)
     # Guardian consent: users younger than this (in whole years) need a guardian's consent.
     guardian_consent_age: int = Field(default=13, ge=0, le=21)
     guardian_consent_age_by_country: dict[str, int] = {}

@@ -41,6 +41,7 @@ class OidcVerifier:
             cache_jwk_set=True,
             lifespan=max(settings.oidc_jwks_cache_s, 1),
             timeout=10,
+            cooldown_duration=settings.oidc_jwks_refresh_cooldown_s,
         )
 
     async def verify(self, token: str) -> dict[str, Any]:

@@ -108,10 +108,12 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
     except (ValueError, TypeError) as exc:
         raise jwt.InvalidTokenError("malformed subject") from exc
     iat_us = claims.get("iat_us")
+    # Tokens minted before ``iat_us`` existed keep their old meaning: valid through the end of
+    # their ``iat`` second.
     issued_at = (
         EPOCH + timedelta(microseconds=iat_us)
         if isinstance(iat_us, int)
-        else datetime.fromtimestamp(int(claims["iat"]), UTC)
+        else datetime.fromtimestamp(int(claims["iat"]), UTC) + timedelta(microseconds=999_999)
     )
     return AccessClaims(user_id=user_id, role=str(claims.get("role", "")), issued_at=issued_at)
 
