@@ -82,7 +82,9 @@ async def make_tutor(
 ) -> Actor:
     actor = await sign_up(client, role="tutor")
     if profile:
-        response = await client.patch("/api/v1/me/tutor-profile", json=profile, headers=actor.headers)
+        response = await client.patch(
+            "/api/v1/me/tutor-profile", json=profile, headers=actor.headers
+        )
         assert response.status_code == 200, response.text
     if verified:
         await owner_exec(
@@ -115,7 +117,7 @@ async def owner_value(owner_db: Database, sql: str, **params: Any) -> Any:
 class Mailbox:
     messages: list[Message] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 

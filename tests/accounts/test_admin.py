@@ -18,8 +18,9 @@ async def test_list_and_search_users_with_keyset_pages(
     tutor = await make_tutor(client, owner_db)
     everyone = await client.get(f"{API}/admin/users", headers=admin.headers)
     assert len(everyone.json()["items"]) == 7
-    found = await client.get(f"{API}/admin/users", params={"q": "SCHOOL.example"},
-                             headers=admin.headers)
+    found = await client.get(
+        f"{API}/admin/users", params={"q": "SCHOOL.example"}, headers=admin.headers
+    )
     assert sorted(u["email"] for u in found.json()["items"]) == sorted(a.email for a in made)
     tutors = await client.get(f"{API}/admin/users", params={"role": "tutor"}, headers=admin.headers)
     assert [u["id"] for u in tutors.json()["items"]] == [str(tutor.id)]
@@ -36,7 +37,7 @@ async def test_list_and_search_users_with_keyset_pages(
         if cursor is None:
             break
     assert [len(p) for p in pages] == [2, 2, 1]
-    assert sorted(sum(pages, [])) == sorted(a.email for a in made)
+    assert sorted(email for page in pages for email in page) == sorted(a.email for a in made)
 
 
 async def test_suspend_restore_and_their_conflicts(
@@ -44,28 +45,35 @@ async def test_suspend_restore_and_their_conflicts(
 ) -> None:
     admin = await make_admin(client, owner_db)
     student = await sign_up(client)
-    itself = await client.post(f"{API}/admin/users/{admin.id}/suspend", json={"reason": "x"},
-                               headers=admin.headers)
+    itself = await client.post(
+        f"{API}/admin/users/{admin.id}/suspend", json={"reason": "x"}, headers=admin.headers
+    )
     assert (itself.status_code, itself.json()["code"]) == (409, "cannot_suspend_self")
-    restore_active = await client.post(f"{API}/admin/users/{student.id}/restore",
-                                       headers=admin.headers)
+    restore_active = await client.post(
+        f"{API}/admin/users/{student.id}/restore", headers=admin.headers
+    )
     assert (restore_active.status_code, restore_active.json()["code"]) == (409, "not_suspended")
     missing = await client.post(
         f"{API}/admin/users/00000000-0000-0000-0000-000000000000/suspend",
-        json={"reason": "x"}, headers=admin.headers,
+        json={"reason": "x"},
+        headers=admin.headers,
     )
     assert (missing.status_code, missing.json()["code"]) == (404, "user_not_found")
-    no_reason = await client.post(f"{API}/admin/users/{student.id}/suspend", json={},
-                                  headers=admin.headers)
+    no_reason = await client.post(
+        f"{API}/admin/users/{student.id}/suspend", json={}, headers=admin.headers
+    )
     assert no_reason.status_code == 422
-    ok = await client.post(f"{API}/admin/users/{student.id}/suspend", json={"reason": "spam"},
-                           headers=admin.headers)
+    ok = await client.post(
+        f"{API}/admin/users/{student.id}/suspend", json={"reason": "spam"}, headers=admin.headers
+    )
     assert ok.status_code == 200
-    twice = await client.post(f"{API}/admin/users/{student.id}/suspend", json={"reason": "spam"},
-                              headers=admin.headers)
+    twice = await client.post(
+        f"{API}/admin/users/{student.id}/suspend", json={"reason": "spam"}, headers=admin.headers
+    )
     assert (twice.status_code, twice.json()["code"]) == (409, "already_suspended")
     assert await owner_rows(
-        owner_db, "SELECT actor_user_id, action, diff->>'reason' FROM audit_log "
+        owner_db,
+        "SELECT actor_user_id, action, diff->>'reason' FROM audit_log "
         "WHERE entity = 'user' AND entity_id = :id AND action IN ('user.suspend', 'user.restore')",
         id=str(student.id),
     ) == [(admin.id, "user.suspend", "spam")]
@@ -83,17 +91,23 @@ async def test_verify_and_reject_tutors(client: httpx.AsyncClient, owner_db: Dat
     ]
     again = await client.post(f"{API}/admin/tutors/{tutor.id}/verify", headers=admin.headers)
     assert (again.status_code, again.json()["code"]) == (409, "already_verified")
-    rejected = await client.post(f"{API}/admin/tutors/{tutor.id}/reject",
-                                 json={"reason": "no diploma"}, headers=admin.headers)
+    rejected = await client.post(
+        f"{API}/admin/tutors/{tutor.id}/reject",
+        json={"reason": "no diploma"},
+        headers=admin.headers,
+    )
     assert (rejected.status_code, rejected.json()["verification_status"]) == (200, "rejected")
     assert (await client.get(f"{API}/tutors")).json()["items"] == []
     not_tutor = await client.post(f"{API}/admin/tutors/{student.id}/verify", headers=admin.headers)
     assert (not_tutor.status_code, not_tutor.json()["code"]) == (404, "tutor_not_found")
     assert await owner_rows(
-        owner_db, "SELECT action, diff->'verification_status', diff->>'reason' FROM audit_log "
-        "WHERE entity = 'tutor_profile' AND action <> 'tutor_profile.update' ORDER BY created_at"
-    ) == [("tutor_profile.verify", ["pending", "verified"], None),
-          ("tutor_profile.reject", ["verified", "rejected"], "no diploma")]
+        owner_db,
+        "SELECT action, diff->'verification_status', diff->>'reason' FROM audit_log "
+        "WHERE entity = 'tutor_profile' AND action <> 'tutor_profile.update' ORDER BY created_at",
+    ) == [
+        ("tutor_profile.verify", ["pending", "verified"], None),
+        ("tutor_profile.reject", ["verified", "rejected"], "no diploma"),
+    ]
 
 
 async def test_admins_create_admins(client: httpx.AsyncClient, owner_db: Database) -> None:
@@ -104,6 +118,6 @@ async def test_admins_create_admins(client: httpx.AsyncClient, owner_db: Databas
     duplicate = await client.post(f"{API}/admin/admins", json=body, headers=admin.headers)
     assert (duplicate.status_code, duplicate.json()["code"]) == (409, "email_taken")
     assert await owner_rows(
-        owner_db, "SELECT actor_user_id, diff->>'email' FROM audit_log "
-        "WHERE action = 'user.create_admin'"
+        owner_db,
+        "SELECT actor_user_id, diff->>'email' FROM audit_log WHERE action = 'user.create_admin'",
     ) == [(admin.id, "second@example.org")]

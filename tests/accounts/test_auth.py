@@ -38,9 +38,12 @@ async def test_sign_up_creates_user_profile_and_audit_row(
         "active",
         False,
     )
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM tutor_profiles WHERE user_id = :id", id=actor.id
-    ) == 1
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM tutor_profiles WHERE user_id = :id", id=actor.id
+        )
+        == 1
+    )
     assert await owner_rows(
         owner_db, "SELECT action FROM audit_log WHERE entity_id = :id", id=str(actor.id)
     ) == [("user.sign_up",)]
@@ -64,23 +67,33 @@ async def test_bad_sign_up_input_is_422_naming_the_field(
 ) -> None:
     cases = [
         ({"email": "not-an-email", "password": PASSWORD, "name": "A"}, "body.email"),
-        ({"email": "a@example.org", "password": PASSWORD, "name": "A", "timezone": "Mars/Base"},
-         "body.timezone"),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "name": "A", "timezone": "Mars/Base"},
+            "body.timezone",
+        ),
         ({"email": "a@example.org", "password": PASSWORD, "name": "x" * 201}, "body.name"),
-        ({"email": "a@example.org", "password": PASSWORD, "name": "A", "role": "admin"},
-         "body.role"),
-        ({"email": "a@example.org", "password": PASSWORD, "name": "A", "status": "active"},
-         "body.status"),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "name": "A", "role": "admin"},
+            "body.role",
+        ),
+        (
+            {"email": "a@example.org", "password": PASSWORD, "name": "A", "status": "active"},
+            "body.status",
+        ),
     ]
     for body, field in cases:
         response = await client.post(f"{API}/auth/sign-up", json=body)
         assert response.status_code == 422, body
         assert response.json()["code"] == "validation_failed"
         assert [e["field"] for e in response.json()["errors"]] == [field]
-    for password, message in [("short", "at least 8"), ("x" * 129, "at most 128"),
-                              ("password123", "most common")]:
+    for password, message in [
+        ("short", "at least 8"),
+        ("x" * 129, "at most 128"),
+        ("password123", "most common"),
+    ]:
         response = await client.post(
-            f"{API}/auth/sign-up", json={"email": "a@example.org", "password": password, "name": "A"}
+            f"{API}/auth/sign-up",
+            json={"email": "a@example.org", "password": password, "name": "A"},
         )
         assert (response.status_code, response.json()["code"]) == (422, "weak_password")
         assert message in response.json()["detail"]
@@ -97,9 +110,7 @@ async def test_unknown_email_and_wrong_password_look_the_same(client: httpx.Asyn
 
     wrong = [await timed(actor.email) for _ in range(3)]
     unknown = [await timed("nobody@example.org") for _ in range(3)]
-    bodies = {
-        (r.status_code, r.json()["code"], r.json()["detail"]) for _, r in wrong + unknown
-    }
+    bodies = {(r.status_code, r.json()["code"], r.json()["detail"]) for _, r in wrong + unknown}
     assert bodies == {(401, "bad_credentials", "The email or password is wrong.")}
     median_wrong = sorted(t for t, _ in wrong)[1]
     median_unknown = sorted(t for t, _ in unknown)[1]
@@ -112,16 +123,20 @@ async def test_sign_in_rehashes_a_password_stored_with_old_parameters(
 ) -> None:
     actor = await sign_up(client)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    await owner_exec(owner_db, "UPDATE users SET password_hash = :h WHERE id = :id",
-                     h=weak, id=actor.id)
+    await owner_exec(
+        owner_db, "UPDATE users SET password_hash = :h WHERE id = :id", h=weak, id=actor.id
+    )
     assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 200
-    stored = await owner_value(owner_db, "SELECT password_hash FROM users WHERE id = :id",
-                               id=actor.id)
+    stored = await owner_value(
+        owner_db, "SELECT password_hash FROM users WHERE id = :id", id=actor.id
+    )
     assert stored != weak
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 200
-    assert await owner_value(owner_db, "SELECT password_hash FROM users WHERE id = :id",
-                             id=actor.id) == stored
+    assert (
+        await owner_value(owner_db, "SELECT password_hash FROM users WHERE id = :id", id=actor.id)
+        == stored
+    )
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(
@@ -136,13 +151,20 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(
     # The thief's reuse also kills the legitimate holder's newer token.
     after = await client.post(f"{API}/auth/refresh", json={"refresh_token": second})
     assert after.status_code == 401
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL",
-        id=actor.id,
-    ) == 0
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM audit_log WHERE action = 'auth.refresh_reuse'"
-    ) == 1
+    assert (
+        await owner_value(
+            owner_db,
+            "SELECT count(*) FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL",
+            id=actor.id,
+        )
+        == 0
+    )
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM audit_log WHERE action = 'auth.refresh_reuse'"
+        )
+        == 1
+    )
 
 
 async def test_concurrent_refresh_of_one_token_rotates_exactly_once(
@@ -211,9 +233,12 @@ async def test_change_password_ends_other_sessions(
     assert (await client.get(f"{API}/me", headers=new_headers)).status_code == 200
     assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 401
     assert (await _sign_in(client, actor.email, "a new long passphrase")).status_code == 200
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM audit_log WHERE action = 'user.change_password'"
-    ) == 1
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM audit_log WHERE action = 'user.change_password'"
+        )
+        == 1
+    )
 
 
 async def test_password_reset_by_emailed_single_use_token(

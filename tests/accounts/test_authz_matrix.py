@@ -19,8 +19,15 @@ from tests.accounts.conftest import PASSWORD, Actor, make_admin, make_tutor, own
 API = "/api/v1"
 ACTORS = ("anonymous", "student", "other_student", "tutor", "admin")
 TABLES = (
-    "users", "student_profiles", "tutor_profiles", "refresh_tokens", "auth_tokens",
-    "guardian_consents", "oauth_accounts", "audit_log", "procrastinate_jobs",
+    "users",
+    "student_profiles",
+    "tutor_profiles",
+    "refresh_tokens",
+    "auth_tokens",
+    "guardian_consents",
+    "oauth_accounts",
+    "audit_log",
+    "procrastinate_jobs",
 )
 
 
@@ -57,8 +64,12 @@ ROUTES = [
         {"anonymous": 401, "student": 204, "other_student": 404, "tutor": 404, "admin": 404},
     ),
     Route("GET", "/me/student-profile", _only({"student": 200, "other_student": 200})),
-    Route("PATCH", "/me/student-profile", _only({"student": 200, "other_student": 200}),
-          {"school": "Elsewhere"}),
+    Route(
+        "PATCH",
+        "/me/student-profile",
+        _only({"student": 200, "other_student": 200}),
+        {"school": "Elsewhere"},
+    ),
     Route("GET", "/me/tutor-profile", _only({"tutor": 200})),
     Route("PATCH", "/me/tutor-profile", _only({"tutor": 200}), {"bio": "Hello"}),
     Route("GET", "/admin/users", _only({"admin": 200})),
@@ -66,16 +77,20 @@ ROUTES = [
     Route("POST", "/admin/users/{student_id}/restore", _only({"admin": 409})),
     Route("POST", "/admin/tutors/{tutor_id}/verify", _only({"admin": 200})),
     Route("POST", "/admin/tutors/{tutor_id}/reject", _only({"admin": 200})),
-    Route("POST", "/admin/admins", _only({"admin": 201}),
-          {"email": "new-admin@example.org", "password": PASSWORD, "name": "New"}),
+    Route(
+        "POST",
+        "/admin/admins",
+        _only({"admin": 201}),
+        {"email": "new-admin@example.org", "password": PASSWORD, "name": "New"},
+    ),
 ]
 
 
 async def _snapshot(owner_db: Database) -> list[str | None]:
     return [
         await owner_value(
-            owner_db, f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) "
-            f"FROM {table} t"
+            owner_db,
+            f"SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM {table} t",
         )
         for table in TABLES
     ]
@@ -96,8 +111,12 @@ async def test_authorization_matrix(
     assert student is not None and tutor is not None
     async with db.transaction() as session:
         account = await oauth.link(
-            session, KeyRing.parse(f"k:{new_key()}"), student.id,
-            provider="google", provider_account_id="g-1", access_token="secret-access",
+            session,
+            KeyRing.parse(f"k:{new_key()}"),
+            student.id,
+            provider="google",
+            provider_account_id="g-1",
+            access_token="secret-access",
         )
     path = API + route.path.format(student_id=student.id, tutor_id=tutor.id, oauth_id=account.id)
     allowed = {200, 201, 202, 204, 409}

@@ -54,8 +54,12 @@ async def test_minor_is_blocked_until_guardian_consents_and_again_after_withdraw
     for path in ("/me", "/me/student-profile", "/me/guardian-consent"):
         assert (await client.get(f"{API}{path}", headers=minor.headers)).status_code == 200, path
     status = (await client.get(f"{API}/me/guardian-consent", headers=minor.headers)).json()
-    assert status == {"required": True, "consent_age": 13, "state": "missing",
-                      "guardian_email": None}
+    assert status == {
+        "required": True,
+        "consent_age": 13,
+        "state": "missing",
+        "guardian_email": None,
+    }
 
     asked = await client.post(
         f"{API}/me/guardian-consent", json={"guardian_email": GUARDIAN}, headers=minor.headers
@@ -82,8 +86,11 @@ async def test_minor_is_blocked_until_guardian_consents_and_again_after_withdraw
 
     given = await client.post(
         f"{API}/guardian-consent",
-        json={"token": token, "consent_given": True,
-              "legal_text_hash": shown.json()["legal_text_hash"]},
+        json={
+            "token": token,
+            "consent_given": True,
+            "legal_text_hash": shown.json()["legal_text_hash"],
+        },
     )
     assert given.status_code == 201
     rows = await owner_rows(
@@ -113,10 +120,9 @@ async def test_minor_is_blocked_until_guardian_consents_and_again_after_withdraw
         owner_db, "SELECT consent_given FROM guardian_consents ORDER BY created_at"
     ) == [(True,), (False,)]
     assert await owner_rows(
-        owner_db, "SELECT action FROM audit_log WHERE action LIKE 'guardian_consent.%' "
-        "ORDER BY created_at"
-    ) == [("guardian_consent.request",), ("guardian_consent.give",),
-          ("guardian_consent.withdraw",)]
+        owner_db,
+        "SELECT action FROM audit_log WHERE action LIKE 'guardian_consent.%' ORDER BY created_at",
+    ) == [("guardian_consent.request",), ("guardian_consent.give",), ("guardian_consent.withdraw",)]
 
 
 async def test_refusal_keeps_the_account_blocked(
@@ -177,11 +183,16 @@ async def test_consents_are_append_only_for_the_api_role(
     await deliver_mail()
     await app_client.post(
         f"{API}/guardian-consent",
-        json={"token": mailbox.token(GUARDIAN, "Consent token"), "consent_given": True,
-              "legal_text_hash": consent.LEGAL_TEXT_HASH},
+        json={
+            "token": mailbox.token(GUARDIAN, "Consent token"),
+            "consent_given": True,
+            "legal_text_hash": consent.LEGAL_TEXT_HASH,
+        },
     )
-    for statement in ("UPDATE guardian_consents SET consent_given = false",
-                      "DELETE FROM guardian_consents"):
+    for statement in (
+        "UPDATE guardian_consents SET consent_given = false",
+        "DELETE FROM guardian_consents",
+    ):
         with pytest.raises(ProgrammingError, match="permission denied"):
             async with db.transaction() as session:
                 await session.execute(text(statement))

@@ -38,9 +38,14 @@ def _raw_dump(url: str) -> bytes:
 async def _link(db: Database, keys: KeyRing, user_id: object, account: str = "g-1") -> object:
     async with db.transaction() as session:
         row = await oauth.link(
-            session, keys, user_id,  # type: ignore[arg-type]
-            provider="google", provider_account_id=account, access_token=ACCESS,
-            refresh_token=REFRESH, expires_at=datetime.now(UTC) + timedelta(hours=1),
+            session,
+            keys,
+            user_id,  # type: ignore[arg-type]
+            provider="google",
+            provider_account_id=account,
+            access_token=ACCESS,
+            refresh_token=REFRESH,
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
             scopes=["calendar.events"],
         )
         return row.id
@@ -68,15 +73,19 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
         async with db.transaction() as session:
             await oauth.tokens(session, keys, second)  # type: ignore[arg-type]
     listed = await client.get(f"{API}/me/oauth-accounts", headers=user.headers)
-    assert [(a["provider"], a["scopes"]) for a in listed.json()] == [("google", ["calendar.events"])]
+    assert [(a["provider"], a["scopes"]) for a in listed.json()] == [
+        ("google", ["calendar.events"])
+    ]
     assert "token" not in str(listed.json()).replace("token_expires_at", "")
     taken = await client.delete(f"{API}/me/oauth-accounts/{second}", headers=user.headers)
     assert (taken.status_code, taken.json()["code"]) == (404, "oauth_account_not_found")
     gone = await client.delete(f"{API}/me/oauth-accounts/{first}", headers=user.headers)
     assert gone.status_code == 204
     assert await owner_rows(
-        owner_db, "SELECT length(access_token_encrypted), refresh_token_encrypted, "
-        "deleted_at IS NOT NULL FROM oauth_accounts WHERE id = :id", id=first
+        owner_db,
+        "SELECT length(access_token_encrypted), refresh_token_encrypted, "
+        "deleted_at IS NOT NULL FROM oauth_accounts WHERE id = :id",
+        id=first,
     ) == [(0, None, True)]
 
 
@@ -87,15 +96,19 @@ async def _copy_ciphertext(owner_db: Database, *, frm: object, to: object) -> No
         owner_db,
         "UPDATE oauth_accounts SET access_token_encrypted = "
         "(SELECT access_token_encrypted FROM oauth_accounts WHERE id = :frm) WHERE id = :to",
-        frm=frm, to=to,
+        frm=frm,
+        to=to,
     )
 
 
 def test_keyring_refuses_bad_configuration() -> None:
-    for spec, message in [("", "no encryption keys"), ("k1", "kid:base64key"),
-                          ("k1:!!!", "not valid base64"),
-                          (f"k1:{base64.b64encode(b'short').decode()}", "16, 24 or 32 bytes"),
-                          (f"k1:{new_key()},k1:{new_key()}", "appears twice")]:
+    for spec, message in [
+        ("", "no encryption keys"),
+        ("k1", "kid:base64key"),
+        ("k1:!!!", "not valid base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "16, 24 or 32 bytes"),
+        (f"k1:{new_key()},k1:{new_key()}", "appears twice"),
+    ]:
         with pytest.raises(EncryptionKeyError, match=message):
             KeyRing.parse(spec)
 
@@ -109,8 +122,14 @@ async def _cli(urls: DatabaseUrls, keys: str, *args: str) -> tuple[int, str]:
         "PYTHONPATH": str(REPO / "src"),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "studyhall.cli", *args, env=env, cwd=str(REPO / "tests"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "studyhall.cli",
+        *args,
+        env=env,
+        cwd=str(REPO / "tests"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await process.communicate()
     assert process.returncode is not None
@@ -139,9 +158,12 @@ async def test_rotate_keys_cli_reencrypts_every_row(
             assert (plain.access_token, plain.refresh_token) == (ACCESS, REFRESH)
     code, output = await _cli(database_urls, f"new:{new}", "admin", "rotate-keys")
     assert (code, "re-encrypted 0" in output) == (0, True)
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM audit_log WHERE action = 'oauth_account.rotate_keys'"
-    ) == 1
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM audit_log WHERE action = 'oauth_account.rotate_keys'"
+        )
+        == 1
+    )
 
 
 async def test_admin_create_cli(
@@ -149,8 +171,16 @@ async def test_admin_create_cli(
 ) -> None:
     env_keys = f"k:{new_key()}"
     code, output = await _cli(
-        database_urls, env_keys, "admin", "create", "--email", "root@example.org",
-        "--name", "Root", "--password", PASSWORD,
+        database_urls,
+        env_keys,
+        "admin",
+        "create",
+        "--email",
+        "root@example.org",
+        "--name",
+        "Root",
+        "--password",
+        PASSWORD,
     )
     assert code == 0, output
     assert await owner_rows(owner_db, "SELECT email, role, is_verified FROM users") == [
@@ -162,8 +192,16 @@ async def test_admin_create_cli(
     admin_headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
     assert (await client.get(f"{API}/admin/users", headers=admin_headers)).status_code == 200
     code, output = await _cli(
-        database_urls, env_keys, "admin", "create", "--email", "root@example.org",
-        "--name", "Root", "--password", PASSWORD,
+        database_urls,
+        env_keys,
+        "admin",
+        "create",
+        "--email",
+        "root@example.org",
+        "--name",
+        "Root",
+        "--password",
+        PASSWORD,
     )
     assert code == 1 and "already exists" in output
 

@@ -32,13 +32,19 @@ async def test_student_profile_read_and_update(
     assert response.status_code == 200
     got = (await client.get(f"{API}/me/student-profile", headers=student.headers)).json()
     assert {k: got[k] for k in body} == body
-    for bad in ({"experience_level": "guru"}, {"preferred_session_minutes": 2},
-                {"credit_balance": 100}, {"interests": ["x" * 61]}):
+    for bad in (
+        {"experience_level": "guru"},
+        {"preferred_session_minutes": 2},
+        {"credit_balance": 100},
+        {"interests": ["x" * 61]},
+    ):
         refused = await client.patch(f"{API}/me/student-profile", json=bad, headers=student.headers)
         assert refused.status_code == 422, bad
     after = (await client.get(f"{API}/me/student-profile", headers=student.headers)).json()
     assert after == got
-    audit = await owner_rows(owner_db, "SELECT action FROM audit_log WHERE entity = 'student_profile'")
+    audit = await owner_rows(
+        owner_db, "SELECT action FROM audit_log WHERE entity = 'student_profile'"
+    )
     assert audit == [("student_profile.update",)]
 
 
@@ -47,14 +53,24 @@ async def test_tutor_cannot_set_verification_status_or_totals(
 ) -> None:
     tutor = await make_tutor(client, owner_db, subjects=["math"], hourly_rate_cents=4000)
     before = await owner_rows(owner_db, "SELECT * FROM tutor_profiles")
-    for bad in ({"verification_status": "verified"}, {"rating": 5}, {"total_earnings_cents": 1},
-                {"currency": "usd"}, {"hourly_rate_cents": -1}, {"meeting_link": "not a url"}):
+    for bad in (
+        {"verification_status": "verified"},
+        {"rating": 5},
+        {"total_earnings_cents": 1},
+        {"currency": "usd"},
+        {"hourly_rate_cents": -1},
+        {"meeting_link": "not a url"},
+    ):
         refused = await client.patch(f"{API}/me/tutor-profile", json=bad, headers=tutor.headers)
         assert refused.status_code == 422, bad
     assert await owner_rows(owner_db, "SELECT * FROM tutor_profiles") == before
     got = (await client.get(f"{API}/me/tutor-profile", headers=tutor.headers)).json()
-    assert (got["verification_status"], got["subjects"], got["hourly_rate_cents"],
-            got["currency"]) == ("pending", ["math"], 4000, "USD")
+    assert (
+        got["verification_status"],
+        got["subjects"],
+        got["hourly_rate_cents"],
+        got["currency"],
+    ) == ("pending", ["math"], 4000, "USD")
 
 
 async def test_directory_filters_and_keyset_pagination(
@@ -65,17 +81,27 @@ async def test_directory_filters_and_keyset_pagination(
         ("b", ["math"], 5000, "4.50", True, True),
         ("c", ["chemistry"], 2000, "4.90", True, True),
         ("d", ["math"], 1000, None, True, True),
-        ("e", ["math"], 1000, "5.00", False, True),   # not verified
-        ("f", ["math"], 1000, "5.00", True, False),   # not available
+        ("e", ["math"], 1000, "5.00", False, True),  # not verified
+        ("f", ["math"], 1000, "5.00", True, False),  # not available
     ]
     ids = {}
     for name, subjects, rate, rating, verified, available in specs:
-        tutor = await make_tutor(client, owner_db, verified=verified, subjects=subjects,
-                                 hourly_rate_cents=rate, is_available=available)
+        tutor = await make_tutor(
+            client,
+            owner_db,
+            verified=verified,
+            subjects=subjects,
+            hourly_rate_cents=rate,
+            is_available=available,
+        )
         ids[name] = tutor.id
         if rating is not None:
-            await owner_exec(owner_db, "UPDATE tutor_profiles SET rating = :r WHERE user_id = :id",
-                             r=rating, id=tutor.id)
+            await owner_exec(
+                owner_db,
+                "UPDATE tutor_profiles SET rating = :r WHERE user_id = :id",
+                r=rating,
+                id=tutor.id,
+            )
     deleted = await make_tutor(client, owner_db, verified=True, subjects=["math"])
     await owner_exec(owner_db, "UPDATE users SET deleted_at = now() WHERE id = :id", id=deleted.id)
 
@@ -101,7 +127,10 @@ async def test_directory_filters_and_keyset_pagination(
     assert collected == [str(ids[n]) for n in [*tie, "b", "d"]]
     one = await client.get(f"{API}/tutors/{ids['a']}")
     assert (one.status_code, one.json()["rating"], one.json()["subjects"]) == (
-        200, 4.9, ["math", "physics"])
+        200,
+        4.9,
+        ["math", "physics"],
+    )
     assert (await client.get(f"{API}/tutors/{ids['e']}")).status_code == 404
     bad = await client.get(f"{API}/tutors", params={"cursor": "garbage!"})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
@@ -124,4 +153,7 @@ async def test_record_tutor_earning_adds_up_under_concurrency(
     async with db.transaction() as session:
         totals = await profiles.record_tutor_earning(session, tutor.id, -1500, sessions=-1)
     assert (totals.total_sessions, totals.total_earnings_cents, totals.currency) == (
-        39, 58500, "USD")
+        39,
+        58500,
+        "USD",
+    )

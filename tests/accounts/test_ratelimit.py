@@ -20,7 +20,9 @@ async def test_concurrent_guesses_hit_the_account_limit_exactly(
     actor = await sign_up(client)
     responses = await asyncio.gather(
         *(
-            client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": f"guess{i}xx"})
+            client.post(
+                f"{API}/auth/sign-in", json={"email": actor.email, "password": f"guess{i}xx"}
+            )
             for i in range(20)
         )
     )
@@ -31,15 +33,23 @@ async def test_concurrent_guesses_hit_the_account_limit_exactly(
     retry_after = int(limited.headers["retry-after"])
     assert 1 <= retry_after <= settings.signin_window_s + 1
     # The right password is refused too while the account is locked.
-    right = await client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": PASSWORD})
+    right = await client.post(
+        f"{API}/auth/sign-in", json={"email": actor.email, "password": PASSWORD}
+    )
     assert right.status_code == 429
     # The counters hold no email address, only its hash.
     buckets = [row[0] for row in await owner_rows(owner_db, "SELECT bucket FROM auth_rate_limits")]
     assert all(actor.email not in bucket for bucket in buckets)
-    assert await owner_value(
-        owner_db, "SELECT attempts FROM auth_rate_limits WHERE bucket LIKE 'signin:account:%'"
-    ) == 21
-    assert await owner_value(owner_db, "SELECT count(*) FROM users WHERE last_login_at IS NOT NULL") == 0
+    assert (
+        await owner_value(
+            owner_db, "SELECT attempts FROM auth_rate_limits WHERE bucket LIKE 'signin:account:%'"
+        )
+        == 21
+    )
+    assert (
+        await owner_value(owner_db, "SELECT count(*) FROM users WHERE last_login_at IS NOT NULL")
+        == 0
+    )
 
 
 async def test_successful_sign_ins_do_not_count(
@@ -48,11 +58,15 @@ async def test_successful_sign_ins_do_not_count(
     settings.signin_limit_per_account = 2
     actor = await sign_up(client)
     for _ in range(5):
-        ok = await client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": PASSWORD})
+        ok = await client.post(
+            f"{API}/auth/sign-in", json={"email": actor.email, "password": PASSWORD}
+        )
         assert ok.status_code == 200
     bad = {"email": actor.email, "password": "wrong password"}
     assert [(await client.post(f"{API}/auth/sign-in", json=bad)).status_code for _ in range(3)] == [
-        401, 401, 429
+        401,
+        401,
+        429,
     ]
 
 
@@ -76,9 +90,16 @@ async def test_password_reset_requests_are_limited(
     ]
     assert codes == [202, 202, 429, 429]
     # Two mails queued (the second replaced the first token), none for the refused requests.
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'studyhall.send_mail'"
-    ) == 2
-    assert await owner_value(
-        owner_db, "SELECT count(*) FROM auth_tokens WHERE purpose = 'password_reset'"
-    ) == 2
+    assert (
+        await owner_value(
+            owner_db,
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'studyhall.send_mail'",
+        )
+        == 2
+    )
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM auth_tokens WHERE purpose = 'password_reset'"
+        )
+        == 2
+    )

@@ -60,16 +60,22 @@ async def test_access_token_matrix(client: httpx.AsyncClient, settings: Settings
     tampered_payload = _b64(json.dumps(good | {"sub": str(uuid.uuid4())}).encode())
     cases = {
         "valid": (valid, 200),
-        "valid, exact issue time": (_forge(good | {"iat_us": security.to_micros(now)}, secret),
-                                    200),
+        "valid, exact issue time": (
+            _forge(good | {"iat_us": security.to_micros(now)}, secret),
+            200,
+        ),
         "issued before sign-up": (
             _forge(good | {"iat_us": security.to_micros(now - timedelta(minutes=1))}, secret),
             401,
         ),
-        "expired": (_forge(good | {"exp": int((now - timedelta(seconds=5)).timestamp())},
-                           secret), 401),
-        "not yet valid": (_forge(good | {"nbf": int((now + timedelta(minutes=5)).timestamp())},
-                                 secret), 401),
+        "expired": (
+            _forge(good | {"exp": int((now - timedelta(seconds=5)).timestamp())}, secret),
+            401,
+        ),
+        "not yet valid": (
+            _forge(good | {"nbf": int((now + timedelta(minutes=5)).timestamp())}, secret),
+            401,
+        ),
         "wrong audience": (_forge(good | {"aud": "someone-else"}, secret), 401),
         "wrong issuer": (_forge(good | {"iss": "https://evil.example"}, secret), 401),
         "alg none": (jwt.encode(good, None, algorithm="none"), 401),
@@ -100,7 +106,7 @@ class Provider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 provider.fetches += 1
                 body = json.dumps({"keys": [provider.jwk(kid) for kid in provider.published]})
                 self.send_response(200)
@@ -150,7 +156,9 @@ class Provider:
 
     def public_pem(self, kid: str) -> bytes:
         return bytes(
-            self.keys[kid][1].public_key().public_bytes(
+            self.keys[kid][1]
+            .public_key()
+            .public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
         )
@@ -182,8 +190,18 @@ def _hs256_with_public_key(provider: Provider) -> str:
     """The classic key-confusion forgery: HMAC keyed with the provider's public key."""
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "k1"}).encode())
     now = int(time.time())
-    body = _b64(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "sub": "user-123",
-                            "email": "ada@example.org", "iat": now, "exp": now + 300}).encode())
+    body = _b64(
+        json.dumps(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": "user-123",
+                "email": "ada@example.org",
+                "iat": now,
+                "exp": now + 300,
+            }
+        ).encode()
+    )
     mac = hmac.new(provider.public_pem("k1"), f"{header}.{body}".encode(), hashlib.sha256)
     return f"{header}.{body}.{_b64(mac.digest())}"
 
@@ -197,7 +215,9 @@ async def test_oidc_token_matrix(
     forged_body = _b64(json.dumps({"iss": ISSUER, "aud": AUDIENCE, "sub": "root"}).encode())
     none_token = jwt.encode(
         {"iss": ISSUER, "aud": AUDIENCE, "sub": "user-123", "iat": now, "exp": now + 60},
-        None, algorithm="none", headers={"kid": "k1"},
+        None,
+        algorithm="none",
+        headers={"kid": "k1"},
     )
     refused = {
         "expired": provider.token(exp=now - 10, iat=now - 400, nbf=now - 400),
@@ -220,8 +240,8 @@ async def test_oidc_token_matrix(
     again = await _exchange(client, provider.token(kid="e1"))
     assert again.status_code == 200
     assert await owner_rows(
-        owner_db, "SELECT email, auth_provider, auth_provider_id, is_verified, password_hash "
-        "FROM users"
+        owner_db,
+        "SELECT email, auth_provider, auth_provider_id, is_verified, password_hash FROM users",
     ) == [("ada@example.org", "clerk", "user-123", True, None)]
     me = await client.get(
         f"{API}/me", headers={"Authorization": f"Bearer {first.json()['access_token']}"}

@@ -160,7 +160,7 @@ async def create_admin(
         insert(User)
         .values(
             email=email,
-            password_hash=security.hash_password(password),
+            password_hash=await security.hash_password_async(password),
             auth_provider="password",
             name=name,
             role="admin",

@@ -28,10 +28,10 @@ async def change_password(session: AsyncSession, user: User, current: str, new: 
             "This account signs in through an external provider and has no password.",
             code="no_password",
         )
-    if not security.verify_password(user.password_hash, current):
+    if not await security.verify_password_async(user.password_hash, current):
         raise Unauthorized("The current password is wrong.", code="bad_credentials")
     _check_new_password(new)
-    user.password_hash = security.hash_password(new)
+    user.password_hash = await security.hash_password_async(new)
     await end_all_sessions(session, user.id)
     await audit.record(session, user.id, "user.change_password", "user", user.id)
 
@@ -66,7 +66,7 @@ async def confirm_reset(session: AsyncSession, raw_token: str, new_password: str
     if token is None:
         raise Unprocessable(INVALID_LINK, code="invalid_token", field="token")
     user = await get_user(session, token.user_id)
-    user.password_hash = security.hash_password(new_password)
+    user.password_hash = await security.hash_password_async(new_password)
     await end_all_sessions(session, user.id)
     await audit.record(session, user.id, "user.password_reset", "user", user.id)
     return user

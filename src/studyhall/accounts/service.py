@@ -34,7 +34,7 @@ def _now() -> datetime:
 async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if problem := security.password_problem(data.password):
         raise Unprocessable(problem, code="weak_password", field="password")
-    password_hash = security.hash_password(data.password)
+    password_hash = await security.hash_password_async(data.password)
     user_id = await session.scalar(
         insert(User)
         .values(
@@ -70,12 +70,15 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
     # verify_password runs argon2 even when there is no user, so both failures cost the same.
-    if not security.verify_password(user.password_hash if user else None, password) or user is None:
+    if (
+        not await security.verify_password_async(user.password_hash if user else None, password)
+        or user is None
+    ):
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.status != "active":
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.password_hash and security.needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+        user.password_hash = await security.hash_password_async(password)
     user.last_login_at = _now()
     return user
 
