@@ -103,3 +103,25 @@ async def test_password_reset_requests_are_limited(
         )
         == 2
     )
+
+
+async def test_many_concurrent_sign_ins_do_not_starve_the_pool(
+    client: httpx.AsyncClient, settings: Settings, owner_db: Database
+) -> None:
+    """Regression: the limiter once took a second pooled connection while the request held
+    one, so more concurrent sign-ins than pool slots waited on each other until timeout."""
+    actor = await sign_up(client)
+    slots = settings.db_pool_size + settings.db_max_overflow
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": PASSWORD})
+            for _ in range(3 * slots)
+        )
+    )
+    assert [r.status_code for r in responses] == [200] * (3 * slots)
+    assert (
+        await owner_value(
+            owner_db, "SELECT attempts FROM auth_rate_limits WHERE bucket LIKE 'signin:account:%'"
+        )
+        == 0
+    )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
 from studyhall.kit.errors import RateLimited
@@ -50,7 +51,11 @@ _GIVE_BACK = text(
 
 
 async def hit(database: Database, limits: list[Limit], detail: str) -> None:
-    """Count one attempt against every limit; 429 with Retry-After if any is exceeded."""
+    """Count one attempt against every limit; 429 with Retry-After if any is exceeded.
+
+    Call it before the request's session touches the database, so the two connections are
+    never held together.
+    """
     retry_after: int | None = None
     async with database.transaction() as session:
         for limit in limits:
@@ -72,11 +77,15 @@ async def hit(database: Database, limits: list[Limit], detail: str) -> None:
         raise RateLimited(detail, retry_after_s=retry_after, code="too_many_attempts")
 
 
-async def give_back(database: Database, limits: list[Limit]) -> None:
-    """A successful attempt does not count towards the limit."""
-    async with database.transaction() as session:
-        for limit in limits:
-            await session.execute(_GIVE_BACK, {"bucket": limit.bucket, "w": limit.window_s})
+async def give_back(session: AsyncSession, limits: list[Limit]) -> None:
+    """A successful attempt does not count towards the limit.
+
+    Runs in the request's own transaction: the attempt is handed back only if the sign-in
+    commits, and the request never holds two pooled connections at once (32 concurrent
+    sign-ins each waiting for a second connection would starve the pool).
+    """
+    for limit in limits:
+        await session.execute(_GIVE_BACK, {"bucket": limit.bucket, "w": limit.window_s})
 
 
 async def purge_expired(database: Database, older_than: timedelta = timedelta(days=1)) -> int:

@@ -57,7 +57,7 @@ async def sign_in(data: SignIn, request: Request, session: Session) -> TokenPair
     limits = signin_limits(request, data.email)
     await ratelimit.hit(get_database(request), limits, TOO_MANY_SIGN_INS)
     user = await service.authenticate(session, data.email, data.password)
-    await ratelimit.give_back(get_database(request), limits)
+    await ratelimit.give_back(session, limits)
     return _pair(
         await service.issue_tokens(session, user, _secret(request), client=_client(request))
     )
