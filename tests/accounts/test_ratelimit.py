@@ -110,6 +110,7 @@ async def test_many_concurrent_sign_ins_do_not_starve_the_pool(
 ) -> None:
     """Regression: the limiter once took a second pooled connection while the request held
     one, so more concurrent sign-ins than pool slots waited on each other until timeout."""
+    settings.signin_limit_per_account = 1000
     actor = await sign_up(client)
     slots = settings.db_pool_size + settings.db_max_overflow
     responses = await asyncio.gather(
