@@ -126,3 +126,31 @@ async def test_many_concurrent_sign_ins_do_not_starve_the_pool(
         )
         == 0
     )
+
+
+async def test_housekeeping_purges_only_expired_rows(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    from studyhall.accounts.jobs import purge
+    from tests.accounts.conftest import owner_exec
+
+    actor = await sign_up(client)
+    await client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": "nope nope"})
+    await client.post(f"{API}/auth/password-reset", json={"email": actor.email})
+    await sign_up(client)
+    await owner_exec(
+        owner_db,
+        "UPDATE refresh_tokens SET expires_at = now() - interval '8 days' WHERE user_id = :id",
+        id=actor.id,
+    )
+    await owner_exec(owner_db, "UPDATE auth_tokens SET expires_at = now() - interval '8 days'")
+    await owner_exec(
+        owner_db,
+        "UPDATE auth_rate_limits SET window_start = now() - interval '2 days' "
+        "WHERE bucket LIKE 'signin:%'",
+    )
+    async with db.transaction() as session:
+        counts = await purge(session)
+    assert counts == {"auth_tokens": 1, "refresh_tokens": 1, "auth_rate_limits": 2}
+    assert await owner_value(owner_db, "SELECT count(*) FROM refresh_tokens") == 1
+    assert await owner_value(owner_db, "SELECT count(*) FROM auth_rate_limits") == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,12 +86,3 @@ async def give_back(session: AsyncSession, limits: list[Limit]) -> None:
     """
     for limit in limits:
         await session.execute(_GIVE_BACK, {"bucket": limit.bucket, "w": limit.window_s})
-
-
-async def purge_expired(database: Database, older_than: timedelta = timedelta(days=1)) -> int:
-    async with database.transaction() as session:
-        result = await session.execute(
-            text("DELETE FROM auth_rate_limits WHERE window_start < :cutoff"),
-            {"cutoff": datetime.now(UTC) - older_than},
-        )
-    return int(getattr(result, "rowcount", 0) or 0)

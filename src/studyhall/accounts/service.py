@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import security
 from studyhall.accounts.models import RefreshToken, User
+from studyhall.accounts.profiles import ensure_profile
 from studyhall.accounts.schemas import SignUp, UserUpdate
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unauthorized, Unprocessable
@@ -53,8 +54,6 @@ async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if user_id is None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = await get_user(session, user_id)
-    from studyhall.accounts.profiles import ensure_profile
-
     await ensure_profile(session, user)
     await audit.record(session, user.id, "user.sign_up", "user", user.id, {"role": user.role})
     return user
