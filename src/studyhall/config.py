@@ -58,6 +58,28 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     smtp_timeout_s: float = Field(default=30.0, gt=0)
 
+    # Accounts (issue 3). External identity: one OIDC provider (Clerk, Supabase, Google, ...).
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_provider: Literal["oidc", "google", "clerk", "supabase"] = "oidc"
+    oidc_algorithms: list[Literal["RS256", "ES256"]] = ["RS256", "ES256"]
+    oidc_jwks_cache_s: int = Field(default=300, ge=0)
+    # An unknown kid refetches the key set at most this often (no amplification to the IdP).
+    oidc_jwks_refresh_cooldown_s: float = Field(default=30.0, ge=0)
+    # Guardian consent: users younger than this (in whole years) need a guardian's consent.
+    guardian_consent_age: int = Field(default=13, ge=0, le=21)
+    guardian_consent_age_by_country: dict[str, int] = {}
+    # AES-GCM keys for tokens at rest: "kid:base64key,kid2:base64key"; the first one encrypts.
+    encryption_keys: SecretStr | None = None
+    # Brute-force limits, kept in PostgreSQL (auth_rate_limits).
+    signin_limit_per_account: int = Field(default=5, ge=1)
+    signin_limit_per_ip: int = Field(default=50, ge=1)
+    signin_window_s: int = Field(default=900, ge=1)
+    reset_limit_per_account: int = Field(default=3, ge=1)
+    reset_limit_per_ip: int = Field(default=20, ge=1)
+    reset_window_s: int = Field(default=3600, ge=1)
+
     @field_validator("database_url", "app_database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
