@@ -82,7 +82,9 @@ async def test_deleting_a_product_removes_only_its_course_links(
     assert response.status_code == 204
     assert await count(owner_db, "SELECT count(*) FROM products") == 1
     assert (
-        await count(owner_db, "SELECT count(*) FROM course_products WHERE product_id = :p", p=kept["id"])
+        await count(
+            owner_db, "SELECT count(*) FROM course_products WHERE product_id = :p", p=kept["id"]
+        )
         == 1
     )
     assert await count(owner_db, "SELECT count(*) FROM course_products") == 1
@@ -115,9 +117,13 @@ async def test_deleting_a_section_or_lesson_cascades(
     tree = await course_tree(client, tutor, sections=2, lessons=2)
     await client.put(f"{API}/lessons/{tree['lessons'][0]}/completion", headers=tutor.headers)
     await client.put(f"{API}/lessons/{tree['lessons'][3]}/completion", headers=tutor.headers)
-    assert (await client.delete(f"{API}/sections/{tree['sections'][0]}", headers=tutor.headers)).status_code == 204
+    assert (
+        await client.delete(f"{API}/sections/{tree['sections'][0]}", headers=tutor.headers)
+    ).status_code == 204
     assert await _counts(owner_db) == "1,1,2,0,0,0,0,1"
-    assert (await client.delete(f"{API}/lessons/{tree['lessons'][3]}", headers=tutor.headers)).status_code == 204
+    assert (
+        await client.delete(f"{API}/lessons/{tree['lessons'][3]}", headers=tutor.headers)
+    ).status_code == 204
     assert await _counts(owner_db) == "1,1,1,0,0,0,0,0"
 
 
@@ -138,7 +144,9 @@ async def test_hard_deleting_a_user_without_purchases_cascades_access_and_comple
     assert await count(owner_db, "SELECT count(*) FROM course_access") == 1
     assert await count(owner_db, "SELECT count(*) FROM lesson_completions") == 1
     assert (
-        await count(owner_db, "SELECT count(*) FROM lesson_completions WHERE user_id = :u", u=other.id)
+        await count(
+            owner_db, "SELECT count(*) FROM lesson_completions WHERE user_id = :u", u=other.id
+        )
         == 1
     )
 
@@ -175,9 +183,13 @@ async def test_subject_with_topics_is_restricted_and_topic_delete_untags_lessons
     blocked = await client.delete(f"{API}/subjects/{subject['id']}", headers=admin.headers)
     assert (blocked.status_code, blocked.json()["code"]) == (409, "subject_has_topics")
     assert await count(owner_db, "SELECT count(*) FROM subjects") == 1
-    assert (await client.delete(f"{API}/topics/{topic['id']}", headers=admin.headers)).status_code == 204
+    assert (
+        await client.delete(f"{API}/topics/{topic['id']}", headers=admin.headers)
+    ).status_code == 204
     assert await count(owner_db, "SELECT count(*) FROM lessons WHERE topic_id IS NULL") == 1
-    assert (await client.delete(f"{API}/subjects/{subject['id']}", headers=admin.headers)).status_code == 204
+    assert (
+        await client.delete(f"{API}/subjects/{subject['id']}", headers=admin.headers)
+    ).status_code == 204
     assert (await client.get(f"{API}/subjects")).json() == []
 
 

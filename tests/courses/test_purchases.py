@@ -265,3 +265,28 @@ async def test_students_cannot_grant_or_manage_products(
     assert create.status_code == 403
     assert await count(owner_db, "SELECT count(*) FROM course_access") == 0
     assert await count(owner_db, "SELECT count(*) FROM products") == 0
+
+
+async def test_repeated_grants_and_checkouts_survive_prepared_statements(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    # Regression: after psycopg prepares a statement (5th run), ON CONFLICT with a bound
+    # parameter in the partial-index predicate no longer matched the index (500 error).
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    for _ in range(8):
+        tree = await course_tree(client, admin, lessons=0)
+        await post(
+            client, f"{API}/courses/{tree['course_id']}/grants", admin, {"user_id": str(student.id)}
+        )
+        again = await client.post(
+            f"{API}/courses/{tree['course_id']}/grants",
+            json={"user_id": str(student.id)},
+            headers=admin.headers,
+        )
+        assert again.status_code == 200
+        offer = await product(client, admin, [tree["course_id"]])
+        await post(client, f"{API}/products/{offer['id']}/checkout", student, None)
+        await post(client, f"{API}/products/{offer['id']}/checkout", student, None, 200)
+    assert await count(owner_db, "SELECT count(*) FROM course_access") == 8
+    assert await count(owner_db, "SELECT count(*) FROM purchases") == 8

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select, update
+from sqlalchemy import literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +53,7 @@ async def checkout(
         .values(**values)
         .on_conflict_do_nothing(
             index_elements=["user_id", "product_id"],
-            index_where=Purchase.status.in_(("pending", "paid")),
+            index_where=text("status IN ('pending', 'paid')"),
         )
         .returning(Purchase.id)
     )

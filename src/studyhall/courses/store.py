@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -175,7 +175,9 @@ async def grant_access(
         .values(user_id=user_id, course_id=course_id, source="grant", granted_by_user_id=actor.id)
         .on_conflict_do_nothing(
             index_elements=["user_id", "course_id"],
-            index_where=(CourseAccess.source == "grant") & CourseAccess.revoked_at.is_(None),
+            # A literal predicate: a bound parameter cannot match the partial index once
+            # psycopg prepares the statement.
+            index_where=text("source = 'grant' AND revoked_at IS NULL"),
         )
         .returning(CourseAccess.id)
     )
