@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,16 +128,19 @@ async def browse(
     return page, encode_cursor(page[-1]) if more else None
 
 
-async def has_access(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+def has_access_query(user_id: uuid.UUID, course_id: uuid.UUID) -> Select[bool]:
     """Seed 004's access check, served by the partial index on (user_id, course_id)."""
-    query = select(
+    return select(
         exists().where(
             CourseAccess.user_id == user_id,
             CourseAccess.course_id == course_id,
             CourseAccess.revoked_at.is_(None),
         )
     )
-    return bool(await session.scalar(query))
+
+
+async def has_access(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(has_access_query(user_id, course_id)))
 
 
 async def outline(session: AsyncSession, user: User | None, course_id: uuid.UUID) -> Outline:

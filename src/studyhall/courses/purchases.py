@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, select, text, update
+from sqlalchemy import Select, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -228,17 +228,22 @@ async def _refuse_if_completed(session: AsyncSession, purchase: Purchase) -> Non
             )
 
 
-async def purchase_history(session: AsyncSession, user_id: uuid.UUID) -> list[Purchase]:
+def purchase_history_query(user_id: uuid.UUID) -> Select[Purchase]:
     """Seed 004's purchase history: paid, not refunded, newest first, on the
     (user_id, created_at DESC) index."""
-    query = (
+    return (
         select(Purchase)
         .where(
-            Purchase.user_id == user_id, Purchase.refunded_at.is_(None), Purchase.status == "paid"
+            Purchase.user_id == user_id,
+            Purchase.refunded_at.is_(None),
+            Purchase.status == "paid",
         )
         .order_by(Purchase.created_at.desc())
     )
-    return list((await session.scalars(query)).all())
+
+
+async def purchase_history(session: AsyncSession, user_id: uuid.UUID) -> list[Purchase]:
+    return list((await session.scalars(purchase_history_query(user_id))).all())
 
 
 async def get_purchase(session: AsyncSession, user: User, purchase_id: uuid.UUID) -> Purchase:
