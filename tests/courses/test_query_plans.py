@@ -34,7 +34,8 @@ SELECT DISTINCT ON (p.id) c.id, p.id FROM products p CROSS JOIN LATERAL
   (SELECT id FROM courses ORDER BY md5(p.id::text || id::text) LIMIT 1) c;
 INSERT INTO purchases (user_id, product_id, status, price_paid_cents, currency, product_details,
                        paid_at, created_at)
-SELECT u.id, p.id, 'paid', p.price_cents, 'USD', '{}'::jsonb, now(), now() - random() * interval '90 days'
+SELECT u.id, p.id, 'paid', p.price_cents, 'USD', '{}'::jsonb, now(),
+       now() - random() * interval '90 days'
 FROM users u CROSS JOIN LATERAL
   (SELECT id, price_cents FROM products ORDER BY md5(u.id::text || id::text) LIMIT 8) p;
 INSERT INTO course_access (user_id, course_id, source, purchase_id)
