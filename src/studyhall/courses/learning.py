@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, distinct, func, select
+from sqlalchemy import Select, and_, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,8 +146,10 @@ def summaries_query(
     user_id: uuid.UUID, course_ids: list[uuid.UUID] | None = None
 ) -> Select[uuid.UUID, str, int, int]:
     """Progress of every course the user can access (or of ``course_ids``), one grouped query."""
-    accessible = select(distinct(CourseAccess.course_id).label("course_id")).where(
-        CourseAccess.user_id == user_id, CourseAccess.revoked_at.is_(None)
+    accessible = (
+        select(CourseAccess.course_id)
+        .where(CourseAccess.user_id == user_id, CourseAccess.revoked_at.is_(None))
+        .distinct()
     )
     if course_ids is not None:
         accessible = accessible.where(CourseAccess.course_id.in_(course_ids))

@@ -86,6 +86,12 @@ async def update_topic(
     return TopicRead.model_validate(await service.update_topic(session, user.id, topic_id, data))
 
 
+@router.get("/topics/{topic_id}/lessons", summary="Published lessons on a topic (public)")
+async def topic_lessons(topic_id: uuid.UUID, session: Session) -> list[LessonSummary]:
+    lessons = await service.topic_lessons(session, topic_id)
+    return [LessonSummary.model_validate(lesson) for lesson in lessons]
+
+
 @router.delete("/topics/{topic_id}", status_code=NO_CONTENT, summary="Delete a topic (admin)")
 async def delete_topic(topic_id: uuid.UUID, user: Admin, session: Session) -> Response:
     await service.delete_topic(session, user.id, topic_id)

@@ -56,6 +56,7 @@ from studyhall.courses.taxonomy import (
     delete_topic,
     list_subjects,
     list_topics,
+    topic_lessons,
     update_subject,
     update_topic,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "reorder_lessons",
     "reorder_sections",
     "revoke_grant",
+    "topic_lessons",
     "uncomplete_lesson",
     "unlink_course",
     "update_course",

@@ -8,8 +8,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
-from studyhall.courses.common import flush_unique, get_or_404
-from studyhall.courses.models import Subject, Topic
+from studyhall.courses.common import PUBLISHED_LESSON, flush_unique, get_or_404
+from studyhall.courses.models import CourseSection, Lesson, Subject, Topic
 from studyhall.courses.schemas import SubjectCreate, SubjectUpdate, TopicCreate, TopicUpdate
 from studyhall.kit.errors import Conflict
 
@@ -118,6 +118,22 @@ async def update_topic(
         session, actor, "topic.update", "topic", topic.id, audit.changes(before, changes)
     )
     return topic
+
+
+async def topic_lessons(session: AsyncSession, topic_id: uuid.UUID) -> list[Lesson]:
+    """Seed 002's subject → topic → lesson browsing: published lessons tagged with the topic."""
+    await get_or_404(session, Topic, topic_id, "topic")
+    query = (
+        select(Lesson)
+        .join(CourseSection, CourseSection.id == Lesson.section_id)
+        .where(
+            Lesson.topic_id == topic_id,
+            CourseSection.status == "public",
+            Lesson.status.in_(PUBLISHED_LESSON),
+        )
+        .order_by(CourseSection.course_id, CourseSection.position, Lesson.position)
+    )
+    return list((await session.scalars(query)).all())
 
 
 async def delete_topic(session: AsyncSession, actor: uuid.UUID, topic_id: uuid.UUID) -> None:
