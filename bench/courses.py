@@ -97,25 +97,21 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace, user_id:
     conn.execute(
         """
         INSERT INTO users (email, password_hash, name)
-        SELECT 'bench' || n || '@example.com', 'x', 'Bench ' || n FROM generate_series(1, 200) n
+        SELECT 'load' || n || '@example.com', 'x', 'Bench ' || n FROM generate_series(1, 200) n
         """
     )
     conn.execute(
         """
         INSERT INTO lesson_completions (user_id, lesson_id)
-        SELECT u.id, l.id FROM users u
-        CROSS JOIN LATERAL (SELECT id FROM lessons TABLESAMPLE SYSTEM (1) LIMIT 200) l
-        WHERE u.email LIKE 'bench%%'
-        ON CONFLICT DO NOTHING
+        SELECT u.id, l.id FROM users u JOIN lessons l ON random() < 0.002
+        WHERE u.email LIKE 'load%%'
         """
     )
     conn.execute(
         """
         INSERT INTO course_access (user_id, course_id, source)
-        SELECT u.id, c.id, 'grant' FROM users u
-        CROSS JOIN LATERAL (SELECT id FROM courses TABLESAMPLE SYSTEM (1) LIMIT 20) c
-        WHERE u.email LIKE 'bench%%'
-        ON CONFLICT DO NOTHING
+        SELECT u.id, c.id, 'grant' FROM users u JOIN courses c ON random() < 0.002
+        WHERE u.email LIKE 'load%%'
         """
     )
     conn.execute(
@@ -131,7 +127,7 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace, user_id:
                                product_details, paid_at)
         SELECT u.id, p.id, 'paid', p.price_cents, 'USD', '{}'::jsonb, now()
         FROM users u CROSS JOIN products p
-        WHERE u.id = %(u)s OR u.email LIKE 'bench%%'
+        WHERE u.id = %(u)s OR u.email LIKE 'load%%'
         """,
         {"u": user_id},
     )

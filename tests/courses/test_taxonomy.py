@@ -90,3 +90,19 @@ async def test_product_links_and_updates(client: httpx.AsyncClient, owner_db: Da
     bad = await client.patch(url, json={"currency": "usd"}, headers=admin.headers)
     assert bad.status_code == 422
     assert (await client.get(url)).json()["currency"] == "USD"
+
+
+async def test_openapi_documents_the_courses_routes(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    for path in (
+        "/api/v1/courses",
+        "/api/v1/courses/{course_id}/section-order",
+        "/api/v1/products/{product_id}/checkout",
+        "/api/v1/purchases/{purchase_id}/refund",
+        "/api/v1/lessons/{lesson_id}/completion",
+        "/api/v1/courses/{course_id}/continue",
+        "/api/v1/topics/{topic_id}/lessons",
+    ):
+        assert path in paths
