@@ -131,7 +131,7 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace, user_id:
         """,
         {"u": user_id},
     )
-    conn.execute("ANALYZE")
+    conn.execute("VACUUM ANALYZE")
 
 
 def sql(query: Select[Any]) -> str:

@@ -290,3 +290,23 @@ async def test_repeated_grants_and_checkouts_survive_prepared_statements(
         await post(client, f"{API}/products/{offer['id']}/checkout", student, None, 200)
     assert await count(owner_db, "SELECT count(*) FROM course_access") == 8
     assert await count(owner_db, "SELECT count(*) FROM purchases") == 8
+
+
+async def test_concurrent_webhook_completions_grant_once(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    first = await course_tree(client, admin, lessons=0)
+    second = await course_tree(client, admin, lessons=0)
+    bundle = await product(client, admin, [first["course_id"], second["course_id"]])
+    purchase = (await post(client, f"{API}/products/{bundle['id']}/checkout", student, None))[
+        "purchase"
+    ]
+    await asyncio.gather(*[_paid(db, purchase["id"], "cs_dup") for _ in range(10)])
+    assert await count(owner_db, "SELECT count(*) FROM course_access") == 2
+    assert (
+        await count(owner_db, "SELECT count(*) FROM audit_log WHERE action='purchase.complete'")
+        == 1
+    )
+    assert await count(owner_db, "SELECT count(*) FROM purchases WHERE status = 'paid'") == 1

@@ -165,7 +165,7 @@ def summaries_query(
             Course.id,
             Course.title,
             func.count(published.c.lesson_id),
-            func.count(LessonCompletion.id),
+            func.count(LessonCompletion.lesson_id),
         )
         .join(courses, courses.c.course_id == Course.id)
         .outerjoin(published, published.c.course_id == Course.id)
