@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -274,3 +275,20 @@ async def test_progress_always_matches_a_recomputation(
     mine = next(row for row in summary if row["course_id"] == course["course_id"])
     assert (mine["completed_lessons"], mine["total_lessons"]) == model.expected()
     assert uuid.UUID(course["course_id"])
+
+
+async def test_completing_while_lessons_are_deleted_never_errors(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    tutor = await sign_up(client, "tutor")
+    tree = await course_tree(client, tutor, sections=1, lessons=8)
+    calls = []
+    for lesson in tree["lessons"]:
+        calls.append(client.put(f"{API}/lessons/{lesson}/completion", headers=tutor.headers))
+        calls.append(client.delete(f"{API}/lessons/{lesson}", headers=tutor.headers))
+    results = await asyncio.gather(*calls)
+    completes, deletes = results[0::2], results[1::2]
+    assert {r.status_code for r in deletes} == {204}
+    assert {r.status_code for r in completes} <= {200, 404}
+    assert await count(owner_db, "SELECT count(*) FROM lessons") == 0
+    assert await count(owner_db, "SELECT count(*) FROM lesson_completions") == 0

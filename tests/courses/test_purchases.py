@@ -310,3 +310,27 @@ async def test_concurrent_webhook_completions_grant_once(
         == 1
     )
     assert await count(owner_db, "SELECT count(*) FROM purchases WHERE status = 'paid'") == 1
+
+
+async def test_checkouts_racing_a_product_delete_never_error(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    buyers = [await sign_up(client) for _ in range(6)]
+    tree = await course_tree(client, admin, lessons=0)
+    offer = await product(client, admin, [tree["course_id"]])
+    calls = [
+        client.post(f"{API}/products/{offer['id']}/checkout", headers=b.headers) for b in buyers
+    ]
+    calls.insert(3, client.delete(f"{API}/products/{offer['id']}", headers=admin.headers))
+    results = await asyncio.gather(*calls)
+    deleted = results.pop(3)
+    purchases = await count(owner_db, "SELECT count(*) FROM purchases")
+    assert purchases == sum(1 for r in results if r.status_code == 201)
+    assert {r.status_code for r in results} <= {201, 404}
+    if deleted.status_code == 204:
+        assert purchases == 0
+        assert await count(owner_db, "SELECT count(*) FROM products") == 0
+    else:
+        assert (deleted.status_code, deleted.json()["code"]) == (409, "product_has_purchases")
+        assert await count(owner_db, "SELECT count(*) FROM products") == 1

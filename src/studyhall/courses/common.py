@@ -42,10 +42,22 @@ def require_editor(user: User, course: Course) -> None:
         )
 
 
+KEY_SHARE = {"key_share": True}
+
+
 async def get_or_404(
-    session: AsyncSession, model: type[T], row_id: uuid.UUID, what: str, *, lock: bool = False
+    session: AsyncSession,
+    model: type[T],
+    row_id: uuid.UUID,
+    what: str,
+    *,
+    lock: bool = False,
+    key_share: bool = False,
 ) -> T:
-    row = await session.get(model, row_id, with_for_update=lock)
+    """``lock`` takes the row for update. ``key_share`` only keeps it from being deleted until
+    commit: a row about to be referenced cannot vanish between this read and the insert whose
+    foreign key points at it (which would otherwise surface as an integrity error)."""
+    row = await session.get(model, row_id, with_for_update=KEY_SHARE if key_share else lock)
     if row is None:
         raise NotFound(f"No {what.replace('_', ' ')} with id {row_id}.", code=f"{what}_not_found")
     return row

@@ -80,6 +80,7 @@ async def open_lesson(session: AsyncSession, user: User | None, lesson_id: uuid.
 
 async def complete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> datetime:
     """Idempotent: completing twice keeps the first ``completed_at``."""
+    await get_or_404(session, Lesson, lesson_id, "lesson", key_share=True)
     lesson = await open_lesson(session, user, lesson_id)
     inserted = await session.scalar(
         insert(LessonCompletion)

@@ -32,7 +32,7 @@ async def checkout(
     Returns the purchase and whether it was created now. Concurrent checkouts of one product by
     one buyer collide on the live-purchase index: the loser gets the winner's purchase.
     """
-    product = await visible_product(session, user, product_id)
+    product = await visible_product(session, user, product_id, lock=True)
     free = product.price_cents == 0
     values = {
         "user_id": user.id,

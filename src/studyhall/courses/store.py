@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.courses.common import constraint_name, get_or_404, now, trusted
+from studyhall.courses.common import KEY_SHARE, constraint_name, get_or_404, now, trusted
 from studyhall.courses.models import Course, CourseAccess, CourseProduct, Product, Purchase
 from studyhall.courses.schemas import ProductCreate, ProductUpdate
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
@@ -41,15 +41,17 @@ async def list_products(session: AsyncSession, *, include_private: bool) -> list
 async def visible_product(
     session: AsyncSession, user: User | None, product_id: uuid.UUID, *, lock: bool = False
 ) -> Product:
-    """A private product is invisible to everyone but admins: it answers like a missing one."""
-    product = await session.get(Product, product_id, with_for_update=lock)
+    """A private product is invisible to everyone but admins: it answers like a missing one.
+    ``lock`` keeps it from being deleted before the caller's purchase row references it."""
+    product = await session.get(Product, product_id, with_for_update=KEY_SHARE if lock else False)
     if product is None or (product.status != "public" and (user is None or user.role != "admin")):
         raise NotFound(f"No product with id {product_id} is on sale.", code="product_not_found")
     return product
 
 
 async def _check_courses(session: AsyncSession, course_ids: list[uuid.UUID]) -> None:
-    found = set((await session.scalars(select(Course.id).where(Course.id.in_(course_ids)))).all())
+    query = select(Course.id).where(Course.id.in_(course_ids)).with_for_update(key_share=True)
+    found = set((await session.scalars(query)).all())
     missing = sorted(str(i) for i in set(course_ids) - found)
     if missing:
         raise Unprocessable(
@@ -166,7 +168,7 @@ async def grant_access(
 ) -> tuple[CourseAccess, bool]:
     """Free access granted by an admin; granting again returns the live grant unchanged."""
     await trusted(session)
-    await get_or_404(session, Course, course_id, "course")
+    await get_or_404(session, Course, course_id, "course", key_share=True)
     grantee = await session.get(User, user_id)
     if grantee is None or grantee.deleted_at is not None:
         raise Unprocessable(f"No user with id {user_id}.", code="user_not_found")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.courses.common import (
+    KEY_SHARE,
     course_of_section,
     get_or_404,
     require_editor,
@@ -142,7 +143,10 @@ async def reorder_sections(
 
 
 async def _check_topic(session: AsyncSession, topic_id: uuid.UUID | None) -> None:
-    if topic_id is not None and await session.get(Topic, topic_id) is None:
+    found = None
+    if topic_id is not None:
+        found = await session.get(Topic, topic_id, with_for_update=KEY_SHARE)
+    if topic_id is not None and found is None:
         raise Unprocessable(f"No topic with id {topic_id}.", code="topic_not_found")
 
 
