@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_heartbeat_max_age_s: int = Field(default=60, ge=5)
 
+    # Issue 6: a course purchase may be refunded this many days after payment.
+    course_refund_window_days: int = Field(default=14, ge=0, le=365)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
