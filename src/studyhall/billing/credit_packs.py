@@ -22,7 +22,13 @@ PURPOSE = "credit_pack"
 
 
 async def create(
-    session: AsyncSession, *, name: str, credits: int, price_cents: int, currency: str, actor: uuid.UUID
+    session: AsyncSession,
+    *,
+    name: str,
+    credits: int,
+    price_cents: int,
+    currency: str,
+    actor: uuid.UUID,
 ) -> CreditPack:
     payments.validate_money(price_cents, currency)
     pack = CreditPack(

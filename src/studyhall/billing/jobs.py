@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from studyhall.billing import payments, providers, purposes, refunds, subscriptions, webhooks
 from studyhall.billing.config import billing_settings
-from studyhall.billing.models import Payment, Refund
+from studyhall.billing.models import Payment, Refund, WebhookEvent
 from studyhall.jobs import backoff, enqueue, queue, runtime
 
 RECONCILE_BATCH = 200
@@ -23,9 +23,7 @@ async def apply_webhook_event(event_row_id: str) -> None:
         done = await webhooks.apply(session, uuid.UUID(event_row_id))
         if not done:
             attempts = await session.scalar(
-                select(webhooks.WebhookEvent.attempts).where(
-                    webhooks.WebhookEvent.id == uuid.UUID(event_row_id)
-                )
+                select(WebhookEvent.attempts).where(WebhookEvent.id == uuid.UUID(event_row_id))
             )
             await enqueue(
                 session,
@@ -42,7 +40,12 @@ async def execute_refund(refund_id: str) -> None:
     async with database.transaction() as session:
         row = (
             await session.execute(
-                select(Refund.status, Refund.amount_cents, Payment.provider, Payment.provider_payment_id)
+                select(
+                    Refund.status,
+                    Refund.amount_cents,
+                    Payment.provider,
+                    Payment.provider_payment_id,
+                )
                 .join(Payment, Payment.id == Refund.payment_id)
                 .where(Refund.id == uuid.UUID(refund_id))
             )
@@ -85,7 +88,7 @@ async def reconcile_pending() -> int:
         ).all()
     settled = 0
     for payment_id, provider, provider_payment_id in rows:
-        remote = await providers.get(provider).fetch_payment(provider_payment_id)
+        remote = await providers.get(provider).fetch_payment(str(provider_payment_id))
         if remote.status == "pending":
             continue
         async with database.transaction() as session:

@@ -1,7 +1,7 @@
 """The credit ledger: an append-only chain per user, with its balance cached in ``credit_balances``.
 
-Every write locks the user's ``credit_balances`` row first (rule 2): the lock serializes writers, the
-CHECK constraints make a negative balance impossible even for a buggy caller, and UNIQUE
+Every write locks the user's ``credit_balances`` row first (rule 2): the lock serializes writers,
+the CHECK constraints make a negative balance impossible even for a buggy caller, and UNIQUE
 (``user_id``, ``seq``) turns any writer that skipped the lock into a constraint error instead of a
 forked chain.
 """

@@ -1,5 +1,6 @@
-"""Billing tables: seed 000 ``stripe_customers``/``payments``/``credit_ledger``/``stripe_subscriptions``,
-seed 003 ``subscriptions`` (Paymob, EGP) and the money side of seed 004 ``purchases``.
+"""Billing tables: seed 000 ``stripe_customers``/``payments``/``credit_ledger``/
+``stripe_subscriptions``, seed 003 ``subscriptions`` (Paymob, EGP) and the money side of seed
+004 ``purchases``.
 
 A payment says what it pays for as ``purpose`` + ``purpose_id`` instead of one foreign key per kind
 of thing: bookings and course purchases live in other domains and plug in through the purpose

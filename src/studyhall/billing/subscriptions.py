@@ -74,7 +74,9 @@ async def list_plans(session: AsyncSession, *, include_inactive: bool) -> list[P
     return list(await session.scalars(query))
 
 
-async def live(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
+async def live(
+    session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False
+) -> Subscription | None:
     query = select(Subscription).where(
         Subscription.user_id == user_id, Subscription.status.in_(LIVE_SUBSCRIPTION_STATUSES)
     )
@@ -200,7 +202,9 @@ async def cancel(session: AsyncSession, user: User, *, at_period_end: bool) -> S
     return subscription
 
 
-def entitlements_of(subscription: Subscription | None, plan: Plan | None, now: datetime) -> Entitlements:
+def entitlements_of(
+    subscription: Subscription | None, plan: Plan | None, now: datetime
+) -> Entitlements:
     if subscription is None or plan is None:
         return Entitlements(None, None, False, None, None, None, None)
     grace = timedelta(days=billing_settings().subscription_grace_days)
@@ -296,9 +300,7 @@ async def grant_period_credits(
 
 async def _on_failed(session: AsyncSession, payment: Payment) -> None:
     subscription = await _lock(session, payment.purpose_id)
-    if subscription.status in ("active", "trial") and _period_over(
-        subscription, datetime.now(UTC)
-    ):
+    if subscription.status in ("active", "trial") and _period_over(subscription, datetime.now(UTC)):
         subscription.status = "past_due"
         await session.flush()
         await audit.record(
@@ -327,7 +329,9 @@ async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
     return counts
 
 
-async def _renew_one(session: AsyncSession, subscription_id: uuid.UUID, now: datetime) -> str | None:
+async def _renew_one(
+    session: AsyncSession, subscription_id: uuid.UUID, now: datetime
+) -> str | None:
     subscription = await _lock(session, subscription_id)
     if subscription.status not in ("trial", "active", "past_due") or not _period_over(
         subscription, now
@@ -345,9 +349,13 @@ async def _renew_one(session: AsyncSession, subscription_id: uuid.UUID, now: dat
         if now < end + grace:
             return None
         subscription.status = "unpaid"
-        await audit.record(session, None, "subscription.lapse", "subscription", subscription.id, None)
+        await audit.record(
+            session, None, "subscription.lapse", "subscription", subscription.id, None
+        )
         return "unpaid"
-    if subscription.provider == "manual" and not await _has_pending_payment(session, subscription.id):
+    if subscription.provider == "manual" and not await _has_pending_payment(
+        session, subscription.id
+    ):
         user = await session.get(User, subscription.user_id)
         plan = await session.get(Plan, subscription.plan_id)
         assert user is not None and plan is not None
@@ -355,7 +363,9 @@ async def _renew_one(session: AsyncSession, subscription_id: uuid.UUID, now: dat
         if started.payment.status == "succeeded":
             return "renewed"
     subscription.status = "past_due"
-    await audit.record(session, None, "subscription.past_due", "subscription", subscription.id, None)
+    await audit.record(
+        session, None, "subscription.past_due", "subscription", subscription.id, None
+    )
     return "past_due"
 
 

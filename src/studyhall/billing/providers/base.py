@@ -40,7 +40,7 @@ class PaymentRequest:
 
 @dataclass(frozen=True)
 class Checkout:
-    """What the client needs to pay: exactly one of the three handles is set by a remote provider."""
+    """What the client needs to pay; a remote provider sets one of the three handles."""
 
     status: RemoteStatus
     provider_payment_id: str | None = None

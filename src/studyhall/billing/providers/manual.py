@@ -1,4 +1,4 @@
-"""The built-in provider: no account anywhere, no network. Admins settle what does not auto-settle."""
+"""The built-in provider: no account, no network. Admins settle what does not auto-settle."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from studyhall.billing.providers.base import (
     PaymentRequest,
     RemotePayment,
     RemoteRefund,
+    RemoteStatus,
     VerifiedEvent,
 )
 
@@ -25,7 +26,7 @@ class ManualProvider:
         self.settings = settings
 
     async def start_payment(self, request: PaymentRequest) -> Checkout:
-        status = "succeeded" if self.settings.manual_auto_succeed else "pending"
+        status: RemoteStatus = "succeeded" if self.settings.manual_auto_succeed else "pending"
         return Checkout(status=status, provider_payment_id=f"manual_{request.payment_id.hex}")
 
     async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:

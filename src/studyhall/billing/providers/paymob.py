@@ -72,9 +72,7 @@ def hmac_message(transaction: Mapping[str, Any]) -> str:
 
 
 def sign(transaction: Mapping[str, Any], secret: str) -> str:
-    return hmac.new(
-        secret.encode(), hmac_message(transaction).encode(), hashlib.sha512
-    ).hexdigest()
+    return hmac.new(secret.encode(), hmac_message(transaction).encode(), hashlib.sha512).hexdigest()
 
 
 def _event_id(obj: Mapping[str, Any]) -> str:
