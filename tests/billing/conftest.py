@@ -74,8 +74,12 @@ async def create_pack(
 ) -> str:
     response = await client.post(
         "/api/v1/billing/admin/credit-packs",
-        json={"name": f"{credits} pack", "credits": credits, "price_cents": price_cents,
-              "currency": currency},
+        json={
+            "name": f"{credits} pack",
+            "credits": credits,
+            "price_cents": price_cents,
+            "currency": currency,
+        },
         headers=admin.headers,
     )
     assert response.status_code == 201, response.text

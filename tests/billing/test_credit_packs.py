@@ -50,9 +50,9 @@ async def test_buying_a_pack_with_the_manual_provider_credits_the_buyer(
     )
     credits = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
     assert credits["balance"] == 120
-    assert [(e["seq"], e["delta"], e["reason"], e["balance_after"]) for e in credits["entries"]] == [
-        (1, 120, "purchase", 120)
-    ]
+    assert [
+        (e["seq"], e["delta"], e["reason"], e["balance_after"]) for e in credits["entries"]
+    ] == [(1, 120, "purchase", 120)]
     assert credits["entries"][0]["payment_id"] == payment["id"]
     assert await ledger_consistent(db, student.id) == (120, 120)
 
@@ -146,7 +146,9 @@ async def test_partial_then_full_refund_takes_back_the_refunded_share(
     partial = await client.post(url, json={"amount_cents": 250}, headers=admin.with_key())
     assert partial.status_code == 201, partial.text
     assert (partial.json()["status"], partial.json()["amount_cents"]) == ("succeeded", 250)
-    payment = (await client.get(f"/api/v1/billing/payments/{payment_id}", headers=student.headers)).json()
+    payment = (
+        await client.get(f"/api/v1/billing/payments/{payment_id}", headers=student.headers)
+    ).json()
     assert (payment["status"], payment["amount_refunded_cents"]) == ("succeeded", 250)
     assert await ledger_consistent(db, student.id) == (75, 75)
 
@@ -165,7 +167,9 @@ async def test_partial_then_full_refund_takes_back_the_refunded_share(
 
     rest = await client.post(url, json={}, headers=admin.with_key())
     assert rest.json()["amount_cents"] == 750
-    payment = (await client.get(f"/api/v1/billing/payments/{payment_id}", headers=student.headers)).json()
+    payment = (
+        await client.get(f"/api/v1/billing/payments/{payment_id}", headers=student.headers)
+    ).json()
     assert (payment["status"], payment["amount_refunded_cents"]) == ("refunded", 1000)
     assert await ledger_consistent(db, student.id) == (0, 0)
     again = await client.post(url, json={}, headers=admin.with_key())
