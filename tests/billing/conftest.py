@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.db.engine import Database
+from tests.billing.fakes import FakeApi, serve
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,23 @@ class Caller:
 
     def with_key(self, key: str | None = None) -> dict[str, str]:
         return {**self.headers, "Idempotency-Key": key or str(uuid.uuid4())}
+
+
+SECRET = "whsec_current_secret"
+OLD_SECRET = "whsec_previous_secret"
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeApi]:
+    """Stripe configured against a local stand-in, with two webhook secrets (rotation)."""
+    with serve("stripe") as api:
+        use_billing(
+            default_provider="stripe",
+            stripe_api_key=SecretStr("sk_test_local"),
+            stripe_api_base=api.url,
+            stripe_webhook_secrets=[SecretStr(SECRET), SecretStr(OLD_SECRET)],
+        )
+        yield api
 
 
 @pytest.fixture(autouse=True)

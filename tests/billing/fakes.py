@@ -16,6 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+PERIOD_START = 1_798_761_600  # 2027-01-01T00:00:00Z
+PERIOD_END = 1_801_440_000  # 2027-02-01T00:00:00Z
+
 
 @dataclass
 class Call:
@@ -57,6 +60,40 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
             "metadata": {"studyhall_payment_id": params.get("metadata[studyhall_payment_id]")},
             "last_payment_error": None,
         }
+    if path == "/v1/subscriptions":
+        sub_id = api.next_id("sub")
+        return {
+            "id": sub_id,
+            "object": "subscription",
+            "status": "incomplete",
+            "cancel_at_period_end": False,
+            "customer": params["customer"],
+            "items": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": api.next_id("si"),
+                        "object": "subscription_item",
+                        "price": {"id": params["items[0][price]"], "object": "price"},
+                        "current_period_start": PERIOD_START,
+                        "current_period_end": PERIOD_END,
+                    }
+                ],
+            },
+            "latest_invoice": {
+                "id": api.next_id("in"),
+                "object": "invoice",
+                "confirmation_secret": {"client_secret": f"{sub_id}_invoice_secret"},
+            },
+            "metadata": {
+                "studyhall_subscription_id": params.get("metadata[studyhall_subscription_id]")
+            },
+        }
+    if path.startswith("/v1/subscriptions/") and path.split("/")[-1] in api.objects:
+        existing = api.objects[path.split("/")[-1]]
+        if "cancel_at_period_end" in params:
+            existing["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
+        return existing
     if path == "/v1/refunds":
         return {
             "id": api.next_id("re"),
@@ -110,6 +147,15 @@ def _handler(api: FakeApi, kind: str) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 self._answer(200, obj)
+
+        def do_DELETE(self) -> None:
+            call = self._record({})
+            obj = api.objects.get(call.path.rsplit("/", 1)[-1])
+            if obj is None:
+                self._answer(404, {"error": {"message": "No such object"}})
+                return
+            obj["status"] = "canceled"
+            self._answer(200, obj)
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()

@@ -7,47 +7,32 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import stripe
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from studyhall.billing.config import BillingSettings
 from studyhall.billing.jobs import reconcile_pending
 from studyhall.db.engine import Database
 from tests.billing.conftest import (
+    OLD_SECRET,
+    SECRET,
     Caller,
     create_pack,
     ledger_consistent,
     make_admin,
     scalar,
     sign_up,
-    use_billing,
 )
-from tests.billing.fakes import FakeApi, serve
+from tests.billing.fakes import FakeApi
 from tests.conftest import run_jobs
 
-SECRET = "whsec_current_secret"
-OLD_SECRET = "whsec_previous_secret"
 WEBHOOK = "/api/v1/billing/webhooks/stripe"
 # The stripe SDK's own httpx client posts bytes the way httpx now warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeApi]:
-    with serve("stripe") as api:
-        use_billing(
-            default_provider="stripe",
-            stripe_api_key=SecretStr("sk_test_local"),
-            stripe_api_base=api.url,
-            stripe_webhook_secrets=[SecretStr(SECRET), SecretStr(OLD_SECRET)],
-        )
-        yield api
 
 
 def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> str:

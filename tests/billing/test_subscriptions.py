@@ -140,7 +140,7 @@ async def test_subscribing_pays_the_first_period_and_grants_its_credits_once(
         json={"plan_id": plan_id, "provider": "stripe"},
         headers=(await sign_up(client)).with_key(),
     )
-    assert (stripe.status_code, stripe.json()["code"]) == (422, "provider_not_supported")
+    assert (stripe.status_code, stripe.json()["code"]) == (422, "plan_not_on_provider")
     assert await scalar(db, "SELECT count(*) FROM subscriptions") == 1
 
 

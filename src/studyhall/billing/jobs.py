@@ -11,16 +11,27 @@ from sqlalchemy import select
 from studyhall.billing import payments, providers, purposes, refunds, subscriptions, webhooks
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
+from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.jobs import backoff, enqueue, queue, runtime
 
 RECONCILE_BATCH = 200
 
 
-@queue.task(name="studyhall.billing.apply_webhook_event", queue="billing")
+@queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))
 async def apply_webhook_event(event_row_id: str) -> None:
     purposes.load_builtin()
-    async with runtime().database.transaction() as session:
-        done = await webhooks.apply(session, uuid.UUID(event_row_id))
+    row_id = uuid.UUID(event_row_id)
+    database = runtime().database
+    remote = None
+    async with database.transaction() as session:
+        meaning = await webhooks.peek(session, row_id)
+    if meaning is not None and meaning.kind == "subscription_changed":
+        assert meaning.provider_subscription_id is not None
+        remote = await StripeProvider(billing_settings()).fetch_subscription(
+            meaning.provider_subscription_id
+        )
+    async with database.transaction() as session:
+        done = await webhooks.apply(session, row_id, remote)
         if not done:
             attempts = await session.scalar(
                 select(WebhookEvent.attempts).where(WebhookEvent.id == uuid.UUID(event_row_id))

@@ -64,7 +64,7 @@ async def start(
     handler = purposes.get(purpose)
     provider_name = provider or billing_settings().default_provider
     gateway = providers.get(provider_name)
-    customer_id = await _customer_id(session, user, provider_name)
+    customer_id = await ensure_customer(session, user, provider_name)
     payment = Payment(
         user_id=user.id,
         type=handler.payment_type,
@@ -107,7 +107,7 @@ async def start(
     return Started(payment, checkout)
 
 
-async def _customer_id(session: AsyncSession, user: User, provider: str) -> str | None:
+async def ensure_customer(session: AsyncSession, user: User, provider: str) -> str | None:
     if provider != "stripe":
         return None
     existing = await session.scalar(

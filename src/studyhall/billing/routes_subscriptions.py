@@ -46,13 +46,12 @@ async def subscribe(
     body: SubscribeBody, user: CurrentUser, session: Session, key: IdempotencyKey
 ) -> Any:
     async def work() -> SubscriptionStarted:
-        subscription, payment = await subscriptions.subscribe(
-            session, user, body.plan_id, body.provider
-        )
-        await session.refresh(subscription)
+        result = await subscriptions.subscribe(session, user, body.plan_id, body.provider)
+        await session.refresh(result.subscription)
         return SubscriptionStarted(
-            subscription=SubscriptionRead.model_validate(subscription),
-            payment=None if payment is None else started(payment),
+            subscription=SubscriptionRead.model_validate(result.subscription),
+            payment=None if result.payment is None else started(result.payment),
+            client_secret=result.client_secret,
         )
 
     return await once(

@@ -184,6 +184,7 @@ class SubscriptionRead(ORM):
 class SubscriptionStarted(BaseModel):
     subscription: SubscriptionRead
     payment: PaymentStarted | None
+    client_secret: str | None = None
 
 
 class EntitlementsRead(BaseModel):

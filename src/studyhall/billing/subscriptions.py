@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import ledger, payments, purposes
+from studyhall.billing import ledger, payments, purposes, subscriptions_stripe
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -31,7 +31,7 @@ from studyhall.billing.models import (
     Subscription,
 )
 from studyhall.db.engine import Database
-from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.errors import Conflict, NotFound
 
 PURPOSE = "subscription"
 CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
@@ -85,22 +85,26 @@ async def live(
     return await session.scalar(query)
 
 
+@dataclass(frozen=True)
+class Subscribed:
+    subscription: Subscription
+    payment: payments.Started | None
+    # Stripe: the secret with which the client pays the first invoice.
+    client_secret: str | None = None
+
+
 async def subscribe(
     session: AsyncSession, user: User, plan_id: uuid.UUID, provider: str | None
-) -> tuple[Subscription, payments.Started | None]:
+) -> Subscribed:
     plan = await session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
         raise NotFound("No such plan on sale.", code="plan_not_found")
     provider_name = provider or billing_settings().default_provider
-    if provider_name == "stripe":
-        raise Unprocessable(
-            "Stripe subscriptions are not available yet; use the manual or paymob provider.",
-            code="provider_not_supported",
-        )
     if await live(session, user.id) is not None:
         raise Conflict("You already have a live subscription.", code="subscription_exists")
     now = datetime.now(UTC)
-    trial = plan.trial_days > 0
+    # Stripe runs its own trials and first invoice; its state is mirrored once it answers.
+    trial = plan.trial_days > 0 and provider_name != "stripe"
     subscription = Subscription(
         user_id=user.id,
         plan_id=plan.id,
@@ -125,10 +129,13 @@ async def subscribe(
         "subscription.create",
         "subscription",
         subscription.id,
-        {"plan": plan.key, "status": subscription.status},
+        {"plan": plan.key, "status": subscription.status, "provider": provider_name},
     )
+    if provider_name == "stripe":
+        remote = await subscriptions_stripe.start(session, user, subscription, plan)
+        return Subscribed(subscription, None, remote.client_secret)
     started = None if trial else await _charge_period(session, user, subscription, plan)
-    return subscription, started
+    return Subscribed(subscription, started)
 
 
 async def _charge_period(
@@ -182,10 +189,16 @@ def _period_over(subscription: Subscription, now: datetime) -> bool:
 
 
 async def cancel(session: AsyncSession, user: User, *, at_period_end: bool) -> Subscription:
-    subscription = await live(session, user.id, lock=True)
-    if subscription is None:
+    found = await live(session, user.id)
+    if found is None:
         raise NotFound("You have no live subscription.", code="subscription_not_found")
-    if at_period_end and subscription.status in ("active", "trial"):
+    remote = None
+    if found.provider == "stripe" and found.provider_subscription_id is not None:
+        remote = await subscriptions_stripe.cancel(found, at_period_end=at_period_end)
+    subscription = await _lock(session, found.id)
+    if remote is not None:
+        await subscriptions_stripe.sync(session, remote)
+    elif at_period_end and subscription.status in ("active", "trial"):
         subscription.cancel_at_period_end = True
     else:
         subscription.status = "canceled"

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payments, providers, refunds
+from studyhall.billing import payments, providers, refunds, subscriptions_stripe
 from studyhall.billing.models import WebhookEvent
-from studyhall.billing.providers.base import PaymentEvent
+from studyhall.billing.providers.base import PaymentEvent, RemoteSubscription
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import NotFound
 
@@ -57,8 +57,16 @@ async def ingest(
     return row_id, verified.event_id
 
 
-async def apply(session: AsyncSession, event_row_id: uuid.UUID) -> bool:
-    """Apply one stored event. Returns False when it must be retried later."""
+async def apply(
+    session: AsyncSession,
+    event_row_id: uuid.UUID,
+    remote_subscription: RemoteSubscription | None = None,
+) -> bool:
+    """Apply one stored event. Returns False when it must be retried later.
+
+    ``remote_subscription`` is the provider's current state for a subscription event, fetched by
+    the caller before this transaction took any lock.
+    """
     event = await session.scalar(
         select(WebhookEvent)
         .where(WebhookEvent.id == event_row_id)
@@ -69,9 +77,7 @@ async def apply(session: AsyncSession, event_row_id: uuid.UUID) -> bool:
         return True
     event.attempts += 1
     interpreted = providers.get(event.provider).interpret(event.event_type, event.payload)
-    if interpreted.kind != "ignored" and not await _apply_to_payment(
-        session, event.provider, interpreted
-    ):
+    if not await _dispatch(session, event.provider, interpreted, remote_subscription):
         event.last_error = "the payment this event names is not known (yet)"
         if event.attempts < MAX_ATTEMPTS:
             return False
@@ -82,6 +88,32 @@ async def apply(session: AsyncSession, event_row_id: uuid.UUID) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(2**attempts, 600))
+
+
+async def _dispatch(
+    session: AsyncSession,
+    provider: str,
+    event: PaymentEvent,
+    remote_subscription: RemoteSubscription | None,
+) -> bool:
+    if event.kind == "ignored":
+        return True
+    if event.kind == "subscription_changed":
+        return remote_subscription is not None and await subscriptions_stripe.sync(
+            session, remote_subscription
+        )
+    if event.kind == "invoice_paid":
+        assert event.invoice is not None
+        return await subscriptions_stripe.record_paid_invoice(session, event.invoice)
+    return await _apply_to_payment(session, provider, event)
+
+
+async def peek(session: AsyncSession, event_row_id: uuid.UUID) -> PaymentEvent | None:
+    """The event's meaning, read without a lock (to fetch remote state before locking)."""
+    event = await session.get(WebhookEvent, event_row_id)
+    if event is None or event.processed_at is not None:
+        return None
+    return providers.get(event.provider).interpret(event.event_type, event.payload)
 
 
 async def _apply_to_payment(session: AsyncSession, provider: str, event: PaymentEvent) -> bool:

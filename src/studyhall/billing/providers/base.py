@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from studyhall.kit.errors import BadRequest, ServiceUnavailable, Unprocessable
@@ -71,7 +72,36 @@ class VerifiedEvent:
     payload: dict[str, Any]
 
 
-EventKind = Literal["payment_succeeded", "payment_failed", "payment_refunded", "ignored"]
+EventKind = Literal[
+    "payment_succeeded",
+    "payment_failed",
+    "payment_refunded",
+    "subscription_changed",
+    "invoice_paid",
+    "ignored",
+]
+
+
+@dataclass(frozen=True)
+class RemoteSubscription:
+    """A provider's subscription as it is now, in our vocabulary."""
+
+    provider_subscription_id: str
+    status: str
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class PaidInvoice:
+    invoice_id: str
+    provider_subscription_id: str
+    amount_cents: int
+    currency: str
+    period_start: datetime
+    period_end: datetime
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,8 @@ class PaymentEvent:
     provider_refund_id: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    provider_subscription_id: str | None = None
+    invoice: PaidInvoice | None = None
 
 
 class Provider(Protocol):

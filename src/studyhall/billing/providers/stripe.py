@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -17,6 +18,7 @@ from studyhall.billing.config import BillingSettings
 from studyhall.billing.providers.base import (
     Checkout,
     InvalidSignature,
+    PaidInvoice,
     PaymentEvent,
     PaymentRequest,
     ProviderNotConfigured,
@@ -24,12 +26,14 @@ from studyhall.billing.providers.base import (
     RemotePayment,
     RemoteRefund,
     RemoteStatus,
+    RemoteSubscription,
     VerifiedEvent,
     parse_uuid,
 )
 from studyhall.kit.errors import BadRequest
 
 PAYMENT_METADATA_KEY = "studyhall_payment_id"
+SUBSCRIPTION_METADATA_KEY = "studyhall_subscription_id"
 
 
 class StripeProvider:
@@ -114,6 +118,51 @@ class StripeProvider:
         )
         return RemoteRefund(provider_refund_id=refund.id, status=status)
 
+    async def start_subscription(
+        self, subscription_id: uuid.UUID, customer_id: str, price_id: str
+    ) -> RemoteSubscription:
+        """An incomplete subscription whose first invoice the client pays with the secret."""
+        try:
+            created = await self._client().v1.subscriptions.create_async(
+                {
+                    "customer": customer_id,
+                    "items": [{"price": price_id}],
+                    "payment_behavior": "default_incomplete",
+                    "payment_settings": {"save_default_payment_method": "on_subscription"},
+                    "expand": ["latest_invoice.confirmation_secret"],
+                    "metadata": {SUBSCRIPTION_METADATA_KEY: str(subscription_id)},
+                },
+                {"idempotency_key": f"subscription-{subscription_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(created.to_dict())
+
+    async def fetch_subscription(self, provider_subscription_id: str) -> RemoteSubscription:
+        try:
+            found = await self._client().v1.subscriptions.retrieve_async(provider_subscription_id)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(found.to_dict())
+
+    async def cancel_subscription(
+        self, provider_subscription_id: str, *, at_period_end: bool
+    ) -> RemoteSubscription:
+        client = self._client()
+        options: Any = {"idempotency_key": f"cancel-{provider_subscription_id}-{at_period_end}"}
+        try:
+            if at_period_end:
+                changed = await client.v1.subscriptions.update_async(
+                    provider_subscription_id, {"cancel_at_period_end": True}, options
+                )
+            else:
+                changed = await client.v1.subscriptions.cancel_async(
+                    provider_subscription_id, None, options
+                )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(changed.to_dict())
+
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> VerifiedEvent:
@@ -157,7 +206,81 @@ class StripeProvider:
                 obj.get("payment_intent"),
                 refunded_total_cents=int(obj.get("amount_refunded") or 0),
             )
+        if (
+            event_type.startswith("customer.subscription.")
+            or event_type == "invoice.payment_failed"
+        ):
+            # Re-fetched when applied: the current state, not this event's snapshot, is applied,
+            # so an "updated" that overtakes "created" (or a newer update) cannot regress it.
+            reference = obj.get("id") if obj.get("object") == "subscription" else _invoice_sub(obj)
+            if reference:
+                return PaymentEvent("subscription_changed", provider_subscription_id=reference)
+        if event_type == "invoice.paid":
+            invoice = _paid_invoice(obj)
+            if invoice is not None:
+                return PaymentEvent(
+                    "invoice_paid",
+                    provider_subscription_id=invoice.provider_subscription_id,
+                    invoice=invoice,
+                )
         return PaymentEvent("ignored")
+
+
+STATUS_FROM_STRIPE = {
+    "trialing": "trial",
+    "active": "active",
+    "past_due": "past_due",
+    "unpaid": "unpaid",
+    "incomplete": "unpaid",
+    "paused": "unpaid",
+    "canceled": "canceled",
+    "incomplete_expired": "canceled",
+}
+
+
+def _timestamp(value: object) -> datetime | None:
+    return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | float) else None
+
+
+def _subscription_state(obj: dict[str, Any]) -> RemoteSubscription:
+    # Since API version 2025-03-31 the billing period lives on the subscription's items.
+    items = (obj.get("items") or {}).get("data") or [{}]
+    invoice = obj.get("latest_invoice")
+    secret = None
+    if isinstance(invoice, dict):
+        secret = (invoice.get("confirmation_secret") or {}).get("client_secret")
+    return RemoteSubscription(
+        provider_subscription_id=str(obj["id"]),
+        status=STATUS_FROM_STRIPE.get(str(obj.get("status")), "unpaid"),
+        current_period_start=_timestamp(items[0].get("current_period_start")),
+        current_period_end=_timestamp(items[0].get("current_period_end")),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        client_secret=secret,
+    )
+
+
+def _invoice_sub(invoice: dict[str, Any]) -> str | None:
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    reference = details.get("subscription") or invoice.get("subscription")
+    return str(reference) if reference else None
+
+
+def _paid_invoice(invoice: dict[str, Any]) -> PaidInvoice | None:
+    reference = _invoice_sub(invoice)
+    lines = (invoice.get("lines") or {}).get("data") or []
+    period = lines[0].get("period") if lines else None
+    start = _timestamp((period or {}).get("start"))
+    end = _timestamp((period or {}).get("end"))
+    if reference is None or start is None or end is None or not invoice.get("amount_paid"):
+        return None
+    return PaidInvoice(
+        invoice_id=str(invoice["id"]),
+        provider_subscription_id=reference,
+        amount_cents=int(invoice["amount_paid"]),
+        currency=str(invoice.get("currency", "")).upper(),
+        period_start=start,
+        period_end=end,
+    )
 
 
 def _intent_status(status: str, error: object | None) -> RemoteStatus:
