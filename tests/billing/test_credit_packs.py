@@ -258,3 +258,14 @@ async def test_manual_payments_wait_for_an_admin_when_auto_success_is_off(
     other = await sign_up(client)
     hidden = await client.get(f"/api/v1/billing/payments/{paid_id}", headers=other.headers)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "payment_not_found")
+
+
+async def test_the_demo_catalogue_loads_once(owner_db: Database, db: Database) -> None:
+    from studyhall.billing import demo
+
+    for _ in range(2):
+        async with owner_db.transaction() as session:
+            summary = await demo.load(session, None)  # type: ignore[arg-type]
+    assert summary == ["billing: 0 credit packs added, 3 plans in the catalogue"]
+    assert await _count(db, "credit_packs") == 3
+    assert await _count(db, "plans") == 3
