@@ -28,10 +28,11 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import stripe  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
 
 from studyhall.app import create_app  # noqa: E402
-from studyhall.billing import ledger  # noqa: E402
+from studyhall.billing import ledger, rls  # noqa: E402
 from studyhall.billing.config import BillingSettings, configure_billing  # noqa: E402
 from studyhall.config import Settings  # noqa: E402
 from studyhall.db.engine import Database  # noqa: E402
@@ -97,9 +98,11 @@ async def service_debits(
     database: Database, pick: Callable[[int], uuid.UUID], total: int
 ) -> dict[str, float]:
     async def one(n: int) -> None:
-        async with database.transaction() as session:
+        user = pick(n)
+        # As in a request: the transaction is the user's (row level security applies).
+        async with database.transaction(user) as session:
             await ledger.post(
-                session, pick(n), -1, "booking", source=ledger.Source(booking_id=uuid.uuid4())
+                session, user, -1, "booking", source=ledger.Source(booking_id=uuid.uuid4())
             )
 
     return await drive(total, one)
@@ -117,8 +120,10 @@ async def raw_debits(
         conn = await free.get()
         try:
             async with conn.transaction():
+                user = pick(n)
+                await conn.execute("SELECT set_config('app.user_id', %s, true)", (str(user),))
                 params = {
-                    "user_id": pick(n),
+                    "user_id": user,
                     "delta": -1,
                     "reason": "booking",
                     "booking_id": uuid.uuid4(),
@@ -203,8 +208,7 @@ async def main(debits: int, webhooks: int) -> dict[str, Any]:
             }
         figures["webhook_ingest"] = await webhook_ingest(settings, database, webhooks)
         async with database.transaction() as session:
-            from sqlalchemy import text
-
+            await rls.trust(session)
             bad = await session.scalar(
                 text(
                     "SELECT count(*) FROM credit_balances b WHERE b.balance <> "

@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from studyhall.billing import rls
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.db.engine import Database
 from tests.billing.fakes import FakeApi, serve
@@ -106,13 +107,15 @@ async def create_pack(
 
 
 async def scalar(db: Database, sql: str, **params: object) -> object:
+    """One value, read across every user's rows (as trusted code may)."""
     async with db.transaction() as session:
+        await rls.trust(session)
         return await session.scalar(text(sql), params)
 
 
 async def ledger_consistent(db: Database, user_id: uuid.UUID) -> tuple[int, int]:
     """The cached balance and the ledger's sum, after checking the chain is unbroken."""
-    async with db.transaction() as session:
+    async with db.transaction(user_id) as session:
         rows = (
             await session.execute(
                 text(

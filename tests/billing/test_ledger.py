@@ -23,7 +23,7 @@ COVERED = 637
 
 
 async def _grant(db: Database, user_id: uuid.UUID, credits: int) -> None:
-    async with db.transaction() as session:
+    async with db.transaction(user_id) as session:
         await ledger.post(session, user_id, credits, "manual", note="start")
 
 
@@ -51,13 +51,13 @@ async def test_a_balance_cannot_go_negative_even_bypassing_the_service(
     student = await sign_up(client)
     await _grant(db, student.id, 5)
     with pytest.raises(Exception, match="ck_credit_balances_balance_non_negative"):
-        async with db.transaction() as session:
+        async with db.transaction(student.id) as session:
             await session.execute(
                 text("UPDATE credit_balances SET balance = -1 WHERE user_id = :u"),
                 {"u": student.id},
             )
     with pytest.raises(Exception, match="ck_credit_ledger_balance_after_non_negative"):
-        async with db.transaction() as session:
+        async with db.transaction(student.id) as session:
             await session.execute(
                 text(
                     "INSERT INTO credit_ledger (user_id, seq, delta, reason, balance_after) "
@@ -66,7 +66,7 @@ async def test_a_balance_cannot_go_negative_even_bypassing_the_service(
                 {"u": student.id},
             )
     with pytest.raises(Exception, match="uq_credit_ledger_user_id_seq"):
-        async with db.transaction() as session:
+        async with db.transaction(student.id) as session:
             await session.execute(
                 text(
                     "INSERT INTO credit_ledger (user_id, seq, delta, reason, balance_after) "
@@ -90,7 +90,7 @@ async def test_concurrent_debits_succeed_exactly_as_often_as_the_balance_covers(
     async def debit_client(share: int) -> None:
         for _ in range(share):
             try:
-                async with wide.transaction() as session:
+                async with wide.transaction(student.id) as session:
                     await ledger.post(
                         session,
                         student.id,
@@ -168,3 +168,25 @@ async def test_admin_adjustments_reversals_and_their_refusals(
         "WHERE action LIKE 'credits.%'",
     )
     assert actions == "credits.manual,credits.manual"
+
+
+async def test_row_level_security_hides_and_protects_other_users_rows(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    owner, stranger = await sign_up(client), await sign_up(client)
+    await _grant(db, owner.id, 25)
+    for viewer in (stranger.id, None):
+        async with db.transaction(viewer) as session:
+            seen = await session.scalar(
+                text("SELECT count(*) FROM credit_ledger WHERE user_id = :u"), {"u": owner.id}
+            )
+            moved = await session.execute(
+                text("UPDATE credit_balances SET balance = 0 WHERE user_id = :u"), {"u": owner.id}
+            )
+            assert (seen, moved.rowcount) == (0, 0)  # type: ignore[attr-defined]
+    with pytest.raises(Exception, match="row-level security"):
+        async with db.transaction(stranger.id) as session:
+            await ledger.post(session, owner.id, 1_000, "manual")
+    assert await ledger_consistent(db, owner.id) == (25, 25)
+    mine = await client.get("/api/v1/billing/credits", headers=stranger.headers)
+    assert (mine.json()["balance"], mine.json()["entries"]) == (0, [])

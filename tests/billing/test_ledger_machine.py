@@ -97,7 +97,7 @@ def test_ledger_invariants_hold_after_every_step(
 
         async def _attempt(self, work: Any) -> DomainError | Any:
             try:
-                async with database.transaction() as session:
+                async with database.transaction(self.user_id) as session:
                     user = await session.get(User, self.user_id)
                     return await work(session, user)
             except DomainError as exc:
@@ -191,7 +191,7 @@ def test_ledger_invariants_hold_after_every_step(
             assert cached == running == self.balance
 
         async def _read(self) -> tuple[int, list[tuple[int, int, int]]]:
-            async with database.transaction() as session:
+            async with database.transaction(self.user_id) as session:
                 cached = await session.scalar(
                     text(
                         "SELECT coalesce(max(balance), 0) FROM credit_balances WHERE user_id = :u"

@@ -124,7 +124,7 @@ async def test_subscribing_pays_the_first_period_and_grants_its_credits_once(
         50_000,
     )
     assert rights["credit_balance"] == 30
-    async with db.transaction() as session:
+    async with db.transaction(student.id) as session:
         subscription = await session.get(Subscription, uuid.UUID(sub["id"]))
         plan = await session.get(Plan, uuid.UUID(plan_id))
         assert subscription is not None and plan is not None

@@ -11,8 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts.deps import Admin
+from studyhall.billing import rls
 from studyhall.billing.payments import Started
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
+from studyhall.db.deps import Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest
 
@@ -30,6 +33,15 @@ async def required_idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(required_idempotency_key)]
+
+
+async def _admin_session(admin: Admin, session: Session) -> AsyncSession:
+    # Admins act on other users' money: the request's transaction may cross row level security.
+    await rls.trust(session)
+    return session
+
+
+AdminSession = Annotated[AsyncSession, Depends(_admin_session)]
 
 
 async def once(

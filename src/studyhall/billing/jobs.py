@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from studyhall.billing import payments, providers, purposes, refunds, subscriptions, webhooks
+from studyhall.billing import (
+    payments,
+    providers,
+    purposes,
+    refunds,
+    rls,
+    subscriptions,
+    webhooks,
+)
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
 from studyhall.billing.providers.stripe import StripeProvider
@@ -23,14 +31,14 @@ async def apply_webhook_event(event_row_id: str) -> None:
     row_id = uuid.UUID(event_row_id)
     database = runtime().database
     remote = None
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         meaning = await webhooks.peek(session, row_id)
     if meaning is not None and meaning.kind == "subscription_changed":
         assert meaning.provider_subscription_id is not None
         remote = await StripeProvider(billing_settings()).fetch_subscription(
             meaning.provider_subscription_id
         )
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         done = await webhooks.apply(session, row_id, remote)
         if not done:
             attempts = await session.scalar(
@@ -48,7 +56,7 @@ async def apply_webhook_event(event_row_id: str) -> None:
 async def execute_refund(refund_id: str) -> None:
     purposes.load_builtin()
     database = runtime().database
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         row = (
             await session.execute(
                 select(
@@ -68,7 +76,7 @@ async def execute_refund(refund_id: str) -> None:
     remote = await providers.get(row.provider).refund(
         uuid.UUID(refund_id), row.provider_payment_id, int(row.amount_cents)
     )
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         await refunds.complete(session, uuid.UUID(refund_id), remote)
 
 
@@ -83,7 +91,7 @@ async def reconcile_pending() -> int:
     purposes.load_builtin()
     database = runtime().database
     cutoff = datetime.now(UTC) - timedelta(minutes=billing_settings().reconcile_after_minutes)
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         rows = (
             await session.execute(
                 select(Payment.id, Payment.provider, Payment.provider_payment_id)
@@ -102,7 +110,7 @@ async def reconcile_pending() -> int:
         remote = await providers.get(provider).fetch_payment(str(provider_payment_id))
         if remote.status == "pending":
             continue
-        async with database.transaction() as session:
+        async with rls.system_transaction(database) as session:
             payment = await payments.lock(session, payment_id)
             if remote.status == "succeeded":
                 changed = await payments.succeed(session, payment, actor=None)

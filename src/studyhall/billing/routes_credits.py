@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.deps import Admin, CurrentUser
 from studyhall.accounts.models import User
 from studyhall.billing import ledger
-from studyhall.billing.http import IdempotencyKey, once
+from studyhall.billing.http import AdminSession, IdempotencyKey, once
 from studyhall.billing.models import CreditLedgerEntry
 from studyhall.billing.schemas import CreditsRead, LedgerEntryRead, ManualCreditBody, ReverseBody
 from studyhall.db.deps import Session
@@ -44,7 +44,7 @@ async def my_credits(
 async def user_credits(
     user_id: uuid.UUID,
     admin: Admin,
-    session: Session,
+    session: AdminSession,
     limit: Limit = 50,
     before_seq: BeforeSeq = None,
 ) -> CreditsRead:
@@ -60,7 +60,7 @@ async def adjust_credits(
     user_id: uuid.UUID,
     body: ManualCreditBody,
     admin: Admin,
-    session: Session,
+    session: AdminSession,
     key: IdempotencyKey,
 ) -> Any:
     async def work() -> LedgerEntryRead:
@@ -89,7 +89,7 @@ async def adjust_credits(
     response_model=LedgerEntryRead,
 )
 async def reverse_entry(
-    entry_id: uuid.UUID, body: ReverseBody, admin: Admin, session: Session, key: IdempotencyKey
+    entry_id: uuid.UUID, body: ReverseBody, admin: Admin, session: AdminSession, key: IdempotencyKey
 ) -> Any:
     async def work() -> LedgerEntryRead:
         posted = await ledger.reverse(session, entry_id, actor=admin.id, note=body.note)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser
-from studyhall.billing import credit_packs, payments, refunds, webhooks
-from studyhall.billing.http import IdempotencyKey, once, started
+from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
+from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
 from studyhall.billing.schemas import (
     CreditPackCreate,
     CreditPackRead,
@@ -70,12 +70,14 @@ async def list_my_payments(
 
 @router.get("/billing/payments/{payment_id}")
 async def get_payment(payment_id: uuid.UUID, user: CurrentUser, session: Session) -> PaymentRead:
+    if user.role == "admin":
+        await rls.trust(session)
     return PaymentRead.model_validate(await payments.get_visible(session, payment_id, user))
 
 
 @router.post("/billing/admin/credit-packs", status_code=status.HTTP_201_CREATED)
 async def create_credit_pack(
-    body: CreditPackCreate, admin: Admin, session: Session
+    body: CreditPackCreate, admin: Admin, session: AdminSession
 ) -> CreditPackRead:
     pack = await credit_packs.create(session, actor=admin.id, **body.model_dump())
     return CreditPackRead.model_validate(pack)
@@ -83,7 +85,7 @@ async def create_credit_pack(
 
 @router.patch("/billing/admin/credit-packs/{pack_id}")
 async def update_credit_pack(
-    pack_id: uuid.UUID, body: CreditPackUpdate, admin: Admin, session: Session
+    pack_id: uuid.UUID, body: CreditPackUpdate, admin: Admin, session: AdminSession
 ) -> CreditPackRead:
     pack = await credit_packs.update(
         session, pack_id, name=body.name, is_active=body.is_active, actor=admin.id
@@ -92,7 +94,7 @@ async def update_credit_pack(
 
 
 @router.get("/billing/admin/credit-packs")
-async def list_all_credit_packs(admin: Admin, session: Session) -> list[CreditPackRead]:
+async def list_all_credit_packs(admin: Admin, session: AdminSession) -> list[CreditPackRead]:
     packs = await credit_packs.list_packs(session, include_inactive=True)
     return [CreditPackRead.model_validate(pack) for pack in packs]
 
@@ -106,14 +108,14 @@ async def _mark(
 
 @router.post("/billing/admin/payments/{payment_id}/mark-paid")
 async def mark_paid(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: Session
+    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
 ) -> PaymentRead:
     return await _mark(session, payment_id, admin.id, True, body.note)
 
 
 @router.post("/billing/admin/payments/{payment_id}/mark-failed")
 async def mark_failed(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: Session
+    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
 ) -> PaymentRead:
     return await _mark(session, payment_id, admin.id, False, body.note)
 
@@ -124,7 +126,11 @@ async def mark_failed(
     response_model=RefundRead,
 )
 async def refund_payment(
-    payment_id: uuid.UUID, body: RefundCreate, admin: Admin, session: Session, key: IdempotencyKey
+    payment_id: uuid.UUID,
+    body: RefundCreate,
+    admin: Admin,
+    session: AdminSession,
+    key: IdempotencyKey,
 ) -> Any:
     async def work() -> RefundRead:
         refund = await refunds.request(
@@ -149,7 +155,9 @@ async def refund_payment(
 
 
 @router.get("/billing/admin/payments/{payment_id}/refunds")
-async def list_refunds(payment_id: uuid.UUID, admin: Admin, session: Session) -> list[RefundRead]:
+async def list_refunds(
+    payment_id: uuid.UUID, admin: Admin, session: AdminSession
+) -> list[RefundRead]:
     return [
         RefundRead.model_validate(r) for r in await refunds.list_for_payment(session, payment_id)
     ]

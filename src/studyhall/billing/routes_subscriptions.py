@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from studyhall.accounts.deps import Admin, CurrentUser
 from studyhall.billing import ledger, subscriptions
-from studyhall.billing.http import IdempotencyKey, once, started
+from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
 from studyhall.billing.schemas import (
     CancelBody,
     EntitlementsRead,
@@ -32,7 +32,7 @@ async def list_plans(session: Session) -> list[PlanRead]:
 
 
 @router.post("/billing/admin/plans", status_code=status.HTTP_201_CREATED)
-async def create_plan(body: PlanCreate, admin: Admin, session: Session) -> PlanRead:
+async def create_plan(body: PlanCreate, admin: Admin, session: AdminSession) -> PlanRead:
     plan = await subscriptions.create_plan(session, body.model_dump(), admin.id)
     return PlanRead.model_validate(plan)
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import ledger, payments, purposes, subscriptions_stripe
+from studyhall.billing import ledger, payments, purposes, rls, subscriptions_stripe
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -324,7 +324,7 @@ async def _on_failed(session: AsyncSession, payment: Payment) -> None:
 async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
     """Move every subscription whose period ended: cancel, renew, fall past due, or lapse."""
     counts = {"canceled": 0, "renewed": 0, "past_due": 0, "unpaid": 0}
-    async with database.transaction() as session:
+    async with rls.system_transaction(database) as session:
         due = list(
             await session.scalars(
                 select(Subscription.id).where(
@@ -335,7 +335,7 @@ async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
             )
         )
     for subscription_id in due:
-        async with database.transaction() as session:
+        async with rls.system_transaction(database) as session:
             outcome = await _renew_one(session, subscription_id, now)
             if outcome:
                 counts[outcome] += 1

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import updated_at_trigger
+from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
 
 revision: str = "0005_billing"
 down_revision: str | None = "0004_scheduling"
@@ -27,6 +27,15 @@ UPDATED_AT_TABLES = (
     "payments",
     "subscriptions",
     "refunds",
+)
+
+# User-owned rows: the API role sees a user's rows only in that user's transactions (rule 6).
+OWNER_RLS_TABLES = (
+    "payments",
+    "credit_ledger",
+    "credit_balances",
+    "subscriptions",
+    "payment_customers",
 )
 
 
@@ -502,6 +511,8 @@ def upgrade() -> None:
 
     for table in UPDATED_AT_TABLES:
         updated_at_trigger(table)
+    for table in OWNER_RLS_TABLES:
+        enable_owner_rls(table)
     # The API role already lacks UPDATE/DELETE on the ledger (APPEND_ONLY_TABLES in
     # db/migrate.py); this trigger also stops any other non-owner role that was granted more.
     op.execute(
