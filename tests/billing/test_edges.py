@@ -49,4 +49,4 @@ async def test_the_openapi_document_lists_the_billing_routes(client: httpx.Async
     billing = sorted(path for path in document["paths"] if path.startswith("/api/v1/billing"))
     assert len(billing) == 20
     purchase = document["paths"]["/api/v1/billing/credit-packs/{pack_id}/purchase"]["post"]
-    assert "Idempotency-Key" in {p["name"] for p in purchase["parameters"]}
+    assert {p["name"] for p in purchase["parameters"]} == {"pack_id", "idempotency-key"}
