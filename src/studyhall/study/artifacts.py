@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fsrs import Card
@@ -232,8 +232,10 @@ async def _materialize(session: AsyncSession, artifact: AiArtifact) -> None:
     payload = artifact.payload or {}
     now = datetime.now(UTC)
     if artifact.type == "flashcards":
-        for card in payload.get("cards", []):
-            state = Card(due=now).to_dict()
+        for position, card in enumerate(payload.get("cards", [])):
+            # A microsecond apart: a new deck comes up for review in the order it was made.
+            due = now + timedelta(microseconds=position)
+            state = Card(due=due).to_dict()
             session.add(
                 Flashcard(
                     user_id=artifact.user_id,
@@ -243,7 +245,7 @@ async def _materialize(session: AsyncSession, artifact: AiArtifact) -> None:
                     back=card["back"],
                     citations=card["citations"],
                     fsrs_state=state,
-                    due_at=now,
+                    due_at=due,
                 )
             )
     elif artifact.type == "quiz":

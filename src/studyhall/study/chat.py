@@ -24,10 +24,10 @@ from studyhall.kit.errors import NotFound
 from studyhall.study import quota
 from studyhall.study.engine.answer import answer_question, filter_citations
 from studyhall.study.engine.chunk import DEFAULT_MAX_TOKENS, count_tokens
-from studyhall.study.llm import LlmClient, LlmError, StreamEnd, chat_client, embedding_client
+from studyhall.study.llm import LlmClient, LlmError, StreamEnd, chat_client
 from studyhall.study.models import ChatMessage, ChatThread
 from studyhall.study.quota import OFFLINE_MODEL, Reservation, UsageCall
-from studyhall.study.retrieval import RetrievedChunk, search
+from studyhall.study.retrieval import RetrievedChunk, embed_query, search
 
 TOP_K = 6
 HISTORY_MESSAGES = 6
@@ -103,21 +103,6 @@ def _citation(chunk: RetrievedChunk, marker: int, quote: str | None = None) -> d
     }
 
 
-async def _query_vector(
-    settings: Settings, user: User, question: str, calls: list[UsageCall]
-) -> tuple[list[float] | None, str | None]:
-    client = embedding_client(settings)
-    if client is None:
-        return None, None
-    try:
-        result = await client.embed([question])
-    except LlmError as exc:
-        calls.append(UsageCall(client.model, 0, 0, "failed", exc.message))
-        return None, None
-    calls.append(UsageCall(result.model, result.prompt_tokens, 0))
-    return result.vectors[0], result.model
-
-
 async def prepare(
     session: AsyncSession,
     database: Database,
@@ -137,7 +122,7 @@ async def prepare(
     ]
     session.add(ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question))
     calls: list[UsageCall] = []
-    vector, model = await _query_vector(settings, user, question, calls)
+    vector, model = await embed_query(settings, question, calls)
     chunks = await search(
         session,
         user.id,

@@ -15,14 +15,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.config import Settings
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import BM25Index, analyze, rrf
+from studyhall.study.llm import LlmError, embedding_client
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
+from studyhall.study.quota import UsageCall
 
 __all__ = [
     "RetrievedChunk",
     "accessible_materials",
     "bypass_rls",
+    "embed_query",
     "pad_vector",
     "search",
 ]
@@ -86,9 +90,7 @@ def pad_vector(vector: Sequence[float]) -> list[float]:
     return [*vector, *([0.0] * (EMBEDDING_DIMENSIONS - len(vector)))]
 
 
-def _base(
-    user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None
-) -> Any:
+def _base(user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None) -> Any:
     """Chunk (id, text) rows of accessible materials; typed loosely across SQLAlchemy 2.0/2.1."""
     condition = and_(accessible_materials(user_id), MaterialChunk.user_id == Material.user_id)
     if material_ids:
@@ -146,6 +148,22 @@ async def _dense(
         )
     ).all()
     return [row[0] for row in rows]
+
+
+async def embed_query(
+    settings: Settings, query: str, calls: list[UsageCall]
+) -> tuple[list[float] | None, str | None]:
+    """The query's vector when an embedding server is configured; a failure only costs recall."""
+    client = embedding_client(settings)
+    if client is None:
+        return None, None
+    try:
+        result = await client.embed([query])
+    except LlmError as exc:
+        calls.append(UsageCall(client.model, 0, 0, "failed", exc.message))
+        return None, None
+    calls.append(UsageCall(result.model, result.prompt_tokens, 0))
+    return result.vectors[0], result.model
 
 
 async def search(

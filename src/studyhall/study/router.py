@@ -16,10 +16,11 @@ from studyhall.config import Settings
 from studyhall.db.deps import Session
 from studyhall.db.engine import Database
 from studyhall.kit.errors import PayloadTooLarge
-from studyhall.study import artifacts, chat, learning, materials
+from studyhall.study import artifacts, chat, learning, materials, quota
 from studyhall.study.llm import chat_client
 from studyhall.study.models import AiArtifact, AiQuotaCounter, AiUsage
-from studyhall.study.retrieval import search
+from studyhall.study.quota import UsageCall
+from studyhall.study.retrieval import embed_query, search
 from studyhall.study.schemas import (
     ArtifactCreate,
     ArtifactRead,
@@ -96,9 +97,25 @@ async def delete_material(material_id: uuid.UUID, user: CurrentUser, session: Se
 
 
 @router.post("/search", response_model=list[SearchHit])
-async def search_materials(body: SearchRequest, user: CurrentUser, session: Session) -> Any:
+async def search_materials(
+    body: SearchRequest, request: Request, user: CurrentUser, session: Session
+) -> Any:
     """Hybrid search over the caller's own processed materials."""
-    hits = await search(session, user.id, body.query, k=body.k, material_ids=body.material_ids)
+    calls: list[UsageCall] = []
+    vector, model = await embed_query(_settings(request), body.query, calls)
+    for call in calls:
+        await quota.record_usage(
+            session, user.id, "embedding", call.model, call.prompt_tokens, 0, call.status
+        )
+    hits = await search(
+        session,
+        user.id,
+        body.query,
+        k=body.k,
+        material_ids=body.material_ids,
+        query_vector=vector,
+        embedding_model=model,
+    )
     out = []
     for hit in hits:
         passage = hit.to_passage()
