@@ -77,10 +77,19 @@ def _offline(kind: Kind, passages: Sequence[Passage], max_items: int) -> dict[st
     return {"questions": [q.model_dump(mode="json") for q in questions]}
 
 
+def _texts(payload: dict[str, Any]) -> list[str]:
+    """The words an engine wrote (what a model would be billed for), without JSON scaffolding."""
+    texts = [s["text"] for s in payload.get("sentences", [])]
+    texts += [f"{c['front']} {c['back']}" for c in payload.get("cards", [])]
+    for q in payload.get("questions", []):
+        texts += [q["stem"], q["explanation"], *(o["text"] for o in q["options"])]
+    return texts
+
+
 def offline(kind: Kind, passages: Sequence[Passage], max_items: int) -> Generated:
     payload = _offline(kind, passages, max_items)
     prompt = sum(count_tokens(p.text) for p in passages)
-    completion = count_tokens(json.dumps(payload))
+    completion = count_tokens(" ".join(_texts(payload)))
     return Generated(
         payload, "offline", OFFLINE_MODEL, [Call(OFFLINE_MODEL, prompt, completion, "succeeded")]
     )

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from studyhall.accounts.models import User
 from studyhall.config import Settings
@@ -89,6 +89,27 @@ async def plan_limits(session: AsyncSession, settings: Settings, user_id: uuid.U
     return Limits(settings.ai_daily_token_limit, settings.ai_monthly_token_limit)
 
 
+def side_database(database: Database) -> Database:
+    """A small pool of its own for reservations, which run while the request holds its connection.
+
+    On the shared pool, N concurrent requests holding N connections and each waiting for one
+    more would wait on each other until the pool timeout; here a reservation never waits for a
+    connection that a waiting request holds.
+    """
+    side: Database | None = getattr(database, "_quota_side", None)
+    if side is None:
+        engine = create_async_engine(
+            database.engine.url,
+            pool_size=2,
+            max_overflow=2,
+            pool_pre_ping=True,
+            connect_args={"application_name": "studyhall-quota"},
+        )
+        side = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+        database._quota_side = side  # type: ignore[attr-defined]
+    return side
+
+
 def _period_starts(zone: str, now: datetime) -> tuple[date, date]:
     """Today and the first of this month in the user's zone (rule 7: days are local)."""
     try:
@@ -152,7 +173,7 @@ async def reserve(
     now = now or datetime.now(UTC)
     tokens = max(1, tokens)
     day, month = _period_starts(user.timezone, now)
-    async with database.transaction(user.id) as session:
+    async with side_database(database).transaction(user.id) as session:
         limits = await plan_limits(session, settings, user.id)
         refusal: PaymentRequired | RateLimited | None = None
         # Month before day, always: one lock order for every transaction, so no deadlock.

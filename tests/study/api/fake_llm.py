@@ -62,15 +62,24 @@ def _structured(name: str, user_text: str) -> dict[str, Any]:
     if name == "flashcards":
         return {
             "cards": [
-                {"front": "Which key term does the first source stress?", "back": word,
-                 "source": "S1", "quote": quote}
+                {
+                    "front": "Which key term does the first source stress?",
+                    "back": word,
+                    "source": "S1",
+                    "quote": quote,
+                }
             ]
         }
     return {
         "questions": [
-            {"stem": "Which key term does the first source stress?",
-             "options": ["zebrafish", word, "quasar", "violin"], "correct_option": 1,
-             "explanation": quote, "source": "S1", "quote": quote}
+            {
+                "stem": "Which key term does the first source stress?",
+                "options": ["zebrafish", word, "quasar", "violin"],
+                "correct_option": 1,
+                "explanation": quote,
+                "source": "S1",
+                "quote": quote,
+            }
         ]
     }
 
@@ -95,16 +104,25 @@ def build_app(state: FakeState) -> Starlette:
                 state.mode == "malformed_once" and state.chat_calls == 1
             )
             user_text = messages[1]["content"]
-            content = "{not json" if malformed else json.dumps(_structured(schema["name"], user_text))
+            content = (
+                "{not json" if malformed else json.dumps(_structured(schema["name"], user_text))
+            )
         else:
             content = state.chat_answer or "Chlorophyll absorbs light [1]. Invented claim [9]."
         if body.get("stream"):
             return StreamingResponse(_stream(content, prompt), media_type="text/event-stream")
         return JSONResponse(
             {
-                "id": "chatcmpl-1", "object": "chat.completion", "model": MODEL,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": MODEL,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
                 "usage": _usage(prompt, content),
             }
         )
@@ -121,10 +139,16 @@ def build_app(state: FakeState) -> Starlette:
         body = await request.json()
         state.requests.append(body)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        data = [{"index": i, "embedding": embed(t), "object": "embedding"} for i, t in enumerate(texts)]
+        data = [
+            {"index": i, "embedding": embed(t), "object": "embedding"} for i, t in enumerate(texts)
+        ]
         tokens = sum(len(t.split()) for t in texts)
         return JSONResponse(
-            {"data": data, "model": body["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+            {
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
         )
 
     return Starlette(
@@ -151,7 +175,10 @@ class FakeServer:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         config = uvicorn.Config(
-            build_app(self.state), host="127.0.0.1", port=self.port, log_level="warning",
+            build_app(self.state),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
             lifespan="off",
         )
         self.server = uvicorn.Server(config)

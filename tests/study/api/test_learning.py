@@ -26,9 +26,12 @@ from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES
 LONG_NOTES = f"# Plants\n\n{PHOTOSYNTHESIS}\n\n# Earth\n\n{VOLCANOES}\n".encode()
 
 
-async def _artifact(client: httpx.AsyncClient, member: Member, kind: str, material: str, n: int = 5) -> dict[str, Any]:
+async def _artifact(
+    client: httpx.AsyncClient, member: Member, kind: str, material: str, n: int = 5
+) -> dict[str, Any]:
     created = await client.post(
-        f"{API}/artifacts", headers=member.headers,
+        f"{API}/artifacts",
+        headers=member.headers,
         json={"type": kind, "material_id": material, "max_items": n},
     )
     assert created.status_code == 202, created.text
@@ -59,7 +62,9 @@ async def test_offline_summary_cites_material_chunks(
     material = await upload(client, alice, "bio.md", LONG_NOTES)
     summary = await _artifact(client, alice, "summary", material["id"], 3)
     assert (summary["status"], summary["engine"], summary["model_name"]) == (
-        "completed", "offline", OFFLINE_MODEL,
+        "completed",
+        "offline",
+        OFFLINE_MODEL,
     )
     texts = await _chunk_texts(owner_db, material["id"])
     sentences = summary["payload"]["sentences"]
@@ -125,13 +130,16 @@ async def test_quiz_is_scored_on_the_server_and_never_leaks_answers(
     assert attempt["results"] is None and attempt["score_percentage"] is None
     first = questions[0]
     wrong_answer = await client.post(
-        f"{API}/quiz-attempts/{attempt['id']}/submit", headers=alice.headers,
+        f"{API}/quiz-attempts/{attempt['id']}/submit",
+        headers=alice.headers,
         json={"answers": {first["id"]: "not an option"}},
     )
     assert (wrong_answer.status_code, wrong_answer.json()["code"]) == (422, "invalid_option")
 
     # Answer the first question right (found by trying the key after a throwaway attempt).
-    probe = (await client.post(f"{API}/quizzes/{quiz['id']}/attempts", headers=alice.headers)).json()
+    probe = (
+        await client.post(f"{API}/quizzes/{quiz['id']}/attempts", headers=alice.headers)
+    ).json()
     probed = await client.post(
         f"{API}/quiz-attempts/{probe['id']}/submit", headers=alice.headers, json={"answers": {}}
     )
@@ -140,14 +148,17 @@ async def test_quiz_is_scored_on_the_server_and_never_leaks_answers(
     for result in probed.json()["results"]:
         question = {
             "stem": result["question_text"],
-            "options": [{"text": o, "correct": o == result["correct_answer"]} for o in result["options"]],
+            "options": [
+                {"text": o, "correct": o == result["correct_answer"]} for o in result["options"]
+            ],
             "explanation": result["explanation"],
             "citations": result["citations"],
         }
         assert validate_question(question, texts) == []
 
     submitted = await client.post(
-        f"{API}/quiz-attempts/{attempt['id']}/submit", headers=alice.headers,
+        f"{API}/quiz-attempts/{attempt['id']}/submit",
+        headers=alice.headers,
         json={"answers": {first["id"]: key[first["id"]]}},
     )
     assert submitted.status_code == 200
@@ -192,7 +203,8 @@ async def test_concurrent_submissions_score_an_attempt_once(
     responses = await asyncio.gather(
         *(
             client.post(
-                f"{API}/quiz-attempts/{attempt['id']}/submit", headers=alice.headers,
+                f"{API}/quiz-attempts/{attempt['id']}/submit",
+                headers=alice.headers,
                 json={"answers": {}},
             )
             for _ in range(8)
@@ -218,7 +230,8 @@ async def test_flashcards_are_valid_and_reviewed_with_fsrs(
     assert [c["front"] for c in due] == [c["front"] for c in cards]
     card = due[0]
     reviewed = await client.post(
-        f"{API}/flashcards/{card['id']}/reviews", headers=alice.headers,
+        f"{API}/flashcards/{card['id']}/reviews",
+        headers=alice.headers,
         json={"rating": 3, "duration_ms": 4200},
     )
     assert reviewed.status_code == 201

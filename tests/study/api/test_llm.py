@@ -10,7 +10,13 @@ import httpx
 from sqlalchemy import select
 
 from studyhall.db.engine import Database
-from studyhall.study.models import EMBEDDING_DIMENSIONS, AiUsage, Flashcard, MaterialChunk, QuizQuestion
+from studyhall.study.models import (
+    EMBEDDING_DIMENSIONS,
+    AiUsage,
+    Flashcard,
+    MaterialChunk,
+    QuizQuestion,
+)
 from studyhall.study.quota import OFFLINE_MODEL
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, Member, sign_up, upload
@@ -20,9 +26,12 @@ from tests.study.api.fake_llm import FakeState, embed
 FIRST_SENTENCE = PHOTOSYNTHESIS.split(". ")[0] + "."
 
 
-async def _artifact(client: httpx.AsyncClient, member: Member, kind: str, material: str) -> dict[str, Any]:
+async def _artifact(
+    client: httpx.AsyncClient, member: Member, kind: str, material: str
+) -> dict[str, Any]:
     created = await client.post(
-        f"{API}/artifacts", headers=member.headers,
+        f"{API}/artifacts",
+        headers=member.headers,
         json={"type": kind, "material_id": material, "max_items": 3},
     )
     assert created.status_code == 202, created.text
@@ -37,7 +46,9 @@ async def _usage(owner_db: Database, feature: str) -> list[tuple[str | None, str
     async with owner_db.transaction() as session:
         rows = (
             await session.scalars(
-                select(AiUsage).where(AiUsage.feature == feature).order_by(AiUsage.created_at, AiUsage.model_name)
+                select(AiUsage)
+                .where(AiUsage.feature == feature)
+                .order_by(AiUsage.created_at, AiUsage.model_name)
             )
         ).all()
     return [(r.model_name, r.status, r.total_tokens) for r in rows]
@@ -52,18 +63,25 @@ async def test_llm_artifacts_use_json_schema_and_cite_chunks(
         chunk = (await session.scalars(select(MaterialChunk))).one()
     assert chunk.embedding_model == "fake-embed"
     assert len(chunk.embedding) == EMBEDDING_DIMENSIONS
-    assert [round(x, 6) for x in chunk.embedding[:64]] == [round(x, 6) for x in embed(chunk.chunk_text)]
+    assert [round(x, 6) for x in chunk.embedding[:64]] == [
+        round(x, 6) for x in embed(chunk.chunk_text)
+    ]
     assert not any(chunk.embedding[64:])
 
     summary = await _artifact(llm_client, alice, "summary", material["id"])
     assert (summary["status"], summary["engine"], summary["model_name"], summary["error"]) == (
-        "completed", "llm", "fake-gpt", None,
+        "completed",
+        "llm",
+        "fake-gpt",
+        None,
     )
     sentence = summary["payload"]["sentences"][0]
     assert sentence["text"] == f"In short: {FIRST_SENTENCE}"
     citation = sentence["citations"][0]
     assert (citation["chunk_id"], citation["material_id"], citation["page"]) == (
-        str(chunk.id), material["id"], 1,
+        str(chunk.id),
+        material["id"],
+        1,
     )
     assert chunk.chunk_text[citation["start"] : citation["end"]] == FIRST_SENTENCE
     request = llm_state.requests[-1]
@@ -72,7 +90,9 @@ async def test_llm_artifacts_use_json_schema_and_cite_chunks(
 
     cards = await _artifact(llm_client, alice, "flashcards", material["id"])
     assert cards["engine"] == "llm"
-    assert [(c["kind"], c["back"]) for c in cards["payload"]["cards"]] == [("basic", "Photosynthesis")]
+    assert [(c["kind"], c["back"]) for c in cards["payload"]["cards"]] == [
+        ("basic", "Photosynthesis")
+    ]
     quiz = await _artifact(llm_client, alice, "quiz", material["id"])
     assert quiz["engine"] == "llm" and quiz["payload"] is None
     async with owner_db.transaction() as session:
@@ -80,7 +100,8 @@ async def test_llm_artifacts_use_json_schema_and_cite_chunks(
         question = (await session.scalars(select(QuizQuestion))).one()
     assert [c.back for c in stored_cards] == ["Photosynthesis"]
     assert (question.correct_answer, question.options) == (
-        "Photosynthesis", ["zebrafish", "Photosynthesis", "quasar", "violin"],
+        "Photosynthesis",
+        ["zebrafish", "Photosynthesis", "quasar", "violin"],
     )
     assert [u[:2] for u in await _usage(owner_db, "summary")] == [("fake-gpt", "succeeded")]
     assert [u[:2] for u in await _usage(owner_db, "embedding")] == [("fake-embed", "succeeded")]
@@ -99,7 +120,8 @@ async def test_malformed_output_is_repaired_once(
     assert repair[2] == {"role": "assistant", "content": "{not json"}
     assert repair[3]["content"].endswith("- the reply is not valid JSON")
     assert [u[:2] for u in await _usage(owner_db, "summary")] == [
-        ("fake-gpt", "failed"), ("fake-gpt", "succeeded"),
+        ("fake-gpt", "failed"),
+        ("fake-gpt", "succeeded"),
     ]
 
 
@@ -110,7 +132,11 @@ async def test_bad_model_falls_back_to_offline_and_says_why(
     material = await upload(llm_client, alice, "bio.md", PHOTOSYNTHESIS.encode())
     llm_state.mode = "malformed"
     quiz = await _artifact(llm_client, alice, "flashcards", material["id"])
-    assert (quiz["status"], quiz["engine"], quiz["model_name"]) == ("completed", "offline", OFFLINE_MODEL)
+    assert (quiz["status"], quiz["engine"], quiz["model_name"]) == (
+        "completed",
+        "offline",
+        OFFLINE_MODEL,
+    )
     assert quiz["error"] == "invalid model output: the reply is not valid JSON"
     assert all(card["engine"] == "offline" for card in quiz["payload"]["cards"])
 
@@ -120,16 +146,22 @@ async def test_bad_model_falls_back_to_offline_and_says_why(
     assert summary["error"] == "model call failed: the model server did not answer in 1.0s"
     assert llm_state.chat_calls == 2
     assert [u[:2] for u in await _usage(owner_db, "summary")] == [
-        ("fake-gpt", "failed"), ("fake-gpt", "failed"), (OFFLINE_MODEL, "succeeded"),
+        ("fake-gpt", "failed"),
+        ("fake-gpt", "failed"),
+        (OFFLINE_MODEL, "succeeded"),
     ]
 
 
-async def _ask(client: httpx.AsyncClient, member: Member, question: str) -> tuple[str, httpx.Response]:
+async def _ask(
+    client: httpx.AsyncClient, member: Member, question: str
+) -> tuple[str, httpx.Response]:
     thread = await client.post(f"{API}/chat/threads", headers=member.headers, json={"title": "Bio"})
     assert thread.status_code == 201
     thread_id: str = thread.json()["id"]
     reply = await client.post(
-        f"{API}/chat/threads/{thread_id}/messages", headers=member.headers, json={"content": question}
+        f"{API}/chat/threads/{thread_id}/messages",
+        headers=member.headers,
+        json={"content": question},
     )
     return thread_id, reply
 
@@ -144,9 +176,9 @@ async def test_llm_chat_keeps_only_citations_of_retrieved_sources(
     message = reply.json()
     assert (message["engine"], message["model_name"]) == ("llm", "fake-gpt")
     assert message["content"] == "Chlorophyll absorbs light [1]. Invented claim."
-    assert [(c["marker"], c["material_id"], c["page"], c["file_name"]) for c in message["citations"]] == [
-        (1, material["id"], 1, "bio.pdf")
-    ]
+    assert [
+        (c["marker"], c["material_id"], c["page"], c["file_name"]) for c in message["citations"]
+    ] == [(1, material["id"], 1, "bio.pdf")]
     sources = llm_state.requests[-1]["messages"][0]["content"]
     assert "[1] " + PHOTOSYNTHESIS.split(". ")[0] in sources
     assert [u[0] for u in await _usage(owner_db, "chat")] == ["fake-embed", "fake-gpt"]
@@ -160,7 +192,9 @@ async def test_streamed_answer_arrives_as_server_sent_events(
     thread = (await llm_client.post(f"{API}/chat/threads", headers=alice.headers, json={})).json()
     events: list[tuple[str, Any]] = []
     async with llm_client.stream(
-        "POST", f"{API}/chat/threads/{thread['id']}/messages/stream", headers=alice.headers,
+        "POST",
+        f"{API}/chat/threads/{thread['id']}/messages/stream",
+        headers=alice.headers,
         json={"content": "What does chlorophyll absorb?"},
     ) as response:
         assert response.status_code == 200

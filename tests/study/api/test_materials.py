@@ -75,12 +75,17 @@ async def test_pdf_docx_pptx_keep_pages_slides_and_headings(
     alice = await sign_up(client, "alice@example.com")
     pdf = await upload(client, alice, "bio.pdf", make_pdf([PHOTOSYNTHESIS, VOLCANOES]))
     assert (pdf["mime_type"], pdf["processing_status"], pdf["page_count"]) == (
-        "application/pdf", "completed", 2,
+        "application/pdf",
+        "completed",
+        2,
     )
     assert [c.page_number for c in await _chunks(owner_db, pdf["id"])] == [1, 2]
 
     docx = await upload(
-        client, alice, "essay", make_docx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
+        client,
+        alice,
+        "essay",
+        make_docx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
         "assignment",
     )
     assert docx["mime_type"].endswith("wordprocessingml.document")
@@ -88,7 +93,10 @@ async def test_pdf_docx_pptx_keep_pages_slides_and_headings(
     assert [c.heading for c in await _chunks(owner_db, docx["id"])] == ["Plants", "Earth"]
 
     deck = await upload(
-        client, alice, "deck.pptx", make_pptx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
+        client,
+        alice,
+        "deck.pptx",
+        make_pptx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
         "slides",
     )
     assert deck["page_count"] == 2
@@ -96,7 +104,8 @@ async def test_pdf_docx_pptx_keep_pages_slides_and_headings(
     assert [(c.page_number, c.heading) for c in slides] == [(1, "Plants"), (2, "Earth")]
 
     found = await client.post(
-        f"{API}/search", headers=alice.headers,
+        f"{API}/search",
+        headers=alice.headers,
         json={"query": "caldera magma chamber", "material_ids": [deck["id"]]},
     )
     assert found.status_code == 200
@@ -124,8 +133,10 @@ async def test_bad_uploads_are_refused_with_precise_codes_and_store_nothing(
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == code, name
     bad_origin = await client.post(
-        f"{API}/materials", headers=alice.headers,
-        files={"file": ("a.txt", b"Some text here.")}, data={"origin": "poster"},
+        f"{API}/materials",
+        headers=alice.headers,
+        files={"file": ("a.txt", b"Some text here.")},
+        data={"origin": "poster"},
     )
     assert bad_origin.status_code == 422
     assert bad_origin.json()["code"] == "validation_failed"
@@ -160,7 +171,10 @@ async def test_corrupt_pdf_fails_with_a_readable_error_and_the_worker_goes_on(
 ) -> None:
     alice = await sign_up(client, "alice@example.com")
     corrupt = await upload(
-        client, alice, "broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage",
+        client,
+        alice,
+        "broken.pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage",
         process=False,
     )
     good = await upload(client, alice, "notes.md", PHOTOSYNTHESIS.encode(), process=False)
