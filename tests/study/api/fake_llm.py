@@ -132,7 +132,8 @@ def build_app(state: FakeState) -> Starlette:
         for piece in pieces:
             chunk = {"model": MODEL, "choices": [{"index": 0, "delta": {"content": piece}}]}
             yield f"data: {json.dumps(chunk)}\n\n"
-        yield f"data: {json.dumps({'model': MODEL, 'choices': [], 'usage': _usage(prompt, content)})}\n\n"
+        end = {"model": MODEL, "choices": [], "usage": _usage(prompt, content)}
+        yield f"data: {json.dumps(end)}\n\n"
         yield "data: [DONE]\n\n"
 
     async def embeddings(request: Request) -> Response:
