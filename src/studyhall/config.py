@@ -82,6 +82,27 @@ class Settings(BaseSettings):
     reset_limit_per_account: int = Field(default=3, ge=1)
     reset_limit_per_ip: int = Field(default=20, ge=1)
     reset_window_s: int = Field(default=3600, ge=1)
+    # Study assistant (#7). Files live under ``home/files`` unless S3-compatible storage is set.
+    study_max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Any OpenAI-compatible server, e.g. http://localhost:11434/v1; unset = offline engine only.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_output_tokens: int = Field(default=1024, ge=16)
+    embedding_base_url: str | None = None
+    embedding_api_key: SecretStr | None = None
+    embedding_model: str = "text-embedding-3-small"
+    # Default plan until billing plans land: tokens per user per local day / month.
+    ai_daily_token_limit: int = Field(default=200_000, ge=0)
+    ai_monthly_token_limit: int = Field(default=3_000_000, ge=0)
 
     @field_validator("database_url", "app_database_url")
     @classmethod
@@ -111,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.mail_outbox_dir or self.home / "outbox"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.home / "files"
 
 
 @lru_cache
