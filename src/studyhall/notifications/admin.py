@@ -44,7 +44,7 @@ async def retry(session: AsyncSession, admin: User, notification_id: uuid.UUID) 
                 f"The notification is {notification.status}; only failed or pending ones can "
                 "be retried.",
                 code="notification_not_retryable",
-                status=notification.status,
+                current_status=notification.status,
             )
         before = notification.status
         notification.status = "pending"
