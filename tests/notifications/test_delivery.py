@@ -41,7 +41,8 @@ def _use_smtp(settings: Settings, port: int) -> None:
 
 async def _state(owner_db: Database, notification_id: uuid.UUID) -> tuple[str, int, str | None]:
     found = await rows(
-        owner_db, "SELECT status, attempts, last_error FROM notifications WHERE id = :i",
+        owner_db,
+        "SELECT status, attempts, last_error FROM notifications WHERE id = :i",
         i=notification_id,
     )
     status, attempts, error = found[0]
@@ -146,9 +147,11 @@ async def test_a_booking_email_shows_local_times_carries_the_ics_and_unsubscribe
         "status": "unsubscribed",
     }
     prefs = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
-    assert {
-        (p["channel"], p["enabled"]) for p in prefs if p["type"] == "booking_confirmation"
-    } == {("email", False), ("inapp", True), ("sms", False)}
+    assert {(p["channel"], p["enabled"]) for p in prefs if p["type"] == "booking_confirmation"} == {
+        ("email", False),
+        ("inapp", True),
+        ("sms", False),
+    }
     async with db.transaction() as session:
         again = await service.notify(session, ana.id, "booking_confirmation", {"starts_at": None})
     assert len(again) == 1  # in-app only now
@@ -162,7 +165,10 @@ async def test_a_provider_that_never_accepts_leaves_a_failed_row_an_admin_retrie
     await make_admin(owner_db, boss)
     async with db.transaction() as session:
         [email_id, _] = await service.notify(
-            session, ana.id, "system_update", {"title": "Maintenance", "body": "Tonight."},
+            session,
+            ana.id,
+            "system_update",
+            {"title": "Maintenance", "body": "Tonight."},
             channels=["email", "inapp"],
         )
     smtp = FlakySmtp(refusals=1000)

@@ -132,7 +132,9 @@ async def test_quiet_hours_delay_email_but_not_inapp_nor_urgent(
     # 22:00 EST on 7 March 2026, the night clocks go forward.
     evening = datetime(2026, 3, 8, 3, 0, tzinfo=UTC)
     async with db.transaction() as session:
-        await service.notify(session, ana.id, "system_update", {"title": "t", "body": "b"}, now=evening)
+        await service.notify(
+            session, ana.id, "system_update", {"title": "t", "body": "b"}, now=evening
+        )
         await service.notify(
             session, ana.id, "payment_failed", {"amount_cents": 1}, urgent=True, now=evening
         )

@@ -169,8 +169,7 @@ async def test_concurrent_clients_marking_all_read_mark_each_notification_once(
     ]
     audits = await rows(
         owner_db,
-        "SELECT sum((diff->>'marked')::int) FROM audit_log "
-        "WHERE action = 'notification.read_all'",
+        "SELECT sum((diff->>'marked')::int) FROM audit_log WHERE action = 'notification.read_all'",
     )
     assert audits == [(12,)]
 
@@ -192,6 +191,7 @@ async def test_concurrent_reminder_scheduling_creates_each_reminder_once(
     assert await rows(owner_db, "SELECT count(*) FROM notifications") == [(4,)]
     jobs = await rows(
         owner_db,
-        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'studyhall.notifications.deliver'",
+        "SELECT count(*) FROM procrastinate_jobs "
+        "WHERE task_name = 'studyhall.notifications.deliver'",
     )
     assert jobs == [(4,)]

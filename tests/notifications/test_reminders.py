@@ -67,9 +67,7 @@ async def test_reminders_are_scheduled_per_offset_in_each_zone(
     ]
     assert await _reminders(owner_db) == expected
     jobs = await delivery_jobs(owner_db)
-    scheduled = dict(
-        await rows(owner_db, "SELECT id::text, scheduled_for FROM notifications")
-    )
+    scheduled = dict(await rows(owner_db, "SELECT id::text, scheduled_for FROM notifications"))
     assert sorted((job[0], job[1]) for job in jobs) == sorted(scheduled.items())
 
     async with db.transaction() as session:  # confirming twice adds nothing
@@ -86,7 +84,9 @@ async def test_a_reschedule_moves_the_reminders_and_a_late_offset_is_canceled(
     ana, ben = await _pair(client)
     booking = uuid.uuid4()
     async with db.transaction() as session:
-        await service.schedule_booking_reminders(session, booking, [ana.id, ben.id], STARTS, now=NOW)
+        await service.schedule_booking_reminders(
+            session, booking, [ana.id, ben.id], STARTS, now=NOW
+        )
         other = uuid.uuid4()
         await service.schedule_booking_reminders(session, other, [ana.id], STARTS, now=NOW)
     moved_to = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
@@ -142,8 +142,10 @@ async def test_moved_reminders_go_out_once_at_the_new_time_only(
     # The original reminder times arrive: the old jobs run and find their rows moved later.
     async with owner_db.transaction() as session:
         await session.execute(
-            text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id IN (SELECT min(id) "
-                 "FROM procrastinate_jobs GROUP BY args->>'notification_id')")
+            text(
+                "UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id IN (SELECT min(id) "
+                "FROM procrastinate_jobs GROUP BY args->>'notification_id')"
+            )
         )
     await run_jobs()
     assert _outbox(settings) == []

@@ -26,12 +26,18 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
             timeout_graceful_shutdown=2,
         )
     )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):  # uvicorn offers no event to wait on
+        if server.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
@@ -60,9 +66,7 @@ async def test_new_notifications_are_pushed_to_their_owner_only(
         await service.notify(session, ana.id, "ai_artifact_ready", {"title": "Old summary"})
     app = create_app(settings, db)
     async with serving(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=10) as http:
-        async with http.stream(
-            "GET", "/api/v1/notifications/stream", headers=ana.auth
-        ) as response:
+        async with http.stream("GET", "/api/v1/notifications/stream", headers=ana.auth) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             events = _events(response)

@@ -18,9 +18,7 @@ from studyhall.notifications.queueing import defer_deliveries
 RETRYABLE = ("failed", "pending")
 
 
-async def list_by_status(
-    session: AsyncSession, status: str, limit: int
-) -> list[Notification]:
+async def list_by_status(session: AsyncSession, status: str, limit: int) -> list[Notification]:
     async with across_users(session):
         rows = await session.scalars(
             select(Notification)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 NotificationType = Literal[
     "booking_confirmation",
@@ -19,8 +19,8 @@ NotificationType = Literal[
 ]
 Channel = Literal["email", "sms", "inapp"]
 
-TYPES: tuple[str, ...] = NotificationType.__args__
-CHANNELS: tuple[str, ...] = Channel.__args__
+TYPES: tuple[str, ...] = get_args(NotificationType)
+CHANNELS: tuple[str, ...] = get_args(Channel)
 STATUSES = ("pending", "sent", "failed", "read", "canceled")
 
 # Account emails: a person who cannot receive them cannot use their account, so no preference,

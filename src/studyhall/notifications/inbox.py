@@ -89,9 +89,7 @@ async def list_inbox(
         )
     rows = (
         await session.scalars(
-            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(
-                limit + 1
-            )
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
         )
     ).all()
     items = [to_read(n, user) for n in rows[:limit]]
@@ -107,7 +105,9 @@ async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
     return int(count or 0)
 
 
-async def get_own(session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification:
+async def get_own(
+    session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+) -> Notification:
     notification = await session.scalar(
         select(Notification).where(_inbox(user_id), Notification.id == notification_id)
     )
@@ -124,9 +124,7 @@ async def mark_read(
         notification.status = "read"
         notification.read_at = datetime.now(UTC)
         await session.flush()
-        await audit.record(
-            session, user.id, "notification.read", "notification", notification.id
-        )
+        await audit.record(session, user.id, "notification.read", "notification", notification.id)
     return to_read(notification, user)
 
 
@@ -184,7 +182,7 @@ async def set_preferences(
                 field=f"{change.type}.{change.channel}",
             )
     before = {(p.type, p.channel): p.enabled for p in await preferences(session, user.id)}
-    latest = {(c.type, c.channel): c.enabled for c in changes}
+    latest: dict[tuple[str, str], bool] = {(c.type, c.channel): c.enabled for c in changes}
     await _upsert(session, user.id, latest)
     diff = {
         f"{type_}.{channel}": [before[(type_, channel)], enabled]
@@ -192,9 +190,7 @@ async def set_preferences(
         if before[(type_, channel)] != enabled
     }
     if diff:
-        await audit.record(
-            session, user.id, "notification.preferences", "user", user.id, diff
-        )
+        await audit.record(session, user.id, "notification.preferences", "user", user.id, diff)
     return await preferences(session, user.id)
 
 
@@ -268,9 +264,9 @@ async def unsubscribe(session: AsyncSession, claim: UnsubscribeClaim) -> bool:
     """Turn off email for the claimed type; False when the user no longer exists."""
     async with across_users(session):
         exists = await session.scalar(
-            select(func.count()).select_from(User).where(
-                User.id == claim.user_id, User.deleted_at.is_(None)
-            )
+            select(func.count())
+            .select_from(User)
+            .where(User.id == claim.user_id, User.deleted_at.is_(None))
         )
         if not exists:
             return False

@@ -23,9 +23,7 @@ DELIVERY_RETRIES = 6
 )
 async def deliver_notification(context: procrastinate.JobContext, notification_id: str) -> None:
     attempts = context.job.attempts if context.job else 0
-    await delivery.deliver(
-        uuid.UUID(notification_id), final_attempt=attempts >= DELIVERY_RETRIES
-    )
+    await delivery.deliver(uuid.UUID(notification_id), final_attempt=attempts >= DELIVERY_RETRIES)
 
 
 @queue.task(name=BROADCAST_TASK, queue=QUEUE, retry=backoff(retries=6, wait_s=3))

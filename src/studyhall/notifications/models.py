@@ -46,7 +46,9 @@ class Notification(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
         CheckConstraint(f"status IN {STATUSES}", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
-        CheckConstraint("status <> 'read' OR (channel = 'inapp' AND read_at IS NOT NULL)", name="read"),
+        CheckConstraint(
+            "status <> 'read' OR (channel = 'inapp' AND read_at IS NOT NULL)", name="read"
+        ),
         # A reminder or a broadcast row exists once per recipient, however often it is requested.
         UniqueConstraint("user_id", "dedupe_key"),
         Index(

@@ -82,7 +82,5 @@ async def page(
     session: AsyncSession, type_: str, role: str | None, after: uuid.UUID, size: int
 ) -> list[Recipient]:
     """The next ``size`` active users after ``after`` (by id), of ``role`` or of every role."""
-    rows = await session.execute(
-        _PAGE, {"type": type_, "role": role, "after": after, "n": size}
-    )
+    rows = await session.execute(_PAGE, {"type": type_, "role": role, "after": after, "n": size})
     return [_recipient(row) for row in rows]

@@ -51,7 +51,7 @@ def _money(cents: Any, currency: Any = None) -> str:
 def _environments() -> tuple[Environment, Environment]:
     loader = PackageLoader("studyhall.notifications", "templates")
     # Text goes out as text/plain and into SMS: escaping would show "&amp;" to people.
-    text_env = Environment(loader=loader, autoescape=False, keep_trailing_newline=False)  # noqa: S701
+    text_env = Environment(loader=loader, autoescape=False, keep_trailing_newline=False)
     html_env = Environment(loader=loader, autoescape=select_autoescape(["html"]))
     for env in (text_env, html_env):
         env.filters["local"] = _local

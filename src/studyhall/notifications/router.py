@@ -63,7 +63,9 @@ async def read_all(user: CurrentUser, session: Session) -> Marked:
     return Marked(marked=await inbox.mark_all_read(session, user))
 
 
-@router.get("/notifications/preferences", summary="Every type × channel, with the caller's choice")
+@router.get(
+    "/notifications/preferences", summary="Every type and channel, with the caller's choice"
+)
 async def get_preferences(user: CurrentUser, session: Session) -> list[PreferenceRead]:
     return await inbox.preferences(session, user.id)
 
@@ -215,7 +217,4 @@ async def admin_list(
 async def admin_retry(
     notification_id: uuid.UUID, user: Admin, session: Session
 ) -> AdminNotificationRead:
-    return AdminNotificationRead.model_validate(
-        await admin.retry(session, user, notification_id)
-    )
-
+    return AdminNotificationRead.model_validate(await admin.retry(session, user, notification_id))

@@ -1,4 +1,4 @@
-"""SMS providers: Twilio's REST shape (any compatible endpoint) and a log provider for development."""
+"""SMS providers: Twilio's REST shape (any compatible endpoint), and a log provider for dev."""
 
 from __future__ import annotations
 
