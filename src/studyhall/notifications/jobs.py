@@ -8,7 +8,7 @@ import procrastinate
 
 from studyhall.jobs import backoff, queue
 from studyhall.notifications import broadcast, delivery
-from studyhall.notifications.queueing import BROADCAST_TASK, DELIVER_TASK, QUEUE
+from studyhall.notifications.queueing import BROADCAST_QUEUE, BROADCAST_TASK, DELIVER_TASK, QUEUE
 
 # Waits of 3, 9, 27, 81, 243 and 729 s: a provider down for about twenty minutes loses nothing,
 # and after that the row stays ``failed`` for an admin to retry.
@@ -26,7 +26,7 @@ async def deliver_notification(context: procrastinate.JobContext, notification_i
     await delivery.deliver(uuid.UUID(notification_id), final_attempt=attempts >= DELIVERY_RETRIES)
 
 
-@queue.task(name=BROADCAST_TASK, queue=QUEUE, retry=backoff(retries=6, wait_s=3))
+@queue.task(name=BROADCAST_TASK, queue=BROADCAST_QUEUE, retry=backoff(retries=6, wait_s=3))
 async def broadcast_batch(
     broadcast_id: str,
     role: str | None,

@@ -17,6 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 QUEUE = "notifications"
+# Fan-out has its own queue: a big broadcast's batches and the deliveries they create do not
+# wait behind each other, and workers can be given one or the other.
+BROADCAST_QUEUE = "notifications_broadcast"
 DELIVER_TASK = "studyhall.notifications.deliver"
 BROADCAST_TASK = "studyhall.notifications.broadcast_batch"
 
@@ -64,7 +67,7 @@ async def defer_deliveries(
 
 async def defer_broadcast_batch(session: AsyncSession, args: dict[str, Any]) -> int:
     job_id = await session.scalar(
-        _DEFER_ONE, {"queue": QUEUE, "task": BROADCAST_TASK, "args": json.dumps(args)}
+        _DEFER_ONE, {"queue": BROADCAST_QUEUE, "task": BROADCAST_TASK, "args": json.dumps(args)}
     )
     assert job_id is not None
     return int(job_id)

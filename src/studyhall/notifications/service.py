@@ -8,14 +8,14 @@ on the same rows.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.errors import Unprocessable
@@ -130,38 +130,61 @@ async def insert_planned(
     return ids
 
 
-_CHUNK = 1000
+_CHUNK = 5000
+
+# Rows travel as one array per column: one statement, compiled once, whatever the batch size.
+_INSERT = """
+    INSERT INTO notifications (
+        user_id, type, channel, payload, scheduled_for, urgent, dedupe_key, entity, entity_id,
+        status, sent_at
+    )
+    SELECT * FROM unnest(
+        CAST(:user_ids AS uuid[]), CAST(:types AS text[]), CAST(:channels AS text[]),
+        CAST(:payloads AS jsonb[]), CAST(:scheduled AS timestamptz[]), CAST(:urgent AS boolean[]),
+        CAST(:dedupe_keys AS text[]), CAST(:entities AS text[]), CAST(:entity_ids AS uuid[]),
+        CAST(:statuses AS text[]), CAST(:sent_at AS timestamptz[])
+    )
+    ON CONFLICT ON CONSTRAINT uq_notifications_user_id_dedupe_key DO {action}
+    RETURNING id, status, scheduled_for
+"""
+_SKIP = text(_INSERT.format(action="NOTHING"))
+# Scheduling the same booking at the same time again changes nothing and defers nothing.
+_RESCHEDULE = text(
+    _INSERT.format(
+        action="""UPDATE SET
+            scheduled_for = EXCLUDED.scheduled_for, payload = EXCLUDED.payload,
+            status = 'pending', attempts = 0, last_error = NULL, sent_at = NULL, read_at = NULL
+        WHERE notifications.status = 'canceled'
+           OR notifications.scheduled_for <> EXCLUDED.scheduled_for"""
+    )
+)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _columns(planned: Sequence[Planned]) -> dict[str, list[Any]]:
+    return {
+        "user_ids": [str(p.user_id) for p in planned],
+        "types": [p.type for p in planned],
+        "channels": [p.channel for p in planned],
+        "payloads": [json.dumps(p.payload, default=str) for p in planned],
+        "scheduled": [p.scheduled_for.isoformat() for p in planned],
+        "urgent": [p.urgent for p in planned],
+        "dedupe_keys": [p.dedupe_key for p in planned],
+        "entities": [p.entity for p in planned],
+        "entity_ids": [_text(p.entity_id) for p in planned],
+        "statuses": [p.status for p in planned],
+        "sent_at": [None if p.sent_at is None else p.sent_at.isoformat() for p in planned],
+    }
 
 
 async def _insert_chunk(
     session: AsyncSession, planned: Sequence[Planned], on_conflict: Literal["skip", "reschedule"]
 ) -> list[uuid.UUID]:
-    statement = insert(Notification).values([item.row() for item in planned])
-    if on_conflict == "skip":
-        statement = statement.on_conflict_do_nothing(
-            constraint="uq_notifications_user_id_dedupe_key"
-        )
-    else:
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            constraint="uq_notifications_user_id_dedupe_key",
-            set_={
-                "scheduled_for": excluded.scheduled_for,
-                "payload": excluded.payload,
-                "status": "pending",
-                "attempts": 0,
-                "last_error": None,
-                "sent_at": None,
-                "read_at": None,
-            },
-            # Scheduling the same booking twice changes nothing and defers nothing.
-            where=(Notification.status == "canceled")
-            | (Notification.scheduled_for != excluded.scheduled_for),
-        )
-    returning = statement.returning(
-        Notification.id, Notification.status, Notification.scheduled_for
-    )
-    rows = (await session.execute(returning)).all()
+    statement = _SKIP if on_conflict == "skip" else _RESCHEDULE
+    rows = (await session.execute(statement, _columns(planned))).all()
     await defer_deliveries(
         session, [(row.id, row.scheduled_for) for row in rows if row.status == "pending"]
     )
