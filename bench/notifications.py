@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from sqlalchemy import text  # noqa: E402
+from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
 
 from studyhall.accounts.models import User  # noqa: E402
 from studyhall.config import Settings  # noqa: E402
@@ -42,7 +43,6 @@ from studyhall.notifications.queueing import BROADCAST_QUEUE, QUEUE  # noqa: E40
 from studyhall.notifications.render import render  # noqa: E402
 from studyhall.notifications.schemas import BroadcastCreate  # noqa: E402
 from studyhall.notifications.timing import zone_of  # noqa: E402
-from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Africa/Cairo")
 
@@ -130,15 +130,13 @@ async def _deliver(
     worker = asyncio.create_task(_worker([QUEUE], concurrency=concurrency, wait=True))
     await asyncio.sleep(seconds)
     worker.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await worker
-    except asyncio.CancelledError:
-        pass
     elapsed = time.perf_counter() - started
     delivered = await _scalar(
         owner, "SELECT count(*) FROM notifications WHERE channel = 'email' AND status = 'sent'"
     )
-    files = len(list(outbox.glob("*.eml")))
+    files = len(await asyncio.to_thread(lambda: list(outbox.glob("*.eml"))))
     async with owner.transaction() as session:
         durations = [
             float(row[0])

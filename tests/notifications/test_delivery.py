@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email
 import email.policy
@@ -14,7 +15,7 @@ import httpx
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.mail import Attachment
-from studyhall.notifications import service
+from studyhall.notifications import delivery, service
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
     delivery_jobs,
@@ -287,3 +288,19 @@ async def test_a_delivery_that_falls_into_quiet_hours_waits_for_their_end(
     assert scheduled == [("pending", end)]
     jobs = await delivery_jobs(owner_db)
     assert [(job[1], job[2]) for job in jobs] == [(jobs[0][1], "succeeded"), (end, "todo")]
+
+
+async def test_jobs_racing_for_one_notification_send_it_once(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings
+) -> None:
+    ana = await sign_up(client, "Ana")
+    async with db.transaction() as session:
+        [email_id] = await service.notify(
+            session, ana.id, "payment_failed", {"amount_cents": 900}, channels=["email"]
+        )
+    outcomes = await asyncio.gather(
+        *(delivery.deliver(email_id, final_attempt=False) for _ in range(6))
+    )
+    assert sorted(outcomes) == ["sent", *["skipped"] * 5]
+    assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
+    assert await _state(owner_db, email_id) == ("sent", 1, None)

@@ -47,6 +47,7 @@ async def retry(session: AsyncSession, admin: User, notification_id: uuid.UUID) 
         before = notification.status
         notification.status = "pending"
         notification.scheduled_for = datetime.now(UTC)
+        notification.claimed_until = None
         await session.flush()
         await defer_deliveries(session, [(notification.id, notification.scheduled_for)])
         await audit.record(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,8 @@ from studyhall.notifications.unsubscribe import unsubscribe_url
 log = logging.getLogger(__name__)
 
 _CONTACT = text("SELECT email, name FROM users WHERE id = :id")
+# Longer than any send can take (SMTP and SMS time out well within it).
+CLAIM = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ async def deliver(notification_id: uuid.UUID, *, final_attempt: bool) -> str:
                 sent_at=datetime.now(UTC),
                 attempts=Notification.attempts + 1,
                 last_error=None,
+                claimed_until=None,
             )
         )
     return "sent"
@@ -88,6 +91,8 @@ async def _prepare(
         return "skipped"
     if notification.scheduled_for > now:
         return "skipped"  # moved later: the job deferred by the move delivers it
+    if notification.claimed_until is not None and notification.claimed_until > now:
+        return "skipped"  # another job is sending it right now
     found = await recipients.by_ids(session, [notification.user_id], notification.type)
     reason = _refusal(notification, found[0] if found else None)
     if reason is not None:
@@ -107,6 +112,7 @@ async def _prepare(
         notification.sent_at = now
         return "sent"
     contact = (await session.execute(_CONTACT, {"id": notification.user_id})).one()
+    notification.claimed_until = now + CLAIM
     return Outgoing(
         notification_id=notification.id,
         user_id=notification.user_id,
@@ -177,7 +183,11 @@ async def _record_failure(
         "notification delivery failed",
         extra={"notification_id": str(notification_id), "error": error, "final": final},
     )
-    values: dict[str, Any] = {"attempts": Notification.attempts + 1, "last_error": error}
+    values: dict[str, Any] = {
+        "attempts": Notification.attempts + 1,
+        "last_error": error,
+        "claimed_until": None,
+    }
     if final:
         values["status"] = "failed"
     await session.execute(

@@ -40,6 +40,9 @@ class Notification(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+    # Set while a job is sending: a second job for the same row (an admin retry, a reschedule
+    # back to the same time) then skips instead of sending twice. Expires if a worker dies.
+    claimed_until: Mapped[datetime | None]
 
     __table_args__ = (
         CheckConstraint(f"type IN {TYPES}", name="type"),

@@ -26,7 +26,7 @@ BROADCAST_TASK = "studyhall.notifications.broadcast_batch"
 _DEFER_DELIVERIES = text(
     """
     SELECT cardinality(procrastinate_defer_jobs_v1(ARRAY(
-        SELECT ROW(:queue, :task, 0, d.id::text, NULL,
+        SELECT ROW(:queue, :task, 0, NULL, NULL,
                    jsonb_build_object('notification_id', d.id::text), d.at
                )::procrastinate_job_to_defer_v1
         FROM unnest(CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[])) AS d(id, at)
@@ -48,8 +48,9 @@ async def defer_deliveries(
 ) -> int:
     """One delivery job per ``(notification id, when)``.
 
-    The job's lock is the notification id: two jobs for one notification (a retry by an admin,
-    a reschedule) never run at the same time, so one cannot send while the other does.
+    No procrastinate ``lock``: its fetch query compares every waiting job's lock with every other
+    job's, which is quadratic in a queue of 100,000 distinct locks. Two jobs for one notification
+    (an admin retry, a reschedule) are kept apart by the row's ``claimed_until`` instead.
     """
     if not deliveries:
         return 0
