@@ -15,20 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.notifications.catalog import CHANNELS, default_enabled, is_transactional
 from studyhall.notifications.timing import quiet_release, zone_of
 
+# The people are chosen (and limited) first, then joined to their settings and choices, so a
+# page of a broadcast costs the same at the start and the end of 100,000 users.
 _SELECT = """
     SELECT u.id, u.timezone, u.phone, s.quiet_hours_start, s.quiet_hours_end,
            coalesce(jsonb_object_agg(p.channel, p.enabled)
                     FILTER (WHERE p.channel IS NOT NULL), '{}'::jsonb) AS choices
-    FROM users u
+    FROM (
+        SELECT id, timezone, phone FROM users
+        WHERE deleted_at IS NULL AND status = 'active' AND %s
+        ORDER BY id %s
+    ) AS u
     LEFT JOIN notification_settings s ON s.user_id = u.id
     LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.type = :type
-    WHERE u.deleted_at IS NULL AND u.status = 'active' AND %s
-    GROUP BY u.id, s.id
+    GROUP BY u.id, u.timezone, u.phone, s.id
     ORDER BY u.id
 """
-_BY_IDS = text(_SELECT % "u.id = ANY(CAST(:ids AS uuid[]))")
+_BY_IDS = text(_SELECT % ("id = ANY(CAST(:ids AS uuid[]))", ""))
 _PAGE = text(
-    (_SELECT % "u.id > :after AND (CAST(:role AS text) IS NULL OR u.role = :role)") + " LIMIT :n"
+    _SELECT % ("id > :after AND (CAST(:role AS text) IS NULL OR role = :role)", "LIMIT :n")
 )
 
 
