@@ -191,6 +191,12 @@ async def test_quiet_hours_need_both_ends(client: httpx.AsyncClient, owner_db: D
     for body, code in (
         ({"quiet_hours_start": "22:00"}, "quiet_hours_incomplete"),
         ({"quiet_hours_start": "22:00", "quiet_hours_end": "22:00"}, "quiet_hours_empty"),
+        ({"quiet_hours_start": "22:00+02:00", "quiet_hours_end": "07:00"}, "quiet_hours_offset"),
+        ({"quiet_hours_start": "25:00", "quiet_hours_end": "07:00"}, "validation_failed"),
+        (
+            {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00", "timezone": "UTC"},
+            "validation_failed",
+        ),
     ):
         response = await client.put(
             "/api/v1/notifications/quiet-hours", json=body, headers=ana.auth

@@ -28,6 +28,7 @@ from studyhall.notifications.schemas import (
     PreferenceChange,
     PreferenceRead,
     QuietHours,
+    QuietHoursUpdate,
 )
 from studyhall.notifications.timing import zone_of
 from studyhall.notifications.unsubscribe import UnsubscribeClaim
@@ -222,7 +223,7 @@ async def quiet_hours(session: AsyncSession, user: User) -> QuietHours:
     )
 
 
-async def set_quiet_hours(session: AsyncSession, user: User, data: QuietHours) -> QuietHours:
+async def set_quiet_hours(session: AsyncSession, user: User, data: QuietHoursUpdate) -> QuietHours:
     start, end = data.quiet_hours_start, data.quiet_hours_end
     if (start is None) != (end is None):
         raise Unprocessable(

@@ -30,6 +30,7 @@ from studyhall.notifications.schemas import (
     PreferenceRead,
     PreferencesUpdate,
     QuietHours,
+    QuietHoursUpdate,
     UnreadCount,
 )
 from studyhall.notifications.stream import Hub
@@ -83,7 +84,9 @@ async def get_quiet_hours(user: CurrentUser, session: Session) -> QuietHours:
 
 
 @router.put("/notifications/quiet-hours", summary="Set or clear the caller's quiet hours")
-async def put_quiet_hours(data: QuietHours, user: CurrentUser, session: Session) -> QuietHours:
+async def put_quiet_hours(
+    data: QuietHoursUpdate, user: CurrentUser, session: Session
+) -> QuietHours:
     return await inbox.set_quiet_hours(session, user, data)
 
 

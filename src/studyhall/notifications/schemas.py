@@ -61,12 +61,17 @@ class PreferencesUpdate(Strict):
     preferences: Annotated[list[PreferenceChange], Field(min_length=1, max_length=100)]
 
 
-class QuietHours(Strict):
+class QuietHoursUpdate(Strict):
     """Local wall-clock times in the caller's own zone; both null turns quiet hours off."""
 
     quiet_hours_start: time | None = None
     quiet_hours_end: time | None = None
-    timezone: str | None = Field(default=None, description="The caller's zone (read-only).")
+
+
+class QuietHours(BaseModel):
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    timezone: str = Field(description="The caller's zone, in which the times are read.")
 
 
 class BroadcastCreate(Strict):
