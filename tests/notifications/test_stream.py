@@ -93,6 +93,27 @@ async def test_new_notifications_are_pushed_to_their_owner_only(
         assert hub.subscribers == 0
 
 
+async def test_a_reconnecting_stream_gets_what_it_missed_since_its_last_event(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    ana = await sign_up(client, "Ana")
+    ids = []
+    for title in ("Seen", "Missed 1", "Missed 2"):
+        async with db.transaction() as session:
+            ids += await service.notify(session, ana.id, "ai_artifact_ready", {"title": title})
+    app = create_app(settings, db)
+    async with serving(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+        headers = {**ana.auth, "Last-Event-ID": str(ids[0])}
+        async with http.stream("GET", "/api/v1/notifications/stream", headers=headers) as response:
+            events = _events(response)
+            received = [await asyncio.wait_for(anext(events), 10) for _ in range(3)]
+    assert received[0] == ("ready", {"unread": 3})
+    assert [(event, data["id"], data["title"]) for event, data in received[1:]] == [
+        ("notification", str(ids[1]), "Ready: Missed 1"),
+        ("notification", str(ids[2]), "Ready: Missed 2"),
+    ]
+
+
 async def test_the_stream_needs_a_signed_in_user(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/notifications/stream")
     assert response.status_code == 401

@@ -99,6 +99,31 @@ async def list_inbox(
     )
 
 
+async def since(
+    session: AsyncSession, user: User, anchor_id: uuid.UUID, limit: int = 100
+) -> list[NotificationRead]:
+    """What a reconnecting stream missed: the caller's notifications after ``anchor_id``."""
+    anchor = (
+        await session.execute(
+            select(Notification.created_at, Notification.id).where(
+                _inbox(user.id), Notification.id == anchor_id
+            )
+        )
+    ).one_or_none()
+    if anchor is None:
+        return []
+    rows = await session.scalars(
+        select(Notification)
+        .where(
+            _inbox(user.id),
+            tuple_(Notification.created_at, Notification.id) > tuple_(anchor[0], anchor[1]),
+        )
+        .order_by(Notification.created_at, Notification.id)
+        .limit(limit)
+    )
+    return [to_read(n, user) for n in rows]
+
+
 async def unread_count(session: AsyncSession, user_id: uuid.UUID) -> int:
     count = await session.scalar(
         select(func.count()).where(_inbox(user_id), Notification.status == "sent")

@@ -161,9 +161,17 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
+def _event_id(value: str | None) -> uuid.UUID | None:
+    try:
+        return None if value is None else uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 @router.get(
     "/notifications/stream",
-    summary="Server-sent events: `ready` with the unread count, then each new notification",
+    summary="Server-sent events: `ready` with the unread count, then each new notification "
+    "(after those missed since `Last-Event-ID`, on a reconnect)",
     response_class=EventSourceResponse,
 )
 async def stream(
@@ -171,12 +179,18 @@ async def stream(
 ) -> EventSourceResponse:
     database = get_database(request)
     hub = _hub(request)
+    last_seen = _event_id(request.headers.get("last-event-id"))
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async with hub.subscribe(user.id) as queue:
             async with database.transaction(user.id) as session:
                 unread = await inbox.unread_count(session, user.id)
+                missed = [] if last_seen is None else await inbox.since(session, user, last_seen)
             yield ServerSentEvent(event="ready", data=json.dumps({"unread": unread}))
+            for item in missed:
+                yield ServerSentEvent(
+                    event="notification", id=str(item.id), data=item.model_dump_json()
+                )
             while True:
                 notification_id = await queue.get()
                 async with database.transaction(user.id) as session:
