@@ -35,13 +35,13 @@ def resolve_database(settings: Settings, *, cleanup_mode: str | None = "stop") -
         )
         return DatabaseUrls(owner=cluster.owner_url, app=cluster.app_url)
     owner = libpq_url(settings.database_url)
+    check_reachable(owner, settings.db_connect_timeout_s)
     if settings.app_database_url is None:
         log.warning(
             "STUDYHALL_APP_DATABASE_URL is not set: the API uses the owner role, so the "
             "append-only and row-level rules are not enforced by the database"
         )
     app = libpq_url(settings.app_database_url or settings.database_url)
-    check_reachable(owner, settings.db_connect_timeout_s)
     return DatabaseUrls(owner=owner, app=app)
 
 

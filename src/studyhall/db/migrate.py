@@ -21,7 +21,7 @@ from studyhall.db.engine import sqlalchemy_url
 APPEND_ONLY_TABLES = ("audit_log", "credit_ledger")
 
 
-def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """What autogenerate compares: procrastinate's tables come from its own schema script."""
     return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
 

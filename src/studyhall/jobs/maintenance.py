@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from studyhall.jobs.core import queue, runtime
+from studyhall.kit.idempotency import KEY_RETENTION_HOURS
 
 FINISHED_JOB_RETENTION_DAYS = 14
 JOB_ERROR_RETENTION_DAYS = 90
@@ -26,4 +27,11 @@ async def purge_finished_jobs(timestamp: int) -> None:
         await session.execute(
             text("DELETE FROM job_errors WHERE created_at < now() - make_interval(days => :days)"),
             {"days": JOB_ERROR_RETENTION_DAYS},
+        )
+        await session.execute(
+            text(
+                "DELETE FROM idempotency_keys "
+                "WHERE created_at < now() - make_interval(hours => :hours)"
+            ),
+            {"hours": KEY_RETENTION_HOURS},
         )

@@ -89,7 +89,7 @@ async def _deliver_smtp(message: EmailMessage, settings: Settings) -> None:
         username=settings.smtp_username,
         password=password,
         use_tls=settings.smtp_tls == "tls",
-        start_tls=True if settings.smtp_tls == "starttls" else False,
+        start_tls=settings.smtp_tls == "starttls",
         tls_context=ssl.create_default_context(),
         timeout=settings.smtp_timeout_s,
     )

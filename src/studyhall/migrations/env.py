@@ -18,7 +18,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations() -> None:
-    url = config.attributes.get("owner_url") or config.get_main_option("sqlalchemy.url")
+    url = str(config.attributes.get("owner_url") or config.get_main_option("sqlalchemy.url"))
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)

@@ -66,9 +66,28 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_action", "audit_log", ["action"])
     op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"])
     op.create_index("ix_audit_log_entity_entity_id", "audit_log", ["entity", "entity_id"])
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("scope", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_body", postgresql.JSONB(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_idempotency_keys"),
+        sa.UniqueConstraint(
+            "user_id", "scope", "key", name="uq_idempotency_keys_user_id_scope_key"
+        ),
+    )
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("idempotency_keys")
     op.drop_table("audit_log")
     op.drop_table("job_errors")
     # procrastinate ships no uninstall script: drop every object its schema script created.

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+import pytest
+from fastapi import APIRouter
+
+from studyhall.app import create_app
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
+
+boom = APIRouter()
+
+
+@boom.get("/test/boom")
+async def explode() -> None:
+    raise RuntimeError("secret internals")
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz_wants_a_worker_heartbeat(client: httpx.AsyncClient, db: Database) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "worker": "no recent heartbeat",
+    }
+    worker = asyncio.create_task(jobs.run_worker(concurrency=1))
+    try:
+        for _ in range(100):
+            response = await client.get("/readyz")
+            if response.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "worker": "ok"},
+    }
+
+
+async def test_request_id_is_honoured_and_echoed(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "req-42"})
+    assert response.headers["x-request-id"] == "req-42"
+    generated = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert generated.headers["x-request-id"] != "bad id with spaces"
+    assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_unknown_route_is_a_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "route_not_found"
+    assert body["detail"] == "No route matches GET /api/v1/nothing-here."
+
+
+async def test_validation_errors_list_the_fields(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/sign-up", json={"email": "not-an-email", "password": 5, "extra": True}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    fields = sorted(error["field"] for error in body["errors"])
+    assert fields == ["body.email", "body.extra", "body.name", "body.password"]
+
+
+async def test_unexpected_errors_are_500_without_internals(
+    settings: Settings, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings, db)
+    app.include_router(boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with caplog.at_level(logging.ERROR, logger="studyhall.errors"):
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/test/boom", headers={"X-Request-ID": "trace-me"})
+    assert response.status_code == 500
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert body["request_id"] == "trace-me"
+    assert "secret internals" not in response.text
+    [record] = [r for r in caplog.records if r.name == "studyhall.errors"]
+    assert record.request_id == "trace-me"  # type: ignore[attr-defined]
+    assert "secret internals" in caplog.text
+
+
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["openapi"].startswith("3.1")
+    assert "/api/v1/auth/sign-in" in spec["paths"]
+    assert (await client.get("/docs")).status_code == 200
