@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from studyhall.kit.timezones import local_to_utc, validate_zone
 
 _OFFSET = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
 
@@ -21,9 +23,8 @@ class Offset:
     def before(self, starts_at: datetime, zone: ZoneInfo) -> datetime:
         # "1d" means the same local time the day before, which is 23 or 25 hours across a DST
         # change; hours and minutes are real elapsed time.
-        local = starts_at.astimezone(zone)
-        shifted = (local.replace(tzinfo=None) - timedelta(days=self.days)).replace(tzinfo=zone)
-        return shifted.astimezone(UTC) - self.elapsed
+        wall = starts_at.astimezone(zone).replace(tzinfo=None) - timedelta(days=self.days)
+        return local_to_utc(wall, zone) - self.elapsed
 
 
 def parse_offset(label: str) -> Offset:
@@ -59,13 +60,13 @@ def quiet_release(
         release_date = local.date()
     else:
         return None
-    # A release time that does not exist that night (inside a spring-forward gap) resolves to
-    # the first instant after the gap, because fold=0 reads it with the offset before the change.
-    return datetime.combine(release_date, end, tzinfo=zone).astimezone(UTC)
+    # A release time inside a spring-forward gap is shifted forward past it (kit.timezones).
+    return local_to_utc(datetime.combine(release_date, end), zone)
 
 
 def zone_of(name: str) -> ZoneInfo:
+    """A stored user's zone; UTC if the name is unknown to this server's zone database."""
     try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
+        return validate_zone(name)
+    except ValueError:
         return ZoneInfo("UTC")
