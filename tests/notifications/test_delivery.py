@@ -15,7 +15,8 @@ import httpx
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.mail import Attachment
-from studyhall.notifications import delivery, service
+from studyhall.notifications import delivery, service, sms
+from studyhall.notifications.config import get_config
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
     delivery_jobs,
@@ -304,3 +305,26 @@ async def test_jobs_racing_for_one_notification_send_it_once(
     assert sorted(outcomes) == ["sent", *["skipped"] * 5]
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
     assert await _state(owner_db, email_id) == ("sent", 1, None)
+
+
+async def test_sms_goes_to_the_log_provider_by_default(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    ana = await sign_up(client, "Ana", phone="+4512345678")
+    await client.put(
+        "/api/v1/notifications/preferences",
+        json={"preferences": [{"type": "credit_low", "channel": "sms", "enabled": True}]},
+        headers=ana.auth,
+    )
+    provider = sms.provider(get_config())
+    assert isinstance(provider, sms.LogSmsProvider)
+    before = len(provider.sent)
+    async with db.transaction() as session:
+        [sms_id] = await service.notify(
+            session, ana.id, "credit_low", {"balance": 1, "threshold": 3}, channels=["sms"]
+        )
+    await run_jobs()
+    assert await _state(owner_db, sms_id) == ("sent", 1, None)
+    assert provider.sent[before:] == [
+        ("+4512345678", "Studyhall: Your credit is running low (1 left)")
+    ]

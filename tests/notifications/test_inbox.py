@@ -195,3 +195,30 @@ async def test_concurrent_reminder_scheduling_creates_each_reminder_once(
         "WHERE task_name = 'studyhall.notifications.deliver'",
     )
     assert jobs == [(4,)]
+
+
+async def test_concurrent_preference_changes_keep_one_row_per_type_and_channel(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    ana = await sign_up(client, "Ana")
+
+    def change(enabled: bool) -> dict[str, object]:
+        return {"preferences": [{"type": "system_update", "channel": "email", "enabled": enabled}]}
+
+    responses = await asyncio.gather(
+        *(
+            client.put(
+                "/api/v1/notifications/preferences", json=change(n % 2 == 0), headers=ana.auth
+            )
+            for n in range(16)
+        )
+    )
+    assert [response.status_code for response in responses] == [200] * 16
+    stored = await rows(
+        owner_db, "SELECT type, channel, count(*) FROM notification_preferences GROUP BY 1, 2"
+    )
+    assert stored == [("system_update", "email", 1)]
+    final = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
+    [email] = [p for p in final if (p["type"], p["channel"]) == ("system_update", "email")]
+    enabled = await rows(owner_db, "SELECT enabled FROM notification_preferences")
+    assert email["enabled"] == enabled[0][0]
