@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -118,3 +119,32 @@ async def test_bad_broadcasts_are_refused_and_start_nothing(
     )
     assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
     assert await rows(owner_db, "SELECT count(*) FROM procrastinate_jobs") == [(0,)]
+
+
+async def test_a_double_submitted_broadcast_with_one_idempotency_key_starts_once(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    boss = await sign_up(client, "Boss")
+    await make_admin(owner_db, boss)
+    await sign_up(client, "Ana")
+    headers = {**boss.auth, "Idempotency-Key": "maintenance-2026-11-22"}
+    body = {"title": "Maintenance", "body": "Tonight", "channels": ["inapp"]}
+    responses = await asyncio.gather(
+        *(
+            client.post("/api/v1/admin/notifications/broadcast", json=body, headers=headers)
+            for _ in range(5)
+        )
+    )
+    assert [r.status_code for r in responses] == [202] * 5
+    assert len({r.json()["broadcast_id"] for r in responses}) == 1
+    await run_jobs()
+    assert await rows(owner_db, "SELECT count(*) FROM notifications") == [(2,)]
+    assert await rows(
+        owner_db, "SELECT count(*) FROM audit_log WHERE action = 'notification.broadcast'"
+    ) == [(1,)]
+    changed = await client.post(
+        "/api/v1/admin/notifications/broadcast",
+        json={**body, "title": "Something else"},
+        headers=headers,
+    )
+    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")

@@ -21,3 +21,25 @@ async def test_the_demo_welcomes_each_user_once(
     assert sorted(await rows(owner_db, "SELECT user_id, status FROM notifications")) == sorted(
         [(ana.id, "sent"), (ben.id, "sent")]
     )
+
+
+async def test_the_openapi_document_lists_the_notification_routes(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    paths = {path for path in response.json()["paths"] if "notifications" in path}
+    assert paths == {
+        "/api/v1/notifications",
+        "/api/v1/notifications/unread-count",
+        "/api/v1/notifications/read-all",
+        "/api/v1/notifications/preferences",
+        "/api/v1/notifications/quiet-hours",
+        "/api/v1/notifications/unsubscribe",
+        "/api/v1/notifications/{notification_id}/read",
+        "/api/v1/notifications/{notification_id}",
+        "/api/v1/notifications/stream",
+        "/api/v1/admin/notifications/broadcast",
+        "/api/v1/admin/notifications",
+        "/api/v1/admin/notifications/{notification_id}/retry",
+    }

@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
@@ -18,6 +18,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from studyhall.accounts.deps import Admin, CurrentUser, bearer, current_user
 from studyhall.accounts.models import User
 from studyhall.db.deps import Session, get_database
+from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest, NotFound
 from studyhall.notifications import admin, broadcast, inbox
 from studyhall.notifications.schemas import (
@@ -207,13 +208,28 @@ async def stream(
     return EventSourceResponse(events(), ping=STREAM_PING_S)
 
 
+BROADCAST_SCOPE = "POST /admin/notifications/broadcast"
+
+
 @router.post(
     "/admin/notifications/broadcast",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Send a system update to one role or everyone, in batches",
+    response_model=BroadcastStarted,
+    summary="Send a system update to one role or everyone, in batches "
+    "(send an Idempotency-Key: a double submit must not message everyone twice)",
 )
-async def post_broadcast(data: BroadcastCreate, user: Admin, session: Session) -> BroadcastStarted:
-    return await broadcast.start(session, user, data)
+async def post_broadcast(
+    data: BroadcastCreate,
+    user: Admin,
+    session: Session,
+    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
+) -> Any:
+    claimed = await idempotency.claim(session, key, user.id, BROADCAST_SCOPE, data)
+    if claimed.replay is not None:
+        return claimed.replay
+    started = await broadcast.start(session, user, data)
+    await idempotency.remember(session, claimed, status.HTTP_202_ACCEPTED, started)
+    return started
 
 
 @router.get("/admin/notifications", summary="Notifications of every user by status")
