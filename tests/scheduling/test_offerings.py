@@ -107,3 +107,20 @@ async def test_deleted_offering_disappears(client: httpx.AsyncClient) -> None:
     missing = await client.get(f"{API}/offerings/{created['id']}")
     assert missing.status_code == 404
     assert missing.json()["code"] == "offering_not_found"
+
+
+async def test_openapi_documents_the_scheduling_routes(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    expected = {
+        "/api/v1/offerings",
+        "/api/v1/slots",
+        "/api/v1/bookings",
+        "/api/v1/bookings/{booking_id}/reschedule",
+        "/api/v1/calendar/feeds/{token}.ics",
+    }
+    assert expected <= set(spec["paths"])
+    create = spec["paths"]["/api/v1/bookings"]["post"]
+    assert "idempotency-key" in {p["name"] for p in create["parameters"]}
+    assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BookingRead"
+    }
