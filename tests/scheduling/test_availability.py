@@ -11,6 +11,7 @@ from tests.scheduling.conftest import (
     API,
     add_rule,
     create_offering,
+    execute,
     scalar,
     set_settings,
     sign_up,
@@ -283,3 +284,30 @@ async def test_slots_follow_rule_offering_and_booking_changes(
         await scalar(owner_db, "SELECT string_agg(status, ',' ORDER BY start_at) FROM slots")
         == "booked,closed,closed"
     )
+
+
+async def test_daily_roll_materializes_every_tutor_in_batches(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    from studyhall.scheduling import jobs
+
+    tutors = [await sign_up(client, "tutor") for _ in range(3)]
+    for tutor in tutors:
+        await create_offering(client, tutor)
+        await add_rule(client, tutor, start_time="09:00", end_time="11:00", rrule="FREQ=DAILY")
+    await run_jobs()
+    per_tutor = await scalar(owner_db, "SELECT count(*) FROM slots") // 3
+    await execute(owner_db, "DELETE FROM slots")
+    await jobs.roll_horizon(0)
+    assert (
+        await scalar(
+            owner_db,
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' "
+            "AND task_name = 'studyhall.scheduling.materialize_tutor_batch'",
+        )
+        == 1
+    )
+    await run_jobs()
+    assert await scalar(owner_db, "SELECT count(*) FROM slots") == 3 * per_tutor
+    # [now, now + 90 days) holds every UTC time of day exactly 90 times: 2 slots a day.
+    assert per_tutor == 180
