@@ -456,3 +456,15 @@ async def test_a_students_expired_hold_elsewhere_does_not_block_them(
         )
         == 0
     )
+
+
+async def test_weekly_cap_counts_in_the_tutors_week(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    m = await market(rule=MORNING, settings={"max_bookings_per_week": 1})
+    a, b = await sign_up(client), await sign_up(client)
+    assert (await book(client, a, m.open_slots[0]["id"])).status_code == 201
+    capped = await book(client, b, m.open_slots[2]["id"])
+    assert (capped.status_code, capped.json()["code"]) == (409, "weekly_limit_reached")
+    assert await scalar(owner_db, "SELECT count(*) FROM bookings") == 1
+    assert await scalar(owner_db, "SELECT sum(seats_taken) FROM slots") == 1
