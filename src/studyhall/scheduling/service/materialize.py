@@ -11,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ScalarResult, select, text
+import psycopg
+from sqlalchemy import ScalarResult, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.jobs import enqueue
@@ -33,14 +34,15 @@ from studyhall.scheduling.service.common import MAX_HORIZON_DAYS, ensure_setting
 
 ONE_OFF_RRULE = "FREQ=DAILY;COUNT=1"
 
-_UPSERT = text(
-    """
+# Run on the driver with binary parameters: psycopg dumps a 20,000-element timestamptz[] about
+# ten times faster in binary than in text, and that dumping was a third of a batch's time.
+_UPSERT = """
     INSERT INTO slots (tutor_id, offering_id, availability_rule_id, start_at, end_at, capacity)
     SELECT u.tutor_id, u.offering_id, u.rule_id, u.start_at, u.end_at, u.capacity
-    FROM unnest(CAST(:owner_ids AS uuid[]), CAST(:offering_ids AS uuid[]),
-                CAST(:rule_ids AS uuid[]),
-                CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]),
-                CAST(:capacities AS int[]))
+    FROM unnest(CAST(%(owner_ids)b AS uuid[]), CAST(%(offering_ids)b AS uuid[]),
+                CAST(%(rule_ids)b AS uuid[]),
+                CAST(%(starts)b AS timestamptz[]), CAST(%(ends)b AS timestamptz[]),
+                CAST(%(capacities)b AS int[]))
          AS u(tutor_id, offering_id, rule_id, start_at, end_at, capacity)
     ON CONFLICT (offering_id, start_at) DO UPDATE SET
         end_at = CASE WHEN slots.seats_taken = 0 THEN EXCLUDED.end_at ELSE slots.end_at END,
@@ -55,20 +57,17 @@ _UPSERT = text(
            GREATEST(EXCLUDED.capacity, slots.seats_taken), EXCLUDED.availability_rule_id,
            CASE WHEN slots.seats_taken < GREATEST(EXCLUDED.capacity, slots.seats_taken)
                 THEN 'open' ELSE slots.status END)
-    """
-)
+"""
 
-_CLOSE_STALE = text(
-    """
+_CLOSE_STALE = """
     UPDATE slots s SET status = 'closed'
-    WHERE s.tutor_id = ANY(CAST(:tutor_ids AS uuid[])) AND s.start_at >= :now AND s.status = 'open'
-      AND s.seats_taken = 0
+    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[])) AND s.start_at >= %(now)s
+      AND s.status = 'open' AND s.seats_taken = 0
       AND NOT EXISTS (
-        SELECT 1 FROM unnest(CAST(:offering_ids AS uuid[]), CAST(:starts AS timestamptz[]))
+        SELECT 1 FROM unnest(CAST(%(offering_ids)b AS uuid[]), CAST(%(starts)b AS timestamptz[]))
              AS u(offering_id, start_at)
         WHERE u.offering_id = s.offering_id AND u.start_at = s.start_at)
-    """
-)
+"""
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,8 @@ async def materialize_tutors(
     }
     upserted = 0
     if keys:
-        result = await session.execute(
+        upserted = await _execute_binary(
+            session,
             _UPSERT,
             {
                 **params,
@@ -198,9 +198,18 @@ async def materialize_tutors(
                 "capacities": [wanted[key].capacity for key in keys],
             },
         )
-        upserted = result.rowcount  # type: ignore[attr-defined]
-    closed = await session.execute(_CLOSE_STALE, {**params, "now": now})
-    return Materialized(len(keys), upserted, closed.rowcount)  # type: ignore[attr-defined]
+    closed = await _execute_binary(session, _CLOSE_STALE, {**params, "now": now})
+    return Materialized(len(keys), upserted, closed)
+
+
+async def _execute_binary(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:
+    """Run ``sql`` on the session's own connection (same transaction); returns the rowcount."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    async with driver.cursor() as cursor:
+        await cursor.execute(sql.encode(), params)
+        return cursor.rowcount
 
 
 _Row = TypeVar("_Row", Offering, AvailabilityRuleRow, TimeOffBlock)
