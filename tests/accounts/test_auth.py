@@ -373,3 +373,18 @@ async def test_delete_account_needs_the_password_and_ends_everything(
         await owner_value(owner_db, "SELECT count(*) FROM audit_log WHERE action = 'user.delete'")
         == 1
     )
+
+
+async def test_concurrent_sign_ups_with_one_email_create_one_account(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    body = {"email": "race@example.org", "password": PASSWORD, "name": "Racer"}
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/auth/sign-up", json=body) for _ in range(12))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 11
+    assert await owner_rows(
+        owner_db,
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM student_profiles), "
+        "(SELECT count(*) FROM audit_log WHERE action = 'user.sign_up')",
+    ) == [(1, 1, 1)]
