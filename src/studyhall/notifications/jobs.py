@@ -27,14 +27,5 @@ async def deliver_notification(context: procrastinate.JobContext, notification_i
 
 
 @queue.task(name=BROADCAST_TASK, queue=BROADCAST_QUEUE, retry=backoff(retries=6, wait_s=3))
-async def broadcast_batch(
-    broadcast_id: str,
-    role: str | None,
-    title: str,
-    body: str,
-    channels: list[str] | None,
-    after: str,
-) -> None:
-    await broadcast.run_batch(
-        uuid.UUID(broadcast_id), role, title, body, channels, uuid.UUID(after)
-    )
+async def broadcast_batch(broadcast_id: str, after: str) -> None:
+    await broadcast.run_batch(uuid.UUID(broadcast_id), uuid.UUID(after))

@@ -24,7 +24,7 @@ from studyhall.notifications import admin, broadcast, inbox
 from studyhall.notifications.schemas import (
     AdminNotificationRead,
     BroadcastCreate,
-    BroadcastStarted,
+    BroadcastRead,
     Marked,
     NotificationPage,
     NotificationRead,
@@ -214,7 +214,7 @@ BROADCAST_SCOPE = "POST /admin/notifications/broadcast"
 @router.post(
     "/admin/notifications/broadcast",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=BroadcastStarted,
+    response_model=BroadcastRead,
     summary="Send a system update to one role or everyone, in batches "
     "(send an Idempotency-Key: a double submit must not message everyone twice)",
 )
@@ -227,9 +227,21 @@ async def post_broadcast(
     claimed = await idempotency.claim(session, key, user.id, BROADCAST_SCOPE, data)
     if claimed.replay is not None:
         return claimed.replay
-    started = await broadcast.start(session, user, data)
+    started = BroadcastRead.model_validate(await broadcast.start(session, user, data))
     await idempotency.remember(session, claimed, status.HTTP_202_ACCEPTED, started)
     return started
+
+
+@router.get("/admin/notifications/broadcasts", summary="The latest broadcasts and their progress")
+async def list_broadcasts(
+    user: Admin, session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[BroadcastRead]:
+    return [BroadcastRead.model_validate(b) for b in await broadcast.latest(session, limit)]
+
+
+@router.get("/admin/notifications/broadcasts/{broadcast_id}", summary="One broadcast's progress")
+async def get_broadcast(broadcast_id: uuid.UUID, user: Admin, session: Session) -> BroadcastRead:
+    return BroadcastRead.model_validate(await broadcast.get(session, broadcast_id))
 
 
 @router.get("/admin/notifications", summary="Notifications of every user by status")

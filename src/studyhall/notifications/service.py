@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,11 @@ from studyhall.notifications.recipients import Recipient
 from studyhall.notifications.timing import parse_offset
 
 REMINDER = "booking_reminder"
+
+
+class Inserted(NamedTuple):
+    id: uuid.UUID
+    user_id: uuid.UUID
 
 
 @dataclass
@@ -121,9 +126,9 @@ async def insert_planned(
     session: AsyncSession,
     planned: Sequence[Planned],
     on_conflict: Literal["skip", "reschedule"] = "skip",
-) -> list[uuid.UUID]:
-    """Insert the rows and defer a job for each that waits for delivery; the new ids."""
-    ids: list[uuid.UUID] = []
+) -> list[Inserted]:
+    """Insert the rows and defer a job for each that waits for delivery; what was written."""
+    ids: list[Inserted] = []
     # Chunks keep a statement under PostgreSQL's 65,535 bind parameters.
     for start in range(0, len(planned), _CHUNK):
         ids += await _insert_chunk(session, planned[start : start + _CHUNK], on_conflict)
@@ -145,7 +150,7 @@ _INSERT = """
         CAST(:statuses AS text[]), CAST(:sent_at AS timestamptz[])
     )
     ON CONFLICT ON CONSTRAINT uq_notifications_user_id_dedupe_key DO {action}
-    RETURNING id, status, scheduled_for
+    RETURNING id, user_id, status, scheduled_for
 """
 _SKIP = text(_INSERT.format(action="NOTHING"))
 # Scheduling the same booking at the same time again changes nothing and defers nothing.
@@ -182,13 +187,13 @@ def _columns(planned: Sequence[Planned]) -> dict[str, list[Any]]:
 
 async def _insert_chunk(
     session: AsyncSession, planned: Sequence[Planned], on_conflict: Literal["skip", "reschedule"]
-) -> list[uuid.UUID]:
+) -> list[Inserted]:
     statement = _SKIP if on_conflict == "skip" else _RESCHEDULE
     rows = (await session.execute(statement, _columns(planned))).all()
     await defer_deliveries(
         session, [(row.id, row.scheduled_for) for row in rows if row.status == "pending"]
     )
-    return [row.id for row in rows]
+    return [Inserted(row.id, row.user_id) for row in rows]
 
 
 async def notify(
@@ -232,7 +237,7 @@ async def notify(
                 attachments=attachments,
             )
         ]
-        return await insert_planned(session, planned)
+        return [row.id for row in await insert_planned(session, planned)]
 
 
 def _reminder_key(booking_id: uuid.UUID, label: str) -> str:
@@ -274,7 +279,8 @@ async def schedule_booking_reminders(
                     entity="booking",
                     entity_id=booking_id,
                 )
-        return await insert_planned(session, planned, on_conflict="reschedule")
+        inserted = await insert_planned(session, planned, on_conflict="reschedule")
+        return [row.id for row in inserted]
 
 
 def _reminders_of(booking_id: uuid.UUID) -> Any:
