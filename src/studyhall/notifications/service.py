@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
@@ -52,22 +52,6 @@ class Planned:
     entity_id: uuid.UUID | None = None
     status: str = "pending"
     sent_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "type": self.type,
-            "channel": self.channel,
-            "payload": self.payload,
-            "scheduled_for": self.scheduled_for,
-            "urgent": self.urgent,
-            "dedupe_key": self.dedupe_key,
-            "entity": self.entity,
-            "entity_id": self.entity_id,
-            "status": self.status,
-            "sent_at": self.sent_at,
-        }
 
 
 def _now(now: datetime | None) -> datetime:
@@ -212,8 +196,8 @@ async def notify(
 ) -> list[uuid.UUID]:
     """Notify ``user_id`` of ``type`` on every channel they allow (of ``channels``, if given).
 
-    Returns the ids of the rows created: none when the user turned every channel off, or when a
-    row with the same ``dedupe_key`` already exists. ``attachments`` (an ``.ics``) go with the
+    Returns the ids of the rows created: none when the user turned every channel off, has no
+    active account, or already has a row with the same ``dedupe_key``. ``attachments`` (an ``.ics``) go with the
     email. ``urgent`` skips quiet hours.
     """
     _check(type, channels)
