@@ -1,0 +1,58 @@
+"""Billing settings (env prefix ``STUDYHALL_BILLING_``), kept beside the domain that reads them.
+
+Secrets that rotate (webhook signing secrets) are lists: every listed secret is accepted, so a new
+secret can be added before the provider switches to it and the old one removed afterwards.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ProviderName = Literal["manual", "stripe", "paymob"]
+
+
+class BillingSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STUDYHALL_BILLING_", env_file=".env", extra="ignore"
+    )
+
+    default_provider: ProviderName = "manual"
+    # Manual payments succeed when created, so the product works with no payment account at all.
+    # Off, they stay pending until an admin marks them paid or failed.
+    manual_auto_succeed: bool = True
+    subscription_grace_days: int = Field(default=3, ge=0, le=60)
+    platform_fee_rate: float = Field(default=0.2, ge=0, le=1)
+    reconcile_after_minutes: int = Field(default=15, ge=1)
+
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secrets: list[SecretStr] = Field(default_factory=list)
+    stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
+
+    paymob_secret_key: SecretStr | None = None
+    paymob_public_key: str | None = None
+    paymob_integration_id: int | None = None
+    paymob_api_base: str = "https://accept.paymob.com"
+    paymob_hmac_secrets: list[SecretStr] = Field(default_factory=list)
+
+
+_override: BillingSettings | None = None
+
+
+@lru_cache
+def _from_environment() -> BillingSettings:
+    return BillingSettings()
+
+
+def billing_settings() -> BillingSettings:
+    return _override if _override is not None else _from_environment()
+
+
+def configure_billing(settings: BillingSettings | None) -> None:
+    """Tests and embedding applications replace the environment's settings here."""
+    global _override
+    _override = settings

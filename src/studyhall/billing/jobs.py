@@ -1,0 +1,133 @@
+"""Billing jobs: apply stored webhooks, execute provider refunds, reconcile pending payments,
+renew subscriptions. Each takes ids, re-reads rows and is safe to run twice (rule 3)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from studyhall.billing import (
+    payments,
+    providers,
+    purposes,
+    refunds,
+    rls,
+    subscriptions,
+    webhooks,
+)
+from studyhall.billing.config import billing_settings
+from studyhall.billing.models import Payment, Refund, WebhookEvent
+from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.jobs import backoff, enqueue, queue, runtime
+
+RECONCILE_BATCH = 200
+
+
+@queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))
+async def apply_webhook_event(event_row_id: str) -> None:
+    purposes.load_builtin()
+    row_id = uuid.UUID(event_row_id)
+    database = runtime().database
+    remote = None
+    async with rls.system_transaction(database) as session:
+        meaning = await webhooks.peek(session, row_id)
+    if meaning is not None and meaning.kind == "subscription_changed":
+        assert meaning.provider_subscription_id is not None
+        remote = await StripeProvider(billing_settings()).fetch_subscription(
+            meaning.provider_subscription_id
+        )
+    async with rls.system_transaction(database) as session:
+        done = await webhooks.apply(session, row_id, remote)
+        if not done:
+            attempts = await session.scalar(
+                select(WebhookEvent.attempts).where(WebhookEvent.id == uuid.UUID(event_row_id))
+            )
+            await enqueue(
+                session,
+                apply_webhook_event,
+                scheduled_at=datetime.now(UTC) + webhooks.retry_delay(int(attempts or 1)),
+                event_row_id=event_row_id,
+            )
+
+
+@queue.task(name="studyhall.billing.execute_refund", queue="billing", retry=backoff(6, 3))
+async def execute_refund(refund_id: str) -> None:
+    purposes.load_builtin()
+    database = runtime().database
+    async with rls.system_transaction(database) as session:
+        row = (
+            await session.execute(
+                select(
+                    Refund.status,
+                    Refund.amount_cents,
+                    Payment.provider,
+                    Payment.provider_payment_id,
+                )
+                .join(Payment, Payment.id == Refund.payment_id)
+                .where(Refund.id == uuid.UUID(refund_id))
+            )
+        ).first()
+    if row is None or row.status != "pending" or row.provider_payment_id is None:
+        return
+    # The provider call holds no lock: the refund's id is its idempotency key, so a retry after
+    # a timeout cannot refund twice.
+    remote = await providers.get(row.provider).refund(
+        uuid.UUID(refund_id), row.provider_payment_id, int(row.amount_cents)
+    )
+    async with rls.system_transaction(database) as session:
+        await refunds.complete(session, uuid.UUID(refund_id), remote)
+
+
+@queue.periodic(cron="*/10 * * * *")
+@queue.task(name="studyhall.billing.reconcile_pending_payments", queue="billing")
+async def reconcile_pending_payments(timestamp: int) -> None:
+    await reconcile_pending()
+
+
+async def reconcile_pending() -> int:
+    """Ask the provider about payments left pending (a lost webhook). Returns how many settled."""
+    purposes.load_builtin()
+    database = runtime().database
+    cutoff = datetime.now(UTC) - timedelta(minutes=billing_settings().reconcile_after_minutes)
+    async with rls.system_transaction(database) as session:
+        rows = (
+            await session.execute(
+                select(Payment.id, Payment.provider, Payment.provider_payment_id)
+                .where(
+                    Payment.status == "pending",
+                    Payment.provider != "manual",
+                    Payment.provider_payment_id.is_not(None),
+                    Payment.created_at < cutoff,
+                )
+                .order_by(Payment.created_at)
+                .limit(RECONCILE_BATCH)
+            )
+        ).all()
+    settled = 0
+    for payment_id, provider, provider_payment_id in rows:
+        remote = await providers.get(provider).fetch_payment(str(provider_payment_id))
+        if remote.status == "pending":
+            continue
+        async with rls.system_transaction(database) as session:
+            payment = await payments.lock(session, payment_id)
+            if remote.status == "succeeded":
+                changed = await payments.succeed(session, payment, actor=None)
+            else:
+                changed = await payments.fail(
+                    session,
+                    payment,
+                    actor=None,
+                    code=remote.failure_code,
+                    message=remote.failure_message,
+                )
+            settled += int(changed)
+    return settled
+
+
+@queue.periodic(cron="*/15 * * * *")
+@queue.task(name="studyhall.billing.renew_subscriptions", queue="billing")
+async def renew_subscriptions(timestamp: int) -> None:
+    purposes.load_builtin()
+    await subscriptions.run_renewals(runtime().database, datetime.now(UTC))

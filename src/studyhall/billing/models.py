@@ -1,0 +1,311 @@
+"""Billing tables: seed 000 ``stripe_customers``/``payments``/``credit_ledger``/
+``stripe_subscriptions``, seed 003 ``subscriptions`` (Paymob, EGP) and the money side of seed
+004 ``purchases``.
+
+A payment says what it pays for as ``purpose`` + ``purpose_id`` instead of one foreign key per kind
+of thing: bookings and course purchases live in other domains and plug in through the purpose
+registry (``studyhall.billing.purposes``), so this schema does not change when they do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from studyhall.db.base import Base, Timestamps, UUIDPrimaryKey
+
+PROVIDERS = ("manual", "stripe", "paymob")
+PAYMENT_TYPES = ("one_off", "product", "credit_pack", "subscription")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "refunded")
+LEDGER_REASONS = ("purchase", "booking", "refund", "manual", "expiry", "subscription")
+SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "unpaid", "canceled")
+LIVE_SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "unpaid")
+BILLING_CYCLES = ("monthly", "quarterly", "yearly")
+REFUND_REASONS = ("cancellation_policy", "course_refund", "hold_expired", "admin", "provider")
+REFUND_STATUSES = ("pending", "succeeded", "failed")
+CURRENCY_CHECK = "currency ~ '^[A-Z]{3}$'"
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class PaymentCustomer(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "payment_customers"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_customer_id: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        UniqueConstraint("user_id", "provider"),
+        UniqueConstraint("provider", "provider_customer_id"),
+    )
+
+
+class Payment(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "payments"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    type: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(40))
+    purpose_id: Mapped[uuid.UUID]
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(255))
+    provider_checkout_id: Mapped[str | None] = mapped_column(String(255))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    description: Mapped[str | None] = mapped_column(String(500))
+    failure_code: Mapped[str | None] = mapped_column(String(100))
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    succeeded_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("type", PAYMENT_TYPES), name="type"),
+        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status"),
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        CheckConstraint(CURRENCY_CHECK, name="currency"),
+        CheckConstraint(
+            "amount_cents > 0 AND 0 <= amount_refunded_cents "
+            "AND amount_refunded_cents <= amount_cents",
+            name="amounts",
+        ),
+        CheckConstraint(
+            "status <> 'refunded' OR amount_refunded_cents = amount_cents", name="refunded_in_full"
+        ),
+        UniqueConstraint("provider", "provider_payment_id"),
+        Index("ix_payments_user_id_created_at", "user_id", "created_at"),
+        Index("ix_payments_purpose_purpose_id", "purpose", "purpose_id"),
+        Index(
+            "ix_payments_pending_created_at",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class Refund(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "refunds"
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), index=True
+    )
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(30))
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20), server_default="pending")
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount"),
+        CheckConstraint(CURRENCY_CHECK, name="currency"),
+        CheckConstraint(_in("reason", REFUND_REASONS), name="reason"),
+        CheckConstraint(_in("status", REFUND_STATUSES), name="status"),
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        UniqueConstraint("provider", "provider_refund_id"),
+    )
+
+
+class WebhookEvent(UUIDPrimaryKey, Base):
+    """The received event is never changed; only the processing columns are."""
+
+    __tablename__ = "webhook_events"
+
+    provider: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str] = mapped_column(String(255))
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    processed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        UniqueConstraint("provider", "event_id"),
+    )
+
+
+class CreditBalance(Base):
+    """The cached balance and the head of the user's ledger chain, locked by every ledger write."""
+
+    __tablename__ = "credit_balances"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), primary_key=True
+    )
+    balance: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_non_negative"),
+        CheckConstraint("last_seq >= 0", name="last_seq"),
+    )
+
+
+class CreditLedgerEntry(UUIDPrimaryKey, Base):
+    """Append-only: the API role may INSERT and SELECT only; corrections are reversing entries."""
+
+    __tablename__ = "credit_ledger"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    seq: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+    # The bookings table lives on the scheduling branch; its foreign key is added when it lands.
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), index=True
+    )
+    subscription_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="RESTRICT"), index=True
+    )
+    period_start: Mapped[date | None]
+    reverses_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("credit_ledger.id", ondelete="RESTRICT"), unique=True
+    )
+    balance_after: Mapped[int] = mapped_column(Integer)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("delta <> 0", name="delta_non_zero"),
+        CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
+        CheckConstraint("seq >= 1", name="seq"),
+        CheckConstraint(_in("reason", LEDGER_REASONS), name="reason"),
+        UniqueConstraint("user_id", "seq"),
+        Index(
+            "uq_credit_ledger_purchase_payment_id",
+            "payment_id",
+            unique=True,
+            postgresql_where=text("reason = 'purchase'"),
+        ),
+        Index(
+            "uq_credit_ledger_subscription_period",
+            "subscription_id",
+            "period_start",
+            unique=True,
+            postgresql_where=text("reason = 'subscription'"),
+        ),
+        Index(
+            "uq_credit_ledger_booking_debit",
+            "booking_id",
+            unique=True,
+            postgresql_where=text("reason = 'booking' AND delta < 0"),
+        ),
+    )
+
+
+class CreditPack(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "credit_packs"
+
+    name: Mapped[str] = mapped_column(String(200))
+    credits: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint("credits > 0", name="credits"),
+        CheckConstraint("price_cents > 0", name="price"),
+        CheckConstraint(CURRENCY_CHECK, name="currency"),
+    )
+
+
+class Plan(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "plans"
+
+    key: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(200))
+    billing_cycle: Mapped[str] = mapped_column(String(20))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    credits_per_period: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    ai_daily_token_quota: Mapped[int | None] = mapped_column(BigInteger)
+    ai_monthly_token_quota: Mapped[int | None] = mapped_column(BigInteger)
+    trial_days: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    provider_plan_ids: Mapped[dict[str, str]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    is_active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint(_in("billing_cycle", BILLING_CYCLES), name="billing_cycle"),
+        CheckConstraint("price_cents > 0", name="price"),
+        CheckConstraint(CURRENCY_CHECK, name="currency"),
+        CheckConstraint("credits_per_period >= 0", name="credits_per_period"),
+        CheckConstraint("trial_days >= 0", name="trial_days"),
+        CheckConstraint(
+            "(ai_daily_token_quota IS NULL OR ai_daily_token_quota >= 0) AND "
+            "(ai_monthly_token_quota IS NULL OR ai_monthly_token_quota >= 0)",
+            name="quotas",
+        ),
+        UniqueConstraint("key", "billing_cycle", "currency"),
+    )
+
+
+class Subscription(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "subscriptions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("plans.id", ondelete="RESTRICT"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_subscription_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(20))
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    current_period_start: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(server_default=text("false"))
+    canceled_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        CheckConstraint("price_cents > 0", name="price"),
+        CheckConstraint(CURRENCY_CHECK, name="currency"),
+        CheckConstraint(
+            "current_period_end IS NULL OR current_period_end > current_period_start",
+            name="period",
+        ),
+        UniqueConstraint("provider", "provider_subscription_id"),
+        Index("ix_subscriptions_user_id_status", "user_id", "status"),
+        Index(
+            "uq_subscriptions_live_user_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text(f"status IN {LIVE_SUBSCRIPTION_STATUSES}"),
+        ),
+    )

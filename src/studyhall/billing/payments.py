@@ -1,0 +1,255 @@
+"""Payments: start one with a provider, settle it (succeeded / failed / refunded) exactly once.
+
+Every status change locks the payment row and runs the purpose's handler in the same transaction,
+so "the payment succeeded" and "the credits were granted" commit together or not at all.
+Transitions are monotonic: pending → succeeded | failed, failed → succeeded (a retried card),
+succeeded → refunded (in full). A late or repeated event that would move backwards changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.billing import providers, purposes
+from studyhall.billing.config import billing_settings
+from studyhall.billing.models import Payment, PaymentCustomer
+from studyhall.billing.providers.base import Checkout, PaymentRequest
+from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+MAX_AMOUNT_CENTS = 100_000_000_00
+
+
+@dataclass(frozen=True)
+class Started:
+    payment: Payment
+    checkout: Checkout
+
+
+def validate_money(amount_cents: int, currency: str) -> None:
+    if amount_cents <= 0 or amount_cents > MAX_AMOUNT_CENTS:
+        raise Unprocessable(
+            "The amount must be a positive number of minor units (cents).", code="invalid_amount"
+        )
+    if not CURRENCY.match(currency):
+        raise Unprocessable(
+            "The currency must be an ISO 4217 code in capitals, such as USD or EGP.",
+            code="invalid_currency",
+        )
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    user: User,
+    purpose: str,
+    purpose_id: uuid.UUID,
+    amount_cents: int,
+    currency: str,
+    description: str,
+    provider: str | None = None,
+) -> Started:
+    """Write our payment row first, then ask the provider, keyed by our row's id."""
+    validate_money(amount_cents, currency)
+    handler = purposes.get(purpose)
+    provider_name = provider or billing_settings().default_provider
+    gateway = providers.get(provider_name)
+    customer_id = await ensure_customer(session, user, provider_name)
+    payment = Payment(
+        user_id=user.id,
+        type=handler.payment_type,
+        purpose=purpose,
+        purpose_id=purpose_id,
+        provider=provider_name,
+        amount_cents=amount_cents,
+        currency=currency,
+        description=description,
+        status="pending",
+        amount_refunded_cents=0,
+    )
+    session.add(payment)
+    await session.flush()
+    checkout = await gateway.start_payment(
+        PaymentRequest(
+            payment_id=payment.id,
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            amount_cents=amount_cents,
+            currency=currency,
+            description=description,
+            customer_id=customer_id,
+        )
+    )
+    payment.provider_payment_id = checkout.provider_payment_id
+    payment.provider_checkout_id = checkout.provider_checkout_id
+    await session.flush()
+    await audit.record(
+        session,
+        user.id,
+        "payment.create",
+        "payment",
+        payment.id,
+        {"purpose": purpose, "amount_cents": amount_cents, "currency": currency},
+    )
+    if checkout.status == "succeeded":
+        await succeed(session, payment, actor=None)
+    return Started(payment, checkout)
+
+
+async def ensure_customer(session: AsyncSession, user: User, provider: str) -> str | None:
+    if provider != "stripe":
+        return None
+    existing = await session.scalar(
+        select(PaymentCustomer.provider_customer_id).where(
+            PaymentCustomer.user_id == user.id, PaymentCustomer.provider == provider
+        )
+    )
+    if existing is not None:
+        return existing
+    settings = billing_settings()
+    # The idempotency key is the user id, so a race between two first payments yields one
+    # Stripe customer, and the loser's insert below does nothing.
+    customer_id = await StripeProvider(settings).create_customer(user.id, user.email, user.name)
+    await session.execute(
+        pg_insert(PaymentCustomer)
+        .values(user_id=user.id, provider=provider, provider_customer_id=customer_id)
+        .on_conflict_do_nothing()
+    )
+    return customer_id
+
+
+async def lock(session: AsyncSession, payment_id: uuid.UUID) -> Payment:
+    payment = await session.scalar(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if payment is None:
+        raise NotFound("No such payment.", code="payment_not_found")
+    return payment
+
+
+async def find_for_update(
+    session: AsyncSession,
+    provider: str,
+    payment_id: uuid.UUID | None,
+    provider_payment_id: str | None,
+) -> Payment | None:
+    if payment_id is not None:
+        condition = Payment.id == payment_id
+    elif provider_payment_id is not None:
+        condition = Payment.provider_payment_id == provider_payment_id
+    else:
+        return None
+    return await session.scalar(
+        select(Payment)
+        .where(condition, Payment.provider == provider)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def succeed(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    actor: uuid.UUID | None,
+    provider_payment_id: str | None = None,
+) -> bool:
+    """``payment`` must be locked. Returns whether this call changed anything."""
+    if payment.status in ("succeeded", "refunded"):
+        return False
+    before = payment.status
+    payment.status = "succeeded"
+    payment.succeeded_at = datetime.now(UTC)
+    payment.failure_code = None
+    payment.failure_message = None
+    if provider_payment_id and payment.provider_payment_id is None:
+        payment.provider_payment_id = provider_payment_id
+    await session.flush()
+    await audit.record(
+        session, actor, "payment.succeed", "payment", payment.id, {"status": [before, "succeeded"]}
+    )
+    await purposes.get(payment.purpose).on_succeeded(session, payment)
+    return True
+
+
+async def fail(
+    session: AsyncSession,
+    payment: Payment,
+    *,
+    actor: uuid.UUID | None,
+    code: str | None,
+    message: str | None,
+) -> bool:
+    """Only a pending payment can fail: a failure reported after success is stale."""
+    if payment.status != "pending":
+        return False
+    payment.status = "failed"
+    payment.failure_code = (code or "failed")[:100]
+    payment.failure_message = message
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "payment.fail",
+        "payment",
+        payment.id,
+        {"status": ["pending", "failed"], "failure_code": payment.failure_code},
+    )
+    await purposes.get(payment.purpose).on_failed(session, payment)
+    return True
+
+
+async def get_visible(session: AsyncSession, payment_id: uuid.UUID, user: User) -> Payment:
+    payment = await session.get(Payment, payment_id)
+    if payment is None or (payment.user_id != user.id and user.role != "admin"):
+        raise NotFound("No such payment.", code="payment_not_found")
+    return payment
+
+
+async def list_for_user(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
+) -> list[Payment]:
+    rows = await session.scalars(
+        select(Payment)
+        .where(Payment.user_id == user_id)
+        .order_by(Payment.created_at.desc(), Payment.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows)
+
+
+async def admin_mark(
+    session: AsyncSession, payment_id: uuid.UUID, *, paid: bool, actor: uuid.UUID, note: str | None
+) -> Payment:
+    payment = await lock(session, payment_id)
+    if payment.provider != "manual":
+        raise Conflict(
+            f"This payment is collected by {payment.provider}; its status follows the provider.",
+            code="not_a_manual_payment",
+        )
+    changed = (
+        await succeed(session, payment, actor=actor)
+        if paid
+        else await fail(session, payment, actor=actor, code="marked_failed", message=note)
+    )
+    if not changed:
+        raise Conflict(
+            f"The payment is {payment.status}; it cannot be marked {'paid' if paid else 'failed'}.",
+            code="payment_state_conflict",
+        )
+    return payment

@@ -1,0 +1,151 @@
+"""The provider interface and the provider-neutral shapes it speaks in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from studyhall.kit.errors import BadRequest, ServiceUnavailable, Unprocessable
+
+RemoteStatus = Literal["pending", "succeeded", "failed"]
+
+
+class InvalidSignature(BadRequest):
+    default_code = "invalid_signature"
+
+
+class ProviderNotConfigured(Unprocessable):
+    default_code = "provider_not_configured"
+
+
+class ProviderUnavailable(ServiceUnavailable):
+    default_code = "provider_unavailable"
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What a provider needs to start collecting one of our payments."""
+
+    payment_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    name: str
+    amount_cents: int
+    currency: str
+    description: str
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the client needs to pay; a remote provider sets one of the three handles."""
+
+    status: RemoteStatus
+    provider_payment_id: str | None = None
+    provider_checkout_id: str | None = None
+    client_secret: str | None = None
+    checkout_url: str | None = None
+    payment_key: str | None = None
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    status: RemoteStatus
+    amount_refunded_cents: int = 0
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteRefund:
+    provider_refund_id: str | None
+    status: RemoteStatus
+
+
+@dataclass(frozen=True)
+class VerifiedEvent:
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+EventKind = Literal[
+    "payment_succeeded",
+    "payment_failed",
+    "payment_refunded",
+    "subscription_changed",
+    "invoice_paid",
+    "ignored",
+]
+
+
+@dataclass(frozen=True)
+class RemoteSubscription:
+    """A provider's subscription as it is now, in our vocabulary."""
+
+    provider_subscription_id: str
+    status: str
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    client_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class PaidInvoice:
+    invoice_id: str
+    provider_subscription_id: str
+    amount_cents: int
+    currency: str
+    period_start: datetime
+    period_end: datetime
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A provider event reduced to what billing acts on.
+
+    ``payment_id`` is ours (from metadata / merchant reference); ``provider_payment_id`` is the
+    provider's. Either finds the payment. ``refunded_total_cents`` is the provider's running total,
+    so applying an older refund event after a newer one changes nothing.
+    """
+
+    kind: EventKind
+    payment_id: uuid.UUID | None = None
+    provider_payment_id: str | None = None
+    refunded_total_cents: int = 0
+    provider_refund_id: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    provider_subscription_id: str | None = None
+    invoice: PaidInvoice | None = None
+
+
+class Provider(Protocol):
+    name: str
+
+    async def start_payment(self, request: PaymentRequest) -> Checkout: ...
+
+    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment: ...
+
+    async def refund(
+        self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
+    ) -> RemoteRefund: ...
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> VerifiedEvent: ...
+
+    def interpret(self, event_type: str, payload: dict[str, Any]) -> PaymentEvent: ...
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,291 @@
+"""Stripe through its official SDK: PaymentIntents, Customers, Refunds, signed webhooks.
+
+Every outbound call carries an idempotency key made from our own row id, so a retried request (a
+job attempt after a timeout, a replayed HTTP request) can never create a second object at Stripe.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from studyhall.billing.config import BillingSettings
+from studyhall.billing.providers.base import (
+    Checkout,
+    InvalidSignature,
+    PaidInvoice,
+    PaymentEvent,
+    PaymentRequest,
+    ProviderNotConfigured,
+    ProviderUnavailable,
+    RemotePayment,
+    RemoteRefund,
+    RemoteStatus,
+    RemoteSubscription,
+    VerifiedEvent,
+    parse_uuid,
+)
+from studyhall.kit.errors import BadRequest
+
+PAYMENT_METADATA_KEY = "studyhall_payment_id"
+SUBSCRIPTION_METADATA_KEY = "studyhall_subscription_id"
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self, settings: BillingSettings) -> None:
+        self.settings = settings
+
+    def _client(self) -> stripe.StripeClient:
+        if self.settings.stripe_api_key is None:
+            raise ProviderNotConfigured(
+                "Stripe is not configured: set STUDYHALL_BILLING_STRIPE_API_KEY."
+            )
+        return stripe.StripeClient(
+            self.settings.stripe_api_key.get_secret_value(),
+            base_addresses={"api": self.settings.stripe_api_base},
+            http_client=stripe.HTTPXClient(),
+            max_network_retries=2,
+        )
+
+    async def create_customer(self, user_id: uuid.UUID, email: str, name: str) -> str:
+        try:
+            customer = await self._client().v1.customers.create_async(
+                {"email": email, "name": name, "metadata": {"studyhall_user_id": str(user_id)}},
+                {"idempotency_key": f"customer-{user_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return str(customer.id)
+
+    async def start_payment(self, request: PaymentRequest) -> Checkout:
+        params: dict[str, Any] = {
+            "amount": request.amount_cents,
+            "currency": request.currency.lower(),
+            "description": request.description,
+            "metadata": {PAYMENT_METADATA_KEY: str(request.payment_id)},
+            "automatic_payment_methods": {"enabled": True},
+        }
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        try:
+            intent = await self._client().v1.payment_intents.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": f"payment-{request.payment_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return Checkout(
+            status=_intent_status(intent.status, None),
+            provider_payment_id=intent.id,
+            client_secret=intent.client_secret,
+        )
+
+    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:
+        try:
+            intent = await self._client().v1.payment_intents.retrieve_async(provider_payment_id)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        error = intent.last_payment_error
+        return RemotePayment(
+            status=_intent_status(intent.status, error),
+            failure_code=None if error is None else error.code,
+            failure_message=None if error is None else error.message,
+        )
+
+    async def refund(
+        self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
+    ) -> RemoteRefund:
+        try:
+            refund = await self._client().v1.refunds.create_async(
+                {
+                    "payment_intent": provider_payment_id,
+                    "amount": amount_cents,
+                    "metadata": {"studyhall_refund_id": str(refund_id)},
+                },
+                {"idempotency_key": f"refund-{refund_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        status: RemoteStatus = {"succeeded": "succeeded", "failed": "failed"}.get(  # type: ignore[assignment]
+            str(refund.status), "pending"
+        )
+        return RemoteRefund(provider_refund_id=refund.id, status=status)
+
+    async def start_subscription(
+        self, subscription_id: uuid.UUID, customer_id: str, price_id: str
+    ) -> RemoteSubscription:
+        """An incomplete subscription whose first invoice the client pays with the secret."""
+        try:
+            created = await self._client().v1.subscriptions.create_async(
+                {
+                    "customer": customer_id,
+                    "items": [{"price": price_id}],
+                    "payment_behavior": "default_incomplete",
+                    "payment_settings": {"save_default_payment_method": "on_subscription"},
+                    "expand": ["latest_invoice.confirmation_secret"],
+                    "metadata": {SUBSCRIPTION_METADATA_KEY: str(subscription_id)},
+                },
+                {"idempotency_key": f"subscription-{subscription_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(created.to_dict())
+
+    async def fetch_subscription(self, provider_subscription_id: str) -> RemoteSubscription:
+        try:
+            found = await self._client().v1.subscriptions.retrieve_async(provider_subscription_id)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(found.to_dict())
+
+    async def cancel_subscription(
+        self, provider_subscription_id: str, *, at_period_end: bool
+    ) -> RemoteSubscription:
+        client = self._client()
+        options: Any = {"idempotency_key": f"cancel-{provider_subscription_id}-{at_period_end}"}
+        try:
+            if at_period_end:
+                changed = await client.v1.subscriptions.update_async(
+                    provider_subscription_id, {"cancel_at_period_end": True}, options
+                )
+            else:
+                changed = await client.v1.subscriptions.cancel_async(
+                    provider_subscription_id, None, options
+                )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return _subscription_state(changed.to_dict())
+
+    def verify_webhook(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> VerifiedEvent:
+        signature = headers.get("stripe-signature")
+        if not signature:
+            raise InvalidSignature("The Stripe-Signature header is missing.")
+        for secret in self.settings.stripe_webhook_secrets:
+            try:
+                event = stripe.Webhook.construct_event(
+                    body,
+                    signature,
+                    secret.get_secret_value(),
+                    tolerance=self.settings.stripe_webhook_tolerance_s,
+                )
+            except stripe.SignatureVerificationError:
+                continue
+            except ValueError as exc:
+                raise BadRequest("The body is not JSON.", code="invalid_payload") from exc
+            return VerifiedEvent(event.id, event.type, json.loads(body))
+        raise InvalidSignature("The Stripe signature does not match, or it is too old.")
+
+    def interpret(self, event_type: str, payload: dict[str, Any]) -> PaymentEvent:
+        obj = payload.get("data", {}).get("object", {})
+        metadata = obj.get("metadata") or {}
+        payment_id = parse_uuid(metadata.get(PAYMENT_METADATA_KEY))
+        if event_type == "payment_intent.succeeded":
+            return PaymentEvent("payment_succeeded", payment_id, obj.get("id"))
+        if event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
+            error = obj.get("last_payment_error") or {}
+            return PaymentEvent(
+                "payment_failed",
+                payment_id,
+                obj.get("id"),
+                failure_code=error.get("code") or obj.get("cancellation_reason") or "failed",
+                failure_message=error.get("message"),
+            )
+        if event_type == "charge.refunded":
+            return PaymentEvent(
+                "payment_refunded",
+                payment_id,
+                obj.get("payment_intent"),
+                refunded_total_cents=int(obj.get("amount_refunded") or 0),
+            )
+        if (
+            event_type.startswith("customer.subscription.")
+            or event_type == "invoice.payment_failed"
+        ):
+            # Re-fetched when applied: the current state, not this event's snapshot, is applied,
+            # so an "updated" that overtakes "created" (or a newer update) cannot regress it.
+            reference = obj.get("id") if obj.get("object") == "subscription" else _invoice_sub(obj)
+            if reference:
+                return PaymentEvent("subscription_changed", provider_subscription_id=reference)
+        if event_type == "invoice.paid":
+            invoice = _paid_invoice(obj)
+            if invoice is not None:
+                return PaymentEvent(
+                    "invoice_paid",
+                    provider_subscription_id=invoice.provider_subscription_id,
+                    invoice=invoice,
+                )
+        return PaymentEvent("ignored")
+
+
+STATUS_FROM_STRIPE = {
+    "trialing": "trial",
+    "active": "active",
+    "past_due": "past_due",
+    "unpaid": "unpaid",
+    "incomplete": "unpaid",
+    "paused": "unpaid",
+    "canceled": "canceled",
+    "incomplete_expired": "canceled",
+}
+
+
+def _timestamp(value: object) -> datetime | None:
+    return datetime.fromtimestamp(int(value), UTC) if isinstance(value, int | float) else None
+
+
+def _subscription_state(obj: dict[str, Any]) -> RemoteSubscription:
+    # Since API version 2025-03-31 the billing period lives on the subscription's items.
+    items = (obj.get("items") or {}).get("data") or [{}]
+    invoice = obj.get("latest_invoice")
+    secret = None
+    if isinstance(invoice, dict):
+        secret = (invoice.get("confirmation_secret") or {}).get("client_secret")
+    return RemoteSubscription(
+        provider_subscription_id=str(obj["id"]),
+        status=STATUS_FROM_STRIPE.get(str(obj.get("status")), "unpaid"),
+        current_period_start=_timestamp(items[0].get("current_period_start")),
+        current_period_end=_timestamp(items[0].get("current_period_end")),
+        cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+        client_secret=secret,
+    )
+
+
+def _invoice_sub(invoice: dict[str, Any]) -> str | None:
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    reference = details.get("subscription") or invoice.get("subscription")
+    return str(reference) if reference else None
+
+
+def _paid_invoice(invoice: dict[str, Any]) -> PaidInvoice | None:
+    reference = _invoice_sub(invoice)
+    lines = (invoice.get("lines") or {}).get("data") or []
+    period = lines[0].get("period") if lines else None
+    start = _timestamp((period or {}).get("start"))
+    end = _timestamp((period or {}).get("end"))
+    if reference is None or start is None or end is None or not invoice.get("amount_paid"):
+        return None
+    return PaidInvoice(
+        invoice_id=str(invoice["id"]),
+        provider_subscription_id=reference,
+        amount_cents=int(invoice["amount_paid"]),
+        currency=str(invoice.get("currency", "")).upper(),
+        period_start=start,
+        period_end=end,
+    )
+
+
+def _intent_status(status: str, error: object | None) -> RemoteStatus:
+    if status == "succeeded":
+        return "succeeded"
+    if status == "canceled" or (status == "requires_payment_method" and error is not None):
+        return "failed"
+    return "pending"

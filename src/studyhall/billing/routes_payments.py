@@ -1,0 +1,180 @@
+"""Payments, credit packs, refunds and provider webhooks over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.deps import Admin, CurrentUser
+from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
+from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
+from studyhall.billing.schemas import (
+    CreditPackCreate,
+    CreditPackRead,
+    CreditPackUpdate,
+    MarkBody,
+    PaymentRead,
+    PaymentStarted,
+    PurchaseBody,
+    RefundCreate,
+    RefundRead,
+    WebhookAck,
+)
+from studyhall.db.deps import Session
+from studyhall.kit.errors import PayloadTooLarge
+
+router = APIRouter(tags=["billing"])
+
+
+@router.get("/billing/credit-packs", summary="Credit packs on sale (public)")
+async def list_credit_packs(session: Session) -> list[CreditPackRead]:
+    packs = await credit_packs.list_packs(session, include_inactive=False)
+    return [CreditPackRead.model_validate(pack) for pack in packs]
+
+
+@router.post(
+    "/billing/credit-packs/{pack_id}/purchase",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentStarted,
+)
+async def purchase_credit_pack(
+    pack_id: uuid.UUID, body: PurchaseBody, user: CurrentUser, session: Session, key: IdempotencyKey
+) -> Any:
+    async def work() -> PaymentStarted:
+        return started(await credit_packs.purchase(session, user, pack_id, body.provider))
+
+    return await once(
+        session,
+        key=key,
+        user_id=user.id,
+        scope=f"POST /billing/credit-packs/{pack_id}/purchase",
+        payload=body,
+        status=status.HTTP_201_CREATED,
+        work=work,
+    )
+
+
+@router.get("/billing/payments")
+async def list_my_payments(
+    user: CurrentUser,
+    session: Session,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[PaymentRead]:
+    rows = await payments.list_for_user(session, user.id, limit=limit, offset=offset)
+    return [PaymentRead.model_validate(row) for row in rows]
+
+
+@router.get("/billing/payments/{payment_id}")
+async def get_payment(payment_id: uuid.UUID, user: CurrentUser, session: Session) -> PaymentRead:
+    if user.role == "admin":
+        await rls.trust(session)
+    return PaymentRead.model_validate(await payments.get_visible(session, payment_id, user))
+
+
+@router.post("/billing/admin/credit-packs", status_code=status.HTTP_201_CREATED)
+async def create_credit_pack(
+    body: CreditPackCreate, admin: Admin, session: AdminSession
+) -> CreditPackRead:
+    pack = await credit_packs.create(session, actor=admin.id, **body.model_dump())
+    return CreditPackRead.model_validate(pack)
+
+
+@router.patch("/billing/admin/credit-packs/{pack_id}")
+async def update_credit_pack(
+    pack_id: uuid.UUID, body: CreditPackUpdate, admin: Admin, session: AdminSession
+) -> CreditPackRead:
+    pack = await credit_packs.update(
+        session, pack_id, name=body.name, is_active=body.is_active, actor=admin.id
+    )
+    return CreditPackRead.model_validate(pack)
+
+
+@router.get("/billing/admin/credit-packs")
+async def list_all_credit_packs(admin: Admin, session: AdminSession) -> list[CreditPackRead]:
+    packs = await credit_packs.list_packs(session, include_inactive=True)
+    return [CreditPackRead.model_validate(pack) for pack in packs]
+
+
+async def _mark(
+    session: AsyncSession, payment_id: uuid.UUID, admin_id: uuid.UUID, paid: bool, note: str | None
+) -> PaymentRead:
+    payment = await payments.admin_mark(session, payment_id, paid=paid, actor=admin_id, note=note)
+    return PaymentRead.model_validate(payment)
+
+
+@router.post("/billing/admin/payments/{payment_id}/mark-paid")
+async def mark_paid(
+    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
+) -> PaymentRead:
+    return await _mark(session, payment_id, admin.id, True, body.note)
+
+
+@router.post("/billing/admin/payments/{payment_id}/mark-failed")
+async def mark_failed(
+    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
+) -> PaymentRead:
+    return await _mark(session, payment_id, admin.id, False, body.note)
+
+
+@router.post(
+    "/billing/admin/payments/{payment_id}/refunds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RefundRead,
+)
+async def refund_payment(
+    payment_id: uuid.UUID,
+    body: RefundCreate,
+    admin: Admin,
+    session: AdminSession,
+    key: IdempotencyKey,
+) -> Any:
+    async def work() -> RefundRead:
+        refund = await refunds.request(
+            session,
+            payment_id,
+            amount_cents=body.amount_cents,
+            currency=body.currency,
+            reason=body.reason,
+            actor=admin.id,
+        )
+        return RefundRead.model_validate(refund)
+
+    return await once(
+        session,
+        key=key,
+        user_id=admin.id,
+        scope=f"POST /billing/admin/payments/{payment_id}/refunds",
+        payload=body,
+        status=status.HTTP_201_CREATED,
+        work=work,
+    )
+
+
+@router.get("/billing/admin/payments/{payment_id}/refunds")
+async def list_refunds(
+    payment_id: uuid.UUID, admin: Admin, session: AdminSession
+) -> list[RefundRead]:
+    return [
+        RefundRead.model_validate(r) for r in await refunds.list_for_payment(session, payment_id)
+    ]
+
+
+@router.post(
+    "/billing/webhooks/{provider}",
+    summary="Provider webhooks (public; authenticated by the provider's signature)",
+)
+async def receive_webhook(provider: str, request: Request, session: Session) -> WebhookAck:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > webhooks.MAX_BODY_BYTES:
+        raise PayloadTooLarge("The webhook body is too large.", code="webhook_too_large")
+    body = await request.body()
+    if len(body) > webhooks.MAX_BODY_BYTES:
+        raise PayloadTooLarge("The webhook body is too large.", code="webhook_too_large")
+    row_id, event_id = await webhooks.ingest(
+        session, provider, body, request.headers, request.query_params
+    )
+    return WebhookAck(received=True, duplicate=row_id is None, event_id=event_id)

@@ -1,0 +1,204 @@
+"""Request and response bodies of the billing API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProviderField = Literal["manual", "stripe", "paymob"]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
+Cents = Annotated[int, Field(gt=0, le=10_000_000_000)]
+
+
+class ORM(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PaymentRead(ORM):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    type: str
+    purpose: str
+    purpose_id: uuid.UUID
+    provider: str
+    provider_payment_id: str | None
+    amount_cents: int
+    currency: str
+    amount_refunded_cents: int
+    status: str
+    description: str | None
+    failure_code: str | None
+    failure_message: str | None
+    succeeded_at: datetime | None
+    created_at: datetime
+
+
+class PaymentStarted(BaseModel):
+    """The payment, and what the client needs to complete it with the provider."""
+
+    payment: PaymentRead
+    client_secret: str | None = None
+    checkout_url: str | None = None
+    payment_key: str | None = None
+
+
+class PurchaseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    provider: ProviderField | None = None
+
+
+class CreditPackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    credits: int = Field(gt=0, le=1_000_000)
+    price_cents: Cents
+    currency: Currency
+
+
+class CreditPackUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    is_active: bool | None = None
+
+
+class CreditPackRead(ORM):
+    id: uuid.UUID
+    name: str
+    credits: int
+    price_cents: int
+    currency: str
+    is_active: bool
+
+
+class LedgerEntryRead(ORM):
+    id: uuid.UUID
+    seq: int
+    delta: int
+    reason: str
+    balance_after: int
+    booking_id: uuid.UUID | None
+    payment_id: uuid.UUID | None
+    subscription_id: uuid.UUID | None
+    period_start: date | None
+    reverses_id: uuid.UUID | None
+    note: str | None
+    created_at: datetime
+
+
+class CreditsRead(BaseModel):
+    balance: int
+    entries: list[LedgerEntryRead]
+
+
+class ManualCreditBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    note: str = Field(min_length=1, max_length=500)
+
+
+class ReverseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class MarkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class RefundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_cents: int | None = Field(default=None, description="Omit to refund the remainder.")
+    currency: Currency | None = None
+    reason: Literal["cancellation_policy", "course_refund", "hold_expired", "admin"] = "admin"
+
+
+class RefundRead(ORM):
+    id: uuid.UUID
+    payment_id: uuid.UUID
+    amount_cents: int
+    currency: str
+    reason: str
+    provider: str
+    provider_refund_id: str | None
+    status: str
+    created_at: datetime
+
+
+class PlanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_\-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    billing_cycle: Literal["monthly", "quarterly", "yearly"]
+    price_cents: Cents
+    currency: Currency
+    credits_per_period: int = Field(default=0, ge=0, le=1_000_000)
+    ai_daily_token_quota: int | None = Field(default=None, ge=0)
+    ai_monthly_token_quota: int | None = Field(default=None, ge=0)
+    trial_days: int = Field(default=0, ge=0, le=365)
+    provider_plan_ids: dict[str, str] = Field(default_factory=dict)
+
+
+class PlanRead(ORM):
+    id: uuid.UUID
+    key: str
+    name: str
+    billing_cycle: str
+    price_cents: int
+    currency: str
+    credits_per_period: int
+    ai_daily_token_quota: int | None
+    ai_monthly_token_quota: int | None
+    trial_days: int
+    is_active: bool
+
+
+class SubscribeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    plan_id: uuid.UUID
+    provider: ProviderField | None = None
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at_period_end: bool = True
+
+
+class SubscriptionRead(ORM):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    provider: str
+    status: str
+    price_cents: int
+    currency: str
+    started_at: datetime
+    current_period_start: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+
+
+class SubscriptionStarted(BaseModel):
+    subscription: SubscriptionRead
+    payment: PaymentStarted | None
+    client_secret: str | None = None
+
+
+class EntitlementsRead(BaseModel):
+    plan_key: str | None
+    status: str | None
+    entitled: bool
+    current_period_end: datetime | None
+    grace_until: datetime | None
+    ai_daily_token_quota: int | None
+    ai_monthly_token_quota: int | None
+    credit_balance: int
+
+
+class WebhookAck(BaseModel):
+    received: bool
+    duplicate: bool
+    event_id: str

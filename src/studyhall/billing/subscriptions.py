@@ -1,0 +1,387 @@
+"""Plans and subscriptions (seed 000 ``stripe_subscriptions`` + seed 003 Paymob ``subscriptions``).
+
+Each paid period is one payment with purpose ``subscription``; its success moves the period forward
+and grants the plan's credits for that period. The ledger's UNIQUE (subscription_id, period_start)
+makes a second grant for the same period impossible, however the success is delivered.
+Stripe runs its own renewals and reports them by webhook; for manual and Paymob subscriptions the
+``renew_subscriptions`` job does it here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.billing import ledger, payments, purposes, rls, subscriptions_stripe
+from studyhall.billing.config import billing_settings
+from studyhall.billing.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    CreditLedgerEntry,
+    Payment,
+    Plan,
+    Subscription,
+)
+from studyhall.db.engine import Database
+from studyhall.kit.errors import Conflict, NotFound
+
+PURPOSE = "subscription"
+CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    plan_key: str | None
+    status: str | None
+    entitled: bool
+    current_period_end: datetime | None
+    grace_until: datetime | None
+    ai_daily_token_quota: int | None
+    ai_monthly_token_quota: int | None
+
+
+def period_end(plan: Plan, start: datetime) -> datetime:
+    return start + relativedelta(months=CYCLE_MONTHS[plan.billing_cycle])
+
+
+async def create_plan(session: AsyncSession, values: dict[str, Any], actor: uuid.UUID) -> Plan:
+    payments.validate_money(values["price_cents"], values["currency"])
+    plan = Plan(**values, is_active=True)
+    session.add(plan)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "A plan with this key, billing cycle and currency exists.", code="plan_exists"
+        ) from exc
+    await audit.record(session, actor, "plan.create", "plan", plan.id, values)
+    return plan
+
+
+async def list_plans(session: AsyncSession, *, include_inactive: bool) -> list[Plan]:
+    query = select(Plan).order_by(Plan.key, Plan.price_cents)
+    if not include_inactive:
+        query = query.where(Plan.is_active.is_(True))
+    return list(await session.scalars(query))
+
+
+async def live(
+    session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False
+) -> Subscription | None:
+    query = select(Subscription).where(
+        Subscription.user_id == user_id, Subscription.status.in_(LIVE_SUBSCRIPTION_STATUSES)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(query)
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    subscription: Subscription
+    payment: payments.Started | None
+    # Stripe: the secret with which the client pays the first invoice.
+    client_secret: str | None = None
+
+
+async def subscribe(
+    session: AsyncSession, user: User, plan_id: uuid.UUID, provider: str | None
+) -> Subscribed:
+    plan = await session.get(Plan, plan_id)
+    if plan is None or not plan.is_active:
+        raise NotFound("No such plan on sale.", code="plan_not_found")
+    provider_name = provider or billing_settings().default_provider
+    if await live(session, user.id) is not None:
+        raise Conflict("You already have a live subscription.", code="subscription_exists")
+    now = datetime.now(UTC)
+    # Stripe runs its own trials and first invoice; its state is mirrored once it answers.
+    trial = plan.trial_days > 0 and provider_name != "stripe"
+    subscription = Subscription(
+        user_id=user.id,
+        plan_id=plan.id,
+        provider=provider_name,
+        status="trial" if trial else "unpaid",
+        price_cents=plan.price_cents,
+        currency=plan.currency,
+        started_at=now,
+        current_period_start=now if trial else None,
+        current_period_end=now + timedelta(days=plan.trial_days) if trial else None,
+        cancel_at_period_end=False,
+    )
+    session.add(subscription)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("You already have a live subscription.", code="subscription_exists") from exc
+    await audit.record(
+        session,
+        user.id,
+        "subscription.create",
+        "subscription",
+        subscription.id,
+        {"plan": plan.key, "status": subscription.status, "provider": provider_name},
+    )
+    if provider_name == "stripe":
+        remote = await subscriptions_stripe.start(session, user, subscription, plan)
+        return Subscribed(subscription, None, remote.client_secret)
+    started = None if trial else await _charge_period(session, user, subscription, plan)
+    return Subscribed(subscription, started)
+
+
+async def _charge_period(
+    session: AsyncSession, user: User, subscription: Subscription, plan: Plan
+) -> payments.Started:
+    return await payments.start(
+        session,
+        user=user,
+        purpose=PURPOSE,
+        purpose_id=subscription.id,
+        amount_cents=subscription.price_cents,
+        currency=subscription.currency,
+        description=f"{plan.name} ({plan.billing_cycle})",
+        provider=subscription.provider,
+    )
+
+
+async def pay_now(session: AsyncSession, user: User) -> payments.Started:
+    """Start the payment for the next period (a past-due, unpaid or trial subscription)."""
+    subscription = await live(session, user.id, lock=True)
+    if subscription is None:
+        raise NotFound("You have no live subscription.", code="subscription_not_found")
+    if subscription.provider == "stripe":
+        raise Conflict("Stripe collects this subscription itself.", code="provider_collects")
+    if await _has_pending_payment(session, subscription.id):
+        raise Conflict("A payment for this subscription is in progress.", code="payment_pending")
+    if subscription.status == "active" and not _period_over(subscription, datetime.now(UTC)):
+        raise Conflict("The current period is already paid.", code="period_already_paid")
+    plan = await session.get(Plan, subscription.plan_id)
+    assert plan is not None
+    return await _charge_period(session, user, subscription, plan)
+
+
+async def _has_pending_payment(session: AsyncSession, subscription_id: uuid.UUID) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Payment.purpose == PURPOSE,
+                    Payment.purpose_id == subscription_id,
+                    Payment.status == "pending",
+                )
+            )
+        )
+    )
+
+
+def _period_over(subscription: Subscription, now: datetime) -> bool:
+    end = subscription.current_period_end
+    return end is not None and end <= now
+
+
+async def cancel(session: AsyncSession, user: User, *, at_period_end: bool) -> Subscription:
+    found = await live(session, user.id)
+    if found is None:
+        raise NotFound("You have no live subscription.", code="subscription_not_found")
+    remote = None
+    if found.provider == "stripe" and found.provider_subscription_id is not None:
+        remote = await subscriptions_stripe.cancel(found, at_period_end=at_period_end)
+    subscription = await _lock(session, found.id)
+    if remote is not None:
+        await subscriptions_stripe.sync(session, remote)
+    elif at_period_end and subscription.status in ("active", "trial"):
+        subscription.cancel_at_period_end = True
+    else:
+        subscription.status = "canceled"
+        subscription.canceled_at = datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        user.id,
+        "subscription.cancel",
+        "subscription",
+        subscription.id,
+        {"at_period_end": at_period_end, "status": subscription.status},
+    )
+    return subscription
+
+
+def entitlements_of(
+    subscription: Subscription | None, plan: Plan | None, now: datetime
+) -> Entitlements:
+    if subscription is None or plan is None:
+        return Entitlements(None, None, False, None, None, None, None)
+    grace = timedelta(days=billing_settings().subscription_grace_days)
+    end = subscription.current_period_end
+    grace_until = None if end is None else end + grace
+    if subscription.status in ("trial", "active", "past_due"):
+        # Entitlements last through the grace period after an unpaid period end, then stop.
+        entitled = grace_until is not None and now < grace_until
+    else:
+        entitled = False
+    return Entitlements(
+        plan.key,
+        subscription.status,
+        entitled,
+        end,
+        grace_until,
+        plan.ai_daily_token_quota if entitled else 0,
+        plan.ai_monthly_token_quota if entitled else 0,
+    )
+
+
+async def entitlements(session: AsyncSession, user_id: uuid.UUID) -> Entitlements:
+    subscription = await live(session, user_id)
+    plan = None if subscription is None else await session.get(Plan, subscription.plan_id)
+    return entitlements_of(subscription, plan, datetime.now(UTC))
+
+
+async def _lock(session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
+    subscription = await session.scalar(
+        select(Subscription)
+        .where(Subscription.id == subscription_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert subscription is not None
+    return subscription
+
+
+async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
+    subscription = await _lock(session, payment.purpose_id)
+    if subscription.status == "canceled":
+        return
+    plan = await session.get(Plan, subscription.plan_id)
+    assert plan is not None
+    now = datetime.now(UTC)
+    end = subscription.current_period_end
+    # A payment made during or shortly after a period continues it, keeping the billing anchor;
+    # after a lapse (``unpaid``) a new period starts now.
+    start = end if end is not None and subscription.status != "unpaid" else now
+    before = subscription.status
+    subscription.status = "active"
+    subscription.current_period_start = start
+    subscription.current_period_end = period_end(plan, start)
+    await session.flush()
+    await audit.record(
+        session,
+        None,
+        "subscription.period_paid",
+        "subscription",
+        subscription.id,
+        {"status": [before, "active"], "period_start": start, "payment_id": str(payment.id)},
+    )
+    await grant_period_credits(session, subscription, plan, start)
+
+
+async def grant_period_credits(
+    session: AsyncSession, subscription: Subscription, plan: Plan, start: datetime
+) -> bool:
+    if plan.credits_per_period <= 0:
+        return False
+    await ledger.lock_balance(session, subscription.user_id)
+    granted = await session.scalar(
+        select(
+            exists().where(
+                CreditLedgerEntry.subscription_id == subscription.id,
+                CreditLedgerEntry.period_start == start.date(),
+                CreditLedgerEntry.reason == "subscription",
+            )
+        )
+    )
+    if granted:
+        return False
+    await ledger.post(
+        session,
+        subscription.user_id,
+        plan.credits_per_period,
+        "subscription",
+        source=ledger.Source(subscription_id=subscription.id, period_start=start.date()),
+        note=f"{plan.name}: credits for the period from {start.date()}",
+    )
+    return True
+
+
+async def _on_failed(session: AsyncSession, payment: Payment) -> None:
+    subscription = await _lock(session, payment.purpose_id)
+    if subscription.status in ("active", "trial") and _period_over(subscription, datetime.now(UTC)):
+        subscription.status = "past_due"
+        await session.flush()
+        await audit.record(
+            session, None, "subscription.past_due", "subscription", subscription.id, None
+        )
+
+
+async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
+    """Move every subscription whose period ended: cancel, renew, fall past due, or lapse."""
+    counts = {"canceled": 0, "renewed": 0, "past_due": 0, "unpaid": 0}
+    async with rls.system_transaction(database) as session:
+        due = list(
+            await session.scalars(
+                select(Subscription.id).where(
+                    Subscription.provider != "stripe",
+                    Subscription.status.in_(("trial", "active", "past_due")),
+                    Subscription.current_period_end <= now,
+                )
+            )
+        )
+    for subscription_id in due:
+        async with rls.system_transaction(database) as session:
+            outcome = await _renew_one(session, subscription_id, now)
+            if outcome:
+                counts[outcome] += 1
+    return counts
+
+
+async def _renew_one(
+    session: AsyncSession, subscription_id: uuid.UUID, now: datetime
+) -> str | None:
+    subscription = await _lock(session, subscription_id)
+    if subscription.status not in ("trial", "active", "past_due") or not _period_over(
+        subscription, now
+    ):
+        return None
+    if subscription.cancel_at_period_end:
+        subscription.status = "canceled"
+        subscription.canceled_at = now
+        await audit.record(session, None, "subscription.end", "subscription", subscription.id, None)
+        return "canceled"
+    grace = timedelta(days=billing_settings().subscription_grace_days)
+    end = subscription.current_period_end
+    assert end is not None
+    if subscription.status == "past_due":
+        if now < end + grace:
+            return None
+        subscription.status = "unpaid"
+        await audit.record(
+            session, None, "subscription.lapse", "subscription", subscription.id, None
+        )
+        return "unpaid"
+    if subscription.provider == "manual" and not await _has_pending_payment(
+        session, subscription.id
+    ):
+        user = await session.get(User, subscription.user_id)
+        plan = await session.get(Plan, subscription.plan_id)
+        assert user is not None and plan is not None
+        started = await _charge_period(session, user, subscription, plan)
+        if started.payment.status == "succeeded":
+            return "renewed"
+    subscription.status = "past_due"
+    await audit.record(
+        session, None, "subscription.past_due", "subscription", subscription.id, None
+    )
+    return "past_due"
+
+
+purposes.register(
+    purposes.Purpose(PURPOSE, "subscription", on_succeeded=_on_succeeded, on_failed=_on_failed)
+)
