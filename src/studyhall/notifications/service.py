@@ -197,8 +197,8 @@ async def notify(
     """Notify ``user_id`` of ``type`` on every channel they allow (of ``channels``, if given).
 
     Returns the ids of the rows created: none when the user turned every channel off, has no
-    active account, or already has a row with the same ``dedupe_key``. ``attachments`` (an ``.ics``) go with the
-    email. ``urgent`` skips quiet hours.
+    active account, or already has a row with the same ``dedupe_key``. ``attachments`` (an
+    ``.ics``) go with the email. ``urgent`` skips quiet hours.
     """
     _check(type, channels)
     moment = _now(now)
