@@ -3,7 +3,6 @@ and the admin paths (broadcast, failures, retry)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,12 +11,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.engine import make_url
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from studyhall.accounts.deps import Admin, CurrentUser, bearer, current_user
 from studyhall.accounts.models import User
 from studyhall.db.deps import Session, get_database
+from studyhall.db.engine import libpq_url
 from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest, NotFound
 from studyhall.notifications import admin, broadcast, inbox
@@ -156,8 +155,8 @@ async def _stream_user(
 def _hub(request: Request) -> Hub:
     hub: Hub | None = getattr(request.app.state, "notification_hub", None)
     if hub is None:
-        url = make_url(str(get_database(request).engine.url.render_as_string(False)))
-        hub = Hub(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        engine_url = get_database(request).engine.url
+        hub = Hub(libpq_url(engine_url.render_as_string(hide_password=False)))
         request.app.state.notification_hub = hub
     return hub
 
@@ -203,7 +202,6 @@ async def stream(
                 yield ServerSentEvent(
                     event="notification", id=str(item.id), data=item.model_dump_json()
                 )
-                await asyncio.sleep(0)
 
     return EventSourceResponse(events(), ping=STREAM_PING_S)
 
