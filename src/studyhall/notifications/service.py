@@ -203,7 +203,7 @@ async def notify(
     _check(type, channels)
     moment = _now(now)
     async with across_users(session):
-        found = await recipients_.by_ids(session, [user_id], type)
+        found = await recipients_.by_ids(session, [user_id], [type])
         planned = [
             item
             for recipient in found
@@ -246,7 +246,7 @@ async def schedule_booking_reminders(
     base = {**(payload or {}), "booking_id": str(booking_id), "starts_at": starts_at.isoformat()}
     async with across_users(session):
         planned = []
-        for recipient in await recipients_.by_ids(session, user_ids, REMINDER):
+        for recipient in await recipients_.by_ids(session, user_ids, [REMINDER]):
             for offset in offsets:
                 due = offset.before(starts_at, recipient.zone)
                 if due <= moment:
@@ -301,7 +301,7 @@ async def move_booking_reminders(
         people = {
             recipient.user_id: recipient
             for recipient in await recipients_.by_ids(
-                session, list({n.user_id for n in reminders}), REMINDER
+                session, list({n.user_id for n in reminders}), [REMINDER]
             )
         }
         deliveries = []
