@@ -386,3 +386,32 @@ async def test_one_failure_in_a_group_retries_only_that_notification(
             "try again later')",
         )
     ]
+
+
+async def test_turning_a_type_off_also_stops_what_is_already_queued(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings
+) -> None:
+    ana = await sign_up(client, "Ana", phone="+4512345678")
+    await client.put(
+        "/api/v1/notifications/preferences",
+        json={"preferences": [{"type": "payment_failed", "channel": "sms", "enabled": True}]},
+        headers=ana.auth,
+    )
+    async with db.transaction() as session:
+        ids = await service.notify(session, ana.id, "payment_failed", {"amount_cents": 100})
+    assert len(ids) == 3
+    await client.put(
+        "/api/v1/notifications/preferences",
+        json={"preferences": [{"type": "payment_failed", "channel": "email", "enabled": False}]},
+        headers=ana.auth,
+    )
+    await client.patch("/api/v1/me", json={"phone": None}, headers=ana.auth)
+    await run_jobs()
+    assert await rows(
+        owner_db, "SELECT channel, status, last_error FROM notifications ORDER BY channel"
+    ) == [
+        ("email", "canceled", "the recipient turned this off"),
+        ("inapp", "sent", None),
+        ("sms", "canceled", "the recipient has no phone number"),
+    ]
+    assert list(settings.outbox_dir.glob("*.eml")) == []
