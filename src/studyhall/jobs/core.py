@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import procrastinate
-from procrastinate.periodic import PeriodicRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,9 +145,10 @@ async def run_worker(
     ``periodic=False`` runs without the periodic deferrer, so a test's run does only the jobs
     the test caused, whatever the wall clock says about cron schedules.
     """
-    registry = queue.periodic_registry
+    schedule = queue.periodic_registry.periodic_tasks
+    saved = dict(schedule)
     if not periodic:
-        queue.periodic_registry = PeriodicRegistry()
+        schedule.clear()
     try:
         await queue.run_worker_async(
             concurrency=concurrency,
@@ -160,4 +160,4 @@ async def run_worker(
             worker_middleware=[record_failures],
         )
     finally:
-        queue.periodic_registry = registry
+        schedule.update(saved)
