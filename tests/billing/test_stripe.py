@@ -317,3 +317,30 @@ def test_settings_accept_several_webhook_secrets() -> None:
         stripe_webhook_secrets=["whsec_a", "whsec_b"],  # type: ignore[list-item]
     )
     assert [s.get_secret_value() for s in settings.stripe_webhook_secrets] == ["whsec_a", "whsec_b"]
+
+
+async def test_a_reconciliation_job_is_scheduled_with_each_remote_payment(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_stripe: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    pack_id = await create_pack(client, admin, credits=12)
+    student = await sign_up(client)
+    payment = (await buy(client, student, pack_id))["payment"]
+    delay = await scalar(
+        db,
+        "SELECT round(extract(epoch FROM scheduled_at - now()) / 60) FROM procrastinate_jobs "
+        "WHERE task_name = 'studyhall.billing.reconcile_payment'",
+    )
+    assert delay == 15
+    await run_jobs()
+    assert await scalar(db, "SELECT status FROM payments") == "pending"
+
+    fake_stripe.objects[payment["provider_payment_id"]]["status"] = "succeeded"
+    async with owner_db.transaction() as session:
+        await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now()"))
+    await run_jobs()
+    assert await scalar(db, "SELECT status FROM payments") == "succeeded"
+    assert await ledger_consistent(db, student.id) == (12, 12)
+    assert [c.path for c in fake_stripe.calls if c.method == "GET"] == [
+        f"/v1/payment_intents/{payment['provider_payment_id']}"
+    ]
