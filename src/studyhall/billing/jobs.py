@@ -99,10 +99,10 @@ async def reconcile_payment(payment_id: str, attempt: int = 1) -> None:
         if payment is None or payment.status != "pending" or payment.provider == "manual":
             return
         provider, provider_payment_id = payment.provider, payment.provider_payment_id
-    settled = False
+    outcome = None
     if provider_payment_id is not None:
-        settled = await _settle_from_provider(database, payment.id, provider, provider_payment_id)
-    if not settled and attempt < MAX_RECONCILE_ATTEMPTS:
+        outcome = await _settle_from_provider(database, payment.id, provider, provider_payment_id)
+    if outcome is None and attempt < MAX_RECONCILE_ATTEMPTS:
         async with rls.system_transaction(database) as session:
             await schedule_reconciliation(session, payment.id, attempt + 1)
 
@@ -122,11 +122,12 @@ async def schedule_reconciliation(
 
 async def _settle_from_provider(
     database: Database, payment_id: uuid.UUID, provider: str, provider_payment_id: str
-) -> bool:
-    """Returns whether the payment is settled now (by this call or meanwhile by a webhook)."""
+) -> bool | None:
+    """Ask the provider (holding no lock), then settle. None: still pending at the provider;
+    otherwise whether this call changed the payment (a webhook may have settled it meanwhile)."""
     remote = await providers.get(provider).fetch_payment(provider_payment_id)
     if remote.status == "pending":
-        return False
+        return None
     async with rls.system_transaction(database) as session:
         payment = await payments.lock(session, payment_id)
         if remote.status == "succeeded":
@@ -139,7 +140,7 @@ async def _settle_from_provider(
                 code=remote.failure_code,
                 message=remote.failure_message,
             )
-    return changed or payment.status != "pending"
+    return changed
 
 
 async def reconcile_pending() -> int:
@@ -165,22 +166,10 @@ async def reconcile_pending() -> int:
         ).all()
     settled = 0
     for payment_id, provider, provider_payment_id in rows:
-        remote = await providers.get(provider).fetch_payment(str(provider_payment_id))
-        if remote.status == "pending":
-            continue
-        async with rls.system_transaction(database) as session:
-            payment = await payments.lock(session, payment_id)
-            if remote.status == "succeeded":
-                changed = await payments.succeed(session, payment, actor=None)
-            else:
-                changed = await payments.fail(
-                    session,
-                    payment,
-                    actor=None,
-                    code=remote.failure_code,
-                    message=remote.failure_message,
-                )
-            settled += int(changed)
+        outcome = await _settle_from_provider(
+            database, payment_id, provider, str(provider_payment_id)
+        )
+        settled += int(outcome is True)
     return settled
 
 
