@@ -26,6 +26,8 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Schema migrations and database access.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+admin_cli = typer.Typer(help="Administration: admins and encryption keys.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -215,6 +217,50 @@ def demo() -> None:
     summary = asyncio.run(load_demo(settings, urls))
     for line in summary:
         typer.echo(line)
+
+
+@admin_cli.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The new admin's email address.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="STUDYHALL_ADMIN_PASSWORD",
+            help="Prompted for when not given (or set STUDYHALL_ADMIN_PASSWORD).",
+        ),
+    ],
+) -> None:
+    """Create an admin account (audited as done by the system)."""
+    from studyhall.accounts.cli import create_admin
+    from studyhall.kit.errors import DomainError
+
+    settings = load_settings()
+    urls = connect(settings)
+    migrate_to_head(settings, urls)
+    try:
+        user_id = asyncio.run(create_admin(settings, urls, email, name, password))
+    except DomainError as exc:
+        fail(exc.detail)
+    typer.echo(f"admin {email} created (id {user_id})")
+
+
+@admin_cli.command("rotate-keys")
+def admin_rotate_keys() -> None:
+    """Re-encrypt every stored OAuth token under the first key of STUDYHALL_ENCRYPTION_KEYS."""
+    from studyhall.accounts.cli import rotate_keys
+    from studyhall.accounts.encryption import EncryptionKeyError
+
+    settings = load_settings()
+    urls = connect(settings)
+    try:
+        count, kid = asyncio.run(rotate_keys(settings, urls))
+    except EncryptionKeyError as exc:
+        fail(str(exc))
+    typer.echo(f"re-encrypted {count} oauth account(s) under key {kid}")
 
 
 def main() -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_heartbeat_max_age_s: int = Field(default=60, ge=5)
 
+    # Issue 6: a course purchase may be refunded this many days after payment.
+    course_refund_window_days: int = Field(default=14, ge=0, le=365)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
@@ -57,6 +60,49 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     smtp_timeout_s: float = Field(default=30.0, gt=0)
+
+    # Accounts (issue 3). External identity: one OIDC provider (Clerk, Supabase, Google, ...).
+    oidc_issuer: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_audience: str | None = None
+    oidc_provider: Literal["oidc", "google", "clerk", "supabase"] = "oidc"
+    oidc_algorithms: list[Literal["RS256", "ES256"]] = ["RS256", "ES256"]
+    oidc_jwks_cache_s: int = Field(default=300, ge=0)
+    # An unknown kid refetches the key set at most this often (no amplification to the IdP).
+    oidc_jwks_refresh_cooldown_s: float = Field(default=30.0, ge=0)
+    # Guardian consent: users younger than this (in whole years) need a guardian's consent.
+    guardian_consent_age: int = Field(default=13, ge=0, le=21)
+    guardian_consent_age_by_country: dict[str, int] = {}
+    # AES-GCM keys for tokens at rest: "kid:base64key,kid2:base64key"; the first one encrypts.
+    encryption_keys: SecretStr | None = None
+    # Brute-force limits, kept in PostgreSQL (auth_rate_limits).
+    signin_limit_per_account: int = Field(default=5, ge=1)
+    signin_limit_per_ip: int = Field(default=50, ge=1)
+    signin_window_s: int = Field(default=900, ge=1)
+    reset_limit_per_account: int = Field(default=3, ge=1)
+    reset_limit_per_ip: int = Field(default=20, ge=1)
+    reset_window_s: int = Field(default=3600, ge=1)
+    # Study assistant (#7). Files live under ``home/files`` unless S3-compatible storage is set.
+    study_max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Any OpenAI-compatible server, e.g. http://localhost:11434/v1; unset = offline engine only.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_output_tokens: int = Field(default=1024, ge=16)
+    embedding_base_url: str | None = None
+    embedding_api_key: SecretStr | None = None
+    embedding_model: str = "text-embedding-3-small"
+    # Default plan until billing plans land: tokens per user per local day / month.
+    ai_daily_token_limit: int = Field(default=200_000, ge=0)
+    ai_monthly_token_limit: int = Field(default=3_000_000, ge=0)
 
     @field_validator("database_url", "app_database_url")
     @classmethod
@@ -86,6 +132,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.mail_outbox_dir or self.home / "outbox"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.storage_dir or self.home / "files"
 
 
 @lru_cache

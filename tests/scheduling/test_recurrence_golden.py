@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from tz_transitions import REFERENCE, SCAN_END, scan_transitions, zones_with_transitions
-
 from studyhall.scheduling.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,
     expand_availability,
     weekly_rrule,
+)
+from tests.scheduling.tz_transitions import (
+    REFERENCE,
+    SCAN_END,
+    scan_transitions,
+    zones_with_transitions,
 )
 
 HOUR = timedelta(hours=1)

@@ -19,13 +19,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tz_transitions import (
-    REFERENCE,
-    SCAN_END,
-    Transition,
-    all_transitions,
-    zones_with_transitions,
-)
 
 from studyhall.scheduling.recurrence import (
     AvailabilityRule,
@@ -33,6 +26,13 @@ from studyhall.scheduling.recurrence import (
     cut_slots,
     expand_availability,
     weekly_rrule,
+)
+from tests.scheduling.tz_transitions import (
+    REFERENCE,
+    SCAN_END,
+    Transition,
+    all_transitions,
+    zones_with_transitions,
 )
 
 Span = tuple[datetime, datetime]

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tz_transitions import Transition, all_transitions
 
 from studyhall.kit.timezones import (
     GapPolicy,
@@ -22,6 +21,7 @@ from studyhall.kit.timezones import (
     localize,
     validate_zone,
 )
+from tests.scheduling.tz_transitions import Transition, all_transitions
 
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")

@@ -8,13 +8,17 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts import consent
 from studyhall.accounts.models import User
 from studyhall.accounts.security import decode_access_token
 from studyhall.db.deps import get_session
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Forbidden, Unauthorized
+
+API_PREFIX = "/api/v1"
 
 bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/sign-in")
 
@@ -38,10 +42,13 @@ async def _user_from_token(
         user is None
         or user.deleted_at is not None
         or user.status != "active"
-        or claims.issued_at.timestamp() < int(user.tokens_valid_after.timestamp())
+        or claims.issued_at < user.tokens_valid_after
     ):
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
     await set_current_user(session, user.id)
+    if user.role == "admin":
+        # Section 10.4 of the data model: admin policies read app.user_role.
+        await session.execute(text("SELECT set_config('app.user_role', 'admin', true)"))
     request.state.user_id = user.id
     return user
 
@@ -59,17 +66,37 @@ async def optional_user(
     return await _user_from_token(request, session, credentials)
 
 
+# A minor without a guardian's consent reaches only these (paths under the API prefix).
+CONSENT_EXEMPT_PATHS = ("/me", "/me/student-profile", "/me/tutor-profile")
+CONSENT_EXEMPT_PREFIXES = ("/me/guardian-consent", "/auth/")
+
+
+def consent_exempt(path: str) -> bool:
+    local = path.removeprefix(API_PREFIX)
+    return local in CONSENT_EXEMPT_PATHS or local.startswith(CONSENT_EXEMPT_PREFIXES)
+
+
 async def current_user(
     request: Request,
     session: Annotated[AsyncSession, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
+    """The signed-in caller. Every domain's routes depend on this, so the guardian-consent rule
+    holds everywhere without each route asking for it."""
     user = await _user_from_token(request, session, credentials)
     if user is None:
         raise Unauthorized(
             "Sign in first: send 'Authorization: Bearer <access token>'.",
             code="not_authenticated",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not consent_exempt(request.url.path) and await consent.blocks(
+        session, user, request.app.state.settings
+    ):
+        raise Forbidden(
+            "A parent or guardian has to consent before this account can be used; "
+            "ask for consent at /api/v1/me/guardian-consent.",
+            code="guardian_consent_required",
         )
     return user
 

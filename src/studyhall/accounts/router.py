@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, status
+from fastapi import APIRouter, Body, Request, Response, status
+from fastapi.responses import JSONResponse
 
-from studyhall.accounts import service
+from studyhall.accounts import ratelimit, service
 from studyhall.accounts.deps import CurrentUser
 from studyhall.accounts.schemas import (
     RefreshRequest,
@@ -16,8 +17,8 @@ from studyhall.accounts.schemas import (
     UserRead,
     UserUpdate,
 )
-from studyhall.db.deps import Session
-from studyhall.kit.errors import Unauthorized
+from studyhall.db.deps import Session, get_database
+from studyhall.kit.errors import problem
 
 router = APIRouter(tags=["accounts"])
 
@@ -53,25 +54,55 @@ async def sign_up(data: SignUp, request: Request, session: Session) -> TokenPair
 
 @router.post("/auth/sign-in", summary="Exchange email and password for tokens (public)")
 async def sign_in(data: SignIn, request: Request, session: Session) -> TokenPair:
+    limits = signin_limits(request, data.email)
+    await ratelimit.hit(get_database(request), limits, TOO_MANY_SIGN_INS)
     user = await service.authenticate(session, data.email, data.password)
+    await ratelimit.give_back(session, limits)
     return _pair(
         await service.issue_tokens(session, user, _secret(request), client=_client(request))
     )
 
 
+TOO_MANY_SIGN_INS = "Too many failed sign-ins; wait before trying again."
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def signin_limits(request: Request, email: str) -> list[ratelimit.Limit]:
+    settings = request.app.state.settings
+    window = settings.signin_window_s
+    return [
+        ratelimit.Limit(f"signin:ip:{client_ip(request)}", settings.signin_limit_per_ip, window),
+        ratelimit.Limit(
+            f"signin:account:{ratelimit.account_key(email)}",
+            settings.signin_limit_per_account,
+            window,
+        ),
+    ]
+
+
 @router.post(
-    "/auth/refresh", summary="Rotate a refresh token (public; the token is the credential)"
+    "/auth/refresh",
+    response_model=TokenPair,
+    summary="Rotate a refresh token (public; the token is the credential)",
+    responses={401: {"description": "Invalid, expired, revoked or reused refresh token"}},
 )
-async def refresh(data: RefreshRequest, request: Request, session: Session) -> TokenPair:
+async def refresh(data: RefreshRequest, request: Request, session: Session) -> Response:
     tokens = await service.rotate_refresh_token(
         session, data.refresh_token, _secret(request), _client(request)
     )
     if tokens is None:
-        raise Unauthorized(
+        # Returned, not raised: a reused token's family revocation (and its audit row) must
+        # commit, and raising would roll the request's transaction back.
+        return problem(
+            request,
+            401,
+            "invalid_refresh_token",
             "The refresh token is invalid, expired or already used; sign in again.",
-            code="invalid_refresh_token",
         )
-    return _pair(tokens)
+    return JSONResponse(_pair(tokens).model_dump())
 
 
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
@@ -100,3 +131,14 @@ async def me(user: CurrentUser) -> UserRead:
 @router.patch("/me", summary="Change the caller's own account fields")
 async def update_me(data: UserUpdate, user: CurrentUser, session: Session) -> UserRead:
     return UserRead.model_validate(await service.update_me(session, user, data))
+
+
+def _include_the_rest() -> None:
+    # Imported here: those modules reuse helpers defined above.
+    from studyhall.accounts import routes_admin, routes_auth, routes_consent, routes_profiles
+
+    for module in (routes_auth, routes_profiles, routes_consent, routes_admin):
+        router.include_router(module.router)
+
+
+_include_the_rest()

@@ -99,3 +99,192 @@ class UserUpdate(Strict):
     avatar_url: HttpUrl | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()\-]{5,20}$")] | None = None
     timezone: TimeZoneName | None = None
+
+
+# --- passwords and emailed tokens -------------------------------------------------------------
+
+EmailedToken = Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class ChangePassword(Strict):
+    current_password: Password
+    new_password: Password
+
+
+class EmailOnly(Strict):
+    email: EmailStr = Field(max_length=254)
+
+
+class ResetPassword(Strict):
+    token: EmailedToken
+    new_password: Password
+
+
+class TokenOnly(Strict):
+    token: EmailedToken
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+class OidcSignIn(Strict):
+    id_token: str = Field(min_length=10, max_length=16384)
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+ShortText = Annotated[str, Field(min_length=1, max_length=100)]
+Tag = Annotated[str, Field(min_length=1, max_length=60)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class StudentProfileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: uuid.UUID
+    school: str | None
+    grade_level: str | None
+    learning_goals: list[str]
+    primary_goal: str | None
+    interests: list[str]
+    experience_level: str | None
+    preferred_session_minutes: int | None
+    study_preference: str | None
+    onboarding_completed: bool
+    updated_at: datetime
+
+
+class StudentProfileUpdate(Strict):
+    school: Annotated[str, Field(max_length=200)] | None = None
+    grade_level: Annotated[str, Field(max_length=50)] | None = None
+    learning_goals: Annotated[list[Tag], Field(max_length=20)] | None = None
+    primary_goal: Annotated[str, Field(max_length=500)] | None = None
+    interests: Annotated[list[Tag], Field(max_length=30)] | None = None
+    experience_level: Literal["beginner", "intermediate", "advanced"] | None = None
+    preferred_session_minutes: Annotated[int, Field(ge=5, le=480)] | None = None
+    study_preference: ShortText | None = None
+    onboarding_completed: bool | None = None
+
+
+class TutorProfileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    user_id: uuid.UUID
+    bio: str | None
+    subjects: list[str]
+    hourly_rate_cents: int
+    currency: str
+    meeting_link: str | None
+    rating: float | None
+    rating_count: int
+    total_sessions: int
+    total_earnings_cents: int
+    is_available: bool
+    verification_status: str
+    updated_at: datetime
+
+
+class TutorProfileUpdate(Strict):
+    """``verification_status``, rating and totals are not here: only admins and billing set them."""
+
+    bio: Annotated[str, Field(max_length=5000)] | None = None
+    subjects: Annotated[list[Tag], Field(max_length=30)] | None = None
+    hourly_rate_cents: Annotated[int, Field(ge=0, le=100_000_000)] | None = None
+    currency: Currency | None = None
+    meeting_link: HttpUrl | None = None
+    is_available: bool | None = None
+
+
+class TutorCard(BaseModel):
+    """A tutor as the public directory shows them."""
+
+    user_id: uuid.UUID
+    name: str
+    avatar_url: str | None
+    timezone: str
+    bio: str | None
+    subjects: list[str]
+    hourly_rate_cents: int
+    currency: str
+    rating: float | None
+    rating_count: int
+    total_sessions: int
+
+
+class TutorPage(BaseModel):
+    items: list[TutorCard]
+    next_cursor: str | None
+
+
+# --- guardian consent -------------------------------------------------------------------------
+
+
+class ConsentRequest(Strict):
+    guardian_email: EmailStr = Field(max_length=254)
+
+
+class ConsentStatus(BaseModel):
+    required: bool
+    consent_age: int
+    state: Literal["not_required", "missing", "pending", "given", "withdrawn"]
+    guardian_email: str | None
+
+
+class ConsentView(BaseModel):
+    child_name: str
+    guardian_email: str
+    consent_type: str
+    legal_text: str
+    legal_text_hash: str
+
+
+class ConsentDecision(Strict):
+    token: EmailedToken
+    consent_given: bool
+    legal_text_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+# --- oauth accounts ---------------------------------------------------------------------------
+
+
+class OAuthAccountRead(BaseModel):
+    """Never the tokens themselves."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider: str
+    provider_account_id: str
+    token_expires_at: datetime | None
+    scopes: list[str]
+    calendar_id: str | None
+    created_at: datetime
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+class AdminUserRead(UserRead):
+    deleted_at: datetime | None
+    updated_at: datetime
+
+
+class AdminCreate(Strict):
+    email: EmailStr = Field(max_length=254)
+    password: Password
+    name: Name
+    timezone: TimeZoneName = "UTC"
+
+
+class UserPage(BaseModel):
+    items: list[AdminUserRead]
+    next_cursor: str | None
+
+
+class Suspension(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class VerificationDecision(Strict):
+    reason: Annotated[str, Field(max_length=500)] | None = None

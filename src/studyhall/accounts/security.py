@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import uuid
@@ -26,6 +27,12 @@ hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = hasher.hash("studyhall-timing-equalizer")
 
 MIN_PASSWORD, MAX_PASSWORD = 8, 128
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_micros(instant: datetime) -> int:
+    """Exact integer microseconds since the epoch (float timestamps lose the last digit)."""
+    return (instant - EPOCH) // timedelta(microseconds=1)
 
 
 def hash_password(password: str) -> str:
@@ -37,6 +44,16 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    """argon2 takes tens of milliseconds of CPU; off the event loop, other requests keep flowing
+    (argon2-cffi releases the GIL while hashing)."""
+    return await asyncio.to_thread(hasher.hash, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:
@@ -81,6 +98,8 @@ def issue_access_token(
         "nbf": int(now.timestamp()),
         "exp": int((now + ACCESS_TOKEN_TTL).timestamp()),
         "jti": secrets.token_hex(8),
+        # ``iat`` has whole seconds; revocation ("sign out everywhere") needs the exact instant.
+        "iat_us": to_micros(now),
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
@@ -99,11 +118,15 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         user_id = uuid.UUID(claims["sub"])
     except (ValueError, TypeError) as exc:
         raise jwt.InvalidTokenError("malformed subject") from exc
-    return AccessClaims(
-        user_id=user_id,
-        role=str(claims.get("role", "")),
-        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+    iat_us = claims.get("iat_us")
+    # Tokens minted before ``iat_us`` existed keep their old meaning: valid through the end of
+    # their ``iat`` second.
+    issued_at = (
+        EPOCH + timedelta(microseconds=iat_us)
+        if isinstance(iat_us, int)
+        else datetime.fromtimestamp(int(claims["iat"]), UTC) + timedelta(microseconds=999_999)
     )
+    return AccessClaims(user_id=user_id, role=str(claims.get("role", "")), issued_at=issued_at)
 
 
 def new_opaque_token() -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import security
 from studyhall.accounts.models import RefreshToken, User
+from studyhall.accounts.profiles import ensure_profile
 from studyhall.accounts.schemas import SignUp, UserUpdate
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unauthorized, Unprocessable
@@ -34,7 +35,7 @@ def _now() -> datetime:
 async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if problem := security.password_problem(data.password):
         raise Unprocessable(problem, code="weak_password", field="password")
-    password_hash = security.hash_password(data.password)
+    password_hash = await security.hash_password_async(data.password)
     user_id = await session.scalar(
         insert(User)
         .values(
@@ -53,6 +54,7 @@ async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if user_id is None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = await get_user(session, user_id)
+    await ensure_profile(session, user)
     await audit.record(session, user.id, "user.sign_up", "user", user.id, {"role": user.role})
     return user
 
@@ -67,12 +69,15 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
 async def authenticate(session: AsyncSession, email: str, password: str) -> User:
     user = await session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
     # verify_password runs argon2 even when there is no user, so both failures cost the same.
-    if not security.verify_password(user.password_hash if user else None, password) or user is None:
+    if (
+        not await security.verify_password_async(user.password_hash if user else None, password)
+        or user is None
+    ):
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.status != "active":
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.password_hash and security.needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+        user.password_hash = await security.hash_password_async(password)
     user.last_login_at = _now()
     return user
 

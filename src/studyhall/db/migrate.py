@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from studyhall.db.engine import sqlalchemy_url
 
-APPEND_ONLY_TABLES = ("audit_log", "credit_ledger")
+APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:

@@ -1,0 +1,171 @@
+"""Courses: authoring, catalogue browsing and the outline each caller may see."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.courses.common import (
+    PUBLISHED_LESSON,
+    can_edit,
+    constraint_name,
+    get_or_404,
+    require_editor,
+)
+from studyhall.courses.models import Course, CourseAccess, CourseProduct, CourseSection, Lesson
+from studyhall.courses.schemas import CourseCreate, CourseUpdate
+from studyhall.kit.errors import Conflict, Unprocessable
+
+
+@dataclass
+class Outline:
+    course: Course
+    sections: list[tuple[CourseSection, list[Lesson]]]
+    can_edit: bool
+    has_access: bool
+
+
+async def create_course(session: AsyncSession, user: User, data: CourseCreate) -> Course:
+    # Admin courses are platform courses (no author); a tutor's course is theirs to edit.
+    author_id = user.id if user.role == "tutor" else None
+    course = Course(title=data.title, description=data.description, author_id=author_id)
+    session.add(course)
+    await session.flush()
+    await audit.record(
+        session,
+        user.id,
+        "course.create",
+        "course",
+        course.id,
+        {**data.model_dump(), "author_id": author_id},
+    )
+    return course
+
+
+async def update_course(
+    session: AsyncSession, user: User, course_id: uuid.UUID, data: CourseUpdate
+) -> Course:
+    course = await get_or_404(session, Course, course_id, "course", lock=True)
+    require_editor(user, course)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    before = {key: getattr(course, key) for key in changes}
+    for key, value in changes.items():
+        setattr(course, key, value)
+    await session.flush()
+    await audit.record(
+        session, user.id, "course.update", "course", course.id, audit.changes(before, changes)
+    )
+    return course
+
+
+def _linked_to_products() -> Conflict:
+    return Conflict(
+        "The course is sold in one or more products; remove it from them before deleting it.",
+        code="course_linked_to_products",
+    )
+
+
+async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> None:
+    """Seed 004: RESTRICT while products link the course; CASCADE to sections and lessons."""
+    course = await get_or_404(session, Course, course_id, "course", lock=True)
+    require_editor(user, course)
+    if await session.scalar(select(exists().where(CourseProduct.course_id == course.id))):
+        raise _linked_to_products()
+    await session.delete(course)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A product link committed between the check and the delete.
+        if constraint_name(exc) == "fk_course_products_course_id_courses":
+            raise _linked_to_products() from exc
+        raise
+    await audit.record(
+        session, user.id, "course.delete", "course", course_id, {"title": course.title}
+    )
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+def encode_cursor(course: Course) -> str:
+    raw = json.dumps([course.created_at.isoformat(), str(course.id)])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        created_at, course_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(created_at), uuid.UUID(course_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise Unprocessable(
+            "The cursor is not one this API returned; start again without it.",
+            code="invalid_cursor",
+        ) from exc
+
+
+async def browse(
+    session: AsyncSession, *, limit: int, cursor: str | None, author_id: uuid.UUID | None
+) -> tuple[list[Course], str | None]:
+    """Keyset pages, newest first: page 500 costs what page 1 costs (index on created_at, id)."""
+    query = select(Course).order_by(Course.created_at.desc(), Course.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        created_at, course_id = decode_cursor(cursor)
+        query = query.where(tuple_(Course.created_at, Course.id) < tuple_(created_at, course_id))
+    if author_id is not None:
+        query = query.where(Course.author_id == author_id)
+    rows = list((await session.scalars(query)).all())
+    page, more = rows[:limit], len(rows) > limit
+    return page, encode_cursor(page[-1]) if more else None
+
+
+def has_access_query(user_id: uuid.UUID, course_id: uuid.UUID) -> Select[bool]:
+    """Seed 004's access check, served by the partial index on (user_id, course_id)."""
+    return select(
+        exists().where(
+            CourseAccess.user_id == user_id,
+            CourseAccess.course_id == course_id,
+            CourseAccess.revoked_at.is_(None),
+        )
+    )
+
+
+async def has_access(session: AsyncSession, user_id: uuid.UUID, course_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(has_access_query(user_id, course_id)))
+
+
+async def outline(session: AsyncSession, user: User | None, course_id: uuid.UUID) -> Outline:
+    course = await get_or_404(session, Course, course_id, "course")
+    editor = can_edit(user, course)
+    sections_query = (
+        select(CourseSection)
+        .where(CourseSection.course_id == course.id)
+        .order_by(CourseSection.position)
+    )
+    lessons_query = (
+        select(Lesson)
+        .join(CourseSection, CourseSection.id == Lesson.section_id)
+        .where(CourseSection.course_id == course.id)
+        .order_by(Lesson.position)
+    )
+    if not editor:
+        sections_query = sections_query.where(CourseSection.status == "public")
+        lessons_query = lessons_query.where(Lesson.status.in_(PUBLISHED_LESSON))
+    sections = list((await session.scalars(sections_query)).all())
+    by_section: dict[uuid.UUID, list[Lesson]] = {section.id: [] for section in sections}
+    for lesson in (await session.scalars(lessons_query)).all():
+        if lesson.section_id in by_section:
+            by_section[lesson.section_id].append(lesson)
+    access = editor or (user is not None and await has_access(session, user.id, course.id))
+    return Outline(
+        course, [(section, by_section[section.id]) for section in sections], editor, access
+    )

@@ -1,0 +1,144 @@
+"""Seed 002 taxonomy: subjects and their topics, shared by lessons, quizzes, chat and mastery."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.audit import service as audit
+from studyhall.courses.common import PUBLISHED_LESSON, flush_unique, get_or_404
+from studyhall.courses.models import CourseSection, Lesson, Subject, Topic
+from studyhall.courses.schemas import SubjectCreate, SubjectUpdate, TopicCreate, TopicUpdate
+from studyhall.kit.errors import Conflict
+
+
+def _subject_taken(name: str) -> Conflict:
+    return Conflict(f"A subject named '{name}' exists.", code="subject_name_taken")
+
+
+def _topic_taken(name: str) -> Conflict:
+    return Conflict(f"The subject has a topic named '{name}'.", code="topic_name_taken")
+
+
+async def list_subjects(session: AsyncSession) -> list[Subject]:
+    return list((await session.scalars(select(Subject).order_by(Subject.name))).all())
+
+
+async def _name_taken(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> bool:
+    query = select(exists().where(Subject.name == name, Subject.id != exclude))
+    return bool(await session.scalar(query))
+
+
+async def create_subject(session: AsyncSession, actor: uuid.UUID, data: SubjectCreate) -> Subject:
+    if await _name_taken(session, data.name, None):
+        raise _subject_taken(data.name)
+    subject = Subject(name=data.name, description=data.description)
+    session.add(subject)
+    await flush_unique(session, "uq_subjects_name", _subject_taken(data.name))
+    await audit.record(session, actor, "subject.create", "subject", subject.id, data.model_dump())
+    return subject
+
+
+async def update_subject(
+    session: AsyncSession, actor: uuid.UUID, subject_id: uuid.UUID, data: SubjectUpdate
+) -> Subject:
+    subject = await get_or_404(session, Subject, subject_id, "subject", lock=True)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and await _name_taken(session, changes["name"], subject.id):
+        raise _subject_taken(changes["name"])
+    before = {key: getattr(subject, key) for key in changes}
+    for key, value in changes.items():
+        setattr(subject, key, value)
+    await flush_unique(session, "uq_subjects_name", _subject_taken(subject.name))
+    await audit.record(
+        session, actor, "subject.update", "subject", subject.id, audit.changes(before, changes)
+    )
+    return subject
+
+
+async def delete_subject(session: AsyncSession, actor: uuid.UUID, subject_id: uuid.UUID) -> None:
+    subject = await get_or_404(session, Subject, subject_id, "subject", lock=True)
+    if await session.scalar(select(exists().where(Topic.subject_id == subject.id))):
+        raise Conflict(
+            "The subject still has topics; delete or move them first.", code="subject_has_topics"
+        )
+    await session.delete(subject)
+    await session.flush()
+    await audit.record(
+        session, actor, "subject.delete", "subject", subject_id, {"name": subject.name}
+    )
+
+
+async def list_topics(session: AsyncSession, subject_id: uuid.UUID) -> list[Topic]:
+    await get_or_404(session, Subject, subject_id, "subject")
+    query = select(Topic).where(Topic.subject_id == subject_id).order_by(Topic.name)
+    return list((await session.scalars(query)).all())
+
+
+async def _topic_name_taken(
+    session: AsyncSession, subject_id: uuid.UUID, name: str, exclude: uuid.UUID | None
+) -> bool:
+    query = select(
+        exists().where(Topic.subject_id == subject_id, Topic.name == name, Topic.id != exclude)
+    )
+    return bool(await session.scalar(query))
+
+
+async def create_topic(
+    session: AsyncSession, actor: uuid.UUID, subject_id: uuid.UUID, data: TopicCreate
+) -> Topic:
+    # Locking the subject serializes topic creation in it, so the name check cannot race.
+    await get_or_404(session, Subject, subject_id, "subject", lock=True)
+    if await _topic_name_taken(session, subject_id, data.name, None):
+        raise _topic_taken(data.name)
+    topic = Topic(subject_id=subject_id, **data.model_dump())
+    session.add(topic)
+    await flush_unique(session, "uq_topics_subject_id_name", _topic_taken(data.name))
+    await audit.record(session, actor, "topic.create", "topic", topic.id, data.model_dump())
+    return topic
+
+
+async def update_topic(
+    session: AsyncSession, actor: uuid.UUID, topic_id: uuid.UUID, data: TopicUpdate
+) -> Topic:
+    topic = await get_or_404(session, Topic, topic_id, "topic")
+    await get_or_404(session, Subject, topic.subject_id, "subject", lock=True)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and await _topic_name_taken(
+        session, topic.subject_id, changes["name"], topic.id
+    ):
+        raise _topic_taken(changes["name"])
+    before = {key: getattr(topic, key) for key in changes}
+    for key, value in changes.items():
+        setattr(topic, key, value)
+    await flush_unique(session, "uq_topics_subject_id_name", _topic_taken(topic.name))
+    await audit.record(
+        session, actor, "topic.update", "topic", topic.id, audit.changes(before, changes)
+    )
+    return topic
+
+
+async def topic_lessons(session: AsyncSession, topic_id: uuid.UUID) -> list[Lesson]:
+    """Seed 002's subject → topic → lesson browsing: published lessons tagged with the topic."""
+    await get_or_404(session, Topic, topic_id, "topic")
+    query = (
+        select(Lesson)
+        .join(CourseSection, CourseSection.id == Lesson.section_id)
+        .where(
+            Lesson.topic_id == topic_id,
+            CourseSection.status == "public",
+            Lesson.status.in_(PUBLISHED_LESSON),
+        )
+        .order_by(CourseSection.course_id, CourseSection.position, Lesson.position)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def delete_topic(session: AsyncSession, actor: uuid.UUID, topic_id: uuid.UUID) -> None:
+    """Lessons keep existing: their ``topic_id`` is set to NULL by the foreign key."""
+    topic = await get_or_404(session, Topic, topic_id, "topic", lock=True)
+    await session.delete(topic)
+    await session.flush()
+    await audit.record(session, actor, "topic.delete", "topic", topic_id, {"name": topic.name})

@@ -1,0 +1,104 @@
+"""Request and response bodies of the notifications API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from studyhall.notifications.catalog import Channel, NotificationType
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NotificationRead(BaseModel):
+    id: uuid.UUID
+    type: str
+    channel: str
+    status: str
+    title: str
+    payload: dict[str, Any]
+    entity: str | None
+    entity_id: uuid.UUID | None
+    created_at: datetime
+    sent_at: datetime | None
+    read_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationRead]
+    next_cursor: uuid.UUID | None = Field(
+        description="Pass as `before` to get the next (older) page; null on the last page."
+    )
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class Marked(BaseModel):
+    marked: int
+
+
+class PreferenceRead(BaseModel):
+    type: str
+    channel: str
+    enabled: bool
+    locked: bool = Field(description="Account emails cannot be turned off.")
+
+
+class PreferenceChange(Strict):
+    type: NotificationType
+    channel: Channel
+    enabled: bool
+
+
+class PreferencesUpdate(Strict):
+    preferences: Annotated[list[PreferenceChange], Field(min_length=1, max_length=100)]
+
+
+class QuietHoursUpdate(Strict):
+    """Local wall-clock times in the caller's own zone; both null turns quiet hours off."""
+
+    quiet_hours_start: time | None = None
+    quiet_hours_end: time | None = None
+
+
+class QuietHours(BaseModel):
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    timezone: str = Field(description="The caller's zone, in which the times are read.")
+
+
+class BroadcastCreate(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    body: Annotated[str, Field(min_length=1, max_length=5000)]
+    role: Literal["student", "tutor", "admin"] | None = Field(
+        default=None, description="Only users of this role; null means everyone."
+    )
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=3)] | None = None
+
+
+class BroadcastStarted(BaseModel):
+    broadcast_id: uuid.UUID
+    recipients: int
+    batch_size: int
+
+
+class AdminNotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    type: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    scheduled_for: datetime
+    sent_at: datetime | None
+    created_at: datetime

@@ -1,0 +1,28 @@
+"""Scheduling knobs, read from the environment (prefix ``STUDYHALL_``) like the main settings.
+
+Kept in the domain so the marketplace can be tuned without touching the shared Settings class.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SchedulingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDYHALL_", env_file=".env", extra="ignore")
+
+    # How long an unpaid booking keeps its seat before the hold is released.
+    booking_hold_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # How long a tutor has to approve a booking of an offering that needs approval (never past
+    # the start).
+    booking_approval_hours: int = Field(default=48, ge=1, le=24 * 14)
+    google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
+    google_calendar_timeout_s: float = Field(default=15.0, gt=0)
+
+
+@lru_cache
+def scheduling_settings() -> SchedulingSettings:
+    return SchedulingSettings()

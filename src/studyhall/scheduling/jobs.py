@@ -1,0 +1,108 @@
+"""Scheduling jobs: slot materialization, hold expiry, completion, Google Calendar sync.
+
+Every handler takes ids, re-reads rows and is safe to run twice (rule 3).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, text
+
+from studyhall.audit import service as audit
+from studyhall.jobs import backoff, enqueue, queue, runtime
+from studyhall.scheduling import google_calendar
+from studyhall.scheduling.models import AvailabilityRuleRow
+from studyhall.scheduling.service.common import trusted, utcnow
+from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
+from studyhall.scheduling.service.seats import expire_holds
+
+_COMPLETE = text(
+    """
+    UPDATE bookings SET status = 'completed'
+    WHERE status = 'confirmed' AND end_at <= :now
+    RETURNING id
+    """
+)
+
+
+@queue.task(name="studyhall.scheduling.materialize_tutor_slots", retry=backoff())
+async def materialize_tutor_slots(tutor_id: str) -> None:
+    async with runtime().database.transaction() as session:
+        await trusted(session)
+        await materialize_tutor(session, uuid.UUID(tutor_id), utcnow())
+
+
+@queue.task(name="studyhall.scheduling.materialize_tutor_batch", retry=backoff())
+async def materialize_tutor_batch(tutor_ids: list[str]) -> None:
+    async with runtime().database.transaction() as session:
+        await trusted(session)
+        await materialize_tutors(session, [uuid.UUID(t) for t in tutor_ids], utcnow())
+
+
+ROLL_BATCH = 200
+
+
+@queue.periodic(cron="23 2 * * *")
+@queue.task(name="studyhall.scheduling.roll_horizon", queue="maintenance")
+async def roll_horizon(timestamp: int) -> None:
+    """Once a day every tutor with rules gets one more day of slots, in batches of tutors."""
+    async with runtime().database.transaction() as session:
+        tutors = (
+            await session.scalars(
+                select(AvailabilityRuleRow.tutor_id)
+                .where(AvailabilityRuleRow.is_active, AvailabilityRuleRow.deleted_at.is_(None))
+                .distinct()
+                .order_by(AvailabilityRuleRow.tutor_id)
+            )
+        ).all()
+        for start in range(0, len(tutors), ROLL_BATCH):
+            batch = [str(t) for t in tutors[start : start + ROLL_BATCH]]
+            await enqueue(session, materialize_tutor_batch, tutor_ids=batch)
+
+
+@queue.task(name="studyhall.scheduling.release_expired_holds", retry=backoff())
+async def release_expired_holds(tutor_id: str | None = None) -> None:
+    async with runtime().database.transaction() as session:
+        released = await expire_holds(
+            session,
+            utcnow(),
+            tutor_id=None if tutor_id is None else uuid.UUID(tutor_id),
+            keep_trusted=True,
+        )
+        for booking_id, owner in {(b, t) for b, t in released}:
+            await enqueue(
+                session, sync_calendar_events, lock=f"gcal:{booking_id}", booking_id=str(booking_id)
+            )
+            await enqueue(
+                session, materialize_tutor_slots, lock=f"slots:{owner}", tutor_id=str(owner)
+            )
+
+
+@queue.periodic(cron="* * * * *")
+@queue.task(name="studyhall.scheduling.sweep_expired_holds", queue="maintenance")
+async def sweep_expired_holds(timestamp: int) -> None:
+    """The safety net behind the per-hold scheduled job (a worker may have been down)."""
+    await release_expired_holds()
+
+
+@queue.periodic(cron="*/5 * * * *")
+@queue.task(name="studyhall.scheduling.complete_finished_bookings", queue="maintenance")
+async def complete_finished_bookings(timestamp: int) -> None:
+    await complete_finished()
+
+
+async def complete_finished() -> list[uuid.UUID]:
+    async with runtime().database.transaction() as session:
+        await trusted(session)
+        done = list((await session.scalars(_COMPLETE, {"now": utcnow()})).all())
+        for booking_id in done:
+            await audit.record(
+                session, None, "booking.complete", "booking", booking_id, {"status": "completed"}
+            )
+    return done
+
+
+@queue.task(name="studyhall.scheduling.sync_calendar_events", retry=backoff())
+async def sync_calendar_events(booking_id: str) -> None:
+    await google_calendar.sync_booking(runtime().database, uuid.UUID(booking_id))

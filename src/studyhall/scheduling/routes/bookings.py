@@ -1,0 +1,152 @@
+"""HTTP for bookings and calendars."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from sqlalchemy import text
+
+from studyhall.accounts.deps import CurrentUser, TutorOrAdmin
+from studyhall.db.deps import Session
+from studyhall.kit import idempotency
+from studyhall.kit.errors import NotFound
+from studyhall.scheduling import service
+from studyhall.scheduling.schemas import (
+    BookingCreate,
+    BookingDetails,
+    BookingRead,
+    CancelRequest,
+    DeclineRequest,
+    FeedCreated,
+    RescheduleRequest,
+)
+from studyhall.scheduling.service import ics
+from studyhall.scheduling.service.common import utcnow
+
+router = APIRouter(tags=["bookings"])
+
+ICS = "text/calendar; charset=utf-8"
+BookingStatus = Literal[
+    "pending_payment",
+    "pending_approval",
+    "confirmed",
+    "completed",
+    "canceled",
+    "declined",
+    "refunded",
+]
+
+
+@router.post(
+    "/bookings",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingRead,
+    summary="Book a slot (send an Idempotency-Key to retry safely)",
+)
+async def create_booking(
+    data: BookingCreate,
+    user: CurrentUser,
+    session: Session,
+    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
+) -> Any:
+    claimed = await idempotency.claim(session, key, user.id, "POST /bookings", data)
+    if claimed.replay is not None:
+        return claimed.replay
+    booking = await service.create_booking(session, user, data.slot_id, data.notes, utcnow())
+    body = BookingRead.model_validate(booking)
+    await idempotency.remember(
+        session, claimed, status.HTTP_201_CREATED, body.model_dump(mode="json")
+    )
+    return body
+
+
+@router.get("/bookings", summary="Your bookings, as student or tutor")
+async def list_bookings(
+    user: CurrentUser,
+    session: Session,
+    status_filter: Annotated[BookingStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[BookingRead]:
+    rows = await service.list_bookings(session, user, status_filter, limit, offset)
+    return [BookingRead.model_validate(row) for row in rows]
+
+
+@router.get("/bookings/{booking_id}", summary="One booking with offering, tutor and student")
+async def get_booking(booking_id: uuid.UUID, user: CurrentUser, session: Session) -> BookingDetails:
+    await service.get_booking(session, user, booking_id)
+    row = (
+        await session.execute(
+            text("SELECT * FROM booking_details WHERE id = :id"), {"id": booking_id}
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such booking.", code="booking_not_found")
+    return BookingDetails.model_validate(dict(row._mapping))
+
+
+@router.post("/bookings/{booking_id}/cancel", summary="Cancel (student or tutor)")
+async def cancel_booking(
+    booking_id: uuid.UUID, data: CancelRequest, user: CurrentUser, session: Session
+) -> BookingRead:
+    booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
+    return BookingRead.model_validate(booking)
+
+
+@router.post("/bookings/{booking_id}/reschedule", summary="Move to another slot of the offering")
+async def reschedule_booking(
+    booking_id: uuid.UUID, data: RescheduleRequest, user: CurrentUser, session: Session
+) -> BookingRead:
+    booking = await service.reschedule_booking(session, user, booking_id, data.slot_id, utcnow())
+    return BookingRead.model_validate(booking)
+
+
+@router.post("/bookings/{booking_id}/approve", summary="Approve a booking (tutor)")
+async def approve_booking(
+    booking_id: uuid.UUID, tutor: TutorOrAdmin, session: Session
+) -> BookingRead:
+    booking = await service.decide_approval(session, tutor, booking_id, True, None, utcnow())
+    return BookingRead.model_validate(booking)
+
+
+@router.post("/bookings/{booking_id}/decline", summary="Decline a booking (tutor)")
+async def decline_booking(
+    booking_id: uuid.UUID, data: DeclineRequest, tutor: TutorOrAdmin, session: Session
+) -> BookingRead:
+    booking = await service.decide_approval(
+        session, tutor, booking_id, False, data.reason, utcnow()
+    )
+    return BookingRead.model_validate(booking)
+
+
+@router.get("/bookings/{booking_id}/calendar.ics", summary="The booking as an iCalendar file")
+async def booking_calendar(booking_id: uuid.UUID, user: CurrentUser, session: Session) -> Response:
+    await service.get_booking(session, user, booking_id)
+    return Response(await ics.booking_ics(session, booking_id, user), media_type=ICS)
+
+
+@router.post(
+    "/calendar/feed",
+    status_code=status.HTTP_201_CREATED,
+    summary="A new private ICS feed URL (revokes the previous one)",
+)
+async def create_feed(request: Request, user: CurrentUser, session: Session) -> FeedCreated:
+    token = await ics.create_feed(session, user)
+    base = str(request.app.state.settings.base_url).rstrip("/")
+    return FeedCreated(url=f"{base}/api/v1/calendar/feeds/{token}.ics", token=token)
+
+
+@router.delete(
+    "/calendar/feed", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke your ICS feed"
+)
+async def revoke_feed(user: CurrentUser, session: Session) -> Response:
+    await ics.revoke_feeds(session, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/calendar/feeds/{token}.ics", summary="A private ICS feed (public; the URL is secret)")
+async def read_feed(token: str, session: Session) -> Response:
+    owner = await ics.feed_owner(session, token)
+    return Response(await ics.feed_ics(session, owner), media_type=ICS)

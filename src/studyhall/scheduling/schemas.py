@@ -1,0 +1,215 @@
+"""Request and response bodies of the scheduling API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+Level = Literal["beginner", "intermediate", "advanced"]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a typo is a 422 instead of a silently ignored field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OfferingCreate(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=20_000)
+    short_description: str | None = Field(default=None, max_length=500)
+    topic_tags: list[str] = Field(default_factory=list, max_length=30)
+    duration_minutes: int = Field(gt=0, le=24 * 60)
+    price_cents: int = Field(ge=0, le=10_000_000_00)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    level: Level | None = None
+    prerequisites: str | None = Field(default=None, max_length=5000)
+    materials_url: HttpUrl | None = None
+    max_participants: int = Field(default=1, ge=1, le=500)
+    requires_approval: bool = False
+    is_active: bool = True
+
+
+class OfferingUpdate(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=20_000)
+    short_description: str | None = Field(default=None, max_length=500)
+    topic_tags: list[str] | None = Field(default=None, max_length=30)
+    duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
+    price_cents: int | None = Field(default=None, ge=0, le=10_000_000_00)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    level: Level | None = None
+    prerequisites: str | None = Field(default=None, max_length=5000)
+    materials_url: HttpUrl | None = None
+    max_participants: int | None = Field(default=None, ge=1, le=500)
+    requires_approval: bool | None = None
+    is_active: bool | None = None
+
+
+class OfferingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    title: str
+    description: str
+    short_description: str
+    topic_tags: list[str]
+    duration_minutes: int
+    price_cents: int
+    currency: str
+    level: str | None
+    prerequisites: str | None
+    materials_url: str | None
+    max_participants: int
+    requires_approval: bool
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SettingsUpdate(Strict):
+    buffer_before_minutes: int | None = Field(default=None, ge=0, le=240)
+    buffer_after_minutes: int | None = Field(default=None, ge=0, le=240)
+    min_notice_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 60)
+    booking_horizon_days: int | None = Field(default=None, ge=1, le=730)
+    max_bookings_per_day: int | None = Field(default=None, ge=1, le=100)
+    max_bookings_per_week: int | None = Field(default=None, ge=1, le=500)
+    full_refund_notice_hours: int | None = Field(default=None, ge=0, le=24 * 60)
+    late_refund_percent: int | None = Field(default=None, ge=0, le=100)
+
+
+class SettingsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    tutor_id: uuid.UUID
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    booking_horizon_days: int | None
+    max_bookings_per_day: int | None
+    max_bookings_per_week: int | None
+    full_refund_notice_hours: int
+    late_refund_percent: int
+
+
+class RuleCreate(Strict):
+    offering_id: uuid.UUID | None = None
+    timezone: str | None = Field(default=None, max_length=64, description="IANA; default: yours")
+    start_date: date
+    start_time: time
+    end_time: time = Field(description="Earlier than start_time: the window ends the next day")
+    rrule: str | None = Field(default=None, max_length=500, description="RFC 5545 RRULE body")
+    end_date: date | None = None
+
+
+class RuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    offering_id: uuid.UUID | None
+    timezone: str
+    start_date: date
+    start_time: time
+    end_time: time
+    rrule: str | None
+    end_date: date | None
+    is_active: bool
+
+
+class TimeOffCreate(Strict):
+    start_at: datetime
+    end_at: datetime
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TimeOffRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    reason: str | None
+
+
+class SlotRead(BaseModel):
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    offering_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    local_start: datetime = Field(description="start in the viewer's time zone")
+    local_end: datetime
+    timezone: str
+    status: str
+    capacity: int
+    seats_taken: int
+
+
+class BookingCreate(Strict):
+    slot_id: uuid.UUID
+    notes: str | None = Field(default=None, max_length=5000)
+
+
+class CancelRequest(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RescheduleRequest(Strict):
+    slot_id: uuid.UUID
+
+
+class DeclineRequest(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class BookingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    student_id: uuid.UUID
+    tutor_id: uuid.UUID
+    offering_id: uuid.UUID
+    slot_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    status: str
+    hold_expires_at: datetime | None
+    payment_method: str
+    payment_status: str
+    price_cents: int
+    currency: str
+    amount_authorized_cents: int
+    amount_captured_cents: int
+    amount_refunded_cents: int
+    refund_due_cents: int
+    student_notes: str | None
+    tutor_notes: str | None
+    canceled_by: str | None
+    cancellation_reason: str | None
+    canceled_at: datetime | None
+    calendar_event_id_student: str | None
+    calendar_event_id_tutor: str | None
+    join_link: str | None
+    sequence: int
+
+
+class BookingDetails(BookingRead):
+    offering_title: str
+    offering_description: str
+    duration_minutes: int
+    tutor_name: str
+    tutor_bio: str | None
+    student_name: str
+    slot_start_at: datetime
+    slot_end_at: datetime
+
+
+class FeedCreated(BaseModel):
+    url: str = Field(description="Secret: anyone with this URL can read your calendar")
+    token: str

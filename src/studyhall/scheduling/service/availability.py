@@ -1,0 +1,227 @@
+"""Availability rules, time off and a tutor's schedule settings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.scheduling.models import (
+    ACTIVE_STATUSES,
+    AvailabilityRuleRow,
+    Booking,
+    Offering,
+    ScheduleSettings,
+    TimeOffBlock,
+)
+from studyhall.scheduling.recurrence import AvailabilityRule, validate_rule
+from studyhall.scheduling.schemas import RuleCreate, SettingsUpdate, TimeOffCreate
+from studyhall.scheduling.service.common import (
+    get_settings,
+    lock_tutor,
+    raise_integrity,
+    utcnow,
+    zone_or_422,
+)
+from studyhall.scheduling.service.materialize import ONE_OFF_RRULE, schedule_materialization
+
+_SETTINGS_FIELDS = (
+    "buffer_before_minutes",
+    "buffer_after_minutes",
+    "min_notice_minutes",
+    "booking_horizon_days",
+    "max_bookings_per_day",
+    "max_bookings_per_week",
+    "full_refund_notice_hours",
+    "late_refund_percent",
+)
+
+
+def _validate_rule(data: RuleCreate, zone: str, has_horizon: bool) -> None:
+    if data.rrule is not None:
+        try:
+            rule = validate_rule(data.rrule, has_horizon or data.end_date is not None)
+        except ValueError as exc:
+            code = "rrule_unbounded" if "repeats forever" in str(exc) else "invalid_rrule"
+            raise Unprocessable(str(exc), code=code, field="rrule") from exc
+        del rule
+    if data.end_date is not None and data.end_date < data.start_date:
+        raise Unprocessable(
+            "end_date must not be before start_date.", code="invalid_date_range", field="end_date"
+        )
+    try:
+        AvailabilityRule(
+            start_time=data.start_time,
+            end_time=data.end_time,
+            zone=zone,
+            rrule=data.rrule or ONE_OFF_RRULE,
+            valid_from=data.start_date,
+            valid_until=data.end_date,
+        )
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_rule") from exc
+
+
+async def create_rule(session: AsyncSession, tutor: User, data: RuleCreate) -> AvailabilityRuleRow:
+    zone = data.timezone or tutor.timezone
+    zone_or_422(zone)
+    settings = await get_settings(session, tutor.id)
+    _validate_rule(data, zone, settings.booking_horizon_days is not None)
+    if data.offering_id is not None:
+        offering = await session.get(Offering, data.offering_id)
+        if offering is None or offering.deleted_at is not None or offering.tutor_id != tutor.id:
+            raise NotFound("No such offering of yours.", code="offering_not_found")
+    rule = AvailabilityRuleRow(
+        tutor_id=tutor.id,
+        offering_id=data.offering_id,
+        timezone=zone,
+        start_date=data.start_date,
+        start_time=data.start_time,
+        end_time=data.end_time,
+        rrule=data.rrule,
+        end_date=data.end_date,
+    )
+    session.add(rule)
+    await session.flush()
+    await session.refresh(rule)
+    await audit.record(
+        session,
+        tutor.id,
+        "availability_rule.create",
+        "availability_rule",
+        rule.id,
+        {"rrule": rule.rrule, "timezone": zone},
+    )
+    await schedule_materialization(session, tutor.id)
+    return rule
+
+
+async def list_rules(session: AsyncSession, tutor_id: uuid.UUID) -> list[AvailabilityRuleRow]:
+    rows = await session.scalars(
+        select(AvailabilityRuleRow)
+        .where(AvailabilityRuleRow.tutor_id == tutor_id, AvailabilityRuleRow.deleted_at.is_(None))
+        .order_by(AvailabilityRuleRow.created_at, AvailabilityRuleRow.id)
+    )
+    return list(rows.all())
+
+
+async def delete_rule(session: AsyncSession, tutor: User, rule_id: uuid.UUID) -> None:
+    rule = await session.get(AvailabilityRuleRow, rule_id, with_for_update=True)
+    if rule is None or rule.deleted_at is not None or rule.tutor_id != tutor.id:
+        raise NotFound("No such availability rule of yours.", code="rule_not_found")
+    rule.deleted_at = utcnow()
+    rule.is_active = False
+    await audit.record(session, tutor.id, "availability_rule.delete", "availability_rule", rule.id)
+    await schedule_materialization(session, tutor.id)
+
+
+async def create_time_off(session: AsyncSession, tutor: User, data: TimeOffCreate) -> TimeOffBlock:
+    start, end = _aware(data.start_at, "start_at"), _aware(data.end_at, "end_at")
+    if end <= start:
+        raise Unprocessable(
+            "end_at must be after start_at.", code="end_before_start", field="end_at"
+        )
+    await lock_tutor(session, tutor.id)
+    clash = await session.scalar(
+        select(
+            exists().where(
+                Booking.tutor_id == tutor.id,
+                Booking.status.in_(ACTIVE_STATUSES),
+                func.tstzrange(Booking.start_at, Booking.end_at).op("&&")(
+                    func.tstzrange(start, end)
+                ),
+            )
+        )
+    )
+    if clash:
+        raise Conflict(
+            "You have bookings in this time; cancel or reschedule them first.",
+            code="time_off_overlaps_booking",
+        )
+    block = TimeOffBlock(tutor_id=tutor.id, start_at=start, end_at=end, reason=data.reason)
+    session.add(block)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise_integrity(exc)
+    await audit.record(
+        session, tutor.id, "time_off.create", "time_off_block", block.id, {"start_at": start}
+    )
+    await schedule_materialization(session, tutor.id)
+    return block
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise Unprocessable(
+            f"{field} needs a UTC offset, e.g. 2026-03-29T09:00:00Z.",
+            code="naive_datetime",
+            field=field,
+        )
+    return value
+
+
+async def list_time_off(session: AsyncSession, tutor_id: uuid.UUID) -> list[TimeOffBlock]:
+    rows = await session.scalars(
+        select(TimeOffBlock)
+        .where(TimeOffBlock.tutor_id == tutor_id, TimeOffBlock.deleted_at.is_(None))
+        .order_by(TimeOffBlock.start_at)
+    )
+    return list(rows.all())
+
+
+async def delete_time_off(session: AsyncSession, tutor: User, block_id: uuid.UUID) -> None:
+    block = await session.get(TimeOffBlock, block_id, with_for_update=True)
+    if block is None or block.deleted_at is not None or block.tutor_id != tutor.id:
+        raise NotFound("No such time off of yours.", code="time_off_not_found")
+    block.deleted_at = utcnow()
+    await audit.record(session, tutor.id, "time_off.delete", "time_off_block", block.id)
+    await schedule_materialization(session, tutor.id)
+
+
+async def update_settings(
+    session: AsyncSession, tutor: User, data: SettingsUpdate
+) -> ScheduleSettings:
+    settings = await lock_tutor(session, tutor.id)
+    changes = data.model_dump(exclude_unset=True)
+    for name in _SETTINGS_FIELDS:
+        if name in changes and changes[name] is None and name not in _NULLABLE:
+            raise Unprocessable(f"{name} cannot be null.", code="field_required", field=name)
+    if "booking_horizon_days" in changes and changes["booking_horizon_days"] is None:
+        await _refuse_if_unbounded_rules(session, tutor.id)
+    before = {name: getattr(settings, name) for name in _SETTINGS_FIELDS}
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    await session.flush()
+    after = {name: getattr(settings, name) for name in _SETTINGS_FIELDS}
+    await audit.record(
+        session,
+        tutor.id,
+        "schedule_settings.update",
+        "tutor_schedule_settings",
+        settings.id,
+        audit.changes(before, after),
+    )
+    await schedule_materialization(session, tutor.id)
+    return settings
+
+
+_NULLABLE = ("booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week")
+
+
+async def _refuse_if_unbounded_rules(session: AsyncSession, tutor_id: uuid.UUID) -> None:
+    for rule in await list_rules(session, tutor_id):
+        if rule.rrule is None or rule.end_date is not None:
+            continue
+        if not validate_rule(rule.rrule, has_horizon=True).has_end:
+            raise Conflict(
+                "A rule of yours repeats forever; without a booking horizon its slots would "
+                "never end. Give the rule an end first.",
+                code="rrule_unbounded",
+            )

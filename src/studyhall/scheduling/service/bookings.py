@@ -1,0 +1,387 @@
+"""Bookings: hold, confirm, cancel, reschedule, approve/decline (seed 001
+``create_booking_with_payment()``). Double-booking is refused by PostgreSQL itself: seats by one
+conditional UPDATE, overlaps by the exclusion constraints; the checks here give clear errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.jobs import enqueue
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.timezones import local_date, local_day_bounds, local_week_bounds
+from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.models import (
+    ACTIVE_STATUSES,
+    HOLD_STATUSES,
+    Booking,
+    Offering,
+    ScheduleSettings,
+    Slot,
+)
+from studyhall.scheduling.service.common import (
+    lock_tutor,
+    raise_integrity,
+    trusted,
+    untrusted,
+    zone_or_422,
+)
+from studyhall.scheduling.service.materialize import schedule_materialization
+from studyhall.scheduling.service.policy import refund_due
+from studyhall.scheduling.service.seats import expire_holds, free_seat, refresh_slot, take_seat
+
+
+async def _schedule_sync(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    from studyhall.scheduling import jobs
+
+    await enqueue(
+        session, jobs.sync_calendar_events, lock=f"gcal:{booking_id}", booking_id=str(booking_id)
+    )
+
+
+async def _schedule_expiry(session: AsyncSession, booking: Booking) -> None:
+    from studyhall.scheduling import jobs
+
+    await enqueue(
+        session,
+        jobs.release_expired_holds,
+        scheduled_at=booking.hold_expires_at,
+        tutor_id=str(booking.tutor_id),
+    )
+
+
+def _blocked(slot: Slot, settings: ScheduleSettings) -> Range[datetime]:
+    return Range(
+        slot.start_at - timedelta(minutes=settings.buffer_before_minutes),
+        slot.end_at + timedelta(minutes=settings.buffer_after_minutes),
+        bounds="[)",
+    )
+
+
+async def _load_slot(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, Offering]:
+    found = (
+        await session.execute(
+            select(Slot, Offering)
+            .join(Offering, Offering.id == Slot.offering_id)
+            .where(Slot.id == slot_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("No such slot.", code="slot_not_found")
+    return found[0], found[1]
+
+
+def _check_timing(slot: Slot, settings: ScheduleSettings, now: datetime) -> None:
+    if slot.start_at <= now:
+        raise Unprocessable("This slot has already started.", code="slot_in_past")
+    if slot.start_at < now + timedelta(minutes=settings.min_notice_minutes):
+        raise Unprocessable(
+            f"The tutor needs at least {settings.min_notice_minutes} minutes' notice.",
+            code="inside_minimum_notice",
+        )
+    horizon = settings.booking_horizon_days
+    if horizon is not None and slot.start_at >= now + timedelta(days=horizon):
+        raise Unprocessable(
+            f"The tutor takes bookings at most {horizon} days ahead.", code="beyond_horizon"
+        )
+
+
+async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: Slot) -> None:
+    if settings.max_bookings_per_day is None and settings.max_bookings_per_week is None:
+        return
+    tutor = await session.get(User, settings.tutor_id)
+    assert tutor is not None
+    zone = zone_or_422(tutor.timezone)
+    day = local_date(slot.start_at, zone)
+    caps = (
+        (settings.max_bookings_per_day, local_day_bounds(day, zone), "daily_limit_reached", "day"),
+        (
+            settings.max_bookings_per_week,
+            local_week_bounds(day, zone),
+            "weekly_limit_reached",
+            "week",
+        ),
+    )
+    # Caps count every student's bookings, not only the ones the caller may see.
+    await trusted(session)
+    for cap, (start, end), code, unit in caps:
+        if cap is None:
+            continue
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(
+                Booking.tutor_id == tutor.id,
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.start_at >= start,
+                Booking.start_at < end,
+            )
+        )
+        if (count or 0) >= cap:
+            raise Conflict(f"The tutor takes at most {cap} bookings per {unit}.", code=code)
+    await untrusted(session)
+
+
+async def _seat_or_conflict(session: AsyncSession, slot: Slot, *, confirmed: bool) -> None:
+    if await take_seat(session, slot.id, confirmed=confirmed):
+        return
+    await session.refresh(slot)
+    if slot.status == "closed":
+        raise Conflict("This slot is no longer offered.", code="slot_closed")
+    raise Conflict("This slot is full.", code="slot_full")
+
+
+def _initial_state(
+    offering: Offering, slot: Slot, now: datetime
+) -> tuple[str, datetime | None, str, str]:
+    """(status, hold_expires_at, payment_method, payment_status) of a new booking."""
+    config = scheduling_settings()
+    if offering.price_cents > 0:
+        return (
+            "pending_payment",
+            now + timedelta(minutes=config.booking_hold_minutes),
+            "provider",
+            "pending",
+        )
+    if offering.requires_approval:
+        return "pending_approval", approval_deadline(slot.start_at, now), "free", "not_required"
+    return "confirmed", None, "free", "not_required"
+
+
+def approval_deadline(start_at: datetime, now: datetime) -> datetime:
+    return min(start_at, now + timedelta(hours=scheduling_settings().booking_approval_hours))
+
+
+async def create_booking(
+    session: AsyncSession, student: User, slot_id: uuid.UUID, notes: str | None, now: datetime
+) -> Booking:
+    slot, offering = await _load_slot(session, slot_id)
+    if offering.tutor_id == student.id:
+        raise Unprocessable("You cannot book your own offering.", code="own_offering")
+    if not offering.is_active or offering.deleted_at is not None:
+        raise Conflict("This offering is no longer offered.", code="slot_closed")
+    settings = await lock_tutor(session, offering.tutor_id)
+    await expire_holds(session, now, tutor_id=offering.tutor_id, student_id=student.id)
+    _check_timing(slot, settings, now)
+    await _check_caps(session, settings, slot)
+    status, hold_until, method, payment_status = _initial_state(offering, slot, now)
+    await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
+    booking = Booking(
+        student_id=student.id,
+        tutor_id=offering.tutor_id,
+        offering_id=offering.id,
+        slot_id=slot.id,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        blocked_range=_blocked(slot, settings),
+        status=status,
+        hold_expires_at=hold_until,
+        payment_method=method,
+        payment_status=payment_status,
+        price_cents=offering.price_cents,
+        currency=offering.currency,
+        full_refund_notice_hours=settings.full_refund_notice_hours,
+        late_refund_percent=settings.late_refund_percent,
+        student_notes=notes,
+    )
+    session.add(booking)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise_integrity(exc)
+    await audit.record(
+        session,
+        student.id,
+        "booking.create",
+        "booking",
+        booking.id,
+        {"slot_id": slot.id, "status": status, "price_cents": booking.price_cents},
+    )
+    if booking.hold_expires_at is not None:
+        await _schedule_expiry(session, booking)
+    if status == "confirmed":
+        await _schedule_sync(session, booking.id)
+    return booking
+
+
+async def get_booking(session: AsyncSession, actor: User, booking_id: uuid.UUID) -> Booking:
+    """A booking its student, tutor or an admin may see; anyone else gets 404, not 403."""
+    if actor.role == "admin":
+        await trusted(session)  # admins act across users; parties stay under the policies
+    booking = await session.get(Booking, booking_id, populate_existing=True)
+    if booking is None or (
+        actor.role != "admin" and actor.id not in (booking.student_id, booking.tutor_id)
+    ):
+        raise NotFound("No such booking.", code="booking_not_found")
+    return booking
+
+
+async def _locked(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID
+) -> tuple[Booking, ScheduleSettings]:
+    booking = await get_booking(session, actor, booking_id)
+    settings = await lock_tutor(session, booking.tutor_id)
+    locked = await session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    assert locked is not None
+    return locked, settings
+
+
+def _party(actor: User, booking: Booking) -> str:
+    if actor.id == booking.student_id:
+        return "student"
+    if actor.id == booking.tutor_id:
+        return "tutor"
+    return "admin"
+
+
+async def cancel_booking(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID, reason: str | None, now: datetime
+) -> Booking:
+    booking, _ = await _locked(session, actor, booking_id)
+    if booking.status not in ACTIVE_STATUSES:
+        raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
+    if booking.start_at <= now:
+        raise Conflict("This booking has already started.", code="booking_started")
+    by = _party(actor, booking)
+    before = booking.status
+    booking.refund_due_cents = refund_due(booking, by, now)
+    booking.status = "canceled"
+    booking.canceled_by = by
+    booking.canceled_at = now
+    booking.cancellation_reason = reason
+    booking.hold_expires_at = None
+    if booking.payment_status in ("pending", "processing"):
+        booking.payment_status = "canceled"
+    booking.sequence += 1
+    await session.flush()
+    await free_seat(session, booking.slot_id)
+    await audit.record(
+        session,
+        actor.id,
+        "booking.cancel",
+        "booking",
+        booking.id,
+        {
+            "status": [before, "canceled"],
+            "canceled_by": by,
+            "refund_due_cents": booking.refund_due_cents,
+        },
+    )
+    await _schedule_sync(session, booking.id)
+    await schedule_materialization(session, booking.tutor_id)
+    return booking
+
+
+async def reschedule_booking(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID, slot_id: uuid.UUID, now: datetime
+) -> Booking:
+    """Take the new slot and release the old one in one transaction, or change nothing."""
+    booking, settings = await _locked(session, actor, booking_id)
+    if booking.status not in ACTIVE_STATUSES:
+        raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
+    if booking.start_at <= now:
+        raise Conflict("This booking has already started.", code="booking_started")
+    slot, _offering = await _load_slot(session, slot_id)
+    if slot.offering_id != booking.offering_id:
+        raise Unprocessable(
+            "A booking can only move to another slot of the same offering.",
+            code="different_offering",
+        )
+    if slot.id == booking.slot_id:
+        raise Unprocessable("The booking is already in this slot.", code="same_slot")
+    await expire_holds(session, now, tutor_id=booking.tutor_id, student_id=booking.student_id)
+    _check_timing(slot, settings, now)
+    old_slot, old_start = booking.slot_id, booking.start_at
+    await _seat_or_conflict(session, slot, confirmed=booking.status == "confirmed")
+    booking.slot_id = slot.id
+    booking.start_at = slot.start_at
+    booking.end_at = slot.end_at
+    booking.blocked_range = _blocked(slot, settings)
+    booking.sequence += 1
+    if booking.status == "pending_approval":
+        booking.hold_expires_at = approval_deadline(slot.start_at, now)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise_integrity(exc)
+    await free_seat(session, old_slot)
+    await refresh_slot(session, slot.id)
+    await audit.record(
+        session,
+        actor.id,
+        "booking.reschedule",
+        "booking",
+        booking.id,
+        {"slot_id": [old_slot, slot.id], "start_at": [old_start, slot.start_at]},
+    )
+    await _schedule_sync(session, booking.id)
+    await schedule_materialization(session, booking.tutor_id)
+    return booking
+
+
+async def decide_approval(
+    session: AsyncSession,
+    tutor: User,
+    booking_id: uuid.UUID,
+    approve: bool,
+    reason: str | None,
+    now: datetime,
+) -> Booking:
+    booking, _ = await _locked(session, tutor, booking_id)
+    if tutor.id != booking.tutor_id and tutor.role != "admin":
+        raise NotFound("No such booking.", code="booking_not_found")
+    if booking.status != "pending_approval":
+        raise Conflict("This booking is not waiting for approval.", code="not_pending_approval")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+        raise Conflict("The approval window has passed.", code="approval_expired")
+    if approve:
+        booking.status = "confirmed"
+        booking.hold_expires_at = None
+    else:
+        booking.status = "declined"
+        booking.hold_expires_at = None
+        booking.canceled_by = "tutor"
+        booking.canceled_at = now
+        booking.cancellation_reason = reason
+        booking.refund_due_cents = refund_due(booking, "tutor", now)
+    booking.sequence += 1
+    await session.flush()
+    if approve:
+        await refresh_slot(session, booking.slot_id)
+    else:
+        await free_seat(session, booking.slot_id)
+    action = "booking.approve" if approve else "booking.decline"
+    await audit.record(session, tutor.id, action, "booking", booking.id, {"status": booking.status})
+    await _schedule_sync(session, booking.id)
+    return booking
+
+
+async def list_bookings(
+    session: AsyncSession, actor: User, status: str | None, limit: int, offset: int
+) -> list[Booking]:
+    query = select(Booking).where((Booking.student_id == actor.id) | (Booking.tutor_id == actor.id))
+    if status is not None:
+        query = query.where(Booking.status == status)
+    query = query.order_by(Booking.start_at, Booking.id).limit(limit).offset(offset)
+    return list((await session.scalars(query)).all())
+
+
+__all__ = [
+    "HOLD_STATUSES",
+    "approval_deadline",
+    "cancel_booking",
+    "create_booking",
+    "decide_approval",
+    "get_booking",
+    "list_bookings",
+    "reschedule_booking",
+]

@@ -1,0 +1,116 @@
+"""Bookable slots for a tutor or an offering over a date range, in the viewer's zone."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.kit.errors import Unprocessable
+from studyhall.scheduling.service.common import trusted, untrusted
+
+MAX_RANGE = timedelta(days=93)
+
+# Hidden: closed, past or inside minimum notice, full (unless a seat is an expired hold, which
+# never blocks), and slots that collide with the tutor's other bookings (buffers included).
+_LIST = """
+    SELECT s.id, s.tutor_id, s.offering_id, s.start_at, s.end_at, s.status, s.capacity,
+           s.seats_taken
+    FROM slots s
+    JOIN offerings o ON o.id = s.offering_id AND o.is_active AND o.deleted_at IS NULL
+    LEFT JOIN tutor_schedule_settings st ON st.tutor_id = s.tutor_id
+    WHERE {owner}
+      AND s.start_at >= :range_start AND s.start_at < :range_end
+      AND s.start_at >= :now + make_interval(mins => COALESCE(st.min_notice_minutes, 0))
+      AND s.status <> 'closed'
+      AND (s.seats_taken < s.capacity OR EXISTS (
+            SELECT 1 FROM bookings x WHERE x.slot_id = s.id
+              AND x.status IN ('pending_payment', 'pending_approval')
+              AND x.hold_expires_at <= :now))
+      AND NOT EXISTS (
+            SELECT 1 FROM bookings b
+            WHERE b.tutor_id = s.tutor_id AND b.slot_id <> s.id
+              AND b.status IN ('pending_payment', 'pending_approval', 'confirmed')
+              AND (b.status = 'confirmed' OR b.hold_expires_at > :now)
+              AND b.blocked_range && tstzrange(
+                    s.start_at - make_interval(mins => COALESCE(st.buffer_before_minutes, 0)),
+                    s.end_at + make_interval(mins => COALESCE(st.buffer_after_minutes, 0))))
+    ORDER BY s.start_at, s.offering_id
+    LIMIT :limit
+"""
+# One statement per filter: an "x IS NULL OR col = x" filter would hide the index from the planner.
+_BY_TUTOR = text(_LIST.format(owner="s.tutor_id = :tutor_id"))
+_BY_OFFERING = text(_LIST.format(owner="s.offering_id = :offering_id"))
+_BY_BOTH = text(_LIST.format(owner="s.offering_id = :offering_id AND s.tutor_id = :tutor_id"))
+
+
+@dataclass(frozen=True)
+class ListedSlot:
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    offering_id: uuid.UUID
+    start_at: datetime
+    end_at: datetime
+    local_start: datetime
+    local_end: datetime
+    timezone: str
+    status: str
+    capacity: int
+    seats_taken: int
+
+
+async def list_slots(
+    session: AsyncSession,
+    *,
+    tutor_id: uuid.UUID | None,
+    offering_id: uuid.UUID | None,
+    range_start: datetime,
+    range_end: datetime,
+    zone: ZoneInfo,
+    now: datetime,
+    limit: int = 2000,
+) -> list[ListedSlot]:
+    if tutor_id is None and offering_id is None:
+        raise Unprocessable("Give tutor_id or offering_id.", code="slot_filter_required")
+    if range_start.tzinfo is None or range_end.tzinfo is None:
+        raise Unprocessable("from and to need a UTC offset.", code="naive_datetime")
+    if range_end <= range_start:
+        raise Unprocessable("'to' must be after 'from'.", code="end_before_start")
+    if range_end - range_start > MAX_RANGE:
+        raise Unprocessable("A listing covers at most 93 days.", code="range_too_long")
+    query = _BY_BOTH if tutor_id and offering_id else _BY_TUTOR if tutor_id else _BY_OFFERING
+    # Other people's bookings decide what is free, but only slot columns leave this query.
+    await trusted(session)
+    rows = await session.execute(
+        query,
+        {
+            "tutor_id": tutor_id,
+            "offering_id": offering_id,
+            "range_start": range_start,
+            "range_end": range_end,
+            "now": now,
+            "limit": limit,
+        },
+    )
+    listed = [
+        ListedSlot(
+            id=row.id,
+            tutor_id=row.tutor_id,
+            offering_id=row.offering_id,
+            start_at=row.start_at,
+            end_at=row.end_at,
+            local_start=row.start_at.astimezone(zone),
+            local_end=row.end_at.astimezone(zone),
+            timezone=zone.key,
+            status="open" if row.seats_taken < row.capacity else row.status,
+            capacity=row.capacity,
+            seats_taken=row.seats_taken,
+        )
+        for row in rows
+    ]
+    await untrusted(session)
+    return listed

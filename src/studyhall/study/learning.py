@@ -1,0 +1,214 @@
+"""Quizzes scored on the server, and flashcards scheduled with FSRS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from fsrs import Card, Rating, Scheduler
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.study.models import (
+    Flashcard,
+    FlashcardReview,
+    Quiz,
+    QuizAttempt,
+    QuizQuestion,
+    StudyEvent,
+)
+
+# XP for a completed quiz: the score in points, so progress can weigh it as it likes later.
+_SCHEDULER = Scheduler()
+
+
+# Quizzes ---------------------------------------------------------------------------------
+
+
+async def get_quiz(session: AsyncSession, user_id: uuid.UUID, quiz_id: uuid.UUID) -> Quiz:
+    quiz = await session.get(Quiz, quiz_id)
+    # NULL owner = a platform quiz, open to everyone.
+    if quiz is None or quiz.deleted_at is not None or quiz.user_id not in (None, user_id):
+        raise NotFound("No such quiz.", code="quiz_not_found")
+    return quiz
+
+
+async def questions(session: AsyncSession, quiz_id: uuid.UUID) -> Sequence[QuizQuestion]:
+    return (
+        await session.scalars(
+            select(QuizQuestion)
+            .where(QuizQuestion.quiz_id == quiz_id)
+            .order_by(QuizQuestion.position)
+        )
+    ).all()
+
+
+async def start_attempt(session: AsyncSession, user: User, quiz_id: uuid.UUID) -> QuizAttempt:
+    quiz = await get_quiz(session, user.id, quiz_id)
+    count = await session.scalar(
+        select(func.count()).select_from(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id)
+    )
+    attempt = QuizAttempt(user_id=user.id, quiz_id=quiz.id, question_count=count or 0)
+    session.add(attempt)
+    await session.flush()
+    await audit.record(session, user.id, "quiz_attempt.start", "quiz_attempt", attempt.id)
+    return attempt
+
+
+async def get_attempt(
+    session: AsyncSession, user_id: uuid.UUID, attempt_id: uuid.UUID
+) -> QuizAttempt:
+    attempt = await session.get(QuizAttempt, attempt_id)
+    if attempt is None or attempt.user_id != user_id:
+        raise NotFound("No such quiz attempt.", code="attempt_not_found")
+    return attempt
+
+
+def _check_answers(items: Sequence[QuizQuestion], answers: dict[uuid.UUID, str]) -> None:
+    by_id = {q.id: q for q in items}
+    unknown = [str(qid) for qid in answers if qid not in by_id]
+    if unknown:
+        raise Unprocessable(
+            f"These questions are not in this quiz: {', '.join(unknown)}.", code="unknown_question"
+        )
+    for qid, answer in answers.items():
+        if answer not in by_id[qid].options:
+            raise Unprocessable(
+                f"The answer to question {qid} is not one of its options.", code="invalid_option"
+            )
+
+
+def score(items: Sequence[QuizQuestion], answers: dict[uuid.UUID, str]) -> tuple[int, Decimal]:
+    correct = sum(1 for q in items if answers.get(q.id) == q.correct_answer)
+    if not items:
+        return 0, Decimal("0.00")
+    percentage = (Decimal(100 * correct) / Decimal(len(items))).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    return correct, percentage
+
+
+async def submit(
+    session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, str]
+) -> tuple[QuizAttempt, Sequence[QuizQuestion]]:
+    attempt = await get_attempt(session, user.id, attempt_id)
+    items = await questions(session, attempt.quiz_id)
+    _check_answers(items, answers)
+    correct, percentage = score(items, answers)
+    # Conditional update: of two concurrent submissions exactly one scores the attempt.
+    done = await session.scalar(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.completed_at.is_(None))
+        .values(
+            answers={str(k): v for k, v in answers.items()},
+            correct_count=correct,
+            score_percentage=percentage,
+            completed_at=func.now(),
+        )
+        .returning(QuizAttempt.id)
+    )
+    if done is None:
+        raise Conflict("This attempt was already submitted.", code="attempt_already_submitted")
+    await session.execute(
+        insert(StudyEvent).values(
+            user_id=user.id,
+            kind="quiz_completed",
+            reference_id=attempt.id,
+            payload={
+                "quiz_id": str(attempt.quiz_id),
+                "correct": correct,
+                "questions": len(items),
+                "score_percentage": str(percentage),
+                "xp": correct * 10,
+            },
+        )
+    )
+    await audit.record(
+        session,
+        user.id,
+        "quiz_attempt.submit",
+        "quiz_attempt",
+        attempt.id,
+        {"score_percentage": str(percentage), "correct": correct},
+    )
+    await session.refresh(attempt)
+    return attempt, items
+
+
+# Flashcards ------------------------------------------------------------------------------
+
+
+async def due_cards(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, limit: int
+) -> Sequence[Flashcard]:
+    return (
+        await session.scalars(
+            select(Flashcard)
+            .where(
+                Flashcard.user_id == user_id,
+                Flashcard.deleted_at.is_(None),
+                Flashcard.due_at <= now,
+            )
+            .order_by(Flashcard.due_at, Flashcard.id)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def list_cards(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Flashcard]:
+    return (
+        await session.scalars(
+            select(Flashcard)
+            .where(Flashcard.user_id == user_id, Flashcard.deleted_at.is_(None))
+            .order_by(Flashcard.created_at, Flashcard.id)
+        )
+    ).all()
+
+
+async def review(
+    session: AsyncSession, user: User, card_id: uuid.UUID, rating: int, duration_ms: int | None
+) -> tuple[Flashcard, FlashcardReview]:
+    # The row lock makes concurrent reviews of one card apply one after the other.
+    card = await session.scalar(select(Flashcard).where(Flashcard.id == card_id).with_for_update())
+    if card is None or card.user_id != user.id or card.deleted_at is not None:
+        raise NotFound("No such flashcard.", code="flashcard_not_found")
+    now = datetime.now(UTC)
+    before = Card.from_dict(card.fsrs_state)  # type: ignore[arg-type]
+    after, log = _SCHEDULER.review_card(
+        before, Rating(rating), review_datetime=now, review_duration=duration_ms
+    )
+    state: dict[str, Any] = after.to_dict()  # type: ignore[assignment]
+    card.fsrs_state, card.due_at, card.last_reviewed_at = state, after.due, now
+    entry = FlashcardReview(
+        flashcard_id=card.id,
+        user_id=user.id,
+        rating=rating,
+        reviewed_at=now,
+        duration_ms=duration_ms,
+        review_log=dict(log.to_dict()),
+    )
+    session.add(entry)
+    await session.flush()
+    await audit.record(
+        session,
+        user.id,
+        "flashcard.review",
+        "flashcard",
+        card.id,
+        {"rating": rating, "due_at": after.due},
+    )
+    return card, entry
+
+
+async def delete_card(session: AsyncSession, user: User, card_id: uuid.UUID) -> None:
+    card = await session.get(Flashcard, card_id)
+    if card is None or card.user_id != user.id or card.deleted_at is not None:
+        raise NotFound("No such flashcard.", code="flashcard_not_found")
+    card.deleted_at = datetime.now(UTC)
+    await audit.record(session, user.id, "flashcard.delete", "flashcard", card.id)

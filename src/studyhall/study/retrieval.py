@@ -1,0 +1,213 @@
+"""Hybrid retrieval over ``material_chunks``: PostgreSQL full-text candidates re-ranked with BM25,
+pgvector nearest neighbours when embeddings are configured, fused by reciprocal rank fusion.
+
+Every query goes through ``accessible_materials`` so a user's search never reaches another
+user's chunks (and row level security repeats the rule inside PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.config import Settings
+from studyhall.study.engine.chunk import Passage
+from studyhall.study.engine.lexical import BM25Index, analyze, rrf
+from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
+from studyhall.study.quota import UsageCall
+
+__all__ = [
+    "RetrievedChunk",
+    "accessible_materials",
+    "bypass_rls",
+    "embed_query",
+    "pad_vector",
+    "search",
+]
+
+# Full-text finds candidates; BM25 (with IDF) orders them better than ts_rank, which has no IDF.
+LEXICAL_CANDIDATES = 60
+DENSE_CANDIDATES = 40
+
+
+async def bypass_rls(session: AsyncSession) -> None:
+    """Jobs act for the system across users; the API never calls this."""
+    await session.execute(text("SELECT set_config('app.bypass_rls', 'on', true)"))
+
+
+def accessible_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Materials whose chunks ``user_id`` may retrieve: their own, processed, not deleted.
+
+    Course materials the user has access to join here once the courses capability lands.
+    """
+    return and_(
+        Material.user_id == user_id,
+        Material.deleted_at.is_(None),
+        Material.processing_status == "completed",
+    )
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    id: uuid.UUID
+    material_id: uuid.UUID
+    file_name: str
+    mime_type: str
+    ordinal: int
+    heading: str | None
+    page_number: int | None
+    text: str
+    score: float
+
+    @property
+    def is_slide(self) -> bool:
+        return self.mime_type.endswith("presentationml.presentation")
+
+    def to_passage(self) -> Passage:
+        body_offset = self.text.find("\n\n") + 2 if self.heading and "\n\n" in self.text else 0
+        return Passage(
+            id=str(self.id),
+            text=self.text,
+            body_offset=body_offset,
+            heading=self.heading,
+            material_id=str(self.material_id),
+            page=None if self.is_slide else self.page_number,
+            slide=self.page_number if self.is_slide else None,
+        )
+
+
+def pad_vector(vector: Sequence[float]) -> list[float]:
+    if len(vector) > EMBEDDING_DIMENSIONS:
+        raise ValueError(
+            f"embeddings of {len(vector)} dimensions exceed the {EMBEDDING_DIMENSIONS} stored"
+        )
+    return [*vector, *([0.0] * (EMBEDDING_DIMENSIONS - len(vector)))]
+
+
+def _base(user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None) -> Any:
+    """Chunk (id, text) rows of accessible materials; typed loosely across SQLAlchemy 2.0/2.1."""
+    condition = and_(accessible_materials(user_id), MaterialChunk.user_id == Material.user_id)
+    if material_ids:
+        condition = and_(condition, Material.id.in_(material_ids))
+    return (
+        select(MaterialChunk.id, MaterialChunk.chunk_text)
+        .join(Material, Material.id == MaterialChunk.material_id)
+        .where(condition)
+    )
+
+
+async def _lexical(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    query: str,
+    material_ids: Sequence[uuid.UUID] | None,
+) -> list[uuid.UUID]:
+    # plainto_tsquery ANDs the words; a question rarely shares every word with its answer, so
+    # the words are ORed and ranking decides.
+    english: ColumnElement[Any] = literal_column("'english'::regconfig")
+    ored = func.replace(cast(func.plainto_tsquery(english, query), Text), "&", "|")
+    ts = func.to_tsquery(english, ored)
+    rows = (
+        await session.execute(
+            _base(user_id, material_ids)
+            .where(MaterialChunk.search_vector.op("@@")(ts))
+            .order_by(func.ts_rank_cd(MaterialChunk.search_vector, ts, 1).desc())
+            .limit(LEXICAL_CANDIDATES)
+        )
+    ).all()
+    if not rows:
+        return []
+    index = BM25Index((analyze(chunk_text) for _, chunk_text in rows), k1=1.2, b=0.75)
+    scores = index.scores(list(dict.fromkeys(analyze(query))))
+    order = sorted(range(len(rows)), key=lambda i: (-scores.get(i, 0.0), i))
+    return [rows[i][0] for i in order if scores.get(i, 0.0) > 0]
+
+
+async def _dense(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    vector: Sequence[float],
+    model: str,
+    material_ids: Sequence[uuid.UUID] | None,
+) -> list[uuid.UUID]:
+    # Iterative scans keep walking the HNSW graph until enough rows pass the user filter.
+    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    distance = MaterialChunk.embedding.cosine_distance(pad_vector(vector))
+    rows = (
+        await session.execute(
+            _base(user_id, material_ids)
+            .where(MaterialChunk.embedding_model == model, MaterialChunk.embedding.is_not(None))
+            .order_by(distance)
+            .limit(DENSE_CANDIDATES)
+        )
+    ).all()
+    return [row[0] for row in rows]
+
+
+async def embed_query(
+    settings: Settings, query: str, calls: list[UsageCall]
+) -> tuple[list[float] | None, str | None]:
+    """The query's vector when an embedding server is configured; a failure only costs recall."""
+    client = embedding_client(settings)
+    if client is None:
+        return None, None
+    try:
+        result = await client.embed([query])
+    except LlmError as exc:
+        calls.append(UsageCall(client.model, 0, 0, "failed", exc.message))
+        return None, None
+    calls.append(UsageCall(result.model, result.prompt_tokens, 0))
+    return result.vectors[0], result.model
+
+
+async def search(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    query: str,
+    *,
+    k: int = 6,
+    material_ids: Sequence[uuid.UUID] | None = None,
+    query_vector: Sequence[float] | None = None,
+    embedding_model: str | None = None,
+) -> list[RetrievedChunk]:
+    """The ``k`` best chunks for ``query`` among the materials ``user_id`` may read."""
+    rankings = [await _lexical(session, user_id, query, material_ids)]
+    if query_vector is not None and embedding_model:
+        rankings.append(await _dense(session, user_id, query_vector, embedding_model, material_ids))
+    fused = rrf(rankings)[:k]
+    if not fused:
+        return []
+    ids = [chunk_id for chunk_id, _ in fused]
+    rows = (
+        await session.execute(
+            select(MaterialChunk, Material.file_name, Material.mime_type)
+            .join(Material, Material.id == MaterialChunk.material_id)
+            .where(MaterialChunk.id.in_(ids), accessible_materials(user_id))
+        )
+    ).all()
+    found = {chunk.id: (chunk, name, mime) for chunk, name, mime in rows}
+    results: list[RetrievedChunk] = []
+    for chunk_id, score in fused:
+        if chunk_id not in found:
+            continue
+        chunk, name, mime = found[chunk_id]
+        results.append(
+            RetrievedChunk(
+                id=chunk.id,
+                material_id=chunk.material_id,
+                file_name=name,
+                mime_type=mime,
+                ordinal=chunk.ordinal,
+                heading=chunk.heading,
+                page_number=chunk.page_number,
+                text=chunk.chunk_text,
+                score=score,
+            )
+        )
+    return results

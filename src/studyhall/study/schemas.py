@@ -1,0 +1,187 @@
+"""Request and response bodies of the study API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Origin = Literal["notes", "slides", "assignment"]
+ArtifactType = Literal["summary", "flashcards", "quiz"]
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class MaterialRead(_Read):
+    id: uuid.UUID
+    file_name: str
+    mime_type: str
+    size_bytes: int
+    origin: Origin
+    processing_status: Literal["pending", "processing", "completed", "failed"]
+    processing_error_code: str | None
+    processing_error: str | None
+    page_count: int | None
+    chunk_count: int
+    created_at: datetime
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=6, ge=1, le=50)
+    material_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+
+
+class SearchHit(BaseModel):
+    chunk_id: uuid.UUID
+    material_id: uuid.UUID
+    file_name: str
+    page: int | None
+    slide: int | None
+    heading: str | None
+    text: str
+    score: float
+
+
+class ArtifactCreate(BaseModel):
+    type: ArtifactType
+    material_id: uuid.UUID
+    max_items: int = Field(default=10, ge=1, le=50)
+
+
+class ArtifactRead(BaseModel):
+    id: uuid.UUID
+    type: ArtifactType
+    material_id: uuid.UUID | None
+    status: Literal["pending", "processing", "completed", "failed"]
+    engine: Literal["offline", "llm"] | None
+    model_name: str | None
+    error: str | None
+    payload: dict[str, Any] | None = Field(
+        description="Summary or flashcards; null for quizzes, whose answers stay on the server."
+    )
+    quiz_id: uuid.UUID | None = None
+    created_at: datetime
+
+
+class QuestionRead(BaseModel):
+    id: uuid.UUID
+    position: int
+    question_text: str
+    options: list[str]
+
+
+class QuizRead(BaseModel):
+    id: uuid.UUID
+    title: str | None
+    material_id: uuid.UUID | None
+    questions: list[QuestionRead]
+
+
+class AttemptSubmit(BaseModel):
+    answers: dict[uuid.UUID, str] = Field(
+        description="Question id → the chosen option text; unanswered questions score zero."
+    )
+
+
+class QuestionResult(QuestionRead):
+    chosen: str | None
+    correct_answer: str
+    is_correct: bool
+    explanation: str | None
+    citations: list[dict[str, Any]]
+
+
+class AttemptRead(BaseModel):
+    id: uuid.UUID
+    quiz_id: uuid.UUID
+    question_count: int
+    started_at: datetime
+    completed_at: datetime | None
+    correct_count: int | None
+    score_percentage: Decimal | None
+    questions: list[QuestionRead] | None = None
+    results: list[QuestionResult] | None = None
+
+
+class FlashcardRead(_Read):
+    id: uuid.UUID
+    artifact_id: uuid.UUID | None
+    front: str
+    back: str
+    citations: list[dict[str, Any]]
+    due_at: datetime
+    last_reviewed_at: datetime | None
+
+
+class ReviewCreate(BaseModel):
+    rating: int = Field(ge=1, le=4, description="1 again, 2 hard, 3 good, 4 easy")
+    duration_ms: int | None = Field(default=None, ge=0, le=3_600_000)
+
+
+class ReviewRead(BaseModel):
+    card: FlashcardRead
+    review_id: uuid.UUID
+    rating: int
+    duration_ms: int | None
+    reviewed_at: datetime
+
+
+class ThreadCreate(BaseModel):
+    title: str | None = Field(default=None, max_length=200)
+    topic_id: uuid.UUID | None = None
+
+
+class ThreadRead(_Read):
+    id: uuid.UUID
+    title: str | None
+    topic_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageCreate(BaseModel):
+    content: str = Field(min_length=1, max_length=4000)
+    material_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
+
+
+class MessageRead(_Read):
+    id: uuid.UUID
+    thread_id: uuid.UUID
+    role: Literal["user", "assistant", "system"]
+    content: str
+    citations: list[dict[str, Any]]
+    engine: str | None
+    model_name: str | None
+    created_at: datetime
+
+
+class QuotaRead(BaseModel):
+    period: Literal["day", "month"]
+    period_start: str
+    limit_tokens: int
+    used_tokens: int
+    reserved_tokens: int
+
+
+class UsageRead(_Read):
+    id: uuid.UUID
+    feature: str
+    model_name: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    estimated_cost_micros: int
+    cost_currency: str
+    status: str
+    created_at: datetime
+
+
+class UsageSummary(BaseModel):
+    quotas: list[QuotaRead]
+    recent: list[UsageRead]

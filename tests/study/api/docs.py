@@ -1,0 +1,101 @@
+"""Builders of real documents for upload tests (no fixtures on disk)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+PHOTOSYNTHESIS = (
+    "Photosynthesis is the process by which green plants convert light energy into chemical "
+    "energy. Chlorophyll in the chloroplasts absorbs red and blue light most strongly. "
+    "The light reactions take place in the thylakoid membranes and release oxygen as a "
+    "by-product. The Calvin cycle in the stroma fixes carbon dioxide into sugars using ATP and "
+    "NADPH. Rubisco is the enzyme that captures carbon dioxide in the Calvin cycle. "
+    "Plants store the sugars they make as starch in their leaves and roots."
+)
+
+VOLCANOES = (
+    "Volcanoes form where magma from the mantle reaches the surface of the Earth. Basalt "
+    "lava is runny and builds wide shield volcanoes such as Mauna Loa in Hawaii. "
+    "Andesite magma is sticky and traps gas, which causes explosive eruptions. A caldera is "
+    "the large crater left when a magma chamber empties and collapses. Pyroclastic flows are "
+    "fast currents of hot gas and volcanic ash that race down the slopes."
+)
+
+
+def _pdf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(pages: list[str]) -> bytes:
+    """A minimal, valid PDF with one text line per sentence on each page."""
+    objects: list[bytes] = []
+    page_ids = [3 + 2 * i for i in range(len(pages))]
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    kids = " ".join(f"{pid} 0 R" for pid in page_ids)
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
+    font_id = 3 + 2 * len(pages)
+    for index, text in enumerate(pages):
+        content_id = page_ids[index] + 1
+        objects.append(
+            (
+                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_id} 0 R "
+                f"/Resources << /Font << /F1 {font_id} 0 R >> >> >>"
+            ).encode()
+        )
+        lines = [s.strip() + "." for s in text.split(". ") if s.strip()]
+        ops = ["BT", "/F1 10 Tf", "12 TL", "40 750 Td"]
+        for line in lines:
+            ops.append(f"({_pdf_escape(line.rstrip('.') + '.')}) Tj T*")
+        ops.append("ET")
+        stream = "\n".join(ops).encode()
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out.getvalue()
+
+
+def make_docx(sections: list[tuple[str, str]]) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for heading, body in sections:
+        document.add_heading(heading, level=1)
+        document.add_paragraph(body)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def make_pptx(slides: list[tuple[str, str]]) -> bytes:
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+    buffer = io.BytesIO()
+    deck.save(buffer)
+    return buffer.getvalue()
+
+
+def make_zip_bomb_docx() -> bytes:
+    """A DOCX-shaped zip whose document part inflates 1000x: refused before decompression."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("word/document.xml", b"\0" * (50 * 1024 * 1024))
+    return buffer.getvalue()

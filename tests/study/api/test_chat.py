@@ -1,0 +1,119 @@
+"""Offline grounded chat, and retrieval that never crosses users."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select, text
+
+from studyhall.db.engine import Database
+from studyhall.study.engine.answer import NOT_FOUND
+from studyhall.study.models import ChatMessage, MaterialChunk
+from studyhall.study.quota import OFFLINE_MODEL
+from tests.study.api.conftest import API, sign_up, upload
+from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
+
+RUBISCO = "Rubisco is the enzyme that captures carbon dioxide in the Calvin cycle."
+
+
+async def test_offline_answer_quotes_and_cites_material_and_page(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    material = await upload(client, alice, "bio.pdf", make_pdf([VOLCANOES, PHOTOSYNTHESIS]))
+    thread = await client.post(f"{API}/chat/threads", headers=alice.headers, json={"title": "Bio"})
+    assert thread.status_code == 201
+    reply = await client.post(
+        f"{API}/chat/threads/{thread.json()['id']}/messages",
+        headers=alice.headers,
+        json={"content": "Which enzyme captures carbon dioxide?"},
+    )
+    assert reply.status_code == 201, reply.text
+    message = reply.json()
+    assert (message["role"], message["engine"], message["model_name"]) == (
+        "assistant",
+        "offline",
+        OFFLINE_MODEL,
+    )
+    assert message["content"].startswith(f"“{RUBISCO}” [1]")
+    first = message["citations"][0]
+    assert (
+        first["marker"],
+        first["material_id"],
+        first["file_name"],
+        first["page"],
+        first["quote"],
+    ) == (
+        1,
+        material["id"],
+        "bio.pdf",
+        2,
+        RUBISCO,
+    )
+    async with owner_db.transaction() as session:
+        chunk = await session.get(MaterialChunk, first["chunk_id"])
+    assert chunk is not None and chunk.page_number == 2 and RUBISCO in chunk.chunk_text
+
+    history = await client.get(
+        f"{API}/chat/threads/{thread.json()['id']}/messages", headers=alice.headers
+    )
+    assert [m["role"] for m in history.json()] == ["user", "assistant"]
+    usage = (await client.get(f"{API}/ai/usage", headers=alice.headers)).json()
+    assert [(r["feature"], r["model_name"], r["status"]) for r in usage["recent"]] == [
+        ("chat", OFFLINE_MODEL, "succeeded")
+    ]
+    day = next(q for q in usage["quotas"] if q["period"] == "day")
+    assert day["reserved_tokens"] == 0
+    assert day["used_tokens"] == usage["recent"][0]["total_tokens"]
+
+
+async def test_another_users_material_is_never_retrieved(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    bobs = await upload(client, bob, "earth.md", VOLCANOES.encode())
+
+    search = await client.post(
+        f"{API}/search", headers=bob.headers, json={"query": "chlorophyll Calvin cycle Rubisco"}
+    )
+    assert search.status_code == 200 and search.json() == []
+    own = await client.post(f"{API}/search", headers=bob.headers, json={"query": "caldera"})
+    assert [h["material_id"] for h in own.json()] == [bobs["id"]]
+
+    thread = (await client.post(f"{API}/chat/threads", headers=bob.headers, json={})).json()
+    reply = await client.post(
+        f"{API}/chat/threads/{thread['id']}/messages",
+        headers=bob.headers,
+        json={"content": "Which enzyme captures carbon dioxide in the Calvin cycle?"},
+    )
+    assert (reply.json()["content"], reply.json()["citations"]) == (NOT_FOUND, [])
+
+    # Even a query that names the material directly finds nothing under Bob's identity.
+    async with db.transaction() as session:
+        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": bob.id})
+        seen = await session.scalar(
+            select(func.count()).select_from(MaterialChunk).where(MaterialChunk.user_id == alice.id)
+        )
+    assert seen == 0
+
+
+async def test_threads_are_private(client: httpx.AsyncClient, owner_db: Database) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    thread = (await client.post(f"{API}/chat/threads", headers=alice.headers, json={})).json()
+    for method, path, body in (
+        ("POST", f"/chat/threads/{thread['id']}/messages", {"content": "hi"}),
+        ("GET", f"/chat/threads/{thread['id']}/messages", None),
+        ("DELETE", f"/chat/threads/{thread['id']}", None),
+    ):
+        response = await client.request(method, API + path, headers=bob.headers, json=body)
+        assert (response.status_code, response.json()["code"]) == (404, "thread_not_found")
+    empty = await client.post(
+        f"{API}/chat/threads/{thread['id']}/messages", headers=alice.headers, json={"content": ""}
+    )
+    assert empty.status_code == 422
+    async with owner_db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 0
+    assert (await client.get(f"{API}/chat/threads", headers=bob.headers)).json() == []
+    assert len((await client.get(f"{API}/chat/threads", headers=alice.headers)).json()) == 1

@@ -1,0 +1,221 @@
+"""Uploads: content-based type detection, limits, processing job, structure kept in chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select, text
+
+from studyhall.app import create_app
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+from studyhall.study.models import Material, MaterialChunk
+from tests.conftest import run_jobs
+from tests.study.api.conftest import API, sign_up, upload
+from tests.study.api.docs import (
+    PHOTOSYNTHESIS,
+    VOLCANOES,
+    make_docx,
+    make_pdf,
+    make_pptx,
+    make_zip_bomb_docx,
+)
+
+
+async def _count(owner_db: Database, model: type) -> int:
+    async with owner_db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def _chunks(owner_db: Database, material_id: str) -> list[MaterialChunk]:
+    async with owner_db.transaction() as session:
+        rows = await session.scalars(
+            select(MaterialChunk)
+            .where(MaterialChunk.material_id == material_id)
+            .order_by(MaterialChunk.ordinal)
+        )
+        return list(rows.all())
+
+
+async def test_markdown_upload_is_processed_into_chunks_with_headings(
+    client: httpx.AsyncClient, owner_db: Database, settings: Settings
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    body = f"# Plants\n\n{PHOTOSYNTHESIS}\n\n# Earth\n\n{VOLCANOES}\n".encode()
+    response = await client.post(
+        f"{API}/materials",
+        headers=alice.headers,
+        files={"file": ("notes.txt", body, "text/plain")},
+        data={"origin": "notes"},
+    )
+    assert response.status_code == 201
+    created = response.json()
+    assert created["processing_status"] == "pending"
+    assert created["mime_type"] == "text/markdown"  # detected from the content, not ".txt"
+    assert created["size_bytes"] == len(body)
+    stored = settings.files_dir / alice.id / created["id"]
+    assert stored.read_bytes() == body
+
+    await run_jobs()
+    material = (await client.get(f"{API}/materials/{created['id']}", headers=alice.headers)).json()
+    assert material["processing_status"] == "completed"
+    assert material["processing_error"] is None
+    assert material["chunk_count"] == 2
+    chunks = await _chunks(owner_db, created["id"])
+    assert [c.heading for c in chunks] == ["Plants", "Earth"]
+    assert chunks[0].chunk_text == f"Plants\n\n{PHOTOSYNTHESIS}"
+    assert (chunks[0].char_start, chunks[0].char_end) == (0, len(PHOTOSYNTHESIS))
+    assert all(c.page_number is None and c.embedding is None for c in chunks)
+
+
+async def test_pdf_docx_pptx_keep_pages_slides_and_headings(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    pdf = await upload(client, alice, "bio.pdf", make_pdf([PHOTOSYNTHESIS, VOLCANOES]))
+    assert (pdf["mime_type"], pdf["processing_status"], pdf["page_count"]) == (
+        "application/pdf",
+        "completed",
+        2,
+    )
+    assert [c.page_number for c in await _chunks(owner_db, pdf["id"])] == [1, 2]
+
+    docx = await upload(
+        client,
+        alice,
+        "essay",
+        make_docx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
+        "assignment",
+    )
+    assert docx["mime_type"].endswith("wordprocessingml.document")
+    assert docx["origin"] == "assignment"
+    assert [c.heading for c in await _chunks(owner_db, docx["id"])] == ["Plants", "Earth"]
+
+    deck = await upload(
+        client,
+        alice,
+        "deck.pptx",
+        make_pptx([("Plants", PHOTOSYNTHESIS), ("Earth", VOLCANOES)]),
+        "slides",
+    )
+    assert deck["page_count"] == 2
+    slides = await _chunks(owner_db, deck["id"])
+    assert [(c.page_number, c.heading) for c in slides] == [(1, "Plants"), (2, "Earth")]
+
+    found = await client.post(
+        f"{API}/search",
+        headers=alice.headers,
+        json={"query": "caldera magma chamber", "material_ids": [deck["id"]]},
+    )
+    assert found.status_code == 200
+    hits = found.json()
+    assert [(h["slide"], h["page"], h["file_name"]) for h in hits] == [(2, None, "deck.pptx")]
+
+
+async def test_bad_uploads_are_refused_with_precise_codes_and_store_nothing(
+    client: httpx.AsyncClient, owner_db: Database, settings: Settings
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    cases = [
+        ("empty.txt", b"", 422, "empty_file"),
+        ("blank.md", b"  \n\t\n", 422, "empty_file"),
+        ("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, 415, "unsupported_type"),
+        ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, 415, "unsupported_type"),
+        ("bomb.docx", make_zip_bomb_docx(), 422, "zip_bomb"),
+        ("big.txt", b"a " * (settings.study_max_upload_bytes // 2 + 1), 413, "file_too_large"),
+    ]
+    for name, data, status, code in cases:
+        response = await client.post(
+            f"{API}/materials", headers=alice.headers, files={"file": (name, data)}
+        )
+        assert response.status_code == status, (name, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code, name
+    bad_origin = await client.post(
+        f"{API}/materials",
+        headers=alice.headers,
+        files={"file": ("a.txt", b"Some text here.")},
+        data={"origin": "poster"},
+    )
+    assert bad_origin.status_code == 422
+    assert bad_origin.json()["code"] == "validation_failed"
+    assert await _count(owner_db, Material) == 0
+    assert not (settings.files_dir / alice.id).exists()
+    anonymous = await client.post(f"{API}/materials", files={"file": ("a.txt", b"Text.")})
+    assert anonymous.status_code == 401
+
+
+async def test_upload_limit_is_a_setting(
+    settings: Settings, db: Database, owner_db: Database
+) -> None:
+    small = settings.model_copy(update={"study_max_upload_bytes": 100})
+    app = create_app(small, db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        alice = await sign_up(client, "alice@example.com")
+        ok = await client.post(
+            f"{API}/materials", headers=alice.headers, files={"file": ("a.txt", b"x" * 100)}
+        )
+        over = await client.post(
+            f"{API}/materials", headers=alice.headers, files={"file": ("a.txt", b"x" * 101)}
+        )
+    assert ok.status_code == 201
+    assert over.status_code == 413
+    assert over.json()["code"] == "file_too_large"
+    assert await _count(owner_db, Material) == 1
+
+
+async def test_corrupt_pdf_fails_with_a_readable_error_and_the_worker_goes_on(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    corrupt = await upload(
+        client,
+        alice,
+        "broken.pdf",
+        b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage",
+        process=False,
+    )
+    good = await upload(client, alice, "notes.md", PHOTOSYNTHESIS.encode(), process=False)
+    await run_jobs()
+    broken = (await client.get(f"{API}/materials/{corrupt['id']}", headers=alice.headers)).json()
+    assert broken["processing_status"] == "failed"
+    assert broken["processing_error_code"] == "corrupt_file"
+    assert broken["processing_error"].startswith("the PDF file could not be read")
+    fine = (await client.get(f"{API}/materials/{good['id']}", headers=alice.headers)).json()
+    assert (fine["processing_status"], fine["chunk_count"]) == ("completed", 1)
+    assert len(await _chunks(owner_db, corrupt["id"])) == 0
+
+
+async def test_materials_are_private_and_soft_deleted(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    material = await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    for method in ("GET", "DELETE"):
+        response = await client.request(
+            method, f"{API}/materials/{material['id']}", headers=bob.headers
+        )
+        assert response.status_code == 404
+        assert response.json()["code"] == "material_not_found"
+    assert (await client.get(f"{API}/materials", headers=bob.headers)).json() == []
+    # Row level security says the same inside PostgreSQL, for the API's own role.
+    async with db.transaction() as session:
+        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": bob.id})
+        visible = await session.scalar(select(func.count()).select_from(MaterialChunk))
+    assert visible == 0
+
+    deleted = await client.delete(f"{API}/materials/{material['id']}", headers=alice.headers)
+    assert deleted.status_code == 204
+    assert (await client.get(f"{API}/materials", headers=alice.headers)).json() == []
+    async with owner_db.transaction() as session:
+        row = await session.get(Material, material["id"])
+        assert row is not None and row.deleted_at is not None
+    hits = await client.post(f"{API}/search", headers=alice.headers, json={"query": "chlorophyll"})
+    assert hits.json() == []
+
+
+def test_storage_dir_defaults_under_home(settings: Settings) -> None:
+    assert settings.files_dir == Path(settings.home) / "files"
