@@ -180,3 +180,12 @@ async def renew_subscription(subscription_id: str) -> None:
     purposes.load_builtin()
     async with rls.system_transaction(runtime().database) as session:
         await subscriptions.renew_one(session, uuid.UUID(subscription_id), datetime.now(UTC))
+
+
+@queue.periodic(cron="37 * * * *")
+@queue.task(name="studyhall.billing.hourly_sweep", queue="billing")
+async def hourly_sweep(timestamp: int) -> None:
+    """Safety net behind the scheduled jobs: whatever a lost or failed job left behind (a
+    payment still pending, a period that ended unrenewed) is picked up within the hour."""
+    await reconcile_pending()
+    await subscriptions.run_renewals(runtime().database, datetime.now(UTC))
