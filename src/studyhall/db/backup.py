@@ -56,7 +56,7 @@ def backup(owner_url: str, directory: Path, keep: int) -> Path:
 
 
 def restore(owner_url: str, dump: Path) -> None:
-    """Replace the database's objects with the dump's (``--clean --if-exists``), in one transaction."""
+    """Replace the database's objects with the dump's, in one transaction."""
     subprocess.run(
         [
             _binary("pg_restore"),
