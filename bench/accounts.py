@@ -178,6 +178,9 @@ def main() -> None:
             "--no-access-log",
             "--log-level",
             "warning",
+            # Idle client connections must outlive the pauses between phases.
+            "--timeout-keep-alive",
+            "300",
         ],
         env=env,
     )

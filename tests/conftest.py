@@ -78,4 +78,4 @@ async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncC
 
 async def run_jobs() -> None:
     """Run every job that is due, then return."""
-    await jobs.run_worker(concurrency=1, wait=False)
+    await jobs.run_worker(concurrency=1, wait=False, periodic=False)

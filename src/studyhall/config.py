@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     ai_daily_token_limit: int = Field(default=200_000, ge=0)
     ai_monthly_token_limit: int = Field(default=3_000_000, ge=0)
 
+    # GDPR: a deleted account's personal data is erased this many days later.
+    erase_deleted_accounts_after_days: int = Field(default=30, ge=0)
+    # Seed 003: daily automated backups (a pg_dump; managed databases keep their own PITR too).
+    backup_daily: bool = True
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
+
     @field_validator("database_url", "app_database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
@@ -128,6 +135,10 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or self.home / "backups"
 
     @property
     def outbox_dir(self) -> Path:

@@ -180,7 +180,9 @@ async def test_concurrent_refresh_of_one_token_rotates_exactly_once(
     assert sorted(r.status_code for r in responses) == [200] + [401] * 7
 
 
-async def test_sign_out_and_sign_out_everywhere(client: httpx.AsyncClient) -> None:
+async def test_sign_out_and_sign_out_everywhere(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
     actor = await sign_up(client)
     other = await _sign_in(client, actor.email, PASSWORD)
     out = await client.post(
@@ -193,6 +195,9 @@ async def test_sign_out_and_sign_out_everywhere(client: httpx.AsyncClient) -> No
     assert (await client.get(f"{API}/me", headers=other_headers)).status_code == 200
     everywhere = await client.post(f"{API}/auth/sign-out-everywhere", headers=other_headers)
     assert everywhere.status_code == 204
+    assert await owner_rows(
+        owner_db, "SELECT action FROM audit_log WHERE action LIKE 'auth.sign_out%' ORDER BY 1"
+    ) == [("auth.sign_out",), ("auth.sign_out_everywhere",)]
     for headers in (actor.headers, other_headers):
         response = await client.get(f"{API}/me", headers=headers)
         assert (response.status_code, response.json()["code"]) == (401, "invalid_token")
@@ -344,3 +349,42 @@ async def test_suspension_ends_sessions_at_once(
     assert (restored.status_code, restored.json()["status"]) == (200, "active")
     assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 200
     assert (await client.get(f"{API}/me", headers=actor.headers)).status_code == 401
+
+
+async def test_delete_account_needs_the_password_and_ends_everything(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    actor = await sign_up(client)
+    wrong = await client.request(
+        "DELETE", f"{API}/me", json={"password": "not my password"}, headers=actor.headers
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "bad_credentials")
+    assert await owner_rows(owner_db, "SELECT status, deleted_at FROM users") == [("active", None)]
+    gone = await client.request(
+        "DELETE", f"{API}/me", json={"password": PASSWORD}, headers=actor.headers
+    )
+    assert gone.status_code == 204
+    assert await owner_value(owner_db, "SELECT status FROM users") == "deleted"
+    assert (await client.get(f"{API}/me", headers=actor.headers)).status_code == 401
+    assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 401
+    refresh = await client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token})
+    assert refresh.status_code == 401
+    assert (
+        await owner_value(owner_db, "SELECT count(*) FROM audit_log WHERE action = 'user.delete'")
+        == 1
+    )
+
+
+async def test_concurrent_sign_ups_with_one_email_create_one_account(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    body = {"email": "race@example.org", "password": PASSWORD, "name": "Racer"}
+    responses = await asyncio.gather(
+        *(client.post(f"{API}/auth/sign-up", json=body) for _ in range(12))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 11
+    assert await owner_rows(
+        owner_db,
+        "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM student_profiles), "
+        "(SELECT count(*) FROM audit_log WHERE action = 'user.sign_up')",
+    ) == [(1, 1, 1)]

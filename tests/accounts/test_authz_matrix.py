@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from studyhall.accounts import oauth
+from studyhall.accounts import consent, oauth
 from studyhall.accounts.encryption import KeyRing, new_key
 from studyhall.db.engine import Database
 from tests.accounts.conftest import PASSWORD, Actor, make_admin, make_tutor, owner_value, sign_up
@@ -47,14 +47,40 @@ def _only(allowed: dict[str, int]) -> dict[str, int]:
     return {"anonymous": 401} | {actor: allowed.get(actor, 403) for actor in ACTORS[1:]}
 
 
+def _public(status: int) -> dict[str, int]:
+    """Public routes answer the same whoever calls (and a bogus credential changes nothing)."""
+    return dict.fromkeys(ACTORS, status)
+
+
+BOGUS = {"token": "x" * 43}
 NEW_PASSWORD = {"current_password": PASSWORD, "new_password": "another long passphrase"}
 ROUTES = [
+    Route("GET", "/tutors", _public(200)),
+    Route("GET", "/tutors/{tutor_id}", _public(404)),  # pending tutors are not listed
+    Route("POST", "/auth/refresh", _public(401), {"refresh_token": "x" * 43}),
+    Route("POST", "/auth/oidc", _public(503), {"id_token": "x" * 43}),
+    Route(
+        "POST",
+        "/auth/password-reset/confirm",
+        _public(422),
+        BOGUS | {"new_password": "a long new passphrase"},
+    ),
+    Route("POST", "/auth/verify-email/confirm", _public(422), BOGUS),
+    Route("GET", "/guardian-consent?token=" + "x" * 43, _public(422)),
+    Route(
+        "POST",
+        "/guardian-consent",
+        _public(422),
+        BOGUS | {"consent_given": True, "legal_text_hash": consent.LEGAL_TEXT_HASH},
+    ),
+    Route("POST", "/guardian-consent/withdraw", _public(422), BOGUS),
     Route("POST", "/auth/sign-out", _everyone(204)),
     Route("POST", "/auth/sign-out-everywhere", _everyone(204)),
     Route("POST", "/auth/change-password", _everyone(200), NEW_PASSWORD),
     Route("POST", "/auth/verify-email", _everyone(202)),
     Route("GET", "/me", _everyone(200)),
     Route("PATCH", "/me", _everyone(200), {"name": "Renamed"}),
+    Route("DELETE", "/me", _everyone(204), {"password": PASSWORD}),
     Route("GET", "/me/guardian-consent", _everyone(200)),
     Route("POST", "/me/guardian-consent", _everyone(409), {"guardian_email": "g@example.org"}),
     Route("GET", "/me/oauth-accounts", _everyone(200)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -299,3 +300,21 @@ async def test_oidc_links_existing_account_only_with_a_verified_email(
 async def test_oidc_not_configured_is_503(client: httpx.AsyncClient) -> None:
     response = await _exchange(client, "a" * 40)
     assert (response.status_code, response.json()["code"]) == (503, "oidc_not_configured")
+
+
+async def test_concurrent_first_sign_ins_create_one_user(
+    client: httpx.AsyncClient, provider: Provider, owner_db: Database
+) -> None:
+    token = provider.token(sub="racer", email="racer@example.org")
+    responses = await asyncio.gather(*(_exchange(client, token) for _ in range(10)))
+    assert [r.status_code for r in responses] == [200] * 10
+    assert await owner_rows(
+        owner_db, "SELECT count(*), count(DISTINCT id) FROM users WHERE auth_provider_id = 'racer'"
+    ) == [(1, 1)]
+    ids = set()
+    for response in responses:
+        me = await client.get(
+            f"{API}/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+        )
+        ids.add(me.json()["id"])
+    assert len(ids) == 1

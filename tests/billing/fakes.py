@@ -95,6 +95,8 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
             existing["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
         return existing
     if path == "/v1/refunds":
+        if params["payment_intent"] not in api.objects:
+            return {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
         return {
             "id": api.next_id("re"),
             "object": "refund",
@@ -170,6 +172,9 @@ def _handler(api: FakeApi, kind: str) -> type[BaseHTTPRequestHandler]:
                 self._answer(
                     404, {"error": {"message": "unknown path", "type": "invalid_request_error"}}
                 )
+                return
+            if "error" in obj:
+                self._answer(400, obj)
                 return
             api.objects[str(obj["id"])] = obj
             if call.idempotency_key:

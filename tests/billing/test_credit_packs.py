@@ -214,6 +214,8 @@ async def test_a_refund_is_refused_when_the_credits_are_already_spent(
         headers=student.with_key(),
     )
     assert students_refund.status_code == 403
+    assert await _count(db, "refunds") == 0
+    assert await ledger_consistent(db, student.id) == (40, 40)
 
 
 async def test_manual_payments_wait_for_an_admin_when_auto_success_is_off(

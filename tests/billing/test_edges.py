@@ -9,6 +9,8 @@ import pytest
 import stripe
 
 from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
+from studyhall.jobs import queue
 from tests.billing.conftest import SECRET, scalar
 from tests.billing.fakes import FakeApi
 from tests.billing.test_stripe import WEBHOOK, event
@@ -50,3 +52,13 @@ async def test_the_openapi_document_lists_the_billing_routes(client: httpx.Async
     assert len(billing) == 20
     purchase = document["paths"]["/api/v1/billing/credit-packs/{pack_id}/purchase"]["post"]
     assert {p["name"] for p in purchase["parameters"]} == {"pack_id", "idempotency-key"}
+
+
+def test_the_hourly_safety_net_is_the_only_periodic_billing_task() -> None:
+    jobs.load_tasks()
+    crons = {
+        task.task.name: task.cron
+        for task in queue.periodic_registry.periodic_tasks.values()
+        if task.task.name.startswith("studyhall.billing.")
+    }
+    assert crons == {"studyhall.billing.hourly_sweep": "37 * * * *"}

@@ -317,3 +317,56 @@ def test_settings_accept_several_webhook_secrets() -> None:
         stripe_webhook_secrets=["whsec_a", "whsec_b"],  # type: ignore[list-item]
     )
     assert [s.get_secret_value() for s in settings.stripe_webhook_secrets] == ["whsec_a", "whsec_b"]
+
+
+async def test_a_reconciliation_job_is_scheduled_with_each_remote_payment(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_stripe: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    pack_id = await create_pack(client, admin, credits=12)
+    student = await sign_up(client)
+    payment = (await buy(client, student, pack_id))["payment"]
+    delay = await scalar(
+        db,
+        "SELECT round(extract(epoch FROM scheduled_at - now()) / 60) FROM procrastinate_jobs "
+        "WHERE task_name = 'studyhall.billing.reconcile_payment'",
+    )
+    assert delay == 15
+    await run_jobs()
+    assert await scalar(db, "SELECT status FROM payments") == "pending"
+
+    fake_stripe.objects[payment["provider_payment_id"]]["status"] = "succeeded"
+    async with owner_db.transaction() as session:
+        await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now()"))
+    await run_jobs()
+    assert await scalar(db, "SELECT status FROM payments") == "succeeded"
+    assert await ledger_consistent(db, student.id) == (12, 12)
+    assert [c.path for c in fake_stripe.calls if c.method == "GET"] == [
+        f"/v1/payment_intents/{payment['provider_payment_id']}"
+    ]
+
+
+async def test_a_refund_stripe_refuses_is_failed_and_frees_the_amount(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_stripe: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    pack_id = await create_pack(client, admin, credits=10, price_cents=1000)
+    student = await sign_up(client)
+    payment = (await buy(client, student, pack_id))["payment"]
+    intent = payment["provider_payment_id"]
+    await deliver(client, event("payment_intent.succeeded", succeeded(intent, payment["id"])))
+    await run_jobs()
+    del fake_stripe.objects[intent]
+    url = f"/api/v1/billing/admin/payments/{payment['id']}/refunds"
+    assert (await client.post(url, json={}, headers=admin.with_key())).status_code == 201
+    blocked = await client.post(url, json={}, headers=admin.with_key())
+    assert (blocked.status_code, blocked.json()["code"]) == (422, "invalid_amount")
+    await run_jobs()
+    listed = (await client.get(url, headers=admin.headers)).json()
+    assert [(r["status"], r["amount_cents"]) for r in listed] == [("failed", 1000)]
+    row = (
+        await client.get(f"/api/v1/billing/payments/{payment['id']}", headers=admin.headers)
+    ).json()
+    assert (row["status"], row["amount_refunded_cents"]) == ("succeeded", 0)
+    assert await ledger_consistent(db, student.id) == (10, 10)
+    assert (await client.post(url, json={}, headers=admin.with_key())).status_code == 201

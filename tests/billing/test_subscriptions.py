@@ -21,6 +21,7 @@ from tests.billing.conftest import (
     sign_up,
     use_billing,
 )
+from tests.conftest import run_jobs
 
 PRO = {
     "key": "pro",
@@ -279,3 +280,36 @@ async def test_cancellation_at_period_end_and_at_once(
     missing = await client.get("/api/v1/billing/subscriptions/current", headers=other.headers)
     assert (missing.status_code, missing.json()["code"]) == (404, "subscription_not_found")
     assert await ledger_consistent(db, other.id) == (30, 30)
+
+
+async def test_each_period_end_has_its_renewal_job(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    plan_id = await _plan(client, admin)
+    student = await sign_up(client)
+    sub = (await _subscribe(client, student, plan_id))["subscription"]
+    scheduled = await scalar(
+        db,
+        "SELECT scheduled_at FROM procrastinate_jobs "
+        "WHERE task_name = 'studyhall.billing.renew_subscription'",
+    )
+    assert scheduled == datetime.fromisoformat(sub["current_period_end"])
+    end = datetime.now(UTC) - timedelta(minutes=1)
+    await _end_period_at(owner_db, sub["id"], end)
+    async with owner_db.transaction() as session:
+        await session.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now()"))
+    await run_jobs()
+    current = (
+        await client.get("/api/v1/billing/subscriptions/current", headers=student.headers)
+    ).json()
+    assert datetime.fromisoformat(current["current_period_start"]) == end
+    assert await ledger_consistent(db, student.id) == (60, 60)
+    assert (
+        await scalar(
+            db,
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo' "
+            "AND task_name = 'studyhall.billing.renew_subscription'",
+        )
+        == 1
+    )

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psycopg
 
+from studyhall.db import embedded
 from tests.conftest import REPO
 from tests.foundation.smtp import free_port
 
@@ -133,3 +135,29 @@ def test_serve_keeps_data_across_restarts_and_two_servers_share_one_home(tmp_pat
             json={"email": "keep@example.org", "password": "a fine passphrase"},
         )
         assert again.status_code == 200
+
+
+def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
+    home = tmp_path / "data"
+    env = {"STUDYHALL_HOME": str(home)}
+    # This process holds the cluster open, so the CLI runs attach to it instead of stopping it.
+    cluster = embedded.start(home, db_name="studyhall", app_role="studyhall_app")
+    try:
+        assert _studyhall("db", "upgrade", cwd=tmp_path, **env).returncode == 0
+        with psycopg.connect(cluster.owner_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO users (email, name, password_hash) VALUES ('a@x.org', 'A', 'h')"
+            )
+        made = _studyhall("db", "backup", "--keep", "2", cwd=tmp_path, **env)
+        assert made.returncode == 0, made.stderr
+        [dump] = list((home / "backups").glob("studyhall-*.dump"))
+        assert made.stdout.strip() == f"backup written to {dump}"
+        with psycopg.connect(cluster.owner_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM users")
+        restored = _studyhall("db", "restore", str(dump), cwd=tmp_path, **env)
+        assert restored.returncode == 0, restored.stderr
+        with psycopg.connect(cluster.owner_url) as conn:
+            emails = [row[0] for row in conn.execute("SELECT email FROM users")]
+        assert emails == ["a@x.org"]
+    finally:
+        embedded.stop(home)

@@ -35,7 +35,7 @@ async def test_readyz_wants_a_worker_heartbeat(client: httpx.AsyncClient, db: Da
         "migrations": "ok",
         "worker": "no recent heartbeat",
     }
-    worker = asyncio.create_task(jobs.run_worker(concurrency=1))
+    worker = asyncio.create_task(jobs.run_worker(concurrency=1, periodic=False))
     try:
         for _ in range(100):
             response = await client.get("/readyz")

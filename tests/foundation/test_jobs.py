@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
+from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.jobs import enqueue, queue
@@ -95,3 +98,19 @@ def test_periodic_tasks_are_registered() -> None:
     jobs.load_tasks()
     crons = {task.task.name: task.cron for task in queue.periodic_registry.periodic_tasks.values()}
     assert crons["studyhall.purge_finished_jobs"] == "17 3 * * *"
+    assert crons["studyhall.nightly_backup"] == "30 2 * * *"
+
+
+async def test_the_nightly_backup_writes_a_dump_and_keeps_the_newest(
+    db: Database, settings: Settings
+) -> None:
+    from studyhall.jobs.maintenance import nightly_backup
+
+    keep_two = settings.model_copy(update={"backup_keep": 2})
+    jobs.configure_runtime(jobs.Runtime(settings=keep_two, database=db))
+    for _ in range(3):
+        await nightly_backup(timestamp=0)
+        await asyncio.sleep(1.1)  # dump names carry the second
+    dumps = sorted(keep_two.backups_dir.glob("studyhall-*.dump"))
+    assert len(dumps) == 2
+    assert all(path.stat().st_size > 1000 for path in dumps)

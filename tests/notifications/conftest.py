@@ -68,14 +68,23 @@ async def rows(owner_db: Database, sql: str, **params: Any) -> list[tuple[Any, .
         return [tuple(row) for row in (await session.execute(text(sql), params)).all()]
 
 
-async def delivery_jobs(owner_db: Database) -> list[tuple[str, datetime | None, str]]:
-    """(notification id, scheduled_at, status) of every delivery job, oldest first."""
+async def delivery_jobs(owner_db: Database) -> list[tuple[list[str], datetime | None, str]]:
+    """(sorted notification ids, scheduled_at, status) of every delivery job, oldest first."""
     found = await rows(
         owner_db,
-        "SELECT args->>'notification_id', scheduled_at, status::text FROM procrastinate_jobs "
+        "SELECT args->'notification_ids', scheduled_at, status::text FROM procrastinate_jobs "
         "WHERE task_name = 'studyhall.notifications.deliver' ORDER BY id",
     )
-    return [(str(r[0]), r[1], str(r[2])) for r in found]
+    return [(sorted(r[0]), r[1], str(r[2])) for r in found]
+
+
+async def queued_deliveries(owner_db: Database) -> dict[str, datetime | None]:
+    """Notification id -> when its delivery job is scheduled, over every delivery job."""
+    return {
+        notification_id: at
+        for ids, at, _ in await delivery_jobs(owner_db)
+        for notification_id in ids
+    }
 
 
 async def make_jobs_due(owner_db: Database) -> None:

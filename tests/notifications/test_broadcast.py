@@ -43,7 +43,7 @@ async def test_a_broadcast_to_students_reaches_each_student_once_in_batches(
     )
     assert started.status_code == 202, started.text
     body = started.json()
-    assert (body["recipients"], body["batch_size"]) == (5, 2)
+    assert (body["recipients"], body["users_reached"], body["finished_at"]) == (5, 0, None)
     await run_jobs()
 
     reached = await rows(
@@ -66,17 +66,37 @@ async def test_a_broadcast_to_students_reaches_each_student_once_in_batches(
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 5
 
     # A batch that runs again (a worker died after committing) adds nothing.
-    again = await broadcast.run_batch(
-        uuid.UUID(body["broadcast_id"]), "student", "New feature", "...", None, uuid.UUID(int=0)
+    progress = await client.get(
+        f"/api/v1/admin/notifications/broadcasts/{body['id']}", headers=boss.auth
     )
+    done = progress.json()
+    assert (done["users_reached"], done["notifications_created"], done["batches"]) == (5, 10, 3)
+    assert done["finished_at"] is not None
+    again = await broadcast.run_batch(uuid.UUID(body["id"]), uuid.UUID(int=0))
     assert again == 2
     assert await rows(owner_db, "SELECT count(*) FROM notifications") == [(10,)]
+    repeated = await client.get(
+        f"/api/v1/admin/notifications/broadcasts/{body['id']}", headers=boss.auth
+    )
+    assert (repeated.json()["users_reached"], repeated.json()["finished_at"]) == (
+        5,
+        done["finished_at"],
+    )
+    listed = await client.get("/api/v1/admin/notifications/broadcasts", headers=boss.auth)
+    assert [b["id"] for b in listed.json()] == [body["id"]]
+    for path in (f"broadcasts/{body['id']}", "broadcasts"):
+        denied = await client.get(f"/api/v1/admin/notifications/{path}", headers=students[0].auth)
+        assert (denied.status_code, denied.json()["code"]) == (403, "role_required")
+    missing = await client.get(
+        f"/api/v1/admin/notifications/broadcasts/{uuid.uuid4()}", headers=boss.auth
+    )
+    assert (missing.status_code, missing.json()["code"]) == (404, "broadcast_not_found")
     audit = await rows(
         owner_db,
         "SELECT actor_user_id, entity_id, diff->>'recipients' FROM audit_log "
         "WHERE action = 'notification.broadcast'",
     )
-    assert audit == [(boss.id, body["broadcast_id"], "5")]
+    assert audit == [(boss.id, body["id"], "5")]
 
 
 async def test_a_broadcast_to_everyone_in_app_only(
@@ -136,7 +156,7 @@ async def test_a_double_submitted_broadcast_with_one_idempotency_key_starts_once
         )
     )
     assert [r.status_code for r in responses] == [202] * 5
-    assert len({r.json()["broadcast_id"] for r in responses}) == 1
+    assert len({r.json()["id"] for r in responses}) == 1
     await run_jobs()
     assert await rows(owner_db, "SELECT count(*) FROM notifications") == [(2,)]
     assert await rows(

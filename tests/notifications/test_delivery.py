@@ -8,6 +8,7 @@ import email
 import email.policy
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -299,10 +300,10 @@ async def test_jobs_racing_for_one_notification_send_it_once(
         [email_id] = await service.notify(
             session, ana.id, "payment_failed", {"amount_cents": 900}, channels=["email"]
         )
-    outcomes = await asyncio.gather(
-        *(delivery.deliver(email_id, final_attempt=False) for _ in range(6))
+    results = await asyncio.gather(
+        *(delivery.deliver([email_id], final_attempt=False) for _ in range(6))
     )
-    assert sorted(outcomes) == ["sent", *["skipped"] * 5]
+    assert sorted(result[email_id] for result in results) == ["sent", *["skipped"] * 5]
     assert len(list(settings.outbox_dir.glob("*.eml"))) == 1
     assert await _state(owner_db, email_id) == ("sent", 1, None)
 
@@ -328,3 +329,89 @@ async def test_sms_goes_to_the_log_provider_by_default(
     assert provider.sent[before:] == [
         ("+4512345678", "Studyhall: Your credit is running low (1 left)")
     ]
+
+
+class RefuseOneRecipientOnce(FlakySmtp):
+    def __init__(self, refused: str) -> None:
+        super().__init__(refusals=0)
+        self.refused = refused
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.attempts += 1
+        if self.refused in envelope.rcpt_tos:
+            self.refused = ""
+            return "451 4.3.0 Mailbox busy, try again later"
+        self.accepted.append(envelope.original_content or envelope.content)
+        return "250 OK"
+
+
+async def test_one_failure_in_a_group_retries_only_that_notification(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings
+) -> None:
+    people = [await sign_up(client, name) for name in ("Ana", "Ben", "Cy")]
+    boss = await sign_up(client, "Boss")
+    await make_admin(owner_db, boss)
+    smtp = RefuseOneRecipientOnce(people[1].email)
+    with smtp_server(smtp) as port:
+        _use_smtp(settings, port)
+        started = await client.post(
+            "/api/v1/admin/notifications/broadcast",
+            json={"title": "t", "body": "b", "role": "student", "channels": ["email"]},
+            headers=boss.auth,
+        )
+        assert started.status_code == 202
+        await run_jobs()
+        [(ids, _, _)] = await delivery_jobs(owner_db)  # one job carries all three
+        assert len(ids) == 3
+        states = await rows(
+            owner_db,
+            "SELECT u.name, n.status, n.attempts FROM notifications n JOIN users u "
+            "ON u.id = n.user_id ORDER BY u.name",
+        )
+        assert states == [("Ana", "sent", 1), ("Ben", "pending", 1), ("Cy", "sent", 1)]
+        await make_jobs_due(owner_db)
+        await run_jobs()
+    assert smtp.attempts == 4
+    recipients = sorted(
+        email.message_from_bytes(m, policy=email.policy.default)["To"] for m in smtp.accepted
+    )
+    assert recipients == sorted(person.email for person in people)
+    assert await rows(owner_db, "SELECT status, count(*) FROM notifications GROUP BY 1") == [
+        ("sent", 3)
+    ]
+    assert await rows(owner_db, "SELECT attempt, error FROM job_errors") == [
+        (
+            1,
+            "DeliveryFailed: 1 of 3 sends failed: SMTPDataError: (451, '4.3.0 Mailbox busy, "
+            "try again later')",
+        )
+    ]
+
+
+async def test_turning_a_type_off_also_stops_what_is_already_queued(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings
+) -> None:
+    ana = await sign_up(client, "Ana", phone="+4512345678")
+    await client.put(
+        "/api/v1/notifications/preferences",
+        json={"preferences": [{"type": "payment_failed", "channel": "sms", "enabled": True}]},
+        headers=ana.auth,
+    )
+    async with db.transaction() as session:
+        ids = await service.notify(session, ana.id, "payment_failed", {"amount_cents": 100})
+    assert len(ids) == 3
+    await client.put(
+        "/api/v1/notifications/preferences",
+        json={"preferences": [{"type": "payment_failed", "channel": "email", "enabled": False}]},
+        headers=ana.auth,
+    )
+    await client.patch("/api/v1/me", json={"phone": None}, headers=ana.auth)
+    await run_jobs()
+    assert await rows(
+        owner_db, "SELECT channel, status, last_error FROM notifications ORDER BY channel"
+    ) == [
+        ("email", "canceled", "the recipient turned this off"),
+        ("inapp", "sent", None),
+        ("sms", "canceled", "the recipient has no phone number"),
+    ]
+    assert list(settings.outbox_dir.glob("*.eml")) == []

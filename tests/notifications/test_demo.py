@@ -40,6 +40,8 @@ async def test_the_openapi_document_lists_the_notification_routes(
         "/api/v1/notifications/{notification_id}",
         "/api/v1/notifications/stream",
         "/api/v1/admin/notifications/broadcast",
+        "/api/v1/admin/notifications/broadcasts",
+        "/api/v1/admin/notifications/broadcasts/{broadcast_id}",
         "/api/v1/admin/notifications",
         "/api/v1/admin/notifications/{notification_id}/retry",
     }

@@ -40,9 +40,9 @@ async def test_notify_writes_a_row_per_default_channel_and_defers_the_email(
     ]
     email_id = (await rows(owner_db, "SELECT id FROM notifications WHERE channel = 'email'"))[0][0]
     jobs = await delivery_jobs(owner_db)
-    assert [(job[0], job[2]) for job in jobs] == [(str(email_id), "todo")]
+    assert [(job[0], job[2]) for job in jobs] == [([str(email_id)], "todo")]
     args = await rows(owner_db, "SELECT args, queue_name FROM procrastinate_jobs")
-    assert args == [({"notification_id": str(email_id)}, "notifications")]
+    assert args == [({"notification_ids": [str(email_id)]}, "notifications")]
 
 
 async def test_a_rolled_back_event_leaves_no_notification_and_no_job(

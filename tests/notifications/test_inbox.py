@@ -191,10 +191,10 @@ async def test_concurrent_reminder_scheduling_creates_each_reminder_once(
     assert await rows(owner_db, "SELECT count(*) FROM notifications") == [(4,)]
     jobs = await rows(
         owner_db,
-        "SELECT count(*) FROM procrastinate_jobs "
-        "WHERE task_name = 'studyhall.notifications.deliver'",
+        "SELECT count(*), sum(jsonb_array_length(args->'notification_ids')) "
+        "FROM procrastinate_jobs WHERE task_name = 'studyhall.notifications.deliver'",
     )
-    assert jobs == [(4,)]
+    assert jobs == [(2, 4)]  # the day-before pair and the hour-before pair
 
 
 async def test_concurrent_preference_changes_keep_one_row_per_type_and_channel(

@@ -31,3 +31,37 @@ async def purge(session: AsyncSession) -> dict[str, int]:
         )
         counts[table] = int(getattr(result, "rowcount", 0) or 0)
     return counts
+
+
+@queue.periodic(cron="47 3 * * *")
+@queue.task(name="studyhall.accounts.erase_deleted_accounts", queue="maintenance")
+async def erase_deleted_accounts(timestamp: int) -> None:
+    settings = runtime().settings
+    async with runtime().database.transaction() as session:
+        await erase_personal_data(session, settings.erase_deleted_accounts_after_days)
+
+
+async def erase_personal_data(session: AsyncSession, after_days: int) -> int:
+    """GDPR erasure: accounts deleted ``after_days`` ago keep their id (audit, ledgers and
+    bookings point at it) but lose everything that identifies a person."""
+    erased = await session.execute(
+        text(
+            """
+            UPDATE users SET
+                email = 'erased-' || id || '@erased.invalid', name = 'Erased user',
+                first_name = NULL, last_name = NULL, avatar_url = NULL, phone = NULL,
+                date_of_birth = NULL, auth_provider_id = NULL,
+                password_hash = CASE WHEN password_hash IS NULL THEN NULL ELSE '!' END
+            WHERE deleted_at < now() - make_interval(days => :days)
+              AND email NOT LIKE 'erased-%@erased.invalid'
+            RETURNING id
+            """
+        ),
+        {"days": after_days},
+    )
+    ids = [row[0] for row in erased]
+    if ids:
+        await session.execute(
+            text("DELETE FROM oauth_accounts WHERE user_id = ANY(:ids)"), {"ids": ids}
+        )
+    return len(ids)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from studyhall.accounts import ratelimit, service
 from studyhall.accounts.deps import CurrentUser
 from studyhall.accounts.schemas import (
+    PasswordConfirmation,
     RefreshRequest,
     SignIn,
     SignUp,
@@ -17,6 +18,7 @@ from studyhall.accounts.schemas import (
     UserRead,
     UserUpdate,
 )
+from studyhall.audit import service as audit
 from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import problem
 
@@ -121,6 +123,7 @@ async def sign_out(
 )
 async def sign_out_everywhere(user: CurrentUser, session: Session) -> None:
     await service.end_all_sessions(session, user.id)
+    await audit.record(session, user.id, "auth.sign_out_everywhere", "user", user.id)
 
 
 @router.get("/me", summary="The caller's account")
@@ -131,6 +134,15 @@ async def me(user: CurrentUser) -> UserRead:
 @router.patch("/me", summary="Change the caller's own account fields")
 async def update_me(data: UserUpdate, user: CurrentUser, session: Session) -> UserRead:
     return UserRead.model_validate(await service.update_me(session, user, data))
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete the caller's account (soft delete; every session ends)",
+)
+async def delete_me(data: PasswordConfirmation, user: CurrentUser, session: Session) -> None:
+    await service.delete_account(session, user, data.password)
 
 
 def _include_the_rest() -> None:

@@ -111,6 +111,12 @@ class ChangePassword(Strict):
     new_password: Password
 
 
+class PasswordConfirmation(Strict):
+    """Accounts that sign in externally have no password and send an empty body."""
+
+    password: Password | None = None
+
+
 class EmailOnly(Strict):
     email: EmailStr = Field(max_length=254)
 

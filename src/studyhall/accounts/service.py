@@ -185,3 +185,15 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
         session, user.id, "user.update", "user", user.id, audit.changes(before, changes)
     )
     return user
+
+
+async def delete_account(session: AsyncSession, user: User, password: str | None) -> None:
+    """Soft delete: the row stays for audit and references, the account is closed for good."""
+    if user.password_hash is not None and not await security.verify_password_async(
+        user.password_hash, password or ""
+    ):
+        raise Unauthorized("The password is wrong.", code="bad_credentials")
+    user.status = "deleted"
+    user.deleted_at = _now()
+    await end_all_sessions(session, user.id)
+    await audit.record(session, user.id, "user.delete", "user", user.id)

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.billing import (
     payments,
@@ -20,6 +21,7 @@ from studyhall.billing import (
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.db.engine import Database
 from studyhall.jobs import backoff, enqueue, queue, runtime
 
 RECONCILE_BATCH = 200
@@ -80,14 +82,71 @@ async def execute_refund(refund_id: str) -> None:
         await refunds.complete(session, uuid.UUID(refund_id), remote)
 
 
-@queue.periodic(cron="*/10 * * * *")
-@queue.task(name="studyhall.billing.reconcile_pending_payments", queue="billing")
-async def reconcile_pending_payments(timestamp: int) -> None:
-    await reconcile_pending()
+MAX_RECONCILE_ATTEMPTS = 8
+
+
+@queue.task(name="studyhall.billing.reconcile_payment", queue="billing", retry=backoff(5, 2))
+async def reconcile_payment(payment_id: str, attempt: int = 1) -> None:
+    """Scheduled when a remote payment starts: if no webhook has settled it by then, ask the
+    provider, and ask again later (doubling the wait) while it stays pending.
+
+    Jobs scheduled per payment rather than a periodic sweep: nothing runs when nothing is pending.
+    """
+    purposes.load_builtin()
+    database = runtime().database
+    async with rls.system_transaction(database) as session:
+        payment = await session.get(Payment, uuid.UUID(payment_id))
+        if payment is None or payment.status != "pending" or payment.provider == "manual":
+            return
+        provider, provider_payment_id = payment.provider, payment.provider_payment_id
+    outcome = None
+    if provider_payment_id is not None:
+        outcome = await _settle_from_provider(database, payment.id, provider, provider_payment_id)
+    if outcome is None and attempt < MAX_RECONCILE_ATTEMPTS:
+        async with rls.system_transaction(database) as session:
+            await schedule_reconciliation(session, payment.id, attempt + 1)
+
+
+async def schedule_reconciliation(
+    session: AsyncSession, payment_id: uuid.UUID, attempt: int = 1
+) -> None:
+    wait = timedelta(minutes=billing_settings().reconcile_after_minutes * 2 ** (attempt - 1))
+    await enqueue(
+        session,
+        reconcile_payment,
+        scheduled_at=datetime.now(UTC) + wait,
+        payment_id=str(payment_id),
+        attempt=attempt,
+    )
+
+
+async def _settle_from_provider(
+    database: Database, payment_id: uuid.UUID, provider: str, provider_payment_id: str
+) -> bool | None:
+    """Ask the provider (holding no lock), then settle. None: still pending at the provider;
+    otherwise whether this call changed the payment (a webhook may have settled it meanwhile)."""
+    remote = await providers.get(provider).fetch_payment(provider_payment_id)
+    if remote.status == "pending":
+        return None
+    async with rls.system_transaction(database) as session:
+        payment = await payments.lock(session, payment_id)
+        if remote.status == "succeeded":
+            changed = await payments.succeed(session, payment, actor=None)
+        else:
+            changed = await payments.fail(
+                session,
+                payment,
+                actor=None,
+                code=remote.failure_code,
+                message=remote.failure_message,
+            )
+    return changed
 
 
 async def reconcile_pending() -> int:
-    """Ask the provider about payments left pending (a lost webhook). Returns how many settled."""
+    """Sweep: ask the provider about every payment left pending past the reconciliation delay
+    (an operator's tool and the tests'; jobs normally do it one payment at a time).
+    Returns how many this call settled."""
     purposes.load_builtin()
     database = runtime().database
     cutoff = datetime.now(UTC) - timedelta(minutes=billing_settings().reconcile_after_minutes)
@@ -107,27 +166,26 @@ async def reconcile_pending() -> int:
         ).all()
     settled = 0
     for payment_id, provider, provider_payment_id in rows:
-        remote = await providers.get(provider).fetch_payment(str(provider_payment_id))
-        if remote.status == "pending":
-            continue
-        async with rls.system_transaction(database) as session:
-            payment = await payments.lock(session, payment_id)
-            if remote.status == "succeeded":
-                changed = await payments.succeed(session, payment, actor=None)
-            else:
-                changed = await payments.fail(
-                    session,
-                    payment,
-                    actor=None,
-                    code=remote.failure_code,
-                    message=remote.failure_message,
-                )
-            settled += int(changed)
+        outcome = await _settle_from_provider(
+            database, payment_id, provider, str(provider_payment_id)
+        )
+        settled += int(outcome is True)
     return settled
 
 
-@queue.periodic(cron="*/15 * * * *")
-@queue.task(name="studyhall.billing.renew_subscriptions", queue="billing")
-async def renew_subscriptions(timestamp: int) -> None:
+@queue.task(name="studyhall.billing.renew_subscription", queue="billing", retry=backoff(5, 2))
+async def renew_subscription(subscription_id: str) -> None:
+    """Scheduled for a manual/Paymob subscription's period end (and its grace end): renew,
+    fall past due, lapse or end. Re-reads the row, so an early or repeated run changes nothing."""
     purposes.load_builtin()
+    async with rls.system_transaction(runtime().database) as session:
+        await subscriptions.renew_one(session, uuid.UUID(subscription_id), datetime.now(UTC))
+
+
+@queue.periodic(cron="37 * * * *")
+@queue.task(name="studyhall.billing.hourly_sweep", queue="billing")
+async def hourly_sweep(timestamp: int) -> None:
+    """Safety net behind the scheduled jobs: whatever a lost or failed job left behind (a
+    payment still pending, a period that ended unrenewed) is picked up within the hour."""
+    await reconcile_pending()
     await subscriptions.run_renewals(runtime().database, datetime.now(UTC))

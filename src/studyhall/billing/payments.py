@@ -104,6 +104,10 @@ async def start(
     )
     if checkout.status == "succeeded":
         await succeed(session, payment, actor=None)
+    elif provider_name != "manual":
+        from studyhall.billing.jobs import schedule_reconciliation
+
+        await schedule_reconciliation(session, payment.id)
     return Started(payment, checkout)
 
 

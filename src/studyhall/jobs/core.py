@@ -137,14 +137,27 @@ async def close_queue() -> None:
     await queue.close_async()
 
 
-async def run_worker(*, concurrency: int, wait: bool = True, name: str = "studyhall") -> None:
-    """Run jobs until cancelled (``wait``) or until none is left to run (``wait=False``)."""
-    await queue.run_worker_async(
-        concurrency=concurrency,
-        wait=wait,
-        name=name,
-        install_signal_handlers=False,
-        listen_notify=wait,
-        update_heartbeat_interval=10.0,
-        worker_middleware=[record_failures],
-    )
+async def run_worker(
+    *, concurrency: int, wait: bool = True, name: str = "studyhall", periodic: bool = True
+) -> None:
+    """Run jobs until cancelled (``wait``) or until none is left to run (``wait=False``).
+
+    ``periodic=False`` runs without the periodic deferrer, so a test's run does only the jobs
+    the test caused, whatever the wall clock says about cron schedules.
+    """
+    schedule = queue.periodic_registry.periodic_tasks
+    saved = dict(schedule)
+    if not periodic:
+        schedule.clear()
+    try:
+        await queue.run_worker_async(
+            concurrency=concurrency,
+            wait=wait,
+            name=name,
+            install_signal_handlers=False,
+            listen_notify=wait,
+            update_heartbeat_interval=10.0,
+            worker_middleware=[record_failures],
+        )
+    finally:
+        schedule.update(saved)

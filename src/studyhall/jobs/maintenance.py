@@ -1,9 +1,13 @@
-"""Housekeeping of the queue itself."""
+"""Housekeeping: the queue's own tables, and the nightly backup."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from sqlalchemy import text
 
+from studyhall.db import backup
 from studyhall.jobs.core import queue, runtime
 from studyhall.kit.idempotency import KEY_RETENTION_HOURS
 
@@ -35,3 +39,19 @@ async def purge_finished_jobs(timestamp: int) -> None:
             ),
             {"hours": KEY_RETENTION_HOURS},
         )
+
+
+log = logging.getLogger(__name__)
+
+
+@queue.periodic(cron="30 2 * * *")
+@queue.task(name="studyhall.nightly_backup", queue="maintenance")
+async def nightly_backup(timestamp: int) -> None:
+    """A dump as the owner role (the API role cannot read past row level security)."""
+    settings = runtime().settings
+    if not settings.backup_daily or settings.database_url is None:
+        return
+    path = await asyncio.to_thread(
+        backup.backup, settings.database_url, settings.backups_dir, settings.backup_keep
+    )
+    log.info("backup written", extra={"path": str(path)})

@@ -1,27 +1,28 @@
 """Admin broadcast of a ``system_update``: a chain of batch jobs, each enqueuing the next.
 
-Every batch writes its rows, defers their deliveries and defers the next batch in one transaction,
-so a crash repeats at most one batch, and the dedupe key ``system_update:<broadcast>:<channel>``
-makes the repeat add nothing.
+Every batch writes its rows, defers their deliveries, counts its progress on the broadcast row and
+defers the next batch in one transaction, so a crash repeats at most one batch, and the dedupe key
+``system_update:<broadcast>:<channel>`` makes the repeat add no notification.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.jobs import runtime
+from studyhall.kit.errors import NotFound
 from studyhall.notifications import recipients
 from studyhall.notifications.access import system_session
 from studyhall.notifications.config import get_config
+from studyhall.notifications.models import NotificationBroadcast
 from studyhall.notifications.queueing import defer_broadcast_batch
-from studyhall.notifications.schemas import BroadcastCreate, BroadcastStarted
+from studyhall.notifications.schemas import BroadcastCreate
 from studyhall.notifications.service import insert_planned, plan_for
 
 TYPE = "system_update"
@@ -32,48 +33,62 @@ _COUNT = text(
 )
 
 
-async def start(session: AsyncSession, admin: User, data: BroadcastCreate) -> BroadcastStarted:
-    broadcast_id = uuid.uuid4()
+async def start(session: AsyncSession, admin: User, data: BroadcastCreate) -> NotificationBroadcast:
     count = int(await session.scalar(_COUNT, {"role": data.role}) or 0)
-    await defer_broadcast_batch(
-        session,
-        {
-            "broadcast_id": str(broadcast_id),
-            "role": data.role,
-            "title": data.title,
-            "body": data.body,
-            "channels": data.channels,
-            "after": str(_FIRST),
-        },
+    broadcast = NotificationBroadcast(
+        created_by=admin.id,
+        role=data.role,
+        channels=data.channels,
+        title=data.title,
+        body=data.body,
+        recipients=count,
     )
+    session.add(broadcast)
+    await session.flush()
+    await session.refresh(broadcast)
+    await defer_broadcast_batch(session, {"broadcast_id": str(broadcast.id), "after": str(_FIRST)})
     await audit.record(
         session,
         admin.id,
         "notification.broadcast",
-        "broadcast",
-        broadcast_id,
+        "notification_broadcast",
+        broadcast.id,
         {"role": data.role, "title": data.title, "channels": data.channels, "recipients": count},
     )
-    return BroadcastStarted(
-        broadcast_id=broadcast_id, recipients=count, batch_size=get_config().broadcast_batch_size
+    return broadcast
+
+
+async def get(session: AsyncSession, broadcast_id: uuid.UUID) -> NotificationBroadcast:
+    broadcast = await session.get(NotificationBroadcast, broadcast_id)
+    if broadcast is None:
+        raise NotFound("No such broadcast.", code="broadcast_not_found")
+    return broadcast
+
+
+async def latest(session: AsyncSession, limit: int) -> list[NotificationBroadcast]:
+    rows = await session.scalars(
+        select(NotificationBroadcast)
+        .order_by(NotificationBroadcast.created_at.desc(), NotificationBroadcast.id.desc())
+        .limit(limit)
     )
+    return list(rows.all())
 
 
-async def run_batch(
-    broadcast_id: uuid.UUID,
-    role: str | None,
-    title: str,
-    body: str,
-    channels: Sequence[str] | None,
-    after: uuid.UUID,
-) -> int:
-    """Notify the next batch of users after ``after``; the number of users in this batch."""
+async def run_batch(broadcast_id: uuid.UUID, after: uuid.UUID) -> int:
+    """Notify the next batch of users after ``after`` (by id); the number of users in it."""
     size = get_config().broadcast_batch_size
     async with runtime().database.transaction() as session:
         await system_session(session)
-        people = await recipients.page(session, TYPE, role, after, size)
+        broadcast = await session.get(NotificationBroadcast, broadcast_id)
+        if broadcast is None:
+            return 0
+        people = await recipients.page(session, TYPE, broadcast.role, after, size)
         now = datetime.now(UTC)
-        payload = {"title": title, "body": body, "broadcast_id": str(broadcast_id)}
+        payload = {
+            "title": broadcast.title,
+            "body": broadcast.body,
+            "broadcast_id": str(broadcast_id),
+        }
         planned = [
             item
             for person in people
@@ -81,24 +96,31 @@ async def run_batch(
                 person,
                 TYPE,
                 payload,
-                channels=channels,
+                channels=broadcast.channels,
                 urgent=False,
                 due=now,
                 now=now,
                 dedupe_key=f"{TYPE}:{broadcast_id}",
             )
         ]
-        await insert_planned(session, planned)
-        if len(people) == size:
+        created = await insert_planned(session, planned)
+        last = len(people) < size
+        await session.execute(
+            update(NotificationBroadcast)
+            .where(NotificationBroadcast.id == broadcast_id)
+            .values(
+                batches=NotificationBroadcast.batches + 1,
+                # Counted from rows actually written, so a repeated batch adds nothing.
+                users_reached=NotificationBroadcast.users_reached
+                + len({row.user_id for row in created}),
+                notifications_created=NotificationBroadcast.notifications_created + len(created),
+                finished_at=func.coalesce(NotificationBroadcast.finished_at, func.now())
+                if last
+                else NotificationBroadcast.finished_at,
+            )
+        )
+        if not last:
             await defer_broadcast_batch(
-                session,
-                {
-                    "broadcast_id": str(broadcast_id),
-                    "role": role,
-                    "title": title,
-                    "body": body,
-                    "channels": list(channels) if channels is not None else None,
-                    "after": str(people[-1].user_id),
-                },
+                session, {"broadcast_id": str(broadcast_id), "after": str(people[-1].user_id)}
             )
     return len(people)

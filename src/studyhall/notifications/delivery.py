@@ -1,20 +1,23 @@
-"""Delivering one notification: decide in a short transaction, send outside it, record the result.
+"""Delivering a group of notifications due at the same time.
 
-The job re-reads the row, so it is safe to run twice and harmless when stale: a row that was
-sent, canceled, deleted or moved to a later time is left alone (rule 3). The send happens with no
-transaction open and no lock held (rule 4).
+One short transaction decides for every row (and claims the ones to send), the sends run with no
+transaction open and no lock held (rule 4), and one more transaction records the results. Each
+row is re-read, so a job is safe to run twice and harmless when stale: a row that was sent,
+canceled, deleted, moved later or claimed by another job is left alone (rule 3). If any send
+fails the job raises, procrastinate retries it with backoff, and the rows already sent are skipped.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
@@ -32,9 +35,28 @@ from studyhall.notifications.unsubscribe import unsubscribe_url
 
 log = logging.getLogger(__name__)
 
-_CONTACT = text("SELECT email, name FROM users WHERE id = :id")
 # Longer than any send can take (SMTP and SMS time out well within it).
 CLAIM = timedelta(minutes=10)
+
+_CONTACTS = text("SELECT id, email, name FROM users WHERE id = ANY(CAST(:ids AS uuid[]))")
+_SENT = text(
+    "UPDATE notifications SET status = 'sent', sent_at = now(), attempts = attempts + 1, "
+    "last_error = NULL, claimed_until = NULL "
+    "WHERE id = ANY(CAST(:ids AS uuid[])) AND status = 'pending'"
+)
+_FAILED = text(
+    """
+    UPDATE notifications AS n
+    SET attempts = n.attempts + 1, last_error = f.error, claimed_until = NULL,
+        status = CASE WHEN :final THEN 'failed' ELSE n.status END
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:errors AS text[])) AS f(id, error)
+    WHERE n.id = f.id AND n.status = 'pending'
+    """
+)
+
+
+class DeliveryFailed(Exception):
+    """Some sends of the group failed; the job is retried for them."""
 
 
 @dataclass(frozen=True)
@@ -50,91 +72,151 @@ class Outgoing:
     zone: ZoneInfo
 
 
-async def deliver(notification_id: uuid.UUID, *, final_attempt: bool) -> str:
-    """Deliver if due; the outcome (``sent``, ``delayed``, ``canceled``, ``skipped``)."""
+async def deliver(
+    notification_ids: Sequence[uuid.UUID], *, final_attempt: bool
+) -> dict[uuid.UUID, str]:
+    """Deliver what is due; each id's outcome (``sent``, ``delayed``, ``canceled``, ``skipped``).
+
+    Raises ``DeliveryFailed`` after recording the failures, so that the job is retried.
+    """
     database = runtime().database
     async with database.transaction() as session:
         await system_session(session)
-        decided = await _prepare(session, notification_id, datetime.now(UTC))
-    if isinstance(decided, str):
-        return decided
-    try:
-        await _send(decided, runtime().settings)
-    except Exception as exc:
+        outcomes, outgoing = await _prepare(session, notification_ids, datetime.now(UTC))
+    sent, failures = await _send_all(outgoing, runtime().settings)
+    if sent or failures:
         async with database.transaction() as session:
             await system_session(session)
-            await _record_failure(session, notification_id, exc, final=final_attempt)
-        raise
-    async with database.transaction() as session:
-        await system_session(session)
-        await session.execute(
-            update(Notification)
-            .where(Notification.id == notification_id, Notification.status == "pending")
-            .values(
-                status="sent",
-                sent_at=datetime.now(UTC),
-                attempts=Notification.attempts + 1,
-                last_error=None,
-                claimed_until=None,
+            if sent:
+                await session.execute(_SENT, {"ids": sent})
+            if failures:
+                await session.execute(
+                    _FAILED,
+                    {
+                        "ids": [notification_id for notification_id, _ in failures],
+                        "errors": [error for _, error in failures],
+                        "final": final_attempt,
+                    },
+                )
+    outcomes.update({notification_id: "sent" for notification_id in sent})
+    if failures:
+        raise DeliveryFailed(f"{len(failures)} of {len(outgoing)} sends failed: {failures[0][1]}")
+    return outcomes
+
+
+async def _send_all(
+    outgoing: Sequence[Outgoing], settings: Settings
+) -> tuple[list[uuid.UUID], list[tuple[uuid.UUID, str]]]:
+    sent: list[uuid.UUID] = []
+    failures: list[tuple[uuid.UUID, str]] = []
+    for item in outgoing:
+        try:
+            await _send(item, settings)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            log.warning(
+                "notification delivery failed",
+                extra={"notification_id": str(item.notification_id), "error": error},
             )
-        )
-    return "sent"
+            failures.append((item.notification_id, error))
+        else:
+            sent.append(item.notification_id)
+    return sent, failures
 
 
 async def _prepare(
-    session: AsyncSession, notification_id: uuid.UUID, now: datetime
-) -> Outgoing | str:
-    notification = await session.scalar(
-        select(Notification).where(Notification.id == notification_id).with_for_update()
-    )
-    if notification is None or notification.status != "pending" or notification.is_deleted:
-        return "skipped"
+    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime
+) -> tuple[dict[uuid.UUID, str], list[Outgoing]]:
+    rows = (
+        await session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(list(notification_ids)))
+            .order_by(Notification.id)
+            .with_for_update()
+        )
+    ).all()
+    outcomes = {notification_id: "skipped" for notification_id in notification_ids}
+    due = [n for n in rows if _is_due(n, now)]
+    people = {
+        person.user_id: person
+        for person in await recipients.by_ids(
+            session, list({n.user_id for n in due}), list({n.type for n in due})
+        )
+    }
+    contacts = {
+        row.id: row
+        for row in await session.execute(_CONTACTS, {"ids": list({n.user_id for n in due})})
+    }
+    outgoing: list[Outgoing] = []
+    delayed: list[tuple[uuid.UUID, datetime]] = []
+    for notification in due:
+        person = people.get(notification.user_id)
+        outcome = _decide(notification, person, now)
+        outcomes[notification.id] = outcome
+        if outcome == "delayed":
+            delayed.append((notification.id, notification.scheduled_for))
+        elif outcome == "send" and person is not None:
+            notification.claimed_until = now + CLAIM
+            contact = contacts[notification.user_id]
+            outgoing.append(_outgoing(notification, person, contact.email, contact.name))
+    await session.flush()
+    await defer_deliveries(session, delayed)
+    return outcomes, outgoing
+
+
+def _is_due(notification: Notification, now: datetime) -> bool:
+    if notification.status != "pending" or notification.is_deleted:
+        return False
     if notification.scheduled_for > now:
-        return "skipped"  # moved later: the job deferred by the move delivers it
-    if notification.claimed_until is not None and notification.claimed_until > now:
-        return "skipped"  # another job is sending it right now
-    found = await recipients.by_ids(session, [notification.user_id], notification.type)
-    reason = _refusal(notification, found[0] if found else None)
-    if reason is not None:
+        return False  # moved later: the job deferred by the move delivers it
+    # Claimed: another job is sending it right now.
+    return notification.claimed_until is None or notification.claimed_until <= now
+
+
+def _decide(notification: Notification, person: recipients.Recipient | None, now: datetime) -> str:
+    """Change the row for every outcome but ``send``; the outcome."""
+    reason = _refusal(notification, person)
+    if reason is not None or person is None:
         notification.status = "canceled"
         notification.last_error = reason
         return "canceled"
-    recipient = found[0]
     if not is_transactional(notification.type):
-        release = recipient.deliverable_at(now, notification.channel, notification.urgent)
+        release = person.deliverable_at(now, notification.channel, notification.urgent)
         if release > now:
             notification.scheduled_for = release
-            await session.flush()
-            await defer_deliveries(session, [(notification.id, release)])
             return "delayed"
     if notification.channel == "inapp":
         notification.status = "sent"
         notification.sent_at = now
         return "sent"
-    contact = (await session.execute(_CONTACT, {"id": notification.user_id})).one()
-    notification.claimed_until = now + CLAIM
+    return "send"
+
+
+def _refusal(notification: Notification, person: recipients.Recipient | None) -> str | None:
+    if person is None:
+        return "the recipient's account is closed"
+    # Choices are read again at delivery: turning a type off also stops what is already queued.
+    if notification.channel not in person.channels(notification.type, [notification.channel]):
+        if notification.channel == "sms" and not person.phone:
+            return "the recipient has no phone number"
+        return "the recipient turned this off"
+    return None
+
+
+def _outgoing(
+    notification: Notification, person: recipients.Recipient, email: str, name: str
+) -> Outgoing:
     return Outgoing(
         notification_id=notification.id,
         user_id=notification.user_id,
         type=notification.type,
         channel=notification.channel,
         payload=dict(notification.payload),
-        email=contact.email,
-        name=contact.name,
-        phone=recipient.phone,
-        zone=recipient.zone,
+        email=email,
+        name=name,
+        phone=person.phone,
+        zone=person.zone,
     )
-
-
-def _refusal(notification: Notification, recipient: recipients.Recipient | None) -> str | None:
-    if recipient is None:
-        return "the recipient's account is closed"
-    # Choices are read again at delivery: turning a type off also stops what is already queued.
-    if notification.channel not in recipient.channels(notification.type, [notification.channel]):
-        if notification.channel == "sms" and not recipient.phone:
-            return "the recipient has no phone number"
-        return "the recipient turned this off"
-    return None
 
 
 async def _send(outgoing: Outgoing, settings: Settings) -> None:
@@ -173,25 +255,3 @@ async def _send(outgoing: Outgoing, settings: Settings) -> None:
         ],
     )
     await deliver_mail(build_message(mail, settings), settings)
-
-
-async def _record_failure(
-    session: AsyncSession, notification_id: uuid.UUID, exc: Exception, *, final: bool
-) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    log.warning(
-        "notification delivery failed",
-        extra={"notification_id": str(notification_id), "error": error, "final": final},
-    )
-    values: dict[str, Any] = {
-        "attempts": Notification.attempts + 1,
-        "last_error": error,
-        "claimed_until": None,
-    }
-    if final:
-        values["status"] = "failed"
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "pending")
-        .values(**values)
-    )

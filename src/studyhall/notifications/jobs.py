@@ -21,20 +21,16 @@ DELIVERY_RETRIES = 6
     retry=backoff(retries=DELIVERY_RETRIES, wait_s=3),
     pass_context=True,
 )
-async def deliver_notification(context: procrastinate.JobContext, notification_id: str) -> None:
+async def deliver_notifications(
+    context: procrastinate.JobContext, notification_ids: list[str]
+) -> None:
     attempts = context.job.attempts if context.job else 0
-    await delivery.deliver(uuid.UUID(notification_id), final_attempt=attempts >= DELIVERY_RETRIES)
+    await delivery.deliver(
+        [uuid.UUID(notification_id) for notification_id in notification_ids],
+        final_attempt=attempts >= DELIVERY_RETRIES,
+    )
 
 
 @queue.task(name=BROADCAST_TASK, queue=BROADCAST_QUEUE, retry=backoff(retries=6, wait_s=3))
-async def broadcast_batch(
-    broadcast_id: str,
-    role: str | None,
-    title: str,
-    body: str,
-    channels: list[str] | None,
-    after: str,
-) -> None:
-    await broadcast.run_batch(
-        uuid.UUID(broadcast_id), role, title, body, channels, uuid.UUID(after)
-    )
+async def broadcast_batch(broadcast_id: str, after: str) -> None:
+    await broadcast.run_batch(uuid.UUID(broadcast_id), uuid.UUID(after))

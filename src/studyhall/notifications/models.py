@@ -111,3 +111,31 @@ class NotificationSettings(UUIDPrimaryKey, Timestamps, Base):
             name="quiet_hours_span",
         ),
     )
+
+
+class NotificationBroadcast(UUIDPrimaryKey, Timestamps, Base):
+    """An admin's ``system_update`` to a role or everyone; its batch jobs count their progress."""
+
+    __tablename__ = "notification_broadcasts"
+
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    role: Mapped[str | None] = mapped_column(String(20))
+    channels: Mapped[list[str] | None] = mapped_column(JSONB)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    recipients: Mapped[int]
+    users_reached: Mapped[int] = mapped_column(server_default=text("0"))
+    notifications_created: Mapped[int] = mapped_column(server_default=text("0"))
+    batches: Mapped[int] = mapped_column(server_default=text("0"))
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("role IN ('student', 'tutor', 'admin')", name="role"),
+        CheckConstraint(
+            "recipients >= 0 AND users_reached >= 0 AND notifications_created >= 0 "
+            "AND batches >= 0",
+            name="counts",
+        ),
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,13 +24,15 @@ BROADCAST_QUEUE = "notifications_broadcast"
 DELIVER_TASK = "studyhall.notifications.deliver"
 BROADCAST_TASK = "studyhall.notifications.broadcast_batch"
 
+# A delivery job carries up to this many notifications due at the same instant: a broadcast of
+# 100,000 emails is 2,000 jobs, and the queue's per-job cost is paid once per group.
+DELIVERY_GROUP = 50
+
 _DEFER_DELIVERIES = text(
     """
     SELECT cardinality(procrastinate_defer_jobs_v1(ARRAY(
-        SELECT ROW(:queue, :task, 0, NULL, NULL,
-                   jsonb_build_object('notification_id', d.id::text), d.at
-               )::procrastinate_job_to_defer_v1
-        FROM unnest(CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[])) AS d(id, at)
+        SELECT ROW(:queue, :task, 0, NULL, NULL, d.args, d.at)::procrastinate_job_to_defer_v1
+        FROM unnest(CAST(:args AS jsonb[]), CAST(:ats AS timestamptz[])) AS d(args, at)
     )))
     """
 )
@@ -46,21 +49,29 @@ _DEFER_ONE = text(
 async def defer_deliveries(
     session: AsyncSession, deliveries: Sequence[tuple[uuid.UUID, datetime]]
 ) -> int:
-    """One delivery job per ``(notification id, when)``.
+    """Delivery jobs for ``(notification id, when)`` pairs, grouped by ``when``; the job count.
 
     No procrastinate ``lock``: its fetch query compares every waiting job's lock with every other
-    job's, which is quadratic in a queue of 100,000 distinct locks. Two jobs for one notification
-    (an admin retry, a reschedule) are kept apart by the row's ``claimed_until`` instead.
+    job's, which is quadratic in a long queue. Two jobs for one notification (an admin retry, a
+    reschedule) are kept apart by the row's ``claimed_until`` instead.
     """
-    if not deliveries:
+    by_time: dict[datetime, list[str]] = defaultdict(list)
+    for notification_id, at in deliveries:
+        by_time[at].append(str(notification_id))
+    groups = [
+        (ids[start : start + DELIVERY_GROUP], at)
+        for at, ids in sorted(by_time.items())
+        for start in range(0, len(ids), DELIVERY_GROUP)
+    ]
+    if not groups:
         return 0
     deferred = await session.scalar(
         _DEFER_DELIVERIES,
         {
             "queue": QUEUE,
             "task": DELIVER_TASK,
-            "ids": [notification_id for notification_id, _ in deliveries],
-            "ats": [at for _, at in deliveries],
+            "args": [json.dumps({"notification_ids": ids}) for ids, _ in groups],
+            "ats": [at for _, at in groups],
         },
     )
     return int(deferred or 0)

@@ -19,7 +19,7 @@ from studyhall.notifications.timing import quiet_release, zone_of
 # page of a broadcast costs the same at the start and the end of 100,000 users.
 _SELECT = """
     SELECT u.id, u.timezone, u.phone, s.quiet_hours_start, s.quiet_hours_end,
-           coalesce(jsonb_object_agg(p.channel, p.enabled)
+           coalesce(jsonb_object_agg(p.type || ':' || p.channel, p.enabled)
                     FILTER (WHERE p.channel IS NOT NULL), '{}'::jsonb) AS choices
     FROM (
         SELECT id, timezone, phone FROM users
@@ -27,7 +27,8 @@ _SELECT = """
         ORDER BY id %s
     ) AS u
     LEFT JOIN notification_settings s ON s.user_id = u.id
-    LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.type = :type
+    LEFT JOIN notification_preferences p
+        ON p.user_id = u.id AND p.type = ANY(CAST(:types AS text[]))
     GROUP BY u.id, u.timezone, u.phone, s.id
     ORDER BY u.id
 """
@@ -44,7 +45,7 @@ class Recipient:
     phone: str | None
     quiet_start: time | None
     quiet_end: time | None
-    choices: dict[str, bool] = field(default_factory=dict)
+    choices: dict[str, bool] = field(default_factory=dict)  # "type:channel" -> enabled
 
     def channels(self, type_: str, wanted: Sequence[str] | None) -> list[str]:
         """The channels this recipient gets ``type_`` on, out of those the event ``wanted``."""
@@ -54,7 +55,7 @@ class Recipient:
             channel
             for channel in CHANNELS
             if (wanted is None or channel in wanted)
-            and self.choices.get(channel, default_enabled(type_, channel))
+            and self.choices.get(f"{type_}:{channel}", default_enabled(type_, channel))
             and (channel != "sms" or bool(self.phone))
         ]
 
@@ -77,9 +78,10 @@ def _recipient(row: Any) -> Recipient:
 
 
 async def by_ids(
-    session: AsyncSession, user_ids: Sequence[uuid.UUID], type_: str
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], types: Sequence[str]
 ) -> list[Recipient]:
-    rows = await session.execute(_BY_IDS, {"ids": list(user_ids), "type": type_})
+    """The active users among ``user_ids``, with their choices for ``types``."""
+    rows = await session.execute(_BY_IDS, {"ids": list(user_ids), "types": list(types)})
     return [_recipient(row) for row in rows]
 
 
@@ -87,5 +89,5 @@ async def page(
     session: AsyncSession, type_: str, role: str | None, after: uuid.UUID, size: int
 ) -> list[Recipient]:
     """The next ``size`` active users after ``after`` (by id), of ``role`` or of every role."""
-    rows = await session.execute(_PAGE, {"type": type_, "role": role, "after": after, "n": size})
+    rows = await session.execute(_PAGE, {"types": [type_], "role": role, "after": after, "n": size})
     return [_recipient(row) for row in rows]

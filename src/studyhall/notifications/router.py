@@ -3,7 +3,6 @@ and the admin paths (broadcast, failures, retry)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -12,19 +11,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.engine import make_url
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from studyhall.accounts.deps import Admin, CurrentUser, bearer, current_user
 from studyhall.accounts.models import User
 from studyhall.db.deps import Session, get_database
+from studyhall.db.engine import libpq_url
 from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest, NotFound
 from studyhall.notifications import admin, broadcast, inbox
 from studyhall.notifications.schemas import (
     AdminNotificationRead,
     BroadcastCreate,
-    BroadcastStarted,
+    BroadcastRead,
     Marked,
     NotificationPage,
     NotificationRead,
@@ -156,8 +155,8 @@ async def _stream_user(
 def _hub(request: Request) -> Hub:
     hub: Hub | None = getattr(request.app.state, "notification_hub", None)
     if hub is None:
-        url = make_url(str(get_database(request).engine.url.render_as_string(False)))
-        hub = Hub(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        engine_url = get_database(request).engine.url
+        hub = Hub(libpq_url(engine_url.render_as_string(hide_password=False)))
         request.app.state.notification_hub = hub
     return hub
 
@@ -203,7 +202,6 @@ async def stream(
                 yield ServerSentEvent(
                     event="notification", id=str(item.id), data=item.model_dump_json()
                 )
-                await asyncio.sleep(0)
 
     return EventSourceResponse(events(), ping=STREAM_PING_S)
 
@@ -214,7 +212,7 @@ BROADCAST_SCOPE = "POST /admin/notifications/broadcast"
 @router.post(
     "/admin/notifications/broadcast",
     status_code=status.HTTP_202_ACCEPTED,
-    response_model=BroadcastStarted,
+    response_model=BroadcastRead,
     summary="Send a system update to one role or everyone, in batches "
     "(send an Idempotency-Key: a double submit must not message everyone twice)",
 )
@@ -227,9 +225,21 @@ async def post_broadcast(
     claimed = await idempotency.claim(session, key, user.id, BROADCAST_SCOPE, data)
     if claimed.replay is not None:
         return claimed.replay
-    started = await broadcast.start(session, user, data)
+    started = BroadcastRead.model_validate(await broadcast.start(session, user, data))
     await idempotency.remember(session, claimed, status.HTTP_202_ACCEPTED, started)
     return started
+
+
+@router.get("/admin/notifications/broadcasts", summary="The latest broadcasts and their progress")
+async def list_broadcasts(
+    user: Admin, session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[BroadcastRead]:
+    return [BroadcastRead.model_validate(b) for b in await broadcast.latest(session, limit)]
+
+
+@router.get("/admin/notifications/broadcasts/{broadcast_id}", summary="One broadcast's progress")
+async def get_broadcast(broadcast_id: uuid.UUID, user: Admin, session: Session) -> BroadcastRead:
+    return BroadcastRead.model_validate(await broadcast.get(session, broadcast_id))
 
 
 @router.get("/admin/notifications", summary="Notifications of every user by status")

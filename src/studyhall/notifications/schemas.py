@@ -83,10 +83,20 @@ class BroadcastCreate(Strict):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=3)] | None = None
 
 
-class BroadcastStarted(BaseModel):
-    broadcast_id: uuid.UUID
-    recipients: int
-    batch_size: int
+class BroadcastRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    created_by: uuid.UUID | None
+    role: str | None
+    channels: list[str] | None
+    title: str
+    recipients: int = Field(description="Active users of the role when the broadcast started.")
+    users_reached: int = Field(description="Users given at least one notification so far.")
+    notifications_created: int
+    batches: int = Field(description="Batch runs so far.")
+    finished_at: datetime | None
+    created_at: datetime
 
 
 class AdminNotificationRead(BaseModel):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,11 @@ from studyhall.notifications.timing import parse_offset
 REMINDER = "booking_reminder"
 
 
+class Inserted(NamedTuple):
+    id: uuid.UUID
+    user_id: uuid.UUID
+
+
 @dataclass
 class Planned:
     """One row to insert."""
@@ -47,22 +52,6 @@ class Planned:
     entity_id: uuid.UUID | None = None
     status: str = "pending"
     sent_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "type": self.type,
-            "channel": self.channel,
-            "payload": self.payload,
-            "scheduled_for": self.scheduled_for,
-            "urgent": self.urgent,
-            "dedupe_key": self.dedupe_key,
-            "entity": self.entity,
-            "entity_id": self.entity_id,
-            "status": self.status,
-            "sent_at": self.sent_at,
-        }
 
 
 def _now(now: datetime | None) -> datetime:
@@ -121,9 +110,9 @@ async def insert_planned(
     session: AsyncSession,
     planned: Sequence[Planned],
     on_conflict: Literal["skip", "reschedule"] = "skip",
-) -> list[uuid.UUID]:
-    """Insert the rows and defer a job for each that waits for delivery; the new ids."""
-    ids: list[uuid.UUID] = []
+) -> list[Inserted]:
+    """Insert the rows and defer a job for each that waits for delivery; what was written."""
+    ids: list[Inserted] = []
     # Chunks keep a statement under PostgreSQL's 65,535 bind parameters.
     for start in range(0, len(planned), _CHUNK):
         ids += await _insert_chunk(session, planned[start : start + _CHUNK], on_conflict)
@@ -145,7 +134,7 @@ _INSERT = """
         CAST(:statuses AS text[]), CAST(:sent_at AS timestamptz[])
     )
     ON CONFLICT ON CONSTRAINT uq_notifications_user_id_dedupe_key DO {action}
-    RETURNING id, status, scheduled_for
+    RETURNING id, user_id, status, scheduled_for
 """
 _SKIP = text(_INSERT.format(action="NOTHING"))
 # Scheduling the same booking at the same time again changes nothing and defers nothing.
@@ -182,13 +171,13 @@ def _columns(planned: Sequence[Planned]) -> dict[str, list[Any]]:
 
 async def _insert_chunk(
     session: AsyncSession, planned: Sequence[Planned], on_conflict: Literal["skip", "reschedule"]
-) -> list[uuid.UUID]:
+) -> list[Inserted]:
     statement = _SKIP if on_conflict == "skip" else _RESCHEDULE
     rows = (await session.execute(statement, _columns(planned))).all()
     await defer_deliveries(
         session, [(row.id, row.scheduled_for) for row in rows if row.status == "pending"]
     )
-    return [row.id for row in rows]
+    return [Inserted(row.id, row.user_id) for row in rows]
 
 
 async def notify(
@@ -207,14 +196,14 @@ async def notify(
 ) -> list[uuid.UUID]:
     """Notify ``user_id`` of ``type`` on every channel they allow (of ``channels``, if given).
 
-    Returns the ids of the rows created: none when the user turned every channel off, or when a
-    row with the same ``dedupe_key`` already exists. ``attachments`` (an ``.ics``) go with the
-    email. ``urgent`` skips quiet hours.
+    Returns the ids of the rows created: none when the user turned every channel off, has no
+    active account, or already has a row with the same ``dedupe_key``. ``attachments`` (an
+    ``.ics``) go with the email. ``urgent`` skips quiet hours.
     """
     _check(type, channels)
     moment = _now(now)
     async with across_users(session):
-        found = await recipients_.by_ids(session, [user_id], type)
+        found = await recipients_.by_ids(session, [user_id], [type])
         planned = [
             item
             for recipient in found
@@ -232,7 +221,7 @@ async def notify(
                 attachments=attachments,
             )
         ]
-        return await insert_planned(session, planned)
+        return [row.id for row in await insert_planned(session, planned)]
 
 
 def _reminder_key(booking_id: uuid.UUID, label: str) -> str:
@@ -257,7 +246,7 @@ async def schedule_booking_reminders(
     base = {**(payload or {}), "booking_id": str(booking_id), "starts_at": starts_at.isoformat()}
     async with across_users(session):
         planned = []
-        for recipient in await recipients_.by_ids(session, user_ids, REMINDER):
+        for recipient in await recipients_.by_ids(session, user_ids, [REMINDER]):
             for offset in offsets:
                 due = offset.before(starts_at, recipient.zone)
                 if due <= moment:
@@ -274,7 +263,8 @@ async def schedule_booking_reminders(
                     entity="booking",
                     entity_id=booking_id,
                 )
-        return await insert_planned(session, planned, on_conflict="reschedule")
+        inserted = await insert_planned(session, planned, on_conflict="reschedule")
+        return [row.id for row in inserted]
 
 
 def _reminders_of(booking_id: uuid.UUID) -> Any:
@@ -311,7 +301,7 @@ async def move_booking_reminders(
         people = {
             recipient.user_id: recipient
             for recipient in await recipients_.by_ids(
-                session, list({n.user_id for n in reminders}), REMINDER
+                session, list({n.user_id for n in reminders}), [REMINDER]
             )
         }
         deliveries = []

@@ -58,6 +58,13 @@ HMAC_FIELDS = (
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 
+class PaymobRejected(ProviderUnavailable):
+    """Paymob answered 4xx: retrying the same request cannot succeed."""
+
+    status = 422
+    default_code = "provider_rejected"
+
+
 def _field(obj: Mapping[str, Any], dotted: str) -> str:
     value: Any = obj
     for part in dotted.split("."):
@@ -108,8 +115,10 @@ class PaymobProvider:
                 response = await http.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"Paymob could not be reached: {exc}") from exc
-        if response.status_code >= 400:
-            raise ProviderUnavailable(f"Paymob answered {response.status_code}: {response.text}")
+        if 400 <= response.status_code < 500:
+            raise PaymobRejected(f"Paymob refused: {response.status_code} {response.text[:300]}")
+        if response.status_code >= 500:
+            raise ProviderUnavailable(f"Paymob answered {response.status_code}.")
         data: dict[str, Any] = response.json()
         return data
 
@@ -158,10 +167,14 @@ class PaymobProvider:
     async def refund(
         self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
     ) -> RemoteRefund:
-        result = await self._post(
-            "/api/acceptance/void_refund/refund",
-            {"transaction_id": provider_payment_id, "amount_cents": amount_cents},
-        )
+        try:
+            result = await self._post(
+                "/api/acceptance/void_refund/refund",
+                {"transaction_id": provider_payment_id, "amount_cents": amount_cents},
+            )
+        except PaymobRejected:
+            # A refusal is final (unlike an outage): fail the refund and free its amount.
+            return RemoteRefund(provider_refund_id=None, status="failed")
         succeeded = bool(result.get("success")) and not bool(result.get("pending"))
         return RemoteRefund(
             provider_refund_id=str(result.get("id")),

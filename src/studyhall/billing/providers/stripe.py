@@ -111,6 +111,10 @@ class StripeProvider:
                 },
                 {"idempotency_key": f"refund-{refund_id}"},
             )
+        except stripe.InvalidRequestError:
+            # Stripe will never accept this refund (already refunded, disputed, unknown intent):
+            # record it as failed so its amount is refundable again, instead of retrying forever.
+            return RemoteRefund(provider_refund_id=None, status="failed")
         except stripe.StripeError as exc:
             raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
         status: RemoteStatus = {"succeeded": "succeeded", "failed": "failed"}.get(  # type: ignore[assignment]

@@ -1,4 +1,5 @@
-"""Notifications: notifications (one row per channel), preferences, quiet-hours settings.
+"""Notifications: notifications (one row per channel), preferences, quiet-hours settings,
+admin broadcasts.
 
 Row level security keeps each user to their own rows; a trigger announces each in-app
 notification that becomes visible on the ``studyhall_notifications`` channel (LISTEN/NOTIFY), so
@@ -173,6 +174,7 @@ def upgrade() -> None:
     for table in TABLES:
         updated_at_trigger(table)
         enable_owner_rls(table)
+    _create_broadcasts()
     op.execute(
         """
         CREATE FUNCTION studyhall_notify_inapp() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -195,7 +197,45 @@ def upgrade() -> None:
     )
 
 
+def _create_broadcasts() -> None:
+    # Admin-only (no owner column, no RLS): every route to it requires the admin role.
+    op.create_table(
+        "notification_broadcasts",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("created_by", sa.UUID(), nullable=True),
+        sa.Column("role", sa.String(length=20), nullable=True),
+        sa.Column("channels", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.Column("users_reached", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "notifications_created", sa.Integer(), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column("batches", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        *_timestamps(),
+        sa.CheckConstraint(
+            "role IN ('student', 'tutor', 'admin')", name=op.f("ck_notification_broadcasts_role")
+        ),
+        sa.CheckConstraint(
+            "recipients >= 0 AND users_reached >= 0 AND notifications_created >= 0 "
+            "AND batches >= 0",
+            name=op.f("ck_notification_broadcasts_counts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_notification_broadcasts_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_broadcasts")),
+    )
+    updated_at_trigger("notification_broadcasts")
+
+
 def downgrade() -> None:
+    op.drop_table("notification_broadcasts")
     op.drop_table("notifications")
     op.execute("DROP FUNCTION studyhall_notify_inapp()")
     op.drop_table("notification_settings")
