@@ -34,6 +34,14 @@ async def test_free_booking_confirms_at_once_and_hides_the_slot(
     m = await market(rule=MORNING)
     assert [s["start_at"][11:16] for s in m.open_slots] == ["09:00", "10:00", "11:00"]
     student = await sign_up(client, "student", name="Sam Student")
+    await execute(
+        owner_db,
+        "INSERT INTO tutor_profiles (user_id, bio, meeting_link) "
+        "VALUES (:id, 'Maths teacher', 'https://meet.example.com/tess') "
+        "ON CONFLICT (user_id) DO UPDATE SET bio = EXCLUDED.bio, "
+        "meeting_link = EXCLUDED.meeting_link",
+        id=m.tutor.id,
+    )
     response = await book(client, student, m.open_slots[0]["id"], notes="Chapter 3 please")
     assert response.status_code == 201, response.text
     booking = response.json()
@@ -42,9 +50,10 @@ async def test_free_booking_confirms_at_once_and_hides_the_slot(
         "not_required",
         None,
     )
-    assert (booking["start_at"], booking["student_notes"]) == (
+    assert (booking["start_at"], booking["student_notes"], booking["join_link"]) == (
         m.open_slots[0]["start_at"],
         "Chapter 3 please",
+        "https://meet.example.com/tess",
     )
     assert (
         await scalar(
@@ -63,6 +72,7 @@ async def test_free_booking_confirms_at_once_and_hides_the_slot(
         for k in (
             "offering_title",
             "tutor_name",
+            "tutor_bio",
             "student_name",
             "duration_minutes",
             "slot_start_at",
@@ -70,6 +80,7 @@ async def test_free_booking_confirms_at_once_and_hides_the_slot(
     } == {
         "offering_title": "Algebra 1:1",
         "tutor_name": "Tess Tutor",
+        "tutor_bio": "Maths teacher",
         "student_name": "Sam Student",
         "duration_minutes": 60,
         "slot_start_at": m.open_slots[0]["start_at"],

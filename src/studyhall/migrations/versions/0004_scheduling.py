@@ -46,8 +46,7 @@ SELECT b.id, b.student_id, b.tutor_id, b.offering_id, b.slot_id, b.start_at, b.e
        o.description AS offering_description,
        o.duration_minutes,
        t.name AS tutor_name,
-       -- tutor_profiles lands with the accounts branch; its bio joins in then
-       NULL::text AS tutor_bio,
+       tp.bio AS tutor_bio,
        s.name AS student_name,
        sl.start_at AS slot_start_at,
        sl.end_at AS slot_end_at
@@ -55,6 +54,7 @@ FROM bookings b
 JOIN offerings o ON o.id = b.offering_id
 JOIN users t ON t.id = b.tutor_id
 JOIN users s ON s.id = b.student_id
+LEFT JOIN tutor_profiles tp ON tp.user_id = b.tutor_id AND tp.deleted_at IS NULL
 JOIN slots sl ON sl.id = b.slot_id
 """
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts import profiles as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.jobs import enqueue
@@ -156,6 +157,15 @@ def _initial_state(
     return "confirmed", None, "free", "not_required"
 
 
+async def _tutor_meeting_link(session: AsyncSession, tutor_id: uuid.UUID) -> str | None:
+    """The tutor's standing meeting link is every new booking's join link (seed 000)."""
+    try:
+        profile = await accounts_profiles.tutor_profile(session, tutor_id)
+    except NotFound:
+        return None
+    return profile.meeting_link
+
+
 def approval_deadline(start_at: datetime, now: datetime) -> datetime:
     return min(start_at, now + timedelta(hours=scheduling_settings().booking_approval_hours))
 
@@ -174,6 +184,7 @@ async def create_booking(
     await _check_caps(session, settings, slot)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
+    join_link = await _tutor_meeting_link(session, offering.tutor_id)
     booking = Booking(
         student_id=student.id,
         tutor_id=offering.tutor_id,
@@ -191,6 +202,7 @@ async def create_booking(
         full_refund_notice_hours=settings.full_refund_notice_hours,
         late_refund_percent=settings.late_refund_percent,
         student_notes=notes,
+        join_link=join_link,
     )
     session.add(booking)
     try:
