@@ -1,23 +1,20 @@
-"""``studyhall demo``: a Copenhagen tutor with two offerings, weekday availability and slots."""
+"""``studyhall demo``: the demo tutors get two offerings each, weekday availability and slots."""
 
 from __future__ import annotations
 
 from datetime import date, time
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts.demo import TUTORS
 from studyhall.accounts.models import User
-from studyhall.accounts.security import hash_password
 from studyhall.config import Settings
 from studyhall.scheduling.models import AvailabilityRuleRow, Offering
 from studyhall.scheduling.service.common import ensure_settings, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
 from studyhall.scheduling.service.offerings import derive_short_description
 
-TUTOR_EMAIL = "tutor@demo.studyhall.dev"
-DEMO_PASSWORD = "studyhall-demo-password"
 OFFERINGS = (
     ("Algebra 1:1", "Linear equations, functions and graphs, at your pace.", 60, 25000, 1),
     ("Exam prep group", "Past papers in a small group, with worked solutions.", 90, 12000, 5),
@@ -25,19 +22,20 @@ OFFERINGS = (
 
 
 async def load(session: AsyncSession, settings: Settings) -> list[str]:
-    await session.execute(
-        insert(User)
-        .values(
-            email=TUTOR_EMAIL,
-            password_hash=hash_password(DEMO_PASSWORD),
-            name="Freja Tutor",
-            role="tutor",
-            timezone="Europe/Copenhagen",
+    """Runs after the accounts demo, whose tutors it equips."""
+    lines = []
+    for email in TUTORS:
+        tutor = await session.scalar(select(User).where(User.email == email))
+        if tutor is None:
+            continue
+        slots = await _equip(session, tutor)
+        lines.append(
+            f"scheduling: {email}: {len(OFFERINGS)} offerings, {slots} open slots (90 days)"
         )
-        .on_conflict_do_nothing(index_elements=["email"])
-    )
-    tutor = await session.scalar(select(User).where(User.email == TUTOR_EMAIL))
-    assert tutor is not None
+    return lines
+
+
+async def _equip(session: AsyncSession, tutor: User) -> int:
     await ensure_settings(session, tutor.id)
     existing = set(
         (await session.scalars(select(Offering.title).where(Offering.tutor_id == tutor.id))).all()
@@ -54,7 +52,7 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
                 topic_tags=["math"],
                 duration_minutes=minutes,
                 price_cents=price,
-                currency="DKK",
+                currency="USD",
                 max_participants=seats,
             )
         )
@@ -65,7 +63,7 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
         session.add(
             AvailabilityRuleRow(
                 tutor_id=tutor.id,
-                timezone="Europe/Copenhagen",
+                timezone=tutor.timezone,
                 start_date=date.today(),
                 start_time=time(9),
                 end_time=time(17),
@@ -74,7 +72,4 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
         )
     await session.flush()
     made = await materialize_tutor(session, tutor.id, utcnow())
-    return [
-        f"scheduling: tutor {TUTOR_EMAIL} (password {DEMO_PASSWORD!r}), "
-        f"{len(OFFERINGS)} offerings, {made.desired} open slots over the next 90 days"
-    ]
+    return made.desired
