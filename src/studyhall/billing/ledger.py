@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.billing.models import CreditBalance, CreditLedgerEntry
 from studyhall.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from studyhall.kit.logging import request_id_var
+from studyhall.notifications import service as notifications
 
 MAX_DELTA = 1_000_000
 
@@ -128,6 +129,8 @@ async def post(
             balance=current,
             required=-delta,
         )
+    # In the posting transaction (rule 3): the notice exists exactly when the debit does.
+    await notifications.credit_low(session, user_id, posted.balance_after, rearm_only=delta > 0)
     return posted
 
 

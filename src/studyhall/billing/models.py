@@ -37,7 +37,15 @@ LEDGER_REASONS = ("purchase", "booking", "refund", "manual", "expiry", "subscrip
 SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "unpaid", "canceled")
 LIVE_SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "unpaid")
 BILLING_CYCLES = ("monthly", "quarterly", "yearly")
-REFUND_REASONS = ("cancellation_policy", "course_refund", "hold_expired", "admin", "provider")
+# "duplicate": a second payment for something already paid, given back at once.
+REFUND_REASONS = (
+    "cancellation_policy",
+    "course_refund",
+    "hold_expired",
+    "admin",
+    "provider",
+    "duplicate",
+)
 REFUND_STATUSES = ("pending", "succeeded", "failed")
 CURRENCY_CHECK = "currency ~ '^[A-Z]{3}$'"
 

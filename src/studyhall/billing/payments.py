@@ -25,6 +25,7 @@ from studyhall.billing.models import Payment, PaymentCustomer
 from studyhall.billing.providers.base import Checkout, PaymentRequest
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.notifications import service as notifications
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_AMOUNT_CENTS = 100_000_000_00
@@ -187,6 +188,7 @@ async def succeed(
         session, actor, "payment.succeed", "payment", payment.id, {"status": [before, "succeeded"]}
     )
     await purposes.get(payment.purpose).on_succeeded(session, payment)
+    await _tell_payer(session, payment, "payment_success")
     return True
 
 
@@ -214,7 +216,29 @@ async def fail(
         {"status": ["pending", "failed"], "failure_code": payment.failure_code},
     )
     await purposes.get(payment.purpose).on_failed(session, payment)
+    await _tell_payer(session, payment, "payment_failed")
     return True
+
+
+async def _tell_payer(session: AsyncSession, payment: Payment, kind: str) -> None:
+    """In the status change's transaction, so the notice commits or rolls back with it. Keyed by
+    payment and outcome: a failed payment that later succeeds tells both, each once."""
+    payload: dict[str, object] = {
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "description": payment.description or "",
+    }
+    if kind == "payment_failed" and payment.failure_message:
+        payload["reason"] = payment.failure_message
+    await notifications.notify(
+        session,
+        payment.user_id,
+        kind,
+        payload,
+        entity="payment",
+        entity_id=payment.id,
+        dedupe_key=f"{kind}:{payment.id}",
+    )
 
 
 async def get_visible(session: AsyncSession, payment_id: uuid.UUID, user: User) -> Payment:

@@ -49,7 +49,11 @@ def register(purpose: Purpose) -> None:
     _registry[purpose.name] = purpose
 
 
-BUILTIN_MODULES = ("studyhall.billing.credit_packs", "studyhall.billing.subscriptions")
+BUILTIN_MODULES = (
+    "studyhall.billing.credit_packs",
+    "studyhall.billing.subscriptions",
+    "studyhall.billing.course_purchases",
+)
 
 
 def load_builtin() -> None:

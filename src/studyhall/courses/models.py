@@ -162,8 +162,10 @@ class Purchase(UUIDPrimaryKey, Timestamps, Base):
     product_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("products.id", ondelete="RESTRICT"), index=True
     )
-    # Billing adds the foreign key to `payments` when it lands.
-    payment_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    # The payment that paid (billing's migration 0005 adds the constraint: payments come later).
+    payment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="RESTRICT"), unique=True
+    )
     status: Mapped[str] = mapped_column(Text, server_default="pending")
     price_paid_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(CHAR(3))

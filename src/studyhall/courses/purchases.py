@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
+from studyhall.config import get_settings
 from studyhall.courses.common import constraint_name, now, trusted
 from studyhall.courses.learning import progress_summaries
 from studyhall.courses.models import CourseAccess, CourseProduct, Purchase
@@ -157,6 +158,48 @@ async def complete_purchase(
     return purchase
 
 
+def refund_window() -> timedelta:
+    """The configured window (``STUDYHALL_COURSE_REFUND_WINDOW_DAYS``), for callers without a
+    request at hand, such as billing's refund hook."""
+    return timedelta(days=get_settings().course_refund_window_days)
+
+
+async def lock_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase:
+    """The purchase, locked, read as the system (billing's handlers act for no signed-in user)."""
+    await trusted(session)
+    return await _locked_purchase(session, purchase_id)
+
+
+async def check_refundable(
+    session: AsyncSession,
+    purchase_id: uuid.UUID,
+    *,
+    window: timedelta = DEFAULT_REFUND_WINDOW,
+    at: datetime | None = None,
+) -> Purchase:
+    """Raises the 409 that refuses a refund of this purchase now, changing nothing; returns the
+    locked purchase otherwise (a refunded one as it is). Billing asks this before money moves."""
+    await trusted(session)
+    purchase = await _locked_purchase(session, purchase_id)
+    if purchase.status == "refunded":
+        return purchase
+    await _enforce_policy(session, purchase, window, at or now())
+    return purchase
+
+
+async def _enforce_policy(
+    session: AsyncSession, purchase: Purchase, window: timedelta, moment: datetime
+) -> None:
+    if purchase.status == "pending" or purchase.paid_at is None:
+        raise Conflict("The purchase has not been paid.", code="purchase_not_paid")
+    if moment - purchase.paid_at > window:
+        raise Conflict(
+            f"Refunds are possible for {window.days} days after payment; this window has closed.",
+            code="refund_window_closed",
+        )
+    await _refuse_if_completed(session, purchase)
+
+
 async def refund_purchase(
     session: AsyncSession,
     purchase_id: uuid.UUID,
@@ -164,12 +207,15 @@ async def refund_purchase(
     *,
     window: timedelta = DEFAULT_REFUND_WINDOW,
     at: datetime | None = None,
+    enforce_policy: bool = True,
 ) -> Purchase:
     """Marks the purchase refunded and revokes the access rows it granted, and only those.
 
     ``actor`` None is the system (billing's webhook). A buyer may refund their own purchase, an
     admin anyone's; either way the window is closed after ``window`` or once the buyer has
     completed a course of the product. Refunding twice returns the refunded purchase.
+    ``enforce_policy=False`` is for billing once the money is back (for instance a refund made in
+    the provider's dashboard): it cannot be refused any more, so access must follow it.
     """
     await trusted(session)
     purchase = await _locked_purchase(session, purchase_id)
@@ -177,15 +223,11 @@ async def refund_purchase(
         raise NotFound(f"No purchase with id {purchase_id}.", code="purchase_not_found")
     if purchase.status == "refunded":
         return purchase
-    if purchase.status == "pending" or purchase.paid_at is None:
-        raise Conflict("The purchase has not been paid.", code="purchase_not_paid")
     moment = at or now()
-    if moment - purchase.paid_at > window:
-        raise Conflict(
-            f"Refunds are possible for {window.days} days after payment; this window has closed.",
-            code="refund_window_closed",
-        )
-    await _refuse_if_completed(session, purchase)
+    if enforce_policy:
+        await _enforce_policy(session, purchase, window, moment)
+    elif purchase.status != "paid":
+        raise Conflict("The purchase has not been paid.", code="purchase_not_paid")
     purchase.status = "refunded"
     purchase.refunded_at = moment
     revoked = await session.scalars(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from studyhall.accounts.deps import Admin, CurrentUser, OptionalUser
+from studyhall.billing import service as billing
 from studyhall.courses import service
 from studyhall.courses.learning import percent
 from studyhall.courses.models import Lesson, Product
@@ -28,6 +30,7 @@ from studyhall.courses.schemas import (
     PurchaseRead,
 )
 from studyhall.db.deps import Session
+from studyhall.kit import idempotency
 from studyhall.kit.errors import Forbidden
 
 router = APIRouter(tags=["courses"])
@@ -118,21 +121,47 @@ async def unlink_course(
 # --- purchases ------------------------------------------------------------------------------
 
 
+class PaidCheckoutRead(CheckoutRead):
+    """The purchase and, when it awaits money, the payment started for it with what the client
+    needs to pay (client secret, checkout URL or Paymob key; nothing more for ``manual``)."""
+
+    payment: billing.PaymentStarted | None = None
+
+
 @router.post(
     "/products/{product_id}/checkout",
     status_code=CREATED,
-    summary="Buy a product: free ones grant access now, paid ones await payment",
+    response_model=PaidCheckoutRead,
+    summary="Buy a product: free ones grant access now, paid ones start a payment",
 )
 async def checkout(
-    product_id: uuid.UUID, user: CurrentUser, session: Session, response: Response
-) -> CheckoutRead:
-    purchase, created = await service.checkout(session, user, product_id)
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return CheckoutRead(
+    product_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
+    body: billing.PurchaseBody | None = None,
+) -> Any:
+    payload = body or billing.PurchaseBody()
+    # With an Idempotency-Key a retried checkout replays its answer instead of starting another
+    # payment attempt; without one each paid checkout is a new attempt (billing refunds any
+    # second success).
+    claimed = await idempotency.claim(
+        session, key, user.id, f"POST /products/{product_id}/checkout", payload
+    )
+    if claimed.replay is not None:
+        return claimed.replay
+    purchase, created, started = await billing.checkout_course_purchase(
+        session, user, product_id, payload.provider
+    )
+    answer = PaidCheckoutRead(
         purchase=PurchaseRead.model_validate(purchase),
         payment_required=purchase.status == "pending",
+        payment=None if started is None else billing.started(started),
     )
+    code = CREATED if created else status.HTTP_200_OK
+    data = answer.model_dump(mode="json")
+    await idempotency.remember(session, claimed, code, data)
+    return JSONResponse(data, status_code=code)
 
 
 @router.get("/me/purchases", summary="My purchase history: paid, not refunded, newest first")
@@ -154,10 +183,16 @@ async def get_purchase(purchase_id: uuid.UUID, user: CurrentUser, session: Sessi
 async def refund(
     purchase_id: uuid.UUID, user: CurrentUser, session: Session, request: Request
 ) -> PurchaseRead:
-    days = request.app.state.settings.course_refund_window_days
-    purchase = await service.refund_purchase(
-        session, purchase_id, user, window=timedelta(days=days)
-    )
+    purchase = await service.get_purchase(session, user, purchase_id)
+    if purchase.status == "paid" and purchase.payment_id is not None:
+        # Money was paid through billing: it goes back the same way, and the purchase follows.
+        purchase = await billing.refund_course_purchase(session, purchase, user)
+    else:
+        # Free, unpaid or already refunded: courses' rules alone, no money to move.
+        days = request.app.state.settings.course_refund_window_days
+        purchase = await service.refund_purchase(
+            session, purchase_id, user, window=timedelta(days=days)
+        )
     return PurchaseRead.model_validate(purchase)
 
 

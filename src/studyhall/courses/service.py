@@ -19,13 +19,17 @@ from studyhall.courses.learning import (
     progress_summaries,
     uncomplete_lesson,
 )
+from studyhall.courses.models import Purchase
 from studyhall.courses.purchases import (
     DEFAULT_REFUND_WINDOW,
+    check_refundable,
     checkout,
     complete_purchase,
     get_purchase,
+    lock_purchase,
     purchase_history,
     refund_purchase,
+    refund_window,
 )
 from studyhall.courses.store import (
     course_ids_of,
@@ -63,7 +67,9 @@ from studyhall.courses.taxonomy import (
 
 __all__ = [
     "DEFAULT_REFUND_WINDOW",
+    "Purchase",
     "browse",
+    "check_refundable",
     "checkout",
     "complete_lesson",
     "complete_purchase",
@@ -88,11 +94,13 @@ __all__ = [
     "list_products",
     "list_subjects",
     "list_topics",
+    "lock_purchase",
     "open_lesson",
     "outline",
     "progress_summaries",
     "purchase_history",
     "refund_purchase",
+    "refund_window",
     "reorder_lessons",
     "reorder_sections",
     "revoke_grant",

@@ -347,14 +347,22 @@ def _credit_low_keys() -> list[str]:
 
 
 async def credit_low(
-    session: AsyncSession, user_id: uuid.UUID, balance: int, *, now: datetime | None = None
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    balance: int,
+    *,
+    now: datetime | None = None,
+    rearm_only: bool = False,
 ) -> list[uuid.UUID]:
     """Call after every change of ``user_id``'s credit balance.
 
     Falling below ``credit_low_threshold`` notifies once; later debits while still low add
     nothing (the dedupe key is taken), and rising back to the threshold re-arms it.
+    ``rearm_only`` is for credits: a top-up that still leaves the balance low is not news.
     """
     threshold = get_config().credit_low_threshold
+    if rearm_only and balance < threshold:
+        return []
     if balance >= threshold:
         async with across_users(session):
             await session.execute(

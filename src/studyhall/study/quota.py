@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from studyhall.accounts.models import User
+from studyhall.billing import service as billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import PaymentRequired, RateLimited
@@ -27,6 +28,7 @@ from studyhall.study.models import AiQuotaCounter, AiQuotaReservation, AiUsage
 __all__ = [
     "OFFLINE_MODEL",
     "PRICES_MICROS_PER_MILLION",
+    "UNLIMITED_TOKENS",
     "Reservation",
     "UsageCall",
     "estimate_cost_micros",
@@ -84,9 +86,21 @@ class Limits:
     monthly_tokens: int
 
 
+# A plan quota of NULL means unlimited; the counters need a number, and this one is never reached.
+UNLIMITED_TOKENS = 2**62
+
+
 async def plan_limits(session: AsyncSession, settings: Settings, user_id: uuid.UUID) -> Limits:
-    """The caller's plan quota. Billing plans are not landed yet: every user has the default."""
-    return Limits(settings.ai_daily_token_limit, settings.ai_monthly_token_limit)
+    """The caller's quota: an entitled subscription's plan (billing), else the default plan
+    (``STUDYHALL_AI_DAILY_TOKEN_LIMIT`` / ``…_MONTHLY_…``), which also covers a lapsed one."""
+    granted = await billing.entitlements(session, user_id)
+    if not granted.entitled:
+        return Limits(settings.ai_daily_token_limit, settings.ai_monthly_token_limit)
+    daily, monthly = granted.ai_daily_token_quota, granted.ai_monthly_token_quota
+    return Limits(
+        UNLIMITED_TOKENS if daily is None else daily,
+        UNLIMITED_TOKENS if monthly is None else monthly,
+    )
 
 
 def side_database(database: Database) -> Database:
@@ -140,7 +154,13 @@ async def _take(
     await session.execute(
         pg_insert(AiQuotaCounter)
         .values(user_id=user_id, period=period, period_start=start, limit_tokens=limit)
-        .on_conflict_do_nothing(index_elements=["user_id", "period", "period_start"])
+        # An upgrade raises this period's limit at once; a lower limit (a downgrade or a lapse)
+        # starts with the next period, since tokens already used may exceed it (CHECK within_limit).
+        .on_conflict_do_update(
+            index_elements=["user_id", "period", "period_start"],
+            set_={"limit_tokens": limit},
+            where=AiQuotaCounter.limit_tokens < limit,
+        )
     )
     taken = await session.scalar(
         update(AiQuotaCounter)

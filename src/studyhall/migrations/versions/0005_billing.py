@@ -480,7 +480,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "reason IN ('cancellation_policy', 'course_refund', 'hold_expired', 'admin', "
-            "'provider')",
+            "'provider', 'duplicate')",
             name=op.f("ck_refunds_reason"),
         ),
         sa.CheckConstraint(
@@ -534,9 +534,19 @@ def upgrade() -> None:
         "CREATE TRIGGER trg_credit_ledger_append_only BEFORE UPDATE OR DELETE ON credit_ledger "
         "FOR EACH ROW EXECUTE FUNCTION studyhall_credit_ledger_append_only()"
     )
+    # Courses (0003) keeps purchases.payment_id before payments exist; the link is made here.
+    op.create_foreign_key(
+        op.f("fk_purchases_payment_id_payments"),
+        "purchases",
+        "payments",
+        ["payment_id"],
+        ["id"],
+        ondelete="RESTRICT",
+    )
 
 
 def downgrade() -> None:
+    op.drop_constraint(op.f("fk_purchases_payment_id_payments"), "purchases", type_="foreignkey")
     op.drop_index(op.f("ix_refunds_requested_by_user_id"), table_name="refunds")
     op.drop_index(op.f("ix_refunds_payment_id"), table_name="refunds")
     op.drop_table("refunds")

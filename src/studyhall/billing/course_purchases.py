@@ -1,0 +1,132 @@
+"""Course purchases paid through billing: the ``course_purchase`` purpose.
+
+Courses owns the purchase and its access rules; billing owns the money. A paid checkout writes the
+pending purchase and its payment in one transaction; the payment's status changes drive the
+purchase through ``courses.complete_purchase`` / ``courses.refund_purchase``, with the payment row
+locked, so payment, purchase and access commit together.
+
+A pending purchase may collect several payment attempts (a declined card, a retried checkout).
+Only the first that succeeds pays for it; any later success is refunded in full at once, so a
+buyer is never charged twice for one purchase.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.billing import payments, purposes, refunds, rls
+from studyhall.billing.models import Payment, Refund
+from studyhall.courses import service as courses
+from studyhall.courses.service import Purchase
+from studyhall.kit.errors import Conflict
+
+PURPOSE = "course_purchase"
+
+
+async def checkout(
+    session: AsyncSession, user: User, product_id: uuid.UUID, provider: str | None
+) -> tuple[Purchase, bool, payments.Started | None]:
+    """Courses' checkout, then a payment for a purchase that awaits one.
+
+    Returns the purchase, whether it was created now, and the started payment (None for a free
+    product). With the manual provider on auto-succeed the purchase is already paid on return.
+    """
+    purchase, created = await courses.checkout(session, user, product_id)
+    if purchase.status != "pending":
+        return purchase, created, None
+    name = purchase.product_details.get("name")
+    started = await payments.start(
+        session,
+        user=user,
+        purpose=PURPOSE,
+        purpose_id=purchase.id,
+        amount_cents=purchase.price_paid_cents,
+        currency=purchase.currency,
+        description=f"Course purchase: {name}" if isinstance(name, str) else "Course purchase",
+        provider=provider,
+    )
+    return purchase, created, started
+
+
+async def refund(session: AsyncSession, purchase: Purchase, actor: User) -> Purchase:
+    """Refund the payment that paid ``purchase`` in full; the caller has checked ``actor`` may.
+
+    The manual provider settles at once (purchase refunded, access revoked on return); a remote
+    provider's refund is executed by a job and the purchase follows when the provider confirms.
+    """
+    assert purchase.payment_id is not None
+    # The buyer's request inserts a refund row and reads the payment across RLS like an admin's.
+    await rls.trust(session)
+    in_flight = await session.scalar(
+        select(Refund.id).where(
+            Refund.payment_id == purchase.payment_id, Refund.status == "pending"
+        )
+    )
+    if in_flight is not None:
+        raise Conflict(
+            "A refund of this purchase is already on its way to the payment provider.",
+            code="refund_in_progress",
+        )
+    await refunds.request(
+        session,
+        purchase.payment_id,
+        amount_cents=None,
+        currency=None,
+        reason="course_refund",
+        actor=actor.id,
+    )
+    return await courses.get_purchase(session, actor, purchase.id)
+
+
+async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
+    try:
+        purchase: Purchase | None = await courses.complete_purchase(
+            session,
+            payment.purpose_id,
+            payment.provider_payment_id,
+            provider=payment.provider,
+            payment_id=payment.id,
+        )
+    except Conflict as exc:
+        if exc.code != "purchase_refunded":
+            raise
+        purchase = None
+    if purchase is None or purchase.payment_id != payment.id:
+        # Another attempt already paid (or the purchase was refunded): give this money back.
+        await refunds.request(
+            session, payment.id, amount_cents=None, currency=None, reason="duplicate", actor=None
+        )
+
+
+async def _pays_for(session: AsyncSession, payment: Payment) -> bool:
+    purchase = await courses.lock_purchase(session, payment.purpose_id)
+    return purchase.payment_id == payment.id
+
+
+async def _before_refund(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
+    # A duplicate attempt is always refundable; the purchase's own payment follows courses' rules
+    # (paid, inside the window, no course of the product completed), refused with their 409.
+    if await _pays_for(session, payment):
+        await courses.check_refundable(session, payment.purpose_id, window=courses.refund_window())
+
+
+async def _on_refunded(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
+    # A partial refund is a price adjustment: access stays. Once the payment is refunded in full,
+    # access goes, whatever started the refund (a provider-side refund cannot be refused).
+    if payment.status == "refunded" and await _pays_for(session, payment):
+        await courses.refund_purchase(session, payment.purpose_id, None, enforce_policy=False)
+
+
+purposes.register(
+    purposes.Purpose(
+        PURPOSE,
+        "product",
+        on_succeeded=_on_succeeded,
+        on_refunded=_on_refunded,
+        before_refund=_before_refund,
+    )
+)
