@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, cast, func, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
@@ -34,6 +35,8 @@ __all__ = [
 # Full-text finds candidates; BM25 (with IDF) orders them better than ts_rank, which has no IDF.
 LEXICAL_CANDIDATES = 60
 DENSE_CANDIDATES = 40
+# A lexeme found in this many of the user's chunks no longer selects candidates (see below).
+COMMON_CAP = 500
 
 
 async def bypass_rls(session: AsyncSession) -> None:
@@ -102,17 +105,47 @@ def _base(user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None) -> Any:
     )
 
 
+_DOCUMENT_FREQUENCY = text(
+    """
+    SELECT l, (SELECT count(*) FROM (
+        SELECT 1 FROM material_chunks c
+        WHERE c.user_id = :user_id AND c.search_vector @@ quote_literal(l)::tsquery LIMIT :cap
+    ) s) AS n
+    FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
+    """
+)
+
+
+async def _candidate_terms(session: AsyncSession, user_id: uuid.UUID, query: str) -> list[str]:
+    """The query's lexemes that are rare enough to find candidates by.
+
+    Ranking every chunk that shares a common word ("the cycle", "used") costs time in
+    proportion to the corpus; counting stops at ``COMMON_CAP`` so the check itself is bounded.
+    """
+    rows = (
+        await session.execute(
+            _DOCUMENT_FREQUENCY, {"user_id": user_id, "query": query, "cap": COMMON_CAP}
+        )
+    ).all()
+    rare = [lexeme for lexeme, n in rows if 0 < n < COMMON_CAP]
+    if rare:
+        return rare
+    return [lexeme for lexeme, n in rows if n > 0][:2]
+
+
 async def _lexical(
     session: AsyncSession,
     user_id: uuid.UUID,
     query: str,
     material_ids: Sequence[uuid.UUID] | None,
 ) -> list[uuid.UUID]:
-    # plainto_tsquery ANDs the words; a question rarely shares every word with its answer, so
-    # the words are ORed and ranking decides.
-    english: ColumnElement[Any] = literal_column("'english'::regconfig")
-    ored = func.replace(cast(func.plainto_tsquery(english, query), Text), "&", "|")
-    ts = func.to_tsquery(english, ored)
+    terms = await _candidate_terms(session, user_id, query)
+    if not terms:
+        return []
+    # The words are ORed (a question rarely shares every word with its answer); full-text
+    # ranking picks candidates, BM25 over all query words orders them.
+    ored = " | ".join("'" + term.replace("'", "''") + "'" for term in terms)
+    ts = cast(ored, TSQUERY)
     rows = (
         await session.execute(
             _base(user_id, material_ids)
