@@ -218,3 +218,22 @@ async def test_streamed_answer_arrives_as_server_sent_events(
         ("user", "What does chlorophyll absorb?"),
         ("assistant", "Chlorophyll absorbs light [1]. Invented claim."),
     ]
+
+
+async def test_chat_falls_back_to_quoting_when_the_model_times_out(
+    llm_client: httpx.AsyncClient, llm_state: FakeState, owner_db: Database
+) -> None:
+    alice = await sign_up(llm_client, "alice@example.com")
+    await upload(llm_client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    llm_state.mode = "timeout"
+    _, reply = await _ask(llm_client, alice, "Which enzyme captures carbon dioxide?")
+    assert reply.status_code == 201
+    message = reply.json()
+    assert (message["engine"], message["model_name"]) == ("offline", OFFLINE_MODEL)
+    assert message["content"].startswith("“Rubisco is the enzyme")
+    assert [c["marker"] for c in message["citations"]] == [1]
+    assert [u[:2] for u in await _usage(owner_db, "chat")] == [
+        ("fake-embed", "succeeded"),
+        ("fake-gpt", "failed"),
+        (OFFLINE_MODEL, "succeeded"),
+    ]
