@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import BM25Index, analyze
 from studyhall.study.engine.schemas import GroundedAnswer, SummarySentence
-from studyhall.study.engine.summarize import source_sentences
+from studyhall.study.engine.summarize import quotable_sentences, source_sentences
 
 __all__ = ["NOT_FOUND", "answer_question", "filter_citations"]
 
@@ -34,7 +34,8 @@ def answer_question(
     """
     if max_quotes < 1:
         raise ValueError("max_quotes must be at least 1")
-    sentences = source_sentences(passages)
+    # Titles and headings are not answers, though they share the question's words.
+    sentences = quotable_sentences(source_sentences(passages), min_words=3)
     query = list(dict.fromkeys(analyze(question)))
     if not sentences or not query:
         return GroundedAnswer(text=NOT_FOUND, quotes=[], grounded=False)

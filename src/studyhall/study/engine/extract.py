@@ -204,7 +204,8 @@ def _looks_like_markdown(text: str, filename: str) -> bool:
 
 def _sniff(data: bytes, filename: str, limits: ZipLimits) -> tuple[DocumentKind, str | None]:
     """The document kind and, for text kinds, the decoded text."""
-    if data.lstrip()[:5] == b"%PDF-" or data[:1024].find(b"%PDF-") != -1:
+    # The PDF header may follow up to 1 KiB of junk (some generators prepend bytes).
+    if b"%PDF-" in data[:1024]:
         return "pdf", None
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data, limits), None

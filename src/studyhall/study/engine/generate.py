@@ -13,6 +13,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from studyhall.study.engine.chunk import Passage
@@ -179,16 +180,21 @@ def _clozes(sentences: Sequence[SourceSentence], phrases: Sequence[_Phrase]) -> 
     return result
 
 
-def _material(passages: Sequence[Passage], top: int) -> tuple[list[SourceSentence], list[_Phrase]]:
+@lru_cache(maxsize=4)
+def _material(
+    passages: tuple[Passage, ...], top: int
+) -> tuple[tuple[SourceSentence, ...], tuple[_Phrase, ...]]:
+    # Cached because a material's cards and quiz are usually generated back to back and key
+    # phrase extraction is most of the cost; inputs are immutable, so the cache is safe.
     everything = source_sentences(passages)
-    return quotable_sentences(everything), _phrases(everything, top)
+    return tuple(quotable_sentences(everything)), tuple(_phrases(everything, top))
 
 
 def generate_flashcards(passages: Sequence[Passage], max_cards: int = 10) -> list[Flashcard]:
     """Cloze cards: a source sentence with one key phrase blanked; best phrases first."""
     if max_cards < 1:
         return []
-    sentences, phrases = _material(passages, top=max(20, 3 * max_cards))
+    sentences, phrases = _material(tuple(passages), top=max(30, 3 * max_cards))
     return [
         Flashcard(front=c.front, back=c.answer, citations=[c.sentence.citation()])
         for c in _clozes(sentences, phrases)[:max_cards]
@@ -231,13 +237,14 @@ def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> l
     """Multiple-choice questions: complete a source sentence; options are key phrases."""
     if max_questions < 1:
         return []
-    sentences, phrases = _material(passages, top=max(40, 6 * max_questions))
+    sentences, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
     questions: list[QuizQuestion] = []
     for cloze in _clozes(sentences, phrases):
         distractors = _distractors(cloze.phrase, cloze.front, phrases)
         if not distractors:
             continue
-        options = [QuizOption(text=cloze.answer, correct=True)]
+        # Every option in the material's usual spelling, so case does not mark the answer.
+        options = [QuizOption(text=cloze.phrase.surface, correct=True)]
         options += [QuizOption(text=d.surface, correct=False) for d in distractors]
         # Deterministic shuffle: regenerating the same material gives the same quiz.
         random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)

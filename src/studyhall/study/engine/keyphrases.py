@@ -42,6 +42,9 @@ def _acceptable(phrase: str) -> bool:
     content = [t for t in tokens if t not in STOPWORDS]
     if not content or all(t in _WEAK for t in content):
         return False
+    if len(tokens) == 1 and phrase.islower() and len(phrase) >= 6 and phrase.endswith("ed"):
+        # A lone past participle ("enclosed", "reported") is a verb form, not a concept.
+        return False
     # Phrases with an inner stopword ("impatient and quicker") are rarely a single concept.
     if len(content) != len(tokens):
         return False
@@ -80,8 +83,8 @@ def _sentence_per_line(text: str) -> str:
 def yake_keyphrases(text: str, top: int = 20, max_words: int = 3) -> list[str]:
     import yake
 
-    # Over-fetch because cleaning drops stopword-bridged and duplicate-stem phrases.
-    extractor = yake.KeywordExtractor(lan="en", n=max_words, top=top * 3, dedup_lim=0.9)
+    # Over-fetch because cleaning drops mixed-case, stopword-bridged and same-stem phrases.
+    extractor = yake.KeywordExtractor(lan="en", n=max_words, top=top * 2, dedup_lim=0.9)
     pairs = extractor.extract_keywords(text)
     return _clean([str(phrase) for phrase, _score in pairs], top)
 

@@ -53,6 +53,8 @@ T = TypeVar("T", bound=Hashable)
 
 def normalize(text: str) -> str:
     """Case- and accent-fold so that "Café", "CAFE" and "cafe" index the same way."""
+    if text.isascii():
+        return text.lower()
     folded = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in folded if not unicodedata.combining(ch))
 

