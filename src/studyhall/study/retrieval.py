@@ -7,18 +7,20 @@ user's chunks (and row level security repeats the rule inside PostgreSQL).
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, select, text
+from sqlalchemy import ColumnElement, and_, case, cast, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.study.engine.chunk import Passage
-from studyhall.study.engine.lexical import BM25Index, analyze, rrf
+from studyhall.study.engine.lexical import analyze, rrf
 from studyhall.study.llm import LlmError, embedding_client
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
 from studyhall.study.quota import UsageCall
@@ -32,8 +34,8 @@ __all__ = [
     "search",
 ]
 
-# Full-text finds candidates; BM25 (with IDF) orders them better than ts_rank, which has no IDF.
-LEXICAL_CANDIDATES = 60
+# Full-text finds candidates, weighed by IDF; BM25 (ts_rank has no IDF) orders them.
+LEXICAL_CANDIDATES = 100
 DENSE_CANDIDATES = 40
 # A lexeme found in this many of the user's chunks no longer selects candidates (see below).
 COMMON_CAP = 500
@@ -110,27 +112,54 @@ _DOCUMENT_FREQUENCY = text(
     SELECT l, (SELECT count(*) FROM (
         SELECT 1 FROM material_chunks c
         WHERE c.user_id = :user_id AND c.search_vector @@ quote_literal(l)::tsquery LIMIT :cap
-    ) s) AS n
+    ) s) AS n,
+    (SELECT coalesce(sum(m.chunk_count), 0) FROM materials m
+     WHERE m.user_id = :user_id AND m.deleted_at IS NULL AND m.processing_status = 'completed'
+    ) AS total
     FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
     """
 )
 
 
-async def _candidate_terms(session: AsyncSession, user_id: uuid.UUID, query: str) -> list[str]:
-    """The query's lexemes that are rare enough to find candidates by.
+def _idf(n: int, total: int) -> float:
+    return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
 
-    Ranking every chunk that shares a common word ("the cycle", "used") costs time in
-    proportion to the corpus; counting stops at ``COMMON_CAP`` so the check itself is bounded.
+
+async def _term_weights(
+    session: AsyncSession, user_id: uuid.UUID, query: str
+) -> tuple[dict[str, float], list[str]]:
+    """IDF of each query lexeme over the user's chunks, and the lexemes that pick candidates.
+
+    Counting stops at ``COMMON_CAP``: a lexeme that common weighs little anyway, and ranking
+    every chunk that shares it would cost time in proportion to the corpus, so it does not
+    select candidates (unless nothing rarer is in the query).
     """
     rows = (
         await session.execute(
             _DOCUMENT_FREQUENCY, {"user_id": user_id, "query": query, "cap": COMMON_CAP}
         )
     ).all()
-    rare = [lexeme for lexeme, n in rows if 0 < n < COMMON_CAP]
-    if rare:
-        return rare
-    return [lexeme for lexeme, n in rows if n > 0][:2]
+    found = [(str(lexeme), int(n), max(int(total), int(n))) for lexeme, n, total in rows if n > 0]
+    weights = {lexeme: _idf(n, total) for lexeme, n, total in found}
+    selective = [lexeme for lexeme, n, _ in found if n < COMMON_CAP]
+    if not selective:
+        selective = [lexeme for lexeme, _, _ in sorted(found, key=lambda row: row[1])[:2]]
+    return weights, selective
+
+
+def _bm25(query: Sequence[str], texts: Sequence[str], idf: dict[str, float]) -> list[float]:
+    """Okapi BM25 with the corpus IDF; lengths are normalised over the candidates."""
+    docs = [Counter(analyze(t)) for t in texts]
+    lengths = [sum(d.values()) for d in docs]
+    average = (sum(lengths) / len(lengths)) or 1.0
+    k1, b = 1.2, 0.75
+    scores = []
+    for doc, length in zip(docs, lengths, strict=True):
+        norm = k1 * (1.0 - b + b * length / average)
+        scores.append(
+            sum(idf[t] * doc[t] * (k1 + 1.0) / (doc[t] + norm) for t in query if t in doc)
+        )
+    return scores
 
 
 async def _lexical(
@@ -139,27 +168,35 @@ async def _lexical(
     query: str,
     material_ids: Sequence[uuid.UUID] | None,
 ) -> list[uuid.UUID]:
-    terms = await _candidate_terms(session, user_id, query)
-    if not terms:
+    weights, selective = await _term_weights(session, user_id, query)
+    if not selective:
         return []
-    # The words are ORed (a question rarely shares every word with its answer); full-text
-    # ranking picks candidates, BM25 over all query words orders them.
-    ored = " | ".join("'" + term.replace("'", "''") + "'" for term in terms)
-    ts = cast(ored, TSQUERY)
+    # Candidates: chunks holding the rarer query words, ordered by the IDF mass they hold (a
+    # question rarely shares every word with its answer, so any word may match).
+    matches = [
+        MaterialChunk.search_vector.op("@@")(cast("'" + t.replace("'", "''") + "'", TSQUERY))
+        for t in selective
+    ]
+    mass = sum(
+        (case((match, weights[t]), else_=0.0) for t, match in zip(selective, matches, strict=True)),
+        start=literal(0.0),
+    )
     rows = (
         await session.execute(
             _base(user_id, material_ids)
-            .where(MaterialChunk.search_vector.op("@@")(ts))
-            .order_by(func.ts_rank_cd(MaterialChunk.search_vector, ts, 1).desc())
+            .where(or_(*matches))
+            .order_by(mass.desc(), MaterialChunk.id)
             .limit(LEXICAL_CANDIDATES)
         )
     ).all()
     if not rows:
         return []
-    index = BM25Index((analyze(chunk_text) for _, chunk_text in rows), k1=1.2, b=0.75)
-    scores = index.scores(list(dict.fromkeys(analyze(query))))
-    order = sorted(range(len(rows)), key=lambda i: (-scores.get(i, 0.0), i))
-    return [rows[i][0] for i in order if scores.get(i, 0.0) > 0]
+    # The engine's analyzer and PostgreSQL's 'english' configuration both stem with Snowball
+    # English, so the lexemes weighed above are the engine's terms.
+    terms = [t for t in dict.fromkeys(analyze(query)) if t in weights]
+    scores = _bm25(terms, [chunk_text for _, chunk_text in rows], weights)
+    order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
+    return [rows[i][0] for i in order if scores[i] > 0]
 
 
 async def _dense(
