@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, literal, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, cast, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.study.engine.chunk import Passage
-from studyhall.study.engine.lexical import analyze, rrf
+from studyhall.study.engine.lexical import rrf
 from studyhall.study.llm import LlmError, embedding_client
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
 from studyhall.study.quota import UsageCall
@@ -147,19 +146,32 @@ async def _term_weights(
     return weights, selective
 
 
-def _bm25(query: Sequence[str], texts: Sequence[str], idf: dict[str, float]) -> list[float]:
-    """Okapi BM25 with the corpus IDF; lengths are normalised over the candidates."""
-    docs = [Counter(analyze(t)) for t in texts]
-    lengths = [sum(d.values()) for d in docs]
-    average = (sum(lengths) / len(lengths)) or 1.0
+def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> list[float]:
+    """Okapi BM25 from (id, token_count, tf of each term) rows; corpus IDF, candidate avgdl."""
+    average = (sum(row[1] for row in rows) / len(rows)) or 1.0
     k1, b = 1.2, 0.75
     scores = []
-    for doc, length in zip(docs, lengths, strict=True):
-        norm = k1 * (1.0 - b + b * length / average)
+    for row in rows:
+        norm = k1 * (1.0 - b + b * row[1] / average)
         scores.append(
-            sum(idf[t] * doc[t] * (k1 + 1.0) / (doc[t] + norm) for t in query if t in doc)
+            sum(
+                idf[t] * tf * (k1 + 1.0) / (tf + norm)
+                for t, tf in zip(terms, row[2:], strict=True)
+                if tf
+            )
         )
     return scores
+
+
+def _term_frequency(term: str) -> ColumnElement[Any]:
+    """How often ``term`` occurs in the chunk, read from its tsvector positions."""
+    lexemes = func.unnest(MaterialChunk.search_vector).table_valued("lexeme", "positions")
+    return func.coalesce(
+        select(func.array_length(lexemes.c.positions, 1))
+        .where(lexemes.c.lexeme == term)
+        .scalar_subquery(),
+        0,
+    )
 
 
 async def _lexical(
@@ -181,20 +193,22 @@ async def _lexical(
         (case((match, weights[t]), else_=0.0) for t, match in zip(selective, matches, strict=True)),
         start=literal(0.0),
     )
-    rows = (
-        await session.execute(
-            _base(user_id, material_ids)
-            .where(or_(*matches))
-            .order_by(mass.desc(), MaterialChunk.id)
-            .limit(LEXICAL_CANDIDATES)
+    terms = list(weights)
+    candidates = (
+        _base(user_id, material_ids)
+        .where(or_(*matches))
+        .order_by(mass.desc(), MaterialChunk.id)
+        .limit(LEXICAL_CANDIDATES)
+        .with_only_columns(
+            MaterialChunk.id,
+            MaterialChunk.token_count,
+            *(_term_frequency(t) for t in terms),
         )
-    ).all()
+    )
+    rows = (await session.execute(candidates)).all()
     if not rows:
         return []
-    # The engine's analyzer and PostgreSQL's 'english' configuration both stem with Snowball
-    # English, so the lexemes weighed above are the engine's terms.
-    terms = [t for t in dict.fromkeys(analyze(query)) if t in weights]
-    scores = _bm25(terms, [chunk_text for _, chunk_text in rows], weights)
+    scores = _bm25(rows, terms, weights)
     order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
     return [rows[i][0] for i in order if scores[i] > 0]
 
