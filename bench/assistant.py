@@ -307,6 +307,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await add_material(owner, other, "noise", synthetic[: args.chunks // 10], vectors=True)
         load_started = time.perf_counter()
         async with owner.transaction() as session:
+            # An index build is not a request: the 60 s statement timeout does not apply.
+            await session.execute(text("SET LOCAL statement_timeout = 0"))
             await session.execute(
                 text(
                     "CREATE INDEX ix_material_chunks_embedding ON material_chunks "
