@@ -1,4 +1,4 @@
-"""Study jobs: process an upload, generate an artifact, free quota of calls that died.
+"""Study jobs: process an upload, generate an artifact.
 
 Handlers take ids, re-read rows and are safe to run twice (rule 3). An unexpected error marks
 the row ``failed`` instead of crashing the worker; nothing else in the queue is affected.
@@ -10,8 +10,7 @@ import logging
 import uuid
 
 from studyhall.jobs.core import backoff, queue, runtime
-from studyhall.study import artifacts, materials, quota
-from studyhall.study.retrieval import bypass_rls
+from studyhall.study import artifacts, materials
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +35,3 @@ async def generate_artifact(artifact_id: str) -> str:
         log.exception("artifact generation failed", extra={"artifact_id": artifact_id})
         await artifacts.fail_unexpected(rt.database, uuid.UUID(artifact_id), exc)
         return "failed"
-
-
-@queue.periodic(cron="*/5 * * * *")
-@queue.task(name="studyhall.study.release_expired_reservations", queue="maintenance")
-async def release_expired_reservations(timestamp: int) -> int:
-    async with runtime().database.transaction() as session:
-        await bypass_rls(session)
-        return await quota.release_expired(session)

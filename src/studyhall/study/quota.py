@@ -194,6 +194,7 @@ async def reserve(
     tokens = max(1, tokens)
     day, month = _period_starts(user.timezone, now)
     async with side_database(database).transaction(user.id) as session:
+        await release_expired(session, user.id)
         limits = await plan_limits(session, settings, user.id)
         refusal: PaymentRequired | RateLimited | None = None
         # Month before day, always: one lock order for every transaction, so no deadlock.
@@ -313,15 +314,21 @@ async def release(session: AsyncSession, reservation_id: uuid.UUID) -> bool:
     return True
 
 
-async def release_expired(session: AsyncSession) -> int:
-    """Reservations of calls that died (a killed process) stop blocking the quota."""
+async def release_expired(session: AsyncSession, user_id: uuid.UUID | None = None) -> int:
+    """Reservations of calls that died (a killed process) stop blocking the quota.
+
+    ``reserve`` calls this for its user first, so a quota heals without a periodic job.
+    """
+    condition = [
+        AiQuotaReservation.status == "reserved",
+        AiQuotaReservation.expires_at < text("now()"),
+    ]
+    if user_id is not None:
+        condition.append(AiQuotaReservation.user_id == user_id)
     expired = (
         await session.scalars(
             select(AiQuotaReservation.id)
-            .where(
-                AiQuotaReservation.status == "reserved",
-                AiQuotaReservation.expires_at < text("now()"),
-            )
+            .where(*condition)
             .order_by(AiQuotaReservation.expires_at)
             .limit(1000)
         )

@@ -7,17 +7,19 @@ user's chunks (and row level security repeats the rule inside PostgreSQL).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, literal_column, select, text
+from sqlalchemy import ColumnElement, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.study.engine.chunk import Passage
-from studyhall.study.engine.lexical import BM25Index, analyze, rrf
+from studyhall.study.engine.lexical import rrf
 from studyhall.study.llm import LlmError, embedding_client
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
 from studyhall.study.quota import UsageCall
@@ -31,9 +33,11 @@ __all__ = [
     "search",
 ]
 
-# Full-text finds candidates; BM25 (with IDF) orders them better than ts_rank, which has no IDF.
-LEXICAL_CANDIDATES = 60
+# Full-text finds candidates, weighed by IDF; BM25 (ts_rank has no IDF) orders them.
+LEXICAL_CANDIDATES = 100
 DENSE_CANDIDATES = 40
+# A lexeme found in this many of the user's chunks no longer selects candidates (see below).
+COMMON_CAP = 500
 
 
 async def bypass_rls(session: AsyncSession) -> None:
@@ -102,31 +106,111 @@ def _base(user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None) -> Any:
     )
 
 
+_DOCUMENT_FREQUENCY = text(
+    """
+    SELECT l, (SELECT count(*) FROM (
+        SELECT 1 FROM material_chunks c
+        WHERE c.user_id = :user_id AND c.search_vector @@ quote_literal(l)::tsquery LIMIT :cap
+    ) s) AS n,
+    (SELECT coalesce(sum(m.chunk_count), 0) FROM materials m
+     WHERE m.user_id = :user_id AND m.deleted_at IS NULL AND m.processing_status = 'completed'
+    ) AS total
+    FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
+    """
+)
+
+
+def _idf(n: int, total: int) -> float:
+    return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
+
+
+async def _term_weights(
+    session: AsyncSession, user_id: uuid.UUID, query: str
+) -> tuple[dict[str, float], list[str]]:
+    """IDF of each query lexeme over the user's chunks, and the lexemes that pick candidates.
+
+    Counting stops at ``COMMON_CAP``: a lexeme that common weighs little anyway, and ranking
+    every chunk that shares it would cost time in proportion to the corpus, so it does not
+    select candidates (unless nothing rarer is in the query).
+    """
+    rows = (
+        await session.execute(
+            _DOCUMENT_FREQUENCY, {"user_id": user_id, "query": query, "cap": COMMON_CAP}
+        )
+    ).all()
+    found = [(str(lexeme), int(n), max(int(total), int(n))) for lexeme, n, total in rows if n > 0]
+    weights = {lexeme: _idf(n, total) for lexeme, n, total in found}
+    selective = [lexeme for lexeme, n, _ in found if n < COMMON_CAP]
+    if not selective:
+        selective = [lexeme for lexeme, _, _ in sorted(found, key=lambda row: row[1])[:2]]
+    return weights, selective
+
+
+def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> list[float]:
+    """Okapi BM25 from (id, token_count, tf of each term) rows; corpus IDF, candidate avgdl."""
+    average = (sum(row[1] for row in rows) / len(rows)) or 1.0
+    k1, b = 1.2, 0.75
+    scores = []
+    for row in rows:
+        norm = k1 * (1.0 - b + b * row[1] / average)
+        scores.append(
+            sum(
+                idf[t] * tf * (k1 + 1.0) / (tf + norm)
+                for t, tf in zip(terms, row[2:], strict=True)
+                if tf
+            )
+        )
+    return scores
+
+
+def _term_frequency(term: str) -> ColumnElement[Any]:
+    """How often ``term`` occurs in the chunk, read from its tsvector positions."""
+    lexemes = func.unnest(MaterialChunk.search_vector).table_valued("lexeme", "positions")
+    return func.coalesce(
+        select(func.array_length(lexemes.c.positions, 1))
+        .where(lexemes.c.lexeme == term)
+        .scalar_subquery(),
+        0,
+    )
+
+
 async def _lexical(
     session: AsyncSession,
     user_id: uuid.UUID,
     query: str,
     material_ids: Sequence[uuid.UUID] | None,
 ) -> list[uuid.UUID]:
-    # plainto_tsquery ANDs the words; a question rarely shares every word with its answer, so
-    # the words are ORed and ranking decides.
-    english: ColumnElement[Any] = literal_column("'english'::regconfig")
-    ored = func.replace(cast(func.plainto_tsquery(english, query), Text), "&", "|")
-    ts = func.to_tsquery(english, ored)
-    rows = (
-        await session.execute(
-            _base(user_id, material_ids)
-            .where(MaterialChunk.search_vector.op("@@")(ts))
-            .order_by(func.ts_rank_cd(MaterialChunk.search_vector, ts, 1).desc())
-            .limit(LEXICAL_CANDIDATES)
+    weights, selective = await _term_weights(session, user_id, query)
+    if not selective:
+        return []
+    # Candidates: chunks holding the rarer query words, ordered by the IDF mass they hold (a
+    # question rarely shares every word with its answer, so any word may match).
+    matches = [
+        MaterialChunk.search_vector.op("@@")(cast("'" + t.replace("'", "''") + "'", TSQUERY))
+        for t in selective
+    ]
+    mass = sum(
+        (case((match, weights[t]), else_=0.0) for t, match in zip(selective, matches, strict=True)),
+        start=literal(0.0),
+    )
+    terms = list(weights)
+    candidates = (
+        _base(user_id, material_ids)
+        .where(or_(*matches))
+        .order_by(mass.desc(), MaterialChunk.id)
+        .limit(LEXICAL_CANDIDATES)
+        .with_only_columns(
+            MaterialChunk.id,
+            MaterialChunk.token_count,
+            *(_term_frequency(t) for t in terms),
         )
-    ).all()
+    )
+    rows = (await session.execute(candidates)).all()
     if not rows:
         return []
-    index = BM25Index((analyze(chunk_text) for _, chunk_text in rows), k1=1.2, b=0.75)
-    scores = index.scores(list(dict.fromkeys(analyze(query))))
-    order = sorted(range(len(rows)), key=lambda i: (-scores.get(i, 0.0), i))
-    return [rows[i][0] for i in order if scores.get(i, 0.0) > 0]
+    scores = _bm25(rows, terms, weights)
+    order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
+    return [rows[i][0] for i in order if scores[i] > 0]
 
 
 async def _dense(

@@ -129,7 +129,10 @@ def build_app(state: FakeState) -> Starlette:
 
     async def _stream(content: str, prompt: str) -> Any:
         pieces = re.findall(r"\S+\s*", content)
-        for piece in pieces:
+        for n, piece in enumerate(pieces):
+            if state.mode == "stream_break" and n == 2:
+                yield "data: {broken\n\n"
+                return
             chunk = {"model": MODEL, "choices": [{"index": 0, "delta": {"content": piece}}]}
             yield f"data: {json.dumps(chunk)}\n\n"
         end = {"model": MODEL, "choices": [], "usage": _usage(prompt, content)}

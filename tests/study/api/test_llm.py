@@ -218,3 +218,56 @@ async def test_streamed_answer_arrives_as_server_sent_events(
         ("user", "What does chlorophyll absorb?"),
         ("assistant", "Chlorophyll absorbs light [1]. Invented claim."),
     ]
+
+
+async def test_chat_falls_back_to_quoting_when_the_model_times_out(
+    llm_client: httpx.AsyncClient, llm_state: FakeState, owner_db: Database
+) -> None:
+    alice = await sign_up(llm_client, "alice@example.com")
+    await upload(llm_client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    llm_state.mode = "timeout"
+    _, reply = await _ask(llm_client, alice, "Which enzyme captures carbon dioxide?")
+    assert reply.status_code == 201
+    message = reply.json()
+    assert (message["engine"], message["model_name"]) == ("offline", OFFLINE_MODEL)
+    assert message["content"].startswith("“Rubisco is the enzyme")
+    assert [c["marker"] for c in message["citations"]] == [1]
+    assert [u[:2] for u in await _usage(owner_db, "chat")] == [
+        ("fake-embed", "succeeded"),
+        ("fake-gpt", "failed"),
+        (OFFLINE_MODEL, "succeeded"),
+    ]
+
+
+async def test_a_stream_that_breaks_is_reset_and_answered_offline(
+    llm_client: httpx.AsyncClient, llm_state: FakeState, owner_db: Database
+) -> None:
+    alice = await sign_up(llm_client, "alice@example.com")
+    await upload(llm_client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    thread = (await llm_client.post(f"{API}/chat/threads", headers=alice.headers, json={})).json()
+    llm_state.mode = "stream_break"
+    events: list[tuple[str, Any]] = []
+    async with llm_client.stream(
+        "POST",
+        f"{API}/chat/threads/{thread['id']}/messages/stream",
+        headers=alice.headers,
+        json={"content": "Which enzyme captures carbon dioxide?"},
+    ) as response:
+        name = ""
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((name, json.loads(line.split(":", 1)[1])))
+    names = [name for name, _ in events]
+    assert names == ["token", "token", "reset", "token", "done"]
+    assert events[2][1] == {"reason": "the model server sent a malformed stream"}
+    done = events[-1][1]
+    assert (done["engine"], done["model_name"]) == ("offline", OFFLINE_MODEL)
+    assert done["content"] == events[3][1]["text"]
+    assert done["content"].startswith("“Rubisco is the enzyme")
+    assert [u[:2] for u in await _usage(owner_db, "chat")] == [
+        ("fake-embed", "succeeded"),
+        ("fake-gpt", "failed"),
+        (OFFLINE_MODEL, "succeeded"),
+    ]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from studyhall.accounts.models import User
 from studyhall.app import create_app
@@ -29,6 +29,16 @@ async def _user(owner_db: Database, user_id: str) -> User:
         user = await session.get(User, uuid.UUID(user_id))
         assert user is not None
         return user
+
+
+async def _expire(owner_db: Database, reservation_id: uuid.UUID) -> None:
+    """As if the process that reserved had died an hour ago."""
+    async with owner_db.transaction() as session:
+        await session.execute(
+            update(AiQuotaReservation)
+            .where(AiQuotaReservation.id == reservation_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(hours=1))
+        )
 
 
 async def _counters(owner_db: Database) -> dict[str, tuple[int, int, int]]:
@@ -172,9 +182,8 @@ async def test_expired_reservations_are_released_once(
     alice = await sign_up(client, "alice@example.com")
     user = await _user(owner_db, alice.id)
     kept = await quota.reserve(db, settings, user, "chat", 700)
-    stale = await quota.reserve(
-        db, settings, user, "chat", 300, now=datetime.now(UTC) - timedelta(hours=1)
-    )
+    stale = await quota.reserve(db, settings, user, "chat", 300)
+    await _expire(owner_db, stale.id)
     async with db.transaction() as session:
         await bypass_rls(session)
         assert await quota.release_expired(session) == 1
@@ -205,3 +214,23 @@ def test_cost_estimates_follow_the_price_table() -> None:
 def test_periods_are_local_days() -> None:
     starts = quota._period_starts("America/Los_Angeles", datetime(2026, 3, 1, 5, 0, tzinfo=UTC))
     assert starts == (date(2026, 2, 28), date(2026, 2, 1))
+
+
+async def test_a_new_reservation_first_frees_the_users_expired_ones(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    user = await _user(owner_db, alice.id)
+    tight = settings.model_copy(update={"ai_daily_token_limit": 1000})
+    stale = await quota.reserve(db, tight, user, "chat", 1000)
+    await _expire(owner_db, stale.id)
+    fresh = await quota.reserve(db, tight, user, "chat", 1000)
+    assert await _counters(owner_db) == {
+        "day": (1000, 1000, 0),
+        "month": (settings.ai_monthly_token_limit, 1000, 0),
+    }
+    async with owner_db.transaction() as session:
+        statuses = dict(
+            (await session.execute(select(AiQuotaReservation.id, AiQuotaReservation.status))).all()
+        )
+    assert statuses == {stale.id: "released", fresh.id: "reserved"}

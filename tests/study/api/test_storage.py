@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import httpx
 import botocore.auth
+import httpx
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -44,7 +44,11 @@ async def test_s3_round_trip_against_a_fake_server() -> None:
             objects[path] = request.content
             return httpx.Response(200)
         if request.method == "GET":
-            return httpx.Response(200, content=objects[path]) if path in objects else httpx.Response(404)
+            return (
+                httpx.Response(200, content=objects[path])
+                if path in objects
+                else httpx.Response(404)
+            )
         objects.pop(path, None)
         return httpx.Response(204)
 
@@ -74,8 +78,11 @@ def test_s3_backend_needs_its_settings(settings: Settings) -> None:
         get_storage(settings.model_copy(update={"storage_backend": "s3"}))
     configured = settings.model_copy(
         update={
-            "storage_backend": "s3", "s3_endpoint_url": "http://s3.local", "s3_bucket": "b",
-            "s3_access_key_id": KEY_ID, "s3_secret_access_key": SecretStr(SECRET),
+            "storage_backend": "s3",
+            "s3_endpoint_url": "http://s3.local",
+            "s3_bucket": "b",
+            "s3_access_key_id": KEY_ID,
+            "s3_secret_access_key": SecretStr(SECRET),
         }
     )
     assert isinstance(get_storage(configured), S3Storage)

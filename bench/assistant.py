@@ -1,0 +1,365 @@
+"""Study assistant benchmark: quality on the public eval sets, ingest speed, retrieval latency.
+
+Prints ONE JSON line. Runs against the PostgreSQL the tests use (embedded, or DATABASE_URL).
+
+    python bench/assistant.py [--chunks 20000] [--queries 200] [--ingest-mb 1.0]
+
+Figures:
+- quality: the engine's evaluation runners (SQuAD retrieval hit@k through our chunker + BM25,
+  BBC ROUGE-1/2, card/question validity), and hit@3 of the same SQuAD questions through the
+  PostgreSQL retriever (``study.retrieval.search``), alone and hidden among N synthetic chunks;
+- ingest: seconds per MB of PDF, DOCX and PPTX through the processing job (read, extract,
+  chunk, store);
+- retrieval: p50/p95/p99 of ``search`` over N chunks of one user, lexical and hybrid (with
+  stand-in 64-d vectors in pgvector), against the baseline of the bare full-text SQL query
+  (one statement, ts_rank_cd order, no re-ranking) measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import json
+import math
+import random
+import re
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+from sqlalchemy import insert, text  # noqa: E402
+from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
+from tests.study.api.docs import make_pdf  # noqa: E402
+
+from studyhall.config import Settings  # noqa: E402
+from studyhall.db.engine import Database  # noqa: E402
+from studyhall.study import materials  # noqa: E402
+from studyhall.study.engine.chunk import chunk_blocks  # noqa: E402
+from studyhall.study.engine.evaluate import evaluate_all  # noqa: E402
+from studyhall.study.engine.extract import Block  # noqa: E402
+from studyhall.study.engine.sentences import split_sentences  # noqa: E402
+from studyhall.study.models import Material, MaterialChunk  # noqa: E402
+from studyhall.study.retrieval import pad_vector, search  # noqa: E402
+from studyhall.study.storage import LocalStorage  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "data" / "eval"
+DIMS = 64
+
+
+def stand_in_vector(text_: str) -> list[float]:
+    """Hashed bag of words: not a language model, but real pgvector/HNSW work per query."""
+    vector = [0.0] * DIMS
+    for word in re.findall(r"[a-z]{4,}", text_.lower()):
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % DIMS] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+def squad() -> tuple[list[str], list[tuple[str, list[str]]]]:
+    raw = json.loads((EVAL / "squad2-dev-5articles" / "dev.json").read_text("utf-8"))
+    paragraphs: list[str] = []
+    questions: list[tuple[str, list[str]]] = []
+    for article in raw["data"]:
+        for paragraph in article["paragraphs"]:
+            paragraphs.append(paragraph["context"])
+            for qa in paragraph["qas"]:
+                if not qa.get("is_impossible") and qa["answers"]:
+                    questions.append((qa["question"], [a["text"] for a in qa["answers"]]))
+    return paragraphs, questions
+
+
+def sentence_pool() -> list[str]:
+    texts = [
+        p.read_text("utf-8") for p in sorted((EVAL / "bbc-summaries" / "article").glob("*/*.txt"))
+    ]
+    texts += squad()[0]
+    pool = []
+    for body in texts:
+        body = " ".join(body.split())
+        pool += [body[s:e] for s, e in split_sentences(body) if len(body[s:e].split()) >= 6]
+    return pool
+
+
+def synthetic_chunks(n: int, rng: random.Random) -> list[str]:
+    pool = sentence_pool()
+    return [" ".join(rng.sample(pool, rng.randint(8, 14))) for _ in range(n)]
+
+
+async def make_user(owner: Database, email: str) -> uuid.UUID:
+    async with owner.transaction() as session:
+        user_id = await session.scalar(
+            text(
+                "INSERT INTO users (email, password_hash, name) "
+                "VALUES (:e, 'x', 'bench') RETURNING id"
+            ),
+            {"e": email},
+        )
+    assert user_id is not None
+    return uuid.UUID(str(user_id))
+
+
+async def add_material(
+    owner: Database, user: uuid.UUID, name: str, texts: list[str], vectors: bool
+) -> uuid.UUID:
+    material_id = uuid.uuid4()
+    chunks = chunk_blocks([Block(text=t) for t in texts])
+    async with owner.transaction() as session:
+        await session.execute(
+            insert(Material).values(
+                id=material_id,
+                user_id=user,
+                file_name=name,
+                storage_key=f"{user}/{material_id}",
+                mime_type="text/plain",
+                size_bytes=1,
+                sha256="0" * 64,
+                processing_status="completed",
+                chunk_count=len(chunks),
+            )
+        )
+        for start in range(0, len(chunks), 1000):
+            rows = [
+                {
+                    "material_id": material_id,
+                    "user_id": user,
+                    "ordinal": c.index,
+                    "heading": None,
+                    "page_number": None,
+                    "char_start": c.start,
+                    "char_end": c.end,
+                    "token_count": c.tokens,
+                    "chunk_text": c.text,
+                    "embedding": pad_vector(stand_in_vector(c.text)) if vectors else None,
+                    "embedding_model": "stand-in" if vectors else None,
+                }
+                for c in chunks[start : start + 1000]
+            ]
+            await session.execute(insert(MaterialChunk), rows)
+    return material_id
+
+
+async def hit_at_3(app: Database, user: uuid.UUID, questions: list[tuple[str, list[str]]]) -> float:
+    hits = 0
+    async with app.transaction(user) as session:
+        for question, answers in questions:
+            found = await search(session, user, question, k=3)
+            hits += any(any(a in chunk.text for a in answers) for chunk in found)
+    return round(hits / len(questions), 4)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
+
+
+async def timed_search(
+    app: Database, user: uuid.UUID, queries: list[str], vectors: bool
+) -> dict[str, float]:
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        async with app.transaction(user) as session:
+            await search(
+                session,
+                user,
+                query,
+                k=6,
+                query_vector=stand_in_vector(query) if vectors else None,
+                embedding_model="stand-in" if vectors else None,
+            )
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+BASELINE_SQL = text(
+    """
+    WITH q AS (
+      SELECT to_tsquery('english', replace(plainto_tsquery('english', :q)::text, '&', '|')) AS ts
+    )
+    SELECT c.id FROM q, material_chunks c JOIN materials m ON m.id = c.material_id
+    WHERE m.user_id = :u AND m.deleted_at IS NULL AND m.processing_status = 'completed'
+      AND c.search_vector @@ q.ts
+    ORDER BY ts_rank_cd(c.search_vector, q.ts, 1) DESC
+    LIMIT 6
+    """
+)
+
+
+async def timed_baseline(app: Database, user: uuid.UUID, queries: list[str]) -> dict[str, float]:
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        async with app.transaction(user) as session:
+            (await session.execute(BASELINE_SQL, {"u": user, "q": query})).all()
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def office_documents(target_bytes: int, rng: random.Random) -> dict[str, bytes]:
+    import docx
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    pool = sentence_pool()
+    pages = []
+    while sum(len(p) for p in pages) < target_bytes * 0.5:
+        pages.append(" ".join(rng.sample(pool, 20)))
+    document = docx.Document()
+    for n, page in enumerate(pages):
+        if n % 5 == 0:
+            document.add_heading(f"Section {n // 5 + 1}", level=1)
+        document.add_paragraph(page)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    deck = Presentation()
+    for n, page in enumerate(pages):
+        slide = deck.slides.add_slide(deck.slide_layouts[5])
+        slide.shapes.title.text = f"Slide {n + 1}"
+        box = slide.shapes.add_textbox(Inches(0.5), Inches(1.5), Inches(9), Inches(5))
+        box.text_frame.text = page
+    deck_buffer = io.BytesIO()
+    deck.save(deck_buffer)
+    return {"pdf": make_pdf(pages), "docx": buffer.getvalue(), "pptx": deck_buffer.getvalue()}
+
+
+async def ingest(
+    app: Database, owner: Database, settings: Settings, user: uuid.UUID, docs: dict[str, bytes]
+) -> dict[str, Any]:
+    storage = LocalStorage(settings.files_dir)
+    figures: dict[str, Any] = {}
+    for kind, data in docs.items():
+        material_id = uuid.uuid4()
+        key = f"{user}/{material_id}"
+        await storage.put(key, data)
+        async with owner.transaction() as session:
+            await session.execute(
+                insert(Material).values(
+                    id=material_id,
+                    user_id=user,
+                    file_name=f"bench.{kind}",
+                    storage_key=key,
+                    mime_type=kind,
+                    size_bytes=len(data),
+                    sha256="0" * 64,
+                )
+            )
+        started = time.perf_counter()
+        outcome = await materials.process(app, settings, material_id)
+        elapsed = time.perf_counter() - started
+        assert outcome == "completed", outcome
+        megabytes = len(data) / 1_000_000
+        figures[kind] = {
+            "mb": round(megabytes, 3),
+            "seconds": round(elapsed, 3),
+            "s_per_mb": round(elapsed / megabytes, 3),
+        }
+    return figures
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(7)
+    started = time.perf_counter()
+    quality = evaluate_all(EVAL)
+    quality["generation"].pop("problems", None)
+    server = start_test_server()
+    build_template(server)
+    _name, urls = fresh_database(server)
+    home = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
+    settings = Settings(
+        _env_file=None,
+        environment="test",
+        home=home,
+        database_url=urls.owner,
+        app_database_url=urls.app,
+    )  # type: ignore[call-arg]
+    owner, app = Database.connect(urls.owner, settings), Database.connect(urls.app, settings)
+    try:
+        paragraphs, questions = squad()
+        solo = await make_user(owner, "solo@bench.local")
+        await add_material(owner, solo, "squad", paragraphs, vectors=False)
+        quality["db_retrieval_hit@3"] = await hit_at_3(app, solo, questions)
+
+        # Bulk load as one would: build the HNSW index once after the rows are in.
+        async with owner.transaction() as session:
+            await session.execute(text("DROP INDEX ix_material_chunks_embedding"))
+        heavy = await make_user(owner, "heavy@bench.local")
+        other = await make_user(owner, "other@bench.local")
+        synthetic = synthetic_chunks(args.chunks - len(paragraphs), rng)
+        await add_material(owner, heavy, "squad", paragraphs, vectors=True)
+        per_material = 1000
+        for start in range(0, len(synthetic), per_material):
+            await add_material(
+                owner, heavy, f"m{start}", synthetic[start : start + per_material], vectors=True
+            )
+        # Another user's chunks make the user filter do real work.
+        await add_material(owner, other, "noise", synthetic[: args.chunks // 10], vectors=True)
+        load_started = time.perf_counter()
+        async with owner.transaction() as session:
+            # An index build is not a request: the 60 s statement timeout does not apply.
+            await session.execute(text("SET LOCAL statement_timeout = 0"))
+            await session.execute(
+                text(
+                    "CREATE INDEX ix_material_chunks_embedding ON material_chunks "
+                    "USING hnsw (embedding vector_cosine_ops)"
+                )
+            )
+        hnsw_build_seconds = round(time.perf_counter() - load_started, 1)
+        async with owner.transaction() as session:
+            await session.execute(text("ANALYZE material_chunks"))
+            await session.execute(text("ANALYZE materials"))
+            count = await session.scalar(
+                text("SELECT count(*) FROM material_chunks WHERE user_id = :u"), {"u": heavy}
+            )
+        sample = rng.sample(questions, min(args.queries, len(questions)))
+        quality["db_retrieval_hit@3_among_n_chunks"] = await hit_at_3(app, heavy, sample)
+        quality["db_retrieval_among_n_questions"] = len(sample)
+
+        queries = [q for q, _ in rng.sample(questions, min(args.queries, len(questions)))]
+        await timed_search(app, heavy, queries[:10], vectors=True)  # warm caches
+        retrieval = {
+            "chunks_of_user": count,
+            "hnsw_build_seconds": hnsw_build_seconds,
+            "queries": len(queries),
+            "lexical": await timed_search(app, heavy, queries, vectors=False),
+            "hybrid": await timed_search(app, heavy, queries, vectors=True),
+            "baseline_bare_fulltext_sql": await timed_baseline(app, heavy, queries),
+        }
+        base = retrieval["baseline_bare_fulltext_sql"]["p50_ms"] or 1.0
+        retrieval["lexical_p50_vs_baseline"] = round(retrieval["lexical"]["p50_ms"] / base, 2)
+        retrieval["hybrid_p50_vs_baseline"] = round(retrieval["hybrid"]["p50_ms"] / base, 2)
+
+        ingest_user = await make_user(owner, "ingest@bench.local")
+        docs = office_documents(int(args.ingest_mb * 1_000_000), rng)
+        ingest_figures = await ingest(app, owner, settings, ingest_user, docs)
+    finally:
+        await app.dispose()
+        await owner.dispose()
+        server.drop_database(_name)
+    return {
+        "bench": "assistant",
+        "scale": {"chunks": args.chunks, "queries": args.queries, "ingest_mb": args.ingest_mb},
+        "quality": quality,
+        "ingest": ingest_figures,
+        "retrieval": retrieval,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=20_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ingest-mb", type=float, default=1.0)
+    print(json.dumps(asyncio.run(main(parser.parse_args()))))
