@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.scheduling import google_calendar
+from studyhall.scheduling import payment as booking_payment  # registers the "booking" purpose
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.service.common import trusted, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
@@ -100,6 +101,8 @@ async def complete_finished() -> list[uuid.UUID]:
             await audit.record(
                 session, None, "booking.complete", "booking", booking_id, {"status": "completed"}
             )
+            # Same transaction as the status change, which happens once: earnings count once.
+            await booking_payment.record_earning(session, booking_id)
     return done
 
 
