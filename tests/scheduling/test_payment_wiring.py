@@ -313,3 +313,37 @@ async def test_tutor_cancel_of_a_credit_booking_reverses_the_debit(
         )
         == 1
     )
+
+
+async def test_decline_of_a_paid_approval_refunds_in_full(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    use_billing(manual_auto_succeed=True)
+    m = await market(price_cents=PRICE, requires_approval=True)
+    student = await sign_up(client)
+    body = (await book(client, student, m.open_slots[0]["id"])).json()
+    assert (body["status"], body["payment"]["status"]) == ("pending_approval", "succeeded")
+    declined = await client.post(
+        f"{API}/bookings/{body['id']}/decline", json={"reason": "full"}, headers=m.tutor.headers
+    )
+    assert declined.status_code == 200, declined.text
+    assert await payment_row(owner_db, body["id"]) == (
+        "refunded",
+        PRICE,
+        PRICE,
+        "booking",
+        "manual",
+    )
+    assert await booking_row(owner_db, body["id"]) == (
+        "declined",
+        "refunded",
+        "provider",
+        PRICE,
+        PRICE,
+        0,
+    )
+    assert await rows(
+        owner_db,
+        "SELECT type, count(*) FROM notifications WHERE entity_id = :id GROUP BY type",
+        id=uuid.UUID(body["id"]),
+    ) == [("booking_cancellation", 4)]

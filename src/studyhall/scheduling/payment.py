@@ -80,7 +80,8 @@ async def _refund_late(session: AsyncSession, booking: Booking, payment: Payment
     if booking.status in ("pending_payment", "pending_approval"):
         await release_hold(session, booking.id, why)  # expired but not yet swept
         booking = await session.get(Booking, booking.id, populate_existing=True) or booking
-    booking.payment_ref = str(payment.id)
+    if booking.payment_ref is None:  # a confirmed booking keeps the payment that confirmed it
+        booking.payment_ref = str(payment.id)
     booking.payment_status = "captured"
     booking.amount_authorized_cents += payment.amount_cents
     booking.amount_captured_cents += payment.amount_cents
