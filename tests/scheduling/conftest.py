@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -13,9 +13,25 @@ import pytest
 from sqlalchemy import text
 
 from studyhall.accounts.security import hash_password, issue_access_token
+from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from tests.conftest import run_jobs
+
+
+@pytest.fixture(autouse=True)
+def billing_config() -> Iterator[BillingSettings]:
+    """Manual payments wait for an admin here, so a paid booking stays a hold until settled."""
+    settings = use_billing(manual_auto_succeed=False)
+    yield settings
+    configure_billing(None)
+
+
+def use_billing(**changes: Any) -> BillingSettings:
+    settings = BillingSettings(_env_file=None, **changes)
+    configure_billing(settings)
+    return settings
+
 
 PASSWORD = "correct horse battery staple 42"
 API = "/api/v1"

@@ -122,5 +122,5 @@ async def test_openapi_documents_the_scheduling_routes(client: httpx.AsyncClient
     create = spec["paths"]["/api/v1/bookings"]["post"]
     assert "idempotency-key" in {p["name"] for p in create["parameters"]}
     assert create["responses"]["201"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/BookingRead"
+        "$ref": "#/components/schemas/BookingCreated"
     }

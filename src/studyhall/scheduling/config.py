@@ -19,6 +19,9 @@ class SchedulingSettings(BaseSettings):
     # How long a tutor has to approve a booking of an offering that needs approval (never past
     # the start).
     booking_approval_hours: int = Field(default=48, ge=1, le=24 * 14)
+    # What one credit pays for when a booking is paid with credits (minor units of the
+    # offering's currency; the price is rounded up to whole credits).
+    booking_credit_cents: int = Field(default=100, ge=1)
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_timeout_s: float = Field(default=15.0, gt=0)
 

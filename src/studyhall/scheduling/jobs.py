@@ -11,11 +11,15 @@ from sqlalchemy import select, text
 
 from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime
-from studyhall.scheduling import google_calendar
+from studyhall.scheduling import google_accounts, google_calendar
+from studyhall.scheduling import payment as booking_payment  # registers the "booking" purpose
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.service.common import trusted, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
 from studyhall.scheduling.service.seats import expire_holds
+
+# Every process that runs jobs finds Google tokens in accounts' oauth_accounts.
+google_accounts.install()
 
 _COMPLETE = text(
     """
@@ -100,6 +104,8 @@ async def complete_finished() -> list[uuid.UUID]:
             await audit.record(
                 session, None, "booking.complete", "booking", booking_id, {"status": "completed"}
             )
+            # Same transaction as the status change, which happens once: earnings count once.
+            await booking_payment.record_earning(session, booking_id)
     return done
 
 

@@ -154,6 +154,12 @@ class SlotRead(BaseModel):
 class BookingCreate(Strict):
     slot_id: uuid.UUID
     notes: str | None = Field(default=None, max_length=5000)
+    pay_with: Literal["provider", "credits"] = Field(
+        default="provider", description="paid offerings: a payment provider, or your credits"
+    )
+    provider: Literal["manual", "stripe", "paymob"] | None = Field(
+        default=None, description="default: the configured provider"
+    )
 
 
 class CancelRequest(Strict):
@@ -218,3 +224,21 @@ class BookingDetails(BookingRead):
 class FeedCreated(BaseModel):
     url: str = Field(description="Secret: anyone with this URL can read your calendar")
     token: str
+
+
+class BookingPayment(BaseModel):
+    """What the client needs to pay for a booking (one handle per provider)."""
+
+    payment_id: uuid.UUID | None = None
+    provider: str | None = None
+    status: str
+    amount_cents: int
+    currency: str
+    client_secret: str | None = Field(default=None, description="Stripe")
+    checkout_url: str | None = Field(default=None, description="Paymob")
+    payment_key: str | None = Field(default=None, description="Paymob")
+    credits_spent: int = 0
+
+
+class BookingCreated(BookingRead):
+    payment: BookingPayment | None = None

@@ -12,10 +12,12 @@ from studyhall.accounts.deps import CurrentUser, TutorOrAdmin
 from studyhall.db.deps import Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import NotFound
-from studyhall.scheduling import service
+from studyhall.scheduling import notify, payment, service
 from studyhall.scheduling.schemas import (
     BookingCreate,
+    BookingCreated,
     BookingDetails,
+    BookingPayment,
     BookingRead,
     BookingUpdate,
     CancelRequest,
@@ -43,8 +45,8 @@ BookingStatus = Literal[
 @router.post(
     "/bookings",
     status_code=status.HTTP_201_CREATED,
-    response_model=BookingRead,
-    summary="Book a slot (send an Idempotency-Key to retry safely)",
+    response_model=BookingCreated,
+    summary="Book a slot (send an Idempotency-Key to retry safely); paid: returns how to pay",
 )
 async def create_booking(
     data: BookingCreate,
@@ -55,12 +57,45 @@ async def create_booking(
     claimed = await idempotency.claim(session, key, user.id, "POST /bookings", data)
     if claimed.replay is not None:
         return claimed.replay
-    booking = await service.create_booking(session, user, data.slot_id, data.notes, utcnow())
-    body = BookingRead.model_validate(booking)
+    done = await payment.book(
+        session,
+        user,
+        data.slot_id,
+        data.notes,
+        utcnow(),
+        pay_with=data.pay_with,
+        provider=data.provider,
+    )
+    body = BookingCreated.model_validate(done.booking)
+    body.payment = _payment_view(done)
     await idempotency.remember(
         session, claimed, status.HTTP_201_CREATED, body.model_dump(mode="json")
     )
     return body
+
+
+def _payment_view(done: payment.BookedWithPayment) -> BookingPayment | None:
+    booking = done.booking
+    if done.payment is not None:
+        checkout = done.checkout
+        return BookingPayment(
+            payment_id=done.payment.id,
+            provider=done.payment.provider,
+            status=done.payment.status,
+            amount_cents=done.payment.amount_cents,
+            currency=done.payment.currency,
+            client_secret=None if checkout is None else checkout.client_secret,
+            checkout_url=None if checkout is None else checkout.checkout_url,
+            payment_key=None if checkout is None else checkout.payment_key,
+        )
+    if done.credits_spent:
+        return BookingPayment(
+            status="succeeded",
+            amount_cents=booking.price_cents,
+            currency=booking.currency,
+            credits_spent=done.credits_spent,
+        )
+    return None
 
 
 @router.get("/bookings", summary="Your bookings, as student or tutor")
@@ -101,7 +136,10 @@ async def update_booking(
 async def cancel_booking(
     booking_id: uuid.UUID, data: CancelRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
+    was = (await service.get_booking(session, user, booking_id)).status
     booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
+    await payment.refund_due(session, booking, user.id)
+    await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
     return BookingRead.model_validate(booking)
 
 
@@ -110,6 +148,7 @@ async def reschedule_booking(
     booking_id: uuid.UUID, data: RescheduleRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
     booking = await service.reschedule_booking(session, user, booking_id, data.slot_id, utcnow())
+    await notify.booking_rescheduled(session, booking)
     return BookingRead.model_validate(booking)
 
 
@@ -118,6 +157,7 @@ async def approve_booking(
     booking_id: uuid.UUID, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
     booking = await service.decide_approval(session, tutor, booking_id, True, None, utcnow())
+    await notify.booking_confirmed(session, booking)
     return BookingRead.model_validate(booking)
 
 
@@ -128,6 +168,8 @@ async def decline_booking(
     booking = await service.decide_approval(
         session, tutor, booking_id, False, data.reason, utcnow()
     )
+    await payment.refund_due(session, booking, tutor.id)
+    await notify.booking_canceled(session, booking, tell=True)
     return BookingRead.model_validate(booking)
 
 

@@ -170,8 +170,17 @@ def approval_deadline(start_at: datetime, now: datetime) -> datetime:
     return min(start_at, now + timedelta(hours=scheduling_settings().booking_approval_hours))
 
 
+load_slot = _load_slot  # for the billing link (scheduling/payment.py)
+
+
 async def create_booking(
-    session: AsyncSession, student: User, slot_id: uuid.UUID, notes: str | None, now: datetime
+    session: AsyncSession,
+    student: User,
+    slot_id: uuid.UUID,
+    notes: str | None,
+    now: datetime,
+    *,
+    booking_id: uuid.UUID | None = None,
 ) -> Booking:
     slot, offering = await _load_slot(session, slot_id)
     if offering.tutor_id == student.id:
@@ -186,6 +195,7 @@ async def create_booking(
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
     join_link = await _tutor_meeting_link(session, offering.tutor_id)
     booking = Booking(
+        id=booking_id or uuid.uuid4(),
         student_id=student.id,
         tutor_id=offering.tutor_id,
         offering_id=offering.id,

@@ -1,0 +1,82 @@
+"""Booking notifications: confirmation (with the ``.ics``), reminders, reschedule, cancellation.
+
+Every call runs in the transaction that changes the booking (rule 3): roll back and neither the
+notification rows nor their delivery jobs exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.kit.mail import Attachment
+from studyhall.notifications import service as notifications
+from studyhall.scheduling.models import Booking, Offering
+from studyhall.scheduling.service import ics
+
+
+async def _parties(session: AsyncSession, booking: Booking) -> tuple[User, User]:
+    student = await session.get(User, booking.student_id)
+    tutor = await session.get(User, booking.tutor_id)
+    assert student is not None and tutor is not None
+    return student, tutor
+
+
+async def _payload(session: AsyncSession, booking: Booking) -> dict[str, Any]:
+    offering = await session.get(Offering, booking.offering_id)
+    return {
+        "title": offering.title if offering is not None else "your session",
+        "starts_at": booking.start_at.isoformat(),
+        "ends_at": booking.end_at.isoformat(),
+        "meeting_link": booking.join_link,
+        "url": f"/bookings/{booking.id}",
+        "booking_id": str(booking.id),
+    }
+
+
+async def booking_confirmed(session: AsyncSession, booking: Booking) -> None:
+    """Tell both parties (email carries the booking's ``.ics``) and schedule the reminders."""
+    student, tutor = await _parties(session, booking)
+    base = await _payload(session, booking)
+    for person, other in ((student, tutor), (tutor, student)):
+        invite = await ics.booking_ics(session, booking.id, person)
+        await notifications.notify(
+            session,
+            person.id,
+            "booking_confirmation",
+            {**base, "with_name": other.name},
+            entity="booking",
+            entity_id=booking.id,
+            dedupe_key=f"booking_confirmation:{booking.id}",
+            attachments=[Attachment.of("booking.ics", "text/calendar", invite)],
+        )
+    await notifications.schedule_booking_reminders(
+        session, booking.id, [student.id, tutor.id], booking.start_at, base
+    )
+
+
+async def booking_rescheduled(session: AsyncSession, booking: Booking) -> None:
+    await notifications.move_booking_reminders(session, booking.id, booking.start_at)
+
+
+async def booking_canceled(session: AsyncSession, booking: Booking, *, tell: bool) -> None:
+    """Drop the reminders; ``tell`` (the booking had been confirmed) also notifies both parties."""
+    await notifications.drop_booking_reminders(session, booking.id)
+    if not tell:
+        return
+    student, tutor = await _parties(session, booking)
+    base = {**await _payload(session, booking), "reason": booking.cancellation_reason}
+    for person, other in ((student, tutor), (tutor, student)):
+        invite = await ics.booking_ics(session, booking.id, person)
+        await notifications.notify(
+            session,
+            person.id,
+            "booking_cancellation",
+            {**base, "with_name": other.name},
+            entity="booking",
+            entity_id=booking.id,
+            dedupe_key=f"booking_cancellation:{booking.id}",
+            attachments=[Attachment.of("booking.ics", "text/calendar", invite)],
+        )

@@ -1,0 +1,298 @@
+"""Bookings paid through billing (seed 001 ``create_booking_with_payment()``).
+
+Registers the ``booking`` purpose with billing: a payment that succeeds confirms the hold, one
+that fails releases it, one that succeeds after its hold is gone is refunded in full, and every
+refund (policy, admin, provider) is mirrored on the booking. Paying with credits debits the
+ledger in the booking's own transaction. Provider calls happen before the tutor's schedule row is
+locked (rule 4): the payment is started first, keyed by the booking id the booking will get.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.billing import ledger, payments, purposes, refunds
+from studyhall.billing.config import billing_settings
+from studyhall.billing.models import CreditLedgerEntry, Payment
+from studyhall.billing.providers.base import Checkout
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.scheduling import notify
+from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.models import Booking
+from studyhall.scheduling.service.bookings import create_booking, load_slot
+from studyhall.scheduling.service.common import trusted
+from studyhall.scheduling.service.payments import confirm_booking_payment, release_hold
+
+PURPOSE = "booking"
+PayWith = Literal["provider", "credits"]
+
+
+@dataclass(frozen=True)
+class BookedWithPayment:
+    booking: Booking
+    payment: Payment | None
+    checkout: Checkout | None
+    credits_spent: int
+
+
+def credits_for(price_cents: int) -> int:
+    """Credits a booking costs: one credit pays ``booking_credit_cents`` minor units, rounded up."""
+    return math.ceil(price_cents / scheduling_settings().booking_credit_cents)
+
+
+async def _booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:
+    # Billing acts for the system (webhooks have no signed-in user). No row lock here: the
+    # scheduling functions called next lock the tutor's schedule row first, then the booking.
+    await trusted(session)
+    return await session.get(Booking, booking_id, populate_existing=True)
+
+
+async def on_succeeded(session: AsyncSession, payment: Payment) -> None:
+    booking = await _booking(session, payment.purpose_id)
+    if booking is None:
+        # Only possible inside the request that creates both rows (they commit together): an
+        # auto-settling provider succeeded before the booking was inserted; the route confirms.
+        return
+    try:
+        confirmed = await confirm_booking_payment(
+            session, booking.id, str(payment.id), payment.amount_cents
+        )
+    except (Conflict, Unprocessable) as exc:
+        await _refund_late(session, booking, payment, exc.code or "hold_not_active")
+        return
+    if confirmed.status == "confirmed":
+        await notify.booking_confirmed(session, confirmed)
+
+
+async def _refund_late(session: AsyncSession, booking: Booking, payment: Payment, why: str) -> None:
+    """The money arrived for a seat the booking no longer holds: record it and give it back."""
+    if booking.status in ("pending_payment", "pending_approval"):
+        await release_hold(session, booking.id, why)  # expired but not yet swept
+        booking = await session.get(Booking, booking.id, populate_existing=True) or booking
+    if booking.payment_ref is None:  # a confirmed booking keeps the payment that confirmed it
+        booking.payment_ref = str(payment.id)
+    booking.payment_status = "captured"
+    booking.amount_authorized_cents += payment.amount_cents
+    booking.amount_captured_cents += payment.amount_cents
+    booking.refund_due_cents += payment.amount_cents
+    await session.flush()
+    await audit.record(
+        session,
+        None,
+        "booking.late_payment",
+        "booking",
+        booking.id,
+        {"payment_id": str(payment.id), "reason": why, "refund_due_cents": payment.amount_cents},
+    )
+    await refunds.request(
+        session, payment.id, amount_cents=None, currency=None, reason="hold_expired", actor=None
+    )
+
+
+async def on_failed(session: AsyncSession, payment: Payment) -> None:
+    booking = await _booking(session, payment.purpose_id)
+    if booking is None or booking.payment_ref not in (None, str(payment.id)):
+        return
+    await release_hold(session, booking.id, "payment_failed")
+
+
+async def on_refunded(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
+    booking = await _booking(session, payment.purpose_id)
+    if booking is None:
+        return
+    await _mirror_refund(session, booking, amount_cents, payment_id=str(payment.id))
+
+
+async def _mirror_refund(
+    session: AsyncSession, booking: Booking, amount_cents: int, *, payment_id: str | None
+) -> None:
+    amount = min(amount_cents, booking.amount_captured_cents - booking.amount_refunded_cents)
+    booking.amount_refunded_cents += amount
+    booking.refund_due_cents = max(0, booking.refund_due_cents - amount)
+    if booking.amount_refunded_cents == booking.amount_captured_cents:
+        booking.payment_status = "refunded"
+    await session.flush()
+    await audit.record(
+        session,
+        None,
+        "booking.refund",
+        "booking",
+        booking.id,
+        {
+            "amount_cents": amount,
+            "amount_refunded_cents": booking.amount_refunded_cents,
+            "payment_id": payment_id,
+        },
+    )
+
+
+purposes.register(purposes.Purpose(PURPOSE, "one_off", on_succeeded, on_failed, on_refunded))
+
+
+async def book(
+    session: AsyncSession,
+    student: User,
+    slot_id: uuid.UUID,
+    notes: str | None,
+    now: datetime,
+    *,
+    pay_with: PayWith = "provider",
+    provider: str | None = None,
+) -> BookedWithPayment:
+    """Create a booking and, for a paid offering, its payment, in the caller's transaction."""
+    _slot, offering = await load_slot(session, slot_id)
+    if offering.price_cents == 0:
+        booking = await create_booking(session, student, slot_id, notes, now)
+        if booking.status == "confirmed":
+            await notify.booking_confirmed(session, booking)
+        return BookedWithPayment(booking, None, None, 0)
+    if pay_with == "credits":
+        return await _book_with_credits(session, student, slot_id, notes, now)
+    booking_id = uuid.uuid4()
+    # The provider is asked before the booking locks the tutor's schedule row (rule 4).
+    started = await payments.start(
+        session,
+        user=student,
+        purpose=PURPOSE,
+        purpose_id=booking_id,
+        amount_cents=offering.price_cents,
+        currency=offering.currency,
+        description=offering.title[:200],
+        provider=provider,
+    )
+    booking = await create_booking(session, student, slot_id, notes, now, booking_id=booking_id)
+    if (booking.price_cents, booking.currency) != (offering.price_cents, offering.currency):
+        raise Conflict("The offering's price changed; please try again.", code="price_changed")
+    payment = started.payment
+    if payment.status == "succeeded":
+        await on_succeeded(session, payment)
+    await session.refresh(booking)
+    return BookedWithPayment(booking, payment, started.checkout, 0)
+
+
+async def _book_with_credits(
+    session: AsyncSession, student: User, slot_id: uuid.UUID, notes: str | None, now: datetime
+) -> BookedWithPayment:
+    booking = await create_booking(session, student, slot_id, notes, now)
+    credits = credits_for(booking.price_cents)
+    # 402 insufficient_credits rolls the whole request back: no booking without the debit.
+    entry = await ledger.post(
+        session,
+        student.id,
+        -credits,
+        "booking",
+        source=ledger.Source(booking_id=booking.id),
+        actor=student.id,
+    )
+    booking.payment_method = "credits"
+    await session.flush()
+    booking = await confirm_booking_payment(
+        session, booking.id, f"credits:{entry.id}", booking.price_cents, now
+    )
+    if booking.status == "confirmed":
+        await notify.booking_confirmed(session, booking)
+    return BookedWithPayment(booking, None, None, credits)
+
+
+async def refund_due(session: AsyncSession, booking: Booking, actor: uuid.UUID | None) -> None:
+    """Execute ``booking.refund_due_cents`` (set by cancel/decline) through billing."""
+    due = booking.refund_due_cents
+    if due <= 0:
+        return
+    # The refund goes to the student even when the tutor or an admin cancels: billing's rows
+    # of another user are touched for the system, as this function decides.
+    await trusted(session)
+    if booking.payment_method == "credits":
+        await _refund_credits(session, booking, due, actor)
+        return
+    payment_id = await session.scalar(
+        select(Payment.id).where(
+            Payment.purpose == PURPOSE,
+            Payment.purpose_id == booking.id,
+            Payment.status == "succeeded",
+        )
+    )
+    if payment_id is None:
+        await _unmatched(session, booking, actor)
+        return
+    # The manual provider settles inline (on_refunded runs now); others settle from a job.
+    await refunds.request(
+        session,
+        payment_id,
+        amount_cents=due,
+        currency=booking.currency,
+        reason="cancellation_policy",
+        actor=actor,
+    )
+
+
+async def _unmatched(session: AsyncSession, booking: Booking, actor: uuid.UUID | None) -> None:
+    """Captured outside billing (recorded by hand): the amount stays in ``refund_due_cents``
+    for an admin to settle, and the cancellation itself still goes through."""
+    await audit.record(
+        session,
+        actor,
+        "booking.refund_unmatched",
+        "booking",
+        booking.id,
+        {"refund_due_cents": booking.refund_due_cents, "payment_ref": booking.payment_ref},
+    )
+
+
+async def _refund_credits(
+    session: AsyncSession, booking: Booking, due: int, actor: uuid.UUID | None
+) -> None:
+    entry = await session.scalar(
+        select(CreditLedgerEntry).where(
+            CreditLedgerEntry.booking_id == booking.id, CreditLedgerEntry.reason == "booking"
+        )
+    )
+    if entry is None:
+        await _unmatched(session, booking, actor)
+        return
+    if due == booking.amount_captured_cents:
+        await ledger.reverse(
+            session, entry.id, actor=actor, note="booking canceled", reason="refund"
+        )
+    else:
+        back = -entry.delta * due // booking.amount_captured_cents
+        if back > 0:
+            await ledger.post(
+                session,
+                booking.student_id,
+                back,
+                "refund",
+                source=ledger.Source(booking_id=booking.id),
+                actor=actor,
+            )
+    await _mirror_refund(session, booking, due, payment_id=None)
+
+
+def tutor_share(captured_cents: int) -> int:
+    """What the tutor earns from ``captured_cents`` after the platform fee (half up)."""
+    rate = Decimal(str(billing_settings().platform_fee_rate))
+    fee = (Decimal(captured_cents) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return captured_cents - int(fee)
+
+
+async def record_earning(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    """Called in the transaction that makes the booking ``completed``, so it runs once."""
+    booking = await session.get(Booking, booking_id)
+    assert booking is not None
+    net = booking.amount_captured_cents - booking.amount_refunded_cents
+    try:
+        await accounts_profiles.record_tutor_earning(session, booking.tutor_id, tutor_share(net))
+    except NotFound:
+        # A tutor without a profile (an admin-made account) has no totals to keep.
+        return
