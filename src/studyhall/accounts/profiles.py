@@ -201,7 +201,7 @@ async def directory(
     result = await session.execute(
         query.order_by(_rating_key.desc(), TutorProfile.user_id).limit(limit + 1)
     )
-    rows = [(profile, user) for profile, user in result.tuples()]
+    rows = [(profile, user) for profile, user in result]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
