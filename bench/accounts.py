@@ -3,7 +3,7 @@
 Starts its own embedded PostgreSQL and a real uvicorn server process on a loopback port,
 creates ``--users`` accounts through the API, then measures. Prints one JSON line.
 
-    PYTHONPATH=src python bench/accounts.py [--users 200] [--clients 32] [--requests 4000]
+    python -m bench.accounts [--users 200] [--clients 32] [--requests 4000]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Prints ONE JSON line. Runs against the PostgreSQL the tests use (embedded, or DATABASE_URL).
 
-    python bench/assistant.py [--chunks 20000] [--queries 200] [--ingest-mb 1.0]
+    python -m bench.assistant [--chunks 20000] [--queries 200] [--ingest-mb 1.0]
 
 Figures:
 - quality: the engine's evaluation runners (SQuAD retrieval hit@k through our chunker + BM25,
@@ -25,30 +25,28 @@ import json
 import math
 import random
 import re
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import insert, text
+from tests.pg import build_template, fresh_database, start_test_server
+from tests.study.api.docs import make_pdf
+
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+from studyhall.study import materials
+from studyhall.study.engine.chunk import chunk_blocks
+from studyhall.study.engine.evaluate import evaluate_all
+from studyhall.study.engine.extract import Block
+from studyhall.study.engine.sentences import split_sentences
+from studyhall.study.models import Material, MaterialChunk
+from studyhall.study.retrieval import pad_vector, search
+from studyhall.study.storage import LocalStorage
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from sqlalchemy import insert, text  # noqa: E402
-from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
-from tests.study.api.docs import make_pdf  # noqa: E402
-
-from studyhall.config import Settings  # noqa: E402
-from studyhall.db.engine import Database  # noqa: E402
-from studyhall.study import materials  # noqa: E402
-from studyhall.study.engine.chunk import chunk_blocks  # noqa: E402
-from studyhall.study.engine.evaluate import evaluate_all  # noqa: E402
-from studyhall.study.engine.extract import Block  # noqa: E402
-from studyhall.study.engine.sentences import split_sentences  # noqa: E402
-from studyhall.study.models import Material, MaterialChunk  # noqa: E402
-from studyhall.study.retrieval import pad_vector, search  # noqa: E402
-from studyhall.study.storage import LocalStorage  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "data" / "eval"
 DIMS = 64

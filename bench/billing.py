@@ -2,7 +2,7 @@
 clients, each next to the same SQL issued directly on raw psycopg connections in the same run;
 and Stripe webhook ingest requests/s through the app (signature check, insert, enqueue).
 
-Usage: python bench/billing.py [--debits N] [--webhooks N]   (prints one JSON line)
+Usage: python -m bench.billing [--debits N] [--webhooks N]   (prints one JSON line)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -21,22 +20,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psycopg
+import stripe
+from pydantic import SecretStr
+from sqlalchemy import text
+from tests.pg import build_template, fresh_database, start_test_server
+
+from studyhall.app import create_app
+from studyhall.billing import ledger, rls
+from studyhall.billing.config import BillingSettings, configure_billing
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+from studyhall.kit.errors import PaymentRequired
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "src"), str(REPO)]
-
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-import stripe  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
-
-from studyhall.app import create_app  # noqa: E402
-from studyhall.billing import ledger, rls  # noqa: E402
-from studyhall.billing.config import BillingSettings, configure_billing  # noqa: E402
-from studyhall.config import Settings  # noqa: E402
-from studyhall.db.engine import Database  # noqa: E402
-from studyhall.kit.errors import PaymentRequired  # noqa: E402
 
 CLIENTS = 32
 ACCOUNTS = 1_000

@@ -4,7 +4,7 @@ and catalogue browsing over 10,000 courses. Prints one JSON line.
 Each figure is measured through the API (httpx against the ASGI app, one transaction per request,
 auth included) and, as the baseline, as the same SQL issued directly with psycopg in the same run.
 
-    PYTHONPATH=src python bench/courses.py [--courses 10000] [--enrolled 50] [--lessons 100]
+    python -m bench.courses [--courses 10000] [--enrolled 50] [--lessons 100]
                                             [--iterations 200]
 
 Uses DATABASE_URL when set (a scratch database is created on it), else a throwaway embedded

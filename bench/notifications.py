@@ -9,7 +9,7 @@ Measures, in one run against a fresh database on the test PostgreSQL:
   baseline that renders and writes the same emails to the outbox in a loop with no queue and no
   database; with p50/p95/p99 of the delivery jobs' run time.
 
-Usage: python bench/notifications.py [--users 100000] [--deliver-seconds 60] [--concurrency 4]
+Usage: python -m bench.notifications [--users 100000] [--deliver-seconds 60] [--concurrency 4]
 Prints one JSON line.
 """
 
@@ -20,29 +20,27 @@ import asyncio
 import contextlib
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from tests.pg import build_template, fresh_database, start_test_server
+
+from studyhall.accounts.models import User
+from studyhall.config import Settings
+from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
+from studyhall.kit.mail import Mail, _deliver_outbox, build_message
+from studyhall.notifications import broadcast
+from studyhall.notifications.config import get_config
+from studyhall.notifications.queueing import BROADCAST_QUEUE, QUEUE
+from studyhall.notifications.render import render
+from studyhall.notifications.schemas import BroadcastCreate
+from studyhall.notifications.timing import zone_of
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
-
-from sqlalchemy import text  # noqa: E402
-from tests.pg import build_template, fresh_database, start_test_server  # noqa: E402
-
-from studyhall.accounts.models import User  # noqa: E402
-from studyhall.config import Settings  # noqa: E402
-from studyhall.db.engine import Database  # noqa: E402
-from studyhall.jobs import core as jobs  # noqa: E402
-from studyhall.kit.mail import Mail, _deliver_outbox, build_message  # noqa: E402
-from studyhall.notifications import broadcast  # noqa: E402
-from studyhall.notifications.config import get_config  # noqa: E402
-from studyhall.notifications.queueing import BROADCAST_QUEUE, QUEUE  # noqa: E402
-from studyhall.notifications.render import render  # noqa: E402
-from studyhall.notifications.schemas import BroadcastCreate  # noqa: E402
-from studyhall.notifications.timing import zone_of  # noqa: E402
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Africa/Cairo")
 

@@ -1,6 +1,6 @@
 """Tutoring marketplace benchmark: materialization, slot listing, booking throughput.
 
-    PYTHONPATH=src python bench/scheduling.py [--tutors 10000] [--clients 32] [--bookings 3000]
+    python -m bench.scheduling [--tutors 10000] [--clients 32] [--bookings 3000]
 
 Builds its own data in a throwaway embedded PostgreSQL (tuned like the test cluster): tutors
 with a weekly rule (Mon/Wed/Fri 09:00-12:00 local) spread over 50 IANA zones and a 90-day

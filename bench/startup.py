@@ -1,6 +1,6 @@
 """Foundation benchmark: cold and warm start, /healthz and /readyz under 32 clients vs bare FastAPI.
 
-    python bench/startup.py [--seconds 5] [--clients 32]
+    python -m bench.startup [--seconds 5] [--clients 32]
 
 Prints one JSON line.
 """
@@ -13,7 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from _load import REPO, bench_env, closed_loop, free_port, process, wait_for
+from bench._load import REPO, bench_env, closed_loop, free_port, process, wait_for
 
 
 def main() -> None:
@@ -40,9 +40,16 @@ def main() -> None:
         )
 
     bare_port = free_port()
-    bare = ["-m", "uvicorn", "bare_app:app", "--port", str(bare_port), "--log-level", "warning"]
-    bare_env = bench_env(PYTHONPATH=str(REPO / "bench"))
-    with process(bare, bare_env, REPO / "bench"):
+    bare = [
+        "-m",
+        "uvicorn",
+        "bench.bare_app:app",
+        "--port",
+        str(bare_port),
+        "--log-level",
+        "warning",
+    ]
+    with process(bare, bench_env(PYTHONPATH=str(REPO)), REPO):
         wait_for(f"http://127.0.0.1:{bare_port}/healthz")
         figures["bare_fastapi_healthz"] = asyncio.run(
             closed_loop(
