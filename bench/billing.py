@@ -80,7 +80,8 @@ async def seed_users(owner_url: str) -> list[uuid.UUID]:
                 [(i, f"{i.hex}@bench.local") for i in ids],
             )
             await cur.executemany(
-                "INSERT INTO credit_balances (user_id, balance, last_seq) VALUES (%s, %s, 1)",
+                "INSERT INTO student_profiles (user_id, credit_balance, credit_ledger_seq) "
+                "VALUES (%s, %s, 1)",
                 [(i, START_BALANCE) for i in ids],
             )
             await cur.executemany(
@@ -131,6 +132,8 @@ async def raw_debits(
                     "reverses_id": None,
                     "actor": None,
                     "note": None,
+                    "expires_at": None,
+                    "next_expiry_at": None,
                     "request_id": None,
                 }
                 row = await (await conn.execute(RAW_DEBIT, params)).fetchone()
@@ -209,8 +212,8 @@ async def main(debits: int, webhooks: int) -> dict[str, Any]:
             await rls.trust(session)
             bad = await session.scalar(
                 text(
-                    "SELECT count(*) FROM credit_balances b WHERE b.balance <> "
-                    "(SELECT sum(delta) FROM credit_ledger l WHERE l.user_id = b.user_id)"
+                    "SELECT count(*) FROM student_profiles p WHERE p.credit_balance <> "
+                    "(SELECT sum(delta) FROM credit_ledger l WHERE l.user_id = p.user_id)"
                 )
             )
         figures["ledger_mismatches"] = int(bad or 0)

@@ -126,7 +126,7 @@ async def ledger_consistent(db: Database, user_id: uuid.UUID) -> tuple[int, int]
             )
         ).all()
         cached = await session.scalar(
-            text("SELECT balance FROM credit_balances WHERE user_id = :u"), {"u": user_id}
+            text("SELECT credit_balance FROM student_profiles WHERE user_id = :u"), {"u": user_id}
         )
     running = 0
     for expected_seq, (seq, delta, balance_after) in enumerate(rows, start=1):

@@ -50,10 +50,10 @@ async def test_a_balance_cannot_go_negative_even_bypassing_the_service(
 ) -> None:
     student = await sign_up(client)
     await _grant(db, student.id, 5)
-    with pytest.raises(Exception, match="ck_credit_balances_balance_non_negative"):
+    with pytest.raises(Exception, match="ck_student_profiles_credit_balance_non_negative"):
         async with db.transaction(student.id) as session:
             await session.execute(
-                text("UPDATE credit_balances SET balance = -1 WHERE user_id = :u"),
+                text("UPDATE student_profiles SET credit_balance = -1 WHERE user_id = :u"),
                 {"u": student.id},
             )
     with pytest.raises(Exception, match="ck_credit_ledger_balance_after_non_negative"):
@@ -181,7 +181,8 @@ async def test_row_level_security_hides_and_protects_other_users_rows(
                 text("SELECT count(*) FROM credit_ledger WHERE user_id = :u"), {"u": owner.id}
             )
             moved = await session.execute(
-                text("UPDATE credit_balances SET balance = 0 WHERE user_id = :u"), {"u": owner.id}
+                text("UPDATE student_profiles SET credit_balance = 0 WHERE user_id = :u"),
+                {"u": owner.id},
             )
             assert (seen, moved.rowcount) == (0, 0)  # type: ignore[attr-defined]
     with pytest.raises(Exception, match="row-level security"):

@@ -194,7 +194,8 @@ def test_ledger_invariants_hold_after_every_step(
             async with database.transaction(self.user_id) as session:
                 cached = await session.scalar(
                     text(
-                        "SELECT coalesce(max(balance), 0) FROM credit_balances WHERE user_id = :u"
+                        "SELECT coalesce(max(credit_balance), 0) FROM student_profiles "
+                        "WHERE user_id = :u"
                     ),
                     {"u": self.user_id},
                 )

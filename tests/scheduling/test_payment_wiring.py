@@ -184,7 +184,7 @@ async def test_credits_pay_atomically_and_never_overdraw(
     assert await scalar(owner_db, "SELECT count(*) FROM bookings") == 1
     assert (
         await scalar(
-            owner_db, "SELECT balance FROM credit_balances WHERE user_id = :u", u=student.id
+            owner_db, "SELECT credit_balance FROM student_profiles WHERE user_id = :u", u=student.id
         )
         == 5
     )
@@ -205,10 +205,10 @@ async def test_credits_pay_atomically_and_never_overdraw(
     assert sorted(a.status_code for a in answers) == [201] * 3 + [402] * 5
     assert await rows(
         owner_db,
-        "SELECT b.balance, (SELECT sum(delta) FROM credit_ledger WHERE user_id = :u), "
+        "SELECT p.credit_balance, (SELECT sum(delta) FROM credit_ledger WHERE user_id = :u), "
         "(SELECT min(balance_after) FROM credit_ledger WHERE user_id = :u), "
         "(SELECT count(*) FROM bookings WHERE student_id = :u) "
-        "FROM credit_balances b WHERE b.user_id = :u",
+        "FROM student_profiles p WHERE p.user_id = :u",
         u=rich.id,
     ) == [(0, 0, 0, 3)]
 
@@ -301,7 +301,7 @@ async def test_tutor_cancel_of_a_credit_booking_reverses_the_debit(
     assert response.json()["payment_status"] == "refunded"
     assert (
         await scalar(
-            owner_db, "SELECT balance FROM credit_balances WHERE user_id = :u", u=student.id
+            owner_db, "SELECT credit_balance FROM student_profiles WHERE user_id = :u", u=student.id
         )
         == 25
     )

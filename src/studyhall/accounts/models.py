@@ -112,8 +112,20 @@ class StudentProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     preferred_session_minutes: Mapped[int | None]
     study_preference: Mapped[str | None] = mapped_column(String(100))
     onboarding_completed: Mapped[bool] = mapped_column(server_default=text("false"))
+    # Kept by billing's credit ledger only (never by the profile PATCH): the cached balance, the
+    # head of the ledger chain, and when the expiry job should next look at this student.
+    credit_balance: Mapped[int] = mapped_column(server_default=text("0"))
+    credit_ledger_seq: Mapped[int] = mapped_column(server_default=text("0"))
+    credit_next_expiry_at: Mapped[datetime | None]
 
     __table_args__ = (
+        CheckConstraint("credit_balance >= 0", name="credit_balance_non_negative"),
+        CheckConstraint("credit_ledger_seq >= 0", name="credit_ledger_seq"),
+        Index(
+            "ix_student_profiles_credit_next_expiry_at",
+            "credit_next_expiry_at",
+            postgresql_where=text("credit_next_expiry_at IS NOT NULL"),
+        ),
         CheckConstraint(
             f"experience_level IS NULL OR experience_level IN {EXPERIENCE_LEVELS}",
             name="experience_level",

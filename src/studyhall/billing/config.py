@@ -27,6 +27,9 @@ class BillingSettings(BaseSettings):
     subscription_grace_days: int = Field(default=3, ge=0, le=60)
     platform_fee_rate: float = Field(default=0.2, ge=0, le=1)
     reconcile_after_minutes: int = Field(default=15, ge=1)
+    # Days a credit-pack purchase's credits stay usable (plan credits last their period);
+    # 0 = credits never expire.
+    credit_validity_days: int = Field(default=365, ge=0, le=36_500)
 
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import ledger, payments, purposes
+from studyhall.billing import expiry, ledger, payments, purposes
 from studyhall.billing.models import CreditLedgerEntry, CreditPack, Payment
 from studyhall.kit.errors import Conflict, NotFound
 
@@ -84,6 +84,7 @@ async def purchase(
     pack = await session.get(CreditPack, pack_id)
     if pack is None or not pack.is_active:
         raise NotFound("No such credit pack on sale.", code="credit_pack_not_found")
+    await ledger.require_holder(session, user.id)
     return await payments.start(
         session,
         user=user,
@@ -130,6 +131,7 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
         "purchase",
         source=ledger.Source(payment_id=payment.id),
         note=pack.name,
+        expires_at=await expiry.pack_expiry(session, payment.user_id),
     )
 
 

@@ -1,5 +1,5 @@
 """Billing jobs: apply stored webhooks, execute provider refunds, reconcile pending payments,
-renew subscriptions. Each takes ids, re-reads rows and is safe to run twice (rule 3)."""
+renew subscriptions, expire credits. Each takes ids, re-reads rows and is safe to run twice (rule 3)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.billing import (
+    expiry,
     payments,
     providers,
     purposes,
@@ -186,6 +187,9 @@ async def renew_subscription(subscription_id: str) -> None:
 @queue.task(name="studyhall.billing.hourly_sweep", queue="billing")
 async def hourly_sweep(timestamp: int) -> None:
     """Safety net behind the scheduled jobs: whatever a lost or failed job left behind (a
-    payment still pending, a period that ended unrenewed) is picked up within the hour."""
+    payment still pending, a period that ended unrenewed) is picked up within the hour. It is
+    also when credits whose validity ended unspent are written off (``billing.expiry``)."""
     await reconcile_pending()
     await subscriptions.run_renewals(runtime().database, datetime.now(UTC))
+    await expiry.run_expiry(runtime().database, datetime.now(UTC))
+

@@ -1,22 +1,24 @@
-"""The credit ledger: an append-only chain per user, with its balance cached in ``credit_balances``.
+"""The credit ledger: an append-only chain per user, its balance cached on the student profile.
 
-Every write locks the user's ``credit_balances`` row first (rule 2): the lock serializes writers,
+Every write locks the user's ``student_profiles`` row first (rule 2): the lock serializes writers,
 the CHECK constraints make a negative balance impossible even for a buggy caller, and UNIQUE
 (``user_id``, ``seq``) turns any writer that skipped the lock into a constraint error instead of a
-forked chain.
+forked chain. Credits are a student thing: a student without a profile row gets one on the first
+entry (as accounts does on first read); anyone else is refused (422 ``credits_for_students_only``).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing.models import CreditBalance, CreditLedgerEntry
+from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts.models import StudentProfile, User
+from studyhall.billing.models import CreditLedgerEntry
 from studyhall.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from studyhall.kit.logging import request_id_var
 from studyhall.notifications import service as notifications
@@ -44,24 +46,59 @@ class Source:
 
 
 async def lock_balance(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, int]:
-    """``(balance, last_seq)`` with the row locked until the transaction ends."""
-    query = (
-        select(CreditBalance.balance, CreditBalance.last_seq)
-        .where(CreditBalance.user_id == user_id)
-        .with_for_update()
-    )
-    row = (await session.execute(query)).first()
+    """``(balance, ledger seq)`` with the profile row locked until the transaction ends."""
+    row = await _lock_profile(session, user_id)
     if row is None:
-        await session.execute(
-            pg_insert(CreditBalance).values(user_id=user_id).on_conflict_do_nothing()
+        await _create_student_profile(session, user_id)
+        row = await _lock_profile(session, user_id)
+    if row is None:
+        raise RuntimeError(
+            f"row-level security hides the student profile of {user_id} from this transaction: "
+            "code that writes another user's credits must trust its session (billing.rls)."
         )
-        row = (await session.execute(query)).one()
-    return int(row[0]), int(row[1])
+    return row
+
+
+async def _lock_profile(session: AsyncSession, user_id: uuid.UUID) -> tuple[int, int] | None:
+    row = (
+        await session.execute(
+            select(StudentProfile.credit_balance, StudentProfile.credit_ledger_seq)
+            .where(StudentProfile.user_id == user_id)
+            .with_for_update()
+        )
+    ).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+async def holds_credits(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """A student, or anyone who already has a student profile (a student who became a tutor)."""
+    has_profile = await session.scalar(
+        select(StudentProfile.id).where(StudentProfile.user_id == user_id)
+    )
+    if has_profile is not None:
+        return True
+    return await session.scalar(select(User.role).where(User.id == user_id)) == "student"
+
+
+async def require_holder(session: AsyncSession, user_id: uuid.UUID) -> None:
+    if not await holds_credits(session, user_id):
+        raise Unprocessable(
+            "Credits are for students: this account has no student profile to hold them.",
+            code="credits_for_students_only",
+        )
+
+
+async def _create_student_profile(session: AsyncSession, user_id: uuid.UUID) -> None:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    await require_holder(session, user_id)
+    await accounts_profiles.ensure_profile(session, user)
 
 
 async def balance(session: AsyncSession, user_id: uuid.UUID) -> int:
     value = await session.scalar(
-        select(CreditBalance.balance).where(CreditBalance.user_id == user_id)
+        select(StudentProfile.credit_balance).where(StudentProfile.user_id == user_id)
     )
     return int(value or 0)
 
@@ -72,17 +109,20 @@ async def balance(session: AsyncSession, user_id: uuid.UUID) -> int:
 _APPEND = text(
     """
     WITH moved AS (
-        UPDATE credit_balances
-        SET balance = balance + :delta, last_seq = last_seq + 1, updated_at = now()
-        WHERE user_id = :user_id AND balance + :delta >= 0
-        RETURNING balance, last_seq
+        UPDATE student_profiles
+        SET credit_balance = credit_balance + :delta, credit_ledger_seq = credit_ledger_seq + 1,
+            credit_next_expiry_at = LEAST(credit_next_expiry_at,
+                CAST(:next_expiry_at AS timestamptz))
+        WHERE user_id = :user_id AND credit_balance + :delta >= 0
+        RETURNING credit_balance, credit_ledger_seq
     ), entry AS (
         INSERT INTO credit_ledger (user_id, seq, delta, reason, booking_id, payment_id,
-            subscription_id, period_start, reverses_id, balance_after, actor_user_id, note)
-        SELECT :user_id, moved.last_seq, :delta, CAST(:reason AS varchar),
+            subscription_id, period_start, reverses_id, balance_after, actor_user_id, note,
+            expires_at)
+        SELECT :user_id, moved.credit_ledger_seq, :delta, CAST(:reason AS varchar),
             CAST(:booking_id AS uuid), CAST(:payment_id AS uuid), CAST(:subscription_id AS uuid),
-            CAST(:period_start AS date), CAST(:reverses_id AS uuid), moved.balance,
-            CAST(:actor AS uuid), CAST(:note AS varchar)
+            CAST(:period_start AS date), CAST(:reverses_id AS uuid), moved.credit_balance,
+            CAST(:actor AS uuid), CAST(:note AS varchar), CAST(:expires_at AS timestamptz)
         FROM moved
         RETURNING id, seq, balance_after
     ), audited AS (
@@ -108,19 +148,26 @@ async def post(
     source: Source | None = None,
     actor: uuid.UUID | None = None,
     note: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Posted:
-    """Append one entry. A debit the balance cannot cover raises 402 and writes nothing."""
+    """Append one entry. A debit the balance cannot cover raises 402 and writes nothing.
+
+    ``expires_at`` makes a grant's credits expire unspent at that moment (``billing.expiry``).
+    """
     if delta == 0 or abs(delta) > MAX_DELTA:
         raise Unprocessable(
             f"A credit change must be non-zero and at most {MAX_DELTA} in size.",
             code="invalid_credit_delta",
         )
-    posted = await _append(session, user_id, delta, reason, source, actor, note)
+    if expires_at is not None and delta < 0:
+        raise Unprocessable("Only a grant of credits can expire.", code="invalid_credit_expiry")
+    entry = _Entry(user_id, delta, reason, source or Source(), actor, note, expires_at)
+    posted = await _append(session, entry)
     if posted is None:
-        # No balance row yet (first entry), or not enough credits: tell them apart under lock.
+        # No profile row yet (first entry), or not enough credits: tell them apart under lock.
         current, _ = await lock_balance(session, user_id)
         if current + delta >= 0:
-            posted = await _append(session, user_id, delta, reason, source, actor, note)
+            posted = await _append(session, entry)
     if posted is None:
         current = await balance(session, user_id)
         raise PaymentRequired(
@@ -134,37 +181,51 @@ async def post(
     return posted
 
 
-async def _append(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    delta: int,
-    reason: str,
-    source: Source | None,
-    actor: uuid.UUID | None,
-    note: str | None,
-) -> Posted | None:
-    src = source or Source()
+@dataclass(frozen=True)
+class _Entry:
+    user_id: uuid.UUID
+    delta: int
+    reason: str
+    source: Source
+    actor: uuid.UUID | None
+    note: str | None
+    expires_at: datetime | None
+
+    def gives_back(self) -> bool:
+        """Credits returned from a debit (a reversal, a booking refund) go back to the grants
+        the debit spent, with their expiry: the expiry job must look at this student again."""
+        return self.delta > 0 and (
+            self.source.reverses_id is not None
+            or (self.reason == "refund" and self.source.booking_id is not None)
+        )
+
+
+async def _append(session: AsyncSession, entry: _Entry) -> Posted | None:
+    src = entry.source
+    next_expiry_at = entry.expires_at or (datetime.now(UTC) if entry.gives_back() else None)
     row = (
         await session.execute(
             _APPEND,
             {
-                "user_id": user_id,
-                "delta": delta,
-                "reason": reason,
+                "user_id": entry.user_id,
+                "delta": entry.delta,
+                "reason": entry.reason,
                 "booking_id": src.booking_id,
                 "payment_id": src.payment_id,
                 "subscription_id": src.subscription_id,
                 "period_start": src.period_start,
                 "reverses_id": src.reverses_id,
-                "actor": actor,
-                "note": note,
+                "actor": entry.actor,
+                "note": entry.note,
+                "expires_at": entry.expires_at,
+                "next_expiry_at": next_expiry_at,
                 "request_id": request_id_var.get(),
             },
         )
     ).first()
     if row is None:
         return None
-    return Posted(id=row.id, seq=row.seq, delta=delta, balance_after=row.balance_after)
+    return Posted(id=row.id, seq=row.seq, delta=entry.delta, balance_after=row.balance_after)
 
 
 async def reverse(
@@ -188,6 +249,12 @@ async def reverse(
             "This entry is itself a reversal; post a new entry instead.",
             code="cannot_reverse_reversal",
         )
+    if entry.reason == "expiry":
+        # Giving expired credits back with their old expiry would only expire them again.
+        raise Conflict(
+            "Expired credits are not restored by reversal; grant a manual entry instead.",
+            code="cannot_reverse_expiry",
+        )
     current, _ = await lock_balance(session, entry.user_id)
     already = await session.scalar(
         select(CreditLedgerEntry.id).where(CreditLedgerEntry.reverses_id == entry_id)
@@ -199,8 +266,7 @@ async def reverse(
             f"Reversing this entry needs {entry.delta} credits but the balance is {current}.",
             code="credits_already_spent",
         )
-    posted = await _append(
-        session,
+    reversal = _Entry(
         entry.user_id,
         -entry.delta,
         reason,
@@ -212,7 +278,9 @@ async def reverse(
         ),
         actor,
         note or f"reversal of entry {entry.seq}",
+        None,
     )
+    posted = await _append(session, reversal)
     assert posted is not None, "the balance was checked under the lock"
     return posted
 

@@ -158,25 +158,6 @@ class WebhookEvent(UUIDPrimaryKey, Base):
     )
 
 
-class CreditBalance(Base):
-    """The cached balance and the head of the user's ledger chain, locked by every ledger write."""
-
-    __tablename__ = "credit_balances"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="RESTRICT"), primary_key=True
-    )
-    balance: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    last_seq: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-    __table_args__ = (
-        CheckConstraint("balance >= 0", name="balance_non_negative"),
-        CheckConstraint("last_seq >= 0", name="last_seq"),
-    )
-
-
 class CreditLedgerEntry(UUIDPrimaryKey, Base):
     """Append-only: the API role may INSERT and SELECT only; corrections are reversing entries."""
 
@@ -203,10 +184,13 @@ class CreditLedgerEntry(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     note: Mapped[str | None] = mapped_column(String(500))
+    # When the credits of a grant expire unspent (NULL: never); see ``billing/expiry.py``.
+    expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
         CheckConstraint("delta <> 0", name="delta_non_zero"),
+        CheckConstraint("expires_at IS NULL OR delta > 0", name="expires_at_on_grants"),
         CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         CheckConstraint("seq >= 1", name="seq"),
         CheckConstraint(_in("reason", LEDGER_REASONS), name="reason"),

@@ -1,5 +1,6 @@
-"""Row level security for billing's user-owned tables (payments, credit_ledger, credit_balances,
-subscriptions, payment_customers): the API role sees only rows of ``app.user_id``.
+"""Row level security for billing's user-owned tables (payments, credit_ledger, subscriptions,
+payment_customers; and accounts' student_profiles, which holds the credit balance): the API role
+sees only rows of ``app.user_id``.
 
 Code that legitimately crosses users — jobs, provider webhooks, admin routes — says so by setting
 ``app.bypass_rls`` for its transaction only.
@@ -18,7 +19,7 @@ from studyhall.db.engine import Database
 RLS_TABLES = (
     "payments",
     "credit_ledger",
-    "credit_balances",
+    "student_profiles",
     "subscriptions",
     "payment_customers",
 )

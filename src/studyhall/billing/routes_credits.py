@@ -10,10 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser
 from studyhall.accounts.models import User
-from studyhall.billing import ledger
+from studyhall.billing import expiry, ledger
 from studyhall.billing.http import AdminSession, IdempotencyKey, once
 from studyhall.billing.models import CreditLedgerEntry
-from studyhall.billing.schemas import CreditsRead, LedgerEntryRead, ManualCreditBody, ReverseBody
+from studyhall.billing.schemas import (
+    CreditsRead,
+    ExpiringCredits,
+    LedgerEntryRead,
+    ManualCreditBody,
+    ReverseBody,
+)
 from studyhall.db.deps import Session
 from studyhall.kit.errors import NotFound
 
@@ -29,6 +35,10 @@ async def _credits(
     rows = await ledger.entries(session, user_id, limit=limit, before_seq=before_seq)
     return CreditsRead(
         balance=await ledger.balance(session, user_id),
+        expiring=[
+            ExpiringCredits(amount=amount, expires_at=when)
+            for amount, when in await expiry.upcoming(session, user_id)
+        ],
         entries=[LedgerEntryRead.model_validate(row) for row in rows],
     )
 

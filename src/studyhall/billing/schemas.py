@@ -85,11 +85,19 @@ class LedgerEntryRead(ORM):
     period_start: date | None
     reverses_id: uuid.UUID | None
     note: str | None
+    expires_at: datetime | None
     created_at: datetime
+
+
+class ExpiringCredits(BaseModel):
+    amount: int
+    expires_at: datetime
 
 
 class CreditsRead(BaseModel):
     balance: int
+    # The next few moments when unspent credits expire, soonest first.
+    expiring: list[ExpiringCredits]
     entries: list[LedgerEntryRead]
 
 

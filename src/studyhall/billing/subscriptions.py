@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import ledger, payments, purposes, rls, subscriptions_stripe
+from studyhall.billing import expiry, ledger, payments, purposes, rls, subscriptions_stripe
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -290,7 +290,8 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
 async def grant_period_credits(
     session: AsyncSession, subscription: Subscription, plan: Plan, start: datetime
 ) -> bool:
-    if plan.credits_per_period <= 0:
+    # Credits are for students; a tutor or admin subscriber gets the plan's AI quotas only.
+    if plan.credits_per_period <= 0 or not await ledger.holds_credits(session, subscription.user_id):
         return False
     await ledger.lock_balance(session, subscription.user_id)
     granted = await session.scalar(
@@ -311,6 +312,7 @@ async def grant_period_credits(
         "subscription",
         source=ledger.Source(subscription_id=subscription.id, period_start=start.date()),
         note=f"{plan.name}: credits for the period from {start.date()}",
+        expires_at=expiry.plan_credits_expiry(period_end(plan, start)),
     )
     return True
 
