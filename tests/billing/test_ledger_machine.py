@@ -1,7 +1,13 @@
-"""A Hypothesis state machine over the real services: buy, spend, grant, refund, reverse.
+"""A Hypothesis state machine over the real services: buy, spend, grant, refund, reverse, and
+advance the clock and expire.
 
 After every step the ledger must be an unbroken chain whose running sum equals every
-``balance_after`` and the cached balance, never negative, and equal to a plain Python model.
+``balance_after`` and the cached balance, never negative, and equal to a plain Python model. The
+model holds credits one by one, each with its expiry: spending takes the earliest-expiring first,
+undoing a grant takes that grant's credits first, giving a debit back returns the last credits it
+took first, and the clock expires every credit whose moment has passed. What the ledger expired
+must equal what the model expired, and never exceed what was granted with an expiry minus what
+of it is spent.
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ import asyncio
 import math
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck
@@ -27,7 +34,8 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from studyhall.accounts.models import User
-from studyhall.billing import credit_packs, ledger, refunds
+from studyhall.billing import credit_packs, expiry, ledger, refunds
+from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
@@ -35,6 +43,8 @@ from studyhall.kit.errors import DomainError
 
 T = TypeVar("T")
 PACKS = ((100, 1000), (30, 700), (7, 333))
+VALIDITY_DAYS = 30
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -42,6 +52,7 @@ class PaymentModel:
     id: uuid.UUID
     price: int
     credits: int
+    grant_id: uuid.UUID
     refunded: int = 0
     removed: int = 0
 
@@ -53,11 +64,65 @@ class EntryModel:
     reversed: bool = False
 
 
+@dataclass(frozen=True)
+class Credit:
+    expires_at: datetime  # NEVER for credits that do not expire
+    grant_seq: int
+    grant_id: uuid.UUID
+
+
+@dataclass
+class Wallet:
+    """The reference model: every unspent credit, and what each debit took, in order."""
+
+    credits: list[Credit] = field(default_factory=list)
+    taken: dict[uuid.UUID, list[Credit]] = field(default_factory=dict)
+    grants: int = 0
+    expired: int = 0
+    granted_expiring: int = 0
+
+    def grant(self, grant_id: uuid.UUID, amount: int, expires_at: datetime | None) -> None:
+        self.grants += 1
+        when = expires_at or NEVER
+        self.credits += [Credit(when, self.grants, grant_id)] * amount
+        if expires_at is not None:
+            self.granted_expiring += amount
+
+    def debit(self, debit_id: uuid.UUID, amount: int, undoes: uuid.UUID | None = None) -> None:
+        self.credits.sort(key=lambda c: (c.grant_id != undoes, c.expires_at, c.grant_seq))
+        self.taken[debit_id] = self.credits[:amount]
+        del self.credits[:amount]
+
+    def give_back(self, debit_id: uuid.UUID, amount: int) -> None:
+        taken = self.taken[debit_id]
+        self.credits += taken[len(taken) - amount :]
+        del taken[len(taken) - amount :]
+
+    def expire(self, now: datetime) -> None:
+        kept = [c for c in self.credits if c.expires_at > now]
+        self.expired += len(self.credits) - len(kept)
+        self.credits = kept
+
+    def expiring_out(self) -> int:
+        """Credits with an expiry that debits hold (spent and not given back)."""
+        return sum(c.expires_at < NEVER for took in self.taken.values() for c in took)
+
+    def upcoming(self) -> list[tuple[int, datetime]]:
+        totals: dict[datetime, int] = {}
+        for c in self.credits:
+            if c.expires_at < NEVER:
+                totals[c.expires_at] = totals.get(c.expires_at, 0) + 1
+        return [(totals[when], when) for when in sorted(totals)[: expiry.UPCOMING]]
+
+
 def test_ledger_invariants_hold_after_every_step(
     settings: Settings, database_urls: DatabaseUrls
 ) -> None:
     loop = asyncio.new_event_loop()
     database = Database.connect(database_urls.app, settings)
+    configure_billing(
+        BillingSettings(_env_file=None, credit_validity_days=VALIDITY_DAYS)  # type: ignore[call-arg]
+    )
 
     def run(coro: Coroutine[Any, Any, T]) -> T:
         return loop.run_until_complete(coro)
@@ -85,8 +150,13 @@ def test_ledger_invariants_hold_after_every_step(
 
         @initialize()
         def new_user(self) -> None:
-            self.balance = 0
+            self.wallet = Wallet()
+            self.now = datetime.now(UTC)
             self.user_id = run(self._new_user())
+
+        @property
+        def balance(self) -> int:
+            return len(self.wallet.credits)
 
         async def _new_user(self) -> uuid.UUID:
             async with database.transaction() as session:
@@ -109,8 +179,23 @@ def test_ledger_invariants_hold_after_every_step(
                 self._attempt(lambda s, u: credit_packs.purchase(s, u, pack_ids[pack], None))
             )
             credits, price = PACKS[pack]
-            self.balance += credits
-            return PaymentModel(started.payment.id, price, credits)
+            grant_id, created_at, expires_at = run(self._purchase_entry(started.payment.id))
+            assert expires_at == created_at + timedelta(days=VALIDITY_DAYS)  # the zone is UTC
+            self.wallet.grant(grant_id, credits, expires_at)
+            return PaymentModel(started.payment.id, price, credits, grant_id)
+
+        async def _purchase_entry(self, payment_id: uuid.UUID) -> tuple[uuid.UUID, Any, Any]:
+            async with database.transaction(self.user_id) as session:
+                row = (
+                    await session.execute(
+                        text(
+                            "SELECT id, created_at, expires_at FROM credit_ledger "
+                            "WHERE payment_id = :p AND reason = 'purchase'"
+                        ),
+                        {"p": payment_id},
+                    )
+                ).one()
+                return row[0], row[1], row[2]
 
         @rule(target=entries, amount=st.integers(1, 60))
         def spend(self, amount: int) -> EntryModel:
@@ -124,14 +209,29 @@ def test_ledger_invariants_hold_after_every_step(
             if amount > self.balance:
                 assert isinstance(result, DomainError) and result.code == "insufficient_credits"
                 return EntryModel(uuid.uuid4(), 0, reversed=True)
-            self.balance -= amount
+            self.wallet.debit(result.id, amount)
             return EntryModel(result.id, -amount)
 
-        @rule(target=entries, amount=st.integers(1, 40))
-        def grant(self, amount: int) -> EntryModel:
-            result = run(self._attempt(lambda s, u: ledger.post(s, u.id, amount, "manual")))
-            self.balance += amount
+        @rule(
+            target=entries,
+            amount=st.integers(1, 40),
+            days=st.one_of(st.none(), st.integers(0, 40)),
+        )
+        def grant(self, amount: int, days: int | None) -> EntryModel:
+            expires_at = None if days is None else self.now + timedelta(days=days, hours=1)
+            result = run(
+                self._attempt(
+                    lambda s, u: ledger.post(s, u.id, amount, "manual", expires_at=expires_at)
+                )
+            )
+            self.wallet.grant(result.id, amount, expires_at)
             return EntryModel(result.id, amount)
+
+        @rule(days=st.integers(0, 20))
+        def advance_the_clock_and_expire(self, days: int) -> None:
+            self.now += timedelta(days=days)
+            run(expiry.run_expiry(database, self.now))
+            self.wallet.expire(self.now)
 
         @rule(payment=payments, amount=st.integers(1, 1200))
         def refund(self, payment: PaymentModel, amount: int) -> None:
@@ -162,7 +262,8 @@ def test_ledger_invariants_hold_after_every_step(
                 assert not isinstance(result, DomainError), result
                 payment.refunded += amount
                 payment.removed += needed
-                self.balance -= needed
+                if needed > 0:
+                    self.wallet.debit(uuid.uuid4(), needed, undoes=payment.grant_id)
 
         @rule(entry=entries)
         def reverse(self, entry: EntryModel) -> None:
@@ -178,35 +279,51 @@ def test_ledger_invariants_hold_after_every_step(
             else:
                 assert not isinstance(result, DomainError), result
                 entry.reversed = True
-                self.balance -= entry.delta
+                if entry.delta > 0:
+                    self.wallet.debit(result.id, entry.delta, undoes=entry.id)
+                else:
+                    self.wallet.give_back(entry.id, -entry.delta)
 
         @invariant()
         def ledger_is_consistent(self) -> None:
-            cached, rows = run(self._read())
-            running = 0
-            for expected_seq, (seq, delta, balance_after) in enumerate(rows, start=1):
+            cached, hint, rows, upcoming = run(self._read())
+            running = expired = 0
+            for expected_seq, (seq, delta, balance_after, reason) in enumerate(rows, start=1):
                 assert seq == expected_seq
                 running += delta
                 assert balance_after == running >= 0
+                expired -= delta if reason == "expiry" else 0
             assert cached == running == self.balance
+            wallet = self.wallet
+            assert expired == wallet.expired
+            assert expired <= wallet.granted_expiring - wallet.expiring_out()
+            assert upcoming == wallet.upcoming()
+            # The sweep's hint is never later than the first credit due to expire.
+            if upcoming:
+                assert hint is not None and hint <= upcoming[0][1]
 
-        async def _read(self) -> tuple[int, list[tuple[int, int, int]]]:
+        async def _read(self) -> tuple[int, Any, list[tuple[int, int, int, str]], Any]:
             async with database.transaction(self.user_id) as session:
-                cached = await session.scalar(
-                    text(
-                        "SELECT coalesce(max(credit_balance), 0) FROM student_profiles "
-                        "WHERE user_id = :u"
-                    ),
-                    {"u": self.user_id},
-                )
+                profile = (
+                    await session.execute(
+                        text(
+                            "SELECT credit_balance, credit_next_expiry_at FROM student_profiles "
+                            "WHERE user_id = :u"
+                        ),
+                        {"u": self.user_id},
+                    )
+                ).first()
                 rows = await session.execute(
                     text(
-                        "SELECT seq, delta, balance_after FROM credit_ledger "
+                        "SELECT seq, delta, balance_after, reason FROM credit_ledger "
                         "WHERE user_id = :u ORDER BY seq"
                     ),
                     {"u": self.user_id},
                 )
-                return int(cached or 0), [(r[0], r[1], r[2]) for r in rows]
+                entries = [(r[0], r[1], r[2], r[3]) for r in rows]
+                upcoming = await expiry.upcoming(session, self.user_id)
+                cached, hint = (0, None) if profile is None else (profile[0], profile[1])
+                return int(cached), hint, entries, upcoming
 
     try:
         run_state_machine_as_test(
@@ -219,5 +336,6 @@ def test_ledger_invariants_hold_after_every_step(
             ),
         )
     finally:
+        configure_billing(None)
         run(database.dispose())
         loop.close()

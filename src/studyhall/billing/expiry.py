@@ -40,11 +40,15 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 @dataclass
 class Lot:
     entry_id: uuid.UUID
+    seq: int
     expires_at: datetime | None
     remaining: int
 
     def order(self) -> datetime:
         return self.expires_at or _NEVER
+
+    def spending_order(self) -> tuple[datetime, int]:
+        return self.order(), self.seq
 
 
 @dataclass
@@ -57,6 +61,7 @@ class _Portion:
 
 @dataclass
 class _Replay:
+    # Only lots with credits left, so a long history replays in about linear time.
     lots: dict[uuid.UUID, Lot] = field(default_factory=dict)
     taken: dict[uuid.UUID, list[_Portion]] = field(default_factory=dict)
     booking_debits: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
@@ -74,11 +79,13 @@ class _Replay:
         if debit is not None:
             for portion in reversed(self.taken[debit]):
                 back = min(left, portion.credits)
-                portion.lot.remaining += back
-                portion.credits -= back
-                left -= back
+                if back > 0:
+                    portion.lot.remaining += back
+                    portion.credits -= back
+                    self.lots[portion.lot.entry_id] = portion.lot
+                    left -= back
         if left > 0:
-            self.lots[entry.id] = Lot(entry.id, entry.expires_at, left)
+            self.lots[entry.id] = Lot(entry.id, entry.seq, entry.expires_at, left)
         if entry.reason == "purchase" and entry.payment_id is not None:
             self.pack_grants[entry.payment_id] = entry.id
 
@@ -92,8 +99,7 @@ class _Replay:
     def _debit(self, entry: CreditLedgerEntry) -> None:
         first = self._grant_undone(entry)
         lots = sorted(
-            (lot for lot in self.lots.values() if lot.remaining > 0 and lot is not first),
-            key=Lot.order,  # stable: equal expiry spends the older grant first
+            (lot for lot in self.lots.values() if lot is not first), key=Lot.spending_order
         )
         if first is not None:
             lots.insert(0, first)
@@ -103,10 +109,11 @@ class _Replay:
             if need == 0:
                 break
             take = min(need, lot.remaining)
-            if take > 0:
-                lot.remaining -= take
-                taken.append(_Portion(lot, take))
-                need -= take
+            lot.remaining -= take
+            taken.append(_Portion(lot, take))
+            need -= take
+            if lot.remaining == 0:
+                del self.lots[lot.entry_id]
         self.taken[entry.id] = taken
         if entry.reason == "booking" and entry.booking_id is not None:
             self.booking_debits[entry.booking_id] = entry.id
@@ -125,7 +132,7 @@ def unspent_lots(entries: list[CreditLedgerEntry]) -> list[Lot]:
     replay = _Replay()
     for entry in entries:
         replay.apply(entry)
-    return [lot for lot in replay.lots.values() if lot.remaining > 0]
+    return list(replay.lots.values())
 
 
 async def _entries(session: AsyncSession, user_id: uuid.UUID) -> list[CreditLedgerEntry]:
@@ -156,9 +163,7 @@ async def expire_user(session: AsyncSession, user_id: uuid.UUID, now: datetime) 
     lots = unspent_lots(await _entries(session, user_id))
     due = min(balance, sum(lot.remaining for lot in lots if lot.order() <= now))
     if due > 0:
-        await ledger.post(
-            session, user_id, -due, "expiry", note=f"{due} credits expired unused"
-        )
+        await ledger.post(session, user_id, -due, "expiry", note=f"{due} credits expired unused")
     later = [lot.order() for lot in lots if now < lot.order() < _NEVER]
     await session.execute(
         update(StudentProfile)

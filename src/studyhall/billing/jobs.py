@@ -1,5 +1,6 @@
 """Billing jobs: apply stored webhooks, execute provider refunds, reconcile pending payments,
-renew subscriptions, expire credits. Each takes ids, re-reads rows and is safe to run twice (rule 3)."""
+renew subscriptions, expire credits. Each takes ids, re-reads rows and is safe to run twice
+(rule 3)."""
 
 from __future__ import annotations
 
@@ -192,4 +193,3 @@ async def hourly_sweep(timestamp: int) -> None:
     await reconcile_pending()
     await subscriptions.run_renewals(runtime().database, datetime.now(UTC))
     await expiry.run_expiry(runtime().database, datetime.now(UTC))
-

@@ -291,7 +291,9 @@ async def grant_period_credits(
     session: AsyncSession, subscription: Subscription, plan: Plan, start: datetime
 ) -> bool:
     # Credits are for students; a tutor or admin subscriber gets the plan's AI quotas only.
-    if plan.credits_per_period <= 0 or not await ledger.holds_credits(session, subscription.user_id):
+    if plan.credits_per_period <= 0:
+        return False
+    if not await ledger.holds_credits(session, subscription.user_id):
         return False
     await ledger.lock_balance(session, subscription.user_id)
     granted = await session.scalar(

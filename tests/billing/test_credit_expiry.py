@@ -1,0 +1,337 @@
+"""The balance on the student profile, who may hold credits, and credit expiry (FIFO, give-backs,
+the sweep racing with debits)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import text
+
+from studyhall.billing import expiry, ledger, rls
+from studyhall.db.engine import Database
+from studyhall.kit.errors import PaymentRequired
+from tests.billing.conftest import (
+    Caller,
+    create_pack,
+    ledger_consistent,
+    make_admin,
+    scalar,
+    sign_up,
+    use_billing,
+)
+
+CREDITS = "/api/v1/billing/credits"
+
+
+async def _post(
+    db: Database,
+    user_id: uuid.UUID,
+    delta: int,
+    reason: str = "manual",
+    *,
+    expires_at: datetime | None = None,
+    booking_id: uuid.UUID | None = None,
+) -> ledger.Posted:
+    async with db.transaction(user_id) as session:
+        return await ledger.post(
+            session,
+            user_id,
+            delta,
+            reason,
+            source=ledger.Source(booking_id=booking_id),
+            expires_at=expires_at,
+        )
+
+
+async def _expire(db: Database, now: datetime) -> int:
+    return await expiry.run_expiry(db, now)
+
+
+async def _expiry_entries(db: Database, user_id: uuid.UUID) -> list[int]:
+    async with db.transaction(user_id) as session:
+        rows = await session.execute(
+            text("SELECT delta FROM credit_ledger WHERE user_id = :u AND reason = 'expiry'"),
+            {"u": user_id},
+        )
+        return [r[0] for r in rows]
+
+
+async def _buy(client: httpx.AsyncClient, admin: Caller, buyer: Caller, credits: int) -> str:
+    pack_id = await create_pack(client, admin, credits=credits, price_cents=500)
+    bought = await client.post(
+        f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=buyer.with_key()
+    )
+    assert bought.status_code == 201, bought.text
+    return str(bought.json()["payment"]["id"])
+
+
+async def test_the_balance_is_on_the_student_profile_and_the_profile_patch_cannot_move_it(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    granted = await client.post(
+        f"/api/v1/billing/admin/users/{student.id}/credits",
+        json={"delta": 30, "note": "welcome"},
+        headers=admin.with_key(),
+    )
+    assert granted.status_code == 201, granted.text
+    sneaky = await client.patch(
+        "/api/v1/me/student-profile",
+        json={"school": "Cairo High", "credit_balance": 1000},
+        headers=student.headers,
+    )
+    assert sneaky.status_code == 422
+    honest = await client.patch(
+        "/api/v1/me/student-profile", json={"school": "Cairo High"}, headers=student.headers
+    )
+    assert honest.status_code == 200
+    assert "credit_balance" not in honest.json()
+    assert (
+        await scalar(
+            db, "SELECT credit_balance FROM student_profiles WHERE user_id = :u", u=student.id
+        )
+        == 30
+    )
+    assert await ledger_consistent(db, student.id) == (30, 30)
+    assert (await client.get(CREDITS, headers=student.headers)).json()["balance"] == 30
+
+
+async def test_a_student_without_a_profile_gets_one_with_the_first_entry(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    async with owner_db.transaction() as session:
+        await session.execute(
+            text("DELETE FROM student_profiles WHERE user_id = :u"), {"u": student.id}
+        )
+    granted = await client.post(
+        f"/api/v1/billing/admin/users/{student.id}/credits",
+        json={"delta": 12, "note": "welcome"},
+        headers=admin.with_key(),
+    )
+    assert granted.status_code == 201, granted.text
+    assert await ledger_consistent(db, student.id) == (12, 12)
+    assert (
+        await scalar(db, "SELECT count(*) FROM student_profiles WHERE user_id = :u", u=student.id)
+        == 1
+    )
+
+
+async def test_credits_are_for_students_only(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    tutor = await sign_up(client, "tutor")
+    pack_id = await create_pack(client, admin, credits=10, price_cents=100)
+    granted = await client.post(
+        f"/api/v1/billing/admin/users/{tutor.id}/credits",
+        json={"delta": 12, "note": "welcome"},
+        headers=admin.with_key(),
+    )
+    assert (granted.status_code, granted.json()["code"]) == (422, "credits_for_students_only")
+    bought = await client.post(
+        f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=tutor.with_key()
+    )
+    assert (bought.status_code, bought.json()["code"]) == (422, "credits_for_students_only")
+    assert await scalar(db, "SELECT count(*) FROM credit_ledger") == 0
+    assert await scalar(db, "SELECT count(*) FROM payments") == 0
+    assert (
+        await scalar(db, "SELECT count(*) FROM student_profiles WHERE user_id = :u", u=tutor.id)
+        == 0
+    )
+    mine = await client.get(CREDITS, headers=tutor.headers)
+    assert (mine.json()["balance"], mine.json()["expiring"], mine.json()["entries"]) == (0, [], [])
+
+
+async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    use_billing(credit_validity_days=200)
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)  # Africa/Cairo, which has summer time
+    await _post(db, student.id, 10)  # never expires
+    await _buy(client, admin, student, 100)
+    created_at, expires_at = await _rows_one(
+        db,
+        student.id,
+        "SELECT created_at, expires_at FROM credit_ledger "
+        "WHERE user_id = :u AND reason = 'purchase'",
+    )
+    cairo = ZoneInfo("Africa/Cairo")
+    assert expires_at == (created_at.astimezone(cairo) + timedelta(days=200)).astimezone(UTC)
+    await _post(db, student.id, -40, "booking", booking_id=uuid.uuid4())
+
+    seen = (await client.get(CREDITS, headers=student.headers)).json()
+    assert seen["balance"] == 70
+    upcoming = [(e["amount"], datetime.fromisoformat(e["expires_at"])) for e in seen["expiring"]]
+    assert upcoming == [(60, expires_at)]
+
+    assert await _expire(db, expires_at - timedelta(seconds=1)) == 0
+    assert await _expire(db, expires_at) == 60
+    assert await _expire(db, expires_at + timedelta(days=1)) == 0
+    assert await _expiry_entries(db, student.id) == [-60]
+    assert await ledger_consistent(db, student.id) == (10, 10)
+    seen = (await client.get(CREDITS, headers=student.headers)).json()
+    assert (seen["balance"], seen["expiring"], seen["entries"][0]["reason"]) == (10, [], "expiry")
+    assert (
+        await scalar(
+            db,
+            "SELECT credit_next_expiry_at IS NULL FROM student_profiles WHERE user_id = :u",
+            u=student.id,
+        )
+        is True
+    )
+    reversal = await client.post(
+        f"/api/v1/billing/admin/credit-entries/{seen['entries'][0]['id']}/reverse",
+        json={},
+        headers=admin.with_key(),
+    )
+    assert (reversal.status_code, reversal.json()["code"]) == (409, "cannot_reverse_expiry")
+    assert await ledger_consistent(db, student.id) == (10, 10)
+
+
+async def _rows_one(db: Database, user_id: uuid.UUID, sql: str) -> tuple[datetime, datetime]:
+    async with db.transaction(user_id) as session:
+        row = (await session.execute(text(sql), {"u": user_id})).one()
+        return row[0], row[1]
+
+
+async def test_a_validity_of_zero_days_means_credits_never_expire(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    use_billing(credit_validity_days=0)
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    await _buy(client, admin, student, 25)
+    assert await scalar(db, "SELECT expires_at FROM credit_ledger") is None
+    assert await _expire(db, datetime.now(UTC) + timedelta(days=10_000)) == 0
+    assert await ledger_consistent(db, student.id) == (25, 25)
+
+
+async def test_plan_credits_expire_when_their_period_ends(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    plan = await client.post(
+        "/api/v1/billing/admin/plans",
+        json={"key": "pro", "name": "Pro", "billing_cycle": "monthly", "price_cents": 900,
+              "currency": "USD", "credits_per_period": 30},
+        headers=admin.headers,
+    )  # fmt: skip
+    student = await sign_up(client)
+    subscribed = await client.post(
+        "/api/v1/billing/subscriptions",
+        json={"plan_id": plan.json()["id"]},
+        headers=student.with_key(),
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    period_end = await scalar(db, "SELECT current_period_end FROM subscriptions")
+    assert isinstance(period_end, datetime)
+    assert await scalar(db, "SELECT expires_at FROM credit_ledger") == period_end
+    assert await _expire(db, period_end - timedelta(microseconds=1)) == 0
+    assert await _expire(db, period_end) == 30
+    assert await ledger_consistent(db, student.id) == (0, 0)
+
+
+async def test_spending_takes_the_earliest_expiring_credits_and_refunds_give_them_back(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    student = await sign_up(client)
+    now = datetime.now(UTC)
+    soon, later = now + timedelta(days=3), now + timedelta(days=9)
+    await _post(db, student.id, 10, expires_at=later)
+    await _post(db, student.id, 10, expires_at=soon)
+    await _post(db, student.id, 10)  # never
+    booking = uuid.uuid4()
+    debit = await _post(db, student.id, -25, "booking", booking_id=booking)
+    # Spent: 10 of `soon`, 10 of `later`, 5 of the never-expiring grant. A partial refund gives
+    # back the last taken first: 5 never-expiring, then 3 of `later`.
+    await _post(db, student.id, 8, "refund", booking_id=booking)
+    async with db.transaction(student.id) as session:
+        assert await expiry.upcoming(session, student.id) == [(3, later)]
+    assert await _expire(db, later) == 3
+    assert await ledger_consistent(db, student.id) == (10, 10)
+
+    # A full reversal of a debit returns everything it took, with the same expiry.
+    second = await _post(db, student.id, -10, "booking", booking_id=uuid.uuid4())
+    async with db.transaction() as session:
+        await rls.trust(session)
+        await ledger.reverse(session, second.id, actor=None, note=None, reason="refund")
+    assert await _expire(db, later + timedelta(days=1)) == 0
+    assert await ledger_consistent(db, student.id) == (10, 10)
+    assert debit.balance_after == 5
+
+
+async def test_given_back_credits_of_a_grant_that_expired_meanwhile_expire_at_the_next_run(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    student = await sign_up(client)
+    soon = datetime.now(UTC) + timedelta(days=1)
+    await _post(db, student.id, 20, expires_at=soon)
+    booking = uuid.uuid4()
+    await _post(db, student.id, -20, "booking", booking_id=booking)
+    assert await _expire(db, soon) == 0
+    await _post(db, student.id, 20, "refund", booking_id=booking)
+    assert await _expire(db, soon + timedelta(hours=1)) == 20
+    assert await _expiry_entries(db, student.id) == [-20]
+    assert await ledger_consistent(db, student.id) == (0, 0)
+
+
+async def test_the_expiry_sweep_racing_with_debits_expires_only_what_nobody_spent(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    student = await sign_up(client)
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await _post(db, student.id, 200, expires_at=past)
+    await _post(db, student.id, 100)  # never
+    outcomes: list[str] = []
+
+    async def debit() -> None:
+        try:
+            await _post(db, student.id, -5, "booking", booking_id=uuid.uuid4())
+            outcomes.append("ok")
+        except PaymentRequired:
+            outcomes.append("refused")
+
+    async def sweeps() -> int:
+        total = 0
+        for _ in range(5):
+            total += await _expire(db, datetime.now(UTC))
+            await asyncio.sleep(0.01)
+        return total
+
+    results = await asyncio.gather(*(debit() for _ in range(60)), sweeps())
+    expired = results[-1]
+    assert isinstance(expired, int)
+    spent = 5 * outcomes.count("ok")
+    async with db.transaction(student.id) as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT seq, delta, reason FROM credit_ledger WHERE user_id = :u ORDER BY seq"
+                ),
+                {"u": student.id},
+            )
+        ).all()
+    expiries = [(seq, -delta) for seq, delta, reason in rows if reason == "expiry"]
+    debits = [seq for seq, _, reason in rows if reason == "booking"]
+    assert len(debits) == outcomes.count("ok")
+    if expiries:
+        # One sweep found the expired credits nobody had spent yet; the others found none left.
+        [(expiry_seq, amount)] = expiries
+        spent_first = sum(1 for seq in debits if seq < expiry_seq)
+        assert amount == expired == 200 - 5 * spent_first > 0
+        # After the expiry only the 100 credits that never expire were left to spend.
+        assert outcomes.count("ok") == spent_first + 20
+    else:
+        # Every debit came before any sweep had the lock: nothing was left to expire.
+        amount = 0
+        assert (expired, outcomes.count("ok")) == (0, 60)
+    assert await ledger_consistent(db, student.id) == (300 - spent - amount,) * 2
+    assert await _expire(db, datetime.now(UTC)) == 0
