@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import text
 
 from studyhall.billing import expiry, ledger, rls
+from studyhall.billing import jobs as billing_jobs
 from studyhall.db.engine import Database
 from studyhall.kit.errors import PaymentRequired
 from tests.billing.conftest import (
@@ -335,3 +336,14 @@ async def test_the_expiry_sweep_racing_with_debits_expires_only_what_nobody_spen
         assert (expired, outcomes.count("ok")) == (0, 60)
     assert await ledger_consistent(db, student.id) == (300 - spent - amount,) * 2
     assert await _expire(db, datetime.now(UTC)) == 0
+
+
+async def test_the_hourly_sweep_writes_off_expired_credits(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    student = await sign_up(client)
+    await _post(db, student.id, 9, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await _post(db, student.id, 4)
+    await billing_jobs.hourly_sweep(timestamp=0)
+    assert await _expiry_entries(db, student.id) == [-9]
+    assert await ledger_consistent(db, student.id) == (4, 4)
