@@ -251,6 +251,7 @@ async def test_spending_takes_the_earliest_expiring_credits_and_refunds_give_the
     await _post(db, student.id, 10)  # never
     booking = uuid.uuid4()
     debit = await _post(db, student.id, -25, "booking", booking_id=booking)
+    assert debit.balance_after == 5
     # Spent: 10 of `soon`, 10 of `later`, 5 of the never-expiring grant. A partial refund gives
     # back the last taken first: 5 never-expiring, then 3 of `later`.
     await _post(db, student.id, 8, "refund", booking_id=booking)
@@ -266,7 +267,6 @@ async def test_spending_takes_the_earliest_expiring_credits_and_refunds_give_the
         await ledger.reverse(session, second.id, actor=None, note=None, reason="refund")
     assert await _expire(db, later + timedelta(days=1)) == 0
     assert await ledger_consistent(db, student.id) == (10, 10)
-    assert debit.balance_after == 5
 
 
 async def test_given_back_credits_of_a_grant_that_expired_meanwhile_expire_at_the_next_run(
