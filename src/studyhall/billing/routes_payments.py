@@ -6,11 +6,13 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin, CurrentUser
+from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
 from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
-from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
+from studyhall.billing.http import AdminSession, IdempotencyKey, Intent, once, pay_once, started
+from studyhall.billing.payments import Started
 from studyhall.billing.schemas import (
     CreditPackCreate,
     CreditPackRead,
@@ -23,7 +25,7 @@ from studyhall.billing.schemas import (
     RefundRead,
     WebhookAck,
 )
-from studyhall.db.deps import Session
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import PayloadTooLarge
 
 router = APIRouter(tags=["billing"])
@@ -41,19 +43,28 @@ async def list_credit_packs(session: Session) -> list[CreditPackRead]:
     response_model=PaymentStarted,
 )
 async def purchase_credit_pack(
-    pack_id: uuid.UUID, body: PurchaseBody, user: CurrentUser, session: Session, key: IdempotencyKey
+    pack_id: uuid.UUID,
+    body: PurchaseBody,
+    user: CurrentUserDetached,
+    database: AppDatabase,
+    key: IdempotencyKey,
 ) -> Any:
-    async def work() -> PaymentStarted:
-        return started(await credit_packs.purchase(session, user, pack_id, body.provider))
+    async def prepare(session: AsyncSession) -> Intent:
+        payment = await credit_packs.purchase(session, user, pack_id, body.provider)
+        return Intent(status.HTTP_201_CREATED, payment.id, payment.id)
 
-    return await once(
-        session,
-        key=key,
+    async def answer(session: AsyncSession, intent: Intent, opened: Started | None) -> BaseModel:
+        assert opened is not None
+        return started(opened)
+
+    return await pay_once(
+        database,
         user_id=user.id,
+        key=key,
         scope=f"POST /billing/credit-packs/{pack_id}/purchase",
         payload=body,
-        status=status.HTTP_201_CREATED,
-        work=work,
+        prepare=prepare,
+        answer=answer,
     )
 
 
