@@ -196,6 +196,22 @@ async def _book_with_credits(
     return booking
 
 
+async def lock_payments(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    """Lock the booking's payment rows: call before the tutor's schedule row is locked.
+
+    Billing applies a payment's events in the order payment row → (purpose handler) schedule row
+    → booking; a cancellation or decline that refunds takes the same locks, so it takes them in
+    the same order, or the two would deadlock (docs/billing.md, "Lock order").
+    """
+    await trusted(session)  # a tutor or admin cancels the student's payment too
+    await session.execute(
+        select(Payment.id)
+        .where(Payment.purpose == PURPOSE, Payment.purpose_id == booking_id)
+        .order_by(Payment.id)
+        .with_for_update()
+    )
+
+
 async def refund_due(session: AsyncSession, booking: Booking, actor: uuid.UUID | None) -> None:
     """Execute ``booking.refund_due_cents`` (set by cancel/decline) through billing."""
     due = booking.refund_due_cents

@@ -151,6 +151,7 @@ async def cancel_booking(
     booking_id: uuid.UUID, data: CancelRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
     was = (await service.get_booking(session, user, booking_id)).status
+    await payment.lock_payments(session, booking_id)
     booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
     await payment.refund_due(session, booking, user.id)
     await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
@@ -179,6 +180,8 @@ async def approve_booking(
 async def decline_booking(
     booking_id: uuid.UUID, data: DeclineRequest, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
+    await service.get_booking(session, tutor, booking_id)
+    await payment.lock_payments(session, booking_id)
     booking = await service.decide_approval(
         session, tutor, booking_id, False, data.reason, utcnow()
     )
