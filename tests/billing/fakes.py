@@ -94,6 +94,19 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
         if "cancel_at_period_end" in params:
             existing["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
         return existing
+    if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+        intent = api.objects.get(path.split("/")[3])
+        if intent is None or intent["status"] in ("succeeded", "canceled"):
+            return {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": "This PaymentIntent's status does not allow it to be canceled.",
+                }
+            }
+        intent["status"] = "canceled"
+        intent["cancellation_reason"] = params.get("cancellation_reason")
+        return intent
     if path == "/v1/refunds":
         if params["payment_intent"] not in api.objects:
             return {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}

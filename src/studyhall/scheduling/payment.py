@@ -196,6 +196,17 @@ async def _book_with_credits(
     return booking
 
 
+async def abandon_payments(
+    session: AsyncSession, booking_ids: list[uuid.UUID], reason: str
+) -> None:
+    """Holds that ended unpaid (expired, canceled): billing cancels their pending provider
+    payments from a job, outside any transaction, and fails them with ``reason``."""
+    from studyhall.billing.jobs import abandon_pending
+
+    await trusted(session)
+    await abandon_pending(session, PURPOSE, booking_ids, reason)
+
+
 async def lock_payments(session: AsyncSession, booking_id: uuid.UUID) -> None:
     """Lock the booking's payment rows: call before the tutor's schedule row is locked.
 

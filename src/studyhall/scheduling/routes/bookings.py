@@ -154,6 +154,8 @@ async def cancel_booking(
     await payment.lock_payments(session, booking_id)
     booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
     await payment.refund_due(session, booking, user.id)
+    if was == "pending_payment":
+        await payment.abandon_payments(session, [booking.id], "booking_canceled")
     await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
     return BookingRead.model_validate(booking)
 
