@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +36,8 @@ class FakeApi:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
+    # Called with each POST before it is answered (a test looks at the database meanwhile).
+    on_post: Callable[[Call], None] | None = None
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -176,6 +178,8 @@ def _handler(api: FakeApi, kind: str) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             params = json.loads(raw) if kind == "paymob" else dict(parse_qsl(raw))
             call = self._record(params)
+            if api.on_post is not None:
+                api.on_post(call)
             if call.idempotency_key and call.idempotency_key in api.by_key:
                 self._answer(200, api.by_key[call.idempotency_key])
                 return

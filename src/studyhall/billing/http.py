@@ -38,6 +38,8 @@ async def required_idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(required_idempotency_key)]
+# Where a repeat is harmless without one (settling a manual payment answers 409 the second time).
+OptionalIdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
 
 
 async def _admin_session(admin: Admin, session: Session) -> AsyncSession:
@@ -52,7 +54,7 @@ AdminSession = Annotated[AsyncSession, Depends(_admin_session)]
 async def once(
     session: AsyncSession,
     *,
-    key: str,
+    key: str | None,
     user_id: uuid.UUID,
     scope: str,
     payload: Any,

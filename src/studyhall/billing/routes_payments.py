@@ -6,12 +6,21 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
 from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
-from studyhall.billing.http import AdminSession, IdempotencyKey, Intent, once, pay_once, started
+from studyhall.billing.http import (
+    AdminSession,
+    IdempotencyKey,
+    Intent,
+    OptionalIdempotencyKey,
+    once,
+    pay_once,
+    started,
+)
 from studyhall.billing.payments import Started
 from studyhall.billing.schemas import (
     CreditPackCreate,
@@ -111,24 +120,51 @@ async def list_all_credit_packs(admin: Admin, session: AdminSession) -> list[Cre
 
 
 async def _mark(
-    session: AsyncSession, payment_id: uuid.UUID, admin_id: uuid.UUID, paid: bool, note: str | None
-) -> PaymentRead:
-    payment = await payments.admin_mark(session, payment_id, paid=paid, actor=admin_id, note=note)
-    return PaymentRead.model_validate(payment)
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    admin_id: uuid.UUID,
+    body: MarkBody,
+    key: str | None,
+    *,
+    paid: bool,
+) -> JSONResponse:
+    async def work() -> PaymentRead:
+        payment = await payments.admin_mark(
+            session, payment_id, paid=paid, actor=admin_id, note=body.note
+        )
+        return PaymentRead.model_validate(payment)
+
+    return await once(
+        session,
+        key=key,
+        user_id=admin_id,
+        scope=f"POST /billing/admin/payments/{payment_id}/mark-{'paid' if paid else 'failed'}",
+        payload=body,
+        status=status.HTTP_200_OK,
+        work=work,
+    )
 
 
-@router.post("/billing/admin/payments/{payment_id}/mark-paid")
+@router.post("/billing/admin/payments/{payment_id}/mark-paid", response_model=PaymentRead)
 async def mark_paid(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
-) -> PaymentRead:
-    return await _mark(session, payment_id, admin.id, True, body.note)
+    payment_id: uuid.UUID,
+    body: MarkBody,
+    admin: Admin,
+    session: AdminSession,
+    key: OptionalIdempotencyKey,
+) -> Any:
+    return await _mark(session, payment_id, admin.id, body, key, paid=True)
 
 
-@router.post("/billing/admin/payments/{payment_id}/mark-failed")
+@router.post("/billing/admin/payments/{payment_id}/mark-failed", response_model=PaymentRead)
 async def mark_failed(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
-) -> PaymentRead:
-    return await _mark(session, payment_id, admin.id, False, body.note)
+    payment_id: uuid.UUID,
+    body: MarkBody,
+    admin: Admin,
+    session: AdminSession,
+    key: OptionalIdempotencyKey,
+) -> Any:
+    return await _mark(session, payment_id, admin.id, body, key, paid=False)
 
 
 @router.post(
