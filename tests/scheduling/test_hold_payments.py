@@ -168,3 +168,41 @@ async def test_a_payment_stripe_took_before_the_cancel_is_refunded(
     assert [(c.params["payment_intent"], c.params["amount"]) for c in refunds] == [
         (intent, str(PRICE))
     ]
+
+
+async def test_an_expired_paymob_hold_fails_its_payment_without_a_call(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    with serve("paymob") as api:
+        use_billing(
+            default_provider="paymob",
+            paymob_secret_key=SecretStr("egy_sk_test"),
+            paymob_public_key="egy_pk_test",
+            paymob_integration_id=4097558,
+            paymob_api_base=api.url,
+            paymob_hmac_secrets=[SecretStr("paymob_hmac")],
+        )
+        m = await market(price_cents=PRICE, currency="EGP")
+        student = await sign_up(client)
+        body = (await book(client, student, m.open_slots[0]["id"])).json()
+        assert body["payment"]["payment_key"] is not None
+        calls_after_booking = len(api.calls)
+
+        await _expire(owner_db, body["id"])
+        await release_expired_holds()
+        await run_jobs()
+
+        # An unpaid Paymob key has nothing to cancel: only our payment changes.
+        assert len(api.calls) == calls_after_booking
+        payment = await _payment(owner_db, body["payment"]["payment_id"])
+        assert payment[:4] == (
+            "failed",
+            "hold_expired",
+            "The booking's hold expired before it was paid.",
+            0,
+        )
+        assert (await _booking(owner_db, body["id"]))[:3] == (
+            "canceled",
+            "hold_expired",
+            "canceled",
+        )
