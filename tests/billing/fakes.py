@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +36,8 @@ class FakeApi:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     counter: int = 0
+    # Called with each POST before it is answered (a test looks at the database meanwhile).
+    on_post: Callable[[Call], None] | None = None
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -94,6 +96,19 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
         if "cancel_at_period_end" in params:
             existing["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
         return existing
+    if path.startswith("/v1/payment_intents/") and path.endswith("/cancel"):
+        intent = api.objects.get(path.split("/")[3])
+        if intent is None or intent["status"] in ("succeeded", "canceled"):
+            return {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "payment_intent_unexpected_state",
+                    "message": "This PaymentIntent's status does not allow it to be canceled.",
+                }
+            }
+        intent["status"] = "canceled"
+        intent["cancellation_reason"] = params.get("cancellation_reason")
+        return intent
     if path == "/v1/refunds":
         if params["payment_intent"] not in api.objects:
             return {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
@@ -163,6 +178,8 @@ def _handler(api: FakeApi, kind: str) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             params = json.loads(raw) if kind == "paymob" else dict(parse_qsl(raw))
             call = self._record(params)
+            if api.on_post is not None:
+                api.on_post(call)
             if call.idempotency_key and call.idempotency_key in api.by_key:
                 self._answer(200, api.by_key[call.idempotency_key])
                 return

@@ -36,6 +36,7 @@ from sqlalchemy import text
 from studyhall.accounts.models import User
 from studyhall.billing import credit_packs, expiry, ledger, refunds
 from studyhall.billing.config import BillingSettings, configure_billing
+from studyhall.billing.payments import open_checkout
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
@@ -175,9 +176,11 @@ def test_ledger_invariants_hold_after_every_step(
 
         @rule(target=payments, pack=st.integers(0, len(PACKS) - 1))
         def buy(self, pack: int) -> PaymentModel:
-            started = run(
+            pending = run(
                 self._attempt(lambda s, u: credit_packs.purchase(s, u, pack_ids[pack], None))
             )
+            started = run(open_checkout(database, pending.id))
+            assert started.payment.status == "succeeded"
             credits, price = PACKS[pack]
             grant_id, created_at, expires_at = run(self._purchase_entry(started.payment.id))
             assert expires_at == created_at + timedelta(days=VALIDITY_DAYS)  # the zone is UTC

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import consent
 from studyhall.accounts.models import User
 from studyhall.accounts.security import decode_access_token
-from studyhall.db.deps import get_session
+from studyhall.db.deps import get_database, get_session
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Forbidden, Unauthorized
 
@@ -101,6 +101,19 @@ async def current_user(
     return user
 
 
+async def current_user_detached(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The signed-in caller, checked in a transaction of its own that ends before the route runs.
+
+    For routes that call a remote service (a payment provider) between short transactions of
+    their own: the request then holds no pooled connection while it waits (rule 4).
+    """
+    async with get_database(request).transaction() as session:
+        return await current_user(request, session, credentials)
+
+
 def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, User]]:
     async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
         if user.role not in roles:
@@ -111,6 +124,7 @@ def require_role(*roles: str) -> Callable[..., Coroutine[Any, Any, User]]:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentUserDetached = Annotated[User, Depends(current_user_detached)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 Admin = Annotated[User, Depends(require_role("admin"))]
 Tutor = Annotated[User, Depends(require_role("tutor"))]

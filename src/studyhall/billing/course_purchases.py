@@ -29,17 +29,18 @@ PURPOSE = "course_purchase"
 
 async def checkout(
     session: AsyncSession, user: User, product_id: uuid.UUID, provider: str | None
-) -> tuple[Purchase, bool, payments.Started | None]:
-    """Courses' checkout, then a payment for a purchase that awaits one.
+) -> tuple[Purchase, bool, Payment | None]:
+    """Courses' checkout, then a pending payment for a purchase that awaits one.
 
-    Returns the purchase, whether it was created now, and the started payment (None for a free
-    product). With the manual provider on auto-succeed the purchase is already paid on return.
+    Returns the purchase, whether it was created now, and the pending payment (None for a free
+    or already paid product); ``payments.open_checkout`` opens it at the provider once this
+    transaction has committed.
     """
     purchase, created = await courses.checkout(session, user, product_id)
     if purchase.status != "pending":
         return purchase, created, None
     name = purchase.product_details.get("name")
-    started = await payments.start(
+    payment = await payments.prepare(
         session,
         user=user,
         purpose=PURPOSE,
@@ -49,7 +50,7 @@ async def checkout(
         description=f"Course purchase: {name}" if isinstance(name, str) else "Course purchase",
         provider=provider,
     )
-    return purchase, created, started
+    return purchase, created, payment
 
 
 async def refund(session: AsyncSession, purchase: Purchase, actor: User) -> Purchase:

@@ -80,12 +80,13 @@ async def list_packs(session: AsyncSession, *, include_inactive: bool) -> list[C
 
 async def purchase(
     session: AsyncSession, user: User, pack_id: uuid.UUID, provider: str | None
-) -> payments.Started:
+) -> Payment:
+    """The pending payment for a pack; ``payments.open_checkout`` opens it at the provider."""
     pack = await session.get(CreditPack, pack_id)
     if pack is None or not pack.is_active:
         raise NotFound("No such credit pack on sale.", code="credit_pack_not_found")
     await ledger.require_holder(session, user.id)
-    return await payments.start(
+    return await payments.prepare(
         session,
         user=user,
         purpose=PURPOSE,

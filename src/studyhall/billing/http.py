@@ -1,9 +1,13 @@
-"""Helpers the billing routes share: required Idempotency-Key and the replay-or-run wrapper."""
+"""Helpers the billing routes share: required Idempotency-Key, the replay-or-run wrapper, and
+``pay_once`` for every route that starts a payment (course checkout, credit packs, bookings)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -12,10 +16,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin
-from studyhall.billing import rls
+from studyhall.billing import payments, rls
 from studyhall.billing.payments import Started
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
 from studyhall.db.deps import Session
+from studyhall.db.engine import Database
 from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest
 
@@ -33,6 +38,8 @@ async def required_idempotency_key(
 
 
 IdempotencyKey = Annotated[str, Depends(required_idempotency_key)]
+# Where a repeat is harmless without one (settling a manual payment answers 409 the second time).
+OptionalIdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
 
 
 async def _admin_session(admin: Admin, session: Session) -> AsyncSession:
@@ -47,7 +54,7 @@ AdminSession = Annotated[AsyncSession, Depends(_admin_session)]
 async def once(
     session: AsyncSession,
     *,
-    key: str,
+    key: str | None,
     user_id: uuid.UUID,
     scope: str,
     payload: Any,
@@ -70,3 +77,107 @@ def started(result: Started) -> PaymentStarted:
         checkout_url=checkout.checkout_url,
         payment_key=checkout.payment_key,
     )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What ``pay_once``'s first transaction wrote: the thing the answer describes (a booking, a
+    purchase, or the payment itself), the payment to open at the provider (None when nothing is
+    collected there: free, paid with credits, already paid) and the answer's HTTP status."""
+
+    status: int
+    subject_id: uuid.UUID
+    payment_id: uuid.UUID | None = None
+
+    def progress(self, lease_until: float) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "subject_id": str(self.subject_id),
+            "payment_id": None if self.payment_id is None else str(self.payment_id),
+            "lease_until": lease_until,
+        }
+
+    @classmethod
+    def from_progress(cls, stored: dict[str, Any]) -> Intent:
+        payment_id = stored.get("payment_id")
+        return cls(
+            status=int(stored["status"]),
+            subject_id=uuid.UUID(stored["subject_id"]),
+            payment_id=None if payment_id is None else uuid.UUID(payment_id),
+        )
+
+
+Prepare = Callable[[AsyncSession], Awaitable[Intent]]
+Answer = Callable[[AsyncSession, Intent, Started | None], Awaitable[BaseModel]]
+
+# How long a request that opened a checkout is trusted to finish it: a duplicate waits for its
+# answer meanwhile, and takes the work over afterwards (the first one may have died).
+CHECKOUT_LEASE_S = 60.0
+POLL_S = (0.02, 0.05, 0.1, 0.2, 0.5)
+
+
+async def pay_once(
+    database: Database,
+    *,
+    user_id: uuid.UUID,
+    key: str | None,
+    scope: str,
+    payload: Any,
+    prepare: Prepare,
+    answer: Answer,
+) -> JSONResponse:
+    """Start a payment in three short transactions, with the provider called between them.
+
+    1. claim the Idempotency-Key, write the pending rows (``prepare``) and mark the key in
+       progress; commit. 2. ``payments.open_checkout``: the provider call, no transaction open,
+       then its answer recorded. 3. build the response (``answer``) and store it for the key.
+
+    A duplicate of a request in progress waits for its stored response and replays it; one that
+    finds the key abandoned (the provider was unreachable, the process died) carries on with the
+    same payment, so a key still has one effect.
+    """
+    found = await _claim_or_wait(database, user_id, key, scope, payload, prepare)
+    if isinstance(found, JSONResponse):
+        return found
+    claimed, intent = found
+    started: Started | None = None
+    if intent.payment_id is not None:
+        try:
+            started = await payments.open_checkout(database, intent.payment_id)
+        except Exception:
+            # Let a retry with this key carry on at once instead of waiting out the lease.
+            async with database.transaction(user_id) as session:
+                await idempotency.note_progress(session, claimed, intent.progress(0.0))
+            raise
+    async with database.transaction(user_id) as session:
+        body = (await answer(session, intent, started)).model_dump(mode="json")
+        await idempotency.remember(session, claimed, intent.status, body)
+    return JSONResponse(body, status_code=intent.status)
+
+
+async def _claim_or_wait(
+    database: Database,
+    user_id: uuid.UUID,
+    key: str | None,
+    scope: str,
+    payload: Any,
+    prepare: Prepare,
+) -> JSONResponse | tuple[idempotency.Claim, Intent]:
+    attempt = 0
+    while True:
+        async with database.transaction(user_id) as session:
+            claimed = await idempotency.claim(session, key, user_id, scope, payload)
+            if claimed.replay is not None:
+                return claimed.replay
+            lease_until = time.time() + CHECKOUT_LEASE_S
+            if claimed.progress is None:
+                intent = await prepare(session)
+            elif claimed.progress["lease_until"] <= time.time():
+                intent = Intent.from_progress(claimed.progress)
+            else:
+                intent = None
+            if intent is not None:
+                await idempotency.note_progress(session, claimed, intent.progress(lease_until))
+                return claimed, intent
+        await asyncio.sleep(POLL_S[min(attempt, len(POLL_S) - 1)])
+        attempt += 1

@@ -22,6 +22,7 @@ from studyhall.billing import (
 )
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
+from studyhall.billing.providers.base import RemotePayment
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.engine import Database
 from studyhall.jobs import backoff, enqueue, queue, runtime
@@ -107,6 +108,65 @@ async def reconcile_payment(payment_id: str, attempt: int = 1) -> None:
     if outcome is None and attempt < MAX_RECONCILE_ATTEMPTS:
         async with rls.system_transaction(database) as session:
             await schedule_reconciliation(session, payment.id, attempt + 1)
+
+
+ABANDON_MESSAGES = {
+    "hold_expired": "The booking's hold expired before it was paid.",
+    "booking_canceled": "The booking was canceled before it was paid.",
+}
+
+
+@queue.task(name="studyhall.billing.abandon_payment", queue="billing", retry=backoff(5, 2))
+async def abandon_payment(payment_id: str, reason: str) -> None:
+    """What a pending remote payment paid for is gone (a booking's hold expired or was canceled):
+    cancel it at the provider, holding no lock, then fail ours with ``reason``.
+
+    Stripe: the PaymentIntent is canceled (idempotency key from our id); if Stripe says it had
+    already succeeded, the payment succeeds here and its purpose refunds the late money. Paymob:
+    an unpaid payment key has nothing to cancel; ours is failed, and a payment that still
+    arrives succeeds from failed and is refunded the same way.
+    """
+    purposes.load_builtin()
+    database = runtime().database
+    async with rls.system_transaction(database) as session:
+        payment = await session.get(Payment, uuid.UUID(payment_id))
+        if payment is None or payment.status != "pending" or payment.provider == "manual":
+            return
+        provider, provider_payment_id = payment.provider, payment.provider_payment_id
+    remote = RemotePayment(status="failed")
+    if provider == "stripe" and provider_payment_id is not None:
+        remote = await StripeProvider(billing_settings()).cancel_payment(
+            payment.id, provider_payment_id
+        )
+    async with rls.system_transaction(database) as session:
+        locked = await payments.lock(session, payment.id)
+        if remote.status == "succeeded":
+            await payments.succeed(session, locked, actor=None)
+        elif remote.status == "failed":
+            message = ABANDON_MESSAGES.get(reason, reason)
+            await payments.fail(session, locked, actor=None, code=reason, message=message)
+        # Still pending (Stripe cannot cancel a payment that is processing): the scheduled
+        # reconciliation settles it, and a late success is refunded by its purpose.
+
+
+async def abandon_pending(
+    session: AsyncSession, purpose: str, purpose_ids: list[uuid.UUID], reason: str
+) -> None:
+    """In the transaction that ends what ``purpose_ids`` were holding: their pending remote
+    payments are canceled by ``abandon_payment`` once it commits. The caller has lifted row
+    level security (it acts for the system)."""
+    if not purpose_ids:
+        return
+    pending = await session.scalars(
+        select(Payment.id).where(
+            Payment.purpose == purpose,
+            Payment.purpose_id.in_(purpose_ids),
+            Payment.status == "pending",
+            Payment.provider != "manual",
+        )
+    )
+    for payment_id in pending.all():
+        await enqueue(session, abandon_payment, payment_id=str(payment_id), reason=reason)
 
 
 async def schedule_reconciliation(

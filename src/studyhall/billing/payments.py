@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import providers, purposes
+from studyhall.billing import providers, purposes, rls
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, PaymentCustomer
-from studyhall.billing.providers.base import Checkout, PaymentRequest
+from studyhall.billing.providers.base import Checkout, PaymentRequest, RemoteStatus
 from studyhall.billing.providers.stripe import StripeProvider
-from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.db.engine import Database
+from studyhall.kit.errors import Conflict, DomainError, NotFound, Unprocessable
 from studyhall.notifications import service as notifications
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -49,7 +50,7 @@ def validate_money(amount_cents: int, currency: str) -> None:
         )
 
 
-async def start(
+async def prepare(
     session: AsyncSession,
     *,
     user: User,
@@ -59,13 +60,17 @@ async def start(
     currency: str,
     description: str,
     provider: str | None = None,
-) -> Started:
-    """Write our payment row first, then ask the provider, keyed by our row's id."""
+) -> Payment:
+    """Write our pending payment row, in the transaction that writes what it pays for.
+
+    No provider is called here: ``open_checkout`` does that after this transaction commits.
+    A remote payment gets its reconciliation job now, so a payment whose checkout never opened
+    (a crash, a provider that did not answer) is still settled or failed.
+    """
     validate_money(amount_cents, currency)
     handler = purposes.get(purpose)
     provider_name = provider or billing_settings().default_provider
-    gateway = providers.get(provider_name)
-    customer_id = await ensure_customer(session, user, provider_name)
+    providers.get(provider_name)  # an unknown name fails before anything is written
     payment = Payment(
         user_id=user.id,
         type=handler.payment_type,
@@ -80,7 +85,114 @@ async def start(
     )
     session.add(payment)
     await session.flush()
-    checkout = await gateway.start_payment(
+    await audit.record(
+        session,
+        user.id,
+        "payment.create",
+        "payment",
+        payment.id,
+        {"purpose": purpose, "amount_cents": amount_cents, "currency": currency},
+    )
+    if provider_name != "manual":
+        from studyhall.billing.jobs import schedule_reconciliation
+
+        await schedule_reconciliation(session, payment.id)
+    return payment
+
+
+async def open_checkout(database: Database, payment_id: uuid.UUID) -> Started:
+    """Ask the provider for the client's way to pay, with no transaction open and no connection
+    held (rule 4), then record its answer in a short transaction of its own.
+
+    Safe to repeat (a retried request, a duplicate): the provider's idempotency key is our
+    payment id, and recording locks the payment row and changes only what is still unset, so a
+    webhook that arrived first is kept. A provider that cannot be reached leaves the payment
+    pending (503 ``provider_unavailable``) for a retry or the reconciliation job; a provider that
+    refuses fails it, which releases what it was holding.
+    """
+    async with rls.system_transaction(database) as session:
+        payment = await session.get(Payment, payment_id)
+        assert payment is not None
+        user = await session.get(User, payment.user_id)
+        assert user is not None
+        customer_id = await _known_customer(session, user.id, payment.provider)
+    if payment.status != "pending":
+        return Started(payment, _settled_checkout(payment))
+    if payment.provider == "stripe" and customer_id is None:
+        customer_id = await _create_stripe_customer(database, user)
+    request = PaymentRequest(
+        payment_id=payment.id,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        description=payment.description or "",
+        customer_id=customer_id,
+    )
+    try:
+        checkout = await providers.get(payment.provider).start_payment(request)
+    except DomainError as exc:
+        if exc.status < 500:
+            await _record_refusal(database, payment_id, exc)
+        raise
+    async with rls.system_transaction(database) as session:
+        payment = await lock(session, payment_id)
+        if payment.provider_payment_id is None:
+            payment.provider_payment_id = checkout.provider_payment_id
+        if payment.provider_checkout_id is None:
+            payment.provider_checkout_id = checkout.provider_checkout_id
+        await session.flush()
+        if checkout.status == "succeeded":
+            await succeed(session, payment, actor=None)
+        elif checkout.status == "failed":
+            await fail(session, payment, actor=None, code="provider_declined", message=None)
+    return Started(payment, checkout)
+
+
+def _settled_checkout(payment: Payment) -> Checkout:
+    status: RemoteStatus = "failed" if payment.status == "failed" else "succeeded"
+    return Checkout(
+        status=status,
+        provider_payment_id=payment.provider_payment_id,
+        provider_checkout_id=payment.provider_checkout_id,
+    )
+
+
+async def _record_refusal(database: Database, payment_id: uuid.UUID, exc: DomainError) -> None:
+    async with rls.system_transaction(database) as session:
+        payment = await lock(session, payment_id)
+        await fail(session, payment, actor=None, code=exc.code, message=exc.detail)
+
+
+async def start(
+    session: AsyncSession,
+    *,
+    user: User,
+    purpose: str,
+    purpose_id: uuid.UUID,
+    amount_cents: int,
+    currency: str,
+    description: str,
+    provider: str | None = None,
+) -> Started:
+    """``prepare`` and the provider call in the caller's transaction.
+
+    Only subscriptions still start their payments this way (listed under "Not done" in
+    docs/billing.md); everything else uses ``prepare`` + ``open_checkout``.
+    """
+    payment = await prepare(
+        session,
+        user=user,
+        purpose=purpose,
+        purpose_id=purpose_id,
+        amount_cents=amount_cents,
+        currency=currency,
+        description=description,
+        provider=provider,
+    )
+    customer_id = await ensure_customer(session, user, payment.provider)
+    checkout = await providers.get(payment.provider).start_payment(
         PaymentRequest(
             payment_id=payment.id,
             user_id=user.id,
@@ -95,42 +207,49 @@ async def start(
     payment.provider_payment_id = checkout.provider_payment_id
     payment.provider_checkout_id = checkout.provider_checkout_id
     await session.flush()
-    await audit.record(
-        session,
-        user.id,
-        "payment.create",
-        "payment",
-        payment.id,
-        {"purpose": purpose, "amount_cents": amount_cents, "currency": currency},
-    )
     if checkout.status == "succeeded":
         await succeed(session, payment, actor=None)
-    elif provider_name != "manual":
-        from studyhall.billing.jobs import schedule_reconciliation
-
-        await schedule_reconciliation(session, payment.id)
     return Started(payment, checkout)
 
 
-async def ensure_customer(session: AsyncSession, user: User, provider: str) -> str | None:
-    if provider != "stripe":
-        return None
-    existing = await session.scalar(
+async def _known_customer(session: AsyncSession, user_id: uuid.UUID, provider: str) -> str | None:
+    return await session.scalar(
         select(PaymentCustomer.provider_customer_id).where(
-            PaymentCustomer.user_id == user.id, PaymentCustomer.provider == provider
+            PaymentCustomer.user_id == user_id, PaymentCustomer.provider == provider
         )
     )
-    if existing is not None:
-        return existing
-    settings = billing_settings()
+
+
+async def _create_stripe_customer(database: Database, user: User) -> str:
     # The idempotency key is the user id, so a race between two first payments yields one
     # Stripe customer, and the loser's insert below does nothing.
-    customer_id = await StripeProvider(settings).create_customer(user.id, user.email, user.name)
+    customer_id = await StripeProvider(billing_settings()).create_customer(
+        user.id, user.email, user.name
+    )
+    async with rls.system_transaction(database) as session:
+        await _remember_customer(session, user.id, customer_id)
+    return customer_id
+
+
+async def _remember_customer(session: AsyncSession, user_id: uuid.UUID, customer_id: str) -> None:
     await session.execute(
         pg_insert(PaymentCustomer)
-        .values(user_id=user.id, provider=provider, provider_customer_id=customer_id)
+        .values(user_id=user_id, provider="stripe", provider_customer_id=customer_id)
         .on_conflict_do_nothing()
     )
+
+
+async def ensure_customer(session: AsyncSession, user: User, provider: str) -> str | None:
+    """In the caller's transaction (Stripe subscriptions still create customers this way)."""
+    if provider != "stripe":
+        return None
+    existing = await _known_customer(session, user.id, provider)
+    if existing is not None:
+        return existing
+    customer_id = await StripeProvider(billing_settings()).create_customer(
+        user.id, user.email, user.name
+    )
+    await _remember_customer(session, user.id, customer_id)
     return customer_id
 
 

@@ -6,11 +6,22 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin, CurrentUser
+from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
 from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
-from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
+from studyhall.billing.http import (
+    AdminSession,
+    IdempotencyKey,
+    Intent,
+    OptionalIdempotencyKey,
+    once,
+    pay_once,
+    started,
+)
+from studyhall.billing.payments import Started
 from studyhall.billing.schemas import (
     CreditPackCreate,
     CreditPackRead,
@@ -23,7 +34,7 @@ from studyhall.billing.schemas import (
     RefundRead,
     WebhookAck,
 )
-from studyhall.db.deps import Session
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import PayloadTooLarge
 
 router = APIRouter(tags=["billing"])
@@ -41,19 +52,28 @@ async def list_credit_packs(session: Session) -> list[CreditPackRead]:
     response_model=PaymentStarted,
 )
 async def purchase_credit_pack(
-    pack_id: uuid.UUID, body: PurchaseBody, user: CurrentUser, session: Session, key: IdempotencyKey
+    pack_id: uuid.UUID,
+    body: PurchaseBody,
+    user: CurrentUserDetached,
+    database: AppDatabase,
+    key: IdempotencyKey,
 ) -> Any:
-    async def work() -> PaymentStarted:
-        return started(await credit_packs.purchase(session, user, pack_id, body.provider))
+    async def prepare(session: AsyncSession) -> Intent:
+        payment = await credit_packs.purchase(session, user, pack_id, body.provider)
+        return Intent(status.HTTP_201_CREATED, payment.id, payment.id)
 
-    return await once(
-        session,
-        key=key,
+    async def answer(session: AsyncSession, intent: Intent, opened: Started | None) -> BaseModel:
+        assert opened is not None
+        return started(opened)
+
+    return await pay_once(
+        database,
         user_id=user.id,
+        key=key,
         scope=f"POST /billing/credit-packs/{pack_id}/purchase",
         payload=body,
-        status=status.HTTP_201_CREATED,
-        work=work,
+        prepare=prepare,
+        answer=answer,
     )
 
 
@@ -100,24 +120,51 @@ async def list_all_credit_packs(admin: Admin, session: AdminSession) -> list[Cre
 
 
 async def _mark(
-    session: AsyncSession, payment_id: uuid.UUID, admin_id: uuid.UUID, paid: bool, note: str | None
-) -> PaymentRead:
-    payment = await payments.admin_mark(session, payment_id, paid=paid, actor=admin_id, note=note)
-    return PaymentRead.model_validate(payment)
+    session: AsyncSession,
+    payment_id: uuid.UUID,
+    admin_id: uuid.UUID,
+    body: MarkBody,
+    key: str | None,
+    *,
+    paid: bool,
+) -> JSONResponse:
+    async def work() -> PaymentRead:
+        payment = await payments.admin_mark(
+            session, payment_id, paid=paid, actor=admin_id, note=body.note
+        )
+        return PaymentRead.model_validate(payment)
+
+    return await once(
+        session,
+        key=key,
+        user_id=admin_id,
+        scope=f"POST /billing/admin/payments/{payment_id}/mark-{'paid' if paid else 'failed'}",
+        payload=body,
+        status=status.HTTP_200_OK,
+        work=work,
+    )
 
 
-@router.post("/billing/admin/payments/{payment_id}/mark-paid")
+@router.post("/billing/admin/payments/{payment_id}/mark-paid", response_model=PaymentRead)
 async def mark_paid(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
-) -> PaymentRead:
-    return await _mark(session, payment_id, admin.id, True, body.note)
+    payment_id: uuid.UUID,
+    body: MarkBody,
+    admin: Admin,
+    session: AdminSession,
+    key: OptionalIdempotencyKey,
+) -> Any:
+    return await _mark(session, payment_id, admin.id, body, key, paid=True)
 
 
-@router.post("/billing/admin/payments/{payment_id}/mark-failed")
+@router.post("/billing/admin/payments/{payment_id}/mark-failed", response_model=PaymentRead)
 async def mark_failed(
-    payment_id: uuid.UUID, body: MarkBody, admin: Admin, session: AdminSession
-) -> PaymentRead:
-    return await _mark(session, payment_id, admin.id, False, body.note)
+    payment_id: uuid.UUID,
+    body: MarkBody,
+    admin: Admin,
+    session: AdminSession,
+    key: OptionalIdempotencyKey,
+) -> Any:
+    return await _mark(session, payment_id, admin.id, body, key, paid=False)
 
 
 @router.post(

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin, CurrentUser, OptionalUser
+from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached, OptionalUser
 from studyhall.billing import service as billing
 from studyhall.courses import service
 from studyhall.courses.learning import percent
@@ -29,7 +29,7 @@ from studyhall.courses.schemas import (
     ProgressSummary,
     PurchaseRead,
 )
-from studyhall.db.deps import Session
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import Forbidden
 
@@ -136,32 +136,42 @@ class PaidCheckoutRead(CheckoutRead):
 )
 async def checkout(
     product_id: uuid.UUID,
-    user: CurrentUser,
-    session: Session,
+    user: CurrentUserDetached,
+    database: AppDatabase,
     key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
     body: billing.PurchaseBody | None = None,
 ) -> Any:
     payload = body or billing.PurchaseBody()
+
     # With an Idempotency-Key a retried checkout replays its answer instead of starting another
     # payment attempt; without one each paid checkout is a new attempt (billing refunds any
     # second success).
-    claimed = await idempotency.claim(
-        session, key, user.id, f"POST /products/{product_id}/checkout", payload
+    async def prepare(session: AsyncSession) -> billing.Intent:
+        purchase, created, payment = await billing.checkout_course_purchase(
+            session, user, product_id, payload.provider
+        )
+        code = CREATED if created else status.HTTP_200_OK
+        return billing.Intent(code, purchase.id, None if payment is None else payment.id)
+
+    async def answer(
+        session: AsyncSession, intent: billing.Intent, opened: billing.Started | None
+    ) -> PaidCheckoutRead:
+        purchase = await service.get_purchase(session, user, intent.subject_id)
+        return PaidCheckoutRead(
+            purchase=PurchaseRead.model_validate(purchase),
+            payment_required=purchase.status == "pending",
+            payment=None if opened is None else billing.started(opened),
+        )
+
+    return await billing.pay_once(
+        database,
+        user_id=user.id,
+        key=key,
+        scope=f"POST /products/{product_id}/checkout",
+        payload=payload,
+        prepare=prepare,
+        answer=answer,
     )
-    if claimed.replay is not None:
-        return claimed.replay
-    purchase, created, started = await billing.checkout_course_purchase(
-        session, user, product_id, payload.provider
-    )
-    answer = PaidCheckoutRead(
-        purchase=PurchaseRead.model_validate(purchase),
-        payment_required=purchase.status == "pending",
-        payment=None if started is None else billing.started(started),
-    )
-    code = CREATED if created else status.HTTP_200_OK
-    data = answer.model_dump(mode="json")
-    await idempotency.remember(session, claimed, code, data)
-    return JSONResponse(data, status_code=code)
 
 
 @router.get("/me/purchases", summary="My purchase history: paid, not refunded, newest first")

@@ -24,3 +24,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+# For routes that run their own short transactions (they call a remote service in between).
+AppDatabase = Annotated[Database, Depends(get_database)]

@@ -4,6 +4,12 @@ The key row is inserted in the request's own transaction before the work is done
 request with the same key blocks on the unique index until the first one commits or rolls back:
 after a commit it finds the stored response and replays it; after a rollback it does the work
 itself. So a key has at most one effect, whatever the timing.
+
+Work that calls a remote service cannot keep its transaction open that long (rule 4). It commits
+the key with a *progress* marker (``note_progress``: a body, no status yet) in its first short
+transaction, does the remote call with no transaction open, and stores the response in a second
+one. A request that meets a key in progress gets the marker back (``Claim.progress``) and decides
+whether to wait for the answer or finish the work itself.
 """
 
 from __future__ import annotations
@@ -60,12 +66,16 @@ async def idempotency_key_header(
 
 @dataclass(frozen=True)
 class Claim:
-    """A key this request owns (``replay`` is None) or one already answered (``replay`` set)."""
+    """A key this request owns (``replay`` is None) or one already answered (``replay`` set).
+
+    ``progress`` is set when another request committed the key with a progress marker and has
+    not answered yet."""
 
     key: str | None
     user_id: uuid.UUID
     scope: str
     replay: JSONResponse | None = None
+    progress: Any = None
 
 
 def _fingerprint(payload: Any) -> str:
@@ -95,13 +105,15 @@ async def claim(
             IdempotencyKey.key == key,
         )
     )
-    assert stored is not None and stored.response_status is not None
+    assert stored is not None
     if stored.request_hash != fingerprint:
         raise Unprocessable(
             "This Idempotency-Key was already used with a different request body; "
             "use a new key for a new request.",
             code="idempotency_key_reused",
         )
+    if stored.response_status is None:
+        return Claim(key=key, user_id=user_id, scope=scope, progress=stored.response_body)
     replay = JSONResponse(
         stored.response_body,
         status_code=stored.response_status,
@@ -112,14 +124,25 @@ async def claim(
 
 async def remember(session: AsyncSession, claimed: Claim, status: int, body: Any) -> None:
     """Store the response in the same transaction as the work it answers."""
+    await _store(session, claimed, status, body)
+
+
+async def note_progress(session: AsyncSession, claimed: Claim, progress: Any) -> None:
+    """Mark the key as in progress (no response yet) with what a retry needs to carry on."""
+    await _store(session, claimed, None, progress)
+
+
+async def _store(session: AsyncSession, claimed: Claim, status: int | None, body: Any) -> None:
     if claimed.key is None:
         return
     stored = await session.scalar(
-        select(IdempotencyKey).where(
+        select(IdempotencyKey)
+        .where(
             IdempotencyKey.user_id == claimed.user_id,
             IdempotencyKey.scope == claimed.scope,
             IdempotencyKey.key == claimed.key,
         )
+        .execution_options(populate_existing=True)
     )
     assert stored is not None
     stored.response_status = status

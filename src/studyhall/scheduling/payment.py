@@ -3,8 +3,9 @@
 Registers the ``booking`` purpose with billing: a payment that succeeds confirms the hold, one
 that fails releases it, one that succeeds after its hold is gone is refunded in full, and every
 refund (policy, admin, provider) is mirrored on the booking. Paying with credits debits the
-ledger in the booking's own transaction. Provider calls happen before the tutor's schedule row is
-locked (rule 4): the payment is started first, keyed by the booking id the booking will get.
+ledger in the booking's own transaction. No provider is called here: ``book`` writes the hold and
+its pending payment in one transaction, and the route opens the payment at the provider after
+that transaction commits (``billing.pay_once``), so no transaction waits on the network (rule 4).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from studyhall.audit import service as audit
 from studyhall.billing import ledger, payments, purposes, refunds
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import CreditLedgerEntry, Payment
-from studyhall.billing.providers.base import Checkout
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.scheduling import notify
 from studyhall.scheduling.config import scheduling_settings
@@ -39,11 +39,11 @@ PayWith = Literal["provider", "credits"]
 
 
 @dataclass(frozen=True)
-class BookedWithPayment:
+class Booked:
+    """A new booking and, for a paid one paid through a provider, its pending payment."""
+
     booking: Booking
     payment: Payment | None
-    checkout: Checkout | None
-    credits_spent: int
 
 
 def credits_for(price_cents: int) -> int:
@@ -60,9 +60,7 @@ async def _booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | No
 
 async def on_succeeded(session: AsyncSession, payment: Payment) -> None:
     booking = await _booking(session, payment.purpose_id)
-    if booking is None:
-        # Only possible inside the request that creates both rows (they commit together): an
-        # auto-settling provider succeeded before the booking was inserted; the route confirms.
+    if booking is None:  # the hold and its payment commit together, so never in practice
         return
     try:
         confirmed = await confirm_booking_payment(
@@ -149,41 +147,34 @@ async def book(
     *,
     pay_with: PayWith = "provider",
     provider: str | None = None,
-) -> BookedWithPayment:
-    """Create a booking and, for a paid offering, its payment, in the caller's transaction."""
+) -> Booked:
+    """Create a booking and, for a paid offering, its pending payment, in the caller's
+    transaction. Credits are debited here; a provider payment is opened after it commits."""
     _slot, offering = await load_slot(session, slot_id)
     if offering.price_cents == 0:
         booking = await create_booking(session, student, slot_id, notes, now)
         if booking.status == "confirmed":
             await notify.booking_confirmed(session, booking)
-        return BookedWithPayment(booking, None, None, 0)
+        return Booked(booking, None)
     if pay_with == "credits":
-        return await _book_with_credits(session, student, slot_id, notes, now)
-    booking_id = uuid.uuid4()
-    # The provider is asked before the booking locks the tutor's schedule row (rule 4).
-    started = await payments.start(
+        return Booked(await _book_with_credits(session, student, slot_id, notes, now), None)
+    booking = await create_booking(session, student, slot_id, notes, now)
+    payment = await payments.prepare(
         session,
         user=student,
         purpose=PURPOSE,
-        purpose_id=booking_id,
-        amount_cents=offering.price_cents,
-        currency=offering.currency,
+        purpose_id=booking.id,
+        amount_cents=booking.price_cents,
+        currency=booking.currency,
         description=offering.title[:200],
         provider=provider,
     )
-    booking = await create_booking(session, student, slot_id, notes, now, booking_id=booking_id)
-    if (booking.price_cents, booking.currency) != (offering.price_cents, offering.currency):
-        raise Conflict("The offering's price changed; please try again.", code="price_changed")
-    payment = started.payment
-    if payment.status == "succeeded":
-        await on_succeeded(session, payment)
-    await session.refresh(booking)
-    return BookedWithPayment(booking, payment, started.checkout, 0)
+    return Booked(booking, payment)
 
 
 async def _book_with_credits(
     session: AsyncSession, student: User, slot_id: uuid.UUID, notes: str | None, now: datetime
-) -> BookedWithPayment:
+) -> Booking:
     booking = await create_booking(session, student, slot_id, notes, now)
     credits = credits_for(booking.price_cents)
     # 402 insufficient_credits rolls the whole request back: no booking without the debit.
@@ -202,7 +193,34 @@ async def _book_with_credits(
     )
     if booking.status == "confirmed":
         await notify.booking_confirmed(session, booking)
-    return BookedWithPayment(booking, None, None, credits)
+    return booking
+
+
+async def abandon_payments(
+    session: AsyncSession, booking_ids: list[uuid.UUID], reason: str
+) -> None:
+    """Holds that ended unpaid (expired, canceled): billing cancels their pending provider
+    payments from a job, outside any transaction, and fails them with ``reason``."""
+    from studyhall.billing.jobs import abandon_pending
+
+    await trusted(session)
+    await abandon_pending(session, PURPOSE, booking_ids, reason)
+
+
+async def lock_payments(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    """Lock the booking's payment rows: call before the tutor's schedule row is locked.
+
+    Billing applies a payment's events in the order payment row → (purpose handler) schedule row
+    → booking; a cancellation or decline that refunds takes the same locks, so it takes them in
+    the same order, or the two would deadlock (docs/billing.md, "Lock order").
+    """
+    await trusted(session)  # a tutor or admin cancels the student's payment too
+    await session.execute(
+        select(Payment.id)
+        .where(Payment.purpose == PURPOSE, Payment.purpose_id == booking_id)
+        .order_by(Payment.id)
+        .with_for_update()
+    )
 
 
 async def refund_due(session: AsyncSession, booking: Booking, actor: uuid.UUID | None) -> None:

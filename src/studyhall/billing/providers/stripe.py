@@ -99,6 +99,24 @@ class StripeProvider:
             failure_message=None if error is None else error.message,
         )
 
+    async def cancel_payment(
+        self, payment_id: uuid.UUID, provider_payment_id: str
+    ) -> RemotePayment:
+        """Cancel an unpaid PaymentIntent (what it paid for is gone). Stripe refuses to cancel
+        one that already succeeded (or is already canceled): its current state is returned then,
+        so the caller settles what really happened."""
+        try:
+            intent = await self._client().v1.payment_intents.cancel_async(
+                provider_payment_id,
+                {"cancellation_reason": "abandoned"},
+                {"idempotency_key": f"cancel-payment-{payment_id}"},
+            )
+        except stripe.InvalidRequestError:
+            return await self.fetch_payment(provider_payment_id)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return RemotePayment(status=_intent_status(intent.status, intent.last_payment_error))
+
     async def refund(
         self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
     ) -> RemoteRefund:

@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import CurrentUser, TutorOrAdmin
-from studyhall.db.deps import Session
+from studyhall.accounts.deps import CurrentUser, CurrentUserDetached, TutorOrAdmin
+from studyhall.billing import service as billing
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import NotFound
 from studyhall.scheduling import notify, payment, service
+from studyhall.scheduling.models import Booking
 from studyhall.scheduling.schemas import (
     BookingCreate,
     BookingCreated,
@@ -50,50 +53,61 @@ BookingStatus = Literal[
 )
 async def create_booking(
     data: BookingCreate,
-    user: CurrentUser,
-    session: Session,
+    user: CurrentUserDetached,
+    database: AppDatabase,
     key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
 ) -> Any:
-    claimed = await idempotency.claim(session, key, user.id, "POST /bookings", data)
-    if claimed.replay is not None:
-        return claimed.replay
-    done = await payment.book(
-        session,
-        user,
-        data.slot_id,
-        data.notes,
-        utcnow(),
-        pay_with=data.pay_with,
-        provider=data.provider,
-    )
-    body = BookingCreated.model_validate(done.booking)
-    body.payment = _payment_view(done)
-    await idempotency.remember(
-        session, claimed, status.HTTP_201_CREATED, body.model_dump(mode="json")
-    )
-    return body
-
-
-def _payment_view(done: payment.BookedWithPayment) -> BookingPayment | None:
-    booking = done.booking
-    if done.payment is not None:
-        checkout = done.checkout
-        return BookingPayment(
-            payment_id=done.payment.id,
-            provider=done.payment.provider,
-            status=done.payment.status,
-            amount_cents=done.payment.amount_cents,
-            currency=done.payment.currency,
-            client_secret=None if checkout is None else checkout.client_secret,
-            checkout_url=None if checkout is None else checkout.checkout_url,
-            payment_key=None if checkout is None else checkout.payment_key,
+    async def prepare(session: AsyncSession) -> billing.Intent:
+        done = await payment.book(
+            session,
+            user,
+            data.slot_id,
+            data.notes,
+            utcnow(),
+            pay_with=data.pay_with,
+            provider=data.provider,
         )
-    if done.credits_spent:
+        payment_id = None if done.payment is None else done.payment.id
+        return billing.Intent(status.HTTP_201_CREATED, done.booking.id, payment_id)
+
+    async def answer(
+        session: AsyncSession, intent: billing.Intent, opened: billing.Started | None
+    ) -> BookingCreated:
+        booking = await service.get_booking(session, user, intent.subject_id)
+        body = BookingCreated.model_validate(booking)
+        body.payment = _payment_view(booking, opened)
+        return body
+
+    return await billing.pay_once(
+        database,
+        user_id=user.id,
+        key=key,
+        scope="POST /bookings",
+        payload=data,
+        prepare=prepare,
+        answer=answer,
+    )
+
+
+def _payment_view(booking: Booking, opened: billing.Started | None) -> BookingPayment | None:
+    if opened is not None:
+        checkout = opened.checkout
+        return BookingPayment(
+            payment_id=opened.payment.id,
+            provider=opened.payment.provider,
+            status=opened.payment.status,
+            amount_cents=opened.payment.amount_cents,
+            currency=opened.payment.currency,
+            client_secret=checkout.client_secret,
+            checkout_url=checkout.checkout_url,
+            payment_key=checkout.payment_key,
+        )
+    if booking.payment_method == "credits":
         return BookingPayment(
             status="succeeded",
             amount_cents=booking.price_cents,
             currency=booking.currency,
-            credits_spent=done.credits_spent,
+            credits_spent=payment.credits_for(booking.price_cents),
         )
     return None
 
@@ -137,8 +151,11 @@ async def cancel_booking(
     booking_id: uuid.UUID, data: CancelRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
     was = (await service.get_booking(session, user, booking_id)).status
+    await payment.lock_payments(session, booking_id)
     booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
     await payment.refund_due(session, booking, user.id)
+    if was == "pending_payment":
+        await payment.abandon_payments(session, [booking.id], "booking_canceled")
     await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
     return BookingRead.model_validate(booking)
 
@@ -165,6 +182,8 @@ async def approve_booking(
 async def decline_booking(
     booking_id: uuid.UUID, data: DeclineRequest, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
+    await service.get_booking(session, tutor, booking_id)
+    await payment.lock_payments(session, booking_id)
     booking = await service.decide_approval(
         session, tutor, booking_id, False, data.reason, utcnow()
     )

@@ -113,6 +113,10 @@ async def expire_holds(
         await audit.record(
             session, None, "booking.expire", "booking", booking_id, {"reason": reason}
         )
+    from studyhall.scheduling import payment
+
+    unpaid = [row[0] for row in rows if row[3] == "hold_expired"]
+    await payment.abandon_payments(session, unpaid, "hold_expired")
     if not keep_trusted:
         await untrusted(session)
     return [(row[0], row[2]) for row in rows]
