@@ -38,6 +38,13 @@ class BillingSettings(BaseSettings):
     paymob_integration_id: int | None = None
     paymob_api_base: str = "https://accept.paymob.com"
     paymob_hmac_secrets: list[SecretStr] = Field(default_factory=list)
+    # The dashboard's (legacy) API key: exchanged at /api/auth/tokens for the token that the
+    # transaction inquiry and saved-card payments need.
+    paymob_api_key: SecretStr | None = None
+    # The recurring (MOTO) integration that charges saved cards for renewals; unset, a Paymob
+    # member renews by paying through checkout.
+    paymob_moto_integration_id: int | None = None
+    paymob_timeout_s: float = Field(default=20.0, gt=0, le=120)
 
 
 _override: BillingSettings | None = None

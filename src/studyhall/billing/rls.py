@@ -1,5 +1,5 @@
 """Row level security for billing's user-owned tables (payments, credit_ledger, credit_balances,
-subscriptions, payment_customers): the API role sees only rows of ``app.user_id``.
+subscriptions, payment_customers, payment_methods): the API role sees only rows of ``app.user_id``.
 
 Code that legitimately crosses users — jobs, provider webhooks, admin routes — says so by setting
 ``app.bypass_rls`` for its transaction only.
@@ -21,6 +21,7 @@ RLS_TABLES = (
     "credit_balances",
     "subscriptions",
     "payment_customers",
+    "payment_methods",
 )
 
 

@@ -87,7 +87,12 @@ class StripeProvider:
             client_secret=intent.client_secret,
         )
 
-    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:
+    async def fetch_payment(
+        self, payment_id: uuid.UUID, provider_payment_id: str | None
+    ) -> RemotePayment:
+        if provider_payment_id is None:
+            # The PaymentIntent was never created (or not recorded): nothing to ask about yet.
+            return RemotePayment(status="pending")
         try:
             intent = await self._client().v1.payment_intents.retrieve_async(provider_payment_id)
         except stripe.StripeError as exc:
