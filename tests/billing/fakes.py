@@ -48,6 +48,8 @@ class FakeApi:
     declined_tokens: set[str] = field(default_factory=set)
     outage: str | None = None
     hang_s: float = 2.0
+    # Paymob answers one request at a time per order, as its database would.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -297,7 +299,8 @@ def _handler(api: FakeApi, kind: str) -> type[BaseHTTPRequestHandler]:
             if api.outage is not None:
                 self._answer(500, {"detail": "Internal Server Error"})
                 return
-            status, body = _paymob_answer(api, call.path, call.params, call.authorization)
+            with api.lock:
+                status, body = _paymob_answer(api, call.path, call.params, call.authorization)
             self._answer(status, body)
 
     return Handler
