@@ -74,6 +74,22 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
             "metadata": {"studyhall_payment_id": params.get("metadata[studyhall_payment_id]")},
             "last_payment_error": None,
         }
+    if path == "/v1/checkout/sessions":
+        session_id = api.next_id("cs_test")
+        return {
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": params["mode"],
+            "status": "open",
+            "payment_status": "unpaid",
+            "amount_total": int(params["line_items[0][price_data][unit_amount]"]),
+            "currency": params["line_items[0][price_data][currency]"],
+            "client_reference_id": params.get("client_reference_id"),
+            "customer": params.get("customer"),
+            "payment_intent": None,
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "metadata": {"studyhall_payment_id": params.get("metadata[studyhall_payment_id]")},
+        }
     if path == "/v1/subscriptions":
         sub_id = api.next_id("sub")
         return {

@@ -32,6 +32,11 @@ class BillingSettings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secrets: list[SecretStr] = Field(default_factory=list)
     stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
+    # One-off payments: a PaymentIntent the client confirms with its secret, or a hosted Checkout
+    # Session the client is sent to (its URL), which returns to one of these URLs.
+    stripe_checkout: Literal["payment_intent", "checkout_session"] = "payment_intent"
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
 
     paymob_secret_key: SecretStr | None = None
     paymob_public_key: str | None = None

@@ -104,7 +104,10 @@ async def reconcile_payment(payment_id: str, attempt: int = 1) -> None:
         if payment is None or payment.status != "pending" or payment.provider == "manual":
             return
         provider, provider_payment_id = payment.provider, payment.provider_payment_id
-    outcome = await _settle_from_provider(database, payment.id, provider, provider_payment_id)
+        checkout_id = payment.provider_checkout_id
+    outcome = await _settle_from_provider(
+        database, payment.id, provider, provider_payment_id, checkout_id
+    )
     if outcome is None and attempt < MAX_RECONCILE_ATTEMPTS:
         async with rls.system_transaction(database) as session:
             await schedule_reconciliation(session, payment.id, attempt + 1)
@@ -124,13 +127,19 @@ async def schedule_reconciliation(
 
 
 async def _settle_from_provider(
-    database: Database, payment_id: uuid.UUID, provider: str, provider_payment_id: str | None
+    database: Database,
+    payment_id: uuid.UUID,
+    provider: str,
+    provider_payment_id: str | None,
+    provider_checkout_id: str | None,
 ) -> bool | None:
     """Ask the provider (holding no lock), then settle. None: still pending at the provider, or
     the provider could not answer (asked again later); otherwise whether this call changed the
     payment (a webhook may have settled it meanwhile)."""
     try:
-        remote = await providers.get(provider).fetch_payment(payment_id, provider_payment_id)
+        remote = await providers.get(provider).fetch_payment(
+            payment_id, provider_payment_id, provider_checkout_id
+        )
     except ProviderUnavailable as exc:
         log.warning(
             "reconciliation deferred", extra={"payment_id": str(payment_id), "error": str(exc)}
@@ -145,7 +154,9 @@ async def _settle_from_provider(
             return await _status(session, payment_id) != before
         payment = await payments.lock(session, payment_id)
         if remote.status == "succeeded":
-            changed = await payments.succeed(session, payment, actor=None)
+            changed = await payments.succeed(
+                session, payment, actor=None, provider_payment_id=remote.provider_payment_id
+            )
         else:
             changed = await payments.fail(
                 session,
@@ -175,7 +186,12 @@ async def reconcile_pending() -> int:
     async with rls.system_transaction(database) as session:
         rows = (
             await session.execute(
-                select(Payment.id, Payment.provider, Payment.provider_payment_id)
+                select(
+                    Payment.id,
+                    Payment.provider,
+                    Payment.provider_payment_id,
+                    Payment.provider_checkout_id,
+                )
                 .where(
                     Payment.status == "pending",
                     Payment.provider != "manual",
@@ -186,8 +202,10 @@ async def reconcile_pending() -> int:
             )
         ).all()
     settled = 0
-    for payment_id, provider, provider_payment_id in rows:
-        outcome = await _settle_from_provider(database, payment_id, provider, provider_payment_id)
+    for payment_id, provider, provider_payment_id, checkout_id in rows:
+        outcome = await _settle_from_provider(
+            database, payment_id, provider, provider_payment_id, checkout_id
+        )
         settled += int(outcome is True)
     return settled
 

@@ -71,6 +71,7 @@ class RemotePayment:
     failure_code: str | None = None
     failure_message: str | None = None
     event: VerifiedEvent | None = None
+    provider_payment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,10 @@ class Provider(Protocol):
     async def start_payment(self, request: PaymentRequest) -> Checkout: ...
 
     async def fetch_payment(
-        self, payment_id: uuid.UUID, provider_payment_id: str | None
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
     ) -> RemotePayment: ...
 
     async def refund(

@@ -30,7 +30,10 @@ class ManualProvider:
         return Checkout(status=status, provider_payment_id=f"manual_{request.payment_id.hex}")
 
     async def fetch_payment(
-        self, payment_id: uuid.UUID, provider_payment_id: str | None
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
     ) -> RemotePayment:
         # Nothing remote to ask: a manual payment changes only when an admin says so.
         return RemotePayment(status="pending")

@@ -313,7 +313,10 @@ class PaymobProvider:
         )
 
     async def fetch_payment(
-        self, payment_id: uuid.UUID, provider_payment_id: str | None
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
     ) -> RemotePayment:
         transaction = await self.inquire(str(payment_id))
         if transaction is None or transaction.get("pending"):
