@@ -178,3 +178,15 @@ async def test_a_pending_report_does_not_swallow_the_final_callback(
     await run_jobs()
     assert await _payment(db, payment_id) == ("succeeded", "777", None)
     assert await ledger_consistent(db, student_id) == (80, 80)
+
+
+async def test_without_an_api_key_the_sweep_leaves_paymob_payments_to_their_callbacks(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_paymob: FakeApi
+) -> None:
+    _, payment_id, _ = await _buy(client, owner_db, db)
+    configure_billing(billing_settings().model_copy(update={"paymob_api_key": None}))
+    assert await reconcile_pending() == 0
+    await reconcile_payment(payment_id=payment_id, attempt=1)
+    assert await _payment(db, payment_id) == ("pending", None, None)
+    assert fake_paymob.posts("/api/auth/tokens") == []
+    assert await _reconcile_attempts(owner_db, payment_id) == [1, 2]

@@ -22,7 +22,7 @@ from studyhall.billing import (
 )
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
-from studyhall.billing.providers.base import ProviderUnavailable
+from studyhall.billing.providers.base import ProviderNotConfigured, ProviderUnavailable
 from studyhall.billing.providers.paymob import PaymobProvider, transaction_event
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.engine import Database
@@ -140,7 +140,9 @@ async def _settle_from_provider(
         remote = await providers.get(provider).fetch_payment(
             payment_id, provider_payment_id, provider_checkout_id
         )
-    except ProviderUnavailable as exc:
+    except (ProviderUnavailable, ProviderNotConfigured) as exc:
+        # Not configured (e.g. no Paymob API key): the payment waits for its webhook, and the
+        # sweep goes on to the next payment and to renewals.
         log.warning(
             "reconciliation deferred", extra={"payment_id": str(payment_id), "error": str(exc)}
         )

@@ -104,6 +104,8 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("provider", "provider_payment_id"),
         Index("ix_payments_user_id_created_at", "user_id", "created_at"),
         Index("ix_payments_purpose_purpose_id", "purpose", "purpose_id"),
+        # Paymob's callbacks name its order (provider_checkout_id), e.g. a saved card's.
+        Index("ix_payments_provider_provider_checkout_id", "provider", "provider_checkout_id"),
         Index(
             "ix_payments_pending_created_at",
             "created_at",

@@ -426,10 +426,10 @@ async def _charge_saved_card(session: AsyncSession, subscription: Subscription) 
     if billing_settings().paymob_moto_integration_id is None:
         return False
     card = await saved_cards.latest(session, subscription.user_id, "paymob")
-    plan = await session.get(Plan, subscription.plan_id)
-    assert plan is not None and subscription.current_period_end is not None
     if card is None:
         return False
+    plan = await session.get(Plan, subscription.plan_id)
+    assert plan is not None and subscription.current_period_end is not None
     payment_id = renewal_payment_id(subscription.id, subscription.current_period_end)
     inserted = await session.scalar(
         pg_insert(Payment)

@@ -1,4 +1,5 @@
-"""Billing: saved cards (``payment_methods``) for Paymob subscription renewals.
+"""Billing: saved cards (``payment_methods``) for Paymob subscription renewals, and an index to
+find a payment by the Paymob order its callbacks name.
 
 Revision ID: 0009_payment_methods
 Revises: 0007_notifications
@@ -66,9 +67,16 @@ def upgrade() -> None:
     )
     updated_at_trigger("payment_methods")
     enable_owner_rls("payment_methods")
+    op.create_index(
+        "ix_payments_provider_provider_checkout_id",
+        "payments",
+        ["provider", "provider_checkout_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_provider_provider_checkout_id", table_name="payments")
     op.drop_index(
         "uq_payment_methods_provider_token_sha256",
         table_name="payment_methods",
