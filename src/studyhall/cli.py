@@ -289,17 +289,21 @@ def admin_create(
 
 @admin_cli.command("rotate-keys")
 def admin_rotate_keys() -> None:
-    """Re-encrypt every stored OAuth token under the first key of STUDYHALL_ENCRYPTION_KEYS."""
+    """Re-encrypt every stored OAuth token and saved card token under the first key of
+    STUDYHALL_ENCRYPTION_KEYS."""
     from studyhall.accounts.cli import rotate_keys
     from studyhall.accounts.encryption import EncryptionKeyError
+    from studyhall.billing.cli import rotate_keys as rotate_card_keys
 
     settings = load_settings()
     urls = connect(settings)
     try:
         count, kid = asyncio.run(rotate_keys(settings, urls))
+        cards = asyncio.run(rotate_card_keys(settings, urls))
     except EncryptionKeyError as exc:
         fail(str(exc))
     typer.echo(f"re-encrypted {count} oauth account(s) under key {kid}")
+    typer.echo(f"re-encrypted {cards} saved card(s) under key {kid}")
 
 
 def main() -> None:

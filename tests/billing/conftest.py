@@ -28,6 +28,8 @@ class Caller:
 
 SECRET = "whsec_current_secret"
 OLD_SECRET = "whsec_previous_secret"
+HMAC_SECRET = "paymob-hmac-current"
+OLD_HMAC_SECRET = "paymob-hmac-previous"
 
 
 @pytest.fixture
@@ -39,6 +41,22 @@ def fake_stripe() -> Iterator[FakeApi]:
             stripe_api_key=SecretStr("sk_test_local"),
             stripe_api_base=api.url,
             stripe_webhook_secrets=[SecretStr(SECRET), SecretStr(OLD_SECRET)],
+        )
+        yield api
+
+
+@pytest.fixture
+def fake_paymob() -> Iterator[FakeApi]:
+    """Paymob configured against a local stand-in, with two HMAC secrets (rotation)."""
+    with serve("paymob") as api:
+        use_billing(
+            default_provider="paymob",
+            paymob_secret_key=SecretStr("egy_sk_test"),
+            paymob_public_key="egy_pk_test",
+            paymob_integration_id=4097558,
+            paymob_api_key=SecretStr(api.paymob_api_key),
+            paymob_api_base=api.url,
+            paymob_hmac_secrets=[SecretStr(HMAC_SECRET), SecretStr(OLD_HMAC_SECRET)],
         )
         yield api
 

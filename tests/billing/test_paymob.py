@@ -6,28 +6,24 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from pydantic import SecretStr
 
 from studyhall.billing.providers.paymob import hmac_message
 from studyhall.db.engine import Database
 from tests.billing.conftest import (
+    HMAC_SECRET,
+    OLD_HMAC_SECRET,
     create_pack,
     ledger_consistent,
     make_admin,
     scalar,
     sign_up,
-    use_billing,
 )
-from tests.billing.fakes import FakeApi, serve
+from tests.billing.fakes import FakeApi
 from tests.conftest import run_jobs
 
-HMAC_SECRET = "paymob-hmac-current"
-OLD_HMAC_SECRET = "paymob-hmac-previous"
 CALLBACK = "/api/v1/billing/webhooks/paymob"
 
 # Paymob's documented sample transaction and the concatenation its docs show for it.
@@ -87,20 +83,6 @@ async def callback(
         content=json.dumps({"type": "TRANSACTION", "obj": obj}),
         headers={"Content-Type": "application/json"},
     )
-
-
-@pytest.fixture
-def fake_paymob() -> Iterator[FakeApi]:
-    with serve("paymob") as api:
-        use_billing(
-            default_provider="paymob",
-            paymob_secret_key=SecretStr("egy_sk_test"),
-            paymob_public_key="egy_pk_test",
-            paymob_integration_id=4097558,
-            paymob_api_base=api.url,
-            paymob_hmac_secrets=[SecretStr(HMAC_SECRET), SecretStr(OLD_HMAC_SECRET)],
-        )
-        yield api
 
 
 def test_the_hmac_message_matches_paymobs_documented_example() -> None:

@@ -35,12 +35,24 @@ class BillingSettings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secrets: list[SecretStr] = Field(default_factory=list)
     stripe_webhook_tolerance_s: int = Field(default=300, ge=1)
+    # One-off payments: a PaymentIntent the client confirms with its secret, or a hosted Checkout
+    # Session the client is sent to (its URL), which returns to one of these URLs.
+    stripe_checkout: Literal["payment_intent", "checkout_session"] = "payment_intent"
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
 
     paymob_secret_key: SecretStr | None = None
     paymob_public_key: str | None = None
     paymob_integration_id: int | None = None
     paymob_api_base: str = "https://accept.paymob.com"
     paymob_hmac_secrets: list[SecretStr] = Field(default_factory=list)
+    # The dashboard's (legacy) API key: exchanged at /api/auth/tokens for the token that the
+    # transaction inquiry and saved-card payments need.
+    paymob_api_key: SecretStr | None = None
+    # The recurring (MOTO) integration that charges saved cards for renewals; unset, a Paymob
+    # member renews by paying through checkout.
+    paymob_moto_integration_id: int | None = None
+    paymob_timeout_s: float = Field(default=20.0, gt=0, le=120)
 
 
 _override: BillingSettings | None = None

@@ -4,6 +4,7 @@ renew subscriptions, expire credits. Each takes ids, re-reads rows and is safe t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,17 +18,24 @@ from studyhall.billing import (
     purposes,
     refunds,
     rls,
+    saved_cards,
     subscriptions,
     webhooks,
 )
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Refund, WebhookEvent
-from studyhall.billing.providers.base import RemotePayment
+from studyhall.billing.providers.base import (
+    ProviderNotConfigured,
+    ProviderUnavailable,
+    RemotePayment,
+)
+from studyhall.billing.providers.paymob import PaymobProvider, transaction_event
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.engine import Database
 from studyhall.jobs import backoff, enqueue, queue, runtime
 
 RECONCILE_BATCH = 200
+log = logging.getLogger(__name__)
 
 
 @queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))
@@ -102,9 +110,10 @@ async def reconcile_payment(payment_id: str, attempt: int = 1) -> None:
         if payment is None or payment.status != "pending" or payment.provider == "manual":
             return
         provider, provider_payment_id = payment.provider, payment.provider_payment_id
-    outcome = None
-    if provider_payment_id is not None:
-        outcome = await _settle_from_provider(database, payment.id, provider, provider_payment_id)
+        checkout_id = payment.provider_checkout_id
+    outcome = await _settle_from_provider(
+        database, payment.id, provider, provider_payment_id, checkout_id
+    )
     if outcome is None and attempt < MAX_RECONCILE_ATTEMPTS:
         async with rls.system_transaction(database) as session:
             await schedule_reconciliation(session, payment.id, attempt + 1)
@@ -183,17 +192,38 @@ async def schedule_reconciliation(
 
 
 async def _settle_from_provider(
-    database: Database, payment_id: uuid.UUID, provider: str, provider_payment_id: str
+    database: Database,
+    payment_id: uuid.UUID,
+    provider: str,
+    provider_payment_id: str | None,
+    provider_checkout_id: str | None,
 ) -> bool | None:
-    """Ask the provider (holding no lock), then settle. None: still pending at the provider;
-    otherwise whether this call changed the payment (a webhook may have settled it meanwhile)."""
-    remote = await providers.get(provider).fetch_payment(provider_payment_id)
+    """Ask the provider (holding no lock), then settle. None: still pending at the provider, or
+    the provider could not answer (asked again later); otherwise whether this call changed the
+    payment (a webhook may have settled it meanwhile)."""
+    try:
+        remote = await providers.get(provider).fetch_payment(
+            payment_id, provider_payment_id, provider_checkout_id
+        )
+    except (ProviderUnavailable, ProviderNotConfigured) as exc:
+        # Not configured (e.g. no Paymob API key): the payment waits for its webhook, and the
+        # sweep goes on to the next payment and to renewals.
+        log.warning(
+            "reconciliation deferred", extra={"payment_id": str(payment_id), "error": str(exc)}
+        )
+        return None
     if remote.status == "pending":
         return None
     async with rls.system_transaction(database) as session:
+        if remote.event is not None:
+            before = await _status(session, payment_id)
+            await webhooks.apply_fetched(session, provider, remote.event)
+            return await _status(session, payment_id) != before
         payment = await payments.lock(session, payment_id)
         if remote.status == "succeeded":
-            changed = await payments.succeed(session, payment, actor=None)
+            changed = await payments.succeed(
+                session, payment, actor=None, provider_payment_id=remote.provider_payment_id
+            )
         else:
             changed = await payments.fail(
                 session,
@@ -203,6 +233,14 @@ async def _settle_from_provider(
                 message=remote.failure_message,
             )
     return changed
+
+
+async def _status(session: AsyncSession, payment_id: uuid.UUID) -> str | None:
+    return await session.scalar(
+        select(Payment.status)
+        .where(Payment.id == payment_id)
+        .execution_options(populate_existing=True)
+    )
 
 
 async def reconcile_pending() -> int:
@@ -215,11 +253,15 @@ async def reconcile_pending() -> int:
     async with rls.system_transaction(database) as session:
         rows = (
             await session.execute(
-                select(Payment.id, Payment.provider, Payment.provider_payment_id)
+                select(
+                    Payment.id,
+                    Payment.provider,
+                    Payment.provider_payment_id,
+                    Payment.provider_checkout_id,
+                )
                 .where(
                     Payment.status == "pending",
                     Payment.provider != "manual",
-                    Payment.provider_payment_id.is_not(None),
                     Payment.created_at < cutoff,
                 )
                 .order_by(Payment.created_at)
@@ -227,9 +269,9 @@ async def reconcile_pending() -> int:
             )
         ).all()
     settled = 0
-    for payment_id, provider, provider_payment_id in rows:
+    for payment_id, provider, provider_payment_id, checkout_id in rows:
         outcome = await _settle_from_provider(
-            database, payment_id, provider, str(provider_payment_id)
+            database, payment_id, provider, provider_payment_id, checkout_id
         )
         settled += int(outcome is True)
     return settled
@@ -242,6 +284,26 @@ async def renew_subscription(subscription_id: str) -> None:
     purposes.load_builtin()
     async with rls.system_transaction(runtime().database) as session:
         await subscriptions.renew_one(session, uuid.UUID(subscription_id), datetime.now(UTC))
+
+
+@queue.task(name="studyhall.billing.charge_saved_card", queue="billing", retry=backoff(5, 2))
+async def charge_saved_card(payment_id: str, payment_method_id: str) -> None:
+    """Charge a saved card for a renewal payment written (and committed) by ``renew_one``, then
+    apply Paymob's answer exactly as its transaction callback is applied. A retry asks Paymob
+    first, so one payment (one period) is never charged twice; the reconciliation scheduled
+    with the payment settles it if every attempt fails."""
+    purposes.load_builtin()
+    database = runtime().database
+    async with rls.system_transaction(database) as session:
+        charge = await saved_cards.prepare_charge(
+            session, uuid.UUID(payment_id), uuid.UUID(payment_method_id)
+        )
+    if charge is None:
+        return
+    paymob = PaymobProvider(billing_settings())
+    transaction = await paymob.charge_saved_card(charge.request, charge.card_token)
+    async with rls.system_transaction(database) as session:
+        await webhooks.apply_fetched(session, "paymob", transaction_event(transaction))
 
 
 @queue.periodic(cron="37 * * * *")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.db.base import Base, Timestamps, UUIDPrimaryKey
+from studyhall.db.base import Base, SoftDelete, Timestamps, UUIDPrimaryKey
 
 PROVIDERS = ("manual", "stripe", "paymob")
 PAYMENT_TYPES = ("one_off", "product", "credit_pack", "subscription")
@@ -103,6 +104,8 @@ class Payment(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("provider", "provider_payment_id"),
         Index("ix_payments_user_id_created_at", "user_id", "created_at"),
         Index("ix_payments_purpose_purpose_id", "purpose", "purpose_id"),
+        # Paymob's callbacks name its order (provider_checkout_id), e.g. a saved card's.
+        Index("ix_payments_provider_provider_checkout_id", "provider", "provider_checkout_id"),
         Index(
             "ix_payments_pending_created_at",
             "created_at",
@@ -299,5 +302,36 @@ class Subscription(UUIDPrimaryKey, Timestamps, Base):
             "user_id",
             unique=True,
             postgresql_where=text(f"status IN {LIVE_SUBSCRIPTION_STATUSES}"),
+        ),
+    )
+
+
+class PaymentMethod(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
+    """A saved card (Paymob's card token) that renews the owner's subscription.
+
+    The token is AES-GCM encrypted (accounts' key ring, the row id as associated data); its
+    SHA-256 makes a token stored once among live rows. A deleted card keeps no token.
+    """
+
+    __tablename__ = "payment_methods"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    token_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    encryption_key_id: Mapped[str] = mapped_column(String(64))
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    masked_pan: Mapped[str] = mapped_column(String(32))
+    brand: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        Index(
+            "uq_payment_methods_provider_token_sha256",
+            "provider",
+            "token_sha256",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
         ),
     )

@@ -1,6 +1,6 @@
 """Row level security for billing's user-owned tables (payments, credit_ledger, subscriptions,
-payment_customers; and accounts' student_profiles, which holds the credit balance): the API role
-sees only rows of ``app.user_id``.
+payment_customers, payment_methods; and accounts' student_profiles, which holds the credit
+balance): the API role sees only rows of ``app.user_id``.
 
 Code that legitimately crosses users — jobs, provider webhooks, admin routes — says so by setting
 ``app.bypass_rls`` for its transaction only.
@@ -22,6 +22,7 @@ RLS_TABLES = (
     "student_profiles",
     "subscriptions",
     "payment_customers",
+    "payment_methods",
 )
 
 

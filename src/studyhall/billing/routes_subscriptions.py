@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from studyhall.accounts.deps import Admin, CurrentUser
-from studyhall.billing import ledger, subscriptions
+from studyhall.billing import ledger, saved_cards, subscriptions
 from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
 from studyhall.billing.schemas import (
     CancelBody,
     EntitlementsRead,
+    PaymentMethodRead,
     PaymentStarted,
     PlanCreate,
     PlanRead,
@@ -114,3 +116,21 @@ async def my_entitlements(user: CurrentUser, session: Session) -> EntitlementsRe
         ai_monthly_token_quota=found.ai_monthly_token_quota,
         credit_balance=await ledger.balance(session, user.id),
     )
+
+
+@router.get("/billing/payment-methods", summary="Your saved cards (they renew your subscription)")
+async def list_payment_methods(user: CurrentUser, session: Session) -> list[PaymentMethodRead]:
+    methods = await saved_cards.list_for_user(session, user.id)
+    return [PaymentMethodRead.model_validate(method) for method in methods]
+
+
+@router.delete(
+    "/billing/payment-methods/{method_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a saved card",
+)
+async def delete_payment_method(
+    method_id: uuid.UUID, user: CurrentUser, session: Session
+) -> Response:
+    await saved_cards.delete(session, user.id, method_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -195,6 +195,16 @@ class SubscriptionStarted(BaseModel):
     client_secret: str | None = None
 
 
+class PaymentMethodRead(ORM):
+    """A saved card as its owner sees it; the token never leaves the server."""
+
+    id: uuid.UUID
+    provider: str
+    masked_pan: str
+    brand: str | None
+    created_at: datetime
+
+
 class EntitlementsRead(BaseModel):
     plan_key: str | None
     status: str | None

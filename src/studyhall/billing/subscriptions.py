@@ -16,12 +16,21 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import expiry, ledger, payments, purposes, rls, subscriptions_stripe
+from studyhall.billing import (
+    expiry,
+    ledger,
+    payments,
+    purposes,
+    rls,
+    saved_cards,
+    subscriptions_stripe,
+)
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -35,6 +44,7 @@ from studyhall.jobs import enqueue
 from studyhall.kit.errors import Conflict, NotFound
 
 PURPOSE = "subscription"
+RENEWALS = uuid.UUID("6f1d3c52-8a4e-4b7a-9d0e-3c2b1a0f9e8d")
 CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 
 
@@ -398,12 +408,73 @@ async def renew_one(session: AsyncSession, subscription_id: uuid.UUID, now: date
         started = await _charge_period(session, user, subscription, plan)
         if started.payment.status == "succeeded":
             return "renewed"
+    charging = (
+        subscription.provider == "paymob"
+        and not await _has_pending_payment(session, subscription.id)
+        and await _charge_saved_card(session, subscription)
+    )
+    if charging:
+        # Nothing moves yet: the charge job's answer renews the period or makes it past due.
+        return None
     subscription.status = "past_due"
     await _schedule_renewal(session, subscription, after_grace=True)
     await audit.record(
         session, None, "subscription.past_due", "subscription", subscription.id, None
     )
     return "past_due"
+
+
+def renewal_payment_id(subscription_id: uuid.UUID, period_start: datetime) -> uuid.UUID:
+    """One payment id per subscription period: Paymob's merchant order id for the renewal, so a
+    retried renewal finds (and never re-creates or re-charges) the period's order."""
+    return uuid.uuid5(RENEWALS, f"{subscription_id}/{period_start.isoformat()}")
+
+
+async def _charge_saved_card(session: AsyncSession, subscription: Subscription) -> bool:
+    """Write the period's renewal payment and enqueue its charge (rule 3: both commit together,
+    and the charge runs after the commit, outside any transaction). False: no saved card."""
+    from studyhall.billing.jobs import charge_saved_card, schedule_reconciliation
+
+    if billing_settings().paymob_moto_integration_id is None:
+        return False
+    card = await saved_cards.latest(session, subscription.user_id, "paymob")
+    if card is None:
+        return False
+    plan = await session.get(Plan, subscription.plan_id)
+    assert plan is not None and subscription.current_period_end is not None
+    payment_id = renewal_payment_id(subscription.id, subscription.current_period_end)
+    inserted = await session.scalar(
+        pg_insert(Payment)
+        .values(
+            id=payment_id,
+            user_id=subscription.user_id,
+            type="subscription",
+            purpose=PURPOSE,
+            purpose_id=subscription.id,
+            provider="paymob",
+            amount_cents=subscription.price_cents,
+            currency=subscription.currency,
+            status="pending",
+            description=f"{plan.name} ({plan.billing_cycle}), renewal",
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(Payment.id)
+    )
+    if inserted is None:
+        return False  # this period's renewal was already charged (and settled)
+    await audit.record(
+        session,
+        None,
+        "payment.create",
+        "payment",
+        payment_id,
+        {"purpose": PURPOSE, "amount_cents": subscription.price_cents, "card": str(card.id)},
+    )
+    await enqueue(
+        session, charge_saved_card, payment_id=str(payment_id), payment_method_id=str(card.id)
+    )
+    await schedule_reconciliation(session, payment_id)
+    return True
 
 
 purposes.register(

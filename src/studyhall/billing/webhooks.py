@@ -18,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payments, providers, refunds, subscriptions_stripe
+from studyhall.billing import payments, providers, refunds, saved_cards, subscriptions_stripe
 from studyhall.billing.models import WebhookEvent
-from studyhall.billing.providers.base import PaymentEvent, RemoteSubscription
+from studyhall.billing.providers.base import PaymentEvent, RemoteSubscription, VerifiedEvent
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import NotFound
 
@@ -39,7 +39,19 @@ async def ingest(
     if provider_name not in ("stripe", "paymob"):
         raise NotFound(f"No webhooks are accepted for {provider_name!r}.", code="unknown_provider")
     verified = providers.get(provider_name).verify_webhook(body, headers, query)
-    row_id = await session.scalar(
+    row_id = await _store(session, provider_name, verified)
+    if row_id is not None:
+        from studyhall.billing.jobs import apply_webhook_event
+
+        await enqueue(session, apply_webhook_event, event_row_id=str(row_id))
+    return row_id, verified.event_id
+
+
+async def _store(
+    session: AsyncSession, provider_name: str, verified: VerifiedEvent
+) -> uuid.UUID | None:
+    """The row id, or None when this event id is already stored."""
+    return await session.scalar(
         pg_insert(WebhookEvent)
         .values(
             provider=provider_name,
@@ -50,11 +62,22 @@ async def ingest(
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(WebhookEvent.id)
     )
-    if row_id is not None:
-        from studyhall.billing.jobs import apply_webhook_event
 
-        await enqueue(session, apply_webhook_event, event_row_id=str(row_id))
-    return row_id, verified.event_id
+
+async def apply_fetched(session: AsyncSession, provider_name: str, fetched: VerifiedEvent) -> None:
+    """Apply what the provider answered when asked, exactly as the callback carrying the same
+    object is applied: stored under the callback's event id (so that callback, arriving later,
+    is a duplicate) and applied through ``apply``, which applies a stored event once."""
+    row_id = await _store(session, provider_name, fetched)
+    if row_id is None:
+        row_id = await session.scalar(
+            select(WebhookEvent.id).where(
+                WebhookEvent.provider == provider_name,
+                WebhookEvent.event_id == fetched.event_id,
+            )
+        )
+    assert row_id is not None
+    await apply(session, row_id)
 
 
 async def apply(
@@ -78,7 +101,7 @@ async def apply(
     event.attempts += 1
     interpreted = providers.get(event.provider).interpret(event.event_type, event.payload)
     if not await _dispatch(session, event.provider, interpreted, remote_subscription):
-        event.last_error = "the payment this event names is not known (yet)"
+        event.last_error = "the payment or order this event names is not known (yet)"
         if event.attempts < MAX_ATTEMPTS:
             return False
     event.processed_at = datetime.now(UTC)
@@ -105,6 +128,9 @@ async def _dispatch(
     if event.kind == "invoice_paid":
         assert event.invoice is not None
         return await subscriptions_stripe.record_paid_invoice(session, event.invoice)
+    if event.kind == "card_saved":
+        assert event.card is not None
+        return await saved_cards.save(session, event.card)
     return await _apply_to_payment(session, provider, event)
 
 

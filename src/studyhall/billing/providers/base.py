@@ -52,11 +52,26 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class VerifiedEvent:
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RemotePayment:
+    """A payment as the provider reports it when asked.
+
+    ``event``: the provider answered with the very object its callbacks carry (Paymob's
+    transaction); it is then applied as that callback would be, under the same event id.
+    """
+
     status: RemoteStatus
     amount_refunded_cents: int = 0
     failure_code: str | None = None
     failure_message: str | None = None
+    event: VerifiedEvent | None = None
+    provider_payment_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,21 +80,26 @@ class RemoteRefund:
     status: RemoteStatus
 
 
-@dataclass(frozen=True)
-class VerifiedEvent:
-    event_id: str
-    event_type: str
-    payload: dict[str, Any]
-
-
 EventKind = Literal[
     "payment_succeeded",
     "payment_failed",
     "payment_refunded",
     "subscription_changed",
     "invoice_paid",
+    "card_saved",
     "ignored",
 ]
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A card the payer chose to save, as the provider's token callback reports it.
+    ``provider_order_id`` is the provider's order of the payment during which it was saved."""
+
+    token: str
+    masked_pan: str
+    brand: str | None
+    provider_order_id: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +142,7 @@ class PaymentEvent:
     failure_message: str | None = None
     provider_subscription_id: str | None = None
     invoice: PaidInvoice | None = None
+    card: SavedCard | None = None
 
 
 class Provider(Protocol):
@@ -129,7 +150,12 @@ class Provider(Protocol):
 
     async def start_payment(self, request: PaymentRequest) -> Checkout: ...
 
-    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment: ...
+    async def fetch_payment(
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
+    ) -> RemotePayment: ...
 
     async def refund(
         self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int

@@ -29,7 +29,12 @@ class ManualProvider:
         status: RemoteStatus = "succeeded" if self.settings.manual_auto_succeed else "pending"
         return Checkout(status=status, provider_payment_id=f"manual_{request.payment_id.hex}")
 
-    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:
+    async def fetch_payment(
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
+    ) -> RemotePayment:
         # Nothing remote to ask: a manual payment changes only when an admin says so.
         return RemotePayment(status="pending")
 

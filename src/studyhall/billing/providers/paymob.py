@@ -1,10 +1,22 @@
-"""Paymob (seed 003, EGP): Intention API for checkout, HMAC-SHA512 verified transaction callbacks.
+"""Paymob (seed 003, EGP): Intention API for checkout, HMAC-SHA512 verified transaction callbacks,
+transaction inquiry for reconciliation.
 
 Paymob does not sign the raw body. It sends ``?hmac=<hex>`` computed with HMAC-SHA512 (the
 dashboard's HMAC secret) over the values of these 20 fields of the transaction, concatenated with
 no separator, in exactly this order, booleans written ``true``/``false``. Source: Paymob developer
 docs, "HMAC Transaction Callback"
 (https://developers.paymob.com/paymob-docs/developers/webhook-callbacks-and-hmac/hmac/hmac-transaction-callback).
+A card token callback (``type: TOKEN``) is signed the same way over its own eight fields, sorted
+by name ("HMAC for Card Tokens").
+
+The inquiry ("Retrieve A Transaction", https://docs.paymob.com/docs/retrieve-a-transaction) uses
+the legacy auth: the API key is exchanged at ``/api/auth/tokens`` for a bearer token, then
+``POST /api/ecommerce/orders/transaction_inquiry {"merchant_order_id": <our payment id>}``
+answers the same transaction object a callback carries.
+
+A saved card pays a renewal as a merchant-initiated (MOTO) payment ("Pay With Saved Token",
+https://docs.paymob.com/docs/pay-with-saved-token): an order under our payment id, a payment key
+for the recurring integration, then ``/api/acceptance/payments/pay`` with the card token.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ from studyhall.billing.providers.base import (
     ProviderUnavailable,
     RemotePayment,
     RemoteRefund,
+    SavedCard,
     VerifiedEvent,
     parse_uuid,
 )
@@ -55,7 +68,16 @@ HMAC_FIELDS = (
     "source_data.type",
     "success",
 )
-TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+TOKEN_HMAC_FIELDS = (
+    "card_subtype",
+    "created_at",
+    "email",
+    "id",
+    "masked_pan",
+    "merchant_id",
+    "order_id",
+    "token",
+)
 
 
 class PaymobRejected(ProviderUnavailable):
@@ -74,23 +96,57 @@ def _field(obj: Mapping[str, Any], dotted: str) -> str:
     return "" if value is None else str(value)
 
 
-def hmac_message(transaction: Mapping[str, Any]) -> str:
-    return "".join(_field(transaction, name) for name in HMAC_FIELDS)
+def hmac_message(obj: Mapping[str, Any], fields: tuple[str, ...] = HMAC_FIELDS) -> str:
+    return "".join(_field(obj, name) for name in fields)
 
 
-def sign(transaction: Mapping[str, Any], secret: str) -> str:
-    return hmac.new(secret.encode(), hmac_message(transaction).encode(), hashlib.sha512).hexdigest()
+def sign(obj: Mapping[str, Any], secret: str, fields: tuple[str, ...] = HMAC_FIELDS) -> str:
+    message = hmac_message(obj, fields)
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha512).hexdigest()
+
+
+def transaction_event(transaction: dict[str, Any]) -> VerifiedEvent:
+    """A transaction Paymob answered us with, as the callback that carries it is stored."""
+    return VerifiedEvent(
+        _event_id(transaction), "transaction", {"type": "TRANSACTION", "obj": transaction}
+    )
+
+
+def _unwrap(data: dict[str, Any]) -> dict[str, Any] | None:
+    # Paymob's docs show a transaction both bare and wrapped as a callback body.
+    transaction = data.get("obj", data)
+    return transaction if isinstance(transaction, dict) and "id" in transaction else None
 
 
 def _event_id(obj: Mapping[str, Any]) -> str:
     """The transaction id de-duplicates Paymob's retries of one callback. A later state of the
-    same transaction (refunded, voided) is a new fact, so its state joins the id."""
+    same transaction (settled after pending, refunded, voided) is a new fact, so its state joins
+    the id: a pending report must not swallow the final one."""
     event_id = str(obj["id"])
+    if obj.get("pending"):
+        event_id += ":pending"
     if obj.get("is_refunded"):
         event_id += f":refunded:{obj.get('refunded_amount_cents') or 0}"
     if obj.get("is_voided"):
         event_id += ":voided"
     return event_id
+
+
+def _billing_data(request: PaymentRequest) -> dict[str, str]:
+    first, _, last = request.name.partition(" ")
+    return {
+        "first_name": first or "NA",
+        "last_name": last or "NA",
+        "email": request.email,
+        "phone_number": "NA",
+    }
+
+
+def _full_billing_data(request: PaymentRequest) -> dict[str, str]:
+    """The payment key API requires every address field; "NA" stands for unknown."""
+    unknown = ("apartment", "floor", "street", "building", "shipping_method", "postal_code")
+    address = dict.fromkeys((*unknown, "city", "country", "state"), "NA")
+    return {**_billing_data(request), **address}
 
 
 class PaymobProvider:
@@ -107,23 +163,123 @@ class PaymobProvider:
             )
         return self.settings.paymob_secret_key.get_secret_value()
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        headers = {"Authorization": f"Token {self._secret()}"}
+    async def _send(
+        self, path: str, body: dict[str, Any], authorization: str | None
+    ) -> httpx.Response:
+        """Transport failures and 5xx are outages (retry later); the caller reads anything else."""
+        headers = {} if authorization is None else {"Authorization": authorization}
         url = self.settings.paymob_api_base.rstrip("/") + path
+        timeout = httpx.Timeout(self.settings.paymob_timeout_s, connect=5.0)
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            async with httpx.AsyncClient(timeout=timeout) as http:
                 response = await http.post(url, json=body, headers=headers)
         except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"Paymob could not be reached: {exc}") from exc
-        if 400 <= response.status_code < 500:
-            raise PaymobRejected(f"Paymob refused: {response.status_code} {response.text[:300]}")
+            raise ProviderUnavailable(f"Paymob could not be reached: {exc!r}") from exc
         if response.status_code >= 500:
             raise ProviderUnavailable(f"Paymob answered {response.status_code}.")
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            raise PaymobRejected(f"Paymob refused: {response.status_code} {response.text[:300]}")
         data: dict[str, Any] = response.json()
         return data
 
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json(await self._send(path, body, f"Token {self._secret()}"))
+
+    async def _auth_token(self) -> str:
+        if self.settings.paymob_api_key is None:
+            raise ProviderNotConfigured(
+                "Paymob's API key is not configured: set STUDYHALL_BILLING_PAYMOB_API_KEY."
+            )
+        answer = self._json(
+            await self._send(
+                "/api/auth/tokens",
+                {"api_key": self.settings.paymob_api_key.get_secret_value()},
+                None,
+            )
+        )
+        return str(answer["token"])
+
+    async def inquire(self, merchant_order_id: str) -> dict[str, Any] | None:
+        """The latest transaction of the order we created under ``merchant_order_id``; None
+        while there is none (the buyer has not paid yet)."""
+        return await self._inquire(await self._auth_token(), merchant_order_id)
+
+    async def _inquire(self, auth_token: str, merchant_order_id: str) -> dict[str, Any] | None:
+        response = await self._send(
+            "/api/ecommerce/orders/transaction_inquiry",
+            {"merchant_order_id": merchant_order_id},
+            f"Bearer {auth_token}",
+        )
+        if response.status_code == 404:
+            return None
+        return _unwrap(self._json(response))
+
+    async def charge_saved_card(self, request: PaymentRequest, card_token: str) -> dict[str, Any]:
+        """Charge a saved card for our payment ``request.payment_id``; returns the transaction.
+
+        Asks first: a retry of a charge whose answer was lost (timeout, crash) gets the earlier
+        transaction back instead of paying again, and the payment key locks the order once paid.
+        """
+        integration_id = self.settings.paymob_moto_integration_id
+        if integration_id is None:
+            raise ProviderNotConfigured(
+                "Saved-card payments need STUDYHALL_BILLING_PAYMOB_MOTO_INTEGRATION_ID."
+            )
+        auth_token = await self._auth_token()
+        earlier = await self._inquire(auth_token, str(request.payment_id))
+        if earlier is not None:
+            return earlier
+        order = self._json(
+            await self._send(
+                "/api/ecommerce/orders",
+                {
+                    "auth_token": auth_token,
+                    "delivery_needed": False,
+                    "amount_cents": request.amount_cents,
+                    "currency": request.currency,
+                    "merchant_order_id": str(request.payment_id),
+                    "items": [],
+                },
+                None,
+            )
+        )
+        key = self._json(
+            await self._send(
+                "/api/acceptance/payment_keys",
+                {
+                    "auth_token": auth_token,
+                    "amount_cents": request.amount_cents,
+                    "expiration": 3600,
+                    "order_id": order["id"],
+                    "billing_data": _full_billing_data(request),
+                    "currency": request.currency,
+                    "integration_id": integration_id,
+                    "lock_order_when_paid": True,
+                },
+                None,
+            )
+        )
+        paid = _unwrap(
+            self._json(
+                await self._send(
+                    "/api/acceptance/payments/pay",
+                    {
+                        "source": {"identifier": card_token, "subtype": "TOKEN"},
+                        "payment_token": key["token"],
+                    },
+                    None,
+                )
+            )
+        )
+        if paid is None:
+            raise ProviderUnavailable("Paymob answered the payment without a transaction.")
+        return paid
+
     async def start_payment(self, request: PaymentRequest) -> Checkout:
-        first, _, last = request.name.partition(" ")
         intention = await self._post(
             "/v1/intention/",
             {
@@ -138,12 +294,7 @@ class PaymobProvider:
                         "quantity": 1,
                     }
                 ],
-                "billing_data": {
-                    "first_name": first or "NA",
-                    "last_name": last or "NA",
-                    "email": request.email,
-                    "phone_number": "NA",
-                },
+                "billing_data": _billing_data(request),
                 # Paymob copies this into order.merchant_order_id: our id comes back on callbacks.
                 "special_reference": str(request.payment_id),
             },
@@ -153,16 +304,27 @@ class PaymobProvider:
         base = self.settings.paymob_api_base.rstrip("/")
         return Checkout(
             status="pending",
-            provider_checkout_id=str(intention.get("id")),
+            # Paymob's order id: transaction callbacks (order.id) and saved-card callbacks
+            # (order_id) name the order, not the intention.
+            provider_checkout_id=str(intention["intention_order_id"]),
             client_secret=client_secret,
             payment_key=client_secret,
             checkout_url=f"{base}/unifiedcheckout/?publicKey={public_key}&clientSecret={client_secret}",
         )
 
-    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:
-        # Until a transaction callback names the transaction there is nothing to look up, and the
-        # pending payment keeps waiting for its callback.
-        return RemotePayment(status="pending")
+    async def fetch_payment(
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
+    ) -> RemotePayment:
+        transaction = await self.inquire(str(payment_id))
+        if transaction is None or transaction.get("pending"):
+            return RemotePayment(status="pending")
+        succeeded = bool(transaction.get("success")) and not transaction.get("is_voided")
+        return RemotePayment(
+            status="succeeded" if succeeded else "failed", event=transaction_event(transaction)
+        )
 
     async def refund(
         self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
@@ -192,20 +354,33 @@ class PaymobProvider:
         obj = payload.get("obj") if isinstance(payload, dict) else None
         if not received or not isinstance(obj, dict) or obj.get("id") is None:
             raise InvalidSignature("The callback has no hmac or no transaction.")
+        event_type = str(payload.get("type") or "").lower()
+        fields = TOKEN_HMAC_FIELDS if event_type == "token" else HMAC_FIELDS
         if not any(
-            hmac.compare_digest(sign(obj, secret.get_secret_value()), received.lower())
+            hmac.compare_digest(sign(obj, secret.get_secret_value(), fields), received.lower())
             for secret in self.settings.paymob_hmac_secrets
         ):
             raise InvalidSignature("The Paymob HMAC does not match.")
-        event_type = str(payload.get("type") or "").lower()
         if not event_type:
             raise BadRequest("The callback has no type.", code="invalid_payload")
+        if event_type == "token":
+            if not obj.get("token") or not obj.get("order_id"):
+                raise BadRequest("The card token callback has no token.", code="invalid_payload")
+            return VerifiedEvent(f"token:{obj['id']}", event_type, payload)
         return VerifiedEvent(_event_id(obj), event_type, payload)
 
     def interpret(self, event_type: str, payload: dict[str, Any]) -> PaymentEvent:
+        obj = payload["obj"]
+        if event_type == "token":
+            card = SavedCard(
+                token=str(obj["token"]),
+                masked_pan=str(obj.get("masked_pan") or ""),
+                brand=obj.get("card_subtype"),
+                provider_order_id=str(obj["order_id"]),
+            )
+            return PaymentEvent("card_saved", card=card)
         if event_type != "transaction":
             return PaymentEvent("ignored")
-        obj = payload["obj"]
         order = obj.get("order") or {}
         payment_id = parse_uuid(order.get("merchant_order_id"))
         transaction_id = str(obj["id"])

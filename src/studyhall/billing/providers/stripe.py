@@ -33,6 +33,8 @@ from studyhall.billing.providers.base import (
 from studyhall.kit.errors import BadRequest
 
 PAYMENT_METADATA_KEY = "studyhall_payment_id"
+# A completed session is paid unless an asynchronous method (a bank debit) is still settling.
+PAID_SESSION = ("paid", "no_payment_required")
 SUBSCRIPTION_METADATA_KEY = "studyhall_subscription_id"
 
 
@@ -65,6 +67,8 @@ class StripeProvider:
         return str(customer.id)
 
     async def start_payment(self, request: PaymentRequest) -> Checkout:
+        if self.settings.stripe_checkout == "checkout_session":
+            return await self._start_checkout_session(request)
         params: dict[str, Any] = {
             "amount": request.amount_cents,
             "currency": request.currency.lower(),
@@ -87,7 +91,17 @@ class StripeProvider:
             client_secret=intent.client_secret,
         )
 
-    async def fetch_payment(self, provider_payment_id: str) -> RemotePayment:
+    async def fetch_payment(
+        self,
+        payment_id: uuid.UUID,
+        provider_payment_id: str | None,
+        provider_checkout_id: str | None,
+    ) -> RemotePayment:
+        if provider_payment_id is None and provider_checkout_id is not None:
+            return await self._fetch_checkout_session(provider_checkout_id)
+        if provider_payment_id is None:
+            # The PaymentIntent was never created (or not recorded): nothing to ask about yet.
+            return RemotePayment(status="pending")
         try:
             intent = await self._client().v1.payment_intents.retrieve_async(provider_payment_id)
         except stripe.StripeError as exc:
@@ -112,10 +126,63 @@ class StripeProvider:
                 {"idempotency_key": f"cancel-payment-{payment_id}"},
             )
         except stripe.InvalidRequestError:
-            return await self.fetch_payment(provider_payment_id)
+            return await self.fetch_payment(payment_id, provider_payment_id, None)
         except stripe.StripeError as exc:
             raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
         return RemotePayment(status=_intent_status(intent.status, intent.last_payment_error))
+
+    async def _start_checkout_session(self, request: PaymentRequest) -> Checkout:
+        """A hosted Checkout Session (mode ``payment``). Our payment id travels as
+        ``client_reference_id`` and in the metadata of the session and of its PaymentIntent, so
+        session events and PaymentIntent/charge events both find the payment."""
+        success_url, cancel_url = self.settings.stripe_success_url, self.settings.stripe_cancel_url
+        if not success_url or not cancel_url:
+            raise ProviderNotConfigured(
+                "Stripe Checkout needs STUDYHALL_BILLING_STRIPE_SUCCESS_URL and "
+                "STUDYHALL_BILLING_STRIPE_CANCEL_URL."
+            )
+        metadata = {PAYMENT_METADATA_KEY: str(request.payment_id)}
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": request.amount_cents,
+                        "product_data": {"name": request.description[:250] or "Payment"},
+                    },
+                }
+            ],
+            "client_reference_id": str(request.payment_id),
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+        }
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        try:
+            session = await self._client().v1.checkout.sessions.create_async(
+                params,  # type: ignore[arg-type]
+                {"idempotency_key": f"checkout-{request.payment_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return Checkout(status="pending", provider_checkout_id=session.id, checkout_url=session.url)
+
+    async def _fetch_checkout_session(self, session_id: str) -> RemotePayment:
+        try:
+            session = await self._client().v1.checkout.sessions.retrieve_async(session_id)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        if session.status == "expired":
+            return RemotePayment(status="failed", failure_code="checkout_expired")
+        if session.status == "complete" and session.payment_status in PAID_SESSION:
+            intent = session.payment_intent
+            intent_id = intent if isinstance(intent, str) or intent is None else intent.id
+            return RemotePayment(status="succeeded", provider_payment_id=intent_id)
+        return RemotePayment(status="pending")
 
     async def refund(
         self, refund_id: uuid.UUID, provider_payment_id: str, amount_cents: int
@@ -221,6 +288,8 @@ class StripeProvider:
                 failure_code=error.get("code") or obj.get("cancellation_reason") or "failed",
                 failure_message=error.get("message"),
             )
+        if event_type.startswith("checkout.session."):
+            return _checkout_session_event(event_type, obj, payment_id)
         if event_type == "charge.refunded":
             return PaymentEvent(
                 "payment_refunded",
@@ -303,6 +372,26 @@ def _paid_invoice(invoice: dict[str, Any]) -> PaidInvoice | None:
         period_start=start,
         period_end=end,
     )
+
+
+def _checkout_session_event(
+    event_type: str, session: dict[str, Any], payment_id: uuid.UUID | None
+) -> PaymentEvent:
+    """Each outcome is monotonic (success wins, a failure only fails a pending payment), so the
+    events apply in any order: an async success that overtakes ``completed`` settles it, and the
+    ``completed`` that follows changes nothing."""
+    payment_id = payment_id or parse_uuid(session.get("client_reference_id"))
+    intent = session.get("payment_intent")
+    intent_id = intent.get("id") if isinstance(intent, dict) else intent
+    paid = event_type == "checkout.session.async_payment_succeeded" or (
+        event_type == "checkout.session.completed" and session.get("payment_status") in PAID_SESSION
+    )
+    if paid:
+        return PaymentEvent("payment_succeeded", payment_id, intent_id)
+    if event_type in ("checkout.session.async_payment_failed", "checkout.session.expired"):
+        code = "checkout_expired" if event_type.endswith("expired") else "async_payment_failed"
+        return PaymentEvent("payment_failed", payment_id, intent_id, failure_code=code)
+    return PaymentEvent("ignored")
 
 
 def _intent_status(status: str, error: object | None) -> RemoteStatus:
