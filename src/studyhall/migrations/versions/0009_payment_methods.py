@@ -2,7 +2,7 @@
 find a payment by the Paymob order its callbacks name.
 
 Revision ID: 0009_payment_methods
-Revises: 0007_notifications
+Revises: 0008_credit_balance_profile
 Create Date: 2026-11-22
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
 
 revision: str = "0009_payment_methods"
-down_revision: str | None = "0007_notifications"
+down_revision: str | None = "0008_credit_balance_profile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
