@@ -161,16 +161,16 @@ async def _check_material(session: AsyncSession, user: User, material_id: uuid.U
     if user.role == "admin":
         # Row level security would hide other users' materials from the admin's own role.
         await trusted(session)
-    material = await study_materials.keep_for_reference(session, material_id)
-    if material is None:
-        raise Unprocessable(
-            f"No material with id {material_id}.", code="material_not_found", field="material_id"
-        )
-    if user.role != "admin" and material.user_id != user.id:
+    material = await study_materials.find_undeleted(session, material_id)
+    if material is not None and user.role != "admin" and material.user_id != user.id:
         raise Unprocessable(
             "A lesson may only use a material you uploaded yourself.",
             code="material_not_owned",
             field="material_id",
+        )
+    if material is None or not await study_materials.keep_for_reference(session, material_id):
+        raise Unprocessable(
+            f"No material with id {material_id}.", code="material_not_found", field="material_id"
         )
 
 

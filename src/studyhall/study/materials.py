@@ -130,11 +130,24 @@ async def get_readable(
     return material
 
 
-async def keep_for_reference(session: AsyncSession, material_id: uuid.UUID) -> Material | None:
-    """The undeleted material, locked against deletion (``soft_delete`` takes the row for
-    update) until commit: a lesson is about to reference it."""
-    material = await session.get(Material, material_id, with_for_update={"key_share": True})
+async def find_undeleted(session: AsyncSession, material_id: uuid.UUID) -> Material | None:
+    """The material if it exists, is not deleted and the session's role may see it."""
+    material = await session.get(Material, material_id)
     return None if material is None or material.deleted_at is not None else material
+
+
+async def keep_for_reference(session: AsyncSession, material_id: uuid.UUID) -> bool:
+    """Lock the material against deletion (``soft_delete`` takes the row for update) until
+    commit, as something is about to reference it; False if it was deleted meanwhile. Only its
+    owner, or a trusted session, can take the lock."""
+    row = (
+        await session.execute(
+            select(Material.deleted_at)
+            .where(Material.id == material_id)
+            .with_for_update(key_share=True)
+        )
+    ).first()
+    return row is not None and row.deleted_at is None
 
 
 async def list_owned(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Material]:
