@@ -19,11 +19,19 @@ from sqlalchemy.exc import IntegrityError
 
 from studyhall.db.engine import Database
 from studyhall.study.engine.answer import NOT_FOUND
-from studyhall.study.models import AiArtifact, AiQuotaReservation, Material, MaterialChunk
+from studyhall.study.models import (
+    AiArtifact,
+    AiQuotaReservation,
+    Material,
+    MaterialChunk,
+    Quiz,
+    QuizQuestion,
+)
 from tests.conftest import run_jobs
 from tests.courses.helpers import Actor, count, make_admin, post, product, sign_up
 from tests.study.api.conftest import API
 from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
+from tests.study.api.fake_llm import FakeState
 
 RUBISCO = "Rubisco is the enzyme that captures carbon dioxide in the Calvin cycle."
 QUESTION = "Which enzyme captures carbon dioxide in the Calvin cycle?"
@@ -391,6 +399,22 @@ async def test_quiz_from_a_topic_is_built_from_its_accessible_lesson_materials(
     world = await _world(client, owner_db)
     student = world.student
     body = {"type": "quiz", "topic_id": world.topic_id, "max_items": 3}
+    # Another tutor's course has a lesson on the same topic; the student never gets access to it.
+    other = await sign_up(client, "tutor")
+    other_material = await _upload(client, other, "other.md", PHOTOSYNTHESIS.encode())
+    other_course = await post(client, f"{API}/courses", other, {"title": "O", "description": "d"})
+    other_section = await post(
+        client,
+        f"{API}/courses/{other_course['id']}/sections",
+        other,
+        {"name": "1", "status": "public"},
+    )
+    await post(
+        client,
+        f"{API}/sections/{other_section['id']}/lessons",
+        other,
+        _pdf_lesson(other_material, world.topic_id),
+    )
 
     # Without access the topic has no material for this student; nothing is written.
     none = await _artifact(client, student, body, 422)
@@ -452,3 +476,38 @@ async def _chunk_texts(owner_db: Database, material_id: str) -> dict[str, str]:
             )
         ).all()
     return {str(chunk_id): chunk_text for chunk_id, chunk_text in rows}
+
+
+async def test_topic_quiz_goes_through_the_llm_engine_like_a_material_quiz(
+    llm_client: httpx.AsyncClient, llm_state: FakeState, owner_db: Database
+) -> None:
+    world = await _world(llm_client, owner_db)
+    await _buy(llm_client, world)
+    created = await _artifact(
+        llm_client, world.student, {"type": "quiz", "topic_id": world.topic_id, "max_items": 3}
+    )
+    await run_jobs()
+    artifact = (
+        await llm_client.get(f"{API}/artifacts/{created['id']}", headers=world.student.headers)
+    ).json()
+    assert (artifact["status"], artifact["engine"], artifact["model_name"]) == (
+        "completed",
+        "llm",
+        "fake-gpt",
+    )
+    assert llm_state.requests[-1]["response_format"]["json_schema"]["name"] == "quiz"
+    async with owner_db.transaction() as session:
+        quiz = await session.get(Quiz, uuid.UUID(artifact["quiz_id"]))
+        question = (
+            await session.scalars(select(QuizQuestion).where(QuizQuestion.quiz_id == quiz.id))
+        ).one()
+    assert (quiz.topic_id, quiz.material_id, quiz.user_id) == (
+        uuid.UUID(world.topic_id),
+        None,
+        world.student.id,
+    )
+    assert (question.correct_answer, question.citations[0]["material_id"]) == (
+        "Volcanoes",
+        world.material_id,
+    )
+    assert question.citations[0]["page"] == 1
