@@ -9,7 +9,7 @@
 - ``materials`` / ``material_chunks``: a second, read-only policy lets a learner see those rows.
 
 Revision ID: 0010_study_scope
-Revises: 0007_notifications
+Revises: 0009_payment_methods
 Create Date: 2026-11-22
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010_study_scope"
-down_revision: str | None = "0007_notifications"
+down_revision: str | None = "0009_payment_methods"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
