@@ -20,6 +20,7 @@ from studyhall.db.engine import Database
 from studyhall.jobs.core import enqueue
 from studyhall.kit.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from studyhall.study import quota
+from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Chunk, chunk_blocks
 from studyhall.study.engine.extract import (
     DocumentKind,
@@ -27,7 +28,7 @@ from studyhall.study.engine.extract import (
     detect_type,
     extract_blocks,
 )
-from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.llm import LlmError
 from studyhall.study.models import Material, MaterialChunk
 from studyhall.study.retrieval import bypass_rls, pad_vector
 from studyhall.study.storage import StorageError, get_storage
