@@ -27,6 +27,7 @@ from studyhall.kit.errors import (
     UnsupportedMediaType,
 )
 from studyhall.study import quota
+from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Chunk, chunk_blocks
 from studyhall.study.engine.extract import (
     DocumentKind,
@@ -34,7 +35,7 @@ from studyhall.study.engine.extract import (
     detect_type,
     extract_blocks,
 )
-from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.llm import LlmError
 from studyhall.study.models import Material, MaterialChunk
 from studyhall.study.retrieval import bypass_rls, pad_vector, readable_materials
 from studyhall.study.storage import StorageError, get_storage

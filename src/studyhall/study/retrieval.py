@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.courses import service as courses
+from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
-from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.llm import LlmError
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
 from studyhall.study.quota import UsageCall
 
@@ -269,7 +270,7 @@ async def _dense(
 async def embed_query(
     settings: Settings, query: str, calls: list[UsageCall]
 ) -> tuple[list[float] | None, str | None]:
-    """The query's vector when an embedding server is configured; a failure only costs recall."""
+    """The query's vector when an embedding provider is configured; a failure only costs recall."""
     client = embedding_client(settings)
     if client is None:
         return None, None
