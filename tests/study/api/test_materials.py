@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from studyhall.app import create_app
 from studyhall.config import Settings
@@ -336,3 +338,35 @@ async def test_a_streamed_file_exactly_at_the_limit_is_accepted(
     assert await _count(owner_db, Material) == 1
     stored = settings.files_dir / alice.id / accepted.json()["id"]
     assert stored.read_bytes() == b"x" * 4 * 1024
+
+
+async def _as_user(db: Database, user_id: str, statement: str, **params: str) -> int:
+    async with db.transaction() as session:
+        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": user_id})
+        result = await session.execute(text(statement), params)
+        return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _chunk_owner_and_tokens(owner_db: Database) -> tuple[str, int]:
+    async with owner_db.transaction() as session:
+        chunk = (await session.scalars(select(MaterialChunk))).one()
+        return str(chunk.user_id), chunk.token_count
+
+
+async def test_the_searchable_view_keeps_the_row_level_security_rule(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    before = await _chunk_owner_and_tokens(owner_db)
+    count = "SELECT count(*) FROM material_chunks_searchable"
+    assert await _as_user(db, alice.id, count) == 1
+    assert await _as_user(db, bob.id, count) == 0
+    assert await _as_user(db, "", count) == 0
+    touch = "UPDATE material_chunks_searchable SET token_count = 0"
+    assert await _as_user(db, bob.id, touch) == 0
+    with pytest.raises(DBAPIError, match="check option"):
+        await _as_user(db, alice.id, "UPDATE material_chunks_searchable SET user_id = :b", b=bob.id)
+    assert await _chunk_owner_and_tokens(owner_db) == before
+    assert before[0] == alice.id
