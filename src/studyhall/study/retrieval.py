@@ -2,7 +2,9 @@
 pgvector nearest neighbours when embeddings are configured, fused by reciprocal rank fusion.
 
 Every query goes through ``accessible_materials`` so a user's search never reaches another
-user's chunks (and row level security repeats the rule inside PostgreSQL).
+user's chunks. Chunks are read through the view ``material_chunks_searchable``, which applies
+row level security's rule as a plain condition so that ``@@`` (not LEAKPROOF) may use the GIN
+index; the materials and the returned chunks are read under row level security itself.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
 # Full-text finds candidates, weighed by IDF; BM25 (ts_rank has no IDF) orders them.
 LEXICAL_CANDIDATES = 100
 DENSE_CANDIDATES = 40
+HNSW_EF_SEARCH = 100
 # A lexeme found in this many of the user's chunks no longer selects candidates (see below).
 COMMON_CAP = 500
 
@@ -257,9 +260,16 @@ async def _dense(
     """The nearest chunks by cosine distance, from the HNSW index.
 
     Iterative scans keep walking the graph until enough rows pass the scope filter; relaxed
-    order may return them slightly out of order, so they are sorted here.
+    order may return them slightly out of order, so they are sorted here. The search list
+    (``ef_search``) is a few times the candidates asked for, for recall close to an exact scan.
     """
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+    await session.execute(
+        text(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef_search, true)"
+        ),
+        {"ef_search": str(HNSW_EF_SEARCH)},
+    )
     chunks = searchable_chunks
     distance = chunks.c.embedding.cosine_distance(pad_vector(vector))
     rows = (
