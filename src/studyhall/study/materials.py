@@ -39,6 +39,7 @@ from studyhall.study.llm import LlmError
 from studyhall.study.models import Material, MaterialChunk
 from studyhall.study.retrieval import bypass_rls, pad_vector, readable_materials
 from studyhall.study.storage import StorageError, get_storage
+from studyhall.study.upload_limit import file_too_large
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,7 @@ async def upload(
     """Store the file and queue its processing; the type comes from the bytes, not the name."""
     limit = settings.study_max_upload_bytes
     if len(data) > limit:
-        raise PayloadTooLarge(
-            f"The file is larger than the {limit}-byte upload limit.", code="file_too_large"
-        )
+        raise file_too_large(limit)
     if not data.strip():
         raise Unprocessable("The file is empty.", code="empty_file")
     try:

@@ -19,12 +19,16 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     Numeric,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    Uuid,
+    column,
     func,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
@@ -105,7 +109,13 @@ class MaterialChunk(UUIDPrimaryKey, Base):
 
     __table_args__ = (
         UniqueConstraint("material_id", "ordinal"),
-        Index("ix_material_chunks_search_vector", "search_vector", postgresql_using="gin"),
+        # No pending list: searches never scan unsorted recent insertions (migration 0011).
+        Index(
+            "ix_material_chunks_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
         Index(
             "ix_material_chunks_embedding",
             "embedding",
@@ -113,6 +123,20 @@ class MaterialChunk(UUIDPrimaryKey, Base):
             postgresql_ops={"embedding": "vector_cosine_ops"},
         ),
     )
+
+
+# The view of migration 0011: the chunks the current ``app.user_id`` may read (the policy's own
+# rule), over which full-text conditions may use the GIN index. Read-only use, from retrieval.
+searchable_chunks = table(
+    "material_chunks_searchable",
+    column("id", Uuid),
+    column("material_id", Uuid),
+    column("user_id", Uuid),
+    column("token_count", Integer),
+    column("search_vector", TSVECTOR),
+    column("embedding", Vector(EMBEDDING_DIMENSIONS)),
+    column("embedding_model", Text),
+)
 
 
 class AiArtifact(UUIDPrimaryKey, Timestamps, SoftDelete, Base):

@@ -3,7 +3,9 @@ pgvector nearest neighbours when embeddings are configured, fused by reciprocal 
 
 Every query is confined to ``scope``, the ids of the materials the user may read (their own, and
 course materials through the courses domain's rule), so a user's search never reaches another
-user's private chunks (and row level security repeats the rule inside PostgreSQL).
+user's private chunks. Chunks are read through the view ``material_chunks_searchable``, which
+applies row level security's rule as a plain condition so that ``@@`` (not LEAKPROOF) may use the
+GIN index; the materials and the returned chunks are read under row level security itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import (
     Uuid,
     and_,
     any_,
+    bindparam,
     case,
     cast,
     func,
@@ -36,7 +39,12 @@ from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
 from studyhall.study.llm import LlmError
-from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
+from studyhall.study.models import (
+    EMBEDDING_DIMENSIONS,
+    Material,
+    MaterialChunk,
+    searchable_chunks,
+)
 from studyhall.study.quota import UsageCall
 
 __all__ = [
@@ -53,6 +61,7 @@ __all__ = [
 # Full-text finds candidates, weighed by IDF; BM25 (ts_rank has no IDF) orders them.
 LEXICAL_CANDIDATES = 100
 DENSE_CANDIDATES = 40
+HNSW_EF_SEARCH = 100
 # A lexeme found in this many of the user's chunks no longer selects candidates (see below).
 COMMON_CAP = 500
 
@@ -74,29 +83,6 @@ def readable_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
 def accessible_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
     """Materials whose chunks ``user_id`` may retrieve: readable and processed."""
     return and_(readable_materials(user_id), Material.processing_status == "completed")
-
-
-async def scope(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    material_ids: Sequence[uuid.UUID] | None = None,
-    *,
-    topic_id: uuid.UUID | None = None,
-) -> list[uuid.UUID]:
-    """Ids of the materials a search for ``user_id`` reads: every accessible one, narrowed to
-    ``material_ids`` and to the materials of lessons tagged ``topic_id`` when given. Computed once
-    per search; each retrieval query then filters chunks on this short list."""
-    query = select(Material.id).where(accessible_materials(user_id)).order_by(Material.id)
-    if material_ids:
-        query = query.where(Material.id.in_(material_ids))
-    if topic_id is not None:
-        query = query.where(Material.id.in_(courses.lesson_material_ids(user_id, topic_id)))
-    return list((await session.scalars(query)).all())
-
-
-def _in_scope(column: Any, material_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
-    # One array parameter, whatever the number of materials.
-    return column == any_(literal(list(material_ids), ARRAY(Uuid())))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -136,24 +122,65 @@ def pad_vector(vector: Sequence[float]) -> list[float]:
     return [*vector, *([0.0] * (EMBEDDING_DIMENSIONS - len(vector)))]
 
 
-def _base(material_ids: Sequence[uuid.UUID]) -> Any:
-    """Chunk (id, text) rows of the scope's materials; typed loosely across SQLAlchemy 2.0/2.1."""
-    return select(MaterialChunk.id, MaterialChunk.chunk_text).where(
-        _in_scope(MaterialChunk.material_id, material_ids)
+@dataclass(frozen=True)
+class _Scope:
+    """The materials one search reads, resolved once under row level security."""
+
+    material_ids: list[uuid.UUID]
+    chunk_count: int
+
+
+async def _scope(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    material_ids: Sequence[uuid.UUID] | None = None,
+    topic_id: uuid.UUID | None = None,
+) -> _Scope:
+    query = (
+        select(Material.id, Material.chunk_count)
+        .where(accessible_materials(user_id))
+        .order_by(Material.id)
     )
+    if material_ids:
+        query = query.where(Material.id.in_(material_ids))
+    if topic_id is not None:
+        query = query.where(Material.id.in_(courses.lesson_material_ids(user_id, topic_id)))
+    rows = (await session.execute(query)).all()
+    return _Scope([row[0] for row in rows], sum(row[1] for row in rows))
+
+
+async def scope(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    material_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    topic_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Ids of the materials a search for ``user_id`` reads: every accessible one, narrowed to
+    ``material_ids`` and to the materials of lessons tagged ``topic_id`` when given. Computed once
+    per search; each retrieval query then filters chunks on this short list."""
+    return (await _scope(session, user_id, material_ids, topic_id)).material_ids
+
+
+def _in_scope(scope: _Scope) -> ColumnElement[bool]:
+    # Chunks are read through ``searchable_chunks`` (row level security's rule as a plain
+    # condition) so full-text and vector conditions can use their indexes; the scope's material
+    # ids are a constant of the statement, so no join can make the planner repeat an index scan
+    # once per material.
+    ids = bindparam("scope_material_ids", scope.material_ids, type_=ARRAY(Uuid()))
+    return searchable_chunks.c.material_id == any_(ids)
 
 
 _DOCUMENT_FREQUENCY = text(
     """
     SELECT l, (SELECT count(*) FROM (
-        SELECT 1 FROM material_chunks c
-        WHERE c.material_id = ANY(:scope) AND c.search_vector @@ quote_literal(l)::tsquery
+        SELECT 1 FROM material_chunks_searchable c
+        WHERE c.material_id = ANY(:materials) AND c.search_vector @@ quote_literal(l)::tsquery
         LIMIT :cap
-    ) s) AS n,
-    (SELECT coalesce(sum(m.chunk_count), 0) FROM materials m WHERE m.id = ANY(:scope)) AS total
+    ) s) AS n
     FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
     """
-)
+).bindparams(bindparam("materials", type_=ARRAY(Uuid())))
 
 
 def _idf(n: int, total: int) -> float:
@@ -161,7 +188,7 @@ def _idf(n: int, total: int) -> float:
 
 
 async def _term_weights(
-    session: AsyncSession, material_ids: Sequence[uuid.UUID], query: str
+    session: AsyncSession, scope: _Scope, query: str
 ) -> tuple[dict[str, float], list[str]]:
     """IDF of each query lexeme over the scope's chunks, and the lexemes that pick candidates.
 
@@ -172,14 +199,14 @@ async def _term_weights(
     rows = (
         await session.execute(
             _DOCUMENT_FREQUENCY,
-            {"scope": list(material_ids), "query": query, "cap": COMMON_CAP},
+            {"materials": scope.material_ids, "query": query, "cap": COMMON_CAP},
         )
     ).all()
-    found = [(str(lexeme), int(n), max(int(total), int(n))) for lexeme, n, total in rows if n > 0]
-    weights = {lexeme: _idf(n, total) for lexeme, n, total in found}
-    selective = [lexeme for lexeme, n, _ in found if n < COMMON_CAP]
+    found = [(str(lexeme), int(n)) for lexeme, n in rows if n > 0]
+    weights = {lexeme: _idf(n, max(scope.chunk_count, n)) for lexeme, n in found}
+    selective = [lexeme for lexeme, n in found if n < COMMON_CAP]
     if not selective:
-        selective = [lexeme for lexeme, _, _ in sorted(found, key=lambda row: row[1])[:2]]
+        selective = [lexeme for lexeme, _ in sorted(found, key=lambda row: row[1])[:2]]
     return weights, selective
 
 
@@ -200,71 +227,93 @@ def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> l
     return scores
 
 
-def _term_frequency(term: str) -> ColumnElement[Any]:
-    """How often ``term`` occurs in the chunk, read from its tsvector positions."""
-    lexemes = func.unnest(MaterialChunk.search_vector).table_valued("lexeme", "positions")
-    return func.coalesce(
-        select(func.array_length(lexemes.c.positions, 1))
-        .where(lexemes.c.lexeme == term)
-        .scalar_subquery(),
-        0,
-    )
+def _lexeme(term: str) -> ColumnElement[Any]:
+    return cast("'" + term.replace("'", "''") + "'", TSQUERY)
 
 
-async def _lexical(
-    session: AsyncSession, material_ids: Sequence[uuid.UUID], query: str
-) -> list[uuid.UUID]:
-    weights, selective = await _term_weights(session, material_ids, query)
-    if not selective:
-        return []
-    # Candidates: chunks holding the rarer query words, ordered by the IDF mass they hold (a
-    # question rarely shares every word with its answer, so any word may match).
-    matches = [
-        MaterialChunk.search_vector.op("@@")(cast("'" + t.replace("'", "''") + "'", TSQUERY))
-        for t in selective
-    ]
+async def _candidates(
+    session: AsyncSession, scope: _Scope, weights: dict[str, float], selective: list[str]
+) -> list[tuple[Any, ...]]:
+    """(id, token_count, tf of each term in ``weights``) of the ``LEXICAL_CANDIDATES`` chunks
+    holding the most IDF mass of the rarer query words (a question rarely shares every word
+    with its answer, so any of them may match).
+
+    Term frequencies come from one pass over each candidate's tsvector, after the limit.
+    """
+    chunks = searchable_chunks
+    matches = [chunks.c.search_vector.op("@@")(_lexeme(t)) for t in selective]
     mass = sum(
         (case((match, weights[t]), else_=0.0) for t, match in zip(selective, matches, strict=True)),
         start=literal(0.0),
-    )
-    terms = list(weights)
-    candidates = (
-        _base(material_ids)
-        .where(or_(*matches))
-        .order_by(mass.desc(), MaterialChunk.id)
+    ).label("mass")
+    top = (
+        select(chunks.c.id, chunks.c.token_count, chunks.c.search_vector, mass)
+        .where(_in_scope(scope), or_(*matches))
+        .order_by(mass.desc(), chunks.c.id)
         .limit(LEXICAL_CANDIDATES)
-        .with_only_columns(
-            MaterialChunk.id,
-            MaterialChunk.token_count,
-            *(_term_frequency(t) for t in terms),
-        )
+        .cte("top")
     )
-    rows = (await session.execute(candidates)).all()
+    entries = func.unnest(top.c.search_vector).table_valued("lexeme", "positions").lateral()
+    terms = list(weights)
+    rows = await session.execute(
+        select(top.c.id, top.c.token_count, entries.c.lexeme, entries.c.positions)
+        .select_from(top.outerjoin(entries, entries.c.lexeme.in_(terms)))
+        .order_by(top.c.mass.desc(), top.c.id)
+    )
+    frequencies: dict[Any, tuple[int, dict[str, int]]] = {}
+    for chunk_id, token_count, lexeme, positions in rows:
+        _, counts = frequencies.setdefault(chunk_id, (token_count, {}))
+        if lexeme is not None:
+            counts[lexeme] = len(positions)
+    return [
+        (chunk_id, token_count, *(counts.get(t, 0) for t in terms))
+        for chunk_id, (token_count, counts) in frequencies.items()
+    ]
+
+
+async def _lexical(session: AsyncSession, scope: _Scope, query: str) -> list[uuid.UUID]:
+    weights, selective = await _term_weights(session, scope, query)
+    if not selective:
+        return []
+    rows = await _candidates(session, scope, weights, selective)
     if not rows:
         return []
-    scores = _bm25(rows, terms, weights)
+    scores = _bm25(rows, list(weights), weights)
     order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
     return [rows[i][0] for i in order if scores[i] > 0]
 
 
 async def _dense(
-    session: AsyncSession,
-    material_ids: Sequence[uuid.UUID],
-    vector: Sequence[float],
-    model: str,
+    session: AsyncSession, scope: _Scope, vector: Sequence[float], model: str
 ) -> list[uuid.UUID]:
-    # Iterative scans keep walking the HNSW graph until enough rows pass the user filter.
-    await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-    distance = MaterialChunk.embedding.cosine_distance(pad_vector(vector))
+    """The nearest chunks by cosine distance, from the HNSW index.
+
+    Iterative scans keep walking the graph until enough rows pass the scope filter; relaxed
+    order may return them slightly out of order, so they are sorted here. The search list
+    (``ef_search``) is a few times the candidates asked for, for recall close to an exact scan.
+    """
+    await session.execute(
+        text(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', :ef_search, true)"
+        ),
+        {"ef_search": str(HNSW_EF_SEARCH)},
+    )
+    chunks = searchable_chunks
+    distance = chunks.c.embedding.cosine_distance(pad_vector(vector))
     rows = (
         await session.execute(
-            _base(material_ids)
-            .where(MaterialChunk.embedding_model == model, MaterialChunk.embedding.is_not(None))
+            select(chunks.c.id, distance)
+            .where(
+                _in_scope(scope),
+                chunks.c.embedding_model == model,
+                chunks.c.embedding.is_not(None),
+            )
             .order_by(distance)
             .limit(DENSE_CANDIDATES)
         )
     ).all()
-    return [row[0] for row in rows]
+    return [row[0] for row in sorted(rows, key=lambda row: (row[1], row[0]))]
 
 
 async def embed_query(
@@ -294,12 +343,12 @@ async def search(
     embedding_model: str | None = None,
 ) -> list[RetrievedChunk]:
     """The ``k`` best chunks for ``query`` among the materials ``user_id`` may read."""
-    readable = await scope(session, user_id, material_ids)
-    if not readable:
+    scope = await _scope(session, user_id, material_ids)
+    if not scope.material_ids:
         return []
-    rankings = [await _lexical(session, readable, query)]
+    rankings = [await _lexical(session, scope, query)]
     if query_vector is not None and embedding_model:
-        rankings.append(await _dense(session, readable, query_vector, embedding_model))
+        rankings.append(await _dense(session, scope, query_vector, embedding_model))
     fused = rrf(rankings)[:k]
     if not fused:
         return []
@@ -308,7 +357,7 @@ async def search(
         await session.execute(
             select(MaterialChunk, Material.file_name, Material.mime_type)
             .join(Material, Material.id == MaterialChunk.material_id)
-            .where(MaterialChunk.id.in_(ids), _in_scope(Material.id, readable))
+            .where(MaterialChunk.id.in_(ids), Material.id.in_(scope.material_ids))
         )
     ).all()
     found = {chunk.id: (chunk, name, mime) for chunk, name, mime in rows}

@@ -15,7 +15,6 @@ from studyhall.accounts.deps import CurrentUser
 from studyhall.config import Settings
 from studyhall.db.deps import Session
 from studyhall.db.engine import Database
-from studyhall.kit.errors import PayloadTooLarge
 from studyhall.study import artifacts, chat, learning, materials, quota
 from studyhall.study.llm import chat_client
 from studyhall.study.models import AiArtifact, AiQuotaCounter, AiUsage
@@ -44,6 +43,7 @@ from studyhall.study.schemas import (
     UsageRead,
     UsageSummary,
 )
+from studyhall.study.upload_limit import UploadLimitRoute, file_too_large
 
 router = APIRouter(tags=["study"])
 
@@ -61,7 +61,6 @@ def _database(request: Request) -> Database:
 # Materials -------------------------------------------------------------------------------
 
 
-@router.post("/materials", status_code=status.HTTP_201_CREATED, response_model=MaterialRead)
 async def upload_material(
     request: Request,
     user: CurrentUser,
@@ -75,10 +74,19 @@ async def upload_material(
     # Read one byte past the limit: enough to know it is too big without buffering all of it.
     data = await file.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(
-            f"The file is larger than the {limit}-byte upload limit.", code="file_too_large"
-        )
+        raise file_too_large(limit)
     return await materials.upload(session, settings, user, file.filename or "upload", data, origin)
+
+
+# The body is refused while it arrives once it passes the limit (see ``upload_limit``).
+router.add_api_route(
+    "/materials",
+    upload_material,
+    methods=["POST"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=MaterialRead,
+    route_class_override=UploadLimitRoute,
+)
 
 
 @router.get("/materials", response_model=list[MaterialRead])

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.study.models import Material, MaterialChunk
+from studyhall.study.upload_limit import MULTIPART_ALLOWANCE
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, sign_up, upload
 from tests.study.api.docs import (
@@ -219,3 +223,150 @@ async def test_materials_are_private_and_soft_deleted(
 
 def test_storage_dir_defaults_under_home(settings: Settings) -> None:
     assert settings.files_dir == Path(settings.home) / "files"
+
+
+def _small_limit_client(settings: Settings, db: Database, limit: int) -> httpx.AsyncClient:
+    app = create_app(settings.model_copy(update={"study_max_upload_bytes": limit}), db)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+class _CountedBody:
+    """A streamed multipart body: a file part of ``pieces`` 1 KiB pieces, counting the pulls."""
+
+    BOUNDARY = "studyhall-test-boundary"
+    PIECE = b"x" * 1024
+
+    def __init__(self, pieces: int) -> None:
+        self.pieces = pieces
+        self.pulled = 0
+
+    @property
+    def content_type(self) -> str:
+        return f"multipart/form-data; boundary={self.BOUNDARY}"
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.pulled += 1
+        yield (
+            f'--{self.BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+        for _ in range(self.pieces):
+            self.pulled += 1
+            yield self.PIECE
+        self.pulled += 1
+        yield f"\r\n--{self.BOUNDARY}--\r\n".encode()
+
+
+async def test_an_oversized_content_length_is_refused_before_the_body_is_read(
+    settings: Settings, db: Database, owner_db: Database
+) -> None:
+    async with _small_limit_client(settings, db, 1000) as client:
+        alice = await sign_up(client, "alice@example.com")
+        body = _CountedBody(pieces=MULTIPART_ALLOWANCE // 1024 + 2)
+        declared = 1000 + MULTIPART_ALLOWANCE + 1
+        response = await client.post(
+            f"{API}/materials",
+            headers={
+                **alice.headers,
+                "Content-Type": body.content_type,
+                "Content-Length": str(declared),
+            },
+            content=body,
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "file_too_large"
+    assert response.json()["detail"] == "The file is larger than the 1000-byte upload limit."
+    assert body.pulled == 0
+    assert await _count(owner_db, Material) == 0
+    assert not (settings.files_dir / alice.id).exists()
+
+
+async def test_a_chunked_body_is_stopped_as_soon_as_it_passes_the_limit(
+    settings: Settings, db: Database, owner_db: Database
+) -> None:
+    async with _small_limit_client(settings, db, 1000) as client:
+        alice = await sign_up(client, "alice@example.com")
+        body = _CountedBody(pieces=200)
+        response = await client.post(
+            f"{API}/materials",
+            headers={**alice.headers, "Content-Type": body.content_type},
+            content=body,
+        )
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "file_too_large"
+    # The headers part, then 1 KiB pieces until 1000 + the allowance is passed: no more.
+    header_part = len(
+        (
+            f'--{_CountedBody.BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+    )
+    pieces_needed = (1000 + MULTIPART_ALLOWANCE + 1 - header_part + 1023) // 1024
+    assert body.pulled == 1 + pieces_needed
+    assert body.pulled < 1 + 200
+    assert await _count(owner_db, Material) == 0
+    assert not (settings.files_dir / alice.id).exists()
+
+
+async def test_a_streamed_file_exactly_at_the_limit_is_accepted(
+    settings: Settings, db: Database, owner_db: Database
+) -> None:
+    async with _small_limit_client(settings, db, 4 * 1024) as client:
+        alice = await sign_up(client, "alice@example.com")
+        at_limit = _CountedBody(pieces=4)
+        accepted = await client.post(
+            f"{API}/materials",
+            headers={**alice.headers, "Content-Type": at_limit.content_type},
+            content=at_limit,
+        )
+        one_more = _CountedBody(pieces=5)
+        refused = await client.post(
+            f"{API}/materials",
+            headers={**alice.headers, "Content-Type": one_more.content_type},
+            content=one_more,
+        )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["size_bytes"] == 4 * 1024
+    assert at_limit.pulled == 6
+    # Within the multipart allowance, the file part itself is still held to the exact limit.
+    assert refused.status_code == 413
+    assert refused.json()["code"] == "file_too_large"
+    assert await _count(owner_db, Material) == 1
+    stored = settings.files_dir / alice.id / accepted.json()["id"]
+    assert stored.read_bytes() == b"x" * 4 * 1024
+
+
+async def _as_user(db: Database, user_id: str, statement: str, **params: str) -> int:
+    async with db.transaction() as session:
+        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": user_id})
+        result = await session.execute(text(statement), params)
+        return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _chunk_owner_and_tokens(owner_db: Database) -> tuple[str, int]:
+    async with owner_db.transaction() as session:
+        chunk = (await session.scalars(select(MaterialChunk))).one()
+        return str(chunk.user_id), chunk.token_count
+
+
+async def test_the_searchable_view_keeps_the_row_level_security_rule(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    before = await _chunk_owner_and_tokens(owner_db)
+    count = "SELECT count(*) FROM material_chunks_searchable"
+    assert await _as_user(db, alice.id, count) == 1
+    assert await _as_user(db, bob.id, count) == 0
+    assert await _as_user(db, "", count) == 0
+    touch = "UPDATE material_chunks_searchable SET token_count = 0"
+    assert await _as_user(db, bob.id, touch) == 0
+    with pytest.raises(DBAPIError, match="check option"):
+        await _as_user(db, alice.id, "UPDATE material_chunks_searchable SET user_id = :b", b=bob.id)
+    assert await _chunk_owner_and_tokens(owner_db) == before
+    assert before[0] == alice.id
