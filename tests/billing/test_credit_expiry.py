@@ -26,7 +26,6 @@ from tests.billing.conftest import (
     sign_up,
     use_billing,
 )
-
 from tests.conftest import run_jobs
 
 CREDITS = "/api/v1/billing/credits"
