@@ -71,8 +71,6 @@ async def prepare(
     handler = purposes.get(purpose)
     provider_name = provider or billing_settings().default_provider
     providers.get(provider_name)  # an unknown name fails before anything is written
-    if provider_name == "stripe":
-        StripeProvider(billing_settings()).return_urls()  # hosted checkout without them: 422
     payment = Payment(
         user_id=user.id,
         type=handler.payment_type,

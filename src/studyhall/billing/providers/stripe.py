@@ -56,18 +56,6 @@ class StripeProvider:
             max_network_retries=2,
         )
 
-    def return_urls(self) -> tuple[str | None, str | None]:
-        """Checkout Sessions need both return addresses: checked before a payment is written."""
-        if self.settings.stripe_checkout != "checkout_session":
-            return None, None
-        success_url, cancel_url = self.settings.stripe_success_url, self.settings.stripe_cancel_url
-        if not success_url or not cancel_url:
-            raise ProviderNotConfigured(
-                "Stripe Checkout needs STUDYHALL_BILLING_STRIPE_SUCCESS_URL and "
-                "STUDYHALL_BILLING_STRIPE_CANCEL_URL."
-            )
-        return success_url, cancel_url
-
     async def create_customer(self, user_id: uuid.UUID, email: str, name: str) -> str:
         try:
             customer = await self._client().v1.customers.create_async(
@@ -147,7 +135,12 @@ class StripeProvider:
         """A hosted Checkout Session (mode ``payment``). Our payment id travels as
         ``client_reference_id`` and in the metadata of the session and of its PaymentIntent, so
         session events and PaymentIntent/charge events both find the payment."""
-        success_url, cancel_url = self.return_urls()
+        success_url, cancel_url = self.settings.stripe_success_url, self.settings.stripe_cancel_url
+        if not success_url or not cancel_url:
+            raise ProviderNotConfigured(
+                "Stripe Checkout needs STUDYHALL_BILLING_STRIPE_SUCCESS_URL and "
+                "STUDYHALL_BILLING_STRIPE_CANCEL_URL."
+            )
         metadata = {PAYMENT_METADATA_KEY: str(request.payment_id)}
         params: dict[str, Any] = {
             "mode": "payment",
