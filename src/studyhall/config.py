@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_output_tokens: int = Field(default=1024, ge=16)
+    # Unset: ``openai`` when embedding_base_url is set, else ``none`` (lexical retrieval only).
+    # ``local``: embedding_model is a model directory or an installed model package.
+    embedding_provider: Literal["openai", "local", "none"] | None = None
     embedding_base_url: str | None = None
     embedding_api_key: SecretStr | None = None
     embedding_model: str = "text-embedding-3-small"
@@ -129,6 +132,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "STUDYHALL_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _openai_embeddings_need_a_server(self) -> Settings:
+        if self.embedding_provider == "openai" and not self.embedding_base_url:
+            raise ValueError(
+                "STUDYHALL_EMBEDDING_PROVIDER=openai needs STUDYHALL_EMBEDDING_BASE_URL"
             )
         return self
 

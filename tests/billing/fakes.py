@@ -43,6 +43,7 @@ class FakeApi:
     # transaction by merchant_order_id, card tokens it declines, and an outage to simulate
     # ("error": 500 on every call, "hang": answer only after ``hang_s``).
     paymob_api_key: str = "paymob_api_key_test"
+    paymob_secret_key: str = "egy_sk_test"
     auth_tokens: set[str] = field(default_factory=set)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -186,6 +187,8 @@ def _paymob_answer(
     api: FakeApi, path: str, params: dict[str, Any], authorization: str | None
 ) -> tuple[int, dict[str, Any]]:
     if path == "/v1/intention/":
+        if authorization != f"Token {api.paymob_secret_key}":
+            return 401, {"detail": "Invalid secret key."}
         intention_id = api.next_id("pi_paymob")
         order_id = 217500000 + api.counter
         return 200, {

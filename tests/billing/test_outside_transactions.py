@@ -107,6 +107,23 @@ async def test_a_provider_outage_answers_503_and_a_retry_with_the_key_carries_on
 
 
 async def test_a_provider_that_refuses_fails_the_payment(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_paymob: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    pack_id = await create_pack(client, admin, credits=40, price_cents=900)
+    student = await sign_up(client)
+    fake_paymob.paymob_secret_key = "egy_sk_rotated"  # ours is no longer accepted: 401
+    refused = await client.post(
+        f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=student.with_key()
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "provider_rejected")
+    assert await scalar(db, "SELECT status || ':' || failure_code FROM payments") == (
+        "failed:provider_rejected"
+    )
+    assert await scalar(db, "SELECT count(*) FROM credit_ledger") == 0
+
+
+async def test_a_provider_missing_its_settings_is_refused_before_anything_is_written(
     client: httpx.AsyncClient, owner_db: Database, db: Database
 ) -> None:
     admin = await make_admin(client, owner_db)
@@ -117,7 +134,6 @@ async def test_a_provider_that_refuses_fails_the_payment(
         f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=student.with_key()
     )
     assert (refused.status_code, refused.json()["code"]) == (422, "provider_not_configured")
-    assert await scalar(db, "SELECT status || ':' || failure_code FROM payments") == (
-        "failed:provider_not_configured"
-    )
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await scalar(db, "SELECT count(*) FROM payments") == 0
     assert await scalar(db, "SELECT count(*) FROM credit_ledger") == 0

@@ -70,7 +70,8 @@ async def prepare(
     validate_money(amount_cents, currency)
     handler = purposes.get(purpose)
     provider_name = provider or billing_settings().default_provider
-    providers.get(provider_name)  # an unknown name fails before anything is written
+    # An unknown name or a provider missing its settings fails before anything is written.
+    providers.get(provider_name).require_configured()
     payment = Payment(
         user_id=user.id,
         type=handler.payment_type,

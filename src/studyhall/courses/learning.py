@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, select
+from sqlalchemy import Select, Uuid, and_, column, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -187,3 +187,23 @@ async def progress_summaries(
 ) -> list[tuple[uuid.UUID, str, int, int]]:
     rows = (await session.execute(summaries_query(user_id, course_ids))).all()
     return [(course_id, title, int(total), int(done)) for course_id, title, total, done in rows]
+
+
+def lesson_material_ids(
+    user_id: uuid.UUID, topic_id: uuid.UUID | None = None
+) -> Select[tuple[uuid.UUID]]:
+    """Ids of the study materials ``user_id`` may read through courses (of lessons tagged
+    ``topic_id``, when given): those of every lesson of the courses they author, and of the
+    published lessons of courses they hold live access to. Preview lessons of other courses do
+    not count: anyone may open them, and they would crowd every learner's study scope.
+
+    The rule is the SQL function ``studyhall_course_materials`` (migration 0010), which row level
+    security on ``materials`` and ``material_chunks`` uses too, so the two cannot disagree.
+    """
+    lessons = func.studyhall_course_materials(user_id).table_valued(
+        column("material_id", Uuid), column("topic_id", Uuid)
+    )
+    query = select(lessons.c.material_id)
+    if topic_id is not None:
+        query = query.where(lessons.c.topic_id == topic_id)
+    return query

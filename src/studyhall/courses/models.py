@@ -108,8 +108,11 @@ class Lesson(UUIDPrimaryKey, Timestamps, Base):
     content_type: Mapped[str] = mapped_column(Text, server_default="markdown")
     content: Mapped[str | None] = mapped_column(Text)
     video_url: Mapped[str | None] = mapped_column(Text)
-    # The uploaded PDF lives in study's `materials`; that domain adds the foreign key.
-    material_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # A study material (the uploaded PDF); RESTRICT: a material in use cannot vanish (study
+    # refuses to delete it with 409 `material_used_by_lessons`).
+    material_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("materials.id", ondelete="RESTRICT"), index=True
+    )
     estimated_duration_minutes: Mapped[int | None]
     status: Mapped[str] = mapped_column(Text, server_default="private")
     position: Mapped[int]

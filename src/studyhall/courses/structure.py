@@ -17,6 +17,7 @@ from studyhall.courses.common import (
     get_or_404,
     require_editor,
     section_and_course,
+    trusted,
 )
 from studyhall.courses.models import Course, CourseSection, Lesson, Topic
 from studyhall.courses.schemas import LessonCreate, LessonUpdate, SectionCreate, SectionUpdate
@@ -150,6 +151,34 @@ async def _check_topic(session: AsyncSession, topic_id: uuid.UUID | None) -> Non
         raise Unprocessable(f"No topic with id {topic_id}.", code="topic_not_found")
 
 
+async def _check_material(session: AsyncSession, user: User, material_id: uuid.UUID | None) -> None:
+    """A lesson may carry only a material its editor owns (admins may attach anyone's), so
+    publishing a course never exposes someone else's private upload to its learners."""
+    if material_id is None:
+        return
+    from studyhall.study import materials as study_materials
+
+    if user.role == "admin":
+        # Row level security would hide other users' materials from the admin's own role.
+        await trusted(session)
+    material = await study_materials.find_undeleted(session, material_id)
+    if material is not None and user.role != "admin" and material.user_id != user.id:
+        raise Unprocessable(
+            "A lesson may only use a material you uploaded yourself.",
+            code="material_not_owned",
+            field="material_id",
+        )
+    if material is None or not await study_materials.keep_for_reference(session, material_id):
+        raise Unprocessable(
+            f"No material with id {material_id}.", code="material_not_found", field="material_id"
+        )
+
+
+async def lessons_using_material(session: AsyncSession, material_id: uuid.UUID) -> list[uuid.UUID]:
+    query = select(Lesson.id).where(Lesson.material_id == material_id).order_by(Lesson.id)
+    return list((await session.scalars(query)).all())
+
+
 def _lesson_values(data: LessonCreate | LessonUpdate, *, unset: bool) -> dict[str, Any]:
     values = data.model_dump(exclude_unset=unset)
     if values.get("video_url") is not None:
@@ -163,6 +192,7 @@ async def create_lesson(
     section = await get_or_404(session, CourseSection, section_id, "section", lock=True)
     require_editor(user, await course_of_section(session, section))
     await _check_topic(session, data.topic_id)
+    await _check_material(session, user, data.material_id)
     position = await _next_position(session, Lesson.position, Lesson.section_id, section.id)
     values = _lesson_values(data, unset=False)
     lesson = Lesson(section_id=section.id, position=position, **values)
@@ -198,6 +228,8 @@ async def update_lesson(
             raise Unprocessable(f"{required} cannot be null.", code="validation_failed")
     if "topic_id" in changes:
         await _check_topic(session, changes["topic_id"])
+    if changes.get("material_id") not in (None, lesson.material_id):
+        await _check_material(session, user, changes["material_id"])
     before = {key: getattr(lesson, key) for key in changes}
     for key, value in changes.items():
         setattr(lesson, key, value)

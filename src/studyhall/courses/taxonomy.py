@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
-from studyhall.courses.common import PUBLISHED_LESSON, flush_unique, get_or_404
+from studyhall.courses.common import KEY_SHARE, PUBLISHED_LESSON, flush_unique, get_or_404
 from studyhall.courses.models import CourseSection, Lesson, Subject, Topic
 from studyhall.courses.schemas import SubjectCreate, SubjectUpdate, TopicCreate, TopicUpdate
 from studyhall.kit.errors import Conflict
@@ -118,6 +118,11 @@ async def update_topic(
         session, actor, "topic.update", "topic", topic.id, audit.changes(before, changes)
     )
     return topic
+
+
+async def find_topic(session: AsyncSession, topic_id: uuid.UUID) -> Topic | None:
+    """The topic, kept from being deleted until commit: the caller is about to reference it."""
+    return await session.get(Topic, topic_id, with_for_update=KEY_SHARE)
 
 
 async def topic_lessons(session: AsyncSession, topic_id: uuid.UUID) -> list[Lesson]:

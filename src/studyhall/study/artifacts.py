@@ -1,7 +1,9 @@
 """AI artifacts (seed 000 ``ai_artifacts``): summaries, flashcard decks and quizzes made by a job.
 
-A completed flashcards artifact also becomes ``flashcards`` rows (scheduled by FSRS) and a quiz
-artifact becomes ``quizzes``/``quiz_questions`` rows, so both can be studied and scored.
+An artifact is made from one material, or from a topic: the accessible materials of the course
+lessons tagged with it. A completed flashcards artifact also becomes ``flashcards`` rows
+(scheduled by FSRS) and a quiz artifact becomes ``quizzes``/``quiz_questions`` rows, so both can
+be studied and scored.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import Settings
+from studyhall.courses import service as courses
 from studyhall.db.engine import Database
 from studyhall.jobs.core import enqueue
-from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.study import materials as materials_service
 from studyhall.study import quota
 from studyhall.study.engine.chunk import Passage
@@ -35,7 +38,7 @@ from studyhall.study.models import (
     Quiz,
     QuizQuestion,
 )
-from studyhall.study.retrieval import RetrievedChunk, bypass_rls
+from studyhall.study.retrieval import RetrievedChunk, bypass_rls, scope
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +52,25 @@ async def create(
     settings: Settings,
     user: User,
     kind: Kind,
-    material_id: uuid.UUID,
     max_items: int,
+    *,
+    material_id: uuid.UUID | None = None,
+    topic_id: uuid.UUID | None = None,
 ) -> AiArtifact:
-    material = await materials_service.get_owned(session, user.id, material_id)
-    if material.processing_status != "completed":
-        raise Conflict(
-            f"The material is {material.processing_status}; artifacts need a processed material.",
-            code="material_not_ready",
-        )
-    tokens = min(CONTEXT_TOKENS, await _material_tokens(session, material_id))
+    """From ``material_id`` (one the user may read) or else from ``topic_id``."""
+    if material_id is not None:
+        sources = [await _ready_material(session, user, material_id)]
+    else:
+        assert topic_id is not None
+        sources = await _topic_materials(session, user, topic_id)
+    tokens = min(CONTEXT_TOKENS, await _material_tokens(session, sources))
     reservation = await quota.reserve(
         database, settings, user, kind, tokens + settings.llm_max_output_tokens
     )
     artifact = AiArtifact(
         user_id=user.id,
-        material_id=material.id,
+        material_id=material_id,
+        topic_id=topic_id,
         type=kind,
         status="pending",
         max_items=max_items,
@@ -78,7 +84,7 @@ async def create(
         "artifact.request",
         "ai_artifact",
         artifact.id,
-        {"type": kind, "material_id": material.id, "max_items": max_items},
+        {"type": kind, "material_id": material_id, "topic_id": topic_id, "max_items": max_items},
     )
     from studyhall.study.jobs import generate_artifact
 
@@ -86,10 +92,37 @@ async def create(
     return artifact
 
 
-async def _material_tokens(session: AsyncSession, material_id: uuid.UUID) -> int:
+async def _ready_material(session: AsyncSession, user: User, material_id: uuid.UUID) -> uuid.UUID:
+    material = await materials_service.get_readable(session, user.id, material_id)
+    if material.processing_status != "completed":
+        raise Conflict(
+            f"The material is {material.processing_status}; artifacts need a processed material.",
+            code="material_not_ready",
+        )
+    return material.id
+
+
+async def _topic_materials(
+    session: AsyncSession, user: User, topic_id: uuid.UUID
+) -> list[uuid.UUID]:
+    if await courses.find_topic(session, topic_id) is None:
+        raise Unprocessable(
+            f"No topic with id {topic_id}.", code="topic_not_found", field="topic_id"
+        )
+    material_ids = await scope(session, user.id, topic_id=topic_id)
+    if not material_ids:
+        raise Unprocessable(
+            "None of the materials you can read belongs to a course lesson of this topic.",
+            code="topic_has_no_material",
+            field="topic_id",
+        )
+    return material_ids
+
+
+async def _material_tokens(session: AsyncSession, material_ids: Sequence[uuid.UUID]) -> int:
     counts = (
         await session.scalars(
-            select(MaterialChunk.token_count).where(MaterialChunk.material_id == material_id)
+            select(MaterialChunk.token_count).where(MaterialChunk.material_id.in_(material_ids))
         )
     ).all()
     return sum(counts)
@@ -124,17 +157,32 @@ async def quiz_of(session: AsyncSession, artifact_id: uuid.UUID) -> uuid.UUID | 
 # The job ---------------------------------------------------------------------------------
 
 
-async def _passages(session: AsyncSession, material: Material) -> list[Passage]:
-    chunks = (
-        await session.scalars(
-            select(MaterialChunk)
-            .where(MaterialChunk.material_id == material.id)
-            .order_by(MaterialChunk.ordinal)
+async def _sources(session: AsyncSession, artifact: AiArtifact) -> list[uuid.UUID] | str:
+    """The materials the artifact is made from, read again now (access may have been lost since
+    the request), or why there are none."""
+    if artifact.material_id is not None:
+        found = await scope(session, artifact.user_id, [artifact.material_id])
+        return found or "the material was deleted or is no longer accessible"
+    if artifact.topic_id is None:
+        return "the topic was deleted"
+    found = await scope(session, artifact.user_id, topic_id=artifact.topic_id)
+    return found or "no accessible material belongs to the topic any more"
+
+
+async def _passages(session: AsyncSession, material_ids: Sequence[uuid.UUID]) -> list[Passage]:
+    """The materials' chunks within the context budget; several materials are read in turns
+    (the first chunk of each, then the second, …) so that each one is covered."""
+    rows = (
+        await session.execute(
+            select(MaterialChunk, Material)
+            .join(Material, Material.id == MaterialChunk.material_id)
+            .where(MaterialChunk.material_id.in_(material_ids))
+            .order_by(MaterialChunk.ordinal, Material.created_at, Material.id)
         )
     ).all()
     passages: list[Passage] = []
     budget = CONTEXT_TOKENS
-    for chunk in chunks:
+    for chunk, material in rows:
         if budget - chunk.token_count < 0 and passages:
             break
         budget -= chunk.token_count
@@ -162,14 +210,14 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
         )
         if artifact is None or artifact.status in ("completed", "failed"):
             return "gone" if artifact is None else artifact.status
-        material = (
-            await session.get(Material, artifact.material_id) if artifact.material_id else None
-        )
-        if material is None or material.deleted_at is not None:
-            await _fail(session, artifact, "the material was deleted")
+        sources = await _sources(session, artifact)
+        if isinstance(sources, str):
+            await _fail(session, artifact, sources)
+            if artifact.reservation_id:
+                await quota.release(session, artifact.reservation_id)
             return "failed"
         artifact.status = "processing"
-        passages = await _passages(session, material)
+        passages = await _passages(session, sources)
         kind: Kind = artifact.type  # type: ignore[assignment]
         max_items, reservation_id = artifact.max_items, artifact.reservation_id
     try:
@@ -252,6 +300,7 @@ async def _materialize(session: AsyncSession, artifact: AiArtifact) -> None:
         quiz = Quiz(
             user_id=artifact.user_id,
             material_id=artifact.material_id,
+            topic_id=artifact.topic_id,
             artifact_id=artifact.id,
             generated_by_ai=True,
         )

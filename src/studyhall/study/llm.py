@@ -22,7 +22,6 @@ __all__ = [
     "LlmError",
     "StreamEnd",
     "chat_client",
-    "embedding_client",
 ]
 
 
@@ -194,13 +193,3 @@ def chat_client(settings: Settings) -> LlmClient | None:
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     return LlmClient(settings.llm_base_url, settings.llm_model, key, settings.llm_timeout_s)
-
-
-def embedding_client(settings: Settings) -> LlmClient | None:
-    if not settings.embedding_base_url:
-        return None
-    secret = settings.embedding_api_key or settings.llm_api_key
-    key = secret.get_secret_value() if secret else None
-    return LlmClient(
-        settings.embedding_base_url, settings.embedding_model, key, settings.llm_timeout_s
-    )

@@ -16,10 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import Settings
+from studyhall.courses import service as courses
 from studyhall.db.engine import Database
 from studyhall.jobs.core import enqueue
-from studyhall.kit.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from studyhall.kit.errors import (
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 from studyhall.study import quota
+from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Chunk, chunk_blocks
 from studyhall.study.engine.extract import (
     DocumentKind,
@@ -27,9 +35,9 @@ from studyhall.study.engine.extract import (
     detect_type,
     extract_blocks,
 )
-from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.llm import LlmError
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import bypass_rls, pad_vector
+from studyhall.study.retrieval import bypass_rls, pad_vector, readable_materials
 from studyhall.study.storage import StorageError, get_storage
 
 log = logging.getLogger(__name__)
@@ -102,11 +110,45 @@ async def upload(
     return material
 
 
-async def get_owned(session: AsyncSession, user_id: uuid.UUID, material_id: uuid.UUID) -> Material:
-    material = await session.get(Material, material_id)
+async def get_owned(
+    session: AsyncSession, user_id: uuid.UUID, material_id: uuid.UUID, *, lock: bool = False
+) -> Material:
+    material = await session.get(Material, material_id, with_for_update=lock)
     if material is None or material.user_id != user_id or material.deleted_at is not None:
         raise NotFound("No such material.", code="material_not_found")
     return material
+
+
+async def get_readable(
+    session: AsyncSession, user_id: uuid.UUID, material_id: uuid.UUID
+) -> Material:
+    """One of the user's materials or a course material they may read (``readable_materials``)."""
+    material = await session.scalar(
+        select(Material).where(Material.id == material_id, readable_materials(user_id))
+    )
+    if material is None:
+        raise NotFound("No such material.", code="material_not_found")
+    return material
+
+
+async def find_undeleted(session: AsyncSession, material_id: uuid.UUID) -> Material | None:
+    """The material if it exists, is not deleted and the session's role may see it."""
+    material = await session.get(Material, material_id)
+    return None if material is None or material.deleted_at is not None else material
+
+
+async def keep_for_reference(session: AsyncSession, material_id: uuid.UUID) -> bool:
+    """Lock the material against deletion (``soft_delete`` takes the row for update) until
+    commit, as something is about to reference it; False if it was deleted meanwhile. Only its
+    owner, or a trusted session, can take the lock."""
+    row = (
+        await session.execute(
+            select(Material.deleted_at)
+            .where(Material.id == material_id)
+            .with_for_update(key_share=True)
+        )
+    ).first()
+    return row is not None and row.deleted_at is None
 
 
 async def list_owned(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Material]:
@@ -120,7 +162,16 @@ async def list_owned(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Mate
 
 
 async def soft_delete(session: AsyncSession, user: User, material_id: uuid.UUID) -> None:
-    material = await get_owned(session, user.id, material_id)
+    """Refused while lessons use the material: their learners study from it."""
+    material = await get_owned(session, user.id, material_id, lock=True)
+    lesson_ids = await courses.lessons_using_material(session, material.id)
+    if lesson_ids:
+        raise Conflict(
+            f"The material is used by {len(lesson_ids)} course lesson(s); remove it from them "
+            "before deleting it.",
+            code="material_used_by_lessons",
+            lesson_ids=[str(lesson_id) for lesson_id in lesson_ids],
+        )
     material.deleted_at = datetime.now(UTC)
     await audit.record(session, user.id, "material.delete", "material", material.id)
 

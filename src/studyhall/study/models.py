@@ -1,7 +1,7 @@
 """Study assistant tables (seeds 000 uploads/ai_artifacts/messages, 002 materials…, 003 usage_logs).
 
-``course_id`` and ``topic_id`` carry no foreign key yet: the courses capability lands on another
-branch and adds them in its migration.
+``materials.course_id`` and ``chat_threads.topic_id`` carry no foreign key yet; the topic of a
+quiz or artifact does (migration ``0010_study_scope``).
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ def _in(values: tuple[str, ...]) -> str:
 
 def _user_fk() -> Mapped[uuid.UUID]:
     return mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+def _topic_fk() -> Mapped[uuid.UUID | None]:
+    # A deleted topic leaves the quiz or artifact made from it in place, untagged.
+    return mapped_column(ForeignKey("topics.id", ondelete="SET NULL"), index=True)
 
 
 class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
@@ -117,7 +122,7 @@ class AiArtifact(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     material_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("materials.id", ondelete="CASCADE"), index=True
     )
-    topic_id: Mapped[uuid.UUID | None]
+    topic_id: Mapped[uuid.UUID | None] = _topic_fk()
     type: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text, server_default="pending")
     max_items: Mapped[int] = mapped_column(server_default=text("10"))
@@ -186,7 +191,7 @@ class Quiz(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    topic_id: Mapped[uuid.UUID | None]
+    topic_id: Mapped[uuid.UUID | None] = _topic_fk()
     material_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("materials.id", ondelete="SET NULL")
     )

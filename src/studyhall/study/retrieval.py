@@ -1,8 +1,9 @@
 """Hybrid retrieval over ``material_chunks``: PostgreSQL full-text candidates re-ranked with BM25,
 pgvector nearest neighbours when embeddings are configured, fused by reciprocal rank fusion.
 
-Every query goes through ``accessible_materials`` so a user's search never reaches another
-user's chunks (and row level security repeats the rule inside PostgreSQL).
+Every query is confined to ``scope``, the ids of the materials the user may read (their own, and
+course materials through the courses domain's rule), so a user's search never reaches another
+user's private chunks (and row level security repeats the rule inside PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,14 +14,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, cast, func, literal, or_, select, text
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import (
+    ColumnElement,
+    Uuid,
+    and_,
+    any_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
+from studyhall.courses import service as courses
+from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
-from studyhall.study.llm import LlmError, embedding_client
+from studyhall.study.llm import LlmError
 from studyhall.study.models import EMBEDDING_DIMENSIONS, Material, MaterialChunk
 from studyhall.study.quota import UsageCall
 
@@ -30,6 +45,8 @@ __all__ = [
     "bypass_rls",
     "embed_query",
     "pad_vector",
+    "readable_materials",
+    "scope",
     "search",
 ]
 
@@ -45,16 +62,41 @@ async def bypass_rls(session: AsyncSession) -> None:
     await session.execute(text("SELECT set_config('app.bypass_rls', 'on', true)"))
 
 
-def accessible_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
-    """Materials whose chunks ``user_id`` may retrieve: their own, processed, not deleted.
-
-    Course materials the user has access to join here once the courses capability lands.
-    """
+def readable_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Undeleted materials ``user_id`` may read: their own, and the course materials the courses
+    domain lets them read (lessons of courses they hold access to or author)."""
     return and_(
-        Material.user_id == user_id,
         Material.deleted_at.is_(None),
-        Material.processing_status == "completed",
+        or_(Material.user_id == user_id, Material.id.in_(courses.lesson_material_ids(user_id))),
     )
+
+
+def accessible_materials(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Materials whose chunks ``user_id`` may retrieve: readable and processed."""
+    return and_(readable_materials(user_id), Material.processing_status == "completed")
+
+
+async def scope(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    material_ids: Sequence[uuid.UUID] | None = None,
+    *,
+    topic_id: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """Ids of the materials a search for ``user_id`` reads: every accessible one, narrowed to
+    ``material_ids`` and to the materials of lessons tagged ``topic_id`` when given. Computed once
+    per search; each retrieval query then filters chunks on this short list."""
+    query = select(Material.id).where(accessible_materials(user_id)).order_by(Material.id)
+    if material_ids:
+        query = query.where(Material.id.in_(material_ids))
+    if topic_id is not None:
+        query = query.where(Material.id.in_(courses.lesson_material_ids(user_id, topic_id)))
+    return list((await session.scalars(query)).all())
+
+
+def _in_scope(column: Any, material_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    # One array parameter, whatever the number of materials.
+    return column == any_(literal(list(material_ids), ARRAY(Uuid())))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -94,15 +136,10 @@ def pad_vector(vector: Sequence[float]) -> list[float]:
     return [*vector, *([0.0] * (EMBEDDING_DIMENSIONS - len(vector)))]
 
 
-def _base(user_id: uuid.UUID, material_ids: Sequence[uuid.UUID] | None) -> Any:
-    """Chunk (id, text) rows of accessible materials; typed loosely across SQLAlchemy 2.0/2.1."""
-    condition = and_(accessible_materials(user_id), MaterialChunk.user_id == Material.user_id)
-    if material_ids:
-        condition = and_(condition, Material.id.in_(material_ids))
-    return (
-        select(MaterialChunk.id, MaterialChunk.chunk_text)
-        .join(Material, Material.id == MaterialChunk.material_id)
-        .where(condition)
+def _base(material_ids: Sequence[uuid.UUID]) -> Any:
+    """Chunk (id, text) rows of the scope's materials; typed loosely across SQLAlchemy 2.0/2.1."""
+    return select(MaterialChunk.id, MaterialChunk.chunk_text).where(
+        _in_scope(MaterialChunk.material_id, material_ids)
     )
 
 
@@ -110,11 +147,10 @@ _DOCUMENT_FREQUENCY = text(
     """
     SELECT l, (SELECT count(*) FROM (
         SELECT 1 FROM material_chunks c
-        WHERE c.user_id = :user_id AND c.search_vector @@ quote_literal(l)::tsquery LIMIT :cap
+        WHERE c.material_id = ANY(:scope) AND c.search_vector @@ quote_literal(l)::tsquery
+        LIMIT :cap
     ) s) AS n,
-    (SELECT coalesce(sum(m.chunk_count), 0) FROM materials m
-     WHERE m.user_id = :user_id AND m.deleted_at IS NULL AND m.processing_status = 'completed'
-    ) AS total
+    (SELECT coalesce(sum(m.chunk_count), 0) FROM materials m WHERE m.id = ANY(:scope)) AS total
     FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
     """
 )
@@ -125,9 +161,9 @@ def _idf(n: int, total: int) -> float:
 
 
 async def _term_weights(
-    session: AsyncSession, user_id: uuid.UUID, query: str
+    session: AsyncSession, material_ids: Sequence[uuid.UUID], query: str
 ) -> tuple[dict[str, float], list[str]]:
-    """IDF of each query lexeme over the user's chunks, and the lexemes that pick candidates.
+    """IDF of each query lexeme over the scope's chunks, and the lexemes that pick candidates.
 
     Counting stops at ``COMMON_CAP``: a lexeme that common weighs little anyway, and ranking
     every chunk that shares it would cost time in proportion to the corpus, so it does not
@@ -135,7 +171,8 @@ async def _term_weights(
     """
     rows = (
         await session.execute(
-            _DOCUMENT_FREQUENCY, {"user_id": user_id, "query": query, "cap": COMMON_CAP}
+            _DOCUMENT_FREQUENCY,
+            {"scope": list(material_ids), "query": query, "cap": COMMON_CAP},
         )
     ).all()
     found = [(str(lexeme), int(n), max(int(total), int(n))) for lexeme, n, total in rows if n > 0]
@@ -175,12 +212,9 @@ def _term_frequency(term: str) -> ColumnElement[Any]:
 
 
 async def _lexical(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    query: str,
-    material_ids: Sequence[uuid.UUID] | None,
+    session: AsyncSession, material_ids: Sequence[uuid.UUID], query: str
 ) -> list[uuid.UUID]:
-    weights, selective = await _term_weights(session, user_id, query)
+    weights, selective = await _term_weights(session, material_ids, query)
     if not selective:
         return []
     # Candidates: chunks holding the rarer query words, ordered by the IDF mass they hold (a
@@ -195,7 +229,7 @@ async def _lexical(
     )
     terms = list(weights)
     candidates = (
-        _base(user_id, material_ids)
+        _base(material_ids)
         .where(or_(*matches))
         .order_by(mass.desc(), MaterialChunk.id)
         .limit(LEXICAL_CANDIDATES)
@@ -215,17 +249,16 @@ async def _lexical(
 
 async def _dense(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    material_ids: Sequence[uuid.UUID],
     vector: Sequence[float],
     model: str,
-    material_ids: Sequence[uuid.UUID] | None,
 ) -> list[uuid.UUID]:
     # Iterative scans keep walking the HNSW graph until enough rows pass the user filter.
     await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
     distance = MaterialChunk.embedding.cosine_distance(pad_vector(vector))
     rows = (
         await session.execute(
-            _base(user_id, material_ids)
+            _base(material_ids)
             .where(MaterialChunk.embedding_model == model, MaterialChunk.embedding.is_not(None))
             .order_by(distance)
             .limit(DENSE_CANDIDATES)
@@ -237,7 +270,7 @@ async def _dense(
 async def embed_query(
     settings: Settings, query: str, calls: list[UsageCall]
 ) -> tuple[list[float] | None, str | None]:
-    """The query's vector when an embedding server is configured; a failure only costs recall."""
+    """The query's vector when an embedding provider is configured; a failure only costs recall."""
     client = embedding_client(settings)
     if client is None:
         return None, None
@@ -261,9 +294,12 @@ async def search(
     embedding_model: str | None = None,
 ) -> list[RetrievedChunk]:
     """The ``k`` best chunks for ``query`` among the materials ``user_id`` may read."""
-    rankings = [await _lexical(session, user_id, query, material_ids)]
+    readable = await scope(session, user_id, material_ids)
+    if not readable:
+        return []
+    rankings = [await _lexical(session, readable, query)]
     if query_vector is not None and embedding_model:
-        rankings.append(await _dense(session, user_id, query_vector, embedding_model, material_ids))
+        rankings.append(await _dense(session, readable, query_vector, embedding_model))
     fused = rrf(rankings)[:k]
     if not fused:
         return []
@@ -272,7 +308,7 @@ async def search(
         await session.execute(
             select(MaterialChunk, Material.file_name, Material.mime_type)
             .join(Material, Material.id == MaterialChunk.material_id)
-            .where(MaterialChunk.id.in_(ids), accessible_materials(user_id))
+            .where(MaterialChunk.id.in_(ids), _in_scope(Material.id, readable))
         )
     ).all()
     found = {chunk.id: (chunk, name, mime) for chunk, name, mime in rows}

@@ -100,7 +100,8 @@ async def delete_material(material_id: uuid.UUID, user: CurrentUser, session: Se
 async def search_materials(
     body: SearchRequest, request: Request, user: CurrentUser, session: Session
 ) -> Any:
-    """Hybrid search over the caller's own processed materials."""
+    """Hybrid search over the caller's processed materials and the course materials they may
+    read."""
     calls: list[UsageCall] = []
     vector, model = await embed_query(_settings(request), body.query, calls)
     for call in calls:
@@ -143,6 +144,7 @@ async def _artifact_read(session: Session, artifact: AiArtifact) -> ArtifactRead
         id=artifact.id,
         type=artifact.type,
         material_id=artifact.material_id,
+        topic_id=artifact.topic_id,
         status=artifact.status,
         engine=artifact.engine,
         model_name=artifact.model_name,
@@ -157,15 +159,17 @@ async def _artifact_read(session: Session, artifact: AiArtifact) -> ArtifactRead
 async def create_artifact(
     body: ArtifactCreate, request: Request, user: CurrentUser, session: Session
 ) -> Any:
-    """Queue a summary, flashcard deck or quiz of a material (counts against the AI quota)."""
+    """Queue a summary, flashcard deck or quiz of a material or a topic (counts against the AI
+    quota)."""
     artifact = await artifacts.create(
         session,
         _database(request),
         _settings(request),
         user,
         body.type,
-        body.material_id,
         body.max_items,
+        material_id=body.material_id,
+        topic_id=body.topic_id,
     )
     await session.refresh(artifact)
     return await _artifact_read(session, artifact)
@@ -199,6 +203,7 @@ async def get_quiz(quiz_id: uuid.UUID, user: CurrentUser, session: Session) -> A
         id=quiz.id,
         title=quiz.title,
         material_id=quiz.material_id,
+        topic_id=quiz.topic_id,
         questions=[_question(q) for q in items],
     )
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Origin = Literal["notes", "slides", "assignment"]
 ArtifactType = Literal["summary", "flashcards", "quiz"]
@@ -50,14 +50,28 @@ class SearchHit(BaseModel):
 
 class ArtifactCreate(BaseModel):
     type: ArtifactType
-    material_id: uuid.UUID
+    material_id: uuid.UUID | None = Field(
+        default=None, description="A material you uploaded or may read through a course."
+    )
+    topic_id: uuid.UUID | None = Field(
+        default=None,
+        description="Instead of material_id: the accessible materials of course lessons tagged "
+        "with this topic.",
+    )
     max_items: int = Field(default=10, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ArtifactCreate:
+        if (self.material_id is None) == (self.topic_id is None):
+            raise ValueError("give exactly one of material_id and topic_id")
+        return self
 
 
 class ArtifactRead(BaseModel):
     id: uuid.UUID
     type: ArtifactType
     material_id: uuid.UUID | None
+    topic_id: uuid.UUID | None
     status: Literal["pending", "processing", "completed", "failed"]
     engine: Literal["offline", "llm"] | None
     model_name: str | None
@@ -80,6 +94,7 @@ class QuizRead(BaseModel):
     id: uuid.UUID
     title: str | None
     material_id: uuid.UUID | None
+    topic_id: uuid.UUID | None
     questions: list[QuestionRead]
 
 

@@ -148,6 +148,10 @@ class PaymentEvent:
 class Provider(Protocol):
     name: str
 
+    def require_configured(self) -> None:
+        """Raise ProviderNotConfigured when a payment could not be started; checked before
+        anything is written, so a configuration gap never leaves a row behind."""
+
     async def start_payment(self, request: PaymentRequest) -> Checkout: ...
 
     async def fetch_payment(

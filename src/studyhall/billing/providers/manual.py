@@ -25,6 +25,9 @@ class ManualProvider:
     def __init__(self, settings: BillingSettings) -> None:
         self.settings = settings
 
+    def require_configured(self) -> None:
+        """Built in: always ready."""
+
     async def start_payment(self, request: PaymentRequest) -> Checkout:
         status: RemoteStatus = "succeeded" if self.settings.manual_auto_succeed else "pending"
         return Checkout(status=status, provider_payment_id=f"manual_{request.payment_id.hex}")

@@ -155,6 +155,9 @@ class PaymobProvider:
     def __init__(self, settings: BillingSettings) -> None:
         self.settings = settings
 
+    def require_configured(self) -> None:
+        self._secret()
+
     def _secret(self) -> str:
         if self.settings.paymob_secret_key is None or self.settings.paymob_integration_id is None:
             raise ProviderNotConfigured(

@@ -44,6 +44,20 @@ class StripeProvider:
     def __init__(self, settings: BillingSettings) -> None:
         self.settings = settings
 
+    def require_configured(self) -> None:
+        self._client()
+        if self.settings.stripe_checkout == "checkout_session":
+            self._return_urls()
+
+    def _return_urls(self) -> tuple[str, str]:
+        success_url, cancel_url = self.settings.stripe_success_url, self.settings.stripe_cancel_url
+        if not success_url or not cancel_url:
+            raise ProviderNotConfigured(
+                "Stripe Checkout needs STUDYHALL_BILLING_STRIPE_SUCCESS_URL and "
+                "STUDYHALL_BILLING_STRIPE_CANCEL_URL."
+            )
+        return success_url, cancel_url
+
     def _client(self) -> stripe.StripeClient:
         if self.settings.stripe_api_key is None:
             raise ProviderNotConfigured(
@@ -135,12 +149,7 @@ class StripeProvider:
         """A hosted Checkout Session (mode ``payment``). Our payment id travels as
         ``client_reference_id`` and in the metadata of the session and of its PaymentIntent, so
         session events and PaymentIntent/charge events both find the payment."""
-        success_url, cancel_url = self.settings.stripe_success_url, self.settings.stripe_cancel_url
-        if not success_url or not cancel_url:
-            raise ProviderNotConfigured(
-                "Stripe Checkout needs STUDYHALL_BILLING_STRIPE_SUCCESS_URL and "
-                "STUDYHALL_BILLING_STRIPE_CANCEL_URL."
-            )
+        success_url, cancel_url = self._return_urls()
         metadata = {PAYMENT_METADATA_KEY: str(request.payment_id)}
         params: dict[str, Any] = {
             "mode": "payment",
