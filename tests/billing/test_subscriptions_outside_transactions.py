@@ -153,3 +153,18 @@ async def test_paying_a_period_through_an_outage_answers_503_and_the_retry_carri
     other = await client.post(PAY, headers=student.with_key())
     assert (other.status_code, other.json()["code"]) == (409, "payment_pending")
     assert await scalar(db, "SELECT count(*) FROM payments") == 1
+
+
+async def test_subscribing_through_an_unconfigured_provider_writes_nothing(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    plan_id = await _plan(client, admin, provider_plan_ids={"stripe": "price_pro"})
+    student = await sign_up(client)
+    refused = await client.post(
+        SUBSCRIBE, json={"plan_id": plan_id, "provider": "stripe"}, headers=student.with_key()
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "provider_not_configured")
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert await scalar(db, "SELECT count(*) FROM subscriptions") == 0
+    assert await scalar(db, "SELECT count(*) FROM payments") == 0

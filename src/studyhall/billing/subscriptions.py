@@ -26,6 +26,7 @@ from studyhall.billing import (
     expiry,
     ledger,
     payments,
+    providers,
     purposes,
     rls,
     saved_cards,
@@ -123,8 +124,10 @@ async def subscribe(
     if plan is None or not plan.is_active:
         raise NotFound("No such plan on sale.", code="plan_not_found")
     provider_name = provider or billing_settings().default_provider
+    # A provider missing its settings, or a plan Stripe cannot sell, writes nothing.
     if provider_name == "stripe":
         subscriptions_stripe.price_id(plan)
+    providers.get(provider_name).require_configured()
     if await live(session, user.id) is not None:
         raise Conflict("You already have a live subscription.", code="subscription_exists")
     now = datetime.now(UTC)
