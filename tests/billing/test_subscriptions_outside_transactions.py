@@ -168,3 +168,28 @@ async def test_subscribing_through_an_unconfigured_provider_writes_nothing(
     assert refused.headers["content-type"] == "application/problem+json"
     assert await scalar(db, "SELECT count(*) FROM subscriptions") == 0
     assert await scalar(db, "SELECT count(*) FROM payments") == 0
+
+
+async def test_a_subscription_canceled_before_the_retry_is_not_created_at_stripe(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_stripe: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    plan_id = await _plan(client, admin, provider_plan_ids={"stripe": "price_pro"})
+    student = await sign_up(client)
+    headers = student.with_key("canceled-before-the-retry")
+    body = {"plan_id": plan_id, "provider": "stripe"}
+    stripe_at("http://127.0.0.1:9")
+    down = await client.post(SUBSCRIBE, json=body, headers=headers)
+    assert (down.status_code, down.json()["code"]) == (503, "provider_unavailable")
+    canceled = await client.post(
+        "/api/v1/billing/subscriptions/current/cancel", json={}, headers=student.headers
+    )
+    assert (canceled.status_code, canceled.json()["status"]) == (200, "canceled")
+
+    stripe_at(fake_stripe.url)
+    retried = await client.post(SUBSCRIBE, json=body, headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["subscription"]["status"] == "canceled"
+    assert retried.json()["client_secret"] is None
+    assert fake_stripe.calls == []
+    assert await scalar(db, "SELECT provider_subscription_id FROM subscriptions") is None

@@ -180,7 +180,7 @@ async def open_first(
     if provider != "stripe":
         return Opened(None)  # a trial: nothing to collect yet
     remote = await subscriptions_stripe.open_remote(database, subscription_id)
-    return Opened(None, remote.client_secret)
+    return Opened(None, None if remote is None else remote.client_secret)
 
 
 async def _prepare_period(

@@ -41,7 +41,7 @@ def price_id(plan: Plan) -> str:
     return str(price)
 
 
-async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteSubscription:
+async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteSubscription | None:
     """Create the customer and the incomplete subscription at Stripe with no transaction open
     (rule 4), then store Stripe's id in a short transaction.
 
@@ -49,7 +49,7 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
     ``subscription-<subscription>``, so a retry gets the same objects (and the first invoice's
     secret) back. Only the first answer is mirrored: once the id is stored, webhooks (which
     re-fetch Stripe's current state) keep the row up to date, and a replayed creation answer
-    must not take it back.
+    must not take it back. None: the member canceled it before it was opened (nothing to pay).
     """
     async with rls.system_transaction(database) as session:
         subscription = await session.get(Subscription, subscription_id)
@@ -57,13 +57,18 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
         user = await session.get(User, subscription.user_id)
         plan = await session.get(Plan, subscription.plan_id)
         assert user is not None and plan is not None
+    if subscription.status == "canceled":
+        return None
     customer_id = await payments.stripe_customer(database, user)
     remote = await _stripe().start_subscription(subscription_id, customer_id, price_id(plan))
     async with rls.system_transaction(database) as session:
         subscription = await _lock(session, subscription_id)
         if subscription.provider_subscription_id is None:
             subscription.provider_subscription_id = remote.provider_subscription_id
-            diff = _mirror(subscription, remote)
+            # Canceled meanwhile: keep the id (Stripe's events then find a canceled row, which
+            # they leave alone) but not Stripe's state.
+            canceled = subscription.status == "canceled"
+            diff = {} if canceled else _mirror(subscription, remote)
             await session.flush()
             await audit.record(
                 session,
