@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from studyhall.billing import expiry, ledger, rls
 from studyhall.billing import jobs as billing_jobs
 from studyhall.db.engine import Database
+from studyhall.jobs import enqueue
 from studyhall.kit.errors import PaymentRequired
 from tests.billing.conftest import (
     Caller,
@@ -24,6 +26,7 @@ from tests.billing.conftest import (
     sign_up,
     use_billing,
 )
+from tests.conftest import run_jobs
 
 CREDITS = "/api/v1/billing/credits"
 
@@ -347,3 +350,76 @@ async def test_the_hourly_sweep_writes_off_expired_credits(
     await billing_jobs.hourly_sweep(timestamp=0)
     assert await _expiry_entries(db, student.id) == [-9]
     assert await ledger_consistent(db, student.id) == (4, 4)
+
+
+# A real failure inside one student's expiry transaction: the ledger insert is refused.
+REFUSE_EXPIRY_FUNCTION = """
+CREATE FUNCTION refuse_expiry() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.reason = 'expiry' AND NEW.user_id = '{user_id}'::uuid THEN
+    RAISE EXCEPTION 'ledger write refused for this student';
+  END IF;
+  RETURN NEW;
+END $$
+"""
+REFUSE_EXPIRY_TRIGGER = (
+    "CREATE TRIGGER refuse_expiry BEFORE INSERT ON credit_ledger "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_expiry()"
+)
+
+
+async def test_a_student_whose_expiry_fails_is_skipped_and_the_sweep_goes_on(
+    client: httpx.AsyncClient,
+    db: Database,
+    owner_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One student per batch: the sweep must page past the failing one, not meet it again.
+    monkeypatch.setattr(expiry, "BATCH", 1)
+    broken, first, second = [await sign_up(client) for _ in range(3)]
+    now = datetime.now(UTC)
+    # The broken student's credits expired first, so they are always first in line.
+    await _post(db, broken.id, 7, expires_at=now - timedelta(hours=3))
+    await _post(db, first.id, 5, expires_at=now - timedelta(hours=2))
+    await _post(db, second.id, 3, expires_at=now - timedelta(hours=1))
+    async with owner_db.transaction() as session:
+        await session.execute(text(REFUSE_EXPIRY_FUNCTION.format(user_id=broken.id)))
+        await session.execute(text(REFUSE_EXPIRY_TRIGGER))
+
+    with pytest.raises(expiry.ExpiryFailed) as failed:
+        await expiry.run_expiry(db, datetime.now(UTC))
+    assert failed.value.expired == 8
+    assert list(failed.value.failures) == [broken.id]
+    assert "ledger write refused for this student" in failed.value.failures[broken.id]
+    assert await _expiry_entries(db, first.id) == [-5]
+    assert await _expiry_entries(db, second.id) == [-3]
+    assert await _expiry_entries(db, broken.id) == []
+    # Nothing of the broken student's transaction was kept: still due at the next sweep.
+    assert await ledger_consistent(db, broken.id) == (7, 7)
+    assert await scalar(
+        db,
+        "SELECT credit_next_expiry_at <= now() FROM student_profiles WHERE user_id = :u",
+        u=broken.id,
+    )
+
+    # Through the worker, the failure is recorded like any job's, after the others' expiry.
+    async with db.transaction() as session:
+        await enqueue(session, billing_jobs.hourly_sweep, timestamp=0)
+    await run_jobs()
+    async with owner_db.transaction() as session:
+        recorded = (
+            await session.execute(text("SELECT task_name, attempt, error FROM job_errors"))
+        ).all()
+    assert [(task, attempt) for task, attempt, _ in recorded] == [
+        ("studyhall.billing.hourly_sweep", 1)
+    ]
+    assert recorded[0][2].startswith("ExpiryFailed: credit expiry failed for 1 student(s): ")
+    assert str(broken.id) in recorded[0][2]
+    assert await _expiry_entries(db, first.id) == [-5]
+    assert await ledger_consistent(db, broken.id) == (7, 7)
+
+    # Once the cause is gone, the next sweep expires the skipped student's credits.
+    async with owner_db.transaction() as session:
+        await session.execute(text("DROP TRIGGER refuse_expiry ON credit_ledger"))
+    assert await expiry.run_expiry(db, datetime.now(UTC)) == 7
+    assert await ledger_consistent(db, broken.id) == (0, 0)

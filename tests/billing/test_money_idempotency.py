@@ -142,3 +142,26 @@ async def test_marking_a_manual_payment_failed_replays_and_fails_once(
     assert responses[0].json()["status"] == "failed"
     assert await scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'payment.fail'") == 1
     assert await scalar(db, "SELECT count(*) FROM credit_ledger") == 0
+
+
+async def test_a_course_refund_replays_and_refunds_once(
+    client: httpx.AsyncClient, owner_db: Database, db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    student = await sign_up(client)
+    tree = await course_tree(client, Actor(admin.id, admin.headers))
+    paid = await product(client, Actor(admin.id, admin.headers), [tree["course_id"]])
+    bought = await client.post(
+        f"{API}/products/{paid['id']}/checkout", json={}, headers=student.with_key()
+    )
+    assert bought.status_code == 201, bought.text
+    purchase_id = bought.json()["purchase"]["id"]
+    assert await scalar(db, "SELECT status FROM purchases") == "paid"
+    url = f"{API}/purchases/{purchase_id}/refund"
+    responses = await _storm(client, url, {}, student.with_key("refund-course-once"))
+    _one_answer(responses, 200)
+    assert (responses[0].json()["id"], responses[0].json()["status"]) == (purchase_id, "refunded")
+    assert await scalar(db, "SELECT count(*) FROM refunds") == 1
+    assert await scalar(db, "SELECT amount_refunded_cents = amount_cents FROM payments") is True
+    assert await scalar(db, "SELECT status FROM payments") == "refunded"
+    assert await scalar(db, "SELECT count(*) FROM audit_log WHERE action = 'refund.request'") == 1

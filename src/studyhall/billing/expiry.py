@@ -18,12 +18,13 @@ when to look (never later than the truth), kept by grants and give-backs and res
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import StudentProfile, User
@@ -33,6 +34,7 @@ from studyhall.billing.models import CreditLedgerEntry
 from studyhall.db.engine import Database
 
 BATCH = 100
+log = logging.getLogger(__name__)
 UPCOMING = 5
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -173,24 +175,60 @@ async def expire_user(session: AsyncSession, user_id: uuid.UUID, now: datetime) 
     return due
 
 
+class ExpiryFailed(Exception):
+    """Some students' credits could not be expired; every other student's were. Raised at the
+    end of the sweep so the job's failure (and its error) is recorded like any job's, while one
+    bad student never holds back the rest: they are all tried again at the next sweep."""
+
+    def __init__(self, expired: int, failures: dict[uuid.UUID, str]) -> None:
+        self.expired = expired
+        self.failures = failures
+        listed = "; ".join(f"{user_id}: {error}" for user_id, error in failures.items())
+        super().__init__(f"credit expiry failed for {len(failures)} student(s): {listed}")
+
+
 async def run_expiry(database: Database, now: datetime) -> int:
-    """Expire what is due for every student, one small transaction per student."""
+    """Expire what is due for every student, one small transaction per student.
+
+    A student whose expiry fails is logged and skipped; the sweep goes on (in order of due
+    time, then user id, so it moves past them) and raises ``ExpiryFailed`` at the end.
+    """
     expired = 0
+    failures: dict[uuid.UUID, str] = {}
+    after: tuple[datetime, uuid.UUID] | None = None
     while True:
-        async with rls.system_transaction(database) as session:
-            due = list(
-                await session.scalars(
-                    select(StudentProfile.user_id)
-                    .where(StudentProfile.credit_next_expiry_at <= now)
-                    .order_by(StudentProfile.credit_next_expiry_at)
-                    .limit(BATCH)
-                )
-            )
-        for user_id in due:
-            async with rls.system_transaction(database) as session:
-                expired += await expire_user(session, user_id, now)
+        due = await _due_batch(database, now, after)
+        for when, user_id in due:
+            try:
+                async with rls.system_transaction(database) as session:
+                    expired += await expire_user(session, user_id, now)
+            except Exception as exc:
+                log.exception("credit expiry failed", extra={"user_id": str(user_id)})
+                failures[user_id] = f"{type(exc).__name__}: {exc}"[:500]
+            after = (when, user_id)
         if len(due) < BATCH:
-            return expired
+            break
+    if failures:
+        raise ExpiryFailed(expired, failures)
+    return expired
+
+
+async def _due_batch(
+    database: Database, now: datetime, after: tuple[datetime, uuid.UUID] | None
+) -> list[tuple[datetime, uuid.UUID]]:
+    due_at = StudentProfile.credit_next_expiry_at
+    query = (
+        select(due_at, StudentProfile.user_id)
+        .where(due_at <= now)
+        .order_by(due_at, StudentProfile.user_id)
+        .limit(BATCH)
+    )
+    if after is not None:
+        # Students already visited moved on (their next expiry is ahead) unless they failed.
+        query = query.where(tuple_(due_at, StudentProfile.user_id) > tuple_(*after))
+    async with rls.system_transaction(database) as session:
+        rows = (await session.execute(query)).all()
+    return [(when, user_id) for when, user_id in rows if when is not None]
 
 
 async def pack_expiry(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:

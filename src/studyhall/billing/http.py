@@ -1,5 +1,6 @@
 """Helpers the billing routes share: required Idempotency-Key, the replay-or-run wrapper, and
-``pay_once`` for every route that starts a payment (course checkout, credit packs, bookings)."""
+``pay_once`` for every route that starts a payment (course checkout, credit packs, bookings,
+subscriptions)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse
@@ -107,6 +108,7 @@ class Intent:
         )
 
 
+Opened = TypeVar("Opened")
 Prepare = Callable[[AsyncSession], Awaitable[Intent]]
 Answer = Callable[[AsyncSession, Intent, Started | None], Awaitable[BaseModel]]
 
@@ -136,21 +138,51 @@ async def pay_once(
     finds the key abandoned (the provider was unreachable, the process died) carries on with the
     same payment, so a key still has one effect.
     """
+
+    async def open_payment(intent: Intent) -> Started | None:
+        if intent.payment_id is None:
+            return None
+        return await payments.open_checkout(database, intent.payment_id)
+
+    return await open_once(
+        database,
+        user_id=user_id,
+        key=key,
+        scope=scope,
+        payload=payload,
+        prepare=prepare,
+        open_remote=open_payment,
+        answer=answer,
+    )
+
+
+async def open_once(
+    database: Database,
+    *,
+    user_id: uuid.UUID,
+    key: str | None,
+    scope: str,
+    payload: Any,
+    prepare: Prepare,
+    open_remote: Callable[[Intent], Awaitable[Opened]],
+    answer: Callable[[AsyncSession, Intent, Opened], Awaitable[BaseModel]],
+) -> JSONResponse:
+    """``pay_once`` with the provider step given: ``open_remote`` runs between the first and the
+    last transaction, with none open, and must be safe to repeat for the same ``Intent`` (Stripe
+    subscriptions open a subscription rather than a payment)."""
     found = await _claim_or_wait(database, user_id, key, scope, payload, prepare)
     if isinstance(found, JSONResponse):
         return found
     claimed, intent = found
-    started: Started | None = None
-    if intent.payment_id is not None:
-        try:
-            started = await payments.open_checkout(database, intent.payment_id)
-        except Exception:
-            # Let a retry with this key carry on at once instead of waiting out the lease.
-            async with database.transaction(user_id) as session:
-                await idempotency.note_progress(session, claimed, intent.progress(0.0))
-            raise
+    try:
+        opened = await open_remote(intent)
+    except Exception:
+        # Let a retry with this key carry on at once instead of waiting out the lease.
+        async with database.transaction(user_id) as session:
+            await idempotency.note_progress(session, claimed, intent.progress(0.0))
+        raise
     async with database.transaction(user_id) as session:
-        body = (await answer(session, intent, started)).model_dump(mode="json")
+        body = (await answer(session, intent, opened)).model_dump(mode="json")
         await idempotency.remember(session, claimed, intent.status, body)
     return JSONResponse(body, status_code=intent.status)
 

@@ -311,7 +311,9 @@ async def charge_saved_card(payment_id: str, payment_method_id: str) -> None:
 async def hourly_sweep(timestamp: int) -> None:
     """Safety net behind the scheduled jobs: whatever a lost or failed job left behind (a
     payment still pending, a period that ended unrenewed) is picked up within the hour. It is
-    also when credits whose validity ended unspent are written off (``billing.expiry``)."""
+    also when credits whose validity ended unspent are written off (``billing.expiry``), last:
+    a student whose expiry fails is skipped, and ``ExpiryFailed`` then fails the job so its
+    error is recorded in ``job_errors``."""
     await reconcile_pending()
     await subscriptions.run_renewals(runtime().database, datetime.now(UTC))
     await expiry.run_expiry(runtime().database, datetime.now(UTC))

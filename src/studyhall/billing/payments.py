@@ -116,11 +116,11 @@ async def open_checkout(database: Database, payment_id: uuid.UUID) -> Started:
         assert payment is not None
         user = await session.get(User, payment.user_id)
         assert user is not None
-        customer_id = await _known_customer(session, user.id, payment.provider)
+        customer_id = await known_customer(session, user.id, payment.provider)
     if payment.status != "pending":
         return Started(payment, _settled_checkout(payment))
     if payment.provider == "stripe" and customer_id is None:
-        customer_id = await _create_stripe_customer(database, user)
+        customer_id = await stripe_customer(database, user)
     request = PaymentRequest(
         payment_id=payment.id,
         user_id=user.id,
@@ -177,11 +177,12 @@ async def start(
     description: str,
     provider: str | None = None,
 ) -> Started:
-    """``prepare`` and the provider call in the caller's transaction.
-
-    Only subscriptions still start their payments this way (listed under "Not done" in
-    docs/billing.md); everything else uses ``prepare`` + ``open_checkout``.
+    """``prepare`` and the provider call in the caller's transaction: for the ``manual``
+    provider only, which answers in-process (a manual subscription's renewal job). A remote
+    provider is called through ``open_checkout``, outside any transaction (rule 4).
     """
+    if (provider or billing_settings().default_provider) != "manual":
+        raise ValueError("payments.start is for the in-process manual provider only")
     payment = await prepare(
         session,
         user=user,
@@ -192,7 +193,6 @@ async def start(
         description=description,
         provider=provider,
     )
-    customer_id = await ensure_customer(session, user, payment.provider)
     checkout = await providers.get(payment.provider).start_payment(
         PaymentRequest(
             payment_id=payment.id,
@@ -202,7 +202,7 @@ async def start(
             amount_cents=amount_cents,
             currency=currency,
             description=description,
-            customer_id=customer_id,
+            customer_id=None,
         )
     )
     payment.provider_payment_id = checkout.provider_payment_id
@@ -213,7 +213,7 @@ async def start(
     return Started(payment, checkout)
 
 
-async def _known_customer(session: AsyncSession, user_id: uuid.UUID, provider: str) -> str | None:
+async def known_customer(session: AsyncSession, user_id: uuid.UUID, provider: str) -> str | None:
     return await session.scalar(
         select(PaymentCustomer.provider_customer_id).where(
             PaymentCustomer.user_id == user_id, PaymentCustomer.provider == provider
@@ -221,7 +221,12 @@ async def _known_customer(session: AsyncSession, user_id: uuid.UUID, provider: s
     )
 
 
-async def _create_stripe_customer(database: Database, user: User) -> str:
+async def stripe_customer(database: Database, user: User) -> str:
+    """The user's Stripe customer, created (no transaction open) when there is none yet."""
+    async with rls.system_transaction(database) as session:
+        known = await known_customer(session, user.id, "stripe")
+    if known is not None:
+        return known
     # The idempotency key is the user id, so a race between two first payments yields one
     # Stripe customer, and the loser's insert below does nothing.
     customer_id = await StripeProvider(billing_settings()).create_customer(
@@ -238,20 +243,6 @@ async def _remember_customer(session: AsyncSession, user_id: uuid.UUID, customer
         .values(user_id=user_id, provider="stripe", provider_customer_id=customer_id)
         .on_conflict_do_nothing()
     )
-
-
-async def ensure_customer(session: AsyncSession, user: User, provider: str) -> str | None:
-    """In the caller's transaction (Stripe subscriptions still create customers this way)."""
-    if provider != "stripe":
-        return None
-    existing = await _known_customer(session, user.id, provider)
-    if existing is not None:
-        return existing
-    customer_id = await StripeProvider(billing_settings()).create_customer(
-        user.id, user.email, user.name
-    )
-    await _remember_customer(session, user.id, customer_id)
-    return customer_id
 
 
 async def lock(session: AsyncSession, payment_id: uuid.UUID) -> Payment:

@@ -6,10 +6,21 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin, CurrentUser
+from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
 from studyhall.billing import ledger, saved_cards, subscriptions
-from studyhall.billing.http import AdminSession, IdempotencyKey, once, started
+from studyhall.billing.http import (
+    AdminSession,
+    IdempotencyKey,
+    Intent,
+    open_once,
+    pay_once,
+    started,
+)
+from studyhall.billing.models import Subscription
+from studyhall.billing.payments import Started
 from studyhall.billing.schemas import (
     CancelBody,
     EntitlementsRead,
@@ -21,7 +32,7 @@ from studyhall.billing.schemas import (
     SubscriptionRead,
     SubscriptionStarted,
 )
-from studyhall.db.deps import Session
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import NotFound
 
 router = APIRouter(tags=["billing"])
@@ -45,25 +56,36 @@ async def create_plan(body: PlanCreate, admin: Admin, session: AdminSession) -> 
     response_model=SubscriptionStarted,
 )
 async def subscribe(
-    body: SubscribeBody, user: CurrentUser, session: Session, key: IdempotencyKey
+    body: SubscribeBody, user: CurrentUserDetached, database: AppDatabase, key: IdempotencyKey
 ) -> Any:
-    async def work() -> SubscriptionStarted:
-        result = await subscriptions.subscribe(session, user, body.plan_id, body.provider)
-        await session.refresh(result.subscription)
+    async def prepare(session: AsyncSession) -> Intent:
+        written = await subscriptions.subscribe(session, user, body.plan_id, body.provider)
+        payment_id = None if written.payment is None else written.payment.id
+        return Intent(status.HTTP_201_CREATED, written.subscription.id, payment_id)
+
+    async def open_remote(intent: Intent) -> subscriptions.Opened:
+        return await subscriptions.open_first(database, intent.subject_id, intent.payment_id)
+
+    async def answer(
+        session: AsyncSession, intent: Intent, opened: subscriptions.Opened
+    ) -> BaseModel:
+        subscription = await session.get(Subscription, intent.subject_id)
+        assert subscription is not None
         return SubscriptionStarted(
-            subscription=SubscriptionRead.model_validate(result.subscription),
-            payment=None if result.payment is None else started(result.payment),
-            client_secret=result.client_secret,
+            subscription=SubscriptionRead.model_validate(subscription),
+            payment=None if opened.payment is None else started(opened.payment),
+            client_secret=opened.client_secret,
         )
 
-    return await once(
-        session,
-        key=key,
+    return await open_once(
+        database,
         user_id=user.id,
+        key=key,
         scope="POST /billing/subscriptions",
         payload=body,
-        status=status.HTTP_201_CREATED,
-        work=work,
+        prepare=prepare,
+        open_remote=open_remote,
+        answer=answer,
     )
 
 
@@ -80,18 +102,25 @@ async def current_subscription(user: CurrentUser, session: Session) -> Subscript
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentStarted,
 )
-async def pay_subscription(user: CurrentUser, session: Session, key: IdempotencyKey) -> Any:
-    async def work() -> PaymentStarted:
-        return started(await subscriptions.pay_now(session, user))
+async def pay_subscription(
+    user: CurrentUserDetached, database: AppDatabase, key: IdempotencyKey
+) -> Any:
+    async def prepare(session: AsyncSession) -> Intent:
+        payment = await subscriptions.pay_now(session, user)
+        return Intent(status.HTTP_201_CREATED, payment.id, payment.id)
 
-    return await once(
-        session,
-        key=key,
+    async def answer(session: AsyncSession, intent: Intent, opened: Started | None) -> BaseModel:
+        assert opened is not None
+        return started(opened)
+
+    return await pay_once(
+        database,
         user_id=user.id,
+        key=key,
         scope="POST /billing/subscriptions/current/pay",
         payload={},
-        status=status.HTTP_201_CREATED,
-        work=work,
+        prepare=prepare,
+        answer=answer,
     )
 
 

@@ -26,6 +26,7 @@ from studyhall.billing import (
     expiry,
     ledger,
     payments,
+    providers,
     purposes,
     rls,
     saved_cards,
@@ -98,19 +99,35 @@ async def live(
 
 @dataclass(frozen=True)
 class Subscribed:
+    """What ``subscribe`` wrote: the subscription and, when a period is charged through our
+    payments (manual, Paymob), its pending payment. Nothing has been asked of a provider yet."""
+
     subscription: Subscription
+    payment: Payment | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The provider's answer for a new subscription: the first period's checkout (manual,
+    Paymob), or the secret with which the client pays Stripe's first invoice."""
+
     payment: payments.Started | None
-    # Stripe: the secret with which the client pays the first invoice.
     client_secret: str | None = None
 
 
 async def subscribe(
     session: AsyncSession, user: User, plan_id: uuid.UUID, provider: str | None
 ) -> Subscribed:
+    """Write the subscription (and its first period's pending payment) in the caller's
+    transaction; ``open_first`` goes to the provider after it commits (rule 4)."""
     plan = await session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
         raise NotFound("No such plan on sale.", code="plan_not_found")
     provider_name = provider or billing_settings().default_provider
+    # A provider missing its settings, or a plan Stripe cannot sell, writes nothing.
+    if provider_name == "stripe":
+        subscriptions_stripe.price_id(plan)
+    providers.get(provider_name).require_configured()
     if await live(session, user.id) is not None:
         raise Conflict("You already have a live subscription.", code="subscription_exists")
     now = datetime.now(UTC)
@@ -143,17 +160,48 @@ async def subscribe(
         {"plan": plan.key, "status": subscription.status, "provider": provider_name},
     )
     if provider_name == "stripe":
-        remote = await subscriptions_stripe.start(session, user, subscription, plan)
-        return Subscribed(subscription, None, remote.client_secret)
+        return Subscribed(subscription, None)
     if trial:
         await _schedule_renewal(session, subscription)
-    started = None if trial else await _charge_period(session, user, subscription, plan)
-    return Subscribed(subscription, started)
+        return Subscribed(subscription, None)
+    return Subscribed(subscription, await _prepare_period(session, user, subscription, plan))
+
+
+async def open_first(
+    database: Database, subscription_id: uuid.UUID, payment_id: uuid.UUID | None
+) -> Opened:
+    """The provider step of subscribing, with no transaction open; safe to repeat."""
+    if payment_id is not None:
+        return Opened(await payments.open_checkout(database, payment_id))
+    async with rls.system_transaction(database) as session:
+        provider = await session.scalar(
+            select(Subscription.provider).where(Subscription.id == subscription_id)
+        )
+    if provider != "stripe":
+        return Opened(None)  # a trial: nothing to collect yet
+    remote = await subscriptions_stripe.open_remote(database, subscription_id)
+    return Opened(None, None if remote is None else remote.client_secret)
+
+
+async def _prepare_period(
+    session: AsyncSession, user: User, subscription: Subscription, plan: Plan
+) -> Payment:
+    return await payments.prepare(
+        session,
+        user=user,
+        purpose=PURPOSE,
+        purpose_id=subscription.id,
+        amount_cents=subscription.price_cents,
+        currency=subscription.currency,
+        description=f"{plan.name} ({plan.billing_cycle})",
+        provider=subscription.provider,
+    )
 
 
 async def _charge_period(
     session: AsyncSession, user: User, subscription: Subscription, plan: Plan
 ) -> payments.Started:
+    # A manual renewal in the renewal job: the manual provider answers in-process.
     return await payments.start(
         session,
         user=user,
@@ -166,8 +214,9 @@ async def _charge_period(
     )
 
 
-async def pay_now(session: AsyncSession, user: User) -> payments.Started:
-    """Start the payment for the next period (a past-due, unpaid or trial subscription)."""
+async def pay_now(session: AsyncSession, user: User) -> Payment:
+    """Write the pending payment for the next period (a past-due, unpaid or trial subscription);
+    the route opens it at the provider after this transaction commits."""
     subscription = await live(session, user.id, lock=True)
     if subscription is None:
         raise NotFound("You have no live subscription.", code="subscription_not_found")
@@ -179,7 +228,7 @@ async def pay_now(session: AsyncSession, user: User) -> payments.Started:
         raise Conflict("The current period is already paid.", code="period_already_paid")
     plan = await session.get(Plan, subscription.plan_id)
     assert plan is not None
-    return await _charge_period(session, user, subscription, plan)
+    return await _prepare_period(session, user, subscription, plan)
 
 
 async def _has_pending_payment(session: AsyncSession, subscription_id: uuid.UUID) -> bool:

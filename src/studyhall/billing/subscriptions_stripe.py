@@ -8,6 +8,7 @@ UNIQUE (provider, provider_payment_id) on payments admits once.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -16,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import payments
+from studyhall.billing import payments, rls
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Plan, Subscription
 from studyhall.billing.providers.base import PaidInvoice, RemoteSubscription
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.db.engine import Database
 from studyhall.kit.errors import Unprocessable
 
 
@@ -28,22 +30,66 @@ def _stripe() -> StripeProvider:
     return StripeProvider(billing_settings())
 
 
-async def start(
-    session: AsyncSession, user: User, subscription: Subscription, plan: Plan
-) -> RemoteSubscription:
-    price_id = plan.provider_plan_ids.get("stripe")
-    if not price_id:
+def price_id(plan: Plan) -> str:
+    """The plan's Stripe price; checked before anything is written."""
+    price = plan.provider_plan_ids.get("stripe")
+    if not price:
         raise Unprocessable(
             f"The plan {plan.key!r} has no Stripe price; set provider_plan_ids.stripe.",
             code="plan_not_on_provider",
         )
-    customer_id = await payments.ensure_customer(session, user, "stripe")
-    assert customer_id is not None
-    remote = await _stripe().start_subscription(subscription.id, customer_id, price_id)
-    subscription.provider_subscription_id = remote.provider_subscription_id
-    _mirror(subscription, remote)
-    await session.flush()
+    return str(price)
+
+
+async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteSubscription | None:
+    """Create the customer and the incomplete subscription at Stripe with no transaction open
+    (rule 4), then store Stripe's id in a short transaction.
+
+    Safe to repeat: the idempotency keys are ``customer-<user>`` and
+    ``subscription-<subscription>``, so a retry gets the same objects (and the first invoice's
+    secret) back. Only the first answer is mirrored: once the id is stored, webhooks (which
+    re-fetch Stripe's current state) keep the row up to date, and a replayed creation answer
+    must not take it back. None: the member canceled it before it was opened (nothing to pay).
+    """
+    async with rls.system_transaction(database) as session:
+        subscription = await session.get(Subscription, subscription_id)
+        assert subscription is not None
+        user = await session.get(User, subscription.user_id)
+        plan = await session.get(Plan, subscription.plan_id)
+        assert user is not None and plan is not None
+    if subscription.status == "canceled":
+        return None
+    customer_id = await payments.stripe_customer(database, user)
+    remote = await _stripe().start_subscription(subscription_id, customer_id, price_id(plan))
+    async with rls.system_transaction(database) as session:
+        subscription = await _lock(session, subscription_id)
+        if subscription.provider_subscription_id is None:
+            subscription.provider_subscription_id = remote.provider_subscription_id
+            # Canceled meanwhile: keep the id (Stripe's events then find a canceled row, which
+            # they leave alone) but not Stripe's state.
+            canceled = subscription.status == "canceled"
+            diff = {} if canceled else _mirror(subscription, remote)
+            await session.flush()
+            await audit.record(
+                session,
+                None,
+                "subscription.open",
+                "subscription",
+                subscription.id,
+                {"provider_subscription_id": remote.provider_subscription_id, **diff},
+            )
     return remote
+
+
+async def _lock(session: AsyncSession, subscription_id: uuid.UUID) -> Subscription:
+    subscription = await session.scalar(
+        select(Subscription)
+        .where(Subscription.id == subscription_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert subscription is not None
+    return subscription
 
 
 async def cancel(subscription: Subscription, *, at_period_end: bool) -> RemoteSubscription:

@@ -189,21 +189,40 @@ async def get_purchase(purchase_id: uuid.UUID, user: CurrentUser, session: Sessi
 @router.post(
     "/purchases/{purchase_id}/refund",
     summary="Refund a purchase within the window (its buyer or an admin)",
+    response_model=PurchaseRead,
 )
 async def refund(
-    purchase_id: uuid.UUID, user: CurrentUser, session: Session, request: Request
-) -> PurchaseRead:
-    purchase = await service.get_purchase(session, user, purchase_id)
-    if purchase.status == "paid" and purchase.payment_id is not None:
-        # Money was paid through billing: it goes back the same way, and the purchase follows.
-        purchase = await billing.refund_course_purchase(session, purchase, user)
-    else:
-        # Free, unpaid or already refunded: courses' rules alone, no money to move.
-        days = request.app.state.settings.course_refund_window_days
-        purchase = await service.refund_purchase(
-            session, purchase_id, user, window=timedelta(days=days)
-        )
-    return PurchaseRead.model_validate(purchase)
+    purchase_id: uuid.UUID,
+    user: CurrentUser,
+    session: Session,
+    request: Request,
+    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
+) -> Any:
+    # With an Idempotency-Key a retried refund replays its answer; without one a repeat meets
+    # the refund already made (or on its way).
+    async def work() -> PurchaseRead:
+        purchase = await service.get_purchase(session, user, purchase_id)
+        if purchase.status == "paid" and purchase.payment_id is not None:
+            # Money was paid through billing: it goes back the same way, and the purchase
+            # follows.
+            purchase = await billing.refund_course_purchase(session, purchase, user)
+        else:
+            # Free, unpaid or already refunded: courses' rules alone, no money to move.
+            days = request.app.state.settings.course_refund_window_days
+            purchase = await service.refund_purchase(
+                session, purchase_id, user, window=timedelta(days=days)
+            )
+        return PurchaseRead.model_validate(purchase)
+
+    return await billing.once(
+        session,
+        key=key,
+        user_id=user.id,
+        scope=f"POST /purchases/{purchase_id}/refund",
+        payload={},
+        status=status.HTTP_200_OK,
+        work=work,
+    )
 
 
 @router.post(
