@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from studyhall.app import create_app
 from studyhall.bootstrap import DatabaseUrls
@@ -79,3 +80,12 @@ async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncC
 async def run_jobs() -> None:
     """Run every job that is due, then return."""
     await jobs.run_worker(concurrency=1, wait=False, periodic=False)
+
+
+@pytest.fixture
+def busy_app_connections(pg_server: PgServer, database_urls: DatabaseUrls) -> Callable[[], int]:
+    """Counts the app's connections that are in a statement or a transaction right now: a test
+    calls it while a remote service is being called, to show no transaction is held open."""
+    database = make_url(database_urls.app).database
+    assert database is not None
+    return lambda: pg_server.busy_app_connections(database)

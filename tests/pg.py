@@ -23,6 +23,11 @@ from studyhall.db.engine import libpq_url
 APP_ROLE = "studyhall_app"
 OWNER_ROLE = embedded.OWNER_ROLE
 TEMPLATE = "studyhall_template"
+BUSY_APP_CONNECTIONS = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND application_name = 'studyhall'
+  AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')
+"""
 
 
 @dataclass
@@ -38,6 +43,14 @@ class PgServer:
     def execute(self, statement: Any, database: str = "postgres") -> None:
         with psycopg.connect(self.url(database), autocommit=True) as conn:
             conn.execute(statement)
+
+    def busy_app_connections(self, database: str) -> int:
+        """How many of the app's pooled connections are running a statement or sit inside a
+        transaction. Read as the superuser: another role cannot see a session's state."""
+        with psycopg.connect(self.url(database), autocommit=True) as conn:
+            row = conn.execute(BUSY_APP_CONNECTIONS).fetchone()
+        assert row is not None
+        return int(row[0])
 
     def create_database(self, name: str, template: str | None = None) -> DatabaseUrls:
         query = sql.SQL("CREATE DATABASE {} OWNER {}").format(

@@ -3,30 +3,24 @@ held; a provider outage leaves it pending, and a retry with the same key carries
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
-import psycopg
 import pytest
 from pydantic import SecretStr
 
-from studyhall.bootstrap import DatabaseUrls
-from studyhall.db.engine import Database, libpq_url
+from studyhall.db.engine import Database
 from tests.billing.conftest import SECRET, create_pack, make_admin, scalar, sign_up, use_billing
 from tests.billing.fakes import Call, FakeApi
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
-
-BUSY_APP_CONNECTIONS = """
-SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND application_name = 'studyhall'
-  AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')
-"""
 
 
 async def test_the_provider_is_called_with_no_transaction_open(
     client: httpx.AsyncClient,
     owner_db: Database,
     db: Database,
-    database_urls: DatabaseUrls,
+    busy_app_connections: Callable[[], int],
     fake_stripe: FakeApi,
 ) -> None:
     admin = await make_admin(client, owner_db)
@@ -35,10 +29,7 @@ async def test_the_provider_is_called_with_no_transaction_open(
     seen: list[tuple[str, int]] = []
 
     def count_busy(call: Call) -> None:
-        with psycopg.connect(libpq_url(database_urls.owner)) as conn:
-            busy = conn.execute(BUSY_APP_CONNECTIONS).fetchone()
-        assert busy is not None
-        seen.append((call.path, int(busy[0])))
+        seen.append((call.path, busy_app_connections()))
 
     fake_stripe.on_post = count_busy
     response = await client.post(

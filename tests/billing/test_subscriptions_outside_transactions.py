@@ -4,16 +4,15 @@ key carries on with the same rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
-import psycopg
 import pytest
 from pydantic import SecretStr
 
-from studyhall.bootstrap import DatabaseUrls
-from studyhall.db.engine import Database, libpq_url
+from studyhall.db.engine import Database
 from tests.billing.conftest import SECRET, make_admin, scalar, sign_up, use_billing
 from tests.billing.fakes import Call, FakeApi
-from tests.billing.test_outside_transactions import BUSY_APP_CONNECTIONS
 from tests.billing.test_subscriptions import _plan
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -22,14 +21,11 @@ SUBSCRIBE = "/api/v1/billing/subscriptions"
 PAY = "/api/v1/billing/subscriptions/current/pay"
 
 
-def count_busy_on_post(api: FakeApi, database_urls: DatabaseUrls) -> list[tuple[str, int]]:
+def count_busy_on_post(api: FakeApi, busy: Callable[[], int]) -> list[tuple[str, int]]:
     seen: list[tuple[str, int]] = []
 
     def count_busy(call: Call) -> None:
-        with psycopg.connect(libpq_url(database_urls.owner)) as conn:
-            busy = conn.execute(BUSY_APP_CONNECTIONS).fetchone()
-        assert busy is not None
-        seen.append((call.path, int(busy[0])))
+        seen.append((call.path, busy()))
 
     api.on_post = count_busy
     return seen
@@ -48,13 +44,13 @@ async def test_a_stripe_subscription_is_created_with_no_transaction_open(
     client: httpx.AsyncClient,
     owner_db: Database,
     db: Database,
-    database_urls: DatabaseUrls,
+    busy_app_connections: Callable[[], int],
     fake_stripe: FakeApi,
 ) -> None:
     admin = await make_admin(client, owner_db)
     plan_id = await _plan(client, admin, provider_plan_ids={"stripe": "price_pro"})
     student = await sign_up(client)
-    seen = count_busy_on_post(fake_stripe, database_urls)
+    seen = count_busy_on_post(fake_stripe, busy_app_connections)
     response = await client.post(
         SUBSCRIBE, json={"plan_id": plan_id, "provider": "stripe"}, headers=student.with_key()
     )
@@ -71,13 +67,13 @@ async def test_paying_a_period_opens_the_checkout_with_no_transaction_open(
     client: httpx.AsyncClient,
     owner_db: Database,
     db: Database,
-    database_urls: DatabaseUrls,
+    busy_app_connections: Callable[[], int],
     fake_paymob: FakeApi,
 ) -> None:
     admin = await make_admin(client, owner_db)
     plan_id = await _plan(client, admin, price_cents=20000, currency="EGP", trial_days=7)
     student = await sign_up(client)
-    seen = count_busy_on_post(fake_paymob, database_urls)
+    seen = count_busy_on_post(fake_paymob, busy_app_connections)
     trial = await client.post(SUBSCRIBE, json={"plan_id": plan_id}, headers=student.with_key())
     assert trial.status_code == 201, trial.text
     assert (trial.json()["subscription"]["status"], trial.json()["payment"]) == ("trial", None)

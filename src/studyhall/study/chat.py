@@ -103,8 +103,7 @@ def _citation(chunk: RetrievedChunk, marker: int, quote: str | None = None) -> d
     }
 
 
-async def prepare(
-    session: AsyncSession,
+async def open_turn(
     database: Database,
     settings: Settings,
     user: User,
@@ -112,7 +111,51 @@ async def prepare(
     question: str,
     material_ids: Sequence[uuid.UUID] | None,
 ) -> Turn:
-    """Check the thread, reserve quota, store the question and retrieve its sources."""
+    """Embed the question (no transaction open: it may call a model), then check the thread,
+    reserve quota, store the question and retrieve its sources in one short transaction."""
+    calls: list[UsageCall] = []
+    vector, model = await embed_query(settings, question, calls)
+    async with database.transaction(user.id) as session:
+        return await _prepare(
+            session,
+            database,
+            settings,
+            user,
+            thread_id,
+            question,
+            material_ids,
+            vector,
+            model,
+            calls,
+        )
+
+
+async def ask(
+    database: Database,
+    settings: Settings,
+    user: User,
+    thread_id: uuid.UUID,
+    question: str,
+    material_ids: Sequence[uuid.UUID] | None,
+) -> ChatMessage:
+    """One grounded answer: the model is called between short transactions, never inside one."""
+    turn = await open_turn(database, settings, user, thread_id, question, material_ids)
+    text, citations, engine, model = await answer(settings, turn)
+    return await save_answer(database, turn, text, citations, engine, model)
+
+
+async def _prepare(
+    session: AsyncSession,
+    database: Database,
+    settings: Settings,
+    user: User,
+    thread_id: uuid.UUID,
+    question: str,
+    material_ids: Sequence[uuid.UUID] | None,
+    query_vector: list[float] | None,
+    embedding_model: str | None,
+    calls: list[UsageCall],
+) -> Turn:
     thread = await get_thread(session, user.id, thread_id)
     estimate = count_tokens(question) + TOP_K * DEFAULT_MAX_TOKENS + settings.llm_max_output_tokens
     reservation = await quota.reserve(database, settings, user, "chat", estimate)
@@ -121,16 +164,14 @@ async def prepare(
         for m in (await messages(session, thread.id))[-HISTORY_MESSAGES:]
     ]
     session.add(ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question))
-    calls: list[UsageCall] = []
-    vector, model = await embed_query(settings, question, calls)
     chunks = await search(
         session,
         user.id,
         question,
         k=TOP_K,
         material_ids=material_ids,
-        query_vector=vector,
-        embedding_model=model,
+        query_vector=query_vector,
+        embedding_model=embedding_model,
     )
     return Turn(thread, question, chunks, history, reservation, calls)
 
@@ -201,7 +242,21 @@ async def answer(settings: Settings, turn: Turn) -> tuple[str, list[dict[str, An
     return text, citations, "offline", OFFLINE_MODEL
 
 
-async def finish(
+async def save_answer(
+    database: Database,
+    turn: Turn,
+    text: str,
+    citations: list[dict[str, Any]],
+    engine: str,
+    model: str,
+) -> ChatMessage:
+    """Store the reply and settle the quota, in a transaction of its own."""
+    async with database.transaction(turn.thread.user_id) as session:
+        turn.thread = await session.merge(turn.thread)
+        return await _finish(session, turn, text, citations, engine, model)
+
+
+async def _finish(
     session: AsyncSession,
     turn: Turn,
     text: str,
@@ -269,16 +324,14 @@ async def stream(
             settings.model_copy(update={"llm_base_url": None}), turn
         )
         yield {"event": "token", "data": {"text": text}}
-    async with database.transaction(turn.thread.user_id) as session:
-        turn.thread = await session.merge(turn.thread)
-        reply = await finish(session, turn, text, citations, engine, model)
-        done = {
-            "id": str(reply.id),
-            "thread_id": str(reply.thread_id),
-            "role": reply.role,
-            "content": reply.content,
-            "citations": reply.citations,
-            "engine": reply.engine,
-            "model_name": reply.model_name,
-        }
+    reply = await save_answer(database, turn, text, citations, engine, model)
+    done = {
+        "id": str(reply.id),
+        "thread_id": str(reply.thread_id),
+        "role": reply.role,
+        "content": reply.content,
+        "citations": reply.citations,
+        "engine": reply.engine,
+        "model_name": reply.model_name,
+    }
     yield {"event": "done", "data": done}

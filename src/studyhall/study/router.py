@@ -11,9 +11,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
-from studyhall.accounts.deps import CurrentUser
+from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.config import Settings
-from studyhall.db.deps import Session
+from studyhall.db.deps import AppDatabase, Session
 from studyhall.db.engine import Database
 from studyhall.study import artifacts, chat, learning, materials, quota
 from studyhall.study.llm import chat_client
@@ -106,25 +106,26 @@ async def delete_material(material_id: uuid.UUID, user: CurrentUser, session: Se
 
 @router.post("/search", response_model=list[SearchHit])
 async def search_materials(
-    body: SearchRequest, request: Request, user: CurrentUser, session: Session
+    body: SearchRequest, request: Request, user: CurrentUserDetached, database: AppDatabase
 ) -> Any:
     """Hybrid search over the caller's processed materials and the course materials they may
-    read."""
+    read. The query is embedded before any transaction opens (it may call a model)."""
     calls: list[UsageCall] = []
     vector, model = await embed_query(_settings(request), body.query, calls)
-    for call in calls:
-        await quota.record_usage(
-            session, user.id, "embedding", call.model, call.prompt_tokens, 0, call.status
+    async with database.transaction(user.id) as session:
+        for call in calls:
+            await quota.record_usage(
+                session, user.id, "embedding", call.model, call.prompt_tokens, 0, call.status
+            )
+        hits = await search(
+            session,
+            user.id,
+            body.query,
+            k=body.k,
+            material_ids=body.material_ids,
+            query_vector=vector,
+            embedding_model=model,
         )
-    hits = await search(
-        session,
-        user.id,
-        body.query,
-        k=body.k,
-        material_ids=body.material_ids,
-        query_vector=vector,
-        embedding_model=model,
-    )
     out = []
     for hit in hits:
         passage = hit.to_passage()
@@ -341,28 +342,33 @@ async def list_messages(thread_id: uuid.UUID, user: CurrentUser, session: Sessio
     response_model=MessageRead,
 )
 async def ask(
-    thread_id: uuid.UUID, body: MessageCreate, request: Request, user: CurrentUser, session: Session
+    thread_id: uuid.UUID,
+    body: MessageCreate,
+    request: Request,
+    user: CurrentUserDetached,
+    database: AppDatabase,
 ) -> Any:
     """Ask a question; the answer is grounded in your materials and cites them."""
-    settings = _settings(request)
-    turn = await chat.prepare(
-        session, _database(request), settings, user, thread_id, body.content, body.material_ids
+    return await chat.ask(
+        database, _settings(request), user, thread_id, body.content, body.material_ids
     )
-    text, citations, engine, model = await chat.answer(settings, turn)
-    return await chat.finish(session, turn, text, citations, engine, model)
 
 
 @router.post("/chat/threads/{thread_id}/messages/stream")
 async def ask_streaming(
-    thread_id: uuid.UUID, body: MessageCreate, request: Request, user: CurrentUser, session: Session
+    thread_id: uuid.UUID,
+    body: MessageCreate,
+    request: Request,
+    user: CurrentUserDetached,
+    database: AppDatabase,
 ) -> EventSourceResponse:
     """Like the plain ask, as server-sent events: ``token`` …, then ``done`` with the message."""
-    settings, database = _settings(request), _database(request)
-    turn = await chat.prepare(
-        session, database, settings, user, thread_id, body.content, body.material_ids
+    settings = _settings(request)
+    turn = await chat.open_turn(
+        database, settings, user, thread_id, body.content, body.material_ids
     )
-    # The question commits with this request (before the body streams); the stream saves the
-    # answer in its own transaction.
+    # The question commits before the body streams; the stream saves the answer in a
+    # transaction of its own.
     events = chat.stream(database, settings, turn, chat_client(settings))
     return EventSourceResponse(_json_events(events))
 

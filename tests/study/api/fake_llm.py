@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,10 +34,18 @@ class FakeState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     chat_answer: str | None = None
     chat_calls: int = 0
+    # Called with the path of each request before it is answered (a test looks at the database).
+    on_request: Callable[[str], None] | None = None
 
     def reset(self) -> None:
         self.mode, self.chat_answer, self.chat_calls = "good", None, 0
+        self.on_request = None
         self.requests.clear()
+
+    def record(self, path: str, body: dict[str, Any]) -> None:
+        self.requests.append(body)
+        if self.on_request is not None:
+            self.on_request(path)
 
 
 def _sources(text: str) -> list[str]:
@@ -92,7 +101,7 @@ def _usage(prompt: str, completion: str) -> dict[str, int]:
 def build_app(state: FakeState) -> Starlette:
     async def chat(request: Request) -> Response:
         body = await request.json()
-        state.requests.append(body)
+        state.record(request.url.path, body)
         state.chat_calls += 1
         if state.mode == "timeout":
             await asyncio.sleep(5)
@@ -141,7 +150,7 @@ def build_app(state: FakeState) -> Starlette:
 
     async def embeddings(request: Request) -> Response:
         body = await request.json()
-        state.requests.append(body)
+        state.record(request.url.path, body)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [
             {"index": i, "embedding": embed(t), "object": "embedding"} for i, t in enumerate(texts)

@@ -4,6 +4,7 @@ embeddings in pgvector, grounded chat with citation filtering, SSE streaming."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -271,3 +272,39 @@ async def test_a_stream_that_breaks_is_reset_and_answered_offline(
         ("fake-gpt", "failed"),
         (OFFLINE_MODEL, "succeeded"),
     ]
+
+
+async def test_search_and_chat_call_the_model_with_no_transaction_open(
+    llm_client: httpx.AsyncClient, llm_state: FakeState, busy_app_connections: Callable[[], int]
+) -> None:
+    alice = await sign_up(llm_client, "alice@example.com")
+    await upload(llm_client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    thread = (await llm_client.post(f"{API}/chat/threads", headers=alice.headers, json={})).json()
+    seen: list[tuple[str, int]] = []
+
+    def count_busy(path: str) -> None:
+        seen.append((path, busy_app_connections()))
+
+    llm_state.on_request = count_busy
+    found = await llm_client.post(
+        f"{API}/search", headers=alice.headers, json={"query": "What does chlorophyll absorb?"}
+    )
+    assert found.status_code == 200, found.text
+    assert seen == [("/v1/embeddings", 0)]
+    reply = await llm_client.post(
+        f"{API}/chat/threads/{thread['id']}/messages",
+        headers=alice.headers,
+        json={"content": "What does chlorophyll absorb?"},
+    )
+    assert reply.status_code == 201, reply.text
+    assert seen[1:] == [("/v1/embeddings", 0), ("/v1/chat/completions", 0)]
+    async with llm_client.stream(
+        "POST",
+        f"{API}/chat/threads/{thread['id']}/messages/stream",
+        headers=alice.headers,
+        json={"content": "What does chlorophyll absorb?"},
+    ) as response:
+        assert response.status_code == 200
+        lines = [line async for line in response.aiter_lines()]
+    assert "event: done" in lines
+    assert seen[3:] == [("/v1/embeddings", 0), ("/v1/chat/completions", 0)]
