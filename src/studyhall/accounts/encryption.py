@@ -9,11 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.audit import service as audit
 from studyhall.config import Settings
 
 NONCE_BYTES = 12
@@ -81,3 +86,42 @@ class KeyRing:
 def new_key() -> str:
     """A fresh 256-bit key, base64, for ``STUDYHALL_ENCRYPTION_KEYS``."""
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+
+
+async def reencrypt_rows(
+    session: AsyncSession,
+    keys: KeyRing,
+    model: Any,
+    reseal: Callable[[Any], None],
+    entity: str,
+    batch: int = 500,
+) -> int:
+    """Re-encrypt every live ``model`` row (it has ``encryption_key_id`` and ``deleted_at``) not
+    under the current key, ``reseal`` rewriting one row's secrets; audited as
+    ``<entity>.rotate_keys``. Returns how many rows were rewritten."""
+    done = 0
+    while True:
+        rows = list(
+            await session.scalars(
+                select(model)
+                .where(model.encryption_key_id != keys.current, model.deleted_at.is_(None))
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not rows:
+            break
+        for row in rows:
+            reseal(row)
+        await session.flush()
+        done += len(rows)
+    if done:
+        await audit.record(
+            session,
+            None,
+            f"{entity}.rotate_keys",
+            entity,
+            None,
+            {"rows": done, "key_id": keys.current},
+        )
+    return done

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.encryption import KeyRing, reencrypt_rows
 from studyhall.accounts.models import OAuthAccount
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound
@@ -93,6 +93,10 @@ async def tokens(session: AsyncSession, keys: KeyRing, account_id: uuid.UUID) ->
     account = await session.get(OAuthAccount, account_id)
     if account is None or account.deleted_at is not None:
         raise NotFound("No such connected account.", code="oauth_account_not_found")
+    return _open(account, keys)
+
+
+def _open(account: OAuthAccount, keys: KeyRing) -> ProviderTokens:
     kid = account.encryption_key_id
     refresh = account.refresh_token_encrypted
     return ProviderTokens(
@@ -124,33 +128,9 @@ async def disconnect(session: AsyncSession, user_id: uuid.UUID, account_id: uuid
 
 async def rotate_keys(session: AsyncSession, keys: KeyRing, batch: int = 500) -> int:
     """Re-encrypt every live row not under the current key; returns how many were rewritten."""
-    done = 0
-    while True:
-        rows = list(
-            await session.scalars(
-                select(OAuthAccount)
-                .where(
-                    OAuthAccount.encryption_key_id != keys.current,
-                    OAuthAccount.deleted_at.is_(None),
-                )
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not rows:
-            break
-        for account in rows:
-            plain = await tokens(session, keys, account.id)
-            _seal(account, keys, plain.access_token, plain.refresh_token)
-        await session.flush()
-        done += len(rows)
-    if done:
-        await audit.record(
-            session,
-            None,
-            "oauth_account.rotate_keys",
-            "oauth_account",
-            None,
-            {"rows": done, "key_id": keys.current},
-        )
-    return done
+
+    def reseal(account: OAuthAccount) -> None:
+        plain = _open(account, keys)
+        _seal(account, keys, plain.access_token, plain.refresh_token)
+
+    return await reencrypt_rows(session, keys, OAuthAccount, reseal, "oauth_account", batch)

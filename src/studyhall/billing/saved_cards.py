@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.encryption import KeyRing, reencrypt_rows
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing import payments
@@ -151,34 +151,10 @@ async def prepare_charge(
 
 async def rotate_keys(session: AsyncSession, keys: KeyRing, batch: int = 500) -> int:
     """Re-encrypt every live card not under the current key; returns how many were rewritten."""
-    done = 0
-    while True:
-        rows = list(
-            await session.scalars(
-                select(PaymentMethod)
-                .where(
-                    PaymentMethod.encryption_key_id != keys.current,
-                    PaymentMethod.deleted_at.is_(None),
-                )
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not rows:
-            break
-        for method in rows:
-            token = keys.decrypt(method.encryption_key_id, method.token_encrypted, method.id.bytes)
-            method.token_encrypted = keys.encrypt(token, method.id.bytes)
-            method.encryption_key_id = keys.current
-        await session.flush()
-        done += len(rows)
-    if done:
-        await audit.record(
-            session,
-            None,
-            "payment_method.rotate_keys",
-            "payment_method",
-            None,
-            {"rows": done, "key_id": keys.current},
-        )
-    return done
+
+    def reseal(method: PaymentMethod) -> None:
+        token = keys.decrypt(method.encryption_key_id, method.token_encrypted, method.id.bytes)
+        method.token_encrypted = keys.encrypt(token, method.id.bytes)
+        method.encryption_key_id = keys.current
+
+    return await reencrypt_rows(session, keys, PaymentMethod, reseal, "payment_method", batch)
