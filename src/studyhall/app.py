@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from studyhall import __version__, domains, health
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
+from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import install_error_handlers
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
+    check_sessions_commit_before_responding(app)
     return app
 
 

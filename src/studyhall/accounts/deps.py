@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import consent
 from studyhall.accounts.models import User
 from studyhall.accounts.security import decode_access_token
-from studyhall.db.deps import get_database, get_session
+from studyhall.db.deps import SESSION, get_database
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Forbidden, Unauthorized
 
@@ -59,7 +59,7 @@ def _challenge() -> dict[str, str]:
 
 async def optional_user(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, SESSION],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
     """Public routes that show more to a signed-in caller."""
@@ -78,7 +78,7 @@ def consent_exempt(path: str) -> bool:
 
 async def current_user(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, SESSION],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The signed-in caller. Every domain's routes depend on this, so the guardian-consent rule
