@@ -37,9 +37,9 @@ async def _sign_up(http: httpx.AsyncClient, role: str = "student") -> dict[str, 
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _pairs(http: httpx.AsyncClient, student: dict[str, str], tutor: dict[str, str]) -> dict[
-    str, Pair
-]:
+def _pairs(
+    http: httpx.AsyncClient, student: dict[str, str], tutor: dict[str, str]
+) -> dict[str, Pair]:
     """Each pair writes, then reads what it wrote; True when the read saw the write."""
 
     async def sign_up_then_me(i: int) -> bool:
@@ -111,9 +111,7 @@ async def test_every_acknowledged_write_is_read_back_at_once_over_a_socket(
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             student = await _sign_up(http)
             tutor = await _sign_up(http, "tutor")
-            await owner_exec(
-                owner_db, "UPDATE tutor_profiles SET verification_status = 'verified'"
-            )
+            await owner_exec(owner_db, "UPDATE tutor_profiles SET verification_status = 'verified'")
             pairs = _pairs(http, student, tutor)
             for name, rounds in ROUNDS.items():
                 for i in range(rounds):
