@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import consent
+from studyhall.accounts import consent, service
 from studyhall.accounts.models import User
 from studyhall.accounts.security import decode_access_token
 from studyhall.db.deps import SESSION, get_database
@@ -37,19 +37,15 @@ async def _user_from_token(
         claims = decode_access_token(credentials.credentials, secret)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge()) from exc
-    user = await session.get(User, claims.user_id)
-    if (
-        user is None
-        or user.deleted_at is not None
-        or user.status != "active"
-        or claims.issued_at < user.tokens_valid_after
-    ):
+    user = await service.signed_in_user(session, claims)
+    if user is None:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
     await set_current_user(session, user.id)
     if user.role == "admin":
         # Section 10.4 of the data model: admin policies read app.user_role.
         await session.execute(text("SELECT set_config('app.user_role', 'admin', true)"))
     request.state.user_id = user.id
+    request.state.session_id = claims.session_id
     return user
 
 
