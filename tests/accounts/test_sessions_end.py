@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
+import jwt
 
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
@@ -77,6 +78,32 @@ async def test_a_signed_out_refresh_token_cannot_mint_new_access_tokens(
                 f"{API}/auth/refresh", json={"refresh_token": pair["refresh_token"]}
             )
             assert refreshed.status_code == 401
+
+
+async def test_a_token_with_a_malformed_session_id_is_refused(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, token = await _sign_up(client)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(
+        claims | {"sid": "not-a-uuid"}, settings.secret_key.get_secret_value(), algorithm="HS256"
+    )
+    assert await _status(client, token) == 200
+    assert await _status(client, forged) == 401
+
+
+async def test_a_token_of_a_sign_in_that_is_not_the_users_own_is_refused(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    # Only our secret can mint a sid, but the check still binds it to the user it names.
+    _, ana = await _sign_up(client)
+    _, ben = await _sign_up(client)
+    ben_sid = jwt.decode(ben, options={"verify_signature": False})["sid"]
+    claims = jwt.decode(ana, options={"verify_signature": False})
+    crossed = jwt.encode(
+        claims | {"sid": ben_sid}, settings.secret_key.get_secret_value(), algorithm="HS256"
+    )
+    assert await _status(client, crossed) == 401
 
 
 # Ends every session of a user, given one of the user's tokens, the user's id and an admin's token.

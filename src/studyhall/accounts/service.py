@@ -173,9 +173,7 @@ async def signed_in_user(session: AsyncSession, claims: security.AccessClaims) -
         if claims.session_id is not None
         else true()
     )
-    row = (
-        await session.execute(select(User, live).where(User.id == claims.user_id))
-    ).one_or_none()
+    row = (await session.execute(select(User, live).where(User.id == claims.user_id))).one_or_none()
     if row is None:
         return None
     user, session_live = row
