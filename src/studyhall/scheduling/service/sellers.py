@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, exists, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from studyhall.accounts.models import TutorProfile, User
 from studyhall.kit.errors import Conflict
@@ -49,7 +50,9 @@ def seller_params() -> dict[str, Any]:
     return {"seller_statuses": seller_statuses()}
 
 
-def sellable(tutor_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+def sellable(
+    tutor_id: ColumnElement[uuid.UUID] | QueryableAttribute[uuid.UUID],
+) -> ColumnElement[bool]:
     """The same condition for ORM queries."""
     return exists().where(
         User.id == tutor_id,
