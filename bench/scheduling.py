@@ -133,6 +133,11 @@ def seed(owner_url: str, tutors: int, students: int) -> None:
             "INSERT INTO tutor_schedule_settings (tutor_id) "
             "SELECT id FROM users WHERE role = 'tutor'"
         )
+        # Only verified tutors sell.
+        conn.execute(
+            "INSERT INTO tutor_profiles (user_id, verification_status) "
+            "SELECT id, 'verified' FROM users WHERE role = 'tutor'"
+        )
         conn.execute(
             """
             INSERT INTO offerings (tutor_id, title, description, short_description,

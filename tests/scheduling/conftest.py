@@ -16,6 +16,7 @@ from studyhall.accounts.security import hash_password, issue_access_token
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
 from tests.conftest import run_jobs
 
 
@@ -49,15 +50,33 @@ class Person:
 
 
 async def sign_up(
-    client: httpx.AsyncClient, role: str = "student", timezone: str = "UTC", name: str = "Ann"
+    client: httpx.AsyncClient,
+    role: str = "student",
+    timezone: str = "UTC",
+    name: str = "Ann",
+    *,
+    verified: bool = True,
 ) -> Person:
+    """A new account; a tutor is verified too (only verified tutors sell) unless told not."""
     email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
     body = {"email": email, "password": PASSWORD, "name": name, "role": role, "timezone": timezone}
     response = await client.post(f"{API}/auth/sign-up", json=body)
     assert response.status_code == 201, response.text
     token = response.json()["access_token"]
     me = await client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
-    return Person(uuid.UUID(me.json()["id"]), token, role)
+    person = Person(uuid.UUID(me.json()["id"]), token, role)
+    if role == "tutor" and verified:
+        await verify_tutor(person.id)
+    return person
+
+
+async def verify_tutor(tutor_id: uuid.UUID) -> None:
+    """What an admin's verification does, written through the app's own database."""
+    async with jobs.runtime().database.transaction() as session:
+        await session.execute(
+            text("UPDATE tutor_profiles SET verification_status = 'verified' WHERE user_id = :id"),
+            {"id": tutor_id},
+        )
 
 
 _HASH: list[str] = []

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import security
+from studyhall.accounts import closures, security
 from studyhall.accounts.models import RefreshToken, User
 from studyhall.accounts.profiles import ensure_profile
 from studyhall.accounts.schemas import SignUp, UserUpdate
@@ -238,7 +238,10 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
 
 
 async def delete_account(session: AsyncSession, user: User, password: str | None) -> None:
-    """Soft delete: the row stays for audit and references, the account is closed for good."""
+    """Soft delete: the row stays for audit and references, the account is closed for good.
+
+    After it commits, the account's future bookings and its subscription are wound down.
+    """
     if user.password_hash is not None and not await security.verify_password_async(
         user.password_hash, password or ""
     ):
@@ -246,4 +249,5 @@ async def delete_account(session: AsyncSession, user: User, password: str | None
     user.status = "deleted"
     user.deleted_at = _now()
     await end_all_sessions(session, user.id)
+    await closures.account_closed(session, user.id, "deleted")
     await audit.record(session, user.id, "user.delete", "user", user.id)

@@ -37,12 +37,13 @@ async def create_offering(data: OfferingCreate, tutor: Tutor, session: Session) 
 @router.get("/offerings", summary="Active offerings, by tutor or topic tag (public)")
 async def list_offerings(
     session: Session,
+    viewer: OptionalUser,
     tutor_id: uuid.UUID | None = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OfferingRead]:
-    rows = await service.list_offerings(session, tutor_id, tag, limit, offset)
+    rows = await service.list_offerings(session, tutor_id, tag, limit, offset, viewer)
     return [OfferingRead.model_validate(row) for row in rows]
 
 

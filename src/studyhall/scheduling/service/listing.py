@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.errors import Unprocessable
 from studyhall.scheduling.service.common import trusted, untrusted
+from studyhall.scheduling.service.sellers import sellable_sql, seller_params
 
 MAX_RANGE = timedelta(days=93)
 
-# Hidden: closed, past or inside minimum notice, full (unless a seat is an expired hold, which
-# never blocks), and slots that collide with the tutor's other bookings (buffers included).
+# Hidden: slots of tutors who may not sell, closed, past or inside minimum notice, full (unless a
+# seat is an expired hold, which never blocks), and slots that collide with the tutor's other
+# bookings (buffers included).
 _LIST = """
     SELECT s.id, s.tutor_id, s.offering_id, s.start_at, s.end_at, s.status, s.capacity,
            s.seats_taken
@@ -24,6 +26,7 @@ _LIST = """
     JOIN offerings o ON o.id = s.offering_id AND o.is_active AND o.deleted_at IS NULL
     LEFT JOIN tutor_schedule_settings st ON st.tutor_id = s.tutor_id
     WHERE {owner}
+      AND {seller}
       AND s.start_at >= :range_start AND s.start_at < :range_end
       AND s.start_at >= :now + make_interval(mins => COALESCE(st.min_notice_minutes, 0))
       AND s.status <> 'closed'
@@ -43,9 +46,12 @@ _LIST = """
     LIMIT :limit
 """
 # One statement per filter: an "x IS NULL OR col = x" filter would hide the index from the planner.
-_BY_TUTOR = text(_LIST.format(owner="s.tutor_id = :tutor_id"))
-_BY_OFFERING = text(_LIST.format(owner="s.offering_id = :offering_id"))
-_BY_BOTH = text(_LIST.format(owner="s.offering_id = :offering_id AND s.tutor_id = :tutor_id"))
+_SELLER = sellable_sql("s.tutor_id")
+_BY_TUTOR = text(_LIST.format(owner="s.tutor_id = :tutor_id", seller=_SELLER))
+_BY_OFFERING = text(_LIST.format(owner="s.offering_id = :offering_id", seller=_SELLER))
+_BY_BOTH = text(
+    _LIST.format(owner="s.offering_id = :offering_id AND s.tutor_id = :tutor_id", seller=_SELLER)
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ async def list_slots(
             "range_end": range_end,
             "now": now,
             "limit": limit,
+            **seller_params(),
         },
     )
     listed = [
