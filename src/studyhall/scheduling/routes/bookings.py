@@ -30,6 +30,7 @@ from studyhall.scheduling.schemas import (
 )
 from studyhall.scheduling.service import ics
 from studyhall.scheduling.service.common import utcnow
+from studyhall.kit.inputs import MAX_OFFSET
 
 router = APIRouter(tags=["bookings"])
 
@@ -118,7 +119,7 @@ async def list_bookings(
     session: Session,
     status_filter: Annotated[BookingStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[BookingRead]:
     rows = await service.list_bookings(session, user, status_filter, limit, offset)
     return [BookingRead.model_validate(row) for row in rows]

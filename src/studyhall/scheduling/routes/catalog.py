@@ -25,6 +25,7 @@ from studyhall.scheduling.schemas import (
 )
 from studyhall.scheduling.service.common import utcnow, zone_or_422
 from studyhall.scheduling.service.listing import list_slots
+from studyhall.kit.inputs import MAX_OFFSET
 
 router = APIRouter(tags=["scheduling"])
 
@@ -40,7 +41,7 @@ async def list_offerings(
     tutor_id: uuid.UUID | None = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[OfferingRead]:
     rows = await service.list_offerings(session, tutor_id, tag, limit, offset)
     return [OfferingRead.model_validate(row) for row in rows]
