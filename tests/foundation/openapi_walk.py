@@ -112,7 +112,9 @@ class OpenApi:
                 if schema is not None:
                     yield from self._integers(schema, f"{where} body", frozenset())
 
-    def _integers(self, schema: Schema, where: str, seen: frozenset[str]) -> Iterator[tuple[str, Schema]]:
+    def _integers(
+        self, schema: Schema, where: str, seen: frozenset[str]
+    ) -> Iterator[tuple[str, Schema]]:
         ref = schema.get("$ref", "")
         if ref in seen:
             return

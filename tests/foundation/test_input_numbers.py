@@ -35,7 +35,12 @@ async def test_huge_integers_in_query_parameters_are_422(
         (f"{API}/billing/payments", student.headers, {"offset": BIGINT_OVERFLOW}, "query.offset"),
         (f"{API}/offerings", {}, {"offset": BIGINT_OVERFLOW}, "query.offset"),
         (f"{API}/tutors", {}, {"min_price_cents": BIGINT_OVERFLOW}, "query.min_price_cents"),
-        (f"{API}/billing/credits", student.headers, {"before_seq": INT_OVERFLOW}, "query.before_seq"),
+        (
+            f"{API}/billing/credits",
+            student.headers,
+            {"before_seq": INT_OVERFLOW},
+            "query.before_seq",
+        ),
         (
             f"{API}/billing/admin/users/{student.id}/credits",
             admin.headers,

@@ -61,7 +61,13 @@ async def test_bad_text_in_fields_of_several_domains_is_422_and_writes_nothing(
             "body.title",
         ),
         ("POST", f"{API}/chat/threads", tutor.headers, {"title": bad}, "body.title"),
-        ("PATCH", f"{API}/me/tutor-profile", tutor.headers, {"subjects": ["x", bad]}, "body.subjects.1"),
+        (
+            "PATCH",
+            f"{API}/me/tutor-profile",
+            tutor.headers,
+            {"subjects": ["x", bad]},
+            "body.subjects.1",
+        ),
     ]
     for method, url, headers, body, field in cases:
         response = await client.request(

@@ -69,12 +69,8 @@ async def test_subject_and_topic_names_cannot_be_nulled_and_descriptions_can(
         cleared = await client.patch(url, json={"description": None}, headers=admin.headers)
         assert cleared.status_code == 200, cleared.text
         assert cleared.json()["description"] is None
-    assert await owner_rows(owner_db, "SELECT name, description FROM subjects") == [
-        ("Maths", None)
-    ]
-    assert await owner_rows(owner_db, "SELECT name, description FROM topics") == [
-        ("Algebra", None)
-    ]
+    assert await owner_rows(owner_db, "SELECT name, description FROM subjects") == [("Maths", None)]
+    assert await owner_rows(owner_db, "SELECT name, description FROM topics") == [("Algebra", None)]
 
 
 def test_the_openapi_document_marks_only_clearable_patch_fields_nullable() -> None:

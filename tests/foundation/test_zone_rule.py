@@ -43,7 +43,9 @@ async def test_sign_up_and_profile_refuse_what_scheduling_refuses(
         headers=admin.headers,
     )
     assert response.status_code == 422, response.text
-    assert await owner_value(owner_db, "SELECT count(*) FROM users WHERE timezone = :z", z=name) == 0
+    assert (
+        await owner_value(owner_db, "SELECT count(*) FROM users WHERE timezone = :z", z=name) == 0
+    )
 
 
 async def test_a_rule_with_an_empty_zone_is_refused_not_read_as_mine(

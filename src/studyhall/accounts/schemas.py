@@ -6,12 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
 from studyhall.accounts.security import MAX_PASSWORD
 from studyhall.kit.patch import PatchBody
 from studyhall.kit.timezones import TimeZoneName
-
 
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD * 4)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from studyhall.kit.patch import PatchBody
 from studyhall.kit.inputs import MAX_CENTS, MAX_TOKENS
+from studyhall.kit.patch import PatchBody
 
 ProviderField = Literal["manual", "stripe", "paymob"]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]

@@ -94,7 +94,9 @@ def _checked_zone_name(name: str) -> str:
     return name
 
 
-TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_checked_zone_name)]
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64), AfterValidator(_checked_zone_name)
+]
 """A request field holding an IANA zone name, checked by `validate_zone`."""
 
 

@@ -76,9 +76,7 @@ class OfferingRead(BaseModel):
 
 
 class SettingsUpdate(Strict, PatchBody):
-    clearable = frozenset(
-        {"booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week"}
-    )
+    clearable = frozenset({"booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week"})
 
     buffer_before_minutes: int | None = Field(default=None, ge=0, le=240)
     buffer_after_minutes: int | None = Field(default=None, ge=0, le=240)

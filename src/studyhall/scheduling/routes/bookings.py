@@ -14,6 +14,7 @@ from studyhall.billing import service as billing
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import NotFound
+from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import notify, payment, service
 from studyhall.scheduling.models import Booking
 from studyhall.scheduling.schemas import (
@@ -30,7 +31,6 @@ from studyhall.scheduling.schemas import (
 )
 from studyhall.scheduling.service import ics
 from studyhall.scheduling.service.common import utcnow
-from studyhall.kit.inputs import MAX_OFFSET
 
 router = APIRouter(tags=["bookings"])
 

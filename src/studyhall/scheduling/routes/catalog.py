@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
+from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import service
 from studyhall.scheduling.schemas import (
     OfferingCreate,
@@ -25,7 +26,6 @@ from studyhall.scheduling.schemas import (
 )
 from studyhall.scheduling.service.common import utcnow, zone_or_422
 from studyhall.scheduling.service.listing import list_slots
-from studyhall.kit.inputs import MAX_OFFSET
 
 router = APIRouter(tags=["scheduling"])
 
