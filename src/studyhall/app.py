@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from studyhall import __version__, domains, health
 from studyhall.config import Settings, get_settings
@@ -16,7 +16,9 @@ from studyhall.db import migrate
 from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
+from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
+from studyhall.kit.inputs import reject_unstorable_text
 from studyhall.kit.requests import RequestIdMiddleware
 
 log = logging.getLogger(__name__)
@@ -34,10 +36,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=_lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # Every route, whatever its schema: text PostgreSQL cannot store is a 422 (kit.inputs).
+        dependencies=[Depends(reject_unstorable_text)],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.head_revision = migrate.head_revision()
+    # Added first, so it runs inside the request id middleware and its 413 carries the id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
+from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import service
 from studyhall.scheduling.schemas import (
     OfferingCreate,
@@ -41,7 +42,7 @@ async def list_offerings(
     tutor_id: uuid.UUID | None = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[OfferingRead]:
     rows = await service.list_offerings(session, tutor_id, tag, limit, offset, viewer)
     return [OfferingRead.model_validate(row) for row in rows]

@@ -142,11 +142,6 @@ async def update_offering(
         changes["topic_tags"] = _normalized_tags(changes["topic_tags"] or [])
     if "description" in changes and "short_description" not in changes:
         changes["short_description"] = derive_short_description(changes["description"])
-    for required in ("title", "description", "duration_minutes", "price_cents", "currency"):
-        if required in changes and changes[required] is None:
-            raise Unprocessable(
-                f"{required} cannot be null.", code="field_required", field=required
-            )
     before = {name: getattr(offering, name) for name in _FIELDS}
     for name, value in changes.items():
         setattr(offering, name, value)
