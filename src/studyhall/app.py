@@ -15,6 +15,7 @@ from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
+from studyhall.kit import cpu
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.requests import RequestIdMiddleware
 
@@ -72,3 +73,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await jobs.close_queue()
         await database.dispose()
         jobs.configure_runtime(None)
+        await asyncio.to_thread(cpu.shutdown)

@@ -33,7 +33,9 @@ def oracle_instant(wall: datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(wall.date(), wall.time(), tzinfo=zone).astimezone(UTC)
 
 
-def oracle_slots(wall_start: datetime, wall_end: datetime, zone: ZoneInfo, minutes: int) -> list[Slot]:
+def oracle_slots(
+    wall_start: datetime, wall_end: datetime, zone: ZoneInfo, minutes: int
+) -> list[Slot]:
     start, end = oracle_instant(wall_start, zone), oracle_instant(wall_end, zone)
     step = timedelta(minutes=minutes)
     slots: list[Slot] = []
@@ -43,7 +45,9 @@ def oracle_slots(wall_start: datetime, wall_end: datetime, zone: ZoneInfo, minut
     return slots
 
 
-def service_slots(wall_start: datetime, wall_end: datetime, zone_name: str, minutes: int) -> list[Slot]:
+def service_slots(
+    wall_start: datetime, wall_end: datetime, zone_name: str, minutes: int
+) -> list[Slot]:
     # One occurrence on the start's day, through a window wide enough to hold it whatever
     # the zone's offset.
     rule = AvailabilityRule(
@@ -106,7 +110,8 @@ def test_slots_around_every_change_match_the_oracle(zone_name: str) -> None:
                 got = service_slots(wall_start, wall_end, zone_name, minutes)
                 problems = compare(expected, got)
                 if sum(problems.values()) and len(examples) < 3:
-                    examples.append(f"{wall_start}-{wall_end.time()} {minutes}min: {got} != {expected}")
+                    window = f"{wall_start}-{wall_end.time()} {minutes} min"
+                    examples.append(f"{window}: {got} != {expected}")
                 totals.update(problems)
     assert +totals == Counter(), examples
 

@@ -132,7 +132,6 @@ def test_daily_nine_to_twelve_stays_local_in_every_dst_zone(zone_name: str) -> N
 def test_windows_across_transitions_follow_the_documented_policy(
     transition: Transition, offset_minutes: int, length_minutes: int
 ) -> None:
-    zone = ZoneInfo(transition.zone)
     wall_start = transition.local_before + timedelta(minutes=offset_minutes)
     start = wall_start.time()
     end = (wall_start + timedelta(minutes=length_minutes)).time()

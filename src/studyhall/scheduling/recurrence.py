@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from studyhall.kit.timezones import ensure_utc, local_date, local_to_utc, validate_zone
 from studyhall.scheduling.rrule import (
+    ExpansionTooCostly,
     RecurrenceRule,
     occurs_from,
     parse_rrule,
@@ -47,6 +48,7 @@ from studyhall.scheduling.rrule import (
 __all__ = [
     "SLOT_GRANULARITY",
     "AvailabilityRule",
+    "ExpansionTooCostly",
     "Interval",
     "RecurrenceRule",
     "cut_slots",
@@ -295,7 +297,9 @@ def cut_slots(
 
     Slot starts are each interval's start plus whole `step`s (default: `duration`), in
     real time, so a window holding a fall-back offers its repeated wall-clock times twice
-    (they are different instants). A slot is kept when [start - buffer_before, end + buffer_after) overlaps
+    (they are different instants).
+
+    A slot is kept when [start - buffer_before, end + buffer_after) overlaps
     nothing in `busy`: pass time off plus existing bookings as the buffered ranges the
     database's exclusion constraint stores, so every slot offered is one it will accept.
     Overlapping availability never yields two slots with the same start.
