@@ -13,12 +13,8 @@ import json
 import statistics
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import text
 
 from studyhall.app import create_app
@@ -26,27 +22,14 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.scheduling.service.common import trusted, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
-from tests.notifications.servers import free_port
-from tests.scheduling.conftest import API, create_offering, scalar, set_settings, sign_up
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):  # uvicorn offers no event to wait on
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
+from tests.scheduling.conftest import (
+    API,
+    create_offering,
+    scalar,
+    serving,
+    set_settings,
+    sign_up,
+)
 
 AVAILABILITY_INSERT = text(
     "INSERT INTO availability_rules (tutor_id, timezone, start_date, start_time, end_time, rrule)"
