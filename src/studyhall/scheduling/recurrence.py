@@ -126,6 +126,7 @@ class AvailabilityRule:
                 f"valid_until {self.valid_until} is before valid_from {self.valid_from}"
             )
         rule = parse_rrule(self.rrule)
+        _check_until(rule, self.valid_from)
         if rule.anchor_free:
             return
         if self.valid_from is None:
@@ -363,6 +364,19 @@ def _check_wall_time(value: time, name: str) -> None:
         raise ValueError(f"{name} must be a local wall time without tzinfo; give the zone")
     if value.second or value.microsecond:
         raise ValueError(f"{name} must be a whole minute, got {value.isoformat()}")
+
+
+def _check_until(rule: RecurrenceRule, valid_from: date | None) -> None:
+    # A series that ends before it starts would be accepted and silently offer nothing.
+    if rule.until is None or valid_from is None:
+        return
+    if isinstance(rule.until, datetime):
+        # A UTC UNTIL can name the day before a local first day east of Greenwich.
+        too_early = rule.until.date() < valid_from - timedelta(days=1)
+    else:
+        too_early = rule.until < valid_from
+    if too_early:
+        raise ValueError(f"RRULE UNTIL {rule.until} is before the first day {valid_from}")
 
 
 def _check_date(value: date | None, name: str) -> None:

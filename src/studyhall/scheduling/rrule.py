@@ -40,6 +40,8 @@ _WEEKDAY_NAMES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index = da
 _SEED_DAY_OF_WEEK: Final = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 
 _TIME_OF_DAY_PARTS: Final = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
+# iCalendar properties that sit beside an RRULE, written by mistake as if they were parts.
+_OTHER_PROPERTIES: Final = frozenset({"DTSTART", "EXDATE", "RDATE", "EXRULE"})
 # name -> (largest absolute value, negative values allowed), from RFC 5545 section 3.3.10.
 _INT_LIST_PARTS: Final[dict[str, tuple[int, bool]]] = {
     "BYMONTHDAY": (31, True),
@@ -197,6 +199,12 @@ def _split_parts(body: str, text: str) -> dict[str, str]:
                 text,
                 f"{name} is not supported: times of day come from the "
                 "availability's start and end time",
+            )
+        if name in _OTHER_PROPERTIES:
+            raise _invalid(
+                text,
+                f"{name} is not supported: the first day comes from start_date, and single "
+                "dates are left out with time off (POST /time-off)",
             )
         if name not in _ALLOWED_PARTS:
             raise _invalid(text, f"unknown part {name!r}")
