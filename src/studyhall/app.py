@@ -16,6 +16,7 @@ from studyhall.db import migrate
 from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
+from studyhall.kit import cpu
 from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.inputs import reject_unstorable_text
@@ -80,3 +81,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await jobs.close_queue()
         await database.dispose()
         jobs.configure_runtime(None)
+        await asyncio.to_thread(cpu.shutdown)

@@ -161,6 +161,13 @@ class SlotRead(BaseModel):
     seats_taken: int
 
 
+class SlotPage(BaseModel):
+    items: list[SlotRead]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null when there is no more"
+    )
+
+
 class BookingCreate(Strict):
     slot_id: uuid.UUID
     notes: str | None = Field(default=None, max_length=5000)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
+from studyhall.kit.cursors import MAX_CURSOR_LENGTH
 from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import service
 from studyhall.scheduling.schemas import (
@@ -20,12 +21,13 @@ from studyhall.scheduling.schemas import (
     RuleRead,
     SettingsRead,
     SettingsUpdate,
+    SlotPage,
     SlotRead,
     TimeOffCreate,
     TimeOffRead,
 )
 from studyhall.scheduling.service.common import utcnow, zone_or_422
-from studyhall.scheduling.service.listing import list_slots
+from studyhall.scheduling.service.listing import MAX_PAGE, list_slots
 
 router = APIRouter(tags=["scheduling"])
 
@@ -132,9 +134,13 @@ async def get_slots(
     tutor_id: uuid.UUID | None = None,
     offering_id: uuid.UUID | None = None,
     tz: Annotated[str | None, Query(max_length=64, description="IANA; default yours")] = None,
-) -> list[SlotRead]:
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of a page")
+    ] = None,
+) -> SlotPage:
     zone = zone_or_422(tz or (viewer.timezone if viewer else "UTC"), "tz")
-    slots = await list_slots(
+    slots, next_cursor = await list_slots(
         session,
         tutor_id=tutor_id,
         offering_id=offering_id,
@@ -142,5 +148,8 @@ async def get_slots(
         range_end=end,
         zone=zone,
         now=utcnow(),
+        limit=limit,
+        cursor=cursor,
     )
-    return [SlotRead.model_validate(slot, from_attributes=True) for slot in slots]
+    items = [SlotRead.model_validate(slot, from_attributes=True) for slot in slots]
+    return SlotPage(items=items, next_cursor=next_cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +43,24 @@ _SETTINGS_FIELDS = (
 )
 
 
+# How far back a new rule may start. Counted rules are expanded from their first day, so an
+# unbounded past start ("0001-01-01") would make every expansion walk centuries.
+MAX_START_DAYS_BACK = 366
+
+
+def _check_start_date(data: RuleCreate, today: date) -> None:
+    earliest = today - timedelta(days=MAX_START_DAYS_BACK)
+    if data.start_date < earliest:
+        raise Unprocessable(
+            f"start_date may be at most {MAX_START_DAYS_BACK} days in the past "
+            f"(on or after {earliest.isoformat()}).",
+            code="start_date_too_early",
+            field="start_date",
+        )
+
+
 def _validate_rule(data: RuleCreate, zone: str, has_horizon: bool) -> None:
+    _check_start_date(data, utcnow().date())
     if data.rrule is not None:
         try:
             validate_rule(data.rrule, has_horizon or data.end_date is not None)

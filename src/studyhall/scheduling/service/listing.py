@@ -5,16 +5,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.kit.cursors import decode_cursor, encode_cursor
 from studyhall.kit.errors import Unprocessable
 from studyhall.scheduling.service.common import trusted, untrusted
 from studyhall.scheduling.service.sellers import sellable_sql, seller_params
 
 MAX_RANGE = timedelta(days=93)
+MAX_PAGE = 1000
+# Sorts before every real offering id: the first page's keyset condition then keeps
+# everything from the range start, and one statement serves every page.
+_BEFORE_ALL_OFFERINGS = uuid.UUID(int=0)
 
 # Hidden: slots of tutors who may not sell, closed, past or inside minimum notice, full (unless a
 # seat is an expired hold, which never blocks), and slots that collide with the tutor's other
@@ -28,6 +34,7 @@ _LIST = """
     WHERE {owner}
       AND {seller}
       AND s.start_at >= :range_start AND s.start_at < :range_end
+      AND (s.start_at, s.offering_id) > (:after_start, :after_offering)
       AND s.start_at >= :now + make_interval(mins => COALESCE(st.min_notice_minutes, 0))
       AND s.status <> 'closed'
       AND (s.seats_taken < s.capacity OR EXISTS (
@@ -78,8 +85,11 @@ async def list_slots(
     range_end: datetime,
     zone: ZoneInfo,
     now: datetime,
-    limit: int = 2000,
-) -> list[ListedSlot]:
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[ListedSlot], str | None]:
+    """One page of open slots ordered by (start, offering), and the cursor of the next page
+    (None when this page is the last)."""
     if tutor_id is None and offering_id is None:
         raise Unprocessable("Give tutor_id or offering_id.", code="slot_filter_required")
     if range_start.tzinfo is None or range_end.tzinfo is None:
@@ -88,6 +98,11 @@ async def list_slots(
         raise Unprocessable("'to' must be after 'from'.", code="end_before_start")
     if range_end - range_start > MAX_RANGE:
         raise Unprocessable("A listing covers at most 93 days.", code="range_too_long")
+    if not 1 <= limit <= MAX_PAGE:
+        raise Unprocessable(f"limit must be 1 to {MAX_PAGE}.", code="invalid_limit", field="limit")
+    after_start, after_offering = range_start, _BEFORE_ALL_OFFERINGS
+    if cursor is not None:
+        after_start, after_offering = _after(cursor)
     query = _BY_BOTH if tutor_id and offering_id else _BY_TUTOR if tutor_id else _BY_OFFERING
     # Other people's bookings decide what is free, but only slot columns leave this query.
     await trusted(session)
@@ -99,7 +114,9 @@ async def list_slots(
             "range_start": range_start,
             "range_end": range_end,
             "now": now,
-            "limit": limit,
+            "after_start": after_start,
+            "after_offering": after_offering,
+            "limit": limit + 1,
             **seller_params(),
         },
     )
@@ -120,4 +137,12 @@ async def list_slots(
         for row in rows
     ]
     await untrusted(session)
-    return listed
+    if len(listed) <= limit:
+        return listed, None
+    last = listed[limit - 1]
+    return listed[:limit], encode_cursor(last.start_at, last.offering_id)
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    start, offering_id = decode_cursor(cursor, datetime, uuid.UUID)
+    return cast(datetime, start), cast(uuid.UUID, offering_id)  # the kinds asked for
