@@ -190,9 +190,7 @@ class Friend(UUIDPrimaryKey, Timestamps, Base):
     requester_id: Mapped[uuid.UUID] = _user_fk()
     addressee_id: Mapped[uuid.UUID] = _user_fk()
     status: Mapped[str] = mapped_column(String(20), server_default="pending")
-    blocked_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE")
-    )
+    blocked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     accepted_at: Mapped[datetime | None]
 
     __table_args__ = (

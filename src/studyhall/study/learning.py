@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.progress import service as progress
 from studyhall.study.models import (
     Flashcard,
     FlashcardReview,
@@ -24,7 +25,6 @@ from studyhall.study.models import (
     StudyEvent,
 )
 
-# XP for a completed quiz: the score in points, so progress can weigh it as it likes later.
 _SCHEDULER = Scheduler()
 
 
@@ -125,9 +125,18 @@ async def submit(
                 "correct": correct,
                 "questions": len(items),
                 "score_percentage": str(percentage),
-                "xp": correct * 10,
             },
         )
+    )
+    # XP, streak and achievements are progress's rules, applied in this same transaction.
+    await progress.record(
+        session,
+        progress.QuizCompleted(
+            user_id=user.id,
+            quiz_id=attempt.quiz_id,
+            attempt_id=attempt.id,
+            score_percentage=percentage,
+        ),
     )
     await audit.record(
         session,
@@ -195,6 +204,9 @@ async def review(
     )
     session.add(entry)
     await session.flush()
+    await progress.record(
+        session, progress.CardReviewed(user_id=user.id, card_id=card.id, rating=rating, at=now)
+    )
     await audit.record(
         session,
         user.id,

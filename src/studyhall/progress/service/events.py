@@ -1,0 +1,56 @@
+"""The learning events other domains hand to progress, inside their own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class QuizCompleted:
+    user_id: uuid.UUID
+    quiz_id: uuid.UUID
+    attempt_id: uuid.UUID
+    score_percentage: Decimal
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class LessonCompleted:
+    user_id: uuid.UUID
+    lesson_id: uuid.UUID
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class CardReviewed:
+    user_id: uuid.UUID
+    card_id: uuid.UUID
+    rating: int
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """A closed timer session; ``at`` is when it started, so it counts for the day it began."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    seconds: int
+    at: datetime = field(default_factory=_now)
+
+
+Event = QuizCompleted | LessonCompleted | CardReviewed | QuestionAsked | StudyTime

@@ -1,0 +1,168 @@
+"""The XP ledger: ``record`` turns one learning event into ledger rows, board totals, the day's
+streak and any achievements, all inside the caller's transaction.
+
+A replayed event (a retried request, a duplicated job) inserts no ledger row because of the
+ledger's unique key, and then nothing else happens: no board change, no achievement, no
+notification.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.models import User
+from studyhall.kit.timezones import local_date, validate_zone
+from studyhall.progress.models import XpLog
+from studyhall.progress.service import achievements, rules, streaks
+from studyhall.progress.service.events import (
+    CardReviewed,
+    Event,
+    LessonCompleted,
+    QuestionAsked,
+    QuizCompleted,
+    StudyTime,
+)
+
+# An achievement's XP can unlock an XP achievement, which can unlock another: a few rounds
+# settle every chain the definitions can express.
+_ACHIEVEMENT_ROUNDS = 5
+
+
+@dataclass
+class Recorded:
+    xp: int = 0
+    unlocked: list[achievements.Unlocked] = field(default_factory=list)
+    streak_changed: bool = False
+
+
+def week_start(at: datetime) -> date:
+    """Boards count UTC weeks, Monday to Sunday."""
+    day = at.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(at: datetime) -> date:
+    return at.astimezone(UTC).date().replace(day=1)
+
+
+_ADD_TO_BOARD = text(
+    """
+    INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total)
+    VALUES ('weekly', :week, :u, :xp), ('monthly', :month, :u, :xp)
+    ON CONFLICT (period_type, period_start, user_id)
+    DO UPDATE SET xp_total = leaderboard_cache.xp_total + EXCLUDED.xp_total, generated_at = now()
+    """
+)
+
+
+async def add_to_boards(session: AsyncSession, user_id: uuid.UUID, at: datetime, xp: int) -> None:
+    if xp != 0:
+        periods = {"week": week_start(at), "month": month_start(at)}
+        await session.execute(_ADD_TO_BOARD, {**periods, "u": user_id, "xp": xp})
+
+
+async def zone_of(session: AsyncSession, user_id: uuid.UUID) -> str:
+    zone = await session.scalar(select(User.timezone).where(User.id == user_id))
+    return zone or "UTC"
+
+
+async def _paid_questions(session: AsyncSession, user_id: uuid.UUID, day: date) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(XpLog)
+        .where(
+            XpLog.user_id == user_id,
+            XpLog.local_date == day,
+            XpLog.source_type == "doubt",
+            XpLog.xp_amount > 0,
+        )
+    )
+    return int(count or 0)
+
+
+async def _entries(session: AsyncSession, event: Event, day: date) -> list[rules.Entry]:
+    match event:
+        case QuizCompleted():
+            return rules.quiz(event.quiz_id, event.score_percentage)
+        case LessonCompleted():
+            return rules.lesson(event.lesson_id)
+        case CardReviewed():
+            return rules.review(event.card_id, event.rating, day)
+        case QuestionAsked():
+            paid = await _paid_questions(session, event.user_id, day)
+            return rules.question(event.message_id, paid)
+        case StudyTime():
+            return rules.study_time(event.session_id, event.seconds)
+
+
+async def write(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    entries: list[rules.Entry],
+    at: datetime,
+    day: date,
+) -> list[int]:
+    """Insert the rows the ledger does not hold yet; returns the XP of those inserted."""
+    if not entries:
+        return []
+    rows = [
+        {
+            "user_id": user_id,
+            "source_type": entry.source_type,
+            "reference_id": entry.reference_id,
+            "reason": entry.reason,
+            "xp_amount": entry.xp,
+            "local_date": day,
+            "created_at": at,
+        }
+        for entry in entries
+    ]
+    inserted = await session.scalars(
+        insert(XpLog)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["user_id", "source_type", "reference_id", "reason"])
+        .returning(XpLog.xp_amount)
+    )
+    amounts = list(inserted.all())
+    await add_to_boards(session, user_id, at, sum(amounts))
+    return amounts
+
+
+async def award_achievements(
+    session: AsyncSession, user_id: uuid.UUID, at: datetime, day: date
+) -> list[achievements.Unlocked]:
+    unlocked: list[achievements.Unlocked] = []
+    for _ in range(_ACHIEVEMENT_ROUNDS):
+        new = await achievements.earned(session, user_id)
+        if not new:
+            break
+        unlocked += new
+        rewards = [
+            rules.Entry("achievement", item.achievement_id, "achievement_unlocked", item.xp_reward)
+            for item in new
+        ]
+        await write(session, user_id, rewards, at, day)
+    return unlocked
+
+
+async def record(session: AsyncSession, event: Event) -> Recorded:
+    """Apply one learning event for its learner, in the caller's transaction."""
+    profile = await streaks.lock_profile(session, event.user_id)
+    day = local_date(event.at, validate_zone(await zone_of(session, event.user_id)))
+    entries = await _entries(session, event, day)
+    amounts = await write(session, event.user_id, entries, event.at, day)
+    if not amounts:
+        return Recorded()
+    result = Recorded(xp=sum(amounts))
+    if await streaks.goal_met(session, profile, entries[0].source_type, day):
+        result.streak_changed = streaks.count_day(profile, day)
+        await session.flush()
+    result.unlocked = await award_achievements(session, event.user_id, event.at, day)
+    result.xp += sum(item.xp_reward for item in result.unlocked)
+    return result

@@ -1,0 +1,124 @@
+"""Streaks counted in the learner's own calendar days.
+
+A day counts once the learner reaches their daily goal on it (in their zone at the time of the
+event). The stored ``current_streak`` is advanced when a day's goal is met and broken by a job at
+each zone's local midnight; readers still compute the streak shown from ``last_study_date``, so
+an answer never depends on when that job last ran.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.kit.timezones import local_date, validate_zone
+from studyhall.progress.models import StudySession, UserStreak
+
+# Events that satisfy an "activity" goal (one lesson, quiz or review, or studied time).
+ACTIVITY_SOURCES = frozenset({"quiz", "lesson", "review", "study"})
+
+
+@dataclass(frozen=True)
+class Streak:
+    current: int
+    longest: int
+    last_day: date | None
+
+
+def advance(streak: Streak, day: date) -> Streak:
+    """The streak after ``day``'s goal is met. A day already counted (or an earlier one, e.g. a
+    session closed late that began yesterday) changes nothing."""
+    if streak.last_day is not None and day <= streak.last_day:
+        return streak
+    follows = streak.last_day is not None and day - streak.last_day == timedelta(days=1)
+    current = streak.current + 1 if follows and streak.current > 0 else 1
+    return Streak(current, max(streak.longest, current), day)
+
+
+def shown(streak: Streak, today: date) -> int:
+    """The streak as of ``today`` (local): alive if the last counted day is today or yesterday."""
+    if streak.last_day is None or today - streak.last_day > timedelta(days=1):
+        return 0
+    return streak.current
+
+
+async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> UserStreak:
+    """The learner's streak row, created on first use and locked: one learner's events apply
+    one after the other, so caps, streaks and achievement thresholds see each other."""
+    await session.execute(
+        text("INSERT INTO user_streaks (user_id) VALUES (:u) ON CONFLICT (user_id) DO NOTHING"),
+        {"u": user_id},
+    )
+    profile = await session.scalar(
+        select(UserStreak)
+        .where(UserStreak.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert profile is not None
+    return profile
+
+
+async def studied_seconds(session: AsyncSession, user_id: uuid.UUID, day: date) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(StudySession.duration_seconds), 0)).where(
+            StudySession.user_id == user_id,
+            StudySession.local_date == day,
+            StudySession.ended_at.is_not(None),
+        )
+    )
+    return int(total or 0)
+
+
+async def goal_met(session: AsyncSession, profile: UserStreak, source_type: str, day: date) -> bool:
+    if profile.daily_goal_type == "activity":
+        return source_type in ACTIVITY_SOURCES
+    if source_type != "study":
+        return False
+    return await studied_seconds(session, profile.user_id, day) >= profile.daily_goal_minutes * 60
+
+
+def count_day(profile: UserStreak, day: date) -> bool:
+    """Advance the locked profile for ``day``; True when the streak changed."""
+    before = Streak(profile.current_streak, profile.longest_streak, profile.last_study_date)
+    after = advance(before, day)
+    if after == before:
+        return False
+    profile.current_streak, profile.longest_streak = after.current, after.longest
+    profile.last_study_date = after.last_day
+    return True
+
+
+_ZONES_WITH_STREAKS = text(
+    """
+    SELECT DISTINCT u.timezone FROM user_streaks s JOIN users u ON u.id = s.user_id
+    WHERE s.current_streak > 0
+    """
+)
+_BREAK = text(
+    """
+    UPDATE user_streaks s SET current_streak = 0
+    FROM users u
+    WHERE u.id = s.user_id AND u.timezone = :zone AND s.current_streak > 0
+      AND s.last_study_date < :yesterday
+    RETURNING s.user_id
+    """
+)
+
+
+async def break_missed(session: AsyncSession, now: datetime) -> int:
+    """Zero the streaks whose learner's local day ended without the goal, zone by zone (each
+    zone with its own local date). Idempotent: it runs every hour, so every zone is seen soon
+    after its midnight, and running it twice breaks nothing more."""
+    broken = 0
+    for zone_name in (await session.scalars(_ZONES_WITH_STREAKS)).all():
+        today = local_date(now, validate_zone(zone_name))
+        rows = await session.execute(
+            _BREAK, {"zone": zone_name, "yesterday": today - timedelta(days=1)}
+        )
+        broken += len(rows.all())
+    return broken
