@@ -153,8 +153,8 @@ async def award_achievements(
 
 async def record(session: AsyncSession, event: Event) -> Recorded:
     """Apply one learning event for its learner, in the caller's transaction."""
-    profile = await streaks.lock_profile(session, event.user_id)
-    day = local_date(event.at, validate_zone(await zone_of(session, event.user_id)))
+    profile, zone = await streaks.lock_profile_and_zone(session, event.user_id)
+    day = local_date(event.at, validate_zone(zone))
     entries = await _entries(session, event, day)
     amounts = await write(session, event.user_id, entries, event.at, day)
     if not amounts:

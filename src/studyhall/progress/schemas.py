@@ -1,0 +1,114 @@
+"""Request and response bodies of the progress API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StudySessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    started_at: datetime
+    last_heartbeat_at: datetime
+    ended_at: datetime | None
+    local_date: date
+    duration_seconds: int
+    xp_awarded: int
+    close_reason: str | None
+
+
+class SettingsRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    daily_goal_type: Literal["minutes", "activity"]
+    daily_goal_minutes: int
+    show_on_leaderboards: bool
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    daily_goal_type: Literal["minutes", "activity"] | None = None
+    daily_goal_minutes: int | None = Field(default=None, ge=1, le=600)
+    show_on_leaderboards: bool | None = None
+
+
+class StreakRead(BaseModel):
+    current: int
+    longest: int
+    last_study_date: date | None
+    freezes_available: int
+    today_counted: bool
+    seconds_left_today: int
+
+
+class GoalRead(BaseModel):
+    type: Literal["minutes", "activity"]
+    target: int
+    progress: int
+    met: bool
+
+
+class XpRead(BaseModel):
+    total: int
+    this_week: int
+    today: int
+    level: int
+    xp_into_level: int
+    xp_for_next: int
+
+
+class RecommendationRead(BaseModel):
+    id: uuid.UUID
+    recommendation_type: str
+    reason_code: str
+    message: str
+    reference_id: uuid.UUID | None
+    priority_score: int
+    expires_at: datetime
+
+
+class NextAchievement(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str
+    badge_icon: str | None
+    criteria_type: str
+    criteria_value: int
+    current_value: int
+
+
+class ContinueLearning(BaseModel):
+    course_id: uuid.UUID
+    course_title: str
+    lessons_completed: int
+    lessons_total: int
+
+
+class DashboardRead(BaseModel):
+    user_id: uuid.UUID
+    timezone: str
+    local_date: date
+    streak: StreakRead
+    goal: GoalRead
+    xp: XpRead
+    next_achievement: NextAchievement | None
+    recommendations: list[RecommendationRead]
+    due_cards: int
+    continue_learning: ContinueLearning | None
+
+
+def dashboard_read(
+    user_id: uuid.UUID,
+    body: dict[str, Any],
+    due_cards: int,
+    continue_learning: ContinueLearning | None,
+) -> DashboardRead:
+    return DashboardRead.model_validate(
+        {**body, "user_id": user_id, "due_cards": due_cards, "continue_learning": continue_learning}
+    )
