@@ -105,5 +105,4 @@ async def test_the_dashboard_stays_within_its_statement_budget(
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
     assert response.status_code == 200
     assert response.json()["xp"]["level"] >= 2
-    print("STATEMENTS", len(statements))
     assert len(statements) <= STATEMENT_BUDGET, statements
