@@ -17,11 +17,12 @@ from studyhall.progress.schemas import (
     DashboardRead,
     SettingsRead,
     SettingsUpdate,
+    SettingsWithFreezes,
     StudySessionRead,
     dashboard_read,
 )
 from studyhall.progress.service import dashboard as dashboards
-from studyhall.progress.service import preferences, timer
+from studyhall.progress.service import freezes, preferences, timer
 from studyhall.study import learning as study
 
 router = APIRouter(tags=["progress"])
@@ -80,6 +81,16 @@ async def update_settings(
         show_on_leaderboards=body.show_on_leaderboards,
     )
     return SettingsRead.model_validate(profile)
+
+
+@router.post(
+    "/me/streak-freezes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Buy a streak freeze with XP",
+)
+async def buy_freeze(user: CurrentUser, session: Session) -> SettingsWithFreezes:
+    profile = await freezes.buy(session, user.id, _now())
+    return SettingsWithFreezes.model_validate(profile)
 
 
 async def _continue_learning(session: AsyncSession, user: CurrentUser) -> ContinueLearning | None:

@@ -30,6 +30,11 @@ class SettingsRead(BaseModel):
     show_on_leaderboards: bool
 
 
+class SettingsWithFreezes(SettingsRead):
+    freezes_available: int
+    current_streak: int
+
+
 class SettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.timezones import local_date, local_day_bounds, validate_zone
 from studyhall.progress.service import streaks
-from studyhall.progress.service.ledger import week_start
+from studyhall.progress.service.entries import week_start
 
 # Level n starts at XP_PER_LEVEL * (n - 1)^2: each level takes a little longer than the last.
 XP_PER_LEVEL = 50

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.kit.timezones import local_date, validate_zone
 from studyhall.progress.models import XpLog
-from studyhall.progress.service import achievements, rules, streaks
+from studyhall.progress.service import achievements, freezes, rules, streaks
+from studyhall.progress.service.entries import write
 from studyhall.progress.service.events import (
     CardReviewed,
     Event,
@@ -39,32 +39,6 @@ class Recorded:
     xp: int = 0
     unlocked: list[achievements.Unlocked] = field(default_factory=list)
     streak_changed: bool = False
-
-
-def week_start(at: datetime) -> date:
-    """Boards count UTC weeks, Monday to Sunday."""
-    day = at.astimezone(UTC).date()
-    return day - timedelta(days=day.weekday())
-
-
-def month_start(at: datetime) -> date:
-    return at.astimezone(UTC).date().replace(day=1)
-
-
-_ADD_TO_BOARD = text(
-    """
-    INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total)
-    VALUES ('weekly', :week, :u, :xp), ('monthly', :month, :u, :xp)
-    ON CONFLICT (period_type, period_start, user_id)
-    DO UPDATE SET xp_total = leaderboard_cache.xp_total + EXCLUDED.xp_total, generated_at = now()
-    """
-)
-
-
-async def add_to_boards(session: AsyncSession, user_id: uuid.UUID, at: datetime, xp: int) -> None:
-    if xp != 0:
-        periods = {"week": week_start(at), "month": month_start(at)}
-        await session.execute(_ADD_TO_BOARD, {**periods, "u": user_id, "xp": xp})
 
 
 async def zone_of(session: AsyncSession, user_id: uuid.UUID) -> str:
@@ -101,39 +75,6 @@ async def _entries(session: AsyncSession, event: Event, day: date) -> list[rules
             return rules.study_time(event.session_id, event.seconds)
 
 
-async def write(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    entries: list[rules.Entry],
-    at: datetime,
-    day: date,
-) -> list[int]:
-    """Insert the rows the ledger does not hold yet; returns the XP of those inserted."""
-    if not entries:
-        return []
-    rows = [
-        {
-            "user_id": user_id,
-            "source_type": entry.source_type,
-            "reference_id": entry.reference_id,
-            "reason": entry.reason,
-            "xp_amount": entry.xp,
-            "local_date": day,
-            "created_at": at,
-        }
-        for entry in entries
-    ]
-    inserted = await session.scalars(
-        insert(XpLog)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "source_type", "reference_id", "reason"])
-        .returning(XpLog.xp_amount)
-    )
-    amounts = list(inserted.all())
-    await add_to_boards(session, user_id, at, sum(amounts))
-    return amounts
-
-
 async def award_achievements(
     session: AsyncSession, user_id: uuid.UUID, at: datetime, day: date
 ) -> list[achievements.Unlocked]:
@@ -161,7 +102,10 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
         return Recorded()
     result = Recorded(xp=sum(amounts))
     if await streaks.goal_met(session, profile, entries[0].source_type, day):
+        await freezes.spend_for_gap(session, profile, day)
         result.streak_changed = streaks.count_day(profile, day)
+        if result.streak_changed:
+            await freezes.earn_on_milestone(session, profile, day)
         await session.flush()
     result.unlocked = await award_achievements(session, event.user_id, event.at, day)
     result.xp += sum(item.xp_reward for item in result.unlocked)

@@ -103,8 +103,25 @@ def count_day(profile: UserStreak, day: date) -> bool:
     return True
 
 
-# Each learner's "yesterday" is taken in their own zone (PostgreSQL's zone rules), so one
-# statement serves every zone at once.
+# Each learner's days are taken in their own zone (PostgreSQL's zone rules), so one statement
+# serves every zone at once. A learner who missed exactly yesterday and holds a freeze spends it:
+# yesterday counts as kept (the streak does not grow), and the ledger records the spend.
+_SPEND_FREEZES = text(
+    """
+    WITH frozen AS (
+      UPDATE user_streaks s
+      SET freezes_available = s.freezes_available - 1, last_study_date = s.last_study_date + 1
+      FROM users u
+      WHERE u.id = s.user_id AND s.current_streak > 0 AND s.freezes_available > 0
+        AND s.last_study_date = (CAST(:now AS timestamptz) AT TIME ZONE u.timezone)::date - 2
+      RETURNING s.user_id, s.last_study_date AS day
+    )
+    INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount, local_date)
+    SELECT user_id, 'streak', md5(user_id::text || ':' || day::text)::uuid, 'freeze_used', 0, day
+    FROM frozen
+    ON CONFLICT (user_id, source_type, reference_id, reason) DO NOTHING
+    """
+)
 _BREAK = text(
     """
     UPDATE user_streaks s SET current_streak = 0
@@ -116,8 +133,9 @@ _BREAK = text(
 
 
 async def break_missed(session: AsyncSession, now: datetime) -> int:
-    """Zero the streaks whose learner's local day ended without the goal. It runs every quarter
-    hour, so every zone is seen soon after its own midnight; running it late or twice breaks
-    nothing that should stand."""
+    """Spend a freeze for a single missed day, else zero the streak of every learner whose local
+    day ended without the goal. It runs every quarter hour, so every zone is seen soon after its
+    own midnight; running it late or twice breaks nothing that should stand."""
+    await session.execute(_SPEND_FREEZES, {"now": now})
     result = await session.execute(_BREAK, {"now": now})
     return int(getattr(result, "rowcount", 0) or 0)
