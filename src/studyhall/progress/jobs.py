@@ -1,16 +1,18 @@
-"""Progress jobs: closing silent study timers and breaking streaks at each zone's midnight.
+"""Progress jobs: closing silent study timers, breaking streaks at each zone's midnight, and
+awarding a new or lowered achievement to those who already qualify.
 
 Both are sweeps that are safe to run twice or late: each row is judged by the clock at run time.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from studyhall.jobs import queue, runtime
+from studyhall.jobs import backoff, queue, runtime
 from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
-from studyhall.progress.service import streaks, timer
+from studyhall.progress.service import ledger, streaks, timer
 
 
 @queue.periodic(cron="* * * * *")
@@ -37,3 +39,24 @@ async def break_missed_now(now: datetime | None = None) -> int:
     async with runtime().database.transaction() as session:
         await system_session(session)
         return await streaks.break_missed(session, now or datetime.now(UTC))
+
+
+# Learners per transaction when a definition is awarded retroactively.
+RETROACTIVE_BATCH = 200
+
+
+@queue.task(name="studyhall.progress.award_retroactively", retry=backoff())
+async def award_retroactively(achievement_id: str) -> None:
+    await award_retroactively_now(uuid.UUID(achievement_id))
+
+
+async def award_retroactively_now(achievement_id: uuid.UUID) -> int:
+    total, more = 0, True
+    while more:
+        async with runtime().database.transaction() as session:
+            await system_session(session)
+            awarded, more = await ledger.award_retroactively(
+                session, achievement_id, datetime.now(UTC), RETROACTIVE_BATCH
+            )
+        total += awarded
+    return total

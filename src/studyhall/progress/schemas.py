@@ -117,3 +117,54 @@ def dashboard_read(
     return DashboardRead.model_validate(
         {**body, "user_id": user_id, "due_cards": due_cards, "continue_learning": continue_learning}
     )
+
+
+CriteriaType = Literal[
+    "streak_days",
+    "total_xp",
+    "quizzes_passed",
+    "lessons_completed",
+    "cards_reviewed",
+    "study_minutes",
+    "questions_asked",
+]
+
+
+class AchievementCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[a-z0-9_]{2,60}$")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    badge_icon: str | None = Field(default=None, max_length=200)
+    criteria_type: CriteriaType
+    criteria_value: int = Field(ge=1, le=10_000_000)
+    xp_reward: int = Field(default=0, ge=0, le=10_000)
+    is_active: bool = True
+
+
+class AchievementUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    badge_icon: str | None = Field(default=None, max_length=200)
+    criteria_type: CriteriaType | None = None
+    criteria_value: int | None = Field(default=None, ge=1, le=10_000_000)
+    xp_reward: int | None = Field(default=None, ge=0, le=10_000)
+    is_active: bool | None = None
+
+
+class AchievementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    code: str
+    title: str
+    description: str
+    badge_icon: str | None
+    criteria_type: str
+    criteria_value: int
+    xp_reward: int
+    is_active: bool
+    unlocked_at: datetime | None = None

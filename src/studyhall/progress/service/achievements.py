@@ -98,3 +98,37 @@ async def earned(session: AsyncSession, user_id: uuid.UUID) -> list[Unlocked]:
             if done is not None:
                 unlocked.append(done)
     return unlocked
+
+
+# Who reaches a definition's target, by criteria type: the same counters as ``counters``,
+# computed for every learner at once.
+_QUALIFYING = {
+    "total_xp": "SELECT user_id FROM xp_logs GROUP BY user_id HAVING sum(xp_amount) >= :v",
+    "quizzes_passed": "SELECT user_id FROM xp_logs WHERE reason = 'quiz_passed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "lessons_completed": "SELECT user_id FROM xp_logs WHERE reason = 'lesson_completed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "cards_reviewed": "SELECT user_id FROM xp_logs WHERE reason = 'card_reviewed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "questions_asked": "SELECT user_id FROM xp_logs WHERE reason = 'question_asked' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "study_minutes": "SELECT user_id FROM study_sessions WHERE ended_at IS NOT NULL "
+    "GROUP BY user_id HAVING sum(duration_seconds) / 60 >= :v",
+    "streak_days": "SELECT user_id FROM user_streaks WHERE longest_streak >= :v",
+}
+
+
+async def qualifying(
+    session: AsyncSession, achievement: Achievement, limit: int
+) -> list[uuid.UUID]:
+    """Learners who reach the target and lack the unlock (up to ``limit``)."""
+    query = text(
+        f"""
+        SELECT q.user_id FROM ({_QUALIFYING[achievement.criteria_type]}) q
+        WHERE NOT EXISTS (SELECT 1 FROM user_achievements ua
+                          WHERE ua.user_id = q.user_id AND ua.achievement_id = :a)
+        ORDER BY q.user_id LIMIT :limit
+        """
+    )
+    params = {"v": achievement.criteria_value, "a": achievement.id, "limit": limit}
+    return list((await session.scalars(query, params)).all())

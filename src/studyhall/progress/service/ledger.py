@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.kit.timezones import local_date, validate_zone
-from studyhall.progress.models import XpLog
+from studyhall.progress.models import Achievement, XpLog
 from studyhall.progress.service import achievements, freezes, rules, streaks
 from studyhall.progress.service.entries import write
 from studyhall.progress.service.events import (
@@ -110,3 +110,27 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
     result.unlocked = await award_achievements(session, event.user_id, event.at, day)
     result.xp += sum(item.xp_reward for item in result.unlocked)
     return result
+
+
+async def award_retroactively(
+    session: AsyncSession, achievement_id: uuid.UUID, now: datetime, batch: int
+) -> tuple[int, bool]:
+    """One batch of a definition added or lowered later: unlock it (with its XP and notification)
+    for learners who already qualify. Returns how many, and whether more may be waiting."""
+    achievement = await session.get(Achievement, achievement_id)
+    if achievement is None or not achievement.is_active:
+        return 0, False
+    users = await achievements.qualifying(session, achievement, batch)
+    awarded = 0
+    for user_id in users:
+        _, zone = await streaks.lock_profile_and_zone(session, user_id)
+        unlocked = await achievements.unlock(session, user_id, achievement)
+        if unlocked is None:
+            continue
+        awarded += 1
+        day = local_date(now, validate_zone(zone))
+        reward = unlocked.xp_reward
+        entry = rules.Entry("achievement", achievement.id, "achievement_unlocked", reward)
+        await write(session, user_id, [entry], now, day)
+        await award_achievements(session, user_id, now, day)
+    return awarded, len(users) == batch

@@ -1,0 +1,110 @@
+"""The progress API, mounted under ``/api/v1``: the study timer, settings and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts.deps import CurrentUser
+from studyhall.courses import service as courses
+from studyhall.db.deps import Session
+from studyhall.progress.config import get_config
+from studyhall.progress.schemas import (
+    ContinueLearning,
+    DashboardRead,
+    SettingsRead,
+    SettingsUpdate,
+    SettingsWithFreezes,
+    StudySessionRead,
+    dashboard_read,
+)
+from studyhall.progress.service import dashboard as dashboards
+from studyhall.progress.service import freezes, preferences, timer
+from studyhall.study import learning as study
+
+router = APIRouter(tags=["progress"])
+# The dashboard shows "N cards due" up to this many.
+DUE_CARDS_SHOWN = 100
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post(
+    "/study-sessions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start the study timer (one running session per learner)",
+)
+async def start_session(user: CurrentUser, session: Session) -> StudySessionRead:
+    row = await timer.start(session, user.id, _now(), get_config())
+    return StudySessionRead.model_validate(row)
+
+
+@router.post("/study-sessions/current/heartbeat", summary="Keep the running timer alive")
+async def heartbeat(user: CurrentUser, session: Session) -> StudySessionRead:
+    return StudySessionRead.model_validate(
+        await timer.heartbeat(session, user.id, _now(), get_config())
+    )
+
+
+@router.post("/study-sessions/current/stop", summary="Stop the running timer")
+async def stop_session(user: CurrentUser, session: Session) -> StudySessionRead:
+    return StudySessionRead.model_validate(await timer.stop(session, user.id, _now(), get_config()))
+
+
+@router.get("/study-sessions", summary="My recent study sessions, newest first")
+async def list_sessions(
+    user: CurrentUser, session: Session, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[StudySessionRead]:
+    rows = await timer.recent(session, user.id, limit)
+    return [StudySessionRead.model_validate(row) for row in rows]
+
+
+@router.get("/me/progress/settings", summary="My daily goal and board privacy")
+async def read_settings(user: CurrentUser, session: Session) -> SettingsRead:
+    return SettingsRead.model_validate(await preferences.read(session, user.id))
+
+
+@router.patch("/me/progress/settings", summary="Change my daily goal or board privacy")
+async def update_settings(
+    body: SettingsUpdate, user: CurrentUser, session: Session
+) -> SettingsRead:
+    profile = await preferences.update(
+        session,
+        user.id,
+        daily_goal_type=body.daily_goal_type,
+        daily_goal_minutes=body.daily_goal_minutes,
+        show_on_leaderboards=body.show_on_leaderboards,
+    )
+    return SettingsRead.model_validate(profile)
+
+
+@router.post(
+    "/me/streak-freezes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Buy a streak freeze with XP",
+)
+async def buy_freeze(user: CurrentUser, session: Session) -> SettingsWithFreezes:
+    profile = await freezes.buy(session, user.id, _now())
+    return SettingsWithFreezes.model_validate(profile)
+
+
+async def _continue_learning(session: AsyncSession, user: CurrentUser) -> ContinueLearning | None:
+    for course_id, title, total, done in await courses.progress_summaries(session, user.id):
+        if done < total:
+            return ContinueLearning(
+                course_id=course_id, course_title=title, lessons_completed=done, lessons_total=total
+            )
+    return None
+
+
+@router.get("/me/progress", summary="My progress dashboard: streak, goal, XP, what next")
+async def my_progress(user: CurrentUser, session: Session) -> DashboardRead:
+    now = _now()
+    body = await dashboards.dashboard(session, user.id, now)
+    due = await study.due_cards(session, user.id, now, DUE_CARDS_SHOWN)
+    return dashboard_read(user.id, body, len(due), await _continue_learning(session, user))
