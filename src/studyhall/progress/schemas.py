@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StudySessionRead(BaseModel):
@@ -168,3 +168,51 @@ class AchievementRead(BaseModel):
     xp_reward: int
     is_active: bool
     unlocked_at: datetime | None = None
+
+
+class FriendRequest(BaseModel):
+    """Exactly one of ``user_id`` or ``email``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID | None = None
+    email: str | None = Field(default=None, max_length=320)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FriendRequest:
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        return self
+
+
+class FriendRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    requester_id: uuid.UUID
+    addressee_id: uuid.UUID
+    status: str
+    blocked_by: uuid.UUID | None
+    accepted_at: datetime | None
+    created_at: datetime
+
+
+class BoardRow(BaseModel):
+    rank: int
+    user_id: uuid.UUID
+    name: str
+    xp: int
+
+
+class MyRank(BaseModel):
+    rank: int
+    xp: int
+
+
+class BoardRead(BaseModel):
+    period_type: Literal["weekly", "monthly"]
+    period_start: date
+    scope: Literal["global", "friends"]
+    top: list[BoardRow]
+    me: MyRank | None
+    neighbours: list[BoardRow]

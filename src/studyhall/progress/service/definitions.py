@@ -35,7 +35,7 @@ async def unlocked_by(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UU
 
 
 async def create(session: AsyncSession, admin: User, fields: dict[str, Any]) -> Achievement:
-    created = await session.scalar(
+    created: Achievement | None = await session.scalar(
         insert(Achievement)
         .values(**fields)
         .on_conflict_do_nothing(index_elements=["code"])

@@ -83,7 +83,7 @@ async def start(
             study_session_id=str(current.id),
         )
     zone = validate_zone(await ledger.zone_of(session, user_id))
-    created = await session.scalar(
+    created: StudySession | None = await session.scalar(
         insert(StudySession)
         .values(
             user_id=user_id, started_at=now, last_heartbeat_at=now, local_date=local_date(now, zone)
