@@ -44,6 +44,7 @@ async def test_one_quiz_event_replayed_concurrently_pays_once(
     )
     assert [tuple(r) for r in ledger] == [
         ("achievement", "achievement_unlocked", 5),
+        ("quiz", "quiz_attempted", 0),
         ("quiz", "quiz_completed", 40),
         ("quiz", "quiz_passed", 10),
     ]

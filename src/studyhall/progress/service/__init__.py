@@ -8,7 +8,9 @@ from studyhall.progress.service.events import (
     Event,
     LessonCompleted,
     QuestionAsked,
+    QuizAnswer,
     QuizCompleted,
+    QuizTopic,
     StudyTime,
 )
 from studyhall.progress.service.ledger import Recorded, record
@@ -18,7 +20,9 @@ __all__ = [
     "Event",
     "LessonCompleted",
     "QuestionAsked",
+    "QuizAnswer",
     "QuizCompleted",
+    "QuizTopic",
     "Recorded",
     "StudyTime",
     "record",

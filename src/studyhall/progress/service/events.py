@@ -13,12 +13,31 @@ def _now() -> datetime:
 
 
 @dataclass(frozen=True)
+class QuizAnswer:
+    """One answered question: the concept it tests (its key phrase) and whether it was right."""
+
+    concept: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class QuizTopic:
+    """The taxonomy of a topic quiz, for mastery: topic, its subject's name, its difficulty."""
+
+    topic_id: uuid.UUID
+    subject: str
+    difficulty_level: int | None
+
+
+@dataclass(frozen=True)
 class QuizCompleted:
     user_id: uuid.UUID
     quiz_id: uuid.UUID
     attempt_id: uuid.UUID
     score_percentage: Decimal
     at: datetime = field(default_factory=_now)
+    answers: tuple[QuizAnswer, ...] = ()
+    topic: QuizTopic | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.kit.timezones import local_date, validate_zone
 from studyhall.progress.models import Achievement, XpLog
-from studyhall.progress.service import achievements, freezes, rules, streaks
+from studyhall.progress.service import achievements, freezes, mastery, rules, streaks
 from studyhall.progress.service.entries import write
 from studyhall.progress.service.events import (
     CardReviewed,
@@ -63,7 +63,7 @@ async def _paid_questions(session: AsyncSession, user_id: uuid.UUID, day: date) 
 async def _entries(session: AsyncSession, event: Event, day: date) -> list[rules.Entry]:
     match event:
         case QuizCompleted():
-            return rules.quiz(event.quiz_id, event.score_percentage)
+            return rules.quiz(event.quiz_id, event.attempt_id, event.score_percentage)
         case LessonCompleted():
             return rules.lesson(event.lesson_id)
         case CardReviewed():
@@ -92,6 +92,25 @@ async def award_achievements(
     return unlocked
 
 
+async def _mastery(session: AsyncSession, event: QuizCompleted) -> None:
+    if not event.answers or event.topic is None:
+        return
+    answers = [mastery.Answer(a.concept, a.correct) for a in event.answers]
+    topic = event.topic
+    await mastery.record_topic(
+        session, event.user_id, topic.topic_id, answers, topic.difficulty_level, event.at
+    )
+    await mastery.record_concepts(
+        session,
+        event.user_id,
+        topic.subject,
+        topic.topic_id,
+        answers,
+        topic.difficulty_level,
+        event.at,
+    )
+
+
 async def record(session: AsyncSession, event: Event) -> Recorded:
     """Apply one learning event for its learner, in the caller's transaction."""
     profile, zone = await streaks.lock_profile_and_zone(session, event.user_id)
@@ -107,6 +126,8 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
         if result.streak_changed:
             await freezes.earn_on_milestone(session, profile, day)
         await session.flush()
+    if isinstance(event, QuizCompleted):
+        await _mastery(session, event)
     result.unlocked = await award_achievements(session, event.user_id, event.at, day)
     result.xp += sum(item.xp_reward for item in result.unlocked)
     return result

@@ -35,10 +35,14 @@ class Entry:
     xp: int
 
 
-def quiz(quiz_id: uuid.UUID, score_percentage: Decimal) -> list[Entry]:
-    """A quiz pays on its first submitted attempt only, so retaking it cannot farm XP."""
+def quiz(quiz_id: uuid.UUID, attempt_id: uuid.UUID, score_percentage: Decimal) -> list[Entry]:
+    """A quiz pays on its first submitted attempt only, so retaking it cannot farm XP; every
+    attempt is still recorded (0 XP), so a retake counts as the day's activity and for mastery."""
     score = max(Decimal(0), min(Decimal(100), score_percentage))
-    entries = [Entry("quiz", quiz_id, "quiz_completed", round(QUIZ_MAX_XP * score / 100))]
+    entries = [
+        Entry("quiz", attempt_id, "quiz_attempted", 0),
+        Entry("quiz", quiz_id, "quiz_completed", round(QUIZ_MAX_XP * score / 100)),
+    ]
     if score >= QUIZ_PASS_PERCENT:
         entries.append(Entry("quiz", quiz_id, "quiz_passed", QUIZ_PASS_BONUS))
     return entries
