@@ -9,10 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import text
+
 from studyhall.jobs import backoff, queue, runtime
 from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
-from studyhall.progress.service import ledger, streaks, timer
+from studyhall.progress.service import ledger, refresh, streaks, timer
 
 
 @queue.periodic(cron="* * * * *")
@@ -60,3 +62,35 @@ async def award_retroactively_now(achievement_id: uuid.UUID) -> int:
             )
         total += awarded
     return total
+
+
+# Learners per transaction, and the activity window, of the recommendation refresh.
+REFRESH_BATCH = 100
+_RECENT_LEARNERS = text(
+    """
+    SELECT user_id FROM user_streaks
+    WHERE updated_at > CAST(:now AS timestamptz) - interval '2 days' OR current_streak > 0
+    ORDER BY user_id
+    """
+)
+
+
+@queue.periodic(cron="7,22,37,52 * * * *")
+@queue.task(name="studyhall.progress.refresh_recommendations", queue="maintenance")
+async def refresh_recommendations(timestamp: int) -> None:
+    await refresh_recommendations_now()
+
+
+async def refresh_recommendations_now(now: datetime | None = None) -> int:
+    """Recompute every recently active learner's recommendations (due cards fall due, days end
+    and streaks come at risk without any event happening)."""
+    moment = now or datetime.now(UTC)
+    async with runtime().database.transaction() as session:
+        await system_session(session)
+        learners = list((await session.scalars(_RECENT_LEARNERS, {"now": moment})).all())
+    for start in range(0, len(learners), REFRESH_BATCH):
+        async with runtime().database.transaction() as session:
+            await system_session(session)
+            for user_id in learners[start : start + REFRESH_BATCH]:
+                await refresh.refresh(session, user_id, moment)
+    return len(learners)

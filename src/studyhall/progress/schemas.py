@@ -78,6 +78,15 @@ class RecommendationRead(BaseModel):
     expires_at: datetime
 
 
+class Recommended(BaseModel):
+    recommendation_type: str
+    reason_code: str
+    message: str
+    reference_id: uuid.UUID | None
+    priority_score: int
+    expires_at: datetime
+
+
 class NextAchievement(BaseModel):
     id: uuid.UUID
     title: str

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import CurrentUser
@@ -15,6 +17,7 @@ from studyhall.progress.config import get_config
 from studyhall.progress.schemas import (
     ContinueLearning,
     DashboardRead,
+    Recommended,
     SettingsRead,
     SettingsUpdate,
     SettingsWithFreezes,
@@ -22,7 +25,7 @@ from studyhall.progress.schemas import (
     dashboard_read,
 )
 from studyhall.progress.service import dashboard as dashboards
-from studyhall.progress.service import freezes, preferences, timer
+from studyhall.progress.service import freezes, preferences, recommendations, refresh, timer
 from studyhall.study import learning as study
 
 router = APIRouter(tags=["progress"])
@@ -100,6 +103,26 @@ async def _continue_learning(session: AsyncSession, user: CurrentUser) -> Contin
                 course_id=course_id, course_title=title, lessons_completed=done, lessons_total=total
             )
     return None
+
+
+@router.post(
+    "/me/recommendations/refresh", summary="Recompute my recommendations now (also done by a job)"
+)
+async def refresh_recommendations(user: CurrentUser, session: Session) -> list[Recommended]:
+    found = await refresh.refresh(session, user.id, _now())
+    return [Recommended.model_validate(asdict(r)) for r in found]
+
+
+@router.post(
+    "/me/recommendations/{recommendation_id}/dismiss",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Dismiss a recommendation until it changes or expires",
+)
+async def dismiss_recommendation(
+    recommendation_id: uuid.UUID, user: CurrentUser, session: Session
+) -> Response:
+    await recommendations.dismiss(session, user.id, recommendation_id, _now())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me/progress", summary="My progress dashboard: streak, goal, XP, what next")
