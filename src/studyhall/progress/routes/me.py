@@ -25,7 +25,15 @@ from studyhall.progress.schemas import (
     dashboard_read,
 )
 from studyhall.progress.service import dashboard as dashboards
-from studyhall.progress.service import freezes, preferences, recommendations, refresh, timer
+from studyhall.progress.service import (
+    freezes,
+    guardians,
+    preferences,
+    recommendations,
+    refresh,
+    timer,
+)
+from studyhall.progress.service.access import across_learners
 from studyhall.study import learning as study
 
 router = APIRouter(tags=["progress"])
@@ -96,8 +104,8 @@ async def buy_freeze(user: CurrentUser, session: Session) -> SettingsWithFreezes
     return SettingsWithFreezes.model_validate(profile)
 
 
-async def _continue_learning(session: AsyncSession, user: CurrentUser) -> ContinueLearning | None:
-    for course_id, title, total, done in await courses.progress_summaries(session, user.id):
+async def _continue_learning(session: AsyncSession, user_id: uuid.UUID) -> ContinueLearning | None:
+    for course_id, title, total, done in await courses.progress_summaries(session, user_id):
         if done < total:
             return ContinueLearning(
                 course_id=course_id, course_title=title, lessons_completed=done, lessons_total=total
@@ -125,9 +133,23 @@ async def dismiss_recommendation(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+async def _dashboard(session: AsyncSession, user_id: uuid.UUID) -> DashboardRead:
+    now = _now()
+    body = await dashboards.dashboard(session, user_id, now)
+    due = await study.due_cards(session, user_id, now, DUE_CARDS_SHOWN)
+    return dashboard_read(user_id, body, len(due), await _continue_learning(session, user_id))
+
+
 @router.get("/me/progress", summary="My progress dashboard: streak, goal, XP, what next")
 async def my_progress(user: CurrentUser, session: Session) -> DashboardRead:
-    now = _now()
-    body = await dashboards.dashboard(session, user.id, now)
-    due = await study.due_cards(session, user.id, now, DUE_CARDS_SHOWN)
-    return dashboard_read(user.id, body, len(due), await _continue_learning(session, user))
+    return await _dashboard(session, user.id)
+
+
+@router.get(
+    "/guardian/wards/{ward_id}/progress",
+    summary="A ward's progress dashboard, for the guardian whose consent stands",
+)
+async def ward_progress(ward_id: uuid.UUID, user: CurrentUser, session: Session) -> DashboardRead:
+    await guardians.require_guardian(session, user, ward_id)
+    async with across_learners(session):
+        return await _dashboard(session, ward_id)
