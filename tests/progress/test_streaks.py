@@ -56,15 +56,32 @@ START = datetime(2026, 2, 10, tzinfo=UTC)
 
 
 def oracle(days: set[date], today: date) -> tuple[int, int]:
-    """(current, longest) streak over a set of local dates, as of local ``today``."""
-    longest = run = 0
-    previous: date | None = None
+    """(current, longest) streak over a set of local dates, as of local ``today``, with the
+    freeze rules written out plainly: a freeze is earned on every 7th day of a streak (at most
+    5 held) and spent on each missed day while any are held; the streak survives a gap only if
+    the freezes covered all of it."""
+    current = longest = freezes = 0
+    last: date | None = None
+
+    def spend(missed: int) -> bool:
+        nonlocal freezes
+        spent = min(missed, freezes)
+        freezes -= spent
+        return spent == missed
+
     for day in sorted(days):
-        run = run + 1 if previous is not None and day - previous == timedelta(days=1) else 1
-        longest, previous = max(longest, run), day
-    if previous is None or today - previous > timedelta(days=1):
-        return 0, longest
-    return run, longest
+        missed = 0 if last is None else (day - last).days - 1
+        kept = current > 0 and missed >= 0 and (missed == 0 or spend(missed))
+        current = current + 1 if kept else 1
+        longest, last = max(longest, current), day
+        if current % 7 == 0 and freezes < 5:
+            freezes += 1
+    if last is None:
+        return 0, 0
+    missed = (today - last).days - 1
+    if current > 0 and missed > 0 and not spend(missed):
+        current = 0
+    return current, longest
 
 
 def test_the_oracle_itself() -> None:
@@ -73,6 +90,12 @@ def test_the_oracle_itself() -> None:
     assert oracle(days, d + timedelta(6)) == (2, 3)
     assert oracle(days, d + timedelta(7)) == (2, 3)
     assert oracle(days, d + timedelta(8)) == (0, 3)
+    # A week earns a freeze, which carries the streak over one missed day (not two).
+    week = {d + timedelta(k) for k in range(7)}
+    assert oracle(week | {d + timedelta(8)}, d + timedelta(8)) == (8, 8)
+    assert oracle(week | {d + timedelta(9)}, d + timedelta(9)) == (1, 7)
+    assert oracle(week, d + timedelta(8)) == (7, 7)  # the freeze covers yesterday
+    assert oracle(week, d + timedelta(9)) == (0, 7)
 
 
 def test_advance_counts_a_day_once_and_restarts_after_a_gap() -> None:
@@ -160,7 +183,9 @@ async def test_streaks_equal_an_oracle_over_local_dates_in_32_zones(
         expected = oracle(local_days[user_id], today)
         row = stored[user_id]
         streak = streaks.Streak(row.current_streak, row.longest_streak, row.last_study_date)
-        assert (streaks.shown(streak, today), row.longest_streak) == expected, zone
+        shown = streaks.shown(streak, today, row.freezes_available)
+        assert (shown, row.longest_streak) == expected, zone
         # After the midnight job the stored value agrees too.
         assert row.current_streak == expected[0], zone
-        assert row.last_study_date == max(local_days[user_id]), zone
+        # The last studied day, or yesterday when freezes kept the streak since.
+        assert row.last_study_date in {max(local_days[user_id]), today - timedelta(days=1)}, zone

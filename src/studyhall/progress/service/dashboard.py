@@ -129,7 +129,7 @@ async def dashboard(
         "timezone": zone.key,
         "local_date": today,
         "streak": {
-            "current": streaks.shown(streak, today),
+            "current": streaks.shown(streak, today, int(profile["freezes"])),
             "longest": streak.longest,
             "last_study_date": streak.last_day,
             "freezes_available": profile["freezes"],

@@ -3,6 +3,7 @@ Every change is a ledger entry (source ``streak``)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -22,26 +23,31 @@ FREEZE_COST_XP = 100
 EARNED_EVERY_DAYS = 7
 
 
-def _day_reference(user_id: uuid.UUID, day: date) -> uuid.UUID:
-    return uuid.uuid5(user_id, day.isoformat())
+def day_reference(user_id: uuid.UUID, day: date) -> uuid.UUID:
+    """The same reference the midnight job computes in SQL, so a day is frozen once."""
+    return uuid.UUID(hashlib.md5(f"{user_id}:{day.isoformat()}".encode()).hexdigest())
 
 
 async def spend_for_gap(session: AsyncSession, profile: UserStreak, day: date) -> bool:
-    """The learner studies ``day`` having missed only the day before: a held freeze keeps the
-    streak (the midnight job does the same for those who have not come back yet)."""
+    """The learner counts ``day`` after missed days: held freezes are spent on them, one per
+    day, exactly as the midnight job would have. True when they covered every missed day (the
+    streak goes on); otherwise the spent ones are gone and the streak restarts."""
     last = profile.last_study_date
-    if (
-        last is None
-        or profile.current_streak == 0
-        or profile.freezes_available == 0
-        or day - last != timedelta(days=2)
-    ):
+    if last is None or profile.current_streak == 0 or profile.freezes_available == 0:
         return False
-    missed = last + timedelta(days=1)
-    entry = rules.Entry("streak", _day_reference(profile.user_id, missed), "freeze_used", 0)
-    await write(session, profile.user_id, [entry], _noon(missed), missed)
-    profile.freezes_available -= 1
-    profile.last_study_date = missed
+    missed = (day - last).days - 1
+    if missed < 1:
+        return False
+    spent = min(missed, profile.freezes_available)
+    frozen = [last + timedelta(days=k) for k in range(1, spent + 1)]
+    entries = [
+        rules.Entry("streak", day_reference(profile.user_id, d), "freeze_used", 0) for d in frozen
+    ]
+    await write(session, profile.user_id, entries, _noon(frozen[-1]), frozen[-1])
+    profile.freezes_available -= spent
+    if spent < missed:
+        return False
+    profile.last_study_date = frozen[-1]
     return True
 
 
@@ -50,7 +56,7 @@ async def earn_on_milestone(session: AsyncSession, profile: UserStreak, day: dat
         return False
     if profile.freezes_available >= MAX_FREEZES:
         return False
-    entry = rules.Entry("streak", _day_reference(profile.user_id, day), "freeze_earned", 0)
+    entry = rules.Entry("streak", day_reference(profile.user_id, day), "freeze_earned", 0)
     if not await write(session, profile.user_id, [entry], _noon(day), day):
         return False
     profile.freezes_available += 1

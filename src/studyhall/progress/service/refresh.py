@@ -35,7 +35,7 @@ async def state(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> rec
     return recommendations.State(
         now=now,
         day_ends_at=local_day_bounds(today, zone)[1],
-        streak=streaks.shown(streak, today),
+        streak=streaks.shown(streak, today, profile.freezes_available),
         today_counted=profile.last_study_date == today,
         due_cards=len(due),
         weakest=await recommendations.weakest_concept(session, user_id),

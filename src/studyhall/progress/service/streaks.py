@@ -39,11 +39,13 @@ def advance(streak: Streak, day: date) -> Streak:
     return Streak(current, max(streak.longest, current), day)
 
 
-def shown(streak: Streak, today: date) -> int:
-    """The streak as of ``today`` (local): alive if the last counted day is today or yesterday."""
-    if streak.last_day is None or today - streak.last_day > timedelta(days=1):
+def shown(streak: Streak, today: date, freezes: int = 0) -> int:
+    """The streak as of ``today`` (local): alive if the last counted day is today or yesterday,
+    or if the held freezes cover the days missed since (the midnight job will spend them)."""
+    if streak.last_day is None:
         return 0
-    return streak.current
+    missed = (today - streak.last_day).days - 1
+    return streak.current if missed <= freezes else 0
 
 
 async def lock_profile(session: AsyncSession, user_id: uuid.UUID) -> UserStreak:
@@ -104,21 +106,30 @@ def count_day(profile: UserStreak, day: date) -> bool:
 
 
 # Each learner's days are taken in their own zone (PostgreSQL's zone rules), so one statement
-# serves every zone at once. A learner who missed exactly yesterday and holds a freeze spends it:
-# yesterday counts as kept (the streak does not grow), and the ledger records the spend.
+# serves every zone at once. Freezes are spent eagerly, one per missed day while they last: if
+# they cover every missed day, yesterday counts as kept (the streak does not grow); if not, the
+# ones spent are gone and the streak breaks. The ledger records each spent freeze.
 _SPEND_FREEZES = text(
     """
-    WITH frozen AS (
+    WITH due AS (
+      SELECT s.user_id, s.last_study_date AS last, s.freezes_available AS freezes,
+             (CAST(:now AS timestamptz) AT TIME ZONE u.timezone)::date - 1 AS yesterday
+      FROM user_streaks s JOIN users u ON u.id = s.user_id
+      WHERE s.current_streak > 0 AND s.freezes_available > 0
+        AND s.last_study_date < (CAST(:now AS timestamptz) AT TIME ZONE u.timezone)::date - 1
+      FOR UPDATE OF s
+    ), spent AS (
       UPDATE user_streaks s
-      SET freezes_available = s.freezes_available - 1, last_study_date = s.last_study_date + 1
-      FROM users u
-      WHERE u.id = s.user_id AND s.current_streak > 0 AND s.freezes_available > 0
-        AND s.last_study_date = (CAST(:now AS timestamptz) AT TIME ZONE u.timezone)::date - 2
-      RETURNING s.user_id, s.last_study_date AS day
+      SET freezes_available = s.freezes_available - least(d.yesterday - d.last, d.freezes),
+          last_study_date = CASE WHEN d.yesterday - d.last <= d.freezes THEN d.yesterday
+                                 ELSE s.last_study_date END
+      FROM due d WHERE s.user_id = d.user_id
+      RETURNING s.user_id, d.last, least(d.yesterday - d.last, d.freezes) AS n
     )
     INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount, local_date)
-    SELECT user_id, 'streak', md5(user_id::text || ':' || day::text)::uuid, 'freeze_used', 0, day
-    FROM frozen
+    SELECT user_id, 'streak', md5(user_id::text || ':' || (last + k)::text)::uuid,
+           'freeze_used', 0, last + k
+    FROM spent CROSS JOIN LATERAL generate_series(1, n) k
     ON CONFLICT (user_id, source_type, reference_id, reason) DO NOTHING
     """
 )
@@ -133,9 +144,10 @@ _BREAK = text(
 
 
 async def break_missed(session: AsyncSession, now: datetime) -> int:
-    """Spend a freeze for a single missed day, else zero the streak of every learner whose local
-    day ended without the goal. It runs every quarter hour, so every zone is seen soon after its
-    own midnight; running it late or twice breaks nothing that should stand."""
+    """Spend freezes on missed days, then zero the streak of every learner whose local day ended
+    without the goal and without enough freezes. It runs every quarter hour, so every zone is
+    seen soon after its own midnight; running it late or twice breaks nothing that should
+    stand."""
     await session.execute(_SPEND_FREEZES, {"now": now})
     result = await session.execute(_BREAK, {"now": now})
     return int(getattr(result, "rowcount", 0) or 0)
