@@ -268,7 +268,7 @@ async def test_a_stripe_purchase_is_paid_and_refunded_by_signed_webhooks_and_job
 
     for _ in range(2):  # a redelivered event has no second effect
         ack = await deliver(
-            client, event("payment_intent.succeeded", succeeded(intent, payment["id"]), "evt_ok")
+            client, event("payment_intent.succeeded", succeeded(intent, payment["id"], 2500), "evt_ok")
         )
         assert ack.status_code == 200
         await run_jobs()

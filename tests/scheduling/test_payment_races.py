@@ -129,7 +129,7 @@ async def test_a_cancellation_racing_the_success_webhook_ends_refunded_either_wa
         intent = await _intent(owner_db, payment_id)
         events.append(
             await _stored_event(
-                client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id))
+                client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id, PRICE))
             )
         )
 
@@ -168,7 +168,7 @@ async def test_a_cancellation_racing_a_provider_refund_never_deadlocks_or_refund
         payment_id = body["payment"]["payment_id"]
         intent = await _intent(owner_db, payment_id)
         paid = await _stored_event(
-            client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id))
+            client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id, PRICE))
         )
         assert await _apply(db, paid)
         # Refunded in full at Stripe's dashboard while the student cancels.
