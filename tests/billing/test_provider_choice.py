@@ -5,6 +5,7 @@ manual payments succeed by themselves in production stops the app from starting.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from tests.billing.conftest import (
     use_billing,
 )
 from tests.courses.helpers import Actor, course_tree, product
+from tests.foundation.test_cli import _studyhall
 from tests.scheduling.conftest import MarketFactory, market  # noqa: F401  (fixture)
 
 API = "/api/v1"
@@ -252,3 +254,21 @@ def test_a_production_app_does_not_inherit_developments_instant_payments(
     create_app(production_settings)
     assert billing_settings().environment == "production"
     assert billing_settings().manual_settles_at_once is False
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_the_command_line_refuses_to_start_with_instant_manual_payments_in_production(
+    tmp_path: Path, command: str
+) -> None:
+    result = _studyhall(
+        command,
+        cwd=tmp_path,
+        STUDYHALL_ENVIRONMENT="production",
+        STUDYHALL_SECRET_KEY="s" * 48,
+        STUDYHALL_BILLING_MANUAL_AUTO_SUCCEED="true",
+    )
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("studyhall: invalid settings: ")
+    assert "STUDYHALL_BILLING_MANUAL_AUTO_SUCCEED must not be true in production" in line
+    assert not (tmp_path / ".studyhall").exists()  # refused before any database was started
