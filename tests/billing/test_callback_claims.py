@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from studyhall.app import create_app
+from studyhall.billing.jobs import reconcile_pending
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from tests.billing.conftest import (
@@ -308,3 +309,27 @@ async def test_a_signature_dated_beyond_the_tolerance_is_refused_either_way(
     header = stripe.WebhookSignature.generate_signature_header(payload, SECRET, now + 10_000)
     far = await client.post(WEBHOOK, content=payload, headers={"Stripe-Signature": header})
     assert far.status_code == 400
+
+
+async def test_reconciliation_does_not_count_a_stripe_answer_for_another_amount(
+    client: httpx.AsyncClient, owner_db: Database, db: Database, fake_stripe: FakeApi
+) -> None:
+    admin = await make_admin(client, owner_db)
+    pack_id = await create_pack(client, admin, credits=100, price_cents=15000, currency="USD")
+    student = await sign_up(client)
+    payment = (await buy(client, student, pack_id))["payment"]
+    intent = fake_stripe.objects[payment["provider_payment_id"]]
+    intent.update(status="succeeded", amount=1, amount_received=1)
+    async with owner_db.transaction() as session:
+        await session.execute(text("UPDATE payments SET created_at = now() - interval '1 hour'"))
+    for _ in range(2):  # asked again later, kept once
+        assert await reconcile_pending() == 0
+    assert await _status(db, payment["id"]) == "pending"
+    assert await ledger_consistent(db, student.id) == (0, 0)
+    [kept] = await _rejected(client, admin)
+    assert kept["rejected_reason"] == f"paid 1 USD, but payment {payment['id']} is 15000 USD"
+
+    intent.update(amount=15000, amount_received=15000)
+    assert await reconcile_pending() == 1
+    assert await _status(db, payment["id"]) == "succeeded"
+    assert await ledger_consistent(db, student.id) == (100, 100)

@@ -150,6 +150,8 @@ async def abandon_payment(payment_id: str, reason: str) -> None:
     async with rls.system_transaction(database) as session:
         locked = await payments.lock(session, payment.id)
         if remote.status == "succeeded":
+            if await webhooks.refuse_mismatched_answer(session, provider, locked, remote):
+                return
             await payments.succeed(session, locked, actor=None)
         elif remote.status == "failed":
             message = ABANDON_MESSAGES.get(reason, reason)
@@ -223,6 +225,8 @@ async def _settle_from_provider(
             return await _status(session, payment_id) != before
         payment = await payments.lock(session, payment_id)
         if remote.status == "succeeded":
+            if await webhooks.refuse_mismatched_answer(session, provider, payment, remote):
+                return None
             changed = await payments.succeed(
                 session, payment, actor=None, provider_payment_id=remote.provider_payment_id
             )

@@ -32,6 +32,7 @@ from studyhall.billing.models import Payment, WebhookEvent
 from studyhall.billing.providers.base import (
     EventRejected,
     PaymentEvent,
+    RemotePayment,
     RemoteSubscription,
     VerifiedEvent,
 )
@@ -112,6 +113,32 @@ def mismatch(payment: Payment, event: PaymentEvent) -> str | None:
             f"{payment.amount_cents} {payment.currency}"
         )
     return None
+
+
+async def refuse_mismatched_answer(
+    session: AsyncSession, provider: str, payment: Payment, remote: RemotePayment
+) -> bool:
+    """A provider's answer that the payment succeeded (reconciliation, a refused cancel) counts
+    only for the payment's amount and currency. Otherwise it is kept for admins as a rejected
+    event (once per payment and answer) and True is returned: the payment is left as it is."""
+    claimed = PaymentEvent(
+        "payment_succeeded", amount_cents=remote.amount_cents, currency=remote.currency
+    )
+    reason = mismatch(payment, claimed)
+    if reason is None:
+        return False
+    answer = VerifiedEvent(
+        f"answer:{payment.id}:rejected:{remote.amount_cents}:{remote.currency}",
+        "provider_answer.succeeded",
+        {
+            "payment_id": str(payment.id),
+            "provider_payment_id": remote.provider_payment_id or payment.provider_payment_id,
+            "amount_cents": remote.amount_cents,
+            "currency": remote.currency,
+        },
+    )
+    await _store(session, provider, answer, rejected_reason=reason)
+    return True
 
 
 async def _store(

@@ -79,6 +79,9 @@ class RemotePayment:
     # The provider's order the answer is about (Paymob): recorded on the payment if unset, since
     # the provider answered a question about this very payment.
     provider_checkout_id: str | None = None
+    # What a success says was paid (Stripe), checked against the payment before it counts.
+    amount_cents: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)

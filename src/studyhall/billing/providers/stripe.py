@@ -126,6 +126,7 @@ class StripeProvider:
             status=_intent_status(intent.status, error),
             failure_code=None if error is None else error.code,
             failure_message=None if error is None else error.message,
+            **_paid(intent.to_dict(), "amount_received"),
         )
 
     async def cancel_payment(
@@ -144,7 +145,10 @@ class StripeProvider:
             return await self.fetch_payment(payment_id, provider_payment_id, None)
         except stripe.StripeError as exc:
             raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
-        return RemotePayment(status=_intent_status(intent.status, intent.last_payment_error))
+        return RemotePayment(
+            status=_intent_status(intent.status, intent.last_payment_error),
+            **_paid(intent.to_dict(), "amount_received"),
+        )
 
     async def _start_checkout_session(self, request: PaymentRequest) -> Checkout:
         """A hosted Checkout Session (mode ``payment``). Our payment id travels as
@@ -191,7 +195,11 @@ class StripeProvider:
         if session.status == "complete" and session.payment_status in PAID_SESSION:
             intent = session.payment_intent
             intent_id = intent if isinstance(intent, str) or intent is None else intent.id
-            return RemotePayment(status="succeeded", provider_payment_id=intent_id)
+            return RemotePayment(
+                status="succeeded",
+                provider_payment_id=intent_id,
+                **_paid(session.to_dict(), "amount_total"),
+            )
         return RemotePayment(status="pending")
 
     async def refund(
@@ -366,7 +374,7 @@ def _event(body: bytes) -> VerifiedEvent:
     return VerifiedEvent(event_id[:255], event_type[:100], payload)
 
 
-def _paid(obj: dict[str, Any], amount_key: str) -> dict[str, Any]:
+def _paid(obj: Mapping[str, Any], amount_key: str) -> dict[str, Any]:
     """What a success says was paid, in our units (minor units, upper-case ISO code)."""
     amount = obj.get(amount_key)
     if amount_key == "amount_received" and amount is None:
