@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from studyhall import __version__, domains, health
+from studyhall.billing.config import check_for_environment
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.deps import check_sessions_commit_before_responding
@@ -30,6 +31,9 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """``database`` given: the caller owns it (tests). Otherwise the lifespan connects."""
     settings = settings or get_settings()
+    # Refuse to start with a payment setting that is unsafe in this environment (e.g. manual
+    # payments that succeed by themselves in production), naming the setting.
+    check_for_environment(settings.environment)
     app = FastAPI(
         title="Studyhall",
         version=__version__,

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
+from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
@@ -40,9 +41,14 @@ def load_settings() -> Settings:
     get_settings.cache_clear()
     try:
         settings = get_settings()
+        # serve, worker and demo refuse payment settings unsafe in this environment, too.
+        check_for_environment(settings.environment)
     except ValidationError as exc:
         problems = "; ".join(
+            # A rule across several settings (no single field) names them in its message.
             f"STUDYHALL_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"]
             for e in exc.errors()
         )
         fail(f"invalid settings: {problems}", code=2)

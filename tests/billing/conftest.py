@@ -61,15 +61,19 @@ def fake_paymob() -> Iterator[FakeApi]:
         yield api
 
 
+# The tests' deployment takes money through every provider unless a test says otherwise.
+ALL_PROVIDERS = ["manual", "stripe", "paymob"]
+
+
 @pytest.fixture(autouse=True)
 def billing_config() -> Iterator[BillingSettings]:
-    settings = BillingSettings(_env_file=None)  # type: ignore[call-arg]
-    configure_billing(settings)
+    settings = use_billing()
     yield settings
     configure_billing(None)
 
 
 def use_billing(**changes: object) -> BillingSettings:
+    changes.setdefault("enabled_providers", ALL_PROVIDERS)
     settings = BillingSettings(_env_file=None, **changes)  # type: ignore[arg-type]
     configure_billing(settings)
     return settings

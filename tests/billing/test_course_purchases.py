@@ -267,9 +267,8 @@ async def test_a_stripe_purchase_is_paid_and_refunded_by_signed_webhooks_and_job
     assert await _lesson(client, tree, student) == 403
 
     for _ in range(2):  # a redelivered event has no second effect
-        ack = await deliver(
-            client, event("payment_intent.succeeded", succeeded(intent, payment["id"]), "evt_ok")
-        )
+        paid = succeeded(intent, payment["id"], 2500)
+        ack = await deliver(client, event("payment_intent.succeeded", paid, "evt_ok"))
         assert ack.status_code == 200
         await run_jobs()
     assert await _state(db, purchase_id) == "paid/succeeded:0/1"

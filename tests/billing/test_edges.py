@@ -49,7 +49,8 @@ async def test_concurrent_redeliveries_store_one_event_and_one_job(
 async def test_the_openapi_document_lists_the_billing_routes(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     billing = sorted(path for path in document["paths"] if path.startswith("/api/v1/billing"))
-    assert len(billing) == 22
+    assert len(billing) == 23
+    assert "/api/v1/billing/admin/webhook-events" in billing
     purchase = document["paths"]["/api/v1/billing/credit-packs/{pack_id}/purchase"]["post"]
     assert {p["name"] for p in purchase["parameters"]} == {"pack_id", "idempotency-key"}
 

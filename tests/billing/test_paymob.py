@@ -33,7 +33,8 @@ DOC_SAMPLE_MESSAGE = (
 )
 
 
-def transaction(payment_id: str, **changes: Any) -> dict[str, Any]:
+def transaction(payment_id: str, order_id: int = 217503754, **changes: Any) -> dict[str, Any]:
+    """A transaction of Paymob's order ``order_id``, whose merchant reference is ``payment_id``."""
     obj: dict[str, Any] = {
         "id": 192036465,
         "pending": False,
@@ -47,7 +48,7 @@ def transaction(payment_id: str, **changes: Any) -> dict[str, Any]:
         "is_3d_secure": True,
         "integration_id": 4097558,
         "has_parent_transaction": False,
-        "order": {"id": 217503754, "merchant_order_id": payment_id},
+        "order": {"id": order_id, "merchant_order_id": payment_id},
         "created_at": "2024-06-13T11:33:44.592345",
         "currency": "EGP",
         "source_data": {"pan": "2346", "type": "card", "sub_type": "MasterCard"},
@@ -72,6 +73,14 @@ def signature(obj: dict[str, Any], secret: str = HMAC_SECRET) -> str:
     ]  # fmt: skip
     text = "".join(str(v).lower() if isinstance(v, bool) else str(v) for v in fields)
     return hmac.new(secret.encode(), text.encode(), hashlib.sha512).hexdigest()
+
+
+async def order_of(db: Database, payment_id: str) -> int:
+    """Paymob's order for our payment, as the checkout stored it (callbacks name this order)."""
+    found = await scalar(
+        db, "SELECT provider_checkout_id FROM payments WHERE id = :id", id=uuid.UUID(payment_id)
+    )
+    return int(str(found))
 
 
 async def callback(
@@ -112,7 +121,7 @@ async def test_paymob_checkout_then_a_signed_callback_credits_the_buyer(
     assert call.params["special_reference"] == payment_id
     assert call.params["payment_methods"] == [4097558]
 
-    obj = transaction(payment_id)
+    obj = transaction(payment_id, await order_of(db, payment_id))
     first = await callback(client, obj)
     assert first.json() == {"received": True, "duplicate": False, "event_id": "192036465"}
     again = await callback(client, obj)
@@ -153,7 +162,8 @@ async def test_refunds_in_both_directions(
         f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=student.with_key()
     )
     payment_id = bought.json()["payment"]["id"]
-    await callback(client, transaction(payment_id))
+    order_id = await order_of(db, payment_id)
+    await callback(client, transaction(payment_id, order_id))
     await run_jobs()
 
     ours = await client.post(
@@ -168,7 +178,7 @@ async def test_refunds_in_both_directions(
     assert await ledger_consistent(db, student.id) == (80, 80)
 
     # A refund made in Paymob's dashboard arrives as the original transaction, now refunded.
-    theirs = transaction(payment_id, is_refunded=True, refunded_amount_cents=50000)
+    theirs = transaction(payment_id, order_id, is_refunded=True, refunded_amount_cents=50000)
     assert (await callback(client, theirs)).json()["event_id"] == "192036465:refunded:50000"
     await run_jobs()
     row = (
@@ -193,7 +203,11 @@ async def test_a_declined_transaction_fails_the_payment(
     )
     payment_id = bought.json()["payment"]["id"]
     declined = transaction(
-        payment_id, id=555, success=False, data={"txn_response_code": "DECLINED", "message": "no"}
+        payment_id,
+        await order_of(db, payment_id),
+        id=555,
+        success=False,
+        data={"txn_response_code": "DECLINED", "message": "no"},
     )
     await callback(client, declined)
     await run_jobs()

@@ -59,11 +59,17 @@ async def deliver(
     )
 
 
-def succeeded(intent_id: str, payment_id: str) -> dict[str, Any]:
+def succeeded(
+    intent_id: str, payment_id: str, amount: int = 1000, currency: str = "usd"
+) -> dict[str, Any]:
+    """A succeeded PaymentIntent; the amount defaults to ``create_pack``'s price."""
     return {
         "id": intent_id,
         "object": "payment_intent",
         "status": "succeeded",
+        "amount": amount,
+        "amount_received": amount,
+        "currency": currency,
         "metadata": {"studyhall_payment_id": payment_id},
     }
 
@@ -126,7 +132,8 @@ async def test_a_stripe_purchase_creates_customer_and_intent_with_our_ids_as_key
     assert await ledger_consistent(db, student.id) == (0, 0)
 
     ack = await deliver(
-        client, event("payment_intent.succeeded", succeeded("pi_0002", payment["id"]))
+        client,
+        event("payment_intent.succeeded", succeeded("pi_0002", payment["id"], 1999, "eur")),
     )
     assert ack.status_code == 200
     assert ack.json()["duplicate"] is False

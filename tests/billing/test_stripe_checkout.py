@@ -47,6 +47,8 @@ def session(
         "mode": "payment",
         "status": status,
         "payment_status": payment_status,
+        "amount_total": 900,  # every pack sold here costs 900 USD
+        "currency": "usd",
         "client_reference_id": payment_id,
         "payment_intent": f"pi_for_{session_id}",
         "metadata": {"studyhall_payment_id": payment_id},
@@ -99,7 +101,7 @@ async def test_a_purchase_creates_a_checkout_session_and_answers_its_url(
     assert (await deliver(client, completed)).json()["duplicate"] is True
     # The session's PaymentIntent reports the same success: nothing more happens.
     await deliver(
-        client, event("payment_intent.succeeded", succeeded("pi_for_cs_test_0002", payment_id))
+        client, event("payment_intent.succeeded", succeeded("pi_for_cs_test_0002", payment_id, 900))
     )
     await run_jobs()
     row = await _payment(client, student, payment_id)

@@ -12,7 +12,9 @@ from studyhall.billing.config import BillingSettings, configure_billing
 
 @pytest.fixture(autouse=True)
 def pending_manual_payments() -> Iterator[BillingSettings]:
-    settings = BillingSettings(_env_file=None, manual_auto_succeed=False)  # type: ignore[call-arg]
+    settings = BillingSettings(  # type: ignore[call-arg]
+        _env_file=None, manual_auto_succeed=False, enabled_providers=["manual", "stripe", "paymob"]
+    )
     configure_billing(settings)
     yield settings
     configure_billing(None)

@@ -127,11 +127,8 @@ async def test_a_cancellation_racing_the_success_webhook_ends_refunded_either_wa
     for body in booked:
         payment_id = body["payment"]["payment_id"]
         intent = await _intent(owner_db, payment_id)
-        events.append(
-            await _stored_event(
-                client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id))
-            )
-        )
+        paid = event("payment_intent.succeeded", succeeded(intent, payment_id, PRICE))
+        events.append(await _stored_event(client, owner_db, paid))
 
     for student, body, row_id in zip(students, booked, events, strict=True):
         # Both sides at once, each on its own pooled connection; a deadlock would raise here.
@@ -167,9 +164,8 @@ async def test_a_cancellation_racing_a_provider_refund_never_deadlocks_or_refund
     for body in booked:
         payment_id = body["payment"]["payment_id"]
         intent = await _intent(owner_db, payment_id)
-        paid = await _stored_event(
-            client, owner_db, event("payment_intent.succeeded", succeeded(intent, payment_id))
-        )
+        succeeded_event = event("payment_intent.succeeded", succeeded(intent, payment_id, PRICE))
+        paid = await _stored_event(client, owner_db, succeeded_event)
         assert await _apply(db, paid)
         # Refunded in full at Stripe's dashboard while the student cancels.
         refund_events.append(

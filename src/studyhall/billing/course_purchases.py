@@ -39,6 +39,8 @@ async def checkout(
     purchase, created = await courses.checkout(session, user, product_id)
     if purchase.status != "pending":
         return purchase, created, None
+    # Refused here, the whole transaction rolls back: no purchase is left behind either.
+    provider_name = payments.choose_provider(provider)
     name = purchase.product_details.get("name")
     payment = await payments.prepare(
         session,
@@ -48,7 +50,7 @@ async def checkout(
         amount_cents=purchase.price_paid_cents,
         currency=purchase.currency,
         description=f"Course purchase: {name}" if isinstance(name, str) else "Course purchase",
-        provider=provider,
+        provider=provider_name,
     )
     return purchase, created, payment
 

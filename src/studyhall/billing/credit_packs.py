@@ -82,6 +82,7 @@ async def purchase(
     session: AsyncSession, user: User, pack_id: uuid.UUID, provider: str | None
 ) -> Payment:
     """The pending payment for a pack; ``payments.open_checkout`` opens it at the provider."""
+    provider_name = payments.choose_provider(provider)
     pack = await session.get(CreditPack, pack_id)
     if pack is None or not pack.is_active:
         raise NotFound("No such credit pack on sale.", code="credit_pack_not_found")
@@ -94,7 +95,7 @@ async def purchase(
         amount_cents=pack.price_cents,
         currency=pack.currency,
         description=f"{pack.credits} credits ({pack.name})",
-        provider=provider,
+        provider=provider_name,
     )
 
 

@@ -30,7 +30,7 @@ from studyhall.billing.providers.base import (
     ProviderUnavailable,
     RemotePayment,
 )
-from studyhall.billing.providers.paymob import PaymobProvider, transaction_event
+from studyhall.billing.providers.paymob import PaymobProvider, order_id, transaction_event
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.engine import Database
 from studyhall.jobs import backoff, enqueue, queue, runtime
@@ -154,6 +154,8 @@ async def abandon_payment(payment_id: str, reason: str) -> None:
     async with rls.system_transaction(database) as session:
         locked = await payments.lock(session, payment.id)
         if remote.status == "succeeded":
+            if await webhooks.refuse_mismatched_answer(session, provider, locked, remote):
+                return
             await payments.succeed(session, locked, actor=None)
         elif remote.status == "failed":
             message = ABANDON_MESSAGES.get(reason, reason)
@@ -218,6 +220,8 @@ async def _settle_from_provider(
         return None
     if remote.status == "pending":
         return None
+    # The provider answered about this payment: its order finds the payment when applied.
+    await payments.remember_order(database, payment_id, remote.provider_checkout_id)
     async with rls.system_transaction(database) as session:
         if remote.event is not None:
             before = await _status(session, payment_id)
@@ -225,6 +229,8 @@ async def _settle_from_provider(
             return await _status(session, payment_id) != before
         payment = await payments.lock(session, payment_id)
         if remote.status == "succeeded":
+            if await webhooks.refuse_mismatched_answer(session, provider, payment, remote):
+                return None
             changed = await payments.succeed(
                 session, payment, actor=None, provider_payment_id=remote.provider_payment_id
             )
@@ -306,6 +312,8 @@ async def charge_saved_card(payment_id: str, payment_method_id: str) -> None:
         return
     paymob = PaymobProvider(billing_settings())
     transaction = await paymob.charge_saved_card(charge.request, charge.card_token)
+    # The order was created for this payment: its transaction (and callback) name that order.
+    await payments.remember_order(database, charge.request.payment_id, order_id(transaction))
     async with rls.system_transaction(database) as session:
         await webhooks.apply_fetched(session, "paymob", transaction_event(transaction))
 

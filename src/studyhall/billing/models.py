@@ -142,7 +142,9 @@ class Refund(UUIDPrimaryKey, Timestamps, Base):
 
 
 class WebhookEvent(UUIDPrimaryKey, Base):
-    """The received event is never changed; only the processing columns are."""
+    """The received event is never changed; only the processing columns are. A rejected event
+    (``rejected_reason``: its claims do not match the payment it names) changed nothing and gives
+    up its event id (``<id>:rejected:<suffix>``), so the genuine delivery is still stored."""
 
     __tablename__ = "webhook_events"
 
@@ -154,6 +156,7 @@ class WebhookEvent(UUIDPrimaryKey, Base):
     processed_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_error: Mapped[str | None] = mapped_column(Text)
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint(_in("provider", PROVIDERS), name="provider"),

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +50,13 @@ def validate_money(amount_cents: int, currency: str) -> None:
         )
 
 
+def choose_provider(requested: str | None) -> str:
+    """The provider a client's purchase goes through: the one asked for (None: the default) if
+    the deployment enables it, else 422 ``provider_not_enabled``. Call it before writing
+    anything for the purchase."""
+    return providers.choose(requested)
+
+
 async def prepare(
     session: AsyncSession,
     *,
@@ -59,17 +66,19 @@ async def prepare(
     amount_cents: int,
     currency: str,
     description: str,
-    provider: str | None = None,
+    provider: str,
 ) -> Payment:
     """Write our pending payment row, in the transaction that writes what it pays for.
 
+    ``provider`` is a client's purchase's ``choose_provider`` answer, or the provider an existing
+    subscription already pays through (its renewals keep it).
     No provider is called here: ``open_checkout`` does that after this transaction commits.
     A remote payment gets its reconciliation job now, so a payment whose checkout never opened
     (a crash, a provider that did not answer) is still settled or failed.
     """
     validate_money(amount_cents, currency)
     handler = purposes.get(purpose)
-    provider_name = provider or billing_settings().default_provider
+    provider_name = provider
     # An unknown name or a provider missing its settings fails before anything is written.
     providers.get(provider_name).require_configured()
     payment = Payment(
@@ -175,13 +184,13 @@ async def start(
     amount_cents: int,
     currency: str,
     description: str,
-    provider: str | None = None,
+    provider: str,
 ) -> Started:
     """``prepare`` and the provider call in the caller's transaction: for the ``manual``
     provider only, which answers in-process (a manual subscription's renewal job). A remote
     provider is called through ``open_checkout``, outside any transaction (rule 4).
     """
-    if (provider or billing_settings().default_provider) != "manual":
+    if provider != "manual":
         raise ValueError("payments.start is for the in-process manual provider only")
     payment = await prepare(
         session,
@@ -262,19 +271,40 @@ async def find_for_update(
     provider: str,
     payment_id: uuid.UUID | None,
     provider_payment_id: str | None,
+    provider_order_id: str | None = None,
+    *,
+    lock: bool = True,
 ) -> Payment | None:
+    """The payment a provider's event names by what the provider signed: our id, the
+    provider's order (stored as the checkout id), or the provider's payment id."""
     if payment_id is not None:
         condition = Payment.id == payment_id
+    elif provider_order_id is not None:
+        condition = Payment.provider_checkout_id == provider_order_id
     elif provider_payment_id is not None:
         condition = Payment.provider_payment_id == provider_payment_id
     else:
         return None
-    return await session.scalar(
-        select(Payment)
-        .where(condition, Payment.provider == provider)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    query = select(Payment).where(condition, Payment.provider == provider)
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def remember_order(
+    database: Database, payment_id: uuid.UUID, provider_checkout_id: str | None
+) -> None:
+    """Record the provider's order of a payment we asked the provider about (a saved-card charge,
+    an inquiry), when none is stored yet, so its callbacks find the payment by that order. A
+    transaction of its own, before the answer is applied (which locks the event row first)."""
+    if provider_checkout_id is None:
+        return
+    async with rls.system_transaction(database) as session:
+        await session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.provider_checkout_id.is_(None))
+            .values(provider_checkout_id=provider_checkout_id)
+        )
 
 
 async def succeed(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -33,6 +33,7 @@ from studyhall.billing.schemas import (
     RefundCreate,
     RefundRead,
     WebhookAck,
+    WebhookEventRead,
 )
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import PayloadTooLarge
@@ -214,6 +215,8 @@ async def list_refunds(
 @router.post(
     "/billing/webhooks/{provider}",
     summary="Provider webhooks (public; authenticated by the provider's signature)",
+    response_model=WebhookAck,
+    response_model_exclude_none=True,
 )
 async def receive_webhook(provider: str, request: Request, session: Session) -> WebhookAck:
     declared = request.headers.get("content-length")
@@ -222,7 +225,29 @@ async def receive_webhook(provider: str, request: Request, session: Session) -> 
     body = await request.body()
     if len(body) > webhooks.MAX_BODY_BYTES:
         raise PayloadTooLarge("The webhook body is too large.", code="webhook_too_large")
-    row_id, event_id = await webhooks.ingest(
-        session, provider, body, request.headers, request.query_params
+    received = await webhooks.ingest(session, provider, body, request.headers, request.query_params)
+    return WebhookAck(
+        received=True,
+        duplicate=received.row_id is None,
+        event_id=received.event_id,
+        rejected=True if received.rejected_reason is not None else None,
+        reason=received.rejected_reason,
     )
-    return WebhookAck(received=True, duplicate=row_id is None, event_id=event_id)
+
+
+@router.get(
+    "/billing/admin/webhook-events",
+    summary="Provider events as received, newest first; state=rejected lists the refused ones",
+)
+async def list_webhook_events(
+    admin: Admin,
+    session: AdminSession,
+    state: Literal["rejected", "pending", "processed"] | None = None,
+    provider: Literal["stripe", "paymob"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[WebhookEventRead]:
+    rows = await webhooks.list_events(
+        session, state=state, provider=provider, limit=limit, offset=offset
+    )
+    return [WebhookEventRead.model_validate(row) for row in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -225,3 +225,22 @@ class WebhookAck(BaseModel):
     received: bool
     duplicate: bool
     event_id: str
+    # Only on an event kept but refused (its claims do not match the payment it names): it
+    # changes nothing.
+    rejected: bool | None = None
+    reason: str | None = None
+
+
+class WebhookEventRead(ORM):
+    """A received provider event as admins see it; ``rejected_reason`` says why one was refused."""
+
+    id: uuid.UUID
+    provider: str
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+    received_at: datetime
+    processed_at: datetime | None
+    attempts: int
+    last_error: str | None
+    rejected_reason: str | None

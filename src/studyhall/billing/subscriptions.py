@@ -120,10 +120,10 @@ async def subscribe(
 ) -> Subscribed:
     """Write the subscription (and its first period's pending payment) in the caller's
     transaction; ``open_first`` goes to the provider after it commits (rule 4)."""
+    provider_name = payments.choose_provider(provider)
     plan = await session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
         raise NotFound("No such plan on sale.", code="plan_not_found")
-    provider_name = provider or billing_settings().default_provider
     # A provider missing its settings, or a plan Stripe cannot sell, writes nothing.
     if provider_name == "stripe":
         subscriptions_stripe.price_id(plan)

@@ -20,7 +20,7 @@ from studyhall.audit import service as audit
 from studyhall.billing import payments, rls
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Plan, Subscription
-from studyhall.billing.providers.base import PaidInvoice, RemoteSubscription
+from studyhall.billing.providers.base import EventRejected, PaidInvoice, RemoteSubscription
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.engine import Database
 from studyhall.kit.errors import Unprocessable
@@ -158,6 +158,14 @@ async def record_paid_invoice(session: AsyncSession, invoice: PaidInvoice) -> bo
     subscription = await _find(session, invoice.provider_subscription_id)
     if subscription is None:
         return False
+    price = (subscription.price_cents, subscription.currency)
+    if (invoice.amount_cents, invoice.currency) != price:
+        # The plan's price is what the period's credits and access are sold for.
+        raise EventRejected(
+            f"invoice {invoice.invoice_id} paid {invoice.amount_cents} {invoice.currency}, but "
+            f"subscription {subscription.id} costs {subscription.price_cents} "
+            f"{subscription.currency}"
+        )
     payment_id = await session.scalar(
         pg_insert(Payment)
         .values(

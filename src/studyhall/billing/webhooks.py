@@ -6,26 +6,51 @@ same transaction. The job locks the event row, applies it, and stamps ``processe
 run finds the stamp and stops. Events are order-independent because every effect is monotonic (a
 success after a refund is a no-op, a refund total never decreases), and an event about a payment
 we have not committed yet is retried later instead of being dropped.
+
+A verified event still proves only what its provider signed. The payment it names must be found
+by signed fields, an unsigned copy of our reference must agree with it, and a success must be for
+the payment's amount and currency. An event that fails this is stored as rejected with its reason
+(checked on receipt when the payment is already known, else when applied), changes nothing, and
+gives up its event id so the genuine delivery of the same event is still stored and applied.
+Admins list events, rejected ones included (``GET /billing/admin/webhook-events``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payments, providers, refunds, saved_cards, subscriptions_stripe
-from studyhall.billing.models import WebhookEvent
-from studyhall.billing.providers.base import PaymentEvent, RemoteSubscription, VerifiedEvent
+from studyhall.billing import payments, providers, refunds, rls, saved_cards, subscriptions_stripe
+from studyhall.billing.models import Payment, WebhookEvent
+from studyhall.billing.providers.base import (
+    EventRejected,
+    PaymentEvent,
+    RemotePayment,
+    RemoteSubscription,
+    VerifiedEvent,
+)
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import NotFound
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Received:
+    """``row_id`` is None for a redelivery; ``rejected_reason`` is set when the event was kept as
+    rejected on receipt (it will change nothing)."""
+
+    row_id: uuid.UUID | None
+    event_id: str
+    rejected_reason: str | None = None
 
 
 async def ingest(
@@ -34,21 +59,94 @@ async def ingest(
     body: bytes,
     headers: Mapping[str, str],
     query: Mapping[str, str],
-) -> tuple[uuid.UUID | None, str]:
-    """Returns the stored row id (None for a redelivery) and the provider's event id."""
+) -> Received:
     if provider_name not in ("stripe", "paymob"):
         raise NotFound(f"No webhooks are accepted for {provider_name!r}.", code="unknown_provider")
-    verified = providers.get(provider_name).verify_webhook(body, headers, query)
+    provider = providers.get(provider_name)
+    verified = provider.verify_webhook(body, headers, query)
+    reason = await _screen(
+        session, provider_name, provider.interpret(verified.event_type, verified.payload)
+    )
+    if reason is not None:
+        # Kept for admins under an id of its own: the genuine event is still accepted after it.
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        rejected = replace(verified, event_id=f"{verified.event_id[:200]}:rejected:{digest}")
+        row_id = await _store(session, provider_name, rejected, rejected_reason=reason)
+        return Received(row_id, rejected.event_id, reason)
     row_id = await _store(session, provider_name, verified)
     if row_id is not None:
         from studyhall.billing.jobs import apply_webhook_event
 
         await enqueue(session, apply_webhook_event, event_row_id=str(row_id))
-    return row_id, verified.event_id
+    return Received(row_id, verified.event_id)
+
+
+async def _screen(session: AsyncSession, provider: str, event: PaymentEvent) -> str | None:
+    """On receipt: why the event cannot be what it claims, when the payment it names is already
+    known (None otherwise; applying it checks again)."""
+    if event.kind not in ("payment_succeeded", "payment_failed", "payment_refunded"):
+        return None
+    await rls.trust(session)  # a provider's callback is about some user's payment
+    payment = await payments.find_for_update(
+        session,
+        provider,
+        event.payment_id,
+        event.provider_payment_id,
+        event.provider_order_id,
+        lock=False,
+    )
+    return None if payment is None else mismatch(payment, event)
+
+
+def mismatch(payment: Payment, event: PaymentEvent) -> str | None:
+    """Why ``event`` cannot be about ``payment`` as it claims, or None when it can."""
+    if event.stated_reference is not None and event.stated_reference != str(payment.id):
+        return (
+            f"the unsigned merchant reference {event.stated_reference[:64]!r} names another "
+            f"payment than the signed order {event.provider_order_id} (payment {payment.id})"
+        )
+    if event.kind == "payment_succeeded" and (
+        event.amount_cents != payment.amount_cents or event.currency != payment.currency
+    ):
+        return (
+            f"paid {event.amount_cents} {event.currency}, but payment {payment.id} is "
+            f"{payment.amount_cents} {payment.currency}"
+        )
+    return None
+
+
+async def refuse_mismatched_answer(
+    session: AsyncSession, provider: str, payment: Payment, remote: RemotePayment
+) -> bool:
+    """A provider's answer that the payment succeeded (reconciliation, a refused cancel) counts
+    only for the payment's amount and currency. Otherwise it is kept for admins as a rejected
+    event (once per payment and answer) and True is returned: the payment is left as it is."""
+    claimed = PaymentEvent(
+        "payment_succeeded", amount_cents=remote.amount_cents, currency=remote.currency
+    )
+    reason = mismatch(payment, claimed)
+    if reason is None:
+        return False
+    answer = VerifiedEvent(
+        f"answer:{payment.id}:rejected:{remote.amount_cents}:{remote.currency}",
+        "provider_answer.succeeded",
+        {
+            "payment_id": str(payment.id),
+            "provider_payment_id": remote.provider_payment_id or payment.provider_payment_id,
+            "amount_cents": remote.amount_cents,
+            "currency": remote.currency,
+        },
+    )
+    await _store(session, provider, answer, rejected_reason=reason)
+    return True
 
 
 async def _store(
-    session: AsyncSession, provider_name: str, verified: VerifiedEvent
+    session: AsyncSession,
+    provider_name: str,
+    verified: VerifiedEvent,
+    *,
+    rejected_reason: str | None = None,
 ) -> uuid.UUID | None:
     """The row id, or None when this event id is already stored."""
     return await session.scalar(
@@ -58,6 +156,8 @@ async def _store(
             event_id=verified.event_id,
             event_type=verified.event_type,
             payload=verified.payload,
+            rejected_reason=rejected_reason,
+            processed_at=None if rejected_reason is None else datetime.now(UTC),
         )
         .on_conflict_do_nothing(index_elements=["provider", "event_id"])
         .returning(WebhookEvent.id)
@@ -100,13 +200,25 @@ async def apply(
         return True
     event.attempts += 1
     interpreted = providers.get(event.provider).interpret(event.event_type, event.payload)
-    if not await _dispatch(session, event.provider, interpreted, remote_subscription):
+    try:
+        known = await _dispatch(session, event.provider, interpreted, remote_subscription)
+    except EventRejected as rejected:
+        _reject(event, rejected.reason)
+        known = True
+    if not known:
         event.last_error = "the payment or order this event names is not known (yet)"
         if event.attempts < MAX_ATTEMPTS:
             return False
     event.processed_at = datetime.now(UTC)
     await session.flush()
     return True
+
+
+def _reject(event: WebhookEvent, reason: str) -> None:
+    """Nothing was changed for it; the event id is freed for the genuine delivery (or what
+    reconciliation fetches), which may then still be stored and applied."""
+    event.rejected_reason = reason
+    event.event_id = f"{event.event_id[:200]}:rejected:{event.id.hex[:16]}"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -144,10 +256,13 @@ async def peek(session: AsyncSession, event_row_id: uuid.UUID) -> PaymentEvent |
 
 async def _apply_to_payment(session: AsyncSession, provider: str, event: PaymentEvent) -> bool:
     payment = await payments.find_for_update(
-        session, provider, event.payment_id, event.provider_payment_id
+        session, provider, event.payment_id, event.provider_payment_id, event.provider_order_id
     )
     if payment is None:
         return False
+    reason = mismatch(payment, event)
+    if reason is not None:
+        raise EventRejected(reason)
     if event.kind == "payment_succeeded":
         await payments.succeed(
             session, payment, actor=None, provider_payment_id=event.provider_payment_id
@@ -167,3 +282,28 @@ async def _apply_to_payment(session: AsyncSession, provider: str, event: Payment
             session, payment, event.refunded_total_cents, event.provider_refund_id
         )
     return True
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    state: str | None,
+    provider: str | None,
+    limit: int,
+    offset: int,
+) -> list[WebhookEvent]:
+    """Received events, newest first: ``rejected`` (refused, changed nothing), ``pending``
+    (waiting to be applied), ``processed`` (applied, or given up on: see ``last_error``)."""
+    query = select(WebhookEvent)
+    if state == "rejected":
+        query = query.where(WebhookEvent.rejected_reason.is_not(None))
+    elif state == "pending":
+        query = query.where(WebhookEvent.processed_at.is_(None))
+    elif state == "processed":
+        query = query.where(
+            WebhookEvent.processed_at.is_not(None), WebhookEvent.rejected_reason.is_(None)
+        )
+    if provider is not None:
+        query = query.where(WebhookEvent.provider == provider)
+    query = query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id)
+    return list(await session.scalars(query.limit(limit).offset(offset)))

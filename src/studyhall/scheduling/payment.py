@@ -158,6 +158,7 @@ async def book(
         return Booked(booking, None)
     if pay_with == "credits":
         return Booked(await _book_with_credits(session, student, slot_id, notes, now), None)
+    provider_name = payments.choose_provider(provider)
     booking = await create_booking(session, student, slot_id, notes, now)
     payment = await payments.prepare(
         session,
@@ -167,7 +168,7 @@ async def book(
         amount_cents=booking.price_cents,
         currency=booking.currency,
         description=offering.title[:200],
-        provider=provider,
+        provider=provider_name,
     )
     return Booked(booking, payment)
 

@@ -21,6 +21,10 @@ class ProviderNotConfigured(Unprocessable):
     default_code = "provider_not_configured"
 
 
+class ProviderNotEnabled(Unprocessable):
+    default_code = "provider_not_enabled"
+
+
 class ProviderUnavailable(ServiceUnavailable):
     default_code = "provider_unavailable"
 
@@ -72,6 +76,12 @@ class RemotePayment:
     failure_message: str | None = None
     event: VerifiedEvent | None = None
     provider_payment_id: str | None = None
+    # The provider's order the answer is about (Paymob): recorded on the payment if unset, since
+    # the provider answered a question about this very payment.
+    provider_checkout_id: str | None = None
+    # What a success says was paid (Stripe), checked against the payment before it counts.
+    amount_cents: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,14 +138,23 @@ class PaidInvoice:
 class PaymentEvent:
     """A provider event reduced to what billing acts on.
 
-    ``payment_id`` is ours (from metadata / merchant reference); ``provider_payment_id`` is the
-    provider's. Either finds the payment. ``refunded_total_cents`` is the provider's running total,
-    so applying an older refund event after a newer one changes nothing.
+    Only what the provider signed finds the payment: ``payment_id`` is ours from signed metadata
+    (Stripe), ``provider_order_id`` the provider's order our payment stored as its checkout id
+    (Paymob's HMAC-covered ``order.id``), ``provider_payment_id`` the provider's payment.
+    ``stated_reference`` is an unsigned copy of our payment id the event also carries (Paymob's
+    ``merchant_order_id``): never used to find a payment, only checked against the one found.
+    A success states what was paid (``amount_cents``, ``currency``), checked against the payment.
+    ``refunded_total_cents`` is the provider's running total, so applying an older refund event
+    after a newer one changes nothing.
     """
 
     kind: EventKind
     payment_id: uuid.UUID | None = None
     provider_payment_id: str | None = None
+    provider_order_id: str | None = None
+    stated_reference: str | None = None
+    amount_cents: int | None = None
+    currency: str | None = None
     refunded_total_cents: int = 0
     provider_refund_id: str | None = None
     failure_code: str | None = None
@@ -143,6 +162,15 @@ class PaymentEvent:
     provider_subscription_id: str | None = None
     invoice: PaidInvoice | None = None
     card: SavedCard | None = None
+
+
+class EventRejected(Exception):
+    """A verified event whose claims do not match what it names: kept with ``reason``, applied
+    to nothing."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Provider(Protocol):

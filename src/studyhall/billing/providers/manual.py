@@ -29,7 +29,7 @@ class ManualProvider:
         """Built in: always ready."""
 
     async def start_payment(self, request: PaymentRequest) -> Checkout:
-        status: RemoteStatus = "succeeded" if self.settings.manual_auto_succeed else "pending"
+        status: RemoteStatus = "succeeded" if self.settings.manual_settles_at_once else "pending"
         return Checkout(status=status, provider_payment_id=f"manual_{request.payment_id.hex}")
 
     async def fetch_payment(

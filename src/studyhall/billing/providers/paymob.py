@@ -42,7 +42,6 @@ from studyhall.billing.providers.base import (
     RemoteRefund,
     SavedCard,
     VerifiedEvent,
-    parse_uuid,
 )
 from studyhall.kit.errors import BadRequest
 
@@ -110,6 +109,13 @@ def transaction_event(transaction: dict[str, Any]) -> VerifiedEvent:
     return VerifiedEvent(
         _event_id(transaction), "transaction", {"type": "TRANSACTION", "obj": transaction}
     )
+
+
+def order_id(transaction: Mapping[str, Any]) -> str | None:
+    """Paymob's order of a transaction (``order.id``, covered by the HMAC)."""
+    order = transaction.get("order")
+    found = order.get("id") if isinstance(order, Mapping) else order
+    return None if found is None or found == "" else str(found)
 
 
 def _unwrap(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -326,7 +332,9 @@ class PaymobProvider:
             return RemotePayment(status="pending")
         succeeded = bool(transaction.get("success")) and not transaction.get("is_voided")
         return RemotePayment(
-            status="succeeded" if succeeded else "failed", event=transaction_event(transaction)
+            status="succeeded" if succeeded else "failed",
+            event=transaction_event(transaction),
+            provider_checkout_id=order_id(transaction),
         )
 
     async def refund(
@@ -384,27 +392,50 @@ class PaymobProvider:
             return PaymentEvent("card_saved", card=card)
         if event_type != "transaction":
             return PaymentEvent("ignored")
-        order = obj.get("order") or {}
-        payment_id = parse_uuid(order.get("merchant_order_id"))
+        # The payment is the one whose stored order is the signed ``order.id``. The merchant
+        # reference is not signed: it is only compared with the payment found.
+        order = obj.get("order")
+        stated = order.get("merchant_order_id") if isinstance(order, dict) else None
+        order_ref, stated_ref = order_id(obj), None if stated is None else str(stated)
         transaction_id = str(obj["id"])
         if obj.get("is_refunded") or obj.get("is_refund"):
             # ``is_refunded`` marks the original transaction; ``is_refund`` a refund transaction.
             return PaymentEvent(
                 "payment_refunded",
-                payment_id,
-                None if obj.get("is_refund") else transaction_id,
+                provider_payment_id=None if obj.get("is_refund") else transaction_id,
                 refunded_total_cents=int(obj.get("refunded_amount_cents") or 0),
                 provider_refund_id=transaction_id,
+                provider_order_id=order_ref,
+                stated_reference=stated_ref,
             )
         if obj.get("pending"):
             return PaymentEvent("ignored")
         if obj.get("success") and not obj.get("is_voided"):
-            return PaymentEvent("payment_succeeded", payment_id, transaction_id)
+            return PaymentEvent(
+                "payment_succeeded",
+                provider_payment_id=transaction_id,
+                amount_cents=_cents(obj.get("amount_cents")),
+                currency=None if obj.get("currency") is None else str(obj["currency"]),
+                provider_order_id=order_ref,
+                stated_reference=stated_ref,
+            )
         data = obj.get("data") or {}
         return PaymentEvent(
             "payment_failed",
-            payment_id,
-            transaction_id,
+            provider_payment_id=transaction_id,
             failure_code=str(data.get("txn_response_code") or "declined"),
             failure_message=data.get("message"),
+            provider_order_id=order_ref,
+            stated_reference=stated_ref,
         )
+
+
+def _cents(value: object) -> int | None:
+    """A signed amount as Paymob writes it (an integer, sometimes as a string)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

@@ -7,6 +7,7 @@ job attempt after a timeout, a replayed HTTP request) can never create a second 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -125,6 +126,7 @@ class StripeProvider:
             status=_intent_status(intent.status, error),
             failure_code=None if error is None else error.code,
             failure_message=None if error is None else error.message,
+            **_paid(intent.to_dict(), "amount_received"),
         )
 
     async def cancel_payment(
@@ -143,7 +145,10 @@ class StripeProvider:
             return await self.fetch_payment(payment_id, provider_payment_id, None)
         except stripe.StripeError as exc:
             raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
-        return RemotePayment(status=_intent_status(intent.status, intent.last_payment_error))
+        return RemotePayment(
+            status=_intent_status(intent.status, intent.last_payment_error),
+            **_paid(intent.to_dict(), "amount_received"),
+        )
 
     async def _start_checkout_session(self, request: PaymentRequest) -> Checkout:
         """A hosted Checkout Session (mode ``payment``). Our payment id travels as
@@ -190,7 +195,11 @@ class StripeProvider:
         if session.status == "complete" and session.payment_status in PAID_SESSION:
             intent = session.payment_intent
             intent_id = intent if isinstance(intent, str) or intent is None else intent.id
-            return RemotePayment(status="succeeded", provider_payment_id=intent_id)
+            return RemotePayment(
+                status="succeeded",
+                provider_payment_id=intent_id,
+                **_paid(session.to_dict(), "amount_total"),
+            )
         return RemotePayment(status="pending")
 
     async def refund(
@@ -267,19 +276,16 @@ class StripeProvider:
         signature = headers.get("stripe-signature")
         if not signature:
             raise InvalidSignature("The Stripe-Signature header is missing.")
+        tolerance = self.settings.stripe_webhook_tolerance_s
         for secret in self.settings.stripe_webhook_secrets:
             try:
-                event = stripe.Webhook.construct_event(
-                    body,
-                    signature,
-                    secret.get_secret_value(),
-                    tolerance=self.settings.stripe_webhook_tolerance_s,
+                stripe.WebhookSignature.verify_header(
+                    body, signature, secret.get_secret_value(), tolerance
                 )
             except stripe.SignatureVerificationError:
                 continue
-            except ValueError as exc:
-                raise BadRequest("The body is not JSON.", code="invalid_payload") from exc
-            return VerifiedEvent(event.id, event.type, json.loads(body))
+            _refuse_future_timestamp(signature, tolerance)
+            return _event(body)
         raise InvalidSignature("The Stripe signature does not match, or it is too old.")
 
     def interpret(self, event_type: str, payload: dict[str, Any]) -> PaymentEvent:
@@ -287,7 +293,12 @@ class StripeProvider:
         metadata = obj.get("metadata") or {}
         payment_id = parse_uuid(metadata.get(PAYMENT_METADATA_KEY))
         if event_type == "payment_intent.succeeded":
-            return PaymentEvent("payment_succeeded", payment_id, obj.get("id"))
+            return PaymentEvent(
+                "payment_succeeded",
+                payment_id,
+                obj.get("id"),
+                **_paid(obj, "amount_received"),
+            )
         if event_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
             error = obj.get("last_payment_error") or {}
             return PaymentEvent(
@@ -324,6 +335,56 @@ class StripeProvider:
                     invoice=invoice,
                 )
         return PaymentEvent("ignored")
+
+
+def _refuse_future_timestamp(signature: str, tolerance_s: int) -> None:
+    """The SDK refuses a signature older than the tolerance; one dated further ahead is refused
+    alike (a signed request prepared for later replay, or a skewed clock)."""
+    stamps = [
+        part.partition("=")[2] for part in signature.split(",") if part.strip().startswith("t=")
+    ]
+    if not stamps or not stamps[0].strip().isdigit():
+        raise InvalidSignature("The Stripe-Signature header has no timestamp.")
+    if int(stamps[0]) > time.time() + tolerance_s:
+        raise InvalidSignature("The Stripe signature is dated in the future.")
+
+
+def _event(body: bytes) -> VerifiedEvent:
+    """A signed body is still only accepted as an event object: an id, a type and a data
+    object (anything else is 400 ``invalid_payload``, never applied)."""
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest("The body is not JSON.", code="invalid_payload") from exc
+    if not isinstance(payload, dict):
+        raise BadRequest("The body is not a Stripe event object.", code="invalid_payload")
+    event_id, event_type, data = payload.get("id"), payload.get("type"), payload.get("data")
+    if (
+        not isinstance(event_id, str)
+        or not event_id
+        or not isinstance(event_type, str)
+        or not event_type
+        or not isinstance(data, dict)
+        or not isinstance(data.get("object"), dict)
+    ):
+        raise BadRequest(
+            "The body is not a Stripe event object (id, type, data.object).",
+            code="invalid_payload",
+        )
+    return VerifiedEvent(event_id[:255], event_type[:100], payload)
+
+
+def _paid(obj: Mapping[str, Any], amount_key: str) -> dict[str, Any]:
+    """What a success says was paid, in our units (minor units, upper-case ISO code)."""
+    amount = obj.get(amount_key)
+    if amount_key == "amount_received" and amount is None:
+        amount = obj.get("amount")
+    currency = obj.get("currency")
+    whole = isinstance(amount, int) and not isinstance(amount, bool)
+    return {
+        "amount_cents": amount if whole else None,
+        "currency": currency.upper() if isinstance(currency, str) else None,
+    }
 
 
 STATUS_FROM_STRIPE = {
@@ -396,7 +457,8 @@ def _checkout_session_event(
         event_type == "checkout.session.completed" and session.get("payment_status") in PAID_SESSION
     )
     if paid:
-        return PaymentEvent("payment_succeeded", payment_id, intent_id)
+        paid_amount = _paid(session, "amount_total")
+        return PaymentEvent("payment_succeeded", payment_id, intent_id, **paid_amount)
     if event_type in ("checkout.session.async_payment_failed", "checkout.session.expired"):
         code = "checkout_expired" if event_type.endswith("expired") else "async_payment_failed"
         return PaymentEvent("payment_failed", payment_id, intent_id, failure_code=code)
