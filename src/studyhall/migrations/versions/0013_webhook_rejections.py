@@ -4,8 +4,8 @@ A verified event whose claims do not match the payment it names (another payment
 order, an amount or currency other than the payment's) is kept with the reason and changes
 nothing; admins list such events.
 
-Revision ID: 0012_webhook_rejections
-Revises: 0011_study_retrieval
+Revision ID: 0013_webhook_rejections
+Revises: 0012_progress
 Create Date: 2026-12-07
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_webhook_rejections"
-down_revision: str | None = "0011_study_retrieval"
+revision: str = "0013_webhook_rejections"
+down_revision: str | None = "0012_progress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
