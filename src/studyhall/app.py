@@ -17,6 +17,7 @@ from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.requests import RequestIdMiddleware
+from studyhall.web import router as web
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         summary="Backend for AI learning platforms: tutoring, courses, study assistant, progress.",
         lifespan=_lifespan,
-        docs_url="/docs",
+        # /docs is the web app's page: it serves Swagger UI from the package, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
+    web.install(app)
     return app
 
 
