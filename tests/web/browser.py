@@ -7,6 +7,7 @@ cookies never leak between journeys.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import os
 import re
@@ -14,14 +15,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
 import httpx
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.pg import PgServer, fresh_database
 
@@ -58,14 +59,16 @@ class WebServer:
                 found.append(message)
         return found
 
-    def wait_for_mail(self, address: str, subject_part: str, timeout_s: float = 20) -> Message:
+    async def wait_for_mail(
+        self, address: str, subject_part: str, timeout_s: float = 20
+    ) -> Message:
         """The in-process job worker delivers mail a moment after the request commits."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for message in reversed(self.mails_to(address)):
                 if subject_part.lower() in str(message["Subject"]).lower():
                     return message
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
         raise AssertionError(f"no mail to {address} about {subject_part!r} within {timeout_s}s")
 
 
@@ -102,6 +105,11 @@ def serve(pg_server: PgServer, home: Path) -> Iterator[WebServer]:
         "STUDYHALL_LOG_LEVEL": "WARNING",
     }
     env.pop("DATABASE_URL", None)
+    # The demo's verified tutors, with offerings and open slots, are the ones students book.
+    subprocess.run(
+        [sys.executable, "-c", "from studyhall.cli import main; main()", "demo"],
+        cwd=home, env=env, check=True, capture_output=True,
+    )
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "studyhall.app:create_app", "--factory",
@@ -135,23 +143,23 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -
     raise AssertionError(f"the server did not start:\n{log.read_text()[-4000:]}")
 
 
-def launch() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+async def launch() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
             yield browser
         finally:
-            browser.close()
+            await browser.close()
 
 
 _axe = Axe()
 
 
-def assert_accessible(page: Page, what: str) -> None:
+async def assert_accessible(page: Page, what: str) -> None:
     """axe-core on the page as it is: no serious or critical violation."""
-    results = _axe.run(page)
+    results = await _axe.run(page)
     bad = [
         f"{violation['id']} ({violation['impact']}): {violation['help']} — "
         + "; ".join(node["target"][0] for node in violation["nodes"][:3])
@@ -161,20 +169,20 @@ def assert_accessible(page: Page, what: str) -> None:
     assert not bad, f"{what}: " + "\n".join(bad)
 
 
-def assert_fits(page: Page, what: str) -> None:
+async def assert_fits(page: Page, what: str) -> None:
     """Nothing wider than the viewport: no sideways scrolling on a phone."""
-    overflow = page.evaluate(
+    overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"{what} is {overflow}px wider than the screen"
 
 
-def screenshot(page: Page, name: str) -> None:
+async def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def check_page(page: Page, name: str) -> None:
+async def check_page(page: Page, name: str) -> None:
     """What every journey page gets: a screenshot for reviewers and the accessibility check."""
-    screenshot(page, name)
-    assert_accessible(page, name)
+    await screenshot(page, name)
+    await assert_accessible(page, name)

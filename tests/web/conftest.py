@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.async_api import Browser, Page
 
 from studyhall.app import create_app
 from studyhall.config import Settings
@@ -31,20 +31,21 @@ def web_server(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    yield from launch()
+async def browser() -> AsyncIterator[Browser]:
+    async for launched in launch():
+        yield launched
 
 
 @pytest.fixture
-def page(browser: Browser, web_server: WebServer) -> Iterator[Page]:
+async def page(browser: Browser, web_server: WebServer) -> AsyncIterator[Page]:
     """A fresh browser context (no cookies) on a laptop-sized screen, English first."""
-    context = browser.new_context(
+    context = await browser.new_context(
         base_url=web_server.base_url,
         viewport={"width": 1280, "height": 800},
         locale="en-GB",
         timezone_id="Africa/Cairo",
     )
     context.set_default_timeout(10_000)
-    page = context.new_page()
+    page = await context.new_page()
     yield page
-    context.close()
+    await context.close()

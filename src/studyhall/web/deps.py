@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Request
 
 from studyhall.accounts import consent
-from studyhall.db.deps import Session
+from studyhall.db.deps import Session, get_database
 from studyhall.web.errors import ConsentRequired, CsrfRejected, SignInRequired
 from studyhall.web.i18n import Viewer, negotiate
 from studyhall.web.rendering import Visit
@@ -75,3 +75,21 @@ async def signed_in(
 
 AccountPage = Annotated[Visit, Depends(signed_in_any_consent)]
 MemberPage = Annotated[Visit, Depends(signed_in)]
+
+
+async def detached_member(request: Request) -> Visit:
+    """Signed in, checked in a transaction of its own that ends before the page runs: for pages
+    that call a payment provider between short transactions (no connection waits on it)."""
+    async with get_database(request).transaction() as session:
+        page = await visit(request, session)
+        blocked = page.user is not None and await consent.blocks(
+            session, page.user, request.app.state.settings
+        )
+    if page.user is None:
+        raise SignInRequired()
+    if blocked:
+        raise ConsentRequired()
+    return page
+
+
+DetachedMemberPage = Annotated[Visit, Depends(detached_member)]

@@ -15,7 +15,7 @@ from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
@@ -72,7 +72,15 @@ class Viewer:
         return translations(self.language).ngettext(singular, plural, n)
 
     def datetime(self, value: datetime, style: str = "medium") -> str:
-        return format_datetime(value, style, tzinfo=self.zone, locale=self.language)
+        """``medium``: "Mon, Dec 7, 2026, 4:00 PM"; ``full`` spells the weekday and month out.
+        Minutes, never seconds: people book sessions, not instants."""
+        local_date = value.astimezone(self.zone).date()
+        if style == "full":
+            day = format_date(local_date, "full", locale=self.language)
+        else:
+            day = format_skeleton("yMMMEd", local_date, locale=self.language)
+        pattern = str(Locale.parse(self.language).datetime_formats["medium"])
+        return pattern.replace("{1}", day).replace("{0}", self.time(value))
 
     def time(self, value: datetime) -> str:
         return format_time(value, "short", tzinfo=self.zone, locale=self.language)

@@ -22,6 +22,9 @@ BY_CODE = {
     "already_verified": N_("This email address is already verified."),
     "role_required": N_("This page is not available to your kind of account."),
     "not_found": N_("There is nothing here."),
+    "booking_not_found": N_("There is nothing here."),
+    "tutor_not_found": N_("There is nothing here."),
+    "slot_required": N_("Choose a slot to book."),
 }
 
 NOTICES = {
@@ -30,6 +33,8 @@ NOTICES = {
     "reset_sent": N_("If an account uses this address, a reset link is on its way."),
     "password_changed": N_("Your password was changed. Sign in with the new one."),
     "signed_out": N_("You are signed out."),
+    "booked": N_("Your booking is made."),
+    "canceled": N_("The booking is canceled."),
 }
 
 FIELD_FALLBACK = N_("Check this.")
