@@ -17,14 +17,36 @@ POT = WEB / "locales" / "messages.pot"
 def main() -> None:
     pybabel = [sys.executable, "-m", "babel.messages.frontend"]
     subprocess.run(
-        [*pybabel, "extract", "-F", str(WEB / "babel.cfg"), "-k", "N_", "--no-location",
-         "--omit-header", "--sort-output", "-o", str(POT), str(WEB)],
+        [
+            *pybabel,
+            "extract",
+            "-F",
+            str(WEB / "babel.cfg"),
+            "-k",
+            "N_",
+            "--no-location",
+            "--omit-header",
+            "--sort-output",
+            "-o",
+            str(POT),
+            str(WEB),
+        ],
         check=True,
     )
     for po in sorted(WEB.glob("locales/*/LC_MESSAGES/messages.po")):
         subprocess.run(
-            [*pybabel, "update", "-i", str(POT), "-o", str(po), "-l", po.parts[-3],
-             "--no-fuzzy-matching", "--ignore-obsolete"],
+            [
+                *pybabel,
+                "update",
+                "-i",
+                str(POT),
+                "-o",
+                str(po),
+                "-l",
+                po.parts[-3],
+                "--no-fuzzy-matching",
+                "--ignore-obsolete",
+            ],
             check=True,
         )
 

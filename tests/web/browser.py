@@ -108,12 +108,24 @@ def serve(pg_server: PgServer, home: Path) -> Iterator[WebServer]:
     # The demo's verified tutors, with offerings and open slots, are the ones students book.
     subprocess.run(
         [sys.executable, "-c", "from studyhall.cli import main; main()", "demo"],
-        cwd=home, env=env, check=True, capture_output=True,
+        cwd=home,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "studyhall.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "studyhall.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=home,
         env=env,
         stdout=log,
@@ -178,7 +190,7 @@ async def assert_fits(page: Page, what: str) -> None:
 
 
 async def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Playwright creates the folder.
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 

@@ -26,7 +26,9 @@ async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture(scope="session")
-def web_server(pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
+def web_server(
+    pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebServer]:
     yield from serve(pg_server, tmp_path_factory.mktemp("web-home"))
 
 

@@ -86,8 +86,13 @@ async def test_every_link_in_the_account_emails_opens_a_page(
     assert asked.status_code == 202
     # A visitor signs up in the web app (verification mail) and forgets the password (reset).
     signed_up = await post_form(
-        client, "/sign-up", name="Nadia", email="nadia@example.com", password=PASSWORD,
-        role="student", timezone="Africa/Cairo",
+        client,
+        "/sign-up",
+        name="Nadia",
+        email="nadia@example.com",
+        password=PASSWORD,
+        role="student",
+        timezone="Africa/Cairo",
     )
     assert signed_up.status_code == 303
     client.cookies.clear()
@@ -143,9 +148,11 @@ async def test_every_link_in_every_notification_email_opens_a_page(
     user_id = uuid.uuid4()
     rendered_links: dict[str, list[str]] = {}
     for type_ in notification_types():
-        payload = {**SAMPLE_PAYLOAD, "url": f"/bookings/{uuid.uuid4()}"} if type_.startswith(
-            "booking_"
-        ) else dict(SAMPLE_PAYLOAD)
+        payload = (
+            {**SAMPLE_PAYLOAD, "url": f"/bookings/{uuid.uuid4()}"}
+            if type_.startswith("booking_")
+            else dict(SAMPLE_PAYLOAD)
+        )
         mail = render(
             type_,
             payload,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from tests.web.browser import check_page
 from tests.web.test_journey_visitor import sign_up
 
 
-async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancels(page: Page) -> None:
+async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancels(
+    page: Page,
+) -> None:
     await sign_up(page, "Salma Adel", "salma@example.com")
     await expect(page.get_by_role("heading", name="Welcome, Salma Adel")).to_be_visible()
 
@@ -38,12 +41,15 @@ async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancel
     await expect(page.get_by_role("heading", name="Algebra 1:1")).to_be_visible()
     await expect(page.get_by_text("confirmed", exact=True)).to_be_visible()
     await expect(page.get_by_text("$250.00")).to_be_visible()
-    await expect(page.get_by_text(re.compile("Cancel at least 24 hours before the start"))).to_be_visible()
+    await expect(
+        page.get_by_text(re.compile("Cancel at least 24 hours before the start"))
+    ).to_be_visible()
     await check_page(page, "booking")
 
     async with page.expect_download() as download:
         await page.get_by_role("link", name="Add to my calendar (.ics)").click()
-    calendar = Path(await (await download.value).path()).read_text()
+    saved = await (await download.value).path()
+    calendar = await asyncio.to_thread(Path(saved).read_text)
     assert "BEGIN:VCALENDAR" in calendar and "Algebra 1:1" in calendar
 
     await page.get_by_role("link", name="My bookings").click()
@@ -61,4 +67,6 @@ async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancel
 
     await page.get_by_role("link", name="My bookings").click()
     await expect(page.get_by_text("Nothing booked yet.")).to_be_visible()
-    await expect(page.get_by_role("region", name="Earlier and canceled")).to_contain_text("Algebra 1:1")
+    await expect(page.get_by_role("region", name="Earlier and canceled")).to_contain_text(
+        "Algebra 1:1"
+    )

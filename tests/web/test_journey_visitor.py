@@ -55,7 +55,9 @@ async def test_a_visitor_signs_up_confirms_signs_in_and_resets_the_password(
     await expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
     await check_page(page, "verify-email")
     await page.get_by_role("button", name="Confirm my email address").click()
-    await expect(page.get_by_role("status")).to_have_text("Your email address is confirmed. Thank you!")
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your email address is confirmed. Thank you!"
+    )
     await expect(page.get_by_text("confirmed", exact=True)).to_be_visible()
 
     await page.get_by_role("button", name="Sign out").click()

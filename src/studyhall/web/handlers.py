@@ -44,9 +44,14 @@ async def _web_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, ConsentRequired):
         return render(page, "consent_required.html", status_code=403)
     assert isinstance(exc, CsrfRejected)
-    return render(page, "error.html", status_code=403, message=page.viewer.gettext(
-        "This form has expired. Go back, reload the page and try again."
-    ))
+    return render(
+        page,
+        "error.html",
+        status_code=403,
+        message=page.viewer.gettext(
+            "This form has expired. Go back, reload the page and try again."
+        ),
+    )
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:

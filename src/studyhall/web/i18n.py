@@ -6,9 +6,9 @@ build step between editing a translation and serving it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
@@ -71,7 +71,7 @@ class Viewer:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return translations(self.language).ngettext(singular, plural, n)
 
-    def datetime(self, value: datetime, style: str = "medium") -> str:
+    def datetime(self, value: dt.datetime, style: str = "medium") -> str:
         """``medium``: "Mon, Dec 7, 2026, 4:00 PM"; ``full`` spells the weekday and month out.
         Minutes, never seconds: people book sessions, not instants."""
         local_date = value.astimezone(self.zone).date()
@@ -82,7 +82,7 @@ class Viewer:
         pattern = str(Locale.parse(self.language).datetime_formats["medium"])
         return pattern.replace("{1}", day).replace("{0}", self.time(value))
 
-    def time(self, value: datetime) -> str:
+    def time(self, value: dt.datetime) -> str:
         return format_time(value, "short", tzinfo=self.zone, locale=self.language)
 
     def zone_name(self) -> str:

@@ -41,9 +41,7 @@ def environment() -> Environment:
     return env
 
 
-def render(
-    visit: Visit, template: str, *, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(visit: Visit, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     viewer = visit.viewer
     html = (
         environment()

@@ -10,11 +10,11 @@ from fastapi.staticfiles import StaticFiles
 
 from studyhall.web import handlers
 from studyhall.web.deps import csrf_protect
-from studyhall.web.pages import accounts, consent, site, tutoring
+from studyhall.web.pages import accounts, consent, notifications, site, tutoring
 from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-for module in (site, accounts, consent, tutoring):
+for module in (site, accounts, consent, tutoring, notifications):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))

@@ -16,6 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,7 +27,6 @@ from studyhall.accounts.models import User
 from studyhall.accounts.security import ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, decode_access_token
 from studyhall.config import Settings
 from studyhall.kit.errors import Unauthorized
-from sqlalchemy.ext.asyncio import AsyncSession
 
 ACCESS_COOKIE = "sh_access"
 REFRESH_COOKIE = "sh_refresh"
@@ -161,4 +161,3 @@ def csrf_valid(request: Request, presented: str | None) -> bool:
     if not nonce or not presented:
         return False
     return hmac.compare_digest(_sign(_secret(request), nonce), presented)
-

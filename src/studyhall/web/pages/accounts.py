@@ -91,7 +91,9 @@ async def sign_up(request: Request, page: Page, session: Session) -> Response:
 
 @router.get("/sign-in", summary="Sign-in page (public)", include_in_schema=False)
 async def sign_in_page(
-    page: Page, next: str | None = None, notice_key: Annotated[str | None, Query(alias="notice")] = None
+    page: Page,
+    next: str | None = None,
+    notice_key: Annotated[str | None, Query(alias="notice")] = None,
 ) -> Response:
     if page.user is not None:
         return _see(safe_next(next))
@@ -138,7 +140,9 @@ async def sign_out(request: Request, page: AccountPage, session: Session) -> Res
     return _see("/sign-in?notice=signed_out")
 
 
-@router.get("/verify-email", summary="The emailed confirmation link (public)", include_in_schema=False)
+@router.get(
+    "/verify-email", summary="The emailed confirmation link (public)", include_in_schema=False
+)
 async def verify_email_page(page: Page, session: Session, token: Token) -> Response:
     # Opening the link only shows a button: mail scanners that prefetch links must not spend it.
     live = await emailed.peek(session, token, "email_verification")
@@ -152,7 +156,9 @@ async def verify_email(request: Request, page: Page, session: Session) -> Respon
     try:
         await passwords.confirm_verification(session, token)
     except DomainError as exc:
-        raise FormInvalid("verify_email.html", status_code=exc.status, token=token, live=False) from exc
+        raise FormInvalid(
+            "verify_email.html", status_code=exc.status, token=token, live=False
+        ) from exc
     return _see("/home?notice=verified" if page.user else "/sign-in?notice=verified")
 
 
@@ -179,7 +185,9 @@ async def forgot_password(request: Request, page: Page, session: Session) -> Res
         await ratelimit.hit(
             get_database(request),
             [
-                ratelimit.Limit(f"reset:ip:{client_ip(request)}", settings.reset_limit_per_ip, window),
+                ratelimit.Limit(
+                    f"reset:ip:{client_ip(request)}", settings.reset_limit_per_ip, window
+                ),
                 ratelimit.Limit(
                     f"reset:account:{ratelimit.account_key(email)}",
                     settings.reset_limit_per_account,

@@ -38,12 +38,24 @@ async def consent_page(page: Page, session: Session, token: Token) -> Response:
         child, guardian_email = await consent.view(session, token)
     except DomainError as exc:
         return render(
-            page, "guardian_consent.html", status_code=exc.status, token=token, child=None,
-            error=domain_message(page.viewer, exc), legal_text="", legal_text_hash="",
+            page,
+            "guardian_consent.html",
+            status_code=exc.status,
+            token=token,
+            child=None,
+            error=domain_message(page.viewer, exc),
+            legal_text="",
+            legal_text_hash="",
         )
     return render(
-        page, "guardian_consent.html", token=token, child=child, guardian_email=guardian_email,
-        legal_text=consent.LEGAL_TEXT, legal_text_hash=consent.LEGAL_TEXT_HASH, error=None,
+        page,
+        "guardian_consent.html",
+        token=token,
+        child=child,
+        guardian_email=guardian_email,
+        legal_text=consent.LEGAL_TEXT,
+        legal_text_hash=consent.LEGAL_TEXT_HASH,
+        error=None,
     )
 
 
@@ -62,8 +74,13 @@ async def decide(request: Request, page: Page, session: Session) -> Response:
         )
     except DomainError as exc:
         raise FormInvalid(
-            "guardian_consent.html", status_code=exc.status, token="", child=None,
-            error=domain_message(page.viewer, exc), legal_text="", legal_text_hash="",
+            "guardian_consent.html",
+            status_code=exc.status,
+            token="",
+            child=None,
+            error=domain_message(page.viewer, exc),
+            legal_text="",
+            legal_text_hash="",
         ) from exc
     return render(page, "guardian_consent_done.html", outcome="given" if given else "refused")
 

@@ -70,7 +70,11 @@ async def find_tutors(
         page,
         "tutors.html",
         tutors=[{"profile": profile, "user": user} for profile, user in rows],
-        filters={"subject": subject or "", "max_price": max_price or "", "min_rating": min_rating or ""},
+        filters={
+            "subject": subject or "",
+            "max_price": max_price or "",
+            "min_rating": min_rating or "",
+        },
     )
 
 
@@ -87,7 +91,9 @@ def _days(page: Visit, slots: list[ListedSlot]) -> list[tuple[str, list[ListedSl
 
 @router.get("/tutors/{tutor_id}", include_in_schema=False)
 async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Response:
-    rows, _ = await profiles.directory(session, profiles.DirectoryFilter(), 1, None, user_id=tutor_id)
+    rows, _ = await profiles.directory(
+        session, profiles.DirectoryFilter(), 1, None, user_id=tutor_id
+    )
     if not rows:
         raise NotFound("No such tutor.", code="not_found")
     profile, tutor = rows[0]
@@ -118,7 +124,7 @@ async def book(request: Request, page: DetachedMemberPage) -> Response:
     assert page.user is not None
     form = await request.form()
     try:
-        data = BookingCreate(slot_id=str(form.get("slot_id", "")), notes=None)  # type: ignore[arg-type]
+        data = BookingCreate(slot_id=str(form.get("slot_id", "")), notes=None)
         key = str(uuid.UUID(str(form.get("idempotency_key", ""))))
     except (ValidationError, ValueError) as exc:
         raise Unprocessable("Choose a slot to book.", code="slot_required") from exc
