@@ -18,6 +18,14 @@ from studyhall.web.sessions import CSRF_FIELD, CSRF_HEADER, csrf_token, csrf_val
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+WEB_PAGE = "web_page"
+
+
+async def mark_page(request: Request) -> None:
+    """Errors raised while this request runs are drawn as HTML pages (see ``handlers``)."""
+    setattr(request.state, WEB_PAGE, True)
+
+
 async def csrf_protect(request: Request) -> None:
     """Every unsafe request of the web app: a form field or (htmx) header with the token."""
     if request.method in SAFE_METHODS:

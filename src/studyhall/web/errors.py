@@ -32,10 +32,17 @@ class CsrfRejected(WebError):
 class FormInvalid(WebError):
     """Draw ``template`` again with ``context`` (which holds the errors) and ``status_code``."""
 
-    def __init__(self, template: str, status_code: int = 422, **context: Any) -> None:
+    def __init__(
+        self,
+        template: str,
+        status_code: int = 422,
+        headers: dict[str, str] | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(template)
         self.template = template
         self.status_code = status_code
+        self.headers = headers or {}
         self.context = context
 
 

@@ -14,7 +14,7 @@ from studyhall.kit.errors import (
     http_error_response,
     validation_error_response,
 )
-from studyhall.web.deps import light_visit
+from studyhall.web.deps import WEB_PAGE, light_visit
 from studyhall.web.errors import (
     ConsentRequired,
     CsrfRejected,
@@ -31,7 +31,11 @@ _NOT_PAGES = ("/api/", "/healthz", "/readyz", "/openapi.json", "/static/")
 
 
 def is_page(request: Request) -> bool:
-    return not request.url.path.startswith(_NOT_PAGES)
+    """A request a web page route took on; a path no route matched counts as one unless it
+    belongs to the JSON side (a mistyped page address deserves a page)."""
+    if getattr(request.state, WEB_PAGE, False):
+        return True
+    return not request.url.path.startswith(_NOT_PAGES) and request.scope.get("route") is None
 
 
 async def _web_error(request: Request, exc: Exception) -> Response:
@@ -40,7 +44,9 @@ async def _web_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, SignInRequired):
         return sign_in_redirect(request)
     if isinstance(exc, FormInvalid):
-        return render(page, exc.template, status_code=exc.status_code, **exc.context)
+        response = render(page, exc.template, status_code=exc.status_code, **exc.context)
+        response.headers.update(exc.headers)
+        return response
     if isinstance(exc, ConsentRequired):
         return render(page, "consent_required.html", status_code=403)
     assert isinstance(exc, CsrfRejected)

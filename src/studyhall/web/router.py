@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from studyhall.web import handlers
-from studyhall.web.deps import csrf_protect
+from studyhall.web.deps import csrf_protect, mark_page
 from studyhall.web.pages import accounts, consent, notifications, site, tutoring
 from studyhall.web.sessions import PendingCookies
 
-router = APIRouter(dependencies=[Depends(csrf_protect)])
+router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
 for module in (site, accounts, consent, tutoring, notifications):
     router.include_router(module.router)
 

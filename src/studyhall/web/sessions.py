@@ -26,6 +26,7 @@ from studyhall.accounts.deps import user_for_access_token
 from studyhall.accounts.models import User
 from studyhall.accounts.security import ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, decode_access_token
 from studyhall.config import Settings
+from studyhall.db.deps import get_database
 from studyhall.kit.errors import Unauthorized
 
 ACCESS_COOKIE = "sh_access"
@@ -121,9 +122,13 @@ async def session_user(request: Request, session: AsyncSession) -> User | None:
     refresh = request.cookies.get(REFRESH_COOKIE)
     if not refresh:
         return None
-    tokens = await service.rotate_refresh_token(
-        session, refresh, _secret(request), client_details(request)
-    )
+    # Its own transaction, committed whatever the page does next: a reused token's family
+    # revocation must stick even when the page then answers "sign in first" (and rolls back).
+    # Nothing has touched the request's session yet, so no second connection is held.
+    async with get_database(request).transaction() as own:
+        tokens = await service.rotate_refresh_token(
+            own, refresh, _secret(request), client_details(request)
+        )
     if tokens is None:
         end_session(request)
         return None

@@ -121,6 +121,7 @@ async def sign_in(request: Request, page: Page, session: Session) -> Response:
         raise FormInvalid(
             "sign_in.html",
             status_code=exc.status,
+            headers=exc.headers,
             error=domain_message(page.viewer, exc),
             **context,
         ) from exc
@@ -207,6 +208,7 @@ async def forgot_password(request: Request, page: Page, session: Session) -> Res
         raise FormInvalid(
             "forgot_password.html",
             status_code=exc.status,
+            headers=exc.headers,
             values={"email": email},
             error=domain_message(page.viewer, exc),
             sent=False,
@@ -231,6 +233,7 @@ async def reset_password(request: Request, page: Page, session: Session) -> Resp
         raise FormInvalid(
             "reset_password.html",
             status_code=exc.status,
+            headers=exc.headers,
             token=token,
             live=exc.code != "invalid_token",
             error=domain_message(page.viewer, exc),
