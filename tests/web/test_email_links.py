@@ -24,7 +24,7 @@ from tests.web.test_pages import csrf_of
 LINK = re.compile(r"https?://[^\s<>\"']+")
 PASSWORD = "a long walk by the river"
 
-# Site paths the payloads of booking notifications link to: the booking page of the web app.
+# What the notification templates read; booking notifications add their booking page's path.
 SAMPLE_PAYLOAD = {
     "title": "Algebra, one to one",
     "starts_at": "2026-12-08T15:00:00+00:00",
@@ -168,9 +168,7 @@ async def test_every_link_in_every_notification_email_opens_a_page(
             assert url.startswith(settings.base_url), f"{type_}: {url} is not absolute"
         rendered_links[type_] = links
     assert any("/bookings/" in url for url in rendered_links["booking_confirmation"])
-    for type_, links in rendered_links.items():
+    for links in rendered_links.values():
         for url in links:
-            # A booking link opens the booking page; signed out, that is the sign-in page
-            # which then leads there.
+            # A booking link opens the booking page; signed out, the sign-in page leads there.
             await assert_opens_a_page(client, url, settings)
-            assert type_

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from playwright.async_api import Page, expect
 
-from tests.web.browser import check_page
+from tests.web.browser import WebServer, check_page, links_in
 from tests.web.test_journey_visitor import sign_up
 
 
 async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancels(
-    page: Page,
+    page: Page, web_server: WebServer
 ) -> None:
     await sign_up(page, "Salma Adel", "salma@example.com")
     await expect(page.get_by_role("heading", name="Welcome, Salma Adel")).to_be_visible()
@@ -51,6 +51,12 @@ async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancel
     saved = await (await download.value).path()
     calendar = await asyncio.to_thread(Path(saved).read_text)
     assert "BEGIN:VCALENDAR" in calendar and "Algebra 1:1" in calendar
+
+    # The confirmation e-mail's link opens this booking's page.
+    confirmation = await web_server.wait_for_mail("salma@example.com", "Booking confirmed")
+    [link] = [url for url in links_in(confirmation) if "/bookings/" in url]
+    await page.goto(link)
+    await expect(page.get_by_role("heading", name="Algebra 1:1")).to_be_visible()
 
     await page.get_by_role("link", name="My bookings").click()
     upcoming = page.get_by_role("region", name="Upcoming")
