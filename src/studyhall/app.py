@@ -22,6 +22,7 @@ from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.inputs import reject_unstorable_text
 from studyhall.kit.requests import RequestIdMiddleware
+from studyhall.web import router as web
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         summary="Backend for AI learning platforms: tutoring, courses, study assistant, progress.",
         lifespan=_lifespan,
-        docs_url="/docs",
+        # /docs is the web app's page: it serves Swagger UI from the package, not a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
         # Every route, whatever its schema: text PostgreSQL cannot store is a 422 (kit.inputs).
         dependencies=[Depends(reject_unstorable_text)],
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
+    web.install(app)
     check_sessions_commit_before_responding(app)
     return app
 

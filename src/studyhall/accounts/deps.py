@@ -32,9 +32,15 @@ async def _user_from_token(
 ) -> User | None:
     if credentials is None:
         return None
+    return await user_for_access_token(request, session, credentials.credentials)
+
+
+async def user_for_access_token(request: Request, session: AsyncSession, token: str) -> User:
+    """The live user an access token names, with the row-level security context set; the one
+    check behind the bearer header and the web app's session cookie alike."""
     secret = request.app.state.settings.secret_key.get_secret_value()
     try:
-        claims = decode_access_token(credentials.credentials, secret)
+        claims = decode_access_token(token, secret)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge()) from exc
     user = await service.signed_in_user(session, claims)

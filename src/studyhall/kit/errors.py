@@ -140,12 +140,12 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def domain_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return problem(request, exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
     fields = ", ".join(sorted({e["field"] for e in errors}))
@@ -154,7 +154,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     code = {404: "route_not_found", 405: "method_not_allowed"}.get(
@@ -206,9 +206,9 @@ async def _database_refused_value(request: Request, exc: Exception) -> JSONRespo
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(DomainError, domain_error_response)
     app.add_exception_handler(sa_exc.DataError, _database_refused_value)
     app.add_exception_handler(sa_exc.IntegrityError, _database_refused_value)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+    app.add_exception_handler(StarletteHTTPException, http_error_response)
     app.add_exception_handler(Exception, _unexpected_error)

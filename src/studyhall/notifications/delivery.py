@@ -235,6 +235,7 @@ async def _send(outgoing: Outgoing, settings: Settings) -> None:
         name=outgoing.name,
         zone=outgoing.zone,
         unsubscribe_url=unsubscribe,
+        base_url=settings.base_url,
     )
     if outgoing.channel == "sms":
         assert outgoing.phone is not None

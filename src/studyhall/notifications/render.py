@@ -59,6 +59,12 @@ def _environments() -> tuple[Environment, Environment]:
     return text_env, html_env
 
 
+def _absolute(url: str, base_url: str | None) -> str:
+    if base_url and url.startswith("/") and not url.startswith("//"):
+        return base_url.rstrip("/") + url
+    return url
+
+
 def _sections(rendered: str) -> dict[str, str]:
     parts = _SECTION.split(rendered)
     sections = {"subject": parts[0].strip()}
@@ -74,25 +80,29 @@ def render(
     name: str,
     zone: ZoneInfo,
     unsubscribe_url: str | None = None,
+    base_url: str | None = None,
 ) -> Rendered:
+    """``base_url``: links in the payload are site paths (``/bookings/…``, which the in-app inbox
+    opens as they are); an email needs them absolute, so they are joined to it."""
     text_env, html_env = _environments()
     sections = _sections(
         text_env.get_template(f"{type_}.txt").render(p=payload, name=name, zone=zone)
     )
+    action_url = _absolute(sections["action_url"].strip(), base_url)
     subject = " ".join(sections["subject"].split())
     body = sections["body"].strip()
     paragraphs = [block.splitlines() for block in re.split(r"\n\s*\n", body) if block.strip()]
     html = html_env.get_template("layout.html").render(
         subject=subject,
         paragraphs=paragraphs,
-        action_url=sections["action_url"].strip(),
+        action_url=action_url,
         action_label=sections["action_label"].strip(),
         unsubscribe_url=unsubscribe_url,
         type_label=type_.replace("_", " "),
     )
     text = body
-    if sections["action_url"].strip():
-        text += f"\n\n{sections['action_label'].strip()}: {sections['action_url'].strip()}"
+    if action_url:
+        text += f"\n\n{sections['action_label'].strip()}: {action_url}"
     if unsubscribe_url and not is_transactional(type_):
         text += f"\n\n--\nUnsubscribe from these emails: {unsubscribe_url}"
     return Rendered(

@@ -177,6 +177,12 @@ def _event_id(value: str | None) -> uuid.UUID | None:
 async def stream(
     request: Request, user: Annotated[User, Depends(_stream_user)]
 ) -> EventSourceResponse:
+    return stream_for(request, user)
+
+
+def stream_for(request: Request, user: User) -> EventSourceResponse:
+    """The event stream of ``user``, already signed in (by bearer header here; the web app's
+    bell signs in with its session cookie, since ``EventSource`` cannot send a header)."""
     database = get_database(request)
     hub = _hub(request)
     last_seen = _event_id(request.headers.get("last-event-id"))

@@ -30,7 +30,12 @@ from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.scheduling import notify
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import Booking
-from studyhall.scheduling.service.bookings import create_booking, load_slot
+from studyhall.scheduling.service.bookings import (
+    cancel_booking,
+    create_booking,
+    get_booking,
+    load_slot,
+)
 from studyhall.scheduling.service.common import trusted
 from studyhall.scheduling.service.payments import confirm_booking_payment, release_hold
 
@@ -315,3 +320,18 @@ async def record_earning(session: AsyncSession, booking_id: uuid.UUID) -> None:
     except NotFound:
         # A tutor without a profile (an admin-made account) has no totals to keep.
         return
+
+
+async def cancel(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID, reason: str | None, now: datetime
+) -> Booking:
+    """Cancel a booking for the student or the tutor: what the policy owes goes back, an unpaid
+    payment is abandoned, and the other party is told. The API and the web app both call this."""
+    was = (await get_booking(session, actor, booking_id)).status
+    await lock_payments(session, booking_id)
+    booking = await cancel_booking(session, actor, booking_id, reason, now)
+    await refund_due(session, booking, actor.id)
+    if was == "pending_payment":
+        await abandon_payments(session, [booking.id], "booking_canceled")
+    await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
+    return booking

@@ -6,14 +6,15 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from sqlalchemy import text
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached, TutorOrAdmin
+from studyhall.accounts.models import User
 from studyhall.billing import service as billing
 from studyhall.db.deps import AppDatabase, Session
+from studyhall.db.engine import Database
 from studyhall.kit import idempotency
-from studyhall.kit.errors import NotFound
 from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import notify, payment, service
 from studyhall.scheduling.models import Booking
@@ -58,6 +59,16 @@ async def create_booking(
     database: AppDatabase,
     key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
 ) -> Any:
+    return await book_and_pay(database, user, data, key)
+
+
+async def book_and_pay(
+    database: Database, user: User, data: BookingCreate, key: str | None
+) -> JSONResponse:
+    """Book and open the payment in short transactions around the provider call; the JSON
+    answer (a ``BookingCreated``) is stored for the idempotency key. The web app books with it
+    too, so a page and an API client get one behaviour."""
+
     async def prepare(session: AsyncSession) -> billing.Intent:
         done = await payment.book(
             session,
@@ -127,15 +138,9 @@ async def list_bookings(
 
 @router.get("/bookings/{booking_id}", summary="One booking with offering, tutor and student")
 async def get_booking(booking_id: uuid.UUID, user: CurrentUser, session: Session) -> BookingDetails:
-    await service.get_booking(session, user, booking_id)
-    row = (
-        await session.execute(
-            text("SELECT * FROM booking_details WHERE id = :id"), {"id": booking_id}
-        )
-    ).first()
-    if row is None:
-        raise NotFound("No such booking.", code="booking_not_found")
-    return BookingDetails.model_validate(dict(row._mapping))
+    return BookingDetails.model_validate(
+        await service.get_booking_details(session, user, booking_id)
+    )
 
 
 @router.patch("/bookings/{booking_id}", summary="Your notes; the tutor's join link")
@@ -151,13 +156,7 @@ async def update_booking(
 async def cancel_booking(
     booking_id: uuid.UUID, data: CancelRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
-    was = (await service.get_booking(session, user, booking_id)).status
-    await payment.lock_payments(session, booking_id)
-    booking = await service.cancel_booking(session, user, booking_id, data.reason, utcnow())
-    await payment.refund_due(session, booking, user.id)
-    if was == "pending_payment":
-        await payment.abandon_payments(session, [booking.id], "booking_canceled")
-    await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
+    booking = await payment.cancel(session, user, booking_id, data.reason, utcnow())
     return BookingRead.model_validate(booking)
 
 

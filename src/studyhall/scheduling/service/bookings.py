@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select, text, true
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -275,6 +276,22 @@ async def _locked(
     locked = await session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     assert locked is not None
     return locked, settings
+
+
+async def get_booking_details(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID
+) -> dict[str, Any]:
+    """One booking with its offering, tutor and student names (the ``booking_details`` view),
+    for a party to it or an admin."""
+    await get_booking(session, actor, booking_id)
+    row = (
+        await session.execute(
+            text("SELECT * FROM booking_details WHERE id = :id"), {"id": booking_id}
+        )
+    ).first()
+    if row is None:
+        raise NotFound("No such booking.", code="booking_not_found")
+    return dict(row._mapping)
 
 
 def _party(actor: User, booking: Booking) -> str:

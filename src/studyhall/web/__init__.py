@@ -1,0 +1,1 @@
+"""The web app: server-rendered pages (Jinja2 + htmx) over the same domain services as the API."""

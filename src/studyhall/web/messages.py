@@ -1,0 +1,58 @@
+"""Translated words for the domain's stable error codes (the services speak English)."""
+
+from __future__ import annotations
+
+from studyhall.kit.errors import DomainError
+from studyhall.web.i18n import Viewer
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; translated where it is shown."""
+    return message
+
+
+BY_CODE = {
+    "bad_credentials": N_("The email or password is wrong."),
+    "email_taken": N_("An account with this email already exists."),
+    "weak_password": N_(
+        "Choose a stronger password: at least 8 characters and not a commonly used one."
+    ),
+    "invalid_token": N_("This link is invalid, expired or already used; ask for a new one."),
+    "too_many_attempts": N_("Too many attempts; wait a while before trying again."),
+    "already_verified": N_("This email address is already verified."),
+    "role_required": N_("This page is not available to your kind of account."),
+    "not_found": N_("There is nothing here."),
+    "booking_not_found": N_("There is nothing here."),
+    "tutor_not_found": N_("There is nothing here."),
+    "slot_required": N_("Choose a slot to book."),
+}
+
+NOTICES = {
+    "verify_sent": N_("We sent you an email: open its link to confirm your address."),
+    "verified": N_("Your email address is confirmed. Thank you!"),
+    "reset_sent": N_("If an account uses this address, a reset link is on its way."),
+    "password_changed": N_("Your password was changed. Sign in with the new one."),
+    "signed_out": N_("You are signed out."),
+    "booked": N_("Your booking is made."),
+    "canceled": N_("The booking is canceled."),
+}
+
+FIELD_FALLBACK = N_("Check this.")
+
+FIELD_PROBLEMS = {
+    "email": N_("Enter a valid email address."),
+    "password": N_("Enter a password."),
+    "name": N_("Enter your name."),
+    "role": N_("Choose student or tutor."),
+    "timezone": N_("Choose a time zone such as Africa/Cairo or Europe/London."),
+}
+
+
+def domain_message(viewer: Viewer, exc: DomainError) -> str:
+    known = BY_CODE.get(exc.code) or BY_CODE.get(exc.default_code)
+    return viewer.gettext(known) if known else exc.detail
+
+
+def notice(viewer: Viewer, key: str | None) -> str | None:
+    message = NOTICES.get(key or "")
+    return viewer.gettext(message) if message else None

@@ -1,0 +1,199 @@
+"""The student's tutoring journey: find a tutor, see their open slots in your own time zone,
+book and pay, see your bookings, cancel under the stated policy, take the ``.ics`` home.
+
+Booking runs through the same function as ``POST /api/v1/bookings`` (short transactions around
+the payment provider, an idempotency key per form), cancelling through the same service.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from babel.dates import format_date
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.responses import RedirectResponse, Response
+
+from studyhall.accounts import profiles
+from studyhall.billing.config import billing_settings
+from studyhall.db.deps import Session, get_database
+from studyhall.kit.errors import NotFound, Unprocessable
+from studyhall.scheduling import payment
+from studyhall.scheduling import service as scheduling
+from studyhall.scheduling.routes.bookings import book_and_pay
+from studyhall.scheduling.schemas import BookingCreate
+from studyhall.scheduling.service import ics
+from studyhall.scheduling.service.common import utcnow
+from studyhall.scheduling.service.listing import ListedSlot, list_slots
+from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
+from studyhall.web.messages import notice
+from studyhall.web.rendering import Visit, render
+
+router = APIRouter()
+
+SLOT_DAYS = 14
+OPEN_STATUSES = frozenset({"pending_payment", "pending_approval", "confirmed"})
+Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
+
+
+def _cents(value: str | None) -> int | None:
+    """A price typed in whole currency units ("25" or "25.50") as minor units."""
+    if not value:
+        return None
+    try:
+        return round(float(value) * 100)
+    except ValueError:
+        return None
+
+
+@router.get("/tutors", include_in_schema=False)
+async def find_tutors(
+    page: Page,
+    session: Session,
+    subject: Annotated[str | None, Query(max_length=60)] = None,
+    max_price: Annotated[str | None, Query(max_length=12)] = None,
+    min_rating: Annotated[str | None, Query(max_length=4)] = None,
+) -> Response:
+    rating = float(min_rating) if min_rating and min_rating.replace(".", "", 1).isdigit() else None
+    flt = profiles.DirectoryFilter(
+        subject=subject.strip().lower() if subject and subject.strip() else None,
+        max_price_cents=_cents(max_price),
+        min_rating=None if rating is None else Decimal(str(min(rating, 5))),
+    )
+    rows, _ = await profiles.directory(session, flt, 50, None)
+    return render(
+        page,
+        "tutors.html",
+        tutors=[{"profile": profile, "user": user} for profile, user in rows],
+        filters={
+            "subject": subject or "",
+            "max_price": max_price or "",
+            "min_rating": min_rating or "",
+        },
+    )
+
+
+def _days(page: Visit, slots: list[ListedSlot]) -> list[tuple[str, list[ListedSlot]]]:
+    by_day: dict[date, list[ListedSlot]] = defaultdict(list)
+    for slot in slots:
+        if slot.status == "open" and slot.seats_taken < slot.capacity:
+            by_day[slot.start_at.astimezone(page.viewer.zone).date()].append(slot)
+    return [
+        (format_date(day, "full", locale=page.viewer.language), by_day[day])
+        for day in sorted(by_day)
+    ]
+
+
+@router.get("/tutors/{tutor_id}", include_in_schema=False)
+async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Response:
+    rows, _ = await profiles.directory(
+        session, profiles.DirectoryFilter(), 1, None, user_id=tutor_id
+    )
+    if not rows:
+        raise NotFound("No such tutor.", code="not_found")
+    profile, tutor = rows[0]
+    offerings = await scheduling.list_offerings(session, tutor_id, None, 50, 0)
+    now = utcnow()
+    slots = await list_slots(
+        session,
+        tutor_id=tutor_id,
+        offering_id=None,
+        range_start=now,
+        range_end=now + timedelta(days=SLOT_DAYS),
+        zone=page.viewer.zone,
+        now=now,
+    )
+    return render(
+        page,
+        "tutor.html",
+        profile=profile,
+        tutor=tutor,
+        offerings={offering.id: offering for offering in offerings},
+        days=_days(page, slots),
+        idempotency_key=str(uuid.uuid4()),
+    )
+
+
+@router.post("/bookings", include_in_schema=False)
+async def book(request: Request, page: DetachedMemberPage) -> Response:
+    assert page.user is not None
+    form = await request.form()
+    try:
+        data = BookingCreate(slot_id=str(form.get("slot_id", "")), notes=None)
+        key = str(uuid.UUID(str(form.get("idempotency_key", ""))))
+    except (ValidationError, ValueError) as exc:
+        raise Unprocessable("Choose a slot to book.", code="slot_required") from exc
+    answered = await book_and_pay(get_database(request), page.user, data, key)
+    created: dict[str, Any] = json.loads(bytes(answered.body))
+    checkout_url = (created.get("payment") or {}).get("checkout_url")
+    if checkout_url:
+        # A hosted payment page (Stripe Checkout, Paymob): the provider sends the student back.
+        return RedirectResponse(checkout_url, status_code=303)
+    return RedirectResponse(f"/bookings/{created['id']}?notice=booked", status_code=303)
+
+
+async def _details(page: Visit, session: Session, booking_id: uuid.UUID) -> dict[str, Any]:
+    assert page.user is not None
+    return await scheduling.get_booking_details(session, page.user, booking_id)
+
+
+@router.get("/bookings", include_in_schema=False)
+async def my_bookings(page: MemberPage, session: Session, notice_key: Notice = None) -> Response:
+    assert page.user is not None
+    now = utcnow()
+    bookings = await scheduling.list_bookings(session, page.user, None, 50, 0)
+    details = [await _details(page, session, booking.id) for booking in bookings]
+    upcoming = [row for row in details if row["end_at"] > now and row["status"] in OPEN_STATUSES]
+    earlier = [row for row in details if row not in upcoming]
+    return render(
+        page,
+        "bookings.html",
+        upcoming=upcoming,
+        earlier=list(reversed(earlier)),
+        notice=notice(page.viewer, notice_key),
+    )
+
+
+@router.get("/bookings/{booking_id}", include_in_schema=False)
+async def booking_page(
+    booking_id: uuid.UUID, page: MemberPage, session: Session, notice_key: Notice = None
+) -> Response:
+    assert page.user is not None
+    row = await _details(page, session, booking_id)
+    cancellable = row["status"] in OPEN_STATUSES and row["start_at"] > utcnow()
+    return render(
+        page,
+        "booking.html",
+        booking=row,
+        is_student=row["student_id"] == page.user.id,
+        cancellable=cancellable,
+        manual_payments=billing_settings().default_provider == "manual",
+        notice=notice(page.viewer, notice_key),
+    )
+
+
+@router.post("/bookings/{booking_id}/cancel", include_in_schema=False)
+async def cancel(
+    booking_id: uuid.UUID, request: Request, page: MemberPage, session: Session
+) -> Response:
+    assert page.user is not None
+    form = await request.form()
+    reason = str(form.get("reason", "")).strip()[:500] or None
+    await payment.cancel(session, page.user, booking_id, reason, utcnow())
+    return RedirectResponse(f"/bookings/{booking_id}?notice=canceled", status_code=303)
+
+
+@router.get("/bookings/{booking_id}/calendar.ics", include_in_schema=False)
+async def booking_calendar(booking_id: uuid.UUID, page: MemberPage, session: Session) -> Response:
+    assert page.user is not None
+    await scheduling.get_booking(session, page.user, booking_id)
+    return Response(
+        await ics.booking_ics(session, booking_id, page.user),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="studyhall-booking.ics"'},
+    )

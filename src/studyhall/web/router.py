@@ -1,0 +1,28 @@
+"""The web app: mounted at ``/`` beside the API (``/api/v1``), with its static files."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from studyhall.web import handlers
+from studyhall.web.deps import csrf_protect, mark_page
+from studyhall.web.pages import accounts, consent, notifications, site, tutoring
+from studyhall.web.sessions import PendingCookies
+
+router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
+for module in (site, accounts, consent, tutoring, notifications):
+    router.include_router(module.router)
+
+STATIC_DIR = Path(str(files("studyhall.web") / "static"))
+
+
+def install(app: FastAPI) -> None:
+    """Pages, static files, HTML error pages and the cookies pages decide on."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    handlers.install(app)
+    app.add_middleware(PendingCookies)
