@@ -136,7 +136,12 @@ async def sign_in(request: Request, page: Page, session: Session) -> Response:
 @router.post("/sign-out", include_in_schema=False)
 async def sign_out(request: Request, page: AccountPage, session: Session) -> Response:
     assert page.user is not None
-    await service.sign_out(session, page.user, request.cookies.get(REFRESH_COOKIE))
+    await service.sign_out(
+        session,
+        page.user,
+        getattr(request.state, "session_id", None),
+        request.cookies.get(REFRESH_COOKIE),
+    )
     end_session(request)
     return _see("/sign-in?notice=signed_out")
 

@@ -37,6 +37,7 @@ from studyhall.web.rendering import Visit, render
 router = APIRouter()
 
 SLOT_DAYS = 14
+SLOT_PAGE = 500
 OPEN_STATUSES = frozenset({"pending_payment", "pending_approval", "confirmed"})
 Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
 
@@ -99,7 +100,9 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
     profile, tutor = rows[0]
     offerings = await scheduling.list_offerings(session, tutor_id, None, 50, 0)
     now = utcnow()
-    slots = await list_slots(
+    # The profile shows the first page of the coming fortnight; the slot list says when more
+    # follow rather than cutting it silently.
+    slots, more = await list_slots(
         session,
         tutor_id=tutor_id,
         offering_id=None,
@@ -107,6 +110,7 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
         range_end=now + timedelta(days=SLOT_DAYS),
         zone=page.viewer.zone,
         now=now,
+        limit=SLOT_PAGE,
     )
     return render(
         page,
@@ -115,6 +119,8 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
         tutor=tutor,
         offerings={offering.id: offering for offering in offerings},
         days=_days(page, slots),
+        more_slots=more is not None,
+        slot_page=SLOT_PAGE,
         idempotency_key=str(uuid.uuid4()),
     )
 
