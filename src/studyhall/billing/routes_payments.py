@@ -245,7 +245,7 @@ async def list_webhook_events(
     state: Literal["rejected", "pending", "processed"] | None = None,
     provider: Literal["stripe", "paymob"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[WebhookEventRead]:
     rows = await webhooks.list_events(
         session, state=state, provider=provider, limit=limit, offset=offset
