@@ -13,9 +13,11 @@ from fastapi import FastAPI
 from studyhall import __version__, domains, health
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
+from studyhall.db.availability import install_database_error_handlers
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import install_error_handlers
+from studyhall.kit.openapi import install_problem_openapi
 from studyhall.kit.requests import RequestIdMiddleware
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.head_revision = migrate.head_revision()
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_database_error_handlers(app)
+    install_problem_openapi(app)
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
@@ -61,7 +65,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await jobs.open_queue(urls.app)
     worker = None
     if settings.in_process_worker:
-        worker = asyncio.create_task(jobs.run_worker(concurrency=settings.worker_concurrency))
+        worker = asyncio.create_task(
+            jobs.run_worker_until_cancelled(concurrency=settings.worker_concurrency)
+        )
     try:
         yield
     finally:

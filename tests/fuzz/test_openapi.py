@@ -1,0 +1,115 @@
+"""Schemathesis over the whole OpenAPI document, as a student, a tutor and an admin, against a
+real server: no request may get a 5xx, and every response must match what the document declares
+(status, media type, body schema).
+
+Deterministic: Hypothesis is derandomized and every operation gets a fixed number of generated
+requests (``STUDYHALL_FUZZ_EXAMPLES`` raises it for a longer local run)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.fuzz.conftest import ROLES, LiveServer
+
+EXAMPLES = int(os.environ.get("STUDYHALL_FUZZ_EXAMPLES", "6"))
+# A local run may narrow the operations to those whose path matches this regular expression.
+ONLY = re.compile(os.environ.get("STUDYHALL_FUZZ_ONLY", ""))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# An open event stream never ends; its own tests read it over a real socket.
+NEVER_ENDING = {("GET", "/api/v1/notifications/stream")}
+# Operations after whose success the caller's session (or account) is no longer what it was.
+CHANGES_THE_CALLER = ("/api/v1/me", "/api/v1/auth/")
+
+
+@dataclass
+class Findings:
+    failures: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def report(self) -> str:
+        return "\n\n".join(f"{label}:\n{text}" for label, text in sorted(self.failures.items()))
+
+
+def _settings() -> settings:
+    return settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+
+
+def _fuzz_operation(
+    operation: schemathesis.APIOperation,
+    mode: schemathesis.GenerationMode,
+    call: Callable[[schemathesis.Case], None],
+) -> None:
+    @_settings()
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: schemathesis.Case) -> None:
+        call(case)
+
+    run()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_operation_as(live_server: LiveServer, role: str) -> None:
+    schema = schemathesis.openapi.from_dict(live_server.app.openapi())  # type: ignore[attr-defined]
+    headers = {"auth": live_server.sign_in_as(role)}
+    findings = Findings()
+
+    def call(case: schemathesis.Case) -> None:
+        findings.requests += 1
+        response = case.call(base_url=live_server.base_url, headers=headers["auth"], timeout=30)
+        changed_caller = case.method != "GET" and case.path.startswith(CHANGES_THE_CALLER)
+        if changed_caller and response.status_code < 400:
+            headers["auth"] = live_server.sign_in_as(role)
+        case.validate_response(response, checks=CHECKS)
+
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in NEVER_ENDING:
+            continue
+        if not ONLY.search(operation.path):
+            continue
+        for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            label = f"{operation.method.upper()} {operation.path} [{mode.value}]"
+            try:
+                _fuzz_operation(operation, mode, call)
+            except Unsatisfiable:
+                pass  # nothing can break this operation's schema (it takes no input)
+            except (Exception, BaseExceptionGroup) as exc:
+                findings.failures[label] = _describe(exc)
+    assert not findings.failures, (
+        f"{len(findings.failures)} operation(s) failed as {role} "
+        f"({findings.requests} requests):\n\n{findings.report()}"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc).strip()[:3000]
+
+
