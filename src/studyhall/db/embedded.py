@@ -75,7 +75,7 @@ def _cluster_lock() -> Iterator[None]:
 def _alive(pid: int) -> bool:
     """A running process (a zombie has exited: only its exit status waits to be collected)."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:

@@ -178,7 +178,9 @@ async def run_worker_until_cancelled(
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("the job worker stopped on an error; starting it again in %.0f s", pause_s)
+            log.exception(
+                "the job worker stopped on an error; starting it again in %.0f s", pause_s
+            )
         if asyncio.get_running_loop().time() - started > max_pause_s:
             pause_s = 1.0  # it had been running fine: this is a new outage
         await asyncio.sleep(pause_s)
