@@ -8,10 +8,9 @@ import logging
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from procrastinate.exceptions import ConnectorException
 from sqlalchemy import exc as sa
 
-from studyhall.kit.errors import problem, unexpected_error
+from studyhall.kit.errors import problem
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +50,6 @@ def _driver_error(exc: BaseException) -> BaseException | None:
     return None
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """The database could not be reached or could not run the statement now."""
-    if isinstance(exc, sa.TimeoutError):  # every pooled connection is busy
-        return True
-    driver = _driver_error(exc)
-    return isinstance(driver, psycopg.OperationalError | psycopg.InterfaceError)
-
-
 def reason(exc: BaseException) -> str:
     """Why the database cannot answer, in one short phrase."""
     if isinstance(exc, sa.TimeoutError):
@@ -74,8 +65,6 @@ def reason(exc: BaseException) -> str:
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    if not is_unavailable(exc):
-        return await unexpected_error(request, exc)
     why = reason(exc)
     log.warning(
         "database unavailable: %s",
@@ -92,12 +81,13 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_database_error_handlers(app: FastAPI) -> None:
+    """The driver's operational and interface errors: the connection, not the statement, failed
+    (or the statement could not run now); the pool's timeout: no connection was free."""
     for error in (
         sa.OperationalError,
         sa.InterfaceError,
         sa.TimeoutError,
         psycopg.OperationalError,
         psycopg.InterfaceError,
-        ConnectorException,
     ):
         app.add_exception_handler(error, _unavailable)

@@ -164,7 +164,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status, code, detail, headers=dict(exc.headers or {}))
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception(
         "unhandled error",
         extra={"request_id": getattr(request.state, "request_id", None), "path": request.url.path},
@@ -178,4 +178,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(Exception, _unexpected_error)
