@@ -59,10 +59,16 @@ def _wheel() -> Any:
 
 def _server(data_dir: Path, cleanup_mode: str | None) -> Any:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _cluster_lock():
-        _forget_dead_handles(data_dir)
-        _remove_stale_postmaster_pid(data_dir)
+    if _has_leftovers(data_dir):  # the lock is shared by every cluster of this user: take it rarely
+        with _cluster_lock():
+            _forget_dead_handles(data_dir)
+            _remove_stale_postmaster_pid(data_dir)
     return _wheel().get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+def _has_leftovers(data_dir: Path) -> bool:
+    stale_pid_file = (data_dir / POSTMASTER_PID_FILE).exists() and postmaster_pid(data_dir) is None
+    return stale_pid_file or not all(_alive(pid) for pid in handles(data_dir))
 
 
 @contextlib.contextmanager
