@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fuzz.conftest import ROLES, LiveServer
 
-EXAMPLES = int(os.environ.get("STUDYHALL_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("STUDYHALL_FUZZ_EXAMPLES", "4"))
 # Requests that fit the schema reach the business rules; half as many that do not are enough to
 # show the refusals are 4xx problems.
 RUNS = (
