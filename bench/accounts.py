@@ -1,4 +1,5 @@
-"""Accounts benchmark: argon2 hash time, sign-ins/s, authenticated GET /me vs /healthz.
+"""Accounts benchmark: argon2 hash time, sign-ins/s, authenticated GET /me vs /healthz, and
+GET /me with the session check (the token's sign-in still live) against the user row alone.
 
 Starts its own embedded PostgreSQL and a real uvicorn server process on a loopback port,
 creates ``--users`` accounts through the API, then measures. Prints one JSON line.
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,21 @@ async def _load(
     }
 
 
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"
+
+
+async def _token_without_session(
+    http: httpx.AsyncClient, headers: dict[str, str]
+) -> dict[str, str]:
+    me = (await http.get("/api/v1/me", headers=headers)).json()
+    token = security.issue_access_token(uuid.UUID(me["id"]), me["role"], SECRET)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    return max(runs, key=lambda run: run["rps"])
+
+
 async def _measure(base: str, args: argparse.Namespace) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as http:
@@ -120,14 +137,27 @@ async def _measure(base: str, args: argparse.Namespace) -> dict[str, Any]:
             response = await sign_in(i)
             tokens.append({"Authorization": f"Bearer {response.json()['access_token']}"})
 
+        # The same users' tokens without a session id: authenticated by the user row alone, as
+        # before sign-out could end a single token. The API mints only tokens with one.
+        unended = [await _token_without_session(http, headers) for headers in tokens]
+
         async def me(i: int) -> httpx.Response:
             return await http.get("/api/v1/me", headers=tokens[i % len(tokens)])
+
+        async def me_user_row_only(i: int) -> httpx.Response:
+            return await http.get("/api/v1/me", headers=unended[i % len(unended)])
 
         async def healthz(i: int) -> httpx.Response:
             return await http.get("/healthz")
 
         await _load(args.clients, 200, me)  # warm the pool and caches
-        me_stats = await _load(args.clients, args.requests, me)
+        # Alternated, so drift on a shared machine falls on both sides alike.
+        checked, unchecked = [], []
+        for _ in range(2):
+            unchecked.append(await _load(args.clients, args.requests, me_user_row_only))
+            checked.append(await _load(args.clients, args.requests, me))
+        me_stats = _best(checked)
+        user_only_stats = _best(unchecked)
         health_stats = await _load(args.clients, args.requests, healthz)
     return {
         "sign_up_per_s": signup["rps"],
@@ -136,6 +166,10 @@ async def _measure(base: str, args: argparse.Namespace) -> dict[str, Any]:
         "me_rps": me_stats["rps"],
         "me_p50_ms": me_stats["p50_ms"],
         "me_p99_ms": me_stats["p99_ms"],
+        # The cost of ending sessions: the same GET /me checked by the user row alone.
+        "me_user_row_only_rps": user_only_stats["rps"],
+        "me_user_row_only_p50_ms": user_only_stats["p50_ms"],
+        "me_user_row_only_p99_ms": user_only_stats["p99_ms"],
         "healthz_rps": health_stats["rps"],
         "healthz_p99_ms": health_stats["p99_ms"],
         "me_vs_healthz_rps_ratio": round(me_stats["rps"] / health_stats["rps"], 3),
@@ -161,7 +195,7 @@ def main() -> None:
         "STUDYHALL_LOG_LEVEL": "WARNING",
         "STUDYHALL_SIGNIN_LIMIT_PER_IP": "1000000",
         "STUDYHALL_DB_POOL_SIZE": "10",
-        "STUDYHALL_SECRET_KEY": "bench-secret-key-that-is-long-enough-0123456789",
+        "STUDYHALL_SECRET_KEY": SECRET,
         "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
     }
     server = subprocess.Popen(

@@ -8,15 +8,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from studyhall import __version__, domains, health
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
+from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
+from studyhall.kit import cpu
+from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
+from studyhall.kit.inputs import reject_unstorable_text
 from studyhall.kit.openapi import install_problem_openapi
 from studyhall.kit.requests import RequestIdMiddleware
 
@@ -35,10 +39,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=_lifespan,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        # Every route, whatever its schema: text PostgreSQL cannot store is a 422 (kit.inputs).
+        dependencies=[Depends(reject_unstorable_text)],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.head_revision = migrate.head_revision()
+    # Added first, so it runs inside the request id middleware and its 413 carries the id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_database_error_handlers(app)
@@ -46,6 +54,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
+    check_sessions_commit_before_responding(app)
     return app
 
 
@@ -78,3 +87,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await jobs.close_queue()
         await database.dispose()
         jobs.configure_runtime(None)
+        await asyncio.to_thread(cpu.shutdown)

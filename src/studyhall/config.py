@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Issue 6: a course purchase may be refunded this many days after payment.
     course_refund_window_days: int = Field(default=14, ge=0, le=365)
 
+    # The largest request body any route reads (uploads have their own, larger limit). It must
+    # hold the largest text field even when a client escapes every character as \uXXXX.
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 

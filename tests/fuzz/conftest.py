@@ -110,7 +110,7 @@ def _wait_until_serving(base_url: str, process: subprocess.Popen[bytes], log: Pa
 
 
 @pytest.fixture(scope="module")
-def live_server(
+def fuzzed_server(
     pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """``uvicorn`` in its own process (the fuzzer and the server each get a core), with the

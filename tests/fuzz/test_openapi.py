@@ -88,19 +88,19 @@ def _fuzz_operation(
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_operation_as(live_server: LiveServer, role: str) -> None:
-    schema = schemathesis.openapi.from_dict(live_server.openapi)
-    headers = {"auth": live_server.sign_in_as(role)}
+def test_every_operation_as(fuzzed_server: LiveServer, role: str) -> None:
+    schema = schemathesis.openapi.from_dict(fuzzed_server.openapi)
+    headers = {"auth": fuzzed_server.sign_in_as(role)}
     findings = Findings()
     session = requests.Session()
 
     def call(case: schemathesis.Case) -> None:
         findings.requests += 1
         response = case.call(
-            base_url=live_server.base_url, session=session, headers=headers["auth"], timeout=30
+            base_url=fuzzed_server.base_url, session=session, headers=headers["auth"], timeout=30
         )
         if (case.method, case.path) in CHANGES_THE_CALLER and response.status_code < 400:
-            headers["auth"] = live_server.sign_in_as(role)
+            headers["auth"] = fuzzed_server.sign_in_as(role)
         case.validate_response(response, checks=CHECKS)
 
     for result in schema.get_all_operations():
@@ -119,7 +119,7 @@ def test_every_operation_as(live_server: LiveServer, role: str) -> None:
                 findings.failures[label] = _describe(exc)
     assert not findings.failures, (
         f"{len(findings.failures)} operation(s) failed as {role} ({findings.requests} requests; "
-        f"the server's log: {live_server.log}):\n\n{findings.report()}"
+        f"the server's log: {fuzzed_server.log}):\n\n{findings.report()}"
     )
 
 

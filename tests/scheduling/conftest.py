@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from studyhall.accounts.security import hash_password, issue_access_token
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
 from tests.conftest import run_jobs
+from tests.notifications.servers import free_port
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """A real uvicorn server for `app` on this event loop; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # uvicorn offers no event to wait on
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 @pytest.fixture(autouse=True)
@@ -49,15 +74,33 @@ class Person:
 
 
 async def sign_up(
-    client: httpx.AsyncClient, role: str = "student", timezone: str = "UTC", name: str = "Ann"
+    client: httpx.AsyncClient,
+    role: str = "student",
+    timezone: str = "UTC",
+    name: str = "Ann",
+    *,
+    verified: bool = True,
 ) -> Person:
+    """A new account; a tutor is verified too (only verified tutors sell) unless told not."""
     email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
     body = {"email": email, "password": PASSWORD, "name": name, "role": role, "timezone": timezone}
     response = await client.post(f"{API}/auth/sign-up", json=body)
     assert response.status_code == 201, response.text
     token = response.json()["access_token"]
     me = await client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
-    return Person(uuid.UUID(me.json()["id"]), token, role)
+    person = Person(uuid.UUID(me.json()["id"]), token, role)
+    if role == "tutor" and verified:
+        await verify_tutor(person.id)
+    return person
+
+
+async def verify_tutor(tutor_id: uuid.UUID) -> None:
+    """What an admin's verification does, written through the app's own database."""
+    async with jobs.runtime().database.transaction() as session:
+        await session.execute(
+            text("UPDATE tutor_profiles SET verification_status = 'verified' WHERE user_id = :id"),
+            {"id": tutor_id},
+        )
 
 
 _HASH: list[str] = []
@@ -147,17 +190,24 @@ async def slots(
     tz: str = "UTC",
     **filters: Any,
 ) -> list[dict[str, Any]]:
+    """Every open slot in the range, following `next_cursor` through the pages."""
     begin = start or datetime.now(UTC)
     params = {
         "from": begin.isoformat(),
         "to": (begin + timedelta(days=days)).isoformat(),
         "tz": tz,
+        "limit": "1000",
         **{key: str(value) for key, value in filters.items()},
     }
-    response = await client.get(f"{API}/slots", params=params)
-    assert response.status_code == 200, response.text
-    result: list[dict[str, Any]] = response.json()
-    return result
+    result: list[dict[str, Any]] = []
+    while True:
+        response = await client.get(f"{API}/slots", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        result.extend(page["items"])
+        if page["next_cursor"] is None:
+            return result
+        params["cursor"] = page["next_cursor"]
 
 
 async def scalar(db: Database, sql: str, **params: Any) -> Any:

@@ -97,7 +97,7 @@ async def test_copenhagen_rule_stays_0900_local_across_spring_forward(
     ]
 
 
-async def test_gap_shifts_forward_and_fall_back_never_doubles_a_slot(
+async def test_gap_shifts_forward_and_fall_back_keeps_its_real_time(
     client: httpx.AsyncClient,
 ) -> None:
     tutor = await sign_up(client, "tutor", timezone="Europe/Copenhagen")
@@ -113,7 +113,8 @@ async def test_gap_shifts_forward_and_fall_back_never_doubles_a_slot(
         end_time="03:30",
         rrule=None,
     )
-    # Fall back 2027-10-31: 03:00 CEST -> 02:00 CET; 02:00-03:00 happens twice.
+    # Fall back 2027-10-31: 03:00 CEST -> 02:00 CET; 02:00-03:00 happens twice, so the
+    # window runs from 01:30 CEST to 03:00 CET, two and a half real hours.
     await add_rule(
         client,
         tutor,
@@ -146,6 +147,8 @@ async def test_gap_shifts_forward_and_fall_back_never_doubles_a_slot(
         ("2027-10-30T23:30:00Z", "2027-10-31T01:30:00+02:00"),
         ("2027-10-31T00:00:00Z", "2027-10-31T02:00:00+02:00"),
         ("2027-10-31T00:30:00Z", "2027-10-31T02:30:00+02:00"),
+        ("2027-10-31T01:00:00Z", "2027-10-31T02:00:00+01:00"),
+        ("2027-10-31T01:30:00Z", "2027-10-31T02:30:00+01:00"),
     ]
 
 

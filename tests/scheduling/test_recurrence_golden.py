@@ -85,15 +85,13 @@ def test_lord_howe_gap_and_repeat() -> None:
     assert spans(expand_availability(gap, utc(2027, 10, 2, 12), utc(2027, 10, 3, 12))) == [
         (utc(2027, 10, 2, 15, 45), utc(2027, 10, 2, 16, 0))
     ]
-    # 01:15-02:15 on 4 April: 01:30-02:00 happens twice; the second pass is left out.
+    # 01:15-02:15 on 4 April: 01:30-02:00 happens twice, so the window is 90 real minutes,
+    # from 01:15 (+11:00) to 02:15 (+10:30), and the repeated half hour is offered twice.
     repeat = daily(time(1, 15), time(2, 15), "Australia/Lord_Howe")
     parts = expand_availability(repeat, utc(2027, 4, 3, 12), utc(2027, 4, 4, 12))
-    assert spans(parts) == [
-        (utc(2027, 4, 3, 14, 15), utc(2027, 4, 3, 15, 0)),  # 01:15-02:00 (+11:00)
-        (utc(2027, 4, 3, 15, 30), utc(2027, 4, 3, 15, 45)),  # 02:00-02:15 (+10:30)
-    ]
+    assert spans(parts) == [(utc(2027, 4, 3, 14, 15), utc(2027, 4, 3, 15, 45))]
     walls = [s.start.astimezone(zone).time() for s in cut_slots(parts, timedelta(minutes=15))]
-    assert walls == [time(1, 15), time(1, 30), time(1, 45), time(2, 0)]
+    assert walls == [time(1, 15), time(1, 30), time(1, 45), time(1, 30), time(1, 45), time(2, 0)]
 
 
 def test_kiritimati_plus_fourteen_monday_is_sunday_in_utc() -> None:
@@ -200,8 +198,7 @@ def test_new_york_ambiguous_half_past_one() -> None:
     result = expand_availability(rule, utc(2026, 10, 31), utc(2026, 11, 3))
     assert spans(result) == [
         (utc(2026, 10, 31, 5, 30), utc(2026, 10, 31, 6, 30)),
-        (utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 6, 0)),  # 01:30-02:00 EDT, first pass
-        (utc(2026, 11, 1, 7, 0), utc(2026, 11, 1, 7, 30)),  # 02:00-02:30 EST
+        (utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 7, 30)),  # 01:30 EDT to 02:30 EST
         (utc(2026, 11, 2, 6, 30), utc(2026, 11, 2, 7, 30)),
     ]
     slots = cut_slots(result, timedelta(minutes=30))
@@ -210,17 +207,34 @@ def test_new_york_ambiguous_half_past_one() -> None:
         "10-31 01:30 EDT",
         "10-31 02:00 EDT",
         "11-01 01:30 EDT",
+        "11-01 01:00 EST",
+        "11-01 01:30 EST",
         "11-01 02:00 EST",
         "11-02 01:30 EST",
         "11-02 02:00 EST",
     ]
 
 
-def test_new_york_repeated_hour_yields_one_slot() -> None:
+def test_new_york_repeated_hour_is_two_real_hours() -> None:
+    # 01:00 (first occurrence, EDT) to 02:00 EST is two hours of real time: two slots.
     rule = daily(time(1), time(2), "America/New_York")
     result = expand_availability(rule, utc(2026, 11, 1), utc(2026, 11, 2))
-    assert spans(result) == [(utc(2026, 11, 1, 5), utc(2026, 11, 1, 6))]
-    assert spans(cut_slots(result, HOUR)) == [(utc(2026, 11, 1, 5), utc(2026, 11, 1, 6))]
+    assert spans(result) == [(utc(2026, 11, 1, 5), utc(2026, 11, 1, 7))]
+    assert spans(cut_slots(result, HOUR)) == [
+        (utc(2026, 11, 1, 5), utc(2026, 11, 1, 6)),
+        (utc(2026, 11, 1, 6), utc(2026, 11, 1, 7)),
+    ]
+
+
+def test_new_york_sixty_minute_slot_across_the_fall_back_is_kept() -> None:
+    # A weekly Sunday 01:30-02:30 window on the fall-back Sunday: the 60-minute slot from
+    # 01:30 EDT ends at 01:30 EST, inside the window's real time, so it is offered.
+    rule = AvailabilityRule(time(1, 30), time(2, 30), "America/New_York", weekly_rrule([0]))
+    result = expand_availability(rule, utc(2027, 11, 6), utc(2027, 11, 8))
+    assert spans(cut_slots(result, HOUR)) == [
+        (utc(2027, 11, 7, 5, 30), utc(2027, 11, 7, 6, 30)),
+        (utc(2027, 11, 7, 6, 30), utc(2027, 11, 7, 7, 30)),
+    ]
 
 
 def test_overnight_window_runs_to_the_next_local_day() -> None:

@@ -6,7 +6,8 @@ UTC -> local conversion only (which is unambiguous), never from the code under t
 
 * a wall time that some instant shows maps to the first such instant;
 * a wall time no instant shows (a gap) maps to wall - offset before the gap (RFC 5545);
-* inside a window, the second pass over a repeated wall-clock span is left out.
+* a window is the elapsed time between its resolved start and end (a repeated span
+  inside it is real time and is kept).
 """
 
 from __future__ import annotations
@@ -73,10 +74,6 @@ def oracle_parts(
     high = oracle_instant(datetime.combine(end_day, end), zone, transitions)
     if high <= low:
         return []
-    for transition in transitions:
-        if not transition.gap and low < transition.at <= high:
-            repeat_end = transition.at + (transition.before - transition.after)
-            return [(a, b) for a, b in ((low, transition.at), (repeat_end, high)) if a < b]
     return [(low, high)]
 
 
@@ -135,7 +132,6 @@ def test_daily_nine_to_twelve_stays_local_in_every_dst_zone(zone_name: str) -> N
 def test_windows_across_transitions_follow_the_documented_policy(
     transition: Transition, offset_minutes: int, length_minutes: int
 ) -> None:
-    zone = ZoneInfo(transition.zone)
     wall_start = transition.local_before + timedelta(minutes=offset_minutes)
     start = wall_start.time()
     end = (wall_start + timedelta(minutes=length_minutes)).time()
@@ -149,15 +145,17 @@ def test_windows_across_transitions_follow_the_documented_policy(
     # first-occurrence rules.
     assert spans(result) == oracle_expansion(start, end, transition.zone, window)
     assert len({interval.start for interval in result}) == len(result)
-    # No wall-clock time is offered twice on any local day.
+    # No instant is offered twice, and every slot is 15 real minutes.
     slots = cut_slots(result, timedelta(minutes=15))
-    labels = Counter(shows(slot.start, zone) for slot in slots)
-    assert max(labels.values(), default=1) == 1
+    assert max(Counter(slot.start for slot in slots).values(), default=1) == 1
+    assert {slot.end - slot.start for slot in slots} <= {timedelta(minutes=15)}
 
 
 @settings(max_examples=200, deadline=None)
 @given(transition=st.sampled_from(FALL_BACKS), data=st.data())
-def test_a_repeated_wall_time_yields_one_slot(transition: Transition, data: st.DataObject) -> None:
+def test_a_window_in_the_repeat_starts_at_the_first_pass(
+    transition: Transition, data: st.DataObject
+) -> None:
     repeat = transition.before - transition.after
     step = data.draw(st.integers(min_value=0, max_value=repeat // MINUTE - 15), "minutes in")
     wall = transition.local_after + timedelta(minutes=step)
@@ -168,8 +166,17 @@ def test_a_repeated_wall_time_yields_one_slot(transition: Transition, data: st.D
 
     slots = cut_slots(expand_availability(rule, *window), timedelta(minutes=15))
 
+    # Both ends take their first occurrence; an end at the repeat's last wall time exists
+    # only once, after the change, so that window also holds the whole repeated span.
     first_pass = (wall - transition.before).replace(tzinfo=UTC)
-    assert spans(slots) == [(first_pass, first_pass + timedelta(minutes=15))]
+    end_wall = wall + timedelta(minutes=15)
+    end_offset = transition.after if end_wall >= transition.local_before else transition.before
+    end = (end_wall - end_offset).replace(tzinfo=UTC)
+    quarter = timedelta(minutes=15)
+    count = (end - first_pass) // quarter
+    assert spans(slots) == [
+        (first_pass + n * quarter, first_pass + (n + 1) * quarter) for n in range(count)
+    ]
 
 
 @settings(max_examples=100, deadline=None)

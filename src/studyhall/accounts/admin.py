@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import security
+from studyhall.accounts import closures, security
 from studyhall.accounts.models import TutorProfile, User
 from studyhall.accounts.service import end_all_sessions, get_user
 from studyhall.audit import service as audit
@@ -84,7 +84,8 @@ async def _target(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def suspend(session: AsyncSession, admin: User, user_id: uuid.UUID, reason: str) -> User:
-    """Suspension ends every session of the user at once."""
+    """Suspension ends every session of the user at once; what they sell is wound down after
+    it commits (a tutor's future bookings are canceled and refunded in full)."""
     if user_id == admin.id:
         raise Conflict("Admins cannot suspend themselves.", code="cannot_suspend_self")
     user = await _target(session, user_id)
@@ -92,6 +93,7 @@ async def suspend(session: AsyncSession, admin: User, user_id: uuid.UUID, reason
         raise Conflict("This user is already suspended.", code="already_suspended")
     user.status = "suspended"
     await end_all_sessions(session, user.id)
+    await closures.account_closed(session, user.id, "suspended")
     await audit.record(
         session,
         admin.id,

@@ -11,10 +11,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import consent
+from studyhall.accounts import consent, service
 from studyhall.accounts.models import User
 from studyhall.accounts.security import decode_access_token
-from studyhall.db.deps import get_database, get_session
+from studyhall.db.deps import SESSION, get_database
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Forbidden, Unauthorized
 
@@ -37,19 +37,15 @@ async def _user_from_token(
         claims = decode_access_token(credentials.credentials, secret)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge()) from exc
-    user = await session.get(User, claims.user_id)
-    if (
-        user is None
-        or user.deleted_at is not None
-        or user.status != "active"
-        or claims.issued_at < user.tokens_valid_after
-    ):
+    user = await service.signed_in_user(session, claims)
+    if user is None:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
     await set_current_user(session, user.id)
     if user.role == "admin":
         # Section 10.4 of the data model: admin policies read app.user_role.
         await session.execute(text("SELECT set_config('app.user_role', 'admin', true)"))
     request.state.user_id = user.id
+    request.state.session_id = claims.session_id
     return user
 
 
@@ -59,7 +55,7 @@ def _challenge() -> dict[str, str]:
 
 async def optional_user(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, SESSION],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
     """Public routes that show more to a signed-in caller."""
@@ -78,7 +74,7 @@ def consent_exempt(path: str) -> bool:
 
 async def current_user(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: Annotated[AsyncSession, SESSION],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The signed-in caller. Every domain's routes depend on this, so the guardian-consent rule

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts import closures
 from studyhall.jobs.core import queue, runtime
 
 # Kept a while after expiry so a late "this link is invalid" can still be investigated.
@@ -43,7 +44,9 @@ async def erase_deleted_accounts(timestamp: int) -> None:
 
 async def erase_personal_data(session: AsyncSession, after_days: int) -> int:
     """GDPR erasure: accounts deleted ``after_days`` ago keep their id (audit, ledgers and
-    bookings point at it) but lose everything that identifies a person."""
+    bookings point at it) but lose everything that identifies a person. Their wind-down runs
+    once more (it changes nothing if the deletion's own run finished; it catches accounts
+    deleted before bookings and subscriptions were wound down on deletion)."""
     erased = await session.execute(
         text(
             """
@@ -64,4 +67,6 @@ async def erase_personal_data(session: AsyncSession, after_days: int) -> int:
         await session.execute(
             text("DELETE FROM oauth_accounts WHERE user_id = ANY(:ids)"), {"ids": ids}
         )
+    for user_id in ids:
+        await closures.account_closed(session, user_id, "deleted")
     return len(ids)

@@ -110,10 +110,13 @@ async def refresh(data: RefreshRequest, request: Request, session: Session) -> R
 @router.post("/auth/sign-out", status_code=status.HTTP_204_NO_CONTENT, summary="End this session")
 async def sign_out(
     user: CurrentUser,
+    request: Request,
     session: Session,
     data: Annotated[RefreshRequest | None, Body()] = None,
 ) -> None:
-    await service.sign_out(session, user, data.refresh_token if data else None)
+    # The access token that signs out ends with its sign-in, at once (not at its expiry).
+    session_id = request.state.session_id
+    await service.sign_out(session, user, session_id, data.refresh_token if data else None)
 
 
 @router.post(

@@ -22,6 +22,7 @@ from studyhall.accounts.schemas import (
 )
 from studyhall.db.deps import Session
 from studyhall.kit.errors import NotFound
+from studyhall.kit.inputs import MAX_CENTS
 
 router = APIRouter(tags=["accounts"])
 
@@ -78,8 +79,8 @@ def _card(profile: TutorProfile, user: User) -> TutorCard:
 async def list_tutors(
     session: Session,
     subject: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
-    min_price_cents: Annotated[int | None, Query(ge=0)] = None,
-    max_price_cents: Annotated[int | None, Query(ge=0)] = None,
+    min_price_cents: Annotated[int | None, Query(ge=0, le=MAX_CENTS)] = None,
+    max_price_cents: Annotated[int | None, Query(ge=0, le=MAX_CENTS)] = None,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     min_rating: Annotated[Decimal | None, Query(ge=0, le=5)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

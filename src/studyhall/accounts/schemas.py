@@ -5,34 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
 from studyhall.accounts.security import MAX_PASSWORD
+from studyhall.kit.patch import PatchBody
+from studyhall.kit.timezones import TimeZoneName
 
-
-def _valid_zone(name: str) -> str:
-    if name not in _zones():
-        raise ValueError(f"'{name}' is not an IANA time zone (for example 'Europe/Copenhagen')")
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"'{name}' is not an IANA time zone") from exc
-    return name
-
-
-_ZONES: frozenset[str] | None = None
-
-
-def _zones() -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(available_timezones() | {"UTC"})
-    return _ZONES
-
-
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(_valid_zone)]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD * 4)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -90,8 +69,10 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
-class UserUpdate(Strict):
+class UserUpdate(Strict, PatchBody):
     """What a user may change about themselves: ``extra="forbid"`` turns anything else into 422."""
+
+    clearable = frozenset({"first_name", "last_name", "avatar_url", "phone"})
 
     name: Name | None = None
     first_name: Annotated[str, Field(max_length=100)] | None = None
@@ -161,7 +142,12 @@ class StudentProfileRead(BaseModel):
     updated_at: datetime
 
 
-class StudentProfileUpdate(Strict):
+class StudentProfileUpdate(Strict, PatchBody):
+    clearable = frozenset(
+        {"school", "grade_level", "primary_goal", "experience_level"}
+        | {"preferred_session_minutes", "study_preference"}
+    )
+
     school: Annotated[str, Field(max_length=200)] | None = None
     grade_level: Annotated[str, Field(max_length=50)] | None = None
     learning_goals: Annotated[list[Tag], Field(max_length=20)] | None = None
@@ -191,8 +177,10 @@ class TutorProfileRead(BaseModel):
     updated_at: datetime
 
 
-class TutorProfileUpdate(Strict):
+class TutorProfileUpdate(Strict, PatchBody):
     """``verification_status``, rating and totals are not here: only admins and billing set them."""
+
+    clearable = frozenset({"bio", "meeting_link"})
 
     bio: Annotated[str, Field(max_length=5000)] | None = None
     subjects: Annotated[list[Tag], Field(max_length=30)] | None = None

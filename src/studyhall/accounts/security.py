@@ -83,11 +83,20 @@ class AccessClaims:
     user_id: uuid.UUID
     role: str
     issued_at: datetime
+    # The sign-in this token belongs to (its refresh token family): signing out ends it.
+    session_id: uuid.UUID | None
 
 
 def issue_access_token(
-    user_id: uuid.UUID, role: str, secret: str, now: datetime | None = None
+    user_id: uuid.UUID,
+    role: str,
+    secret: str,
+    now: datetime | None = None,
+    session_id: uuid.UUID | None = None,
 ) -> str:
+    """``session_id`` None: a token no sign-out can end early, only the user-wide cut-off
+    (sign-out everywhere, password change, suspension, deletion). The API always passes one;
+    tests and benchmarks that mint tokens for users made behind its back do not."""
     now = now or datetime.now(UTC)
     payload = {
         "sub": str(user_id),
@@ -101,6 +110,8 @@ def issue_access_token(
         # ``iat`` has whole seconds; revocation ("sign out everywhere") needs the exact instant.
         "iat_us": to_micros(now),
     }
+    if session_id is not None:
+        payload["sid"] = str(session_id)
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -126,7 +137,21 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         if isinstance(iat_us, int)
         else datetime.fromtimestamp(int(claims["iat"]), UTC) + timedelta(microseconds=999_999)
     )
-    return AccessClaims(user_id=user_id, role=str(claims.get("role", "")), issued_at=issued_at)
+    return AccessClaims(
+        user_id=user_id,
+        role=str(claims.get("role", "")),
+        issued_at=issued_at,
+        session_id=_session_id(claims.get("sid")),
+    )
+
+
+def _session_id(value: object) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise jwt.InvalidTokenError("malformed session id") from exc
 
 
 def new_opaque_token() -> str:

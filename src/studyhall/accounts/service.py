@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import security
+from studyhall.accounts import closures, security
 from studyhall.accounts.models import RefreshToken, User
 from studyhall.accounts.profiles import ensure_profile
 from studyhall.accounts.schemas import SignUp, UserUpdate
@@ -92,10 +92,11 @@ async def issue_tokens(
 ) -> IssuedTokens:
     refresh = security.new_opaque_token()
     now = _now()
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=security.token_hash(refresh),
             expires_at=now + security.REFRESH_TOKEN_TTL,
             **(client or {}),
@@ -103,7 +104,9 @@ async def issue_tokens(
     )
     await session.flush()
     return IssuedTokens(
-        access_token=security.issue_access_token(user.id, user.role, secret, now),
+        access_token=security.issue_access_token(
+            user.id, user.role, secret, now, session_id=family_id
+        ),
         refresh_token=refresh,
         expires_in=int(security.ACCESS_TOKEN_TTL.total_seconds()),
     )
@@ -152,7 +155,44 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     )
 
 
-async def sign_out(session: AsyncSession, user: User, presented: str | None) -> None:
+async def signed_in_user(session: AsyncSession, claims: security.AccessClaims) -> User | None:
+    """The user an access token speaks for, or None when the token no longer counts.
+
+    One round trip: the user row and whether the token's sign-in is still live (a refresh
+    token of its family not revoked, found through ``ix_refresh_tokens_family_id``) come back
+    in the same query, so ending a session costs authenticated reads no extra query.
+    """
+    live: ColumnElement[bool] = (
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.family_id == claims.session_id,
+            RefreshToken.user_id == User.id,
+            RefreshToken.revoked_at.is_(None),
+        )
+        .exists()
+        if claims.session_id is not None
+        else true()
+    )
+    row = (await session.execute(select(User, live).where(User.id == claims.user_id))).one_or_none()
+    if row is None:
+        return None
+    user, session_live = row
+    if (
+        not session_live
+        or user.deleted_at is not None
+        or user.status != "active"
+        or claims.issued_at < user.tokens_valid_after
+    ):
+        return None
+    return user
+
+
+async def sign_out(
+    session: AsyncSession, user: User, session_id: uuid.UUID | None, presented: str | None
+) -> None:
+    """End the caller's sign-in: its refresh tokens are revoked, and with them every access
+    token carrying its session id (refused from the next request on)."""
+    families = set() if session_id is None else {session_id}
     if presented is not None:
         token = await session.scalar(
             select(RefreshToken).where(
@@ -161,7 +201,17 @@ async def sign_out(session: AsyncSession, user: User, presented: str | None) -> 
             )
         )
         if token is not None:
-            await revoke_family(session, token.family_id)
+            families.add(token.family_id)
+    for family_id in families:
+        await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.user_id == user.id,
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=_now())
+        )
     await audit.record(session, user.id, "auth.sign_out", "user", user.id)
 
 
@@ -188,7 +238,10 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> User
 
 
 async def delete_account(session: AsyncSession, user: User, password: str | None) -> None:
-    """Soft delete: the row stays for audit and references, the account is closed for good."""
+    """Soft delete: the row stays for audit and references, the account is closed for good.
+
+    After it commits, the account's future bookings and its subscription are wound down.
+    """
     if user.password_hash is not None and not await security.verify_password_async(
         user.password_hash, password or ""
     ):
@@ -196,4 +249,5 @@ async def delete_account(session: AsyncSession, user: User, password: str | None
     user.status = "deleted"
     user.deleted_at = _now()
     await end_all_sessions(session, user.id)
+    await closures.account_closed(session, user.id, "deleted")
     await audit.record(session, user.id, "user.delete", "user", user.id)

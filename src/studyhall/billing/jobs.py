@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts import closures as account_closures
 from studyhall.billing import (
     expiry,
     payments,
@@ -36,6 +37,9 @@ from studyhall.jobs import backoff, enqueue, queue, runtime
 
 RECONCILE_BATCH = 200
 log = logging.getLogger(__name__)
+
+# A deleted account's subscription ends with it (accounts' closure job).
+account_closures.on_account_closed("billing.subscriptions", subscriptions.end_for_closed_account)
 
 
 @queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))

@@ -22,11 +22,12 @@ from studyhall.billing.schemas import (
 )
 from studyhall.db.deps import Session
 from studyhall.kit.errors import NotFound
+from studyhall.kit.inputs import MAX_INT32
 
 router = APIRouter(tags=["billing"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-BeforeSeq = Annotated[int | None, Query(ge=1)]
+BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
 
 
 async def _credits(

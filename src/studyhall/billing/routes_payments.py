@@ -36,6 +36,7 @@ from studyhall.billing.schemas import (
 )
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import PayloadTooLarge
+from studyhall.kit.inputs import MAX_OFFSET
 
 router = APIRouter(tags=["billing"])
 
@@ -82,7 +83,7 @@ async def list_my_payments(
     user: CurrentUser,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[PaymentRead]:
     rows = await payments.list_for_user(session, user.id, limit=limit, offset=offset)
     return [PaymentRead.model_validate(row) for row in rows]

@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from studyhall.kit.inputs import MAX_CENTS, MAX_TOKENS
+from studyhall.kit.patch import PatchBody
+
 ProviderField = Literal["manual", "stripe", "paymob"]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
-Cents = Annotated[int, Field(gt=0, le=10_000_000_000)]
+Cents = Annotated[int, Field(gt=0, le=MAX_CENTS)]
 
 
 class ORM(BaseModel):
@@ -58,7 +61,7 @@ class CreditPackCreate(BaseModel):
     currency: Currency
 
 
-class CreditPackUpdate(BaseModel):
+class CreditPackUpdate(PatchBody):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     is_active: bool | None = None
@@ -119,7 +122,9 @@ class MarkBody(BaseModel):
 
 class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    amount_cents: int | None = Field(default=None, description="Omit to refund the remainder.")
+    amount_cents: int | None = Field(
+        default=None, le=MAX_CENTS, description="Omit to refund the remainder."
+    )
     currency: Currency | None = None
     reason: Literal["cancellation_policy", "course_refund", "hold_expired", "admin"] = "admin"
 
@@ -144,8 +149,8 @@ class PlanCreate(BaseModel):
     price_cents: Cents
     currency: Currency
     credits_per_period: int = Field(default=0, ge=0, le=1_000_000)
-    ai_daily_token_quota: int | None = Field(default=None, ge=0)
-    ai_monthly_token_quota: int | None = Field(default=None, ge=0)
+    ai_daily_token_quota: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
+    ai_monthly_token_quota: int | None = Field(default=None, ge=0, le=MAX_TOKENS)
     trial_days: int = Field(default=0, ge=0, le=365)
     provider_plan_ids: dict[str, str] = Field(default_factory=dict)
 

@@ -277,6 +277,18 @@ async def cancel(session: AsyncSession, user: User, *, at_period_end: bool) -> S
     return subscription
 
 
+async def end_for_closed_account(database: Database, user_id: uuid.UUID, closure: str) -> None:
+    """A deleted account's live subscription is canceled at once: no more renewals, so its
+    saved cards are never charged again. A suspension leaves it (it may be lifted)."""
+    if closure != "deleted":
+        return
+    async with rls.system_transaction(database) as session:
+        user = await session.get(User, user_id)
+        if user is None or user.deleted_at is None or await live(session, user_id) is None:
+            return
+        await cancel(session, user, at_period_end=False)
+
+
 def entitlements_of(
     subscription: Subscription | None, plan: Plan | None, now: datetime
 ) -> Entitlements:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from studyhall.kit.patch import PatchBody
+
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(max_length=20_000)]
 Visibility = Literal["public", "private"]
@@ -34,7 +36,9 @@ class SubjectCreate(Strict):
     description: LongText | None = None
 
 
-class SubjectUpdate(Strict):
+class SubjectUpdate(Strict, PatchBody):
+    clearable = frozenset({"description"})
+
     name: Title | None = None
     description: LongText | None = None
 
@@ -52,7 +56,9 @@ class TopicCreate(Strict):
     difficulty_level: Annotated[int, Field(ge=1, le=5)] | None = None
 
 
-class TopicUpdate(Strict):
+class TopicUpdate(Strict, PatchBody):
+    clearable = frozenset({"description", "difficulty_level"})
+
     name: Title | None = None
     description: LongText | None = None
     difficulty_level: Annotated[int, Field(ge=1, le=5)] | None = None
@@ -74,7 +80,7 @@ class CourseCreate(Strict):
     description: LongText
 
 
-class CourseUpdate(Strict):
+class CourseUpdate(Strict, PatchBody):
     title: Title | None = None
     description: LongText | None = None
 
@@ -97,7 +103,7 @@ class SectionCreate(Strict):
     status: Visibility = "private"
 
 
-class SectionUpdate(Strict):
+class SectionUpdate(Strict, PatchBody):
     name: Title | None = None
     status: Visibility | None = None
 
@@ -134,7 +140,12 @@ class LessonCreate(Strict):
         return self
 
 
-class LessonUpdate(Strict):
+class LessonUpdate(Strict, PatchBody):
+    clearable = frozenset(
+        {"description", "content", "video_url", "material_id", "topic_id"}
+        | {"estimated_duration_minutes"}
+    )
+
     title: Title | None = None
     description: LongText | None = None
     status: LessonStatus | None = None
@@ -191,7 +202,7 @@ class ProductCreate(Strict):
     course_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] = []
 
 
-class ProductUpdate(Strict):
+class ProductUpdate(Strict, PatchBody):
     name: Title | None = None
     description: LongText | None = None
     image_url: HttpUrl | None = None

@@ -64,6 +64,7 @@ from studyhall.courses.taxonomy import (
     list_subjects,
     list_topics,
     topic_lessons,
+    topic_subject_and_difficulty,
     update_subject,
     update_topic,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "reorder_sections",
     "revoke_grant",
     "topic_lessons",
+    "topic_subject_and_difficulty",
     "uncomplete_lesson",
     "unlink_course",
     "update_course",

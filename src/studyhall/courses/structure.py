@@ -223,9 +223,6 @@ async def update_lesson(
     _, course = await section_and_course(session, lesson)
     require_editor(user, course)
     changes = _lesson_values(data, unset=True)
-    for required in ("title", "status", "content_type"):
-        if required in changes and changes[required] is None:
-            raise Unprocessable(f"{required} cannot be null.", code="validation_failed")
     if "topic_id" in changes:
         await _check_topic(session, changes["topic_id"])
     if changes.get("material_id") not in (None, lesson.material_id):

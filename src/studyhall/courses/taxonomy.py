@@ -125,6 +125,20 @@ async def find_topic(session: AsyncSession, topic_id: uuid.UUID) -> Topic | None
     return await session.get(Topic, topic_id, with_for_update=KEY_SHARE)
 
 
+async def topic_subject_and_difficulty(
+    session: AsyncSession, topic_id: uuid.UUID
+) -> tuple[str, int | None] | None:
+    """The topic's subject name and difficulty level (for mastery), in one query."""
+    row = (
+        await session.execute(
+            select(Subject.name, Topic.difficulty_level)
+            .join(Topic, Topic.subject_id == Subject.id)
+            .where(Topic.id == topic_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def topic_lessons(session: AsyncSession, topic_id: uuid.UUID) -> list[Lesson]:
     """Seed 002's subject → topic → lesson browsing: published lessons tagged with the topic."""
     await get_or_404(session, Topic, topic_id, "topic")

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from studyhall.db.engine import sqlalchemy_url
 
-APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents")
+APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents", "xp_logs")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:

@@ -10,6 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("studyhall.errors")
@@ -174,8 +176,39 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# What PostgreSQL says when a value the API let through does not fit the column: too large for
+# its type, invalid for it, missing where required, or outside a CHECK. The schemas are meant to
+# refuse all of these first; this is the last line, so a missed bound is a 422, never a 500.
+_REFUSED_VALUES = (pg_errors.DataError, pg_errors.NotNullViolation, pg_errors.CheckViolation)
+
+
+async def _database_refused_value(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if not isinstance(exc.orig, _REFUSED_VALUES):
+        return await _unexpected_error(request, exc)
+    # A warning, not an error: the client gets a precise answer, but the schema missed a bound.
+    log.warning(
+        "database refused a request value: %s",
+        type(exc.orig).__name__,
+        extra={"request_id": getattr(request.state, "request_id", None), "path": request.url.path},
+    )
+    extra: dict[str, Any] = {}
+    column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
+    if column:
+        extra["field"] = column
+    return problem(
+        request,
+        422,
+        "value_not_storable",
+        "A value in the request is out of range, invalid or missing for where it is stored.",
+        **extra,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(sa_exc.DataError, _database_refused_value)
+    app.add_exception_handler(sa_exc.IntegrityError, _database_refused_value)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -14,6 +14,10 @@ conversion in the project goes through `localize`, so there is exactly one polic
 
 Gaps and repeats are detected by round-tripping through UTC with both `fold` values
 (zoneinfo), never by asking for "the current offset".
+
+`validate_zone` is the one rule for which names are zones, for the whole service: a user's
+zone, a rule's zone and a `tz` parameter all pass through it, so a zone accepted at sign-up is
+a zone scheduling can use (`TimeZoneName` is the same rule as a Pydantic field type).
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, Field
 
 __all__ = [
     "GapPolicy",
     "LocalTimeKind",
+    "TimeZoneName",
     "classify_local",
     "ensure_utc",
     "local_date",
@@ -79,6 +87,17 @@ def validate_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:  # listed but unreadable: same answer
         raise ValueError(_unknown_zone_message(name)) from exc
+
+
+def _checked_zone_name(name: str) -> str:
+    validate_zone(name)
+    return name
+
+
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64), AfterValidator(_checked_zone_name)
+]
+"""A request field holding an IANA zone name, checked by `validate_zone`."""
 
 
 def _unknown_zone_message(name: str) -> str:

@@ -16,6 +16,7 @@ NotificationType = Literal[
     "email_verification",
     "password_reset",
     "guardian_consent",
+    "achievement_unlocked",
 ]
 Channel = Literal["email", "sms", "inapp"]
 
@@ -44,6 +45,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     "email_verification": frozenset({"email"}),
     "password_reset": frozenset({"email"}),
     "guardian_consent": frozenset({"email"}),
+    "achievement_unlocked": frozenset({"inapp"}),
 }
 
 

@@ -22,6 +22,9 @@ class SchedulingSettings(BaseSettings):
     # What one credit pays for when a booking is paid with credits (minor units of the
     # offering's currency; the price is rounded up to whole credits).
     booking_credit_cents: int = Field(default=100, ge=1)
+    # Verification is what lets a tutor sell; a small deployment that vets its tutors another
+    # way may let unverified (pending) tutors sell too. Rejected tutors never sell.
+    sell_unverified_tutors: bool = False
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_timeout_s: float = Field(default=15.0, gt=0)
 

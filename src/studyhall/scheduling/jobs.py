@@ -9,9 +9,10 @@ import uuid
 
 from sqlalchemy import select, text
 
+from studyhall.accounts import closures as account_closures
 from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime
-from studyhall.scheduling import google_accounts, google_calendar
+from studyhall.scheduling import closures, google_accounts, google_calendar
 from studyhall.scheduling import payment as booking_payment  # registers the "booking" purpose
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.service.common import trusted, utcnow
@@ -20,6 +21,8 @@ from studyhall.scheduling.service.seats import expire_holds
 
 # Every process that runs jobs finds Google tokens in accounts' oauth_accounts.
 google_accounts.install()
+# A suspended or deleted account's bookings are canceled by accounts' closure job.
+account_closures.on_account_closed("scheduling.bookings", closures.on_account_closed)
 
 _COMPLETE = text(
     """

@@ -38,10 +38,36 @@ async def _payload(session: AsyncSession, booking: Booking) -> dict[str, Any]:
 
 async def booking_confirmed(session: AsyncSession, booking: Booking) -> None:
     """Tell both parties (email carries the booking's ``.ics``) and schedule the reminders."""
+    await _send_request(session, booking, dedupe_key=f"booking_confirmation:{booking.id}")
     student, tutor = await _parties(session, booking)
-    base = await _payload(session, booking)
+    await notifications.schedule_booking_reminders(
+        session,
+        booking.id,
+        [student.id, tutor.id],
+        booking.start_at,
+        await _payload(session, booking),
+    )
+
+
+async def booking_rescheduled(session: AsyncSession, booking: Booking) -> None:
+    """Move the reminders and send both parties the updated invitation: same UID, higher
+    SEQUENCE, so their calendars move the event instead of adding a second one."""
+    await notifications.move_booking_reminders(session, booking.id, booking.start_at)
+    await _send_request(
+        session,
+        booking,
+        dedupe_key=f"booking_confirmation:{booking.id}:{booking.sequence}",
+        rescheduled=True,
+    )
+
+
+async def _send_request(
+    session: AsyncSession, booking: Booking, *, dedupe_key: str, rescheduled: bool = False
+) -> None:
+    student, tutor = await _parties(session, booking)
+    base = {**await _payload(session, booking), "rescheduled": rescheduled}
     for person, other in ((student, tutor), (tutor, student)):
-        invite = await ics.booking_ics(session, booking.id, person)
+        invite = await ics.booking_invite(session, booking.id, person, "REQUEST")
         await notifications.notify(
             session,
             person.id,
@@ -49,16 +75,9 @@ async def booking_confirmed(session: AsyncSession, booking: Booking) -> None:
             {**base, "with_name": other.name},
             entity="booking",
             entity_id=booking.id,
-            dedupe_key=f"booking_confirmation:{booking.id}",
+            dedupe_key=dedupe_key,
             attachments=[Attachment.of("booking.ics", "text/calendar", invite)],
         )
-    await notifications.schedule_booking_reminders(
-        session, booking.id, [student.id, tutor.id], booking.start_at, base
-    )
-
-
-async def booking_rescheduled(session: AsyncSession, booking: Booking) -> None:
-    await notifications.move_booking_reminders(session, booking.id, booking.start_at)
 
 
 async def booking_canceled(session: AsyncSession, booking: Booking, *, tell: bool) -> None:
@@ -69,7 +88,7 @@ async def booking_canceled(session: AsyncSession, booking: Booking, *, tell: boo
     student, tutor = await _parties(session, booking)
     base = {**await _payload(session, booking), "reason": booking.cancellation_reason}
     for person, other in ((student, tutor), (tutor, student)):
-        invite = await ics.booking_ics(session, booking.id, person)
+        invite = await ics.booking_invite(session, booking.id, person, "CANCEL")
         await notifications.notify(
             session,
             person.id,

@@ -8,20 +8,17 @@ How a rule becomes slots:
 
 1. `AvailabilityRule` holds *local* wall times, an IANA zone and an RFC 5545 RRULE.
 2. `expand_availability` lets dateutil enumerate occurrence **dates** in local wall time
-   (so 09:00 stays 09:00 across DST), then turns each occurrence into a UTC interval with
-   `kit.timezones`, so the offset is the one in force on that occurrence's own date.
-   A start or end in a spring-forward gap moves forward by the gap length; one in a
-   repeated fall-back hour takes its first occurrence (see `studyhall.kit.timezones`).
-   Gaps: a window partly in a gap is shortened, and one wholly in it (02:00-03:00 when
-   clocks jump 02:00 -> 03:00) yields nothing that day. Fall-back: the second pass over
-   repeated wall-clock times inside a window is left out, so each local time is
-   offered at most once (the occurrence then comes as two intervals). Nothing is ever
-   produced twice.
-3. `cut_slots` cuts each interval into slots aligned to the interval's start and steps
-   through real (UTC) time, so every slot lasts exactly `duration` even when a DST change
-   falls inside the window (after a fall-back split, the second interval is aligned to
-   the wall-clock time the repeat ends at); busy time (time off, bookings) with buffers
-   removes slots.
+   (so 09:00 stays 09:00 across DST), then resolves the window's wall-clock start and end
+   to instants, each with the same rule (`kit.timezones`, PEP 495 ``fold=0``): a time in a
+   spring-forward gap moves forward by the gap length, a repeated fall-back time takes its
+   first occurrence. The occurrence is the elapsed time between the two instants, so a
+   window holding a fall-back is longer than its wall-clock length and one holding a gap
+   shorter; one whose resolved end is not after its resolved start (02:30-03:00 when
+   clocks jump 02:00 -> 03:00) yields nothing that day. Offsets are taken at each
+   occurrence's own date.
+3. `cut_slots` tiles each interval with slots from its start, stepping through real (UTC)
+   time, so every slot lasts exactly `duration` even when a DST change falls inside the
+   window; busy time (time off, bookings) with buffers removes slots.
 4. `filter_bookable` applies minimum notice and the booking horizon.
 
 RRULE validation lives in `studyhall.scheduling.rrule`; its public names are re-exported
@@ -39,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from studyhall.kit.timezones import ensure_utc, local_date, local_to_utc, validate_zone
 from studyhall.scheduling.rrule import (
+    ExpansionTooCostly,
     RecurrenceRule,
     occurs_from,
     parse_rrule,
@@ -50,6 +48,7 @@ from studyhall.scheduling.rrule import (
 __all__ = [
     "SLOT_GRANULARITY",
     "AvailabilityRule",
+    "ExpansionTooCostly",
     "Interval",
     "RecurrenceRule",
     "cut_slots",
@@ -127,6 +126,7 @@ class AvailabilityRule:
                 f"valid_until {self.valid_until} is before valid_from {self.valid_from}"
             )
         rule = parse_rrule(self.rrule)
+        _check_until(rule, self.valid_from)
         if rule.anchor_free:
             return
         if self.valid_from is None:
@@ -159,8 +159,7 @@ def expand_availability(
     """UTC intervals of every occurrence of `rule` that *starts* in [start, end), sorted.
 
     Occurrences are whole (not clipped to the window), so slot alignment never depends on
-    the window, and consecutive windows neither repeat nor miss an occurrence. An
-    occurrence that spans a fall-back comes as two intervals (see `_occurrence_parts`).
+    the window, and consecutive windows neither repeat nor miss an occurrence.
     """
     start = ensure_utc(window_start_utc, "window_start_utc")
     end = ensure_utc(window_end_utc, "window_end_utc")
@@ -169,17 +168,16 @@ def expand_availability(
     zone = rule.tz
     by_start: dict[datetime, Interval] = {}
     for day in _occurrence_days(rule, start, end, zone):
-        parts = _occurrence_parts(rule, day, zone)
-        if not parts or not start <= parts[0].start < end:
+        occurrence = _occurrence_interval(rule, day, zone)
+        if occurrence is None or not start <= occurrence.start < end:
             continue
-        if not _within_until(rule, day, parts[0].start):
+        if not _within_until(rule, day, occurrence.start):
             continue
-        for part in parts:
-            # Two local days can only meet on one instant when a gap swallows a whole day
-            # (Samoa skipped 2011-12-30); keep one interval per start.
-            kept = by_start.get(part.start)
-            if kept is None or kept.end < part.end:
-                by_start[part.start] = part
+        # Two local days can only meet on one instant when a gap swallows a whole day
+        # (Samoa skipped 2011-12-30); keep one interval per start.
+        kept = by_start.get(occurrence.start)
+        if kept is None or kept.end < occurrence.end:
+            by_start[occurrence.start] = occurrence
     return [by_start[key] for key in sorted(by_start)]
 
 
@@ -205,41 +203,20 @@ def _occurrence_days(
     yield from selected_dates(recurrence, anchor, first_day, last_day)
 
 
-def _occurrence_parts(rule: AvailabilityRule, day: date, zone: ZoneInfo) -> list[Interval]:
-    """The instants whose wall-clock time lies in the rule's window on `day`, once each.
+def _occurrence_interval(rule: AvailabilityRule, day: date, zone: ZoneInfo) -> Interval | None:
+    """The elapsed time from the window's resolved start to its resolved end on `day`.
 
-    Start and end follow the shared gap/fall-back policy. If the clocks go back inside
-    the window, the second pass over the repeated wall-clock times is left out: those
-    times were already offered in the first pass, and offering them again is how a
-    repeated hour turns into two slots with the same local time.
+    Both ends follow the shared gap/fall-back policy, so a window is one real interval:
+    a slot that starts in the first pass of a repeated hour and ends after the clocks went
+    back is real time the tutor offered, and is kept.
     """
     wall_start = datetime.combine(day, rule.start_time)
     end_day = day + timedelta(days=1) if rule.crosses_midnight else day
     wall_end = datetime.combine(end_day, rule.end_time)
     start, end = local_to_utc(wall_start, zone), local_to_utc(wall_end, zone)
     if end <= start:
-        return []  # the whole window is wall-clock time that does not exist that day
-    # Real time can only exceed wall-clock time when the clocks went back inside the
-    # window (a gap or a shifted start only ever shortens it): the cheap test first.
-    repeat = end - start - (wall_end - wall_start)
-    if repeat <= timedelta(0):
-        return [Interval(start, end)]
-    clocks_go_back = _offset_change(start, end, zone)
-    bounds = ((start, clocks_go_back), (clocks_go_back + repeat, end))
-    return [Interval(low, high) for low, high in bounds if low < high]
-
-
-def _offset_change(start: datetime, end: datetime, zone: ZoneInfo) -> datetime:
-    """The first instant in (start, end] whose UTC offset differs from start's."""
-    before = start.astimezone(zone).utcoffset()
-    low, high = start, end
-    while high - low > timedelta(seconds=1):  # offsets change on whole seconds
-        middle = (low + (high - low) / 2).replace(microsecond=0)
-        if middle.astimezone(zone).utcoffset() == before:
-            low = middle
-        else:
-            high = middle
-    return high
+        return None  # the whole window is wall-clock time that does not exist that day
+    return Interval(start, end)
 
 
 def _within_until(rule: AvailabilityRule, day: date, start_utc: datetime) -> bool:
@@ -320,7 +297,10 @@ def cut_slots(
     """Slots of `duration` inside availability, free of busy time, sorted by start.
 
     Slot starts are each interval's start plus whole `step`s (default: `duration`), in
-    real time. A slot is kept when [start - buffer_before, end + buffer_after) overlaps
+    real time, so a window holding a fall-back offers its repeated wall-clock times twice
+    (they are different instants).
+
+    A slot is kept when [start - buffer_before, end + buffer_after) overlaps
     nothing in `busy`: pass time off plus existing bookings as the buffered ranges the
     database's exclusion constraint stores, so every slot offered is one it will accept.
     Overlapping availability never yields two slots with the same start.
@@ -384,6 +364,19 @@ def _check_wall_time(value: time, name: str) -> None:
         raise ValueError(f"{name} must be a local wall time without tzinfo; give the zone")
     if value.second or value.microsecond:
         raise ValueError(f"{name} must be a whole minute, got {value.isoformat()}")
+
+
+def _check_until(rule: RecurrenceRule, valid_from: date | None) -> None:
+    # A series that ends before it starts would be accepted and silently offer nothing.
+    if rule.until is None or valid_from is None:
+        return
+    if isinstance(rule.until, datetime):
+        # A UTC UNTIL can name the day before a local first day east of Greenwich.
+        too_early = rule.until.date() < valid_from - timedelta(days=1)
+    else:
+        too_early = rule.until < valid_from
+    if too_early:
+        raise ValueError(f"RRULE UNTIL {rule.until} is before the first day {valid_from}")
 
 
 def _check_date(value: date | None, name: str) -> None:

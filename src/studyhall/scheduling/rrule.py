@@ -12,12 +12,14 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal, cast
 
 from dateutil import rrule as du
 
 __all__ = [
+    "MAX_WALK_PERIODS",
+    "ExpansionTooCostly",
     "RecurrenceRule",
     "occurs_from",
     "parse_rrule",
@@ -38,6 +40,8 @@ _WEEKDAY_NAMES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index = da
 _SEED_DAY_OF_WEEK: Final = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 
 _TIME_OF_DAY_PARTS: Final = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
+# iCalendar properties that sit beside an RRULE, written by mistake as if they were parts.
+_OTHER_PROPERTIES: Final = frozenset({"DTSTART", "EXDATE", "RDATE", "EXRULE"})
 # name -> (largest absolute value, negative values allowed), from RFC 5545 section 3.3.10.
 _INT_LIST_PARTS: Final[dict[str, tuple[int, bool]]] = {
     "BYMONTHDAY": (31, True),
@@ -195,6 +199,12 @@ def _split_parts(body: str, text: str) -> dict[str, str]:
                 text,
                 f"{name} is not supported: times of day come from the "
                 "availability's start and end time",
+            )
+        if name in _OTHER_PROPERTIES:
+            raise _invalid(
+                text,
+                f"{name} is not supported: the first day comes from start_date, and single "
+                "dates are left out with time off (POST /time-off)",
             )
         if name not in _ALLOWED_PARTS:
             raise _invalid(text, f"unknown part {name!r}")
@@ -373,8 +383,98 @@ def _first_match_before_maxyear(rule: RecurrenceRule, dtstart: datetime) -> bool
 
 
 def selected_dates(rule: RecurrenceRule, anchor: date, first: date, last: date) -> Iterator[date]:
-    """Dates in [first, last] picked by `rule` for a series whose first day is `anchor`."""
+    """Dates in [first, last] picked by `rule` for a series whose first day is `anchor`.
+
+    The work is bounded whatever the first day, COUNT or INTERVAL: dateutil walks from the
+    series' first day, so the series is first moved forward to just before `first` by a
+    shift that provably picks the same dates (`_moved_forward`); a counted series that
+    cannot be moved and would need more than `MAX_WALK_PERIODS` periods of walking is
+    refused with `ExpansionTooCostly`.
+    """
+    moved = _moved_forward(rule, anchor, first)
+    if moved is None:
+        return  # COUNT ran out before `first`
+    rule, anchor = moved
+    _check_walk(rule, anchor, first)
     series = _to_dateutil(_iteration_form(rule), datetime.combine(anchor, time()))
     after, before = datetime.combine(first, time()), datetime.combine(last, time())
     for occurrence in series.between(after, before, inc=True):
         yield occurrence.date()
+
+
+class ExpansionTooCostly(ValueError):
+    """A counted series started so long ago that finding today's occurrence costs too much."""
+
+
+# About 20,000 dateutil steps, a few tenths of a second: a daily counted series begun 55
+# years before the window. New rules cannot start more than a year back (the API refuses it).
+MAX_WALK_PERIODS: Final = 20_000
+_PERIOD_DAYS: Final[dict[str, int]] = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
+
+
+def _moved_forward(
+    rule: RecurrenceRule, anchor: date, first: date
+) -> tuple[RecurrenceRule, date] | None:
+    """An equivalent (rule, first day) starting at most a couple of periods before `first`.
+
+    DAILY and WEEKLY periods are a fixed number of days (INTERVAL days or weeks; weeks stay
+    aligned to WKST because the shift is whole weeks), so moving the first day by whole
+    periods keeps every later date. MONTHLY and YEARLY move by whole 400-year Gregorian
+    cycles times INTERVAL, after which the calendar and the period phase both repeat.
+    With COUNT, occurrences skipped must be subtracted, which is exact only where every
+    period holds the same number of them (`_occurrences_per_period`); otherwise the
+    series is walked from its real first day (bounded by `_check_walk`). None: the count
+    is used up before `first`.
+    """
+    if rule.anchor_free or first <= anchor:
+        return rule, anchor
+    if rule.freq in ("DAILY", "WEEKLY"):
+        period = rule.interval * _PERIOD_DAYS[rule.freq]
+        # Keep one whole period of margin, so the moved first period ends before `first`.
+        periods = max(0, (first - anchor).days // period - 1)
+        if periods == 0:
+            return rule, anchor
+        moved_anchor = anchor + timedelta(days=periods * period)
+        if rule.count is None:
+            return rule, moved_anchor
+        per_period = _occurrences_per_period(rule)
+        if per_period is None:
+            return rule, anchor
+        remaining = rule.count - periods * per_period
+        if remaining <= 0:
+            return None
+        return dataclasses.replace(rule, count=remaining), moved_anchor
+    if rule.count is not None:
+        return rule, anchor
+    cycle = _CALENDAR_CYCLE_YEARS * rule.interval
+    cycles = max(0, (first.year - anchor.year - 1) // cycle)
+    return rule, anchor.replace(year=anchor.year + cycles * cycle)
+
+
+def _occurrences_per_period(rule: RecurrenceRule) -> int | None:
+    """How many dates each DAILY/WEEKLY period picks, when it is the same for all of them.
+
+    A week's candidates are its BYDAY days (or the first day's weekday), and BYSETPOS picks
+    the same positions from them every week; BYMONTH would make weeks differ. The first
+    period may be partial, but the dates it lacks before the first day are exactly those
+    the moved first period lacks, so whole periods are what is skipped.
+    """
+    if rule.by_month or rule.by_month_day or rule.by_year_day or rule.by_week_no:
+        return None
+    if rule.freq == "DAILY":
+        return None if rule.by_day or rule.by_set_pos else 1
+    days = len(rule.by_day) or 1
+    if not rule.by_set_pos:
+        return days
+    return len({pos - 1 if pos > 0 else days + pos for pos in rule.by_set_pos if abs(pos) <= days})
+
+
+def _check_walk(rule: RecurrenceRule, anchor: date, first: date) -> None:
+    if rule.anchor_free:
+        return
+    periods = (first - anchor).days // (_PERIOD_DAYS[rule.freq] * rule.interval)
+    if periods > MAX_WALK_PERIODS:
+        raise ExpansionTooCostly(
+            f"RRULE {rule.text!r} started on {anchor} counts its occurrences from that day; "
+            f"walking {periods} periods to {first} is refused (at most {MAX_WALK_PERIODS})"
+        )

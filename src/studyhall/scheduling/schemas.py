@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from studyhall.kit.patch import PatchBody
+
 Level = Literal["beginner", "intermediate", "advanced"]
 
 
@@ -33,7 +35,9 @@ class OfferingCreate(Strict):
     is_active: bool = True
 
 
-class OfferingUpdate(Strict):
+class OfferingUpdate(Strict, PatchBody):
+    clearable = frozenset({"level", "prerequisites", "materials_url"})
+
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, min_length=1, max_length=20_000)
     short_description: str | None = Field(default=None, max_length=500)
@@ -71,7 +75,9 @@ class OfferingRead(BaseModel):
     updated_at: datetime
 
 
-class SettingsUpdate(Strict):
+class SettingsUpdate(Strict, PatchBody):
+    clearable = frozenset({"booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week"})
+
     buffer_before_minutes: int | None = Field(default=None, ge=0, le=240)
     buffer_after_minutes: int | None = Field(default=None, ge=0, le=240)
     min_notice_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 60)
@@ -98,7 +104,11 @@ class SettingsRead(BaseModel):
 
 class RuleCreate(Strict):
     offering_id: uuid.UUID | None = None
-    timezone: str | None = Field(default=None, max_length=64, description="IANA; default: yours")
+    # Omitted means "my zone"; an empty name is a mistake, not a request for the default. The
+    # name itself is checked by the service-wide zone rule (kit.timezones), as unknown_timezone.
+    timezone: str | None = Field(
+        default=None, min_length=1, max_length=64, description="IANA; omit for yours"
+    )
     start_date: date
     start_time: time
     end_time: time = Field(description="Earlier than start_time: the window ends the next day")
@@ -151,6 +161,13 @@ class SlotRead(BaseModel):
     seats_taken: int
 
 
+class SlotPage(BaseModel):
+    items: list[SlotRead]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null when there is no more"
+    )
+
+
 class BookingCreate(Strict):
     slot_id: uuid.UUID
     notes: str | None = Field(default=None, max_length=5000)
@@ -170,7 +187,9 @@ class RescheduleRequest(Strict):
     slot_id: uuid.UUID
 
 
-class BookingUpdate(Strict):
+class BookingUpdate(Strict, PatchBody):
+    clearable = frozenset({"notes", "join_link"})
+
     notes: str | None = Field(default=None, max_length=5000, description="your own notes")
     join_link: HttpUrl | None = Field(default=None, description="tutor only")
 

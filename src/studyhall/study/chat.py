@@ -21,6 +21,7 @@ from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import NotFound
+from studyhall.progress import service as progress
 from studyhall.study import quota
 from studyhall.study.engine.answer import answer_question, filter_citations
 from studyhall.study.engine.chunk import DEFAULT_MAX_TOKENS, count_tokens
@@ -163,7 +164,10 @@ async def _prepare(
         {"role": m.role, "content": m.content}
         for m in (await messages(session, thread.id))[-HISTORY_MESSAGES:]
     ]
-    session.add(ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question))
+    asked = ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question)
+    session.add(asked)
+    await session.flush()
+    await progress.record(session, progress.QuestionAsked(user_id=user.id, message_id=asked.id))
     chunks = await search(
         session,
         user.id,

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
+from studyhall.courses import service as courses
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.progress import service as progress
 from studyhall.study.models import (
     Flashcard,
     FlashcardReview,
@@ -24,7 +26,6 @@ from studyhall.study.models import (
     StudyEvent,
 )
 
-# XP for a completed quiz: the score in points, so progress can weigh it as it likes later.
 _SCHEDULER = Scheduler()
 
 
@@ -94,6 +95,15 @@ def score(items: Sequence[QuizQuestion], answers: dict[uuid.UUID, str]) -> tuple
     return correct, percentage
 
 
+async def _quiz_topic(session: AsyncSession, quiz_id: uuid.UUID) -> progress.QuizTopic | None:
+    """The taxonomy of a topic quiz: a question's correct answer is the concept it tests."""
+    topic_id = await session.scalar(select(Quiz.topic_id).where(Quiz.id == quiz_id))
+    if topic_id is None:
+        return None
+    found = await courses.topic_subject_and_difficulty(session, topic_id)
+    return None if found is None else progress.QuizTopic(topic_id, found[0], found[1])
+
+
 async def submit(
     session: AsyncSession, user: User, attempt_id: uuid.UUID, answers: dict[uuid.UUID, str]
 ) -> tuple[QuizAttempt, Sequence[QuizQuestion]]:
@@ -125,9 +135,23 @@ async def submit(
                 "correct": correct,
                 "questions": len(items),
                 "score_percentage": str(percentage),
-                "xp": correct * 10,
             },
         )
+    )
+    # XP, streak, achievements and mastery are progress's rules, applied in this transaction.
+    await progress.record(
+        session,
+        progress.QuizCompleted(
+            user_id=user.id,
+            quiz_id=attempt.quiz_id,
+            attempt_id=attempt.id,
+            score_percentage=percentage,
+            answers=tuple(
+                progress.QuizAnswer(q.correct_answer, answers.get(q.id) == q.correct_answer)
+                for q in items
+            ),
+            topic=await _quiz_topic(session, attempt.quiz_id),
+        ),
     )
     await audit.record(
         session,
@@ -195,6 +219,9 @@ async def review(
     )
     session.add(entry)
     await session.flush()
+    await progress.record(
+        session, progress.CardReviewed(user_id=user.id, card_id=card.id, rating=rating, at=now)
+    )
     await audit.record(
         session,
         user.id,

@@ -1,8 +1,9 @@
 """The upload route refuses a body over the size limit while it arrives, not after spooling it.
 
 FastAPI parses a multipart body before the endpoint (or any dependency) runs, so the limit is
-applied around the route handler: a declared ``Content-Length`` over the limit is refused before
-a byte is read, and a body without one (chunked) is counted as it is received and stopped at
+raised around the route handler, before the body is read: the app-wide body limit
+(``studyhall.kit.body_limit``) then refuses a declared ``Content-Length`` over the upload limit
+before a byte is read, and counts a body without one (chunked) as it is received, stopping at
 the first message past the limit. The form parser closes its spooled files when ``receive``
 fails, so nothing is left on disk; the endpoint never runs, so no row or stored file exists.
 """
@@ -14,9 +15,9 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
-from starlette.types import Message, Receive
 
 from studyhall.config import Settings
+from studyhall.kit.body_limit import allow_body_bytes
 from studyhall.kit.errors import PayloadTooLarge
 
 __all__ = ["MULTIPART_ALLOWANCE", "UploadLimitRoute", "file_too_large"]
@@ -32,34 +33,6 @@ def file_too_large(limit: int) -> PayloadTooLarge:
     )
 
 
-class _BodyTooLarge(Exception):
-    """Stops the form parser; turned into ``file_too_large`` around the handler."""
-
-
-class _CountingReceive:
-    def __init__(self, receive: Receive, allowed: int) -> None:
-        self._receive = receive
-        self.allowed = allowed
-        self.received = 0
-
-    @property
-    def exceeded(self) -> bool:
-        return self.received > self.allowed
-
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request":
-            self.received += len(message.get("body", b""))
-            if self.exceeded:
-                raise _BodyTooLarge
-        return message
-
-
-def _declared_length(request: Request) -> int | None:
-    value = request.headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
-
-
 class UploadLimitRoute(APIRoute):
     """A route whose request body may not pass ``study_max_upload_bytes`` + the allowance."""
 
@@ -69,17 +42,7 @@ class UploadLimitRoute(APIRoute):
         async def limited_handler(request: Request) -> Response:
             settings: Settings = request.app.state.settings
             limit = settings.study_max_upload_bytes
-            allowed = limit + MULTIPART_ALLOWANCE
-            declared = _declared_length(request)
-            if declared is not None and declared > allowed:
-                raise file_too_large(limit)
-            counting = _CountingReceive(request.receive, allowed)
-            try:
-                return await handler(Request(request.scope, counting))
-            except Exception:
-                # FastAPI reports any failure while parsing the body as a 400; say what it was.
-                if counting.exceeded:
-                    raise file_too_large(limit) from None
-                raise
+            allow_body_bytes(request.scope, limit + MULTIPART_ALLOWANCE, file_too_large(limit))
+            return await handler(request)
 
         return limited_handler

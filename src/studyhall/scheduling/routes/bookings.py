@@ -14,6 +14,7 @@ from studyhall.billing import service as billing
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit import idempotency
 from studyhall.kit.errors import NotFound
+from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import notify, payment, service
 from studyhall.scheduling.models import Booking
 from studyhall.scheduling.schemas import (
@@ -118,7 +119,7 @@ async def list_bookings(
     session: Session,
     status_filter: Annotated[BookingStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[BookingRead]:
     rows = await service.list_bookings(session, user, status_filter, limit, offset)
     return [BookingRead.model_validate(row) for row in rows]

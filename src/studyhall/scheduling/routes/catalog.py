@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
+from studyhall.kit.cursors import MAX_CURSOR_LENGTH
+from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.scheduling import service
 from studyhall.scheduling.schemas import (
     OfferingCreate,
@@ -19,12 +21,13 @@ from studyhall.scheduling.schemas import (
     RuleRead,
     SettingsRead,
     SettingsUpdate,
+    SlotPage,
     SlotRead,
     TimeOffCreate,
     TimeOffRead,
 )
 from studyhall.scheduling.service.common import utcnow, zone_or_422
-from studyhall.scheduling.service.listing import list_slots
+from studyhall.scheduling.service.listing import MAX_PAGE, list_slots
 
 router = APIRouter(tags=["scheduling"])
 
@@ -37,12 +40,13 @@ async def create_offering(data: OfferingCreate, tutor: Tutor, session: Session) 
 @router.get("/offerings", summary="Active offerings, by tutor or topic tag (public)")
 async def list_offerings(
     session: Session,
+    viewer: OptionalUser,
     tutor_id: uuid.UUID | None = None,
     tag: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[OfferingRead]:
-    rows = await service.list_offerings(session, tutor_id, tag, limit, offset)
+    rows = await service.list_offerings(session, tutor_id, tag, limit, offset, viewer)
     return [OfferingRead.model_validate(row) for row in rows]
 
 
@@ -130,9 +134,13 @@ async def get_slots(
     tutor_id: uuid.UUID | None = None,
     offering_id: uuid.UUID | None = None,
     tz: Annotated[str | None, Query(max_length=64, description="IANA; default yours")] = None,
-) -> list[SlotRead]:
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 200,
+    cursor: Annotated[
+        str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of a page")
+    ] = None,
+) -> SlotPage:
     zone = zone_or_422(tz or (viewer.timezone if viewer else "UTC"), "tz")
-    slots = await list_slots(
+    slots, next_cursor = await list_slots(
         session,
         tutor_id=tutor_id,
         offering_id=offering_id,
@@ -140,5 +148,8 @@ async def get_slots(
         range_end=end,
         zone=zone,
         now=utcnow(),
+        limit=limit,
+        cursor=cursor,
     )
-    return [SlotRead.model_validate(slot, from_attributes=True) for slot in slots]
+    items = [SlotRead.model_validate(slot, from_attributes=True) for slot in slots]
+    return SlotPage(items=items, next_cursor=next_cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -43,7 +43,24 @@ _SETTINGS_FIELDS = (
 )
 
 
+# How far back a new rule may start. Counted rules are expanded from their first day, so an
+# unbounded past start ("0001-01-01") would make every expansion walk centuries.
+MAX_START_DAYS_BACK = 366
+
+
+def _check_start_date(data: RuleCreate, today: date) -> None:
+    earliest = today - timedelta(days=MAX_START_DAYS_BACK)
+    if data.start_date < earliest:
+        raise Unprocessable(
+            f"start_date may be at most {MAX_START_DAYS_BACK} days in the past "
+            f"(on or after {earliest.isoformat()}).",
+            code="start_date_too_early",
+            field="start_date",
+        )
+
+
 def _validate_rule(data: RuleCreate, zone: str, has_horizon: bool) -> None:
+    _check_start_date(data, utcnow().date())
     if data.rrule is not None:
         try:
             validate_rule(data.rrule, has_horizon or data.end_date is not None)
@@ -68,7 +85,7 @@ def _validate_rule(data: RuleCreate, zone: str, has_horizon: bool) -> None:
 
 
 async def create_rule(session: AsyncSession, tutor: User, data: RuleCreate) -> AvailabilityRuleRow:
-    zone = data.timezone or tutor.timezone
+    zone = tutor.timezone if data.timezone is None else data.timezone
     zone_or_422(zone)
     settings = await get_settings(session, tutor.id)
     _validate_rule(data, zone, settings.booking_horizon_days is not None)
@@ -189,9 +206,6 @@ async def update_settings(
 ) -> ScheduleSettings:
     settings = await lock_tutor(session, tutor.id)
     changes = data.model_dump(exclude_unset=True)
-    for name in _SETTINGS_FIELDS:
-        if name in changes and changes[name] is None and name not in _NULLABLE:
-            raise Unprocessable(f"{name} cannot be null.", code="field_required", field=name)
     if "booking_horizon_days" in changes and changes["booking_horizon_days"] is None:
         await _refuse_if_unbounded_rules(session, tutor.id)
     before = {name: getattr(settings, name) for name in _SETTINGS_FIELDS}
@@ -209,9 +223,6 @@ async def update_settings(
     )
     await schedule_materialization(session, tutor.id)
     return settings
-
-
-_NULLABLE = ("booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week")
 
 
 async def _refuse_if_unbounded_rules(session: AsyncSession, tutor_id: uuid.UUID) -> None:

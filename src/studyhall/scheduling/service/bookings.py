@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from studyhall.kit.timezones import local_date, local_day_bounds, local_week_bou
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import (
     ACTIVE_STATUSES,
+    HOLD_STATUSES,
     Booking,
     Offering,
     ScheduleSettings,
@@ -37,6 +38,7 @@ from studyhall.scheduling.service.common import (
 from studyhall.scheduling.service.materialize import schedule_materialization
 from studyhall.scheduling.service.policy import refund_due
 from studyhall.scheduling.service.seats import expire_holds, free_seat, refresh_slot, take_seat
+from studyhall.scheduling.service.sellers import require_seller
 
 
 async def schedule_calendar_sync(session: AsyncSession, booking_id: uuid.UUID) -> None:
@@ -95,7 +97,10 @@ def _check_timing(slot: Slot, settings: ScheduleSettings, now: datetime) -> None
         )
 
 
-async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: Slot) -> None:
+async def _check_caps(
+    session: AsyncSession, settings: ScheduleSettings, slot: Slot, moving: Booking | None
+) -> None:
+    """Daily and weekly caps in the tutor's zone; a booking being moved is not counted twice."""
     if settings.max_bookings_per_day is None and settings.max_bookings_per_week is None:
         return
     tutor = await session.get(User, settings.tutor_id)
@@ -111,6 +116,7 @@ async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: S
             "week",
         ),
     )
+    others = Booking.id != moving.id if moving is not None else true()
     # Caps count every student's bookings, not only the ones the caller may see.
     await trusted(session)
     for cap, (start, end), code, unit in caps:
@@ -124,11 +130,29 @@ async def _check_caps(session: AsyncSession, settings: ScheduleSettings, slot: S
                 Booking.status.in_(ACTIVE_STATUSES),
                 Booking.start_at >= start,
                 Booking.start_at < end,
+                others,
             )
         )
         if (count or 0) >= cap:
             raise Conflict(f"The tutor takes at most {cap} bookings per {unit}.", code=code)
     await untrusted(session)
+
+
+async def _check_bookable(
+    session: AsyncSession,
+    offering: Offering,
+    slot: Slot,
+    settings: ScheduleSettings,
+    now: datetime,
+    *,
+    moving: Booking | None = None,
+) -> None:
+    """What a slot must pass before a seat in it is taken, by a new booking or by a move."""
+    if not offering.is_active or offering.deleted_at is not None:
+        raise Conflict("This offering is no longer offered.", code="slot_closed")
+    await require_seller(session, offering.tutor_id)
+    _check_timing(slot, settings, now)
+    await _check_caps(session, settings, slot, moving)
 
 
 async def _seat_or_conflict(session: AsyncSession, slot: Slot, *, confirmed: bool) -> None:
@@ -185,12 +209,9 @@ async def create_booking(
     slot, offering = await _load_slot(session, slot_id)
     if offering.tutor_id == student.id:
         raise Unprocessable("You cannot book your own offering.", code="own_offering")
-    if not offering.is_active or offering.deleted_at is not None:
-        raise Conflict("This offering is no longer offered.", code="slot_closed")
     settings = await lock_tutor(session, offering.tutor_id)
     await expire_holds(session, now, tutor_id=offering.tutor_id, student_id=student.id)
-    _check_timing(slot, settings, now)
-    await _check_caps(session, settings, slot)
+    await _check_bookable(session, offering, slot, settings, now)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
     join_link = await _tutor_meeting_link(session, offering.tutor_id)
@@ -272,7 +293,38 @@ async def cancel_booking(
         raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
     if booking.start_at <= now:
         raise Conflict("This booking has already started.", code="booking_started")
-    by = _party(actor, booking)
+    await _cancel(session, booking, _party(actor, booking), reason, now, actor.id)
+    return booking
+
+
+async def cancel_for_closed_account(
+    session: AsyncSession, booking_id: uuid.UUID, by: str, reason: str, now: datetime
+) -> tuple[Booking, str] | None:
+    """The system cancels a booking whose tutor or student account closed, as ``by`` would
+    (the refund follows from it). Returns the booking and its status before, or None when it is
+    no longer an active future booking (a re-run finds nothing to do)."""
+    await trusted(session)  # the system acts across both parties
+    found = await session.get(Booking, booking_id)
+    if found is None:
+        return None
+    await lock_tutor(session, found.tutor_id)
+    booking = await session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    assert booking is not None
+    if booking.status not in ACTIVE_STATUSES or booking.start_at <= now:
+        return None
+    before = booking.status
+    await _cancel(session, booking, by, reason, now, None)
+    return booking, before
+
+
+async def _cancel(
+    session: AsyncSession,
+    booking: Booking,
+    by: str,
+    reason: str | None,
+    now: datetime,
+    actor_id: uuid.UUID | None,
+) -> None:
     before = booking.status
     booking.refund_due_cents = refund_due(booking, by, now)
     booking.status = "canceled"
@@ -287,7 +339,7 @@ async def cancel_booking(
     await free_seat(session, booking.slot_id)
     await audit.record(
         session,
-        actor.id,
+        actor_id,
         "booking.cancel",
         "booking",
         booking.id,
@@ -299,19 +351,23 @@ async def cancel_booking(
     )
     await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
-    return booking
 
 
 async def reschedule_booking(
     session: AsyncSession, actor: User, booking_id: uuid.UUID, slot_id: uuid.UUID, now: datetime
 ) -> Booking:
-    """Take the new slot and release the old one in one transaction, or change nothing."""
+    """Take the new slot and release the old one in one transaction, or change nothing.
+
+    The new slot passes every check a new booking passes. A hold whose time is up is refused
+    even before the sweep has canceled it: its seat is about to be given back.
+    """
     booking, settings = await _locked(session, actor, booking_id)
     if booking.status not in ACTIVE_STATUSES:
         raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
+    _refuse_lapsed_hold(booking, now)
     if booking.start_at <= now:
         raise Conflict("This booking has already started.", code="booking_started")
-    slot, _offering = await _load_slot(session, slot_id)
+    slot, offering = await _load_slot(session, slot_id)
     if slot.offering_id != booking.offering_id:
         raise Unprocessable(
             "A booking can only move to another slot of the same offering.",
@@ -320,7 +376,7 @@ async def reschedule_booking(
     if slot.id == booking.slot_id:
         raise Unprocessable("The booking is already in this slot.", code="same_slot")
     await expire_holds(session, now, tutor_id=booking.tutor_id, student_id=booking.student_id)
-    _check_timing(slot, settings, now)
+    await _check_bookable(session, offering, slot, settings, now, moving=booking)
     old_slot, old_start = booking.slot_id, booking.start_at
     await _seat_or_conflict(session, slot, confirmed=booking.status == "confirmed")
     booking.slot_id = slot.id
@@ -347,6 +403,15 @@ async def reschedule_booking(
     await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
     return booking
+
+
+def _refuse_lapsed_hold(booking: Booking, now: datetime) -> None:
+    expires = booking.hold_expires_at
+    if booking.status not in HOLD_STATUSES or expires is None or expires > now:
+        return
+    if booking.status == "pending_payment":
+        raise Conflict("This hold has expired; book the slot again.", code="hold_expired")
+    raise Conflict("The approval window has passed.", code="approval_expired")
 
 
 async def decide_approval(

@@ -3,6 +3,11 @@
 Each booking is one VEVENT with a stable UID; SEQUENCE is the booking's ``sequence`` (bumped
 on every change the attendee should see), and canceled/declined bookings stay in the feed as
 ``STATUS:CANCELLED`` so calendar apps remove them instead of keeping a ghost event.
+
+The ``.ics`` attached to booking e-mails is an iTIP message (RFC 5546): ``METHOD:REQUEST``
+on confirmation, ``METHOD:CANCEL`` on cancellation, with the tutor as ORGANIZER and the
+student as ATTENDEE, the same UID and the booking's SEQUENCE, so mail clients add the event,
+update it when a later request carries a higher SEQUENCE, and remove it on the cancel.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -113,15 +118,44 @@ async def booking_ics(session: AsyncSession, booking_id: uuid.UUID, user: User) 
     return render(rows, user)
 
 
-def render(rows: Sequence[Any], viewer: User) -> bytes:
+InviteMethod = Literal["REQUEST", "CANCEL"]
+
+
+async def booking_invite(
+    session: AsyncSession, booking_id: uuid.UUID, viewer: User, method: InviteMethod
+) -> bytes:
+    """The iTIP ``.ics`` for a booking e-mail: add/update (REQUEST) or remove (CANCEL)."""
+    rows = (await session.execute(text(_DETAILS + " WHERE id = :id"), {"id": booking_id})).all()
+    parties: dict[uuid.UUID, User] = {}
+    for row in rows:
+        for user_id in (row.tutor_id, row.student_id):
+            user = await session.get(User, user_id)
+            if user is not None:
+                parties[user_id] = user
+    return render(rows, viewer, method=method, parties=parties)
+
+
+def render(
+    rows: Sequence[Any],
+    viewer: User,
+    *,
+    method: InviteMethod | None = None,
+    parties: dict[uuid.UUID, User] | None = None,
+) -> bytes:
     zone = zone_or_422(viewer.timezone)
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "Studyhall bookings")
+    if method is None:
+        cal.add("x-wr-calname", "Studyhall bookings")
+    else:
+        cal.add("method", method)
     for row in rows:
-        cal.add_component(_event(row, viewer, zone))
+        event = _event(row, viewer, zone)
+        if method is not None:
+            _add_itip_parties(event, row, parties or {}, method)
+        cal.add_component(event)
     today = date.today()
     # VTIMEZONE for the viewer's zone, so clients show the wall times the viewer expects.
     cal.add_missing_timezones(
@@ -149,8 +183,30 @@ def _event(row: Any, viewer: User, zone: ZoneInfo) -> icalendar.Event:
     return event
 
 
+def _add_itip_parties(
+    event: icalendar.Event, row: Any, parties: dict[uuid.UUID, User], method: InviteMethod
+) -> None:
+    if method == "CANCEL":
+        event["status"] = "CANCELLED"  # whatever the row says, this message removes it
+    tutor, student = parties.get(row.tutor_id), parties.get(row.student_id)
+    if tutor is not None:
+        event.add("organizer", f"mailto:{tutor.email}", parameters={"CN": tutor.name})
+    if student is not None:
+        event.add(
+            "attendee",
+            f"mailto:{student.email}",
+            parameters={
+                "CN": student.name,
+                "ROLE": "REQ-PARTICIPANT",
+                # The booking is already agreed: nothing to answer.
+                "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED",
+                "RSVP": "FALSE",
+            },
+        )
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo("UTC"))
 
 
-__all__ = ["booking_ics", "create_feed", "feed_ics", "feed_owner", "revoke_feeds"]
+__all__ = ["booking_ics", "booking_invite", "create_feed", "feed_ics", "feed_owner", "revoke_feeds"]

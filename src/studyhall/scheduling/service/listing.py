@@ -5,18 +5,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.kit.cursors import decode_cursor, encode_cursor
 from studyhall.kit.errors import Unprocessable
 from studyhall.scheduling.service.common import trusted, untrusted
+from studyhall.scheduling.service.sellers import sellable_sql, seller_params
 
 MAX_RANGE = timedelta(days=93)
+MAX_PAGE = 1000
+# Sorts before every real offering id: the first page's keyset condition then keeps
+# everything from the range start, and one statement serves every page.
+_BEFORE_ALL_OFFERINGS = uuid.UUID(int=0)
 
-# Hidden: closed, past or inside minimum notice, full (unless a seat is an expired hold, which
-# never blocks), and slots that collide with the tutor's other bookings (buffers included).
+# Hidden: slots of tutors who may not sell, closed, past or inside minimum notice, full (unless a
+# seat is an expired hold, which never blocks), and slots that collide with the tutor's other
+# bookings (buffers included).
 _LIST = """
     SELECT s.id, s.tutor_id, s.offering_id, s.start_at, s.end_at, s.status, s.capacity,
            s.seats_taken
@@ -24,7 +32,9 @@ _LIST = """
     JOIN offerings o ON o.id = s.offering_id AND o.is_active AND o.deleted_at IS NULL
     LEFT JOIN tutor_schedule_settings st ON st.tutor_id = s.tutor_id
     WHERE {owner}
+      AND {seller}
       AND s.start_at >= :range_start AND s.start_at < :range_end
+      AND (s.start_at, s.offering_id) > (:after_start, :after_offering)
       AND s.start_at >= :now + make_interval(mins => COALESCE(st.min_notice_minutes, 0))
       AND s.status <> 'closed'
       AND (s.seats_taken < s.capacity OR EXISTS (
@@ -43,9 +53,12 @@ _LIST = """
     LIMIT :limit
 """
 # One statement per filter: an "x IS NULL OR col = x" filter would hide the index from the planner.
-_BY_TUTOR = text(_LIST.format(owner="s.tutor_id = :tutor_id"))
-_BY_OFFERING = text(_LIST.format(owner="s.offering_id = :offering_id"))
-_BY_BOTH = text(_LIST.format(owner="s.offering_id = :offering_id AND s.tutor_id = :tutor_id"))
+_SELLER = sellable_sql("s.tutor_id")
+_BY_TUTOR = text(_LIST.format(owner="s.tutor_id = :tutor_id", seller=_SELLER))
+_BY_OFFERING = text(_LIST.format(owner="s.offering_id = :offering_id", seller=_SELLER))
+_BY_BOTH = text(
+    _LIST.format(owner="s.offering_id = :offering_id AND s.tutor_id = :tutor_id", seller=_SELLER)
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +85,11 @@ async def list_slots(
     range_end: datetime,
     zone: ZoneInfo,
     now: datetime,
-    limit: int = 2000,
-) -> list[ListedSlot]:
+    limit: int,
+    cursor: str | None = None,
+) -> tuple[list[ListedSlot], str | None]:
+    """One page of open slots ordered by (start, offering), and the cursor of the next page
+    (None when this page is the last)."""
     if tutor_id is None and offering_id is None:
         raise Unprocessable("Give tutor_id or offering_id.", code="slot_filter_required")
     if range_start.tzinfo is None or range_end.tzinfo is None:
@@ -82,6 +98,11 @@ async def list_slots(
         raise Unprocessable("'to' must be after 'from'.", code="end_before_start")
     if range_end - range_start > MAX_RANGE:
         raise Unprocessable("A listing covers at most 93 days.", code="range_too_long")
+    if not 1 <= limit <= MAX_PAGE:
+        raise Unprocessable(f"limit must be 1 to {MAX_PAGE}.", code="invalid_limit", field="limit")
+    after_start, after_offering = range_start, _BEFORE_ALL_OFFERINGS
+    if cursor is not None:
+        after_start, after_offering = _after(cursor)
     query = _BY_BOTH if tutor_id and offering_id else _BY_TUTOR if tutor_id else _BY_OFFERING
     # Other people's bookings decide what is free, but only slot columns leave this query.
     await trusted(session)
@@ -93,7 +114,10 @@ async def list_slots(
             "range_start": range_start,
             "range_end": range_end,
             "now": now,
-            "limit": limit,
+            "after_start": after_start,
+            "after_offering": after_offering,
+            "limit": limit + 1,
+            **seller_params(),
         },
     )
     listed = [
@@ -113,4 +137,12 @@ async def list_slots(
         for row in rows
     ]
     await untrusted(session)
-    return listed
+    if len(listed) <= limit:
+        return listed, None
+    last = listed[limit - 1]
+    return listed[:limit], encode_cursor(last.start_at, last.offering_id)
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    start, offering_id = decode_cursor(cursor, datetime, uuid.UUID)
+    return cast(datetime, start), cast(uuid.UUID, offering_id)  # the kinds asked for

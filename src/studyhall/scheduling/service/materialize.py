@@ -8,6 +8,7 @@ closed, and slots holding seats are never touched (their bookings are honoured).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,19 +19,23 @@ from sqlalchemy import ScalarResult, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.jobs import enqueue
+from studyhall.kit.cpu import run_in_process
 from studyhall.scheduling.models import (
     AvailabilityRuleRow,
     Offering,
     ScheduleSettings,
     TimeOffBlock,
 )
-from studyhall.scheduling.recurrence import (
-    AvailabilityRule,
-    Interval,
-    cut_slots,
-    expand_availability,
-)
+from studyhall.scheduling.recurrence import AvailabilityRule, Interval
 from studyhall.scheduling.service.common import MAX_HORIZON_DAYS, ensure_settings_many
+from studyhall.scheduling.service.slot_plan import (
+    OfferingInput,
+    RuleInput,
+    TutorInput,
+    plan_slots,
+)
+
+log = logging.getLogger(__name__)
 
 ONE_OFF_RRULE = "FREQ=DAILY;COUNT=1"
 
@@ -61,7 +66,8 @@ _UPSERT = """
 
 _CLOSE_STALE = """
     UPDATE slots s SET status = 'closed'
-    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[])) AND s.start_at >= %(now)s
+    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[]))
+      AND s.start_at >= %(low)s AND s.start_at < %(high)s
       AND s.status = 'open' AND s.seats_taken = 0
       AND NOT EXISTS (
         SELECT 1 FROM unnest(CAST(%(offering_ids)b AS uuid[]), CAST(%(starts)b AS timestamptz[]))
@@ -77,13 +83,6 @@ class Materialized:
     closed: int
 
 
-@dataclass(frozen=True)
-class _Wanted:
-    end: datetime
-    rule_id: uuid.UUID
-    capacity: int
-
-
 def to_recurrence(rule: AvailabilityRuleRow) -> AvailabilityRule:
     return AvailabilityRule(
         start_time=rule.start_time,
@@ -95,32 +94,13 @@ def to_recurrence(rule: AvailabilityRuleRow) -> AvailabilityRule:
     )
 
 
-def desired_slots(
-    rules: list[AvailabilityRuleRow],
-    offerings: list[Offering],
-    time_off: list[Interval],
-    now: datetime,
-    window_end: datetime,
-) -> dict[tuple[uuid.UUID, datetime], _Wanted]:
-    wanted: dict[tuple[uuid.UUID, datetime], _Wanted] = {}
-    # Occurrences are returned by start, so look back a day to keep the later slots of a
-    # window that began before now.
-    intervals_by_rule = {
-        rule.id: expand_availability(to_recurrence(rule), now - timedelta(days=1), window_end)
-        for rule in rules
-    }
-    for rule in rules:
-        for offering in offerings:
-            if rule.offering_id is not None and rule.offering_id != offering.id:
-                continue
-            duration = timedelta(minutes=offering.duration_minutes)
-            for slot in cut_slots(intervals_by_rule[rule.id], duration, busy=time_off):
-                if now <= slot.start < window_end:
-                    wanted.setdefault(
-                        (offering.id, slot.start),
-                        _Wanted(slot.end, rule.id, offering.max_participants),
-                    )
-    return wanted
+def _rule_input(rule: AvailabilityRuleRow) -> RuleInput:
+    try:
+        recurrence: AvailabilityRule | None = to_recurrence(rule)
+    except ValueError:
+        log.warning("availability rule %s no longer validates; it makes no slots", rule.id)
+        recurrence = None
+    return RuleInput(rule.id, rule.offering_id, recurrence)
 
 
 async def materialize_tutor(
@@ -132,7 +112,8 @@ async def materialize_tutor(
 async def materialize_tutors(
     session: AsyncSession, tutor_ids: list[uuid.UUID], now: datetime
 ) -> Materialized:
-    """Materialize many tutors with a fixed number of statements (the daily roll does batches)."""
+    """Materialize many tutors at once (the daily roll does batches): a fixed number of reads,
+    then an upsert and a close per 2,000 wanted slots."""
     await ensure_settings_many(session, tutor_ids)
     rows = await session.execute(
         select(ScheduleSettings.tutor_id, ScheduleSettings.booking_horizon_days).where(
@@ -169,37 +150,31 @@ async def materialize_tutors(
             )
         )
     )
-    wanted: dict[tuple[uuid.UUID, datetime], _Wanted] = {}
-    owners: dict[tuple[uuid.UUID, datetime], uuid.UUID] = {}
-    for tutor_id in tutor_ids:
-        window_end = now + timedelta(days=horizons.get(tutor_id) or MAX_HORIZON_DAYS)
-        time_off = [Interval(b.start_at, b.end_at) for b in blocks.get(tutor_id, [])]
-        mine = desired_slots(
-            rules.get(tutor_id, []), offerings.get(tutor_id, []), time_off, now, window_end
+    inputs = [
+        TutorInput(
+            tutor_id=tutor_id,
+            rules=[_rule_input(rule) for rule in rules.get(tutor_id, [])],
+            offerings=[
+                OfferingInput(o.id, timedelta(minutes=o.duration_minutes), o.max_participants)
+                for o in offerings.get(tutor_id, [])
+            ],
+            time_off=[Interval(b.start_at, b.end_at) for b in blocks.get(tutor_id, [])],
+            window_end=now + timedelta(days=horizons.get(tutor_id) or MAX_HORIZON_DAYS),
         )
-        wanted.update(mine)
-        owners.update(dict.fromkeys(mine, tutor_id))
-    keys = list(wanted)
-    params = {
-        "tutor_ids": tutor_ids,
-        "offering_ids": [key[0] for key in keys],
-        "starts": [key[1] for key in keys],
-    }
-    upserted = 0
-    if keys:
-        upserted = await _execute_binary(
-            session,
-            _UPSERT,
-            {
-                **params,
-                "owner_ids": [owners[key] for key in keys],
-                "rule_ids": [wanted[key].rule_id for key in keys],
-                "ends": [wanted[key].end for key in keys],
-                "capacities": [wanted[key].capacity for key in keys],
-            },
-        )
-    closed = await _execute_binary(session, _CLOSE_STALE, {**params, "now": now})
-    return Materialized(len(keys), upserted, closed)
+        for tutor_id in tutor_ids
+    ]
+    # Expanding rules and cutting slots is CPU work: a worker process keeps it off the
+    # event loop, which also serves requests when the worker runs in the API process.
+    plan = await run_in_process(plan_slots, inputs, now)
+    upserted = closed = 0
+    # One statement pair per chunk of start times: each binds a few thousand values, so the
+    # binary dumping that runs on the event loop stays short and the loop is given back
+    # while PostgreSQL works.
+    for chunk in plan.chunks:
+        if chunk.starts:
+            upserted += await _execute_binary(session, _UPSERT, plan.upsert_params(chunk))
+        closed += await _execute_binary(session, _CLOSE_STALE, plan.close_params(chunk, tutor_ids))
+    return Materialized(plan.size, upserted, closed)
 
 
 async def _execute_binary(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -15,6 +15,7 @@ from studyhall.scheduling.models import Offering, Slot
 from studyhall.scheduling.schemas import OfferingCreate, OfferingUpdate
 from studyhall.scheduling.service.common import ensure_settings, utcnow
 from studyhall.scheduling.service.materialize import schedule_materialization
+from studyhall.scheduling.service.sellers import sellable
 
 SHORT_DESCRIPTION_MAX = 500
 _FIELDS = (
@@ -86,13 +87,18 @@ async def create_offering(session: AsyncSession, tutor: User, data: OfferingCrea
 async def get_offering(
     session: AsyncSession, offering_id: uuid.UUID, viewer: User | None = None
 ) -> Offering:
+    """Public: an active offering of a tutor who may sell; its own tutor always sees it."""
     offering = await session.get(Offering, offering_id)
-    visible = offering is not None and offering.deleted_at is None
-    if visible and offering is not None and not offering.is_active:
-        visible = viewer is not None and viewer.id == offering.tutor_id
-    if not visible or offering is None:
+    if offering is None or offering.deleted_at is not None:
+        raise NotFound("No such offering.", code="offering_not_found")
+    own = viewer is not None and viewer.id == offering.tutor_id
+    if not own and not (offering.is_active and await _on_sale(session, offering)):
         raise NotFound("No such offering.", code="offering_not_found")
     return offering
+
+
+async def _on_sale(session: AsyncSession, offering: Offering) -> bool:
+    return bool(await session.scalar(select(sellable(literal(offering.tutor_id)))))
 
 
 async def owned_offering(session: AsyncSession, actor: User, offering_id: uuid.UUID) -> Offering:
@@ -110,10 +116,14 @@ async def list_offerings(
     tag: str | None,
     limit: int,
     offset: int,
+    viewer: User | None = None,
 ) -> list[Offering]:
+    """Active offerings of tutors who may sell; a tutor listing their own sees theirs anyway."""
     query = select(Offering).where(Offering.deleted_at.is_(None), Offering.is_active)
     if tutor_id is not None:
         query = query.where(Offering.tutor_id == tutor_id)
+    if tutor_id is None or viewer is None or viewer.id != tutor_id:
+        query = query.where(sellable(Offering.tutor_id))
     if tag:
         query = query.where(Offering.topic_tags.contains([tag.strip().lower()]))
     query = query.order_by(Offering.created_at, Offering.id).limit(limit).offset(offset)
@@ -132,11 +142,6 @@ async def update_offering(
         changes["topic_tags"] = _normalized_tags(changes["topic_tags"] or [])
     if "description" in changes and "short_description" not in changes:
         changes["short_description"] = derive_short_description(changes["description"])
-    for required in ("title", "description", "duration_minutes", "price_cents", "currency"):
-        if required in changes and changes[required] is None:
-            raise Unprocessable(
-                f"{required} cannot be null.", code="field_required", field=required
-            )
     before = {name: getattr(offering, name) for name in _FIELDS}
     for name, value in changes.items():
         setattr(offering, name, value)

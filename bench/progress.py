@@ -1,0 +1,231 @@
+"""Benchmark for progress: boards and the dashboard over a large ledger, and event ingest.
+Prints one JSON line.
+
+    python -m bench.progress [--learners 100000] [--events 10000000] [--iterations 200]
+                             [--ingest 500]
+
+Builds the learners and the XP ledger with ``generate_series`` SQL (events spread over eight
+UTC weeks), then the board cache from the ledger (what the ledger's transactions keep in step
+in production). Measures, through the API (httpx against the ASGI app, auth included): the
+weekly board top-100, the caller's own rank with neighbours, and ``GET /me/progress``; and the
+ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak, achievement
+check, one transaction each) next to a bare single-row ``INSERT INTO xp_logs`` in its own
+transaction, in the same run.
+
+Uses DATABASE_URL when set (a scratch database is created on it), else a throwaway embedded
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from bench.courses import percentiles, timed
+from studyhall.app import create_app
+from studyhall.config import Settings
+from studyhall.db import embedded, migrate
+from studyhall.db.engine import Database, libpq_url
+from studyhall.progress import service as progress
+
+APP_ROLE = "studyhall_app"
+ZONES = (
+    "ARRAY['UTC','Europe/Berlin','America/New_York','Asia/Kolkata','Asia/Tokyo',"
+    "'America/Sao_Paulo','Australia/Sydney','Africa/Lagos']"
+)
+
+
+def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
+    conn.execute(
+        f"""
+        INSERT INTO users (email, password_hash, name, timezone)
+        SELECT 'learner' || n || '@example.com', 'x', 'Learner ' || n,
+               ({ZONES})[1 + n %% 8]
+        FROM generate_series(1, %(n)s) n
+        """,
+        {"n": args.learners},
+    )
+    conn.execute("CREATE TEMP TABLE learner_ids AS SELECT row_number() OVER () AS k, id FROM users")
+    conn.execute("CREATE UNIQUE INDEX ON learner_ids (k)")
+    conn.execute("ANALYZE learner_ids")
+    count = conn.execute("SELECT count(*) FROM learner_ids").fetchone()
+    assert count is not None
+    # In chunks of a million, so one statement's memory stays bounded.
+    remaining, chunk = args.events, 1_000_000
+    while remaining > 0:
+        size = min(chunk, remaining)
+        conn.execute(
+            """
+            INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount,
+                                 local_date, created_at)
+            SELECT l.id, (ARRAY['quiz','lesson','review','doubt','study'])[1 + g %% 5],
+                   gen_random_uuid(), 'bench', 1 + (g::bigint * 7919) %% 50,
+                   (t AT TIME ZONE 'UTC')::date, t
+            FROM (SELECT g, now() - (random() * interval '56 days') AS t,
+                         1 + (g::bigint * 104729) %% %(learners)s AS k
+                  FROM generate_series(1, %(size)s) g) e
+            JOIN learner_ids l ON l.k = e.k
+            """,
+            {"size": size, "learners": count[0]},
+        )
+        remaining -= size
+    conn.execute(
+        """
+        INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total)
+        SELECT 'weekly', date_trunc('week', created_at AT TIME ZONE 'UTC')::date, user_id,
+               sum(xp_amount)
+        FROM xp_logs WHERE xp_amount > 0 GROUP BY 2, 3
+        UNION ALL
+        SELECT 'monthly', date_trunc('month', created_at AT TIME ZONE 'UTC')::date, user_id,
+               sum(xp_amount)
+        FROM xp_logs WHERE xp_amount > 0 GROUP BY 2, 3
+        """
+    )
+    conn.execute(
+        "INSERT INTO user_streaks (user_id, current_streak, longest_streak, last_study_date) "
+        "SELECT id, 3, 5, current_date FROM users"
+    )
+    conn.execute(
+        "INSERT INTO achievements (code, title, criteria_type, criteria_value) VALUES "
+        "('xp_1k', 'A thousand XP', 'total_xp', 1000), "
+        "('lessons_50', 'Fifty lessons', 'lessons_completed', 50), "
+        "('streak_30', 'Thirty days', 'streak_days', 30)"
+    )
+    conn.execute("VACUUM ANALYZE")
+
+
+async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
+    migrate.upgrade(owner_url, APP_ROLE)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        environment="test",
+        database_url=owner_url,
+        app_database_url=app_url,
+        home=Path(tempfile.mkdtemp(prefix="studyhall-bench-home-")),
+        in_process_worker=False,
+        log_json=False,
+        log_level="WARNING",
+    )
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
+        build_data(conn, args)
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM xp_logs),"
+            " (SELECT count(*) FROM leaderboard_cache)"
+        ).fetchone()
+        assert counts is not None
+    build_s = time.perf_counter() - started
+
+    database = Database.connect(app_url, settings)
+    app = create_app(settings, database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        signed = await client.post(
+            "/api/v1/auth/sign-up",
+            json={
+                "email": "bench-user@example.com",
+                "password": "bench password 12345",
+                "name": "Bench",
+                "role": "student",
+                "timezone": "Asia/Kathmandu",
+            },
+        )
+        signed.raise_for_status()
+        headers = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        user_id = uuid.UUID((await client.get("/api/v1/me", headers=headers)).json()["id"])
+        async with database.transaction(user_id) as session:
+            for _ in range(20):
+                await progress.record(
+                    session,
+                    progress.QuizCompleted(user_id, uuid.uuid4(), uuid.uuid4(), Decimal(90)),
+                )
+
+        async def top_100() -> None:
+            response = await client.get("/api/v1/leaderboards/weekly?limit=100", headers=headers)
+            assert response.status_code == 200 and len(response.json()["top"]) == 100
+
+        async def own_rank() -> None:
+            response = await client.get("/api/v1/leaderboards/weekly?limit=1", headers=headers)
+            assert response.status_code == 200 and response.json()["me"] is not None
+
+        async def dashboard() -> None:
+            response = await client.get("/api/v1/me/progress", headers=headers)
+            assert response.status_code == 200
+
+        figures = {
+            "weekly_top100_and_rank_api": await timed(top_100, args.iterations),
+            "weekly_own_rank_api": await timed(own_rank, args.iterations),
+            "me_progress_api": await timed(dashboard, args.iterations),
+        }
+
+        async def ingest_one() -> None:
+            async with database.transaction(user_id) as session:
+                await progress.record(
+                    session,
+                    progress.QuizCompleted(user_id, uuid.uuid4(), uuid.uuid4(), Decimal(80)),
+                )
+
+        raw = await psycopg.AsyncConnection.connect(libpq_url(app_url), autocommit=True)
+        await raw.execute("SELECT set_config('app.user_id', %s, false)", (str(user_id),))
+
+        async def bare_insert() -> None:
+            await raw.execute(
+                "INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount,"
+                " local_date) VALUES (%s, 'quiz', gen_random_uuid(), 'bench', 10, current_date)",
+                (user_id,),
+            )
+
+        figures["ingest_quiz_event"] = await timed(ingest_one, args.ingest)
+        figures["ingest_bare_sql_insert"] = await timed(bare_insert, args.ingest)
+        await raw.close()
+    await database.dispose()
+    result: dict[str, Any] = {
+        "bench": "progress",
+        "scale": {
+            "learners": counts[0],
+            "xp_events": counts[1],
+            "board_rows": counts[2],
+            "iterations": args.iterations,
+            "build_s": round(build_s, 1),
+        },
+    }
+    for name, samples in figures.items():
+        result[name] = percentiles(samples)
+    result["ingest_events_per_s"] = result["ingest_quiz_event"]["per_s"]
+    result["ingest_bare_inserts_per_s"] = result["ingest_bare_sql_insert"]["per_s"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--ingest", type=int, default=500)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        name = f"bench_progress_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        owner = url.rsplit("/", 1)[0] + f"/{name}"
+        print(json.dumps(asyncio.run(run(args, owner, owner))))
+        return
+    home = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
+    cluster = embedded.start(home, db_name="bench", app_role=APP_ROLE, cleanup_mode="delete")
+    print(json.dumps(asyncio.run(run(args, cluster.owner_url, cluster.app_url))))
+
+
+if __name__ == "__main__":
+    main()

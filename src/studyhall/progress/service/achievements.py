@@ -1,0 +1,134 @@
+"""Achievements: unlocked once, in the transaction of the event that earns them, with a
+notification in that same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.notifications import service as notifications
+from studyhall.progress.models import Achievement, UserAchievement
+
+_COUNTERS = text(
+    """
+    SELECT
+      coalesce(sum(xp_amount), 0) AS total_xp,
+      count(*) FILTER (WHERE reason = 'quiz_passed') AS quizzes_passed,
+      count(*) FILTER (WHERE reason = 'lesson_completed') AS lessons_completed,
+      count(*) FILTER (WHERE reason = 'card_reviewed') AS cards_reviewed,
+      count(*) FILTER (WHERE reason = 'question_asked') AS questions_asked,
+      (SELECT coalesce(sum(duration_seconds), 0) / 60 FROM study_sessions
+        WHERE user_id = :u AND ended_at IS NOT NULL) AS study_minutes,
+      (SELECT coalesce(max(longest_streak), 0) FROM user_streaks WHERE user_id = :u)
+        AS streak_days
+    FROM xp_logs WHERE user_id = :u
+    """
+)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    achievement_id: uuid.UUID
+    title: str
+    xp_reward: int
+
+
+async def counters(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
+    row = (await session.execute(_COUNTERS, {"u": user_id})).mappings().one()
+    return {key: int(value) for key, value in row.items()}
+
+
+async def pending(session: AsyncSession, user_id: uuid.UUID) -> list[Achievement]:
+    """Active definitions the learner has not unlocked yet."""
+    owned = select(UserAchievement.achievement_id).where(UserAchievement.user_id == user_id)
+    return list(
+        (
+            await session.scalars(
+                select(Achievement)
+                .where(Achievement.is_active, Achievement.id.not_in(owned))
+                .order_by(Achievement.criteria_value, Achievement.code)
+            )
+        ).all()
+    )
+
+
+async def unlock(
+    session: AsyncSession, user_id: uuid.UUID, achievement: Achievement
+) -> Unlocked | None:
+    """Insert the unlock once (the unique pair refuses a second) and notify on the first."""
+    inserted = await session.scalar(
+        insert(UserAchievement)
+        .values(user_id=user_id, achievement_id=achievement.id)
+        .on_conflict_do_nothing(index_elements=["user_id", "achievement_id"])
+        .returning(UserAchievement.id)
+    )
+    if inserted is None:
+        return None
+    await notifications.notify(
+        session,
+        user_id,
+        "achievement_unlocked",
+        {
+            "title": achievement.title,
+            "description": achievement.description,
+            "badge_icon": achievement.badge_icon,
+            "url": "/me/progress",
+        },
+        entity="achievement",
+        entity_id=achievement.id,
+        dedupe_key=f"achievement_unlocked:{achievement.id}",
+    )
+    return Unlocked(achievement.id, achievement.title, achievement.xp_reward)
+
+
+async def earned(session: AsyncSession, user_id: uuid.UUID) -> list[Unlocked]:
+    """Unlock every pending definition the learner's counters now reach."""
+    candidates = await pending(session, user_id)
+    if not candidates:
+        return []
+    reached = await counters(session, user_id)
+    unlocked = []
+    for achievement in candidates:
+        if reached.get(achievement.criteria_type, 0) >= achievement.criteria_value:
+            done = await unlock(session, user_id, achievement)
+            if done is not None:
+                unlocked.append(done)
+    return unlocked
+
+
+# Who reaches a definition's target, by criteria type: the same counters as ``counters``,
+# computed for every learner at once.
+_QUALIFYING = {
+    "total_xp": "SELECT user_id FROM xp_logs GROUP BY user_id HAVING sum(xp_amount) >= :v",
+    "quizzes_passed": "SELECT user_id FROM xp_logs WHERE reason = 'quiz_passed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "lessons_completed": "SELECT user_id FROM xp_logs WHERE reason = 'lesson_completed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "cards_reviewed": "SELECT user_id FROM xp_logs WHERE reason = 'card_reviewed' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "questions_asked": "SELECT user_id FROM xp_logs WHERE reason = 'question_asked' "
+    "GROUP BY user_id HAVING count(*) >= :v",
+    "study_minutes": "SELECT user_id FROM study_sessions WHERE ended_at IS NOT NULL "
+    "GROUP BY user_id HAVING sum(duration_seconds) / 60 >= :v",
+    "streak_days": "SELECT user_id FROM user_streaks WHERE longest_streak >= :v",
+}
+
+
+async def qualifying(
+    session: AsyncSession, achievement: Achievement, limit: int
+) -> list[uuid.UUID]:
+    """Learners who reach the target and lack the unlock (up to ``limit``)."""
+    query = text(
+        f"""
+        SELECT q.user_id FROM ({_QUALIFYING[achievement.criteria_type]}) q
+        WHERE NOT EXISTS (SELECT 1 FROM user_achievements ua
+                          WHERE ua.user_id = q.user_id AND ua.achievement_id = :a)
+        ORDER BY q.user_id LIMIT :limit
+        """
+    )
+    params = {"v": achievement.criteria_value, "a": achievement.id, "limit": limit}
+    return list((await session.scalars(query, params)).all())

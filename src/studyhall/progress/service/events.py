@@ -1,0 +1,75 @@
+"""The learning events other domains hand to progress, inside their own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class QuizAnswer:
+    """One answered question: the concept it tests (its key phrase) and whether it was right."""
+
+    concept: str
+    correct: bool
+
+
+@dataclass(frozen=True)
+class QuizTopic:
+    """The taxonomy of a topic quiz, for mastery: topic, its subject's name, its difficulty."""
+
+    topic_id: uuid.UUID
+    subject: str
+    difficulty_level: int | None
+
+
+@dataclass(frozen=True)
+class QuizCompleted:
+    user_id: uuid.UUID
+    quiz_id: uuid.UUID
+    attempt_id: uuid.UUID
+    score_percentage: Decimal
+    at: datetime = field(default_factory=_now)
+    answers: tuple[QuizAnswer, ...] = ()
+    topic: QuizTopic | None = None
+
+
+@dataclass(frozen=True)
+class LessonCompleted:
+    user_id: uuid.UUID
+    lesson_id: uuid.UUID
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class CardReviewed:
+    user_id: uuid.UUID
+    card_id: uuid.UUID
+    rating: int
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    user_id: uuid.UUID
+    message_id: uuid.UUID
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """A closed timer session; ``at`` is when it started, so it counts for the day it began."""
+
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    seconds: int
+    at: datetime = field(default_factory=_now)
+
+
+Event = QuizCompleted | LessonCompleted | CardReviewed | QuestionAsked | StudyTime
