@@ -14,6 +14,7 @@ from studyhall import __version__, domains, health
 from studyhall.billing.config import check_for_environment
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
+from studyhall.db.availability import install_database_error_handlers
 from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
@@ -21,6 +22,7 @@ from studyhall.kit import cpu
 from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.inputs import reject_unstorable_text
+from studyhall.kit.openapi import install_problem_openapi
 from studyhall.kit.requests import RequestIdMiddleware
 from studyhall.web import router as web
 
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    install_database_error_handlers(app)
+    install_problem_openapi(app)
     app.include_router(health.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
@@ -78,7 +82,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await jobs.open_queue(urls.app)
     worker = None
     if settings.in_process_worker:
-        worker = asyncio.create_task(jobs.run_worker(concurrency=settings.worker_concurrency))
+        worker = asyncio.create_task(
+            jobs.run_worker_until_cancelled(concurrency=settings.worker_concurrency)
+        )
     try:
         yield
     finally:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -18,7 +20,8 @@ from pydantic import ValidationError
 from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
 from studyhall.config import Settings, get_settings
-from studyhall.db import migrate
+from studyhall.db import embedded, migrate
+from studyhall.db.supervisor import EmbeddedSupervisor
 from studyhall.kit.logging import configure_logging
 
 cli = typer.Typer(
@@ -106,19 +109,47 @@ def serve(
 
     settings = load_settings()
     _ensure_port_free(host, port)
-    urls = connect(settings)
-    migrate_to_head(settings, urls)
-    _export(urls)
-    typer.echo(f"Studyhall is running at http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(
-        "studyhall.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-    )
+    with _stop_cleanly_on_sigterm():
+        urls = connect(settings)
+        try:
+            migrate_to_head(settings, urls)
+            _export(urls)
+            typer.echo(f"Studyhall is running at http://{host}:{port}  (API docs: /docs)")
+            with _database_supervisor(settings):
+                uvicorn.run(
+                    "studyhall.app:create_app",
+                    factory=True,
+                    host=host,
+                    port=port,
+                    workers=workers,
+                    log_config=None,
+                    access_log=False,
+                )
+        finally:
+            if settings.embedded:
+                embedded.stop(settings.home)
+
+
+@contextlib.contextmanager
+def _stop_cleanly_on_sigterm() -> Iterator[None]:
+    """SIGTERM (systemd, Docker) ends ``serve`` like Ctrl-C does: through the ``finally`` blocks
+    that stop the embedded database. Uvicorn shuts down gracefully first, then hands the signal
+    back to this handler; Python's default for SIGTERM would end the process on the spot."""
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _database_supervisor(settings: Settings) -> contextlib.AbstractContextManager[object]:
+    if not settings.embedded:
+        return contextlib.nullcontext()
+    return EmbeddedSupervisor(settings.home)
 
 
 @cli.command()
@@ -138,7 +169,7 @@ def worker(
         jobs.load_tasks()
         await jobs.open_queue(urls.app)
         try:
-            await jobs.run_worker(concurrency=concurrency)
+            await jobs.run_worker_until_cancelled(concurrency=concurrency)
         finally:
             await jobs.close_queue()
             await database.dispose()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from studyhall.db import availability
 from studyhall.db.engine import Database
 from studyhall.kit.errors import problem
 
@@ -42,8 +43,15 @@ async def readyz(request: Request) -> JSONResponse:
         age = row.heartbeat_age_s
         checks["worker"] = "ok" if age is not None and age <= max_age else "no recent heartbeat"
     except Exception as exc:
-        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["database"] = f"unreachable: {availability.reason(exc)}"
     if all(value == "ok" for value in checks.values()):
         return JSONResponse({"status": "ready", "checks": checks})
     failing = ", ".join(name for name, value in checks.items() if value != "ok")
-    return problem(request, 503, "not_ready", f"Not ready: {failing}.", checks=checks)
+    return problem(
+        request,
+        503,
+        "not_ready",
+        f"Not ready: {failing}.",
+        headers={"Retry-After": str(availability.RETRY_AFTER_S)},
+        checks=checks,
+    )

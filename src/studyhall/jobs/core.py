@@ -7,6 +7,7 @@ commit makes it visible (its NOTIFY is delivered at commit too).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import traceback
@@ -161,3 +162,26 @@ async def run_worker(
         )
     finally:
         schedule.update(saved)
+
+
+async def run_worker_until_cancelled(
+    *, concurrency: int, name: str = "studyhall", max_pause_s: float = 30.0
+) -> None:
+    """Run jobs until cancelled, starting the worker again when the database goes away under it
+    (a procrastinate worker ends at its first lost connection)."""
+    pause_s = 1.0
+    while True:
+        started = asyncio.get_running_loop().time()
+        try:
+            await run_worker(concurrency=concurrency, name=name)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "the job worker stopped on an error; starting it again in %.0f s", pause_s
+            )
+        if asyncio.get_running_loop().time() - started > max_pause_s:
+            pause_s = 1.0  # it had been running fine: this is a new outage
+        await asyncio.sleep(pause_s)
+        pause_s = min(pause_s * 2, max_pause_s)
