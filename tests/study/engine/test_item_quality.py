@@ -147,6 +147,9 @@ def test_options_are_distinct_after_normalisation() -> None:
     _, questions = _items(NORMANS)
     for question in questions:
         texts = [option.text.lower() for option in question.options]
+        assert len(set(texts)) == 4
+        # Figures differ by value; words must not be two spellings of one word.
+        texts = [text for text in texts if not any(ch.isdigit() for ch in text)]
         for i, a in enumerate(texts):
             for b in texts[i + 1 :]:
                 # Today: "French" and "France" among the same four options.

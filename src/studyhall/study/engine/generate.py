@@ -8,14 +8,17 @@ context without any model.
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from studyhall.study.engine.chunk import Passage
+from studyhall.study.engine.figures import figure_options
 from studyhall.study.engine.keyphrases import MONTHS, Occurrence, key_phrases
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
+from studyhall.study.engine.lexicon import synonyms
 from studyhall.study.engine.schemas import BLANK, Flashcard, QuizOption, QuizQuestion
 from studyhall.study.engine.summarize import (
     SourceSentence,
@@ -36,6 +39,7 @@ class _Phrase:
     """How the phrase is usually written in the material (mid-sentence casing preferred)."""
     stems: tuple[str, ...]
     kind: str
+    category: str
     plural: bool
     rank: int
     occurrences: tuple[Occurrence, ...]
@@ -70,7 +74,7 @@ def _squash(text: str) -> str:
 def _phrases(sentences: Sequence[SourceSentence], top: int) -> list[_Phrase]:
     found = key_phrases([sentence.text for sentence in sentences])[:top]
     return [
-        _Phrase(p.surface, p.stems, p.kind, p.plural, rank, tuple(p.occurrences))
+        _Phrase(p.surface, p.stems, p.kind, p.category, p.plural, rank, tuple(p.occurrences))
         for rank, p in enumerate(found)
     ]
 
@@ -171,26 +175,44 @@ def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
     """Years are compared with years, dates with dates, "380 years" with "four years"."""
     tokens = surface.lower().split()
     year = len(tokens) == 1 and tokens[0].isdigit() and 1000 <= int(tokens[0]) <= 2100
+    # A unit written onto the figure counts too: "3,000m" is no match for "1.45secs".
     units = frozenset(
-        "<month>" if t in MONTHS else t for t in tokens if not any(ch.isdigit() for ch in t)
+        "<month>" if t in MONTHS else re.sub(r"[\d.,%-]+", "", t) or "<figure>" for t in tokens
     )
     spelled = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
     return year, units - spelled
 
 
-def _same_type(candidate: _Phrase, answer: _Phrase) -> bool:
+# Kinds too loose to choose wrong options by ("self-belief" among "gold medal", "top spot",
+# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"): such an
+# answer gets a question only when the material has too few others.
+_VAGUE = frozenset(["unknown", "abstract", "word"])
+
+
+def _same_type(candidate: _Phrase, answer: _Phrase, *, strict: bool) -> bool:
     if candidate.kind != answer.kind:
         return False
     if answer.kind == "number":
         return _number_shape(candidate.surface) == _number_shape(answer.surface)
-    # A plural answer with a singular option (or the reverse) is ruled out by grammar alone.
-    return candidate.plural == answer.plural
+    if answer.kind == "term" and candidate.plural != answer.plural:
+        # A plural answer with a singular option (or the reverse) is ruled out by grammar.
+        return False
+    if not strict:
+        return True
+    # A place with places, a person with people, a substance with substances; names only
+    # with names of as many words ("Thoday" is no match for "Frank Capra").
+    if answer.category in _VAGUE or candidate.category != answer.category:
+        return False
+    return answer.kind != "name" or len(candidate.stems) == len(answer.stems)
 
 
 def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[SourceSentence]) -> bool:
-    """The candidate also completes the sentence according to the material: somewhere it sits
-    next to the same content word as the blank ("cross the ____" -> bilayer, when the material
-    also says molecules cross the membrane)."""
+    """The candidate also completes the sentence: it is a synonym of the answer, or somewhere
+    the material puts it next to the same content word as the blank ("cross the ____" ->
+    bilayer, when the material also says molecules cross the membrane)."""
+    answer = cloze.phrase.surface.lower()
+    if candidate.surface.lower() in synonyms(answer) or answer in synonyms(candidate.surface):
+        return True
     for occurrence in candidate.occurrences:
         text = sentences[occurrence.sentence].text
         before, after = _neighbours(text, occurrence.start, occurrence.end)
@@ -202,7 +224,7 @@ def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[Sourc
 
 
 def _distractors(
-    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence]
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, strict: bool
 ) -> list[_Phrase]:
     """Three key phrases of the answer's type that share no content word with it, with each
     other or with the question (an option named in the stem is obviously wrong), are not
@@ -221,7 +243,7 @@ def _distractors(
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if not _same_type(candidate, answer) or blocked & set(candidate.stems):
+        if not _same_type(candidate, answer, strict=strict) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
@@ -248,28 +270,54 @@ def _answer_option(cloze: _Cloze) -> str:
     return cloze.answer
 
 
+def _wrong_options(
+    cloze: _Cloze,
+    pool: Sequence[_Phrase],
+    sentences: Sequence[SourceSentence],
+    source: str,
+    *,
+    strict: bool,
+) -> list[str]:
+    """A figure gets changed versions of itself; anything else other key phrases."""
+    if cloze.phrase.kind == "number":
+        changed = figure_options(cloze.answer, source)
+        if changed:
+            return changed
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, strict=strict)]
+
+
+def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
+    options = [QuizOption(text=_answer_option(cloze), correct=True)]
+    options += [QuizOption(text=text, correct=False) for text in wrong]
+    # Deterministic shuffle: regenerating the same material gives the same quiz.
+    random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
+    return QuizQuestion(
+        stem=cloze.front,
+        options=options,
+        explanation=cloze.sentence.text,
+        citations=[cloze.sentence.citation()],
+    )
+
+
 def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> list[QuizQuestion]:
-    """Multiple-choice questions: complete a source sentence; options are key phrases."""
+    """Multiple-choice questions: complete a source sentence; options are key phrases.
+
+    Questions whose wrong options are surely of the answer's kind come first; only when a
+    material has too few of them is the quiz filled with options of a vaguer kind.
+    """
     if max_questions < 1:
         return []
     sentences, quotable, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
-    questions: list[QuizQuestion] = []
-    for cloze in _clozes(sentences, quotable, phrases):
-        distractors = _distractors(cloze, phrases, sentences)
-        if not distractors:
-            continue
-        options = [QuizOption(text=_answer_option(cloze), correct=True)]
-        options += [QuizOption(text=d.surface, correct=False) for d in distractors]
-        # Deterministic shuffle: regenerating the same material gives the same quiz.
-        random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
-        questions.append(
-            QuizQuestion(
-                stem=cloze.front,
-                options=options,
-                explanation=cloze.sentence.text,
-                citations=[cloze.sentence.citation()],
-            )
-        )
-        if len(questions) == max_questions:
-            break
-    return questions
+    source = "\n".join(sentence.text for sentence in sentences)
+    clozes = _clozes(sentences, quotable, phrases)
+    chosen: dict[int, list[str]] = {}
+    for strict in (True, False):
+        for index, cloze in enumerate(clozes):
+            if len(chosen) == max_questions:
+                break
+            if index in chosen:
+                continue
+            wrong = _wrong_options(cloze, phrases, sentences, source, strict=strict)
+            if wrong:
+                chosen[index] = wrong
+    return [_question(clozes[index], chosen[index]) for index in sorted(chosen)]

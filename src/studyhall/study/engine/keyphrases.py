@@ -12,12 +12,14 @@ then longer ones, then by where they first appear.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
+from studyhall.study.engine.lexicon import common_rank, name_class, term_class
 from studyhall.study.engine.pos import Token, common_noun, leans_verb, tag
 from studyhall.study.engine.sentences import split_sentences
 
@@ -27,7 +29,8 @@ __all__ = ["GENERIC", "MONTHS", "KeyPhrase", "Occurrence", "extract_keyphrases",
 # buckets" -> number) tests reading, not the material. Also words of reporting and time.
 GENERIC: frozenset[str] = frozenset(
     """
-    number numbers amount amounts part parts way ways kind kinds type types form forms sort sorts
+    programme programmes number numbers amount amounts part parts way ways kind kinds type types
+    form forms sort sorts
     place places picture pictures thing things stuff lot lots bit bits piece pieces case cases
     fact facts point points side sides end ends use uses result results example examples group
     groups area areas level levels order orders set sets series range ranges member members
@@ -47,15 +50,38 @@ GENERIC: frozenset[str] = frozenset(
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
 
-# Adjectives that quantify or order rather than define ("many cells", "first step"): dropped from
-# the front of a phrase.
-_LOOSE_MODIFIERS: frozenset[str] = frozenset(
+# Words that quantify ("many cells", "several firms"): dropped from the front of a phrase.
+_QUANTIFIERS: frozenset[str] = frozenset(
+    "many much several various few each every most more less certain".split()  # noqa: SIM905
+)
+# Adjectives that rank or judge rather than define: "first minister", "main reason", "new
+# york" cut after them would blank half a title, so a phrase starting with one (in lower
+# case) is not a term.
+_JUDGING: frozenset[str] = frozenset(
     """
-    many much several other various few same different certain own such each every most more less
-    whole entire total following previous next last first second third main key important new
-    recent current latest further additional particular specific similar possible real major
-    good bad great best better worse worst
+    other same different own such whole entire total following previous next last first second
+    third main key important new recent current latest further additional particular specific
+    similar possible real major good bad great best better worse worst big little
     """.split()  # noqa: SIM905 - a word list reads best as text
+)
+# Figures with these after them are amounts ("17.5 million", "380 years").
+_SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion", "people"])
+# How the text says what an unknown name names: "Mr Conlon", "Idowu said"; "in Santry".
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+$")
+_SAYS = re.compile(r",?\s+(?:said|says|told|added)\b")
+_LOCATED = re.compile(r"\b(?:in|at|near|from|to)\s+$")
+# Lower-case words inside names: "Antonie van Leeuwenhoek", "Leonardo da Vinci".
+_NAME_PARTICLES = frozenset(["van", "von", "de", "da", "del", "der", "di", "la", "le", "du", "bin"])
+_HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame", "lord", "lady"])
+# Single common words are generic unless the material keeps using them: "quarter" in a news
+# story is filler, "energy" in physics notes is the subject. Ranks are of 2023 English news.
+_COMMON_RANK = 2000
+_SALIENT_USES = 3
+# The very commonest ("quarter", "work", "team") are generic however often the material uses them.
+_VERY_COMMON_RANK = 300
+# Heads so empty that no modifier makes a term of them: "the open source way of working".
+_EMPTY_HEADS = frozenset(
+    "way ways lot lots kind kinds sort sorts thing things bit bits deal deals".split()  # noqa: SIM905
 )
 _NOMINAL = frozenset(["NOUN", "PROPN", "ADJ", "NUM"])
 _HEAD = frozenset(["NOUN", "PROPN"])
@@ -80,6 +106,9 @@ class KeyPhrase:
     plural: bool
     named: bool
     """Its first word is a name, so its capital is kept wherever it stands."""
+    category: str = "term"
+    """What a name names (``lexicon.name_class``), the kind of thing a term's head is
+    (``lexicon.term_class``), or ``number``."""
     occurrences: list[Occurrence] = field(default_factory=list)
 
 
@@ -96,13 +125,20 @@ def _plural(head: str) -> bool:
     return lower.endswith("s") and not lower.endswith(("ss", "us", "is", "ics"))
 
 
+def _nominal(token: Token) -> bool:
+    text = token.text.lower()
+    # "I'm", "they're": a pronoun and a verb; "O'Brien" stays a name.
+    contraction = any(ch in text for ch in "'\u2019") and token.text[-1].islower()
+    return token.pos in _NOMINAL and text not in STOPWORDS and not contraction
+
+
 def _runs(sentence: str, tokens: Sequence[Token]) -> list[list[Token]]:
     """Maximal nominal runs; punctuation between two words ends a run."""
     runs: list[list[Token]] = []
     current: list[Token] = []
     for token in tokens:
         joined = current and sentence[current[-1].end : token.start].isspace()
-        if token.pos in _NOMINAL and token.text.lower() not in STOPWORDS:
+        if _nominal(token):
             if current and not joined:
                 runs.append(current)
                 current = []
@@ -116,16 +152,49 @@ def _runs(sentence: str, tokens: Sequence[Token]) -> list[list[Token]]:
     return runs
 
 
-_HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame", "lord", "lady"])
+def _capitalised(token: Token | None) -> bool:
+    return token is not None and token.start > 0 and token.text[:1].isupper()
+
+
+def _inside_a_name(sentence: str, tokens: Sequence[Token], run: Sequence[Token]) -> bool:
+    """The run is part of a longer name the tagger split: a capitalised word touches it ("No
+    More Mr Nasty"), or "of" joins it to one ("Court of Appeals", "Novel of the Year")."""
+    index = tokens.index(run[0])
+    after_index = index + len(run)
+
+    def at(i: int) -> Token | None:
+        return tokens[i] if 0 <= i < len(tokens) else None
+
+    before, after = at(index - 1), at(after_index)
+    if (
+        _capitalised(before)
+        and before is not None
+        and before.text.lower().rstrip(".") not in _HONORIFICS
+        and sentence[before.end : run[0].start].isspace()
+    ):
+        return True
+    if (
+        after is not None
+        and after.text[:1].isupper()
+        and sentence[run[-1].end : after.start].isspace()
+    ):
+        return True
+    if not run[0].text[:1].isupper():
+        return False
+    joined_before = (
+        before is not None and before.text in ("of", "for") and _capitalised(at(index - 2))
+    )
+    beyond = at(after_index + 1)
+    if beyond is not None and beyond.text == "the":
+        beyond = at(after_index + 2)
+    joined_after = after is not None and after.text in ("of", "for") and _capitalised(beyond)
+    return joined_before or joined_after
 
 
 MONTHS: frozenset[str] = frozenset(
     """january february march april may june july august september october november
     december""".split()  # noqa: SIM905 - a word list reads best as text
 )
-
-
-_SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion"])
 
 
 def _quantity(run: list[Token]) -> list[Token] | None:
@@ -138,19 +207,29 @@ def _quantity(run: list[Token]) -> list[Token] | None:
         digits = sum(ch.isdigit() for token in run for ch in token.text)
         return run if digits >= 3 or len(run) > 1 else None
     scaled = len(run) > 1 and run[1].text.lower() in _SCALES
+    unit = run[-1].text.lower()
+    if not (unit in _SCALES or _plural(unit) or run[-1].pos == "NUM"):
+        return None  # "200 million cell" of "200 million cell phones"
     if len(run) <= 2 + scaled and all(token.pos in ("NUM", "NOUN") for token in run):
         return run
     return None
 
 
 def _trimmed(run: list[Token]) -> list[Token] | None:
-    """The run as a term, or None: loose modifiers, titles and trailing adjectives dropped; a
-    run headed by a generic word, or too long to be one term, is not a key phrase."""
+    """The run as a term, or None: quantifiers, titles and trailing adjectives dropped; a run
+    of generic words, one opened by a judging adjective, or one too long to be a term, is not a
+    key phrase."""
     while run and (
-        (run[0].pos == "ADJ" and run[0].text.lower() in _LOOSE_MODIFIERS)
-        or run[0].text.lower().rstrip(".") in _HONORIFICS
+        run[0].text.lower() in _QUANTIFIERS or run[0].text.lower().rstrip(".") in _HONORIFICS
     ):
         run = run[1:]
+    capitals = [token.text[:1].isupper() or token.text in _NAME_PARTICLES for token in run]
+    if capitals and capitals[-1] and not all(capitals):
+        # "director Richard Eyre", "year Bournemouth": the name is the phrase.
+        tail = len(run) - capitals[::-1].index(False)
+        run = run[tail:]
+    if run and run[0].text in _JUDGING:
+        return None
     while run and run[-1].pos == "ADJ":
         run = run[:-1]
     if not run or len(run) > MAX_WORDS:
@@ -159,7 +238,10 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
         return _quantity(run)
     if any(token.pos == "NUM" for token in run):
         return _quantity(run)
-    if run[-1].pos not in _HEAD or all(token.text.lower() in GENERIC for token in run):
+    head = run[-1].text.lower()
+    if run[-1].pos not in _HEAD or head in _EMPTY_HEADS:
+        return None
+    if all(token.text.lower() in GENERIC for token in run):
         # "number" alone names nothing; "load factor" and "Krebs cycle" are terms.
         return None
     if any(len(token.text) < 2 for token in run) or any(
@@ -176,24 +258,47 @@ def _verb_inside(run: Sequence[Token], index: int) -> bool:
     word = run[index].text
     if not leans_verb(word):
         return False
+    if index == 0 and len(run) > 1 and run[1].pos == "ADJ":
+        return True  # "impose tougher rules"
     return index > 0 or word.lower().endswith(("s", "ed", "ing"))
 
 
-def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:
-    """Key phrases of the sentences, best first, with every place each is a whole phrase."""
+def _generic(phrase: KeyPhrase, uses: Counter[str]) -> bool:
+    """A single word that names nothing in particular: on the generic list, a common news word
+    the material seldom uses ("quarter", "husband"), or an ordinary word written with a capital
+    ("Committee")."""
+    if len(phrase.stems) != 1:
+        return False
+    if phrase.kind == "name":
+        return phrase.category == "word"
+    if phrase.kind != "term":
+        return False
+    rank = common_rank(phrase.surface)
+    if rank is None:
+        return False
+    return rank <= _VERY_COMMON_RANK or (
+        rank <= _COMMON_RANK and uses[phrase.stems[0]] < _SALIENT_USES
+    )
+
+
+def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
+    """Every whole noun phrase by its stems, with the forms it is written in; and how often
+    the material uses each word (by stem)."""
     found: dict[tuple[str, ...], KeyPhrase] = {}
     forms: dict[tuple[str, ...], Counter[str]] = {}
-    first: dict[tuple[str, ...], int] = {}
-    order = 0
+    uses: Counter[str] = Counter()
+    titled: set[tuple[str, ...]] = set()
+    located: set[tuple[str, ...]] = set()
     for index, sentence in enumerate(sentences):
         tokens = tag(sentence)
+        uses.update(stem(token.text.lower()) for token in tokens)
         possessors = {t.start for t, n in pairwise(tokens) if n.pos == "PART"}
         for run in _runs(sentence, tokens):
             if run[-1].start in possessors and any(t.pos == "ADJ" for t in run):
                 # "biggest children" of "the biggest children's award" is half of a phrase.
                 continue
             term = _trimmed(run)
-            if term is None:
+            if term is None or _inside_a_name(sentence, tokens, term):
                 continue
             start, end = term[0].start, term[-1].end
             key = tuple(stem(word) for word in words(sentence[start:end]))
@@ -204,9 +309,11 @@ def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:
                 kind = "number" if any(token.pos == "NUM" for token in term) else "term"
                 found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named)
                 forms[key] = Counter()
-                first[key] = order
-                order += 1
             found[key].occurrences.append(Occurrence(index, start, end))
+            if _TITLED.search(sentence[:start]) or _SAYS.match(sentence[end:]):
+                titled.add(key)
+            elif _LOCATED.search(sentence[:start]):
+                located.add(key)
             # Sentence-initial capitals say nothing about the word: counted only as a last resort.
             forms[key][sentence[start:end]] += 1 if start else 0
     for key, phrase in found.items():
@@ -217,14 +324,36 @@ def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:
         phrase.surface = " ".join(surface.split())
         if phrase.kind != "number":
             phrase.kind = _kind(phrase.surface)
+        if phrase.kind == "term":
+            phrase.category = term_class(phrase.surface.split()[-1])
+        elif phrase.kind != "name":
+            phrase.category = phrase.kind
+        else:
+            phrase.category = name_class(phrase.surface)
+            if phrase.category == "unknown" and key in titled:
+                phrase.category = "person"
+            elif phrase.category == "unknown" and key in located:
+                phrase.category = "place"
+    return found, uses
 
-    def score(key: tuple[str, ...]) -> tuple[int, bool, int, int]:
+
+def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:
+    """Key phrases of the sentences, best first, with every place each is a whole phrase."""
+    found, uses = _collect(sentences)
+    phrases = [phrase for phrase in found.values() if not _generic(phrase, uses)]
+    first = {id(phrase): order for order, phrase in enumerate(phrases)}
+
+    def score(phrase: KeyPhrase) -> tuple[int, bool, int, int]:
         # Among phrases used equally often, names and figures first: they are what a student
         # is most often asked to recall.
-        phrase = found[key]
-        return (-len(phrase.occurrences), phrase.kind == "term", -len(key), first[key])
+        return (
+            -len(phrase.occurrences),
+            phrase.kind == "term",
+            -len(phrase.stems),
+            first[id(phrase)],
+        )
 
-    return [found[key] for key in sorted(found, key=score)]
+    return sorted(phrases, key=score)
 
 
 def extract_keyphrases(text: str, top: int = 20) -> list[str]:
