@@ -187,9 +187,12 @@ def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
 # "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"): such an
 # answer gets a question only when the material has too few others.
 _VAGUE = frozenset(["unknown", "abstract", "word"])
+# How closely wrong options must match the answer's kind: the first level that gives a
+# material its questions is used. Any kind at all only so that no material has no quiz.
+_SAME_KIND, _VAGUE_KINDS, _ANY_KIND = 0, 1, 2
 
 
-def _same_type(candidate: _Phrase, answer: _Phrase, *, strict: bool) -> bool:
+def _same_type(candidate: _Phrase, answer: _Phrase, *, level: int) -> bool:
     if candidate.kind != answer.kind:
         return False
     if answer.kind == "number":
@@ -197,13 +200,16 @@ def _same_type(candidate: _Phrase, answer: _Phrase, *, strict: bool) -> bool:
     if answer.kind == "term" and candidate.plural != answer.plural:
         # A plural answer with a singular option (or the reverse) is ruled out by grammar.
         return False
-    if not strict:
+    if level == _ANY_KIND:
         return True
     # A place with places, a person with people, a substance with substances; names only
     # with names of as many words ("Thoday" is no match for "Frank Capra").
-    if answer.category in _VAGUE or candidate.category != answer.category:
+    if answer.kind == "name" and len(candidate.stems) != len(answer.stems) and level == _SAME_KIND:
         return False
-    return answer.kind != "name" or len(candidate.stems) == len(answer.stems)
+    if candidate.category == answer.category:
+        return level != _SAME_KIND or answer.category not in _VAGUE
+    # Filling a quiz, two vague kinds may meet; two kinds known to differ do not.
+    return level != _SAME_KIND and answer.category in _VAGUE and candidate.category in _VAGUE
 
 
 def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[SourceSentence]) -> bool:
@@ -224,7 +230,7 @@ def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[Sourc
 
 
 def _distractors(
-    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, strict: bool
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, level: int
 ) -> list[_Phrase]:
     """Three key phrases of the answer's type that share no content word with it, with each
     other or with the question (an option named in the stem is obviously wrong), are not
@@ -243,7 +249,7 @@ def _distractors(
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if not _same_type(candidate, answer, strict=strict) or blocked & set(candidate.stems):
+        if not _same_type(candidate, answer, level=level) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
@@ -276,14 +282,14 @@ def _wrong_options(
     sentences: Sequence[SourceSentence],
     source: str,
     *,
-    strict: bool,
+    level: int,
 ) -> list[str]:
     """A figure gets changed versions of itself; anything else other key phrases."""
     if cloze.phrase.kind == "number":
         changed = figure_options(cloze.answer, source)
         if changed:
             return changed
-    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, strict=strict)]
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, level=level)]
 
 
 def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
@@ -303,7 +309,8 @@ def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> l
     """Multiple-choice questions: complete a source sentence; options are key phrases.
 
     Questions whose wrong options are surely of the answer's kind come first; only when a
-    material has too few of them is the quiz filled with options of a vaguer kind.
+    material has too few of them is the quiz filled with options of a vaguer kind, and only
+    when it has none at all with options of any kind.
     """
     if max_questions < 1:
         return []
@@ -311,13 +318,15 @@ def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> l
     source = "\n".join(sentence.text for sentence in sentences)
     clozes = _clozes(sentences, quotable, phrases)
     chosen: dict[int, list[str]] = {}
-    for strict in (True, False):
+    for level in (_SAME_KIND, _VAGUE_KINDS, _ANY_KIND):
+        if level == _ANY_KIND and chosen:
+            break
         for index, cloze in enumerate(clozes):
             if len(chosen) == max_questions:
                 break
             if index in chosen:
                 continue
-            wrong = _wrong_options(cloze, phrases, sentences, source, strict=strict)
+            wrong = _wrong_options(cloze, phrases, sentences, source, level=level)
             if wrong:
                 chosen[index] = wrong
     return [_question(clozes[index], chosen[index]) for index in sorted(chosen)]
