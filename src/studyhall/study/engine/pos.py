@@ -35,7 +35,7 @@ _START, _END = "<s>", "</s>"
 # Words joined by hyphens stay one token ("key-value"), so do figures ("10,000", "6.7", "20%",
 # "3.36bn"); a possessive "'s" is a token of its own so it ends the noun phrase before it.
 _TOKEN = re.compile(
-    r"['\u2019]s\b|\d+(?:[.,]\d+)*(?:%|[^\W\d_]+)?(?:-[^\W_]+)*|[^\W_]+(?:-[^\W_]+)*(?:['\u2019](?!s\b)[^\W_]+)?"
+    r"['\u2019]s\b|\d+(?:[.,]\d+)*(?:%|[^\W\d_]{1,4}(?![^\W\d_]))?(?:-[^\W_]+)*|[^\W_]+(?:-[^\W_]+)*(?:['\u2019](?!s\b)[^\W_]+)?"
 )
 
 
