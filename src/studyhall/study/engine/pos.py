@@ -35,7 +35,7 @@ _START, _END = "<s>", "</s>"
 # Words joined by hyphens stay one token ("key-value"), so do figures ("10,000", "6.7", "20%",
 # "3.36bn"); a possessive "'s" is a token of its own so it ends the noun phrase before it.
 _TOKEN = re.compile(
-    r"['\u2019]s\b|\d+(?:[.,]\d+)*(?:%|[^\W\d_]{1,4}(?![^\W\d_]))?(?:-[^\W_]+)*|[^\W_]+(?:-[^\W_]+)*(?:['\u2019](?!s\b)[^\W_]+)?"
+    r"['\u2019]s\b|\d+(?:[.,]\d+)*(?:%|[^\W\d_]+)?(?:-[^\W_]+)*|[^\W_]+(?:-[^\W_]+)*(?:['\u2019](?!s\b)[^\W_]+)?"
 )
 
 
@@ -233,7 +233,9 @@ def tag(sentence: str) -> list[Token]:
     # The model was trained on a letters-only stream: numerals and "'s" are tagged here.
     for i, word in enumerate(words):
         if word[:1].isdigit():
-            tags[i] = "NUM"  # "G8" and "E3" are names, not figures
+            # "G8" is a name, not a figure; "3.36bn" and "60m" are, "2001fetched" (a typo) not.
+            unit = word.lstrip("0123456789.,").split("-")[0]
+            tags[i] = "NUM" if len(unit) <= 4 else "X"
         elif word[:1] in "'\u2019":
             tags[i] = "PART"
     return [Token(m.group(), m.start(), m.end(), t) for m, t in zip(matches, tags, strict=True)]
