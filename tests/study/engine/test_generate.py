@@ -46,20 +46,23 @@ def _texts(passages: list[Passage]) -> dict[str, str]:
 def test_cloze_cards_quote_and_cite_their_sentence(passages: list[Passage]) -> None:
     cards = generate_flashcards(passages, max_cards=10)
     texts = _texts(passages)
+    # Whole terms, names and figures; never a generic word, half a term or a verb phrase.
     assert [(card.back, card.citations[0].chunk_id) for card in cards] == [
-        ("basic structural unit", "c0"),
         ("cell", "c0"),
         ("proteins", "c1"),
-        ("living", "c2"),
-        ("Plant", "c2"),
         ("photosynthesis", "c2"),
-        ("DNA", "c1"),
-        ("ATP", "c1"),
+        ("Charles Darwin", "c2"),
+        ("Robert Hooke", "c2"),
+        ("1676", "c2"),
+        ("phospholipid bilayer", "c0"),
+        ("genetic material", "c1"),
+        ("cellular respiration", "c1"),
+        ("Golgi apparatus", "c1"),
     ]
     for card in cards:
         citation = card.citations[0]
         sentence = texts[citation.chunk_id][citation.start : citation.end]
-        assert card.front == sentence.replace(card.back, BLANK)
+        assert card.front == sentence.replace(card.back, BLANK, 1)
         assert citation.material_id == "m1"
         assert validate_card(card, texts) == []
     assert generate_flashcards(passages, max_cards=3) == cards[:3]
@@ -77,8 +80,14 @@ def test_questions_have_four_distinct_options_and_one_answer(passages: list[Pass
         assert sum(option.correct for option in question.options) == 1
         assert validate_question(question, texts) == []
     first = questions[0]
-    assert first.stem == "The cell is the _____ of all living organisms."
-    assert first.answer == "basic structural unit"
+    assert first.stem == "The _____ is the basic structural unit of all living organisms."
+    assert first.answer == "cell"
+    assert sorted(o.text for o in first.options) == [
+        "cell",
+        "microscope",
+        "photosynthesis",
+        "powerhouse",
+    ]
     # Regenerating the same material gives the same quiz, option order included.
     assert generate_questions(passages, max_questions=6) == questions
 

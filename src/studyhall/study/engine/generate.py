@@ -10,15 +10,15 @@ from __future__ import annotations
 import random
 import re
 import zlib
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
 from studyhall.study.engine.chunk import Passage
-from studyhall.study.engine.keyphrases import extract_keyphrases
+from studyhall.study.engine.figures import figure_options
+from studyhall.study.engine.keyphrases import MONTHS, Occurrence, key_phrases
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
+from studyhall.study.engine.lexicon import synonyms
 from studyhall.study.engine.schemas import BLANK, Flashcard, QuizOption, QuizQuestion
 from studyhall.study.engine.summarize import (
     SourceSentence,
@@ -27,8 +27,6 @@ from studyhall.study.engine.summarize import (
 )
 
 __all__ = ["generate_flashcards", "generate_questions"]
-
-PhraseType = Literal["number", "name", "term"]
 
 # Sentences shorter than this give too little context to recall the blank; longer ones make
 # unreadable cards.
@@ -40,8 +38,12 @@ class _Phrase:
     surface: str
     """How the phrase is usually written in the material (mid-sentence casing preferred)."""
     stems: tuple[str, ...]
-    kind: PhraseType
+    kind: str
+    category: str
+    plural: bool
     rank: int
+    occurrences: tuple[Occurrence, ...]
+    """Where the material uses it as a whole noun phrase; only these places are blanked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +53,9 @@ class _Cloze:
     front: str
     answer: str
     """The phrase exactly as written in the cited sentence."""
-
-
-def _pattern(phrase: str) -> re.Pattern[str]:
-    parts = [re.escape(part) for part in phrase.split()]
-    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.IGNORECASE)
+    before: str | None
+    """Stem of the content word just before the blank, if any."""
+    after: str | None
 
 
 def _content_stems(text: str) -> set[str]:
@@ -67,149 +67,181 @@ def _contains(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     return n > 0 and any(tuple(haystack[i : i + n]) == tuple(needle) for i in range(len(haystack)))
 
 
-_HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame"])
-_WORD_BEFORE = re.compile(r"([\w'\u2019.-]+)\s+$")
-_WORD_AFTER = re.compile(r"\s+([\w'\u2019-]+)")
-
-
-def _whole_name(text: str, start: int, end: int) -> bool:
-    """False when a capitalised word touches the match: "Liam [Fox]", "[Tory Treasurer Lord]
-    Ashcroft" are parts of longer names, and blanking them tests half a name."""
-    before = _WORD_BEFORE.search(text, max(0, start - 40), start)
-    if before:
-        word = before.group(1)
-        if word[0].isupper() and word.rstrip(".").casefold() not in _HONORIFICS:
-            return False
-    after = _WORD_AFTER.match(text, end)
-    return not (after and after.group(1)[0].isupper())
-
-
-def _same_case(found: str, surface: str, start: int) -> bool:
-    """Matching ignores case, but "World" in "World Championship" is not the term "world"."""
-    found = " ".join(found.split())
-    if start == 0:
-        return found[1:] == surface[1:]
-    return found == surface
-
-
 def _squash(text: str) -> str:
     return "".join(words(text))
 
 
-def _kind(surface: str) -> PhraseType:
-    if any(ch.isdigit() for ch in surface):
-        return "number"
-    if all(word[0].isupper() for word in surface.split() if word[0].isalpha()):
-        return "name"
-    return "term"
-
-
 def _phrases(sentences: Sequence[SourceSentence], top: int) -> list[_Phrase]:
-    """Key phrases with their usual spelling, kept only where they stand on their own.
-
-    A phrase that only ever occurs inside a longer key phrase ("Exchange Commission" inside
-    "Securities Exchange Commission") is a fragment, not a concept, and makes a giveaway
-    distractor.
-    """
-    text = "\n".join(sentence.text for sentence in sentences)
-    raw_phrases = extract_keyphrases(text, top=top)
-    spans: dict[str, list[tuple[int, int, int]]] = {}
-    for raw in raw_phrases:
-        pattern = _pattern(raw)
-        spans[raw] = [
-            (sentence.position, match.start(), match.end())
-            for sentence in sentences
-            for match in pattern.finditer(sentence.text)
-        ]
-    by_sentence = {sentence.position: sentence.text for sentence in sentences}
-    result: list[_Phrase] = []
-    for rank, raw in enumerate(raw_phrases):
-        longer = [
-            span
-            for other in raw_phrases
-            if len(other.split()) > len(raw.split())
-            for span in spans[other]
-        ]
-        forms: Counter[str] = Counter()
-        initial: Counter[str] = Counter()
-        is_name = _kind(raw) == "name"
-        for position, start, end in spans[raw]:
-            if any(p == position and s <= start and end <= e for p, s, e in longer):
-                continue
-            if is_name and not _whole_name(by_sentence[position], start, end):
-                continue
-            form = by_sentence[position][start:end]
-            (initial if start == 0 else forms)[form] += 1
-        counts = forms or initial
-        if not counts:
-            continue
-        surface = " ".join(counts.most_common(1)[0][0].split()).rstrip("'\u2019")
-        stems = tuple(stem(token) for token in words(surface))
-        result.append(_Phrase(surface, stems, _kind(surface), rank))
-    return result
+    found = key_phrases([sentence.text for sentence in sentences])[:top]
+    return [
+        _Phrase(p.surface, p.stems, p.kind, p.category, p.plural, rank, tuple(p.occurrences))
+        for rank, p in enumerate(found)
+    ]
 
 
-def _clozes(sentences: Sequence[SourceSentence], phrases: Sequence[_Phrase]) -> list[_Cloze]:
-    """One cloze per phrase on the first unused sentence that hides it completely."""
-    used: set[int] = set()
+def _neighbours(text: str, start: int, end: int) -> tuple[str | None, str | None]:
+    """Stems of the nearest content words on each side of a span."""
+    before = [w for w in words(text[:start]) if w not in STOPWORDS]
+    after = [w for w in words(text[end:]) if w not in STOPWORDS]
+    return (stem(before[-1]) if before else None, stem(after[0]) if after else None)
+
+
+def _clozes(
+    sentences: Sequence[SourceSentence],
+    quotable: Sequence[SourceSentence],
+    phrases: Sequence[_Phrase],
+) -> list[_Cloze]:
+    """One cloze per phrase on the first unused quotable sentence where it is a whole phrase."""
+    usable = {s.position for s in quotable if _MIN_WORDS <= len(words(s.text)) <= _MAX_WORDS}
     taken: list[tuple[str, ...]] = []
     result: list[_Cloze] = []
-    for phrase in phrases:
-        # "Warner" after "Time Warner" would test the same fact twice.
-        if any(_contains(phrase.stems, t) or _contains(t, phrase.stems) for t in taken):
-            continue
-        pattern = _pattern(phrase.surface)
-        for sentence in sentences:
-            text = sentence.text
-            if sentence.position in used or not _MIN_WORDS <= len(words(text)) <= _MAX_WORDS:
+    # First one cloze per sentence, best phrases first; then, for short materials, a second
+    # round blanks another phrase of an already used sentence, so more of its facts are asked.
+    for fresh_only in (True, False):
+        used = {cloze.sentence.position for cloze in result} if fresh_only else set()
+        for phrase in phrases:
+            # "Warner" after "Time Warner" would test the same fact twice.
+            if any(_contains(phrase.stems, t) or _contains(t, phrase.stems) for t in taken):
                 continue
-            match = pattern.search(text)
-            if match is None or not _same_case(match.group(), phrase.surface, match.start()):
-                continue
-            if phrase.kind == "name" and not _whole_name(text, match.start(), match.end()):
-                continue
-            front = pattern.sub(BLANK, text)
-            front_stems = [stem(token) for token in words(front)]
-            # A plural or other inflection left in the sentence would give the answer away.
-            if _contains(front_stems, phrase.stems):
-                continue
-            used.add(sentence.position)
-            taken.append(phrase.stems)
-            result.append(_Cloze(phrase, sentence, front, " ".join(match.group().split())))
-            break
+            cloze = _first_cloze(sentences, phrase, usable - used)
+            if cloze is not None:
+                used.add(cloze.sentence.position)
+                taken.append(phrase.stems)
+                result.append(cloze)
     return result
+
+
+def _first_cloze(
+    sentences: Sequence[SourceSentence], phrase: _Phrase, usable: set[int]
+) -> _Cloze | None:
+    for occurrence in phrase.occurrences:
+        if occurrence.sentence not in usable:
+            continue
+        sentence = sentences[occurrence.sentence]
+        text = sentence.text
+        front = text[: occurrence.start] + BLANK + text[occurrence.end :]
+        # The same term (or an inflection of it) left in the sentence gives the answer away.
+        if _contains([stem(token) for token in words(front)], phrase.stems):
+            continue
+        answer = " ".join(text[occurrence.start : occurrence.end].split())
+        before, after = _neighbours(text, occurrence.start, occurrence.end)
+        return _Cloze(phrase, sentence, front, answer, before, after)
+    return None
 
 
 @lru_cache(maxsize=4)
 def _material(
     passages: tuple[Passage, ...], top: int
-) -> tuple[tuple[SourceSentence, ...], tuple[_Phrase, ...]]:
+) -> tuple[tuple[SourceSentence, ...], tuple[SourceSentence, ...], tuple[_Phrase, ...]]:
     # Cached because a material's cards and quiz are usually generated back to back and key
     # phrase extraction is most of the cost; inputs are immutable, so the cache is safe.
     everything = source_sentences(passages)
-    return tuple(quotable_sentences(everything)), tuple(_phrases(everything, top))
+    return (
+        tuple(everything),
+        tuple(quotable_sentences(everything)),
+        tuple(_phrases(everything, top)),
+    )
 
 
 def generate_flashcards(passages: Sequence[Passage], max_cards: int = 10) -> list[Flashcard]:
     """Cloze cards: a source sentence with one key phrase blanked; best phrases first."""
     if max_cards < 1:
         return []
-    sentences, phrases = _material(tuple(passages), top=max(30, 3 * max_cards))
+    sentences, quotable, phrases = _material(tuple(passages), top=max(30, 3 * max_cards))
     return [
         Flashcard(front=c.front, back=c.answer, citations=[c.sentence.citation()])
-        for c in _clozes(sentences, phrases)[:max_cards]
+        for c in _clozes(sentences, quotable, phrases)[:max_cards]
     ]
 
 
-def _distractors(answer: _Phrase, stem_text: str, pool: Sequence[_Phrase]) -> list[_Phrase]:
-    """Three phrases of the answer's kind and length that share no content word with it,
-    with each other, or with the question (an option named in the stem is obviously wrong)."""
-    blocked = set(answer.stems) | _content_stems(stem_text)
+def _near(a: str, b: str) -> bool:
+    """Two forms of one word ("French" / "France", "Scotsman" / "Scotland"): the same first
+    five letters, or at most two edits apart."""
+    a, b = a.lower(), b.lower()
+    if min(len(a), len(b)) >= 5 and a[:5] == b[:5]:
+        return True
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 2:
+        return a == b
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1] <= 2
+
+
+def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
+    """Years are compared with years, dates with dates, "380 years" with "four years"."""
+    tokens = surface.lower().split()
+    year = len(tokens) == 1 and tokens[0].isdigit() and 1000 <= int(tokens[0]) <= 2100
+    # A unit written onto the figure counts too: "3,000m" is no match for "1.45secs".
+    units = frozenset(
+        "<month>" if t in MONTHS else re.sub(r"[\d.,%-]+", "", t) or "<figure>" for t in tokens
+    )
+    spelled = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+    return year, units - spelled
+
+
+# Kinds too loose to choose wrong options by ("self-belief" among "gold medal", "top spot",
+# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"): such an
+# answer gets a question only when the material has too few others.
+_VAGUE = frozenset(["unknown", "abstract", "word"])
+# How closely wrong options must match the answer's kind: the first level that gives a
+# material its questions is used. Any kind at all only so that no material has no quiz.
+_SAME_KIND, _VAGUE_KINDS, _ANY_KIND = 0, 1, 2
+
+
+def _same_type(candidate: _Phrase, answer: _Phrase, *, level: int) -> bool:
+    if candidate.kind != answer.kind:
+        return False
+    if answer.kind == "number":
+        return _number_shape(candidate.surface) == _number_shape(answer.surface)
+    if answer.kind == "term" and candidate.plural != answer.plural:
+        # A plural answer with a singular option (or the reverse) is ruled out by grammar.
+        return False
+    if level == _ANY_KIND:
+        return True
+    # A place with places, a person with people, a substance with substances; names only
+    # with names of as many words ("Thoday" is no match for "Frank Capra").
+    if answer.kind == "name" and len(candidate.stems) != len(answer.stems) and level == _SAME_KIND:
+        return False
+    if candidate.category == answer.category:
+        return level != _SAME_KIND or answer.category not in _VAGUE
+    # Filling a quiz, two vague kinds may meet; two kinds known to differ do not.
+    return level != _SAME_KIND and answer.category in _VAGUE and candidate.category in _VAGUE
+
+
+def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[SourceSentence]) -> bool:
+    """The candidate also completes the sentence: it is a synonym of the answer, or somewhere
+    the material puts it next to the same content word as the blank ("cross the ____" ->
+    bilayer, when the material also says molecules cross the membrane)."""
+    answer = cloze.phrase.surface.lower()
+    if candidate.surface.lower() in synonyms(answer) or answer in synonyms(candidate.surface):
+        return True
+    for occurrence in candidate.occurrences:
+        text = sentences[occurrence.sentence].text
+        before, after = _neighbours(text, occurrence.start, occurrence.end)
+        if (before is not None and before == cloze.before) or (
+            after is not None and after == cloze.after
+        ):
+            return True
+    return False
+
+
+def _distractors(
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, level: int
+) -> list[_Phrase]:
+    """Three key phrases of the answer's type that share no content word with it, with each
+    other or with the question (an option named in the stem is obviously wrong), are not
+    another spelling of any of them, and are not also a right answer according to the material.
+    """
+    answer = cloze.phrase
+    blocked = set(answer.stems) | _content_stems(cloze.front)
     squashed = [_squash(answer.surface)]
 
-    def fit(candidate: _Phrase) -> tuple[int, int, float, int]:
+    def fit(candidate: _Phrase) -> tuple[int, float, int]:
         return (
-            candidate.kind != answer.kind,
             abs(len(candidate.stems) - len(answer.stems)),
             round(abs(len(candidate.surface) - len(answer.surface)) / len(answer.surface), 1),
             candidate.rank,
@@ -217,13 +249,13 @@ def _distractors(answer: _Phrase, stem_text: str, pool: Sequence[_Phrase]) -> li
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if (candidate.kind == "number") != (answer.kind == "number"):
-            continue
-        if blocked & set(candidate.stems):
+        if not _same_type(candidate, answer, level=level) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
-        if any(flat in other or other in flat for other in squashed):
+        if any(flat in other or other in flat or _near(flat, other) for other in squashed):
+            continue
+        if _true_in_source(candidate, cloze, sentences):
             continue
         chosen.append(candidate)
         blocked |= set(candidate.stems)
@@ -233,29 +265,68 @@ def _distractors(answer: _Phrase, stem_text: str, pool: Sequence[_Phrase]) -> li
     return []
 
 
+def _answer_option(cloze: _Cloze) -> str:
+    """The answer in the material's usual spelling, like the distractors, so case does not mark
+    it; inflected as the cited sentence has it when that differs ("profit", usually "profits")."""
+    usual = cloze.phrase.surface
+    if usual.lower() == cloze.answer.lower():
+        return usual
+    if usual[:1].islower():
+        return cloze.answer[:1].lower() + cloze.answer[1:]
+    return cloze.answer
+
+
+def _wrong_options(
+    cloze: _Cloze,
+    pool: Sequence[_Phrase],
+    sentences: Sequence[SourceSentence],
+    source: str,
+    *,
+    level: int,
+) -> list[str]:
+    """A figure gets changed versions of itself; anything else other key phrases."""
+    if cloze.phrase.kind == "number":
+        changed = figure_options(cloze.answer, source)
+        if changed:
+            return changed
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, level=level)]
+
+
+def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
+    options = [QuizOption(text=_answer_option(cloze), correct=True)]
+    options += [QuizOption(text=text, correct=False) for text in wrong]
+    # Deterministic shuffle: regenerating the same material gives the same quiz.
+    random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
+    return QuizQuestion(
+        stem=cloze.front,
+        options=options,
+        explanation=cloze.sentence.text,
+        citations=[cloze.sentence.citation()],
+    )
+
+
 def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> list[QuizQuestion]:
-    """Multiple-choice questions: complete a source sentence; options are key phrases."""
+    """Multiple-choice questions: complete a source sentence; options are key phrases.
+
+    Questions whose wrong options are surely of the answer's kind come first; only when a
+    material has too few of them is the quiz filled with options of a vaguer kind, and only
+    when it has none at all with options of any kind.
+    """
     if max_questions < 1:
         return []
-    sentences, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
-    questions: list[QuizQuestion] = []
-    for cloze in _clozes(sentences, phrases):
-        distractors = _distractors(cloze.phrase, cloze.front, phrases)
-        if not distractors:
-            continue
-        # Every option in the material's usual spelling, so case does not mark the answer.
-        options = [QuizOption(text=cloze.phrase.surface, correct=True)]
-        options += [QuizOption(text=d.surface, correct=False) for d in distractors]
-        # Deterministic shuffle: regenerating the same material gives the same quiz.
-        random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
-        questions.append(
-            QuizQuestion(
-                stem=cloze.front,
-                options=options,
-                explanation=cloze.sentence.text,
-                citations=[cloze.sentence.citation()],
-            )
-        )
-        if len(questions) == max_questions:
+    sentences, quotable, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
+    source = "\n".join(sentence.text for sentence in sentences)
+    clozes = _clozes(sentences, quotable, phrases)
+    chosen: dict[int, list[str]] = {}
+    for level in (_SAME_KIND, _VAGUE_KINDS, _ANY_KIND):
+        if level == _ANY_KIND and chosen:
             break
-    return questions
+        for index, cloze in enumerate(clozes):
+            if len(chosen) == max_questions:
+                break
+            if index in chosen:
+                continue
+            wrong = _wrong_options(cloze, phrases, sentences, source, level=level)
+            if wrong:
+                chosen[index] = wrong
+    return [_question(clozes[index], chosen[index]) for index in sorted(chosen)]

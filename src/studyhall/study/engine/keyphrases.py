@@ -1,143 +1,362 @@
-"""Key phrases of a material: YAKE, with a RAKE-style fallback.
+"""Key phrases of a material: whole noun phrases found with a part-of-speech tagger.
 
-YAKE is statistical and needs no model files, but it is third-party code run on arbitrary
-uploads; if it fails for any reason a simpler in-house method keeps artifact generation going.
+A key phrase is a maximal run of adjectives, nouns and names ending in a noun or a name ("Krebs
+cycle", "hash function", "Robert Hooke"), or a written number ("1665"); it never holds a verb
+("table stores key-value"), a preposition or an article, so a card built on it blanks a whole
+term and never a sentence fragment. Runs of generic words only ("number", "place", "part")
+are not terms, but a specific word narrows one ("load factor"). Figures are facts too: a year,
+a date, an amount with its unit ("1665", "27 September 2001", "380 years"). Phrases are ranked
+by how often the material uses them as a whole phrase; among equals names and figures first,
+then longer ones, then by where they first appear.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
 
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
+from studyhall.study.engine.lexicon import common_rank, name_class, term_class
+from studyhall.study.engine.pos import Token, common_noun, leans_verb, tag
 from studyhall.study.engine.sentences import split_sentences
 
-__all__ = ["extract_keyphrases", "rake_keyphrases", "yake_keyphrases"]
+__all__ = ["GENERIC", "MONTHS", "KeyPhrase", "Occurrence", "extract_keyphrases", "key_phrases"]
 
-logger = logging.getLogger(__name__)
-
-# Words that YAKE and RAKE both surface in news and textbook prose but that make poor study
-# prompts on their own: reporting verbs and vague nouns.
-_WEAK = frozenset(
+# Nouns that name no concept of their own: a blank on one of them ("doubling the ____ of
+# buckets" -> number) tests reading, not the material. Also words of reporting and time.
+GENERIC: frozenset[str] = frozenset(
     """
-    said says say told according also would could year years time times people thing things
-    way ways lot lots part new one two first last many much well like just make made get got
+    programme programmes number numbers amount amounts part parts way ways kind kinds type types
+    form forms sort sorts
+    place places picture pictures thing things stuff lot lots bit bits piece pieces case cases
+    fact facts point points side sides end ends use uses result results example examples group
+    groups area areas level levels order orders set sets series range ranges member members
+    time times year years day days week weeks month months today yesterday people person persons
+    man men woman women someone something anything everything nothing reaction reactions
+    process processes system systems method methods problem problems issue issues question
+    questions answer answers reason reasons idea ideas role roles term terms name names word words
+    line lines item items unit units rate rates value values step steps stage stages cycle cycles
+    source sources effect effects factor factors feature features aspect aspects element elements
+    structure structures process function functions state states total top bottom half majority
+    minority rest whole variety lack list lists deal firm firms company companies report reports
+    statement statements spokesman spokeswoman official officials week weekend chance chances
+    life lives average move moves plan plans deal deals decision decisions comment comments
+    news story stories
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
-_PHRASE_SPLIT = re.compile(r"[^\w\s'\u2019&-]+|\s[-\u2013]\s")
+
+# Words that quantify ("many cells", "several firms"): dropped from the front of a phrase.
+_QUANTIFIERS: frozenset[str] = frozenset(
+    "many much several various few each every most more less certain".split()  # noqa: SIM905
+)
+# Adjectives that rank or judge rather than define: "first minister", "main reason", "new
+# york" cut after them would blank half a title, so a phrase starting with one (in lower
+# case) is not a term.
+_JUDGING: frozenset[str] = frozenset(
+    """
+    other same different own such whole entire total following previous next last first second
+    third main key important new recent current latest further additional particular specific
+    similar possible real major good bad great best better worse worst big little
+    """.split()  # noqa: SIM905 - a word list reads best as text
+)
+# Figures with these after them are amounts ("17.5 million", "380 years").
+_SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion", "people"])
+# How the text says what an unknown name names: "Mr Conlon", "Idowu said"; "in Santry".
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+$")
+_SAYS = re.compile(r",?\s+(?:said|says|told|added)\b")
+_LOCATED = re.compile(r"\b(?:in|at|near|from|to)\s+$")
+# Lower-case words inside names: "Antonie van Leeuwenhoek", "Leonardo da Vinci".
+_NAME_PARTICLES = frozenset(["van", "von", "de", "da", "del", "der", "di", "la", "le", "du", "bin"])
+_HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame", "lord", "lady"])
+# Single common words are generic unless the material keeps using them: "quarter" in a news
+# story is filler, "energy" in physics notes is the subject. Ranks are of 2023 English news.
+_COMMON_RANK = 2000
+_SALIENT_USES = 3
+# The very commonest ("quarter", "work", "team") are generic however often the material uses them.
+_VERY_COMMON_RANK = 300
+# Heads so empty that no modifier makes a term of them: "the open source way of working".
+_EMPTY_HEADS = frozenset(
+    "way ways lot lots kind kinds sort sorts thing things bit bits deal deals".split()  # noqa: SIM905
+)
+_NOMINAL = frozenset(["NOUN", "PROPN", "ADJ", "NUM"])
+_HEAD = frozenset(["NOUN", "PROPN"])
+MAX_WORDS = 4
 
 
-def _key(phrase: str) -> tuple[str, ...]:
-    return tuple(stem(token) for token in words(phrase))
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    sentence: int
+    """Index of the sentence in the sequence given to ``key_phrases``."""
+    start: int
+    end: int
 
 
-def _acceptable(phrase: str) -> bool:
-    tokens = words(phrase)
-    if not tokens or len(phrase) < 3:
-        return False
-    if tokens[0] in STOPWORDS or tokens[-1] in STOPWORDS:
-        return False
-    content = [t for t in tokens if t not in STOPWORDS]
-    if not content or all(t in _WEAK for t in content):
-        return False
-    if len(tokens) == 1 and phrase.islower() and len(phrase) >= 6 and phrase.endswith("ed"):
-        # A lone past participle ("enclosed", "reported") is a verb form, not a concept.
-        return False
-    # Phrases with an inner stopword ("impatient and quicker") are rarely a single concept.
-    if len(content) != len(tokens):
-        return False
-    # Without a tagger, case is the best phrase-boundary signal in English: a name is all
-    # capitalised ("Time Warner"), a term all lower case ("quarter profits"); a mix usually
-    # straddles a name and the verb or noun next to it ("boost Time Warner").
-    cases = {word[0].isupper() for word in phrase.split() if word[0].isalpha()}
-    return len(cases) <= 1
+@dataclass(slots=True)
+class KeyPhrase:
+    surface: str
+    """The phrase as most often written inside a sentence (not capitalised by position)."""
+    stems: tuple[str, ...]
+    kind: str
+    """``number``, ``name`` or ``term``."""
+    plural: bool
+    named: bool
+    """Its first word is a name, so its capital is kept wherever it stands."""
+    category: str = "term"
+    """What a name names (``lexicon.name_class``), the kind of thing a term's head is
+    (``lexicon.term_class``), or ``number``."""
+    occurrences: list[Occurrence] = field(default_factory=list)
 
 
-def _clean(phrases: list[str], top: int) -> list[str]:
-    """Acceptable phrases, one per stemmed form ("call centre" == "call centres"), best first."""
-    seen: set[tuple[str, ...]] = set()
-    result: list[str] = []
-    for phrase in phrases:
-        phrase = " ".join(phrase.split())
-        key = _key(phrase)
-        if not _acceptable(phrase) or key in seen:
+def _kind(surface: str) -> str:
+    if any(ch.isdigit() for ch in surface):
+        return "number"
+    if all(word[:1].isupper() for word in surface.split()):
+        return "name"
+    return "term"
+
+
+def _plural(head: str) -> bool:
+    lower = head.lower()
+    return lower.endswith("s") and not lower.endswith(("ss", "us", "is", "ics"))
+
+
+def _nominal(token: Token) -> bool:
+    text = token.text.lower()
+    # "I'm", "they're": a pronoun and a verb; "O'Brien" stays a name.
+    contraction = any(ch in text for ch in "'\u2019") and token.text[-1].islower()
+    return token.pos in _NOMINAL and text not in STOPWORDS and not contraction
+
+
+def _runs(sentence: str, tokens: Sequence[Token]) -> list[list[Token]]:
+    """Maximal nominal runs; punctuation between two words ends a run."""
+    runs: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        joined = current and sentence[current[-1].end : token.start].isspace()
+        if _nominal(token):
+            if current and not joined:
+                runs.append(current)
+                current = []
+            current.append(token)
             continue
-        seen.add(key)
-        result.append(phrase)
-        if len(result) >= top:
-            break
-    return result
+        if current:
+            runs.append(current)
+        current = []
+    if current:
+        runs.append(current)
+    return runs
 
 
-def _sentence_per_line(text: str) -> str:
-    """Close every sentence with punctuation so phrases never bridge a heading and its text."""
-    lines = []
-    for start, end in split_sentences(text):
-        sentence = " ".join(text[start:end].split())
-        lines.append(sentence if sentence[-1] in ".!?…\"'”\u2019)" else sentence + ".")
-    return "\n".join(lines)
+def _capitalised(token: Token | None) -> bool:
+    return token is not None and token.start > 0 and token.text[:1].isupper()
 
 
-def yake_keyphrases(text: str, top: int = 20, max_words: int = 3) -> list[str]:
-    import yake
+def _inside_a_name(sentence: str, tokens: Sequence[Token], run: Sequence[Token]) -> bool:
+    """The run is part of a longer name the tagger split: a capitalised word touches it ("No
+    More Mr Nasty"), or "of" joins it to one ("Court of Appeals", "Novel of the Year")."""
+    index = tokens.index(run[0])
+    after_index = index + len(run)
 
-    # Over-fetch because cleaning drops mixed-case, stopword-bridged and same-stem phrases.
-    extractor = yake.KeywordExtractor(lan="en", n=max_words, top=top * 2, dedup_lim=0.9)
-    pairs = extractor.extract_keywords(text)
-    return _clean([str(phrase) for phrase, _score in pairs], top)
+    def at(i: int) -> Token | None:
+        return tokens[i] if 0 <= i < len(tokens) else None
+
+    before, after = at(index - 1), at(after_index)
+    if (
+        _capitalised(before)
+        and before is not None
+        and before.text.lower().rstrip(".") not in _HONORIFICS
+        and sentence[before.end : run[0].start].isspace()
+    ):
+        return True
+    if (
+        after is not None
+        and after.text[:1].isupper()
+        and sentence[run[-1].end : after.start].isspace()
+    ):
+        return True
+    if not run[0].text[:1].isupper():
+        return False
+    joined_before = (
+        before is not None and before.text in ("of", "for") and _capitalised(at(index - 2))
+    )
+    beyond = at(after_index + 1)
+    if beyond is not None and beyond.text == "the":
+        beyond = at(after_index + 2)
+    joined_after = after is not None and after.text in ("of", "for") and _capitalised(beyond)
+    return joined_before or joined_after
 
 
-def rake_keyphrases(text: str, top: int = 20, max_words: int = 3) -> list[str]:
-    """RAKE: candidates are runs of content words; a word scores degree / frequency."""
-    candidates: list[tuple[str, ...]] = []
-    for fragment in _PHRASE_SPLIT.split(text):
-        run: list[str] = []
-        for raw in fragment.split():
-            token = raw.strip("'\u2019-")
-            if token and token.casefold() not in STOPWORDS and any(ch.isalnum() for ch in token):
-                run.append(token)
+MONTHS: frozenset[str] = frozenset(
+    """january february march april may june july august september october november
+    december""".split()  # noqa: SIM905 - a word list reads best as text
+)
+
+
+def _quantity(run: list[Token]) -> list[Token] | None:
+    """A figure as a fact: a year or number ("1665", "10,000"), a date ("27 September 2001"),
+    or a figure with its unit ("380 years", "four years", "17.5 million"); else None ("in
+    2004 Google" is two things)."""
+    first = next(i for i, token in enumerate(run) if token.pos == "NUM")
+    run = run[first:]
+    if all(token.pos == "NUM" or token.text.lower() in MONTHS for token in run):
+        digits = sum(ch.isdigit() for token in run for ch in token.text)
+        return run if digits >= 3 or len(run) > 1 else None
+    scaled = len(run) > 1 and run[1].text.lower() in _SCALES
+    unit = run[-1].text.lower()
+    if not (unit in _SCALES or _plural(unit) or run[-1].pos == "NUM"):
+        return None  # "200 million cell" of "200 million cell phones"
+    if len(run) <= 2 + scaled and all(token.pos in ("NUM", "NOUN") for token in run):
+        return run
+    return None
+
+
+def _trimmed(run: list[Token]) -> list[Token] | None:
+    """The run as a term, or None: quantifiers, titles and trailing adjectives dropped; a run
+    of generic words, one opened by a judging adjective, or one too long to be a term, is not a
+    key phrase."""
+    while run and (
+        run[0].text.lower() in _QUANTIFIERS or run[0].text.lower().rstrip(".") in _HONORIFICS
+    ):
+        run = run[1:]
+    capitals = [token.text[:1].isupper() or token.text in _NAME_PARTICLES for token in run]
+    if capitals and capitals[-1] and not all(capitals):
+        # "director Richard Eyre", "year Bournemouth": the name is the phrase.
+        tail = len(run) - capitals[::-1].index(False)
+        run = run[tail:]
+    if run and run[0].text in _JUDGING:
+        return None
+    while run and run[-1].pos == "ADJ":
+        run = run[:-1]
+    if not run or len(run) > MAX_WORDS:
+        return None
+    if run[0].text.lower() in MONTHS and len(run) > 1 and run[1].pos == "NUM":
+        return _quantity(run)
+    if any(token.pos == "NUM" for token in run):
+        return _quantity(run)
+    head = run[-1].text.lower()
+    if run[-1].pos not in _HEAD or head in _EMPTY_HEADS:
+        return None
+    if all(token.text.lower() in GENERIC for token in run):
+        # "number" alone names nothing; "load factor" and "Krebs cycle" are terms.
+        return None
+    if any(len(token.text) < 2 for token in run) or any(
+        _verb_inside(run, i) for i in range(len(run))
+    ):
+        return None
+    return run
+
+
+def _verb_inside(run: Sequence[Token], index: int) -> bool:
+    """A word that leans to a verb, read as a noun by the tagger ("mitochondria produce
+    ATP"): the run is not trusted. First in a run only an inflected form counts, since a verb
+    stem often names a thing in a compound ("hash function", "load factor")."""
+    word = run[index].text
+    if not leans_verb(word):
+        return False
+    if index == 0 and len(run) > 1 and run[1].pos == "ADJ":
+        return True  # "impose tougher rules"
+    return index > 0 or word.lower().endswith(("s", "ed", "ing"))
+
+
+def _generic(phrase: KeyPhrase, uses: Counter[str]) -> bool:
+    """A single word that names nothing in particular: on the generic list, a common news word
+    the material seldom uses ("quarter", "husband"), or an ordinary word written with a capital
+    ("Committee")."""
+    if len(phrase.stems) != 1:
+        return False
+    if phrase.kind == "name":
+        return phrase.category == "word"
+    if phrase.kind != "term":
+        return False
+    rank = common_rank(phrase.surface)
+    if rank is None:
+        return False
+    return rank <= _VERY_COMMON_RANK or (
+        rank <= _COMMON_RANK and uses[phrase.stems[0]] < _SALIENT_USES
+    )
+
+
+def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
+    """Every whole noun phrase by its stems, with the forms it is written in; and how often
+    the material uses each word (by stem)."""
+    found: dict[tuple[str, ...], KeyPhrase] = {}
+    forms: dict[tuple[str, ...], Counter[str]] = {}
+    uses: Counter[str] = Counter()
+    titled: set[tuple[str, ...]] = set()
+    located: set[tuple[str, ...]] = set()
+    for index, sentence in enumerate(sentences):
+        tokens = tag(sentence)
+        uses.update(stem(token.text.lower()) for token in tokens)
+        possessors = {t.start for t, n in pairwise(tokens) if n.pos == "PART"}
+        for run in _runs(sentence, tokens):
+            if run[-1].start in possessors and any(t.pos == "ADJ" for t in run):
+                # "biggest children" of "the biggest children's award" is half of a phrase.
                 continue
-            if run:
-                candidates.append(tuple(run))
-            run = []
-        if run:
-            candidates.append(tuple(run))
-    candidates = [c for c in candidates if len(c) <= max_words]
-    frequency: Counter[str] = Counter()
-    degree: Counter[str] = Counter()
-    for candidate in candidates:
-        for token in candidate:
-            frequency[token.casefold()] += 1
-            degree[token.casefold()] += len(candidate)
-    # Repetition is what marks a phrase as central in a single document.
-    repeats = Counter(candidates)
-    scored: dict[str, float] = {}
-    for candidate in candidates:
-        phrase = " ".join(candidate)
-        if phrase not in scored:
-            word_scores = sum(degree[t.casefold()] / frequency[t.casefold()] for t in candidate)
-            scored[phrase] = word_scores * repeats[candidate]
-    # dicts keep insertion order and sorted() is stable, so ties go to the earlier phrase.
-    ranked = sorted(scored, key=lambda p: -scored[p])
-    return _clean(ranked, top)
+            term = _trimmed(run)
+            if term is None or _inside_a_name(sentence, tokens, term):
+                continue
+            start, end = term[0].start, term[-1].end
+            key = tuple(stem(word) for word in words(sentence[start:end]))
+            if not key:
+                continue
+            if key not in found:
+                named = term[0].pos == "PROPN" and not common_noun(term[0].text)
+                kind = "number" if any(token.pos == "NUM" for token in term) else "term"
+                found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named)
+                forms[key] = Counter()
+            found[key].occurrences.append(Occurrence(index, start, end))
+            if _TITLED.search(sentence[:start]) or _SAYS.match(sentence[end:]):
+                titled.add(key)
+            elif _LOCATED.search(sentence[:start]):
+                located.add(key)
+            # Sentence-initial capitals say nothing about the word: counted only as a last resort.
+            forms[key][sentence[start:end]] += 1 if start else 0
+    for key, phrase in found.items():
+        surface, mid_sentence = forms[key].most_common(1)[0]
+        if not mid_sentence and not phrase.named and not any(c.isupper() for c in surface[1:]):
+            # Only ever seen first in a sentence: "Small molecules" is written "small molecules".
+            surface = surface[:1].lower() + surface[1:]
+        phrase.surface = " ".join(surface.split())
+        if phrase.kind != "number":
+            phrase.kind = _kind(phrase.surface)
+        if phrase.kind == "term":
+            phrase.category = term_class(phrase.surface.split()[-1])
+        elif phrase.kind != "name":
+            phrase.category = phrase.kind
+        else:
+            phrase.category = name_class(phrase.surface)
+            if phrase.category == "unknown" and key in titled:
+                phrase.category = "person"
+            elif phrase.category == "unknown" and key in located:
+                phrase.category = "place"
+    return found, uses
 
 
-def extract_keyphrases(
-    text: str,
-    top: int = 20,
-    max_words: int = 3,
-    *,
-    primary: Callable[[str, int, int], list[str]] = yake_keyphrases,
-) -> list[str]:
-    """Up to ``top`` key phrases, best first, as they are written in the text."""
-    if not text.strip():
-        return []
-    text = _sentence_per_line(text)
-    try:
-        phrases = primary(text, top, max_words)
-    except Exception:
-        logger.warning("keyphrase extractor failed; using the RAKE fallback", exc_info=True)
-        phrases = []
-    return phrases or rake_keyphrases(text, top, max_words)
+def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:
+    """Key phrases of the sentences, best first, with every place each is a whole phrase."""
+    found, uses = _collect(sentences)
+    phrases = [phrase for phrase in found.values() if not _generic(phrase, uses)]
+    first = {id(phrase): order for order, phrase in enumerate(phrases)}
+
+    def score(phrase: KeyPhrase) -> tuple[int, bool, int, int]:
+        # Among phrases used equally often, names and figures first: they are what a student
+        # is most often asked to recall.
+        return (
+            -len(phrase.occurrences),
+            phrase.kind == "term",
+            -len(phrase.stems),
+            first[id(phrase)],
+        )
+
+    return sorted(phrases, key=score)
+
+
+def extract_keyphrases(text: str, top: int = 20) -> list[str]:
+    """Up to ``top`` key phrases of a text, best first, as they are written in it."""
+    sentences = [text[start:end] for start, end in split_sentences(text)]
+    return [phrase.surface for phrase in key_phrases(sentences)[:top]]
