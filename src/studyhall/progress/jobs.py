@@ -11,10 +11,29 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from studyhall.accounts import closures as account_closures
+from studyhall.db.engine import Database
 from studyhall.jobs import backoff, queue, runtime
 from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
-from studyhall.progress.service import ledger, refresh, streaks, timer
+from studyhall.progress.service import boards, ledger, refresh, streaks, timer
+
+
+
+
+async def unlist_deleted_account(
+    database: Database, user_id: uuid.UUID, closure: account_closures.Closure
+) -> None:
+    """A deleted learner leaves every board (a suspended one stays: the account may return)."""
+    if closure != "deleted":
+        return
+    async with database.transaction() as session:
+        await system_session(session)
+        await boards.set_listed(session, user_id, False)
+
+
+# Accounts' closure job takes a deleted learner off the boards.
+account_closures.on_account_closed("progress.boards", unlist_deleted_account)
 
 
 @queue.periodic(cron="* * * * *")
