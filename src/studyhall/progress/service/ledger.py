@@ -116,6 +116,13 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
     profile, zone = await streaks.lock_profile_and_zone(session, event.user_id)
     day = local_date(event.at, validate_zone(zone))
     entries = await _entries(session, event, day)
+    if isinstance(event, CardReviewed) and event.topic is not None:
+        # Every review moves the topic's card retrievability, also a second one the same day
+        # (which pays no XP): the value is the cards' state, not a reward.
+        topic = event.topic
+        await mastery.record_cards(
+            session, event.user_id, topic.topic_id, topic.retrievability, event.at
+        )
     amounts = await write(session, event.user_id, entries, event.at, day)
     if not amounts:
         return Recorded()
