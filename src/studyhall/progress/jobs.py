@@ -16,7 +16,7 @@ from studyhall.db.engine import Database
 from studyhall.jobs import backoff, queue, runtime
 from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
-from studyhall.progress.service import boards, ledger, refresh, streaks, timer
+from studyhall.progress.service import boards, ledger, recommendations, refresh, streaks, timer
 
 
 
@@ -92,6 +92,17 @@ _RECENT_LEARNERS = text(
     ORDER BY user_id
     """
 )
+
+
+@queue.task(name=recommendations.REFRESH_TASK, queue="maintenance", retry=backoff())
+async def refresh_learner_recommendations(user_id: str) -> None:
+    await refresh_learner_now(uuid.UUID(user_id))
+
+
+async def refresh_learner_now(user_id: uuid.UUID, now: datetime | None = None) -> None:
+    async with runtime().database.transaction() as session:
+        await system_session(session)
+        await refresh.refresh(session, user_id, now or datetime.now(UTC))
 
 
 @queue.periodic(cron="7,22,37,52 * * * *")
