@@ -5,12 +5,20 @@ Prints one JSON line.
                              [--ingest 500]
 
 Builds the learners and the XP ledger with ``generate_series`` SQL (events spread over eight
-UTC weeks), then the board cache from the ledger (what the ledger's transactions keep in step
-in production). Measures, through the API (httpx against the ASGI app, auth included): the
-weekly board top-100, the caller's own rank with neighbours, and ``GET /me/progress``; and the
-ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak, achievement
-check, one transaction each) next to a bare single-row ``INSERT INTO xp_logs`` in its own
-transaction, in the same run.
+UTC weeks; the ledger's keys and indexes are rebuilt after the load), then the board cache from
+the ledger (what the ledger's transactions keep in step in production).
+
+Measures, sequentially in one process:
+- the board's SQL path directly (``boards.board`` in a transaction, no HTTP) for the learner in
+  the middle of this week's board, so "my rank" counts half of it: top-100 with own rank and
+  neighbours, and own rank alone; plus the EXPLAIN ANALYZE of that rank count;
+- the dashboard's service query for that learner;
+- the same three through the API in-process (httpx against the ASGI app, auth included) for a
+  fresh learner near the top of the board: these include the HTTP stack and the client in the
+  same process;
+- the ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak,
+  achievement check, the recommendation refresh job queued; one transaction each) next to a
+  bare single-row ``INSERT INTO xp_logs`` in its own transaction, in the same run.
 
 Uses DATABASE_URL when set (a scratch database is created on it), else a throwaway embedded
 PostgreSQL.
@@ -133,12 +141,13 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
     conn.execute("VACUUM ANALYZE")
 
 
-_MEDIAN = """
-    SELECT user_id, xp_total FROM leaderboard_cache
-    WHERE period_type = 'weekly' AND period_start = date_trunc('week', now() AT TIME ZONE 'UTC')::date
+_THIS_WEEK = (
+    "period_type = 'weekly' AND period_start = date_trunc('week', now() AT TIME ZONE 'UTC')::date"
+)
+_MEDIAN = f"""
+    SELECT user_id, xp_total FROM leaderboard_cache WHERE {_THIS_WEEK}
     ORDER BY xp_total DESC, user_id
-    OFFSET (SELECT count(*) / 2 FROM leaderboard_cache WHERE period_type = 'weekly'
-            AND period_start = date_trunc('week', now() AT TIME ZONE 'UTC')::date) LIMIT 1
+    OFFSET (SELECT count(*) / 2 FROM leaderboard_cache WHERE {_THIS_WEEK}) LIMIT 1
 """
 
 

@@ -127,16 +127,12 @@ async def test_card_reviews_of_a_topic_blend_into_its_mastery(
         await progress.record(session, quiz)
         await progress.record(
             session,
-            progress.CardReviewed(
-                ana.id, card, 4, topic=progress.CardTopic(topic_id, 0.95, 1)
-            ),
+            progress.CardReviewed(ana.id, card, 4, topic=progress.CardTopic(topic_id, 0.95, 1)),
         )
         # A second review of the card the same day pays nothing but still moves mastery.
         await progress.record(
             session,
-            progress.CardReviewed(
-                ana.id, card, 1, topic=progress.CardTopic(topic_id, 0.7, 1)
-            ),
+            progress.CardReviewed(ana.id, card, 1, topic=progress.CardTopic(topic_id, 0.7, 1)),
         )
     ((score, ability, total, reviews, held),) = await rows(
         owner_db,
@@ -163,7 +159,9 @@ async def test_card_reviews_of_a_topic_blend_into_its_mastery(
             ),
         )
     ((after, total_after),) = await rows(
-        owner_db, "SELECT ability, total_interactions FROM topic_progress WHERE user_id = :u", u=ana.id
+        owner_db,
+        "SELECT ability, total_interactions FROM topic_progress WHERE user_id = :u",
+        u=ana.id,
     )
     assert total_after == 5
     assert after == mastery.update(ability_before, 2, True, mastery.difficulty(3))

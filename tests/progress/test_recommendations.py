@@ -97,7 +97,9 @@ def test_book_your_last_tutor_once_the_last_session_is_a_week_old() -> None:
     assert (found.reference_id, found.priority_score) == (tutor.tutor_id, 40)
     assert found.expires_at == NOW + timedelta(days=7)
     recent = recs.LastTutor(tutor.tutor_id, "Tess Tutor", NOW - timedelta(days=2))
-    assert recs.rules(recs.State(NOW, NOW + timedelta(hours=9), 0, False, 0, None, None, recent)) == []
+    assert (
+        recs.rules(recs.State(NOW, NOW + timedelta(hours=9), 0, False, 0, None, None, recent)) == []
+    )
 
 
 async def test_an_event_refreshes_recommendations_through_a_job_it_queues(
@@ -160,4 +162,6 @@ async def test_a_past_session_without_a_next_one_suggests_booking_that_tutor(
         " AND recommendation_type = 'book_tutor'",
         u=student.id,
     )
-    assert [tuple(r) for r in stored] == [("Book a session with your last tutor, Tess Tutor", tutor.id)]
+    assert [tuple(r) for r in stored] == [
+        ("Book a session with your last tutor, Tess Tutor", tutor.id)
+    ]

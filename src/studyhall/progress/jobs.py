@@ -19,8 +19,6 @@ from studyhall.progress.config import get_config
 from studyhall.progress.service import boards, ledger, recommendations, refresh, streaks, timer
 
 
-
-
 async def unlist_deleted_account(
     database: Database, user_id: uuid.UUID, closure: account_closures.Closure
 ) -> None:

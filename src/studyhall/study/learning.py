@@ -270,7 +270,7 @@ async def _card_topic(
     ).all()
     at = now + RETRIEVABILITY_HORIZON
     held = [
-        _SCHEDULER.get_card_retrievability(Card.from_dict(state), at)  # type: ignore[arg-type]
+        _SCHEDULER.get_card_retrievability(Card.from_dict(state), at)
         for state in states
     ]
     if not held:

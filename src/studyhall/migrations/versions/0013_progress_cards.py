@@ -21,7 +21,12 @@ down_revision: str | None = "0012_progress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BOARD_COLUMNS = ["period_type", "period_start", sa.literal_column("xp_total DESC"), "user_id"]
+BOARD_COLUMNS: list[str | sa.ColumnElement[object]] = [
+    "period_type",
+    "period_start",
+    sa.literal_column("xp_total DESC"),
+    "user_id",
+]
 
 
 def upgrade() -> None:

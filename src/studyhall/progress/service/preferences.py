@@ -39,7 +39,7 @@ async def update(
         setattr(profile, key, value)
     await session.flush()
     if "show_on_leaderboards" in changes:
-        await set_listed(session, user_id, changes["show_on_leaderboards"])
+        await set_listed(session, user_id, bool(changes["show_on_leaderboards"]))
     if changes:
         await audit.record(session, user_id, "progress.settings", "user_streaks", user_id, changes)
     return profile
