@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.progress.service.access import across_learners
 from studyhall.progress.service.entries import month_start, week_start
 
 # Under this age a learner is shown by pseudonym only, whatever the consent age of their country.
@@ -119,19 +118,8 @@ async def board(
     limit: int,
     neighbours: int = 2,
 ) -> Board:
-    async with across_learners(session):
-        return await _board(session, me, period_type, scope, now, limit, neighbours)
-
-
-async def _board(
-    session: AsyncSession,
-    me: uuid.UUID,
-    period_type: str,
-    scope: str,
-    now: datetime,
-    limit: int,
-    neighbours: int,
-) -> Board:
+    """Reads only board rows (readable by everyone), users (names) and the caller's own friend
+    rows, so no row level security is lifted: other learners' settings are on their rows."""
     start = period_start(period_type, now)
     sql = _AMONG_FRIENDS if scope == "friends" else _GLOBAL
     params: dict[str, Any] = {"period": period_type, "start": start, "me": me}
