@@ -158,8 +158,8 @@ def median_learner(conn: psycopg.Connection[Any]) -> tuple[uuid.UUID, int]:
     return row[0], int(row[1])
 
 
-def explain_rank(conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int]) -> list[str]:
-    """The plan of the own-rank count for ``learner``, as the board runs it."""
+def rank_sql(learner: tuple[uuid.UUID, int]) -> str:
+    """The own-rank count for ``learner`` as the board runs it, with its parameters inlined."""
     statement = str(boards._GLOBAL["rank"])
     for name, value in {
         "period": "'weekly'",
@@ -168,8 +168,27 @@ def explain_rank(conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int]) 
         "xp": str(learner[1]),
     }.items():
         statement = statement.replace(f":{name}", value)
-    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}").fetchall()
+    return statement
+
+
+def explain_rank(conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int]) -> list[str]:
+    """The plan of the own-rank count for ``learner`` (the first, cold execution)."""
+    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {rank_sql(learner)}").fetchall()
     return [row[0] for row in plan]
+
+
+def rank_execution_ms(
+    conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int], runs: int
+) -> dict[str, float]:
+    """The server's own execution time of the rank count, warm, over ``runs`` executions: the
+    database's share of the board's latency, without the client or the machine's scheduling
+    of the round trips."""
+    times = []
+    for _ in range(runs):
+        document = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {rank_sql(learner)}").fetchone()
+        assert document is not None
+        times.append(float(document[0][0]["Execution Time"]) / 1000)
+    return percentiles(times)
 
 
 async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
@@ -185,6 +204,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         log_level="WARNING",
     )
     started = time.perf_counter()
+    load_at_start = round(os.getloadavg()[0], 1)
     with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
         build_data(conn, args)
         counts = conn.execute(
@@ -194,6 +214,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         assert counts is not None
         median = median_learner(conn)
         rank_plan = explain_rank(conn, median)
+        rank_server = rank_execution_ms(conn, median, args.iterations)
     build_s = time.perf_counter() - started
 
     database = Database.connect(app_url, settings)
@@ -291,6 +312,8 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             "median_learner_weekly_xp": median[1],
         },
         "own_rank_plan": rank_plan,
+        "own_rank_count_server_execution": rank_server,
+        "load_average_1m_at_start_and_end": [load_at_start, round(os.getloadavg()[0], 1)],
     }
     for name, samples in figures.items():
         result[name] = percentiles(samples)
