@@ -16,6 +16,10 @@ Measures, sequentially in one process:
 - the same three through the API in-process (httpx against the ASGI app, auth included) for a
   fresh learner near the top of the board: these include the HTTP stack and the client in the
   same process;
+- ``GET /me/progress`` and the weekly top-100 with rank over HTTP against a real uvicorn server
+  process, driven by ``wrk`` (one thread, ``--wrk-clients`` connections; latency percentiles
+  from ``progress_wrk.lua``) with wrk's own CPU reported, so the load generator is seen not to
+  be the bottleneck (skipped when ``wrk`` is not installed or ``--wrk-seconds 0``);
 - the ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak,
   achievement check, the recommendation refresh job queued; one transaction each) next to a
   bare single-row ``INSERT INTO xp_logs`` in its own transaction, in the same run.
@@ -30,6 +34,10 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -41,6 +49,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench._load import free_port, wait_for
 from bench.courses import percentiles, timed
 from studyhall.app import create_app
 from studyhall.config import Settings
@@ -191,6 +200,67 @@ def rank_execution_ms(
     return percentiles(times)
 
 
+WRK_SCRIPT = Path(__file__).with_name("progress_wrk.lua")
+BENCH_EMAIL, BENCH_PASSWORD = "bench-user@example.com", "bench password 12345"
+
+
+def _server(owner_url: str, app_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": owner_url,
+        "STUDYHALL_APP_DATABASE_URL": app_url,
+        "STUDYHALL_IN_PROCESS_WORKER": "false",
+        "STUDYHALL_LOG_LEVEL": "WARNING",
+        "STUDYHALL_HOME": tempfile.mkdtemp(prefix="studyhall-bench-home-"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+    }
+    command = [sys.executable, "-m", "uvicorn", "studyhall.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    return subprocess.Popen([*command, "--log-level", "warning"], env=env)
+
+
+def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
+    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+    done = subprocess.run(
+        [*command, "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figures["rps"] = round(figures["requests"] / seconds, 1)
+    figures["wrk_cpu_share_of_one_core"] = round(cpu / seconds, 3)
+    return figures
+
+
+def over_http(owner_url: str, app_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The API measured with wrk against a real uvicorn server process, as the bench learner."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _server(owner_url, app_url, port)
+    try:
+        wait_for(f"{base}/healthz")
+        signed = httpx.post(
+            f"{base}/api/v1/auth/sign-in", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD}
+        )
+        signed.raise_for_status()
+        token = signed.json()["access_token"]
+        _wrk(f"{base}/api/v1/me/progress", token, 3, args.wrk_clients)  # warm-up, not counted
+        return {
+            f"wrk_{name}": _wrk(f"{base}/api/v1{path}", token, args.wrk_seconds, args.wrk_clients)
+            for name, path in (
+                ("me_progress", "/me/progress"),
+                ("weekly_top100_and_rank", "/leaderboards/weekly?limit=100"),
+            )
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
     migrate.upgrade(owner_url, APP_ROLE)
     settings = Settings(
@@ -224,8 +294,8 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         signed = await client.post(
             "/api/v1/auth/sign-up",
             json={
-                "email": "bench-user@example.com",
-                "password": "bench password 12345",
+                "email": BENCH_EMAIL,
+                "password": BENCH_PASSWORD,
                 "name": "Bench",
                 "role": "student",
                 "timezone": "Asia/Kathmandu",
@@ -319,6 +389,8 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         result[name] = percentiles(samples)
     result["ingest_events_per_s"] = result["ingest_quiz_event"]["per_s"]
     result["ingest_bare_inserts_per_s"] = result["ingest_bare_sql_insert"]["per_s"]
+    if args.wrk_seconds > 0 and shutil.which("wrk"):
+        result |= over_http(owner_url, app_url, args)
     return result
 
 
@@ -328,6 +400,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=500)
+    parser.add_argument("--wrk-seconds", type=int, default=20, help="0 skips the wrk runs")
+    parser.add_argument("--wrk-clients", type=int, default=2)
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if url:
