@@ -269,10 +269,7 @@ async def _card_topic(
         )
     ).all()
     at = now + RETRIEVABILITY_HORIZON
-    held = [
-        _SCHEDULER.get_card_retrievability(Card.from_dict(state), at)
-        for state in states
-    ]
+    held = [_SCHEDULER.get_card_retrievability(Card.from_dict(state), at) for state in states]
     if not held:
         return None
     return progress.CardTopic(topic_id, sum(held) / len(held), len(held))
