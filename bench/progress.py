@@ -5,12 +5,24 @@ Prints one JSON line.
                              [--ingest 500]
 
 Builds the learners and the XP ledger with ``generate_series`` SQL (events spread over eight
-UTC weeks), then the board cache from the ledger (what the ledger's transactions keep in step
-in production). Measures, through the API (httpx against the ASGI app, auth included): the
-weekly board top-100, the caller's own rank with neighbours, and ``GET /me/progress``; and the
-ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak, achievement
-check, one transaction each) next to a bare single-row ``INSERT INTO xp_logs`` in its own
-transaction, in the same run.
+UTC weeks; the ledger's keys and indexes are rebuilt after the load), then the board cache from
+the ledger (what the ledger's transactions keep in step in production).
+
+Measures, sequentially in one process:
+- the board's SQL path directly (``boards.board`` in a transaction, no HTTP) for the learner in
+  the middle of this week's board, so "my rank" counts half of it: top-100 with own rank and
+  neighbours, and own rank alone; plus the EXPLAIN ANALYZE of that rank count;
+- the dashboard's service query for that learner;
+- the same three through the API in-process (httpx against the ASGI app, auth included) for a
+  fresh learner near the top of the board: these include the HTTP stack and the client in the
+  same process;
+- ``GET /me/progress`` and the weekly top-100 with rank over HTTP against a real uvicorn server
+  process, driven by ``wrk`` (one thread, ``--wrk-clients`` connections; latency percentiles
+  from ``progress_wrk.lua``) with wrk's own CPU reported, so the load generator is seen not to
+  be the bottleneck (skipped when ``wrk`` is not installed or ``--wrk-seconds 0``);
+- the ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak,
+  achievement check, the recommendation refresh job queued; one transaction each) next to a
+  bare single-row ``INSERT INTO xp_logs`` in its own transaction, in the same run.
 
 Uses DATABASE_URL when set (a scratch database is created on it), else a throwaway embedded
 PostgreSQL.
@@ -22,9 +34,14 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,17 +49,34 @@ from typing import Any
 import httpx
 import psycopg
 
+from bench._load import free_port, wait_for
 from bench.courses import percentiles, timed
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database, libpq_url
 from studyhall.progress import service as progress
+from studyhall.progress.service import boards
+from studyhall.progress.service import dashboard as dashboards
 
 APP_ROLE = "studyhall_app"
 ZONES = (
     "ARRAY['UTC','Europe/Berlin','America/New_York','Asia/Kolkata','Asia/Tokyo',"
     "'America/Sao_Paulo','Australia/Sydney','Africa/Lagos']"
+)
+
+
+_LEDGER_KEYS = (
+    ("pk_xp_logs", "PRIMARY KEY (id)"),
+    (
+        "uq_xp_logs_user_id_source_type_reference_id_reason",
+        "UNIQUE (user_id, source_type, reference_id, reason)",
+    ),
+    ("fk_xp_logs_user_id_users", "FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE"),
+)
+_LEDGER_INDEXES = (
+    ("ix_xp_logs_created_at", "(created_at)"),
+    ("ix_xp_logs_user_id_local_date", "(user_id, local_date)"),
 )
 
 
@@ -61,6 +95,12 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
     conn.execute("ANALYZE learner_ids")
     count = conn.execute("SELECT count(*) FROM learner_ids").fetchone()
     assert count is not None
+    # The ledger's keys and indexes are dropped for the load and rebuilt after it: one sort per
+    # index instead of ten million random b-tree inserts (the run is about reading, not loading).
+    for name, _ in _LEDGER_KEYS:
+        conn.execute(f"ALTER TABLE xp_logs DROP CONSTRAINT {name}")
+    for name, _ in _LEDGER_INDEXES:
+        conn.execute(f"DROP INDEX {name}")
     # In chunks of a million, so one statement's memory stays bounded.
     remaining, chunk = args.events, 1_000_000
     while remaining > 0:
@@ -80,6 +120,11 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
             {"size": size, "learners": count[0]},
         )
         remaining -= size
+    conn.execute("SET maintenance_work_mem = '512MB'")
+    for name, definition in _LEDGER_KEYS:
+        conn.execute(f"ALTER TABLE xp_logs ADD CONSTRAINT {name} {definition}")
+    for name, definition in _LEDGER_INDEXES:
+        conn.execute(f"CREATE INDEX {name} ON xp_logs {definition}")
     conn.execute(
         """
         INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total)
@@ -105,6 +150,117 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
     conn.execute("VACUUM ANALYZE")
 
 
+_THIS_WEEK = (
+    "period_type = 'weekly' AND period_start = date_trunc('week', now() AT TIME ZONE 'UTC')::date"
+)
+_MEDIAN = f"""
+    SELECT user_id, xp_total FROM leaderboard_cache WHERE {_THIS_WEEK}
+    ORDER BY xp_total DESC, user_id
+    OFFSET (SELECT count(*) / 2 FROM leaderboard_cache WHERE {_THIS_WEEK}) LIMIT 1
+"""
+
+
+def median_learner(conn: psycopg.Connection[Any]) -> tuple[uuid.UUID, int]:
+    """The learner in the middle of this week's board: their rank counts half the board."""
+    row = conn.execute(_MEDIAN).fetchone()
+    assert row is not None
+    return row[0], int(row[1])
+
+
+def rank_sql(learner: tuple[uuid.UUID, int]) -> str:
+    """The own-rank count for ``learner`` as the board runs it, with its parameters inlined."""
+    statement = str(boards._GLOBAL["rank"])
+    for name, value in {
+        "period": "'weekly'",
+        "start": "date_trunc('week', now() AT TIME ZONE 'UTC')::date",
+        "me": f"'{learner[0]}'::uuid",
+        "xp": str(learner[1]),
+    }.items():
+        statement = statement.replace(f":{name}", value)
+    return statement
+
+
+def explain_rank(conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int]) -> list[str]:
+    """The plan of the own-rank count for ``learner`` (the first, cold execution)."""
+    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {rank_sql(learner)}").fetchall()
+    return [row[0] for row in plan]
+
+
+def rank_execution_ms(
+    conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int], runs: int
+) -> dict[str, float]:
+    """The server's own execution time of the rank count, warm, over ``runs`` executions: the
+    database's share of the board's latency, without the client or the machine's scheduling
+    of the round trips."""
+    times = []
+    for _ in range(runs):
+        document = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {rank_sql(learner)}").fetchone()
+        assert document is not None
+        times.append(float(document[0][0]["Execution Time"]) / 1000)
+    return percentiles(times)
+
+
+WRK_SCRIPT = Path(__file__).with_name("progress_wrk.lua")
+BENCH_EMAIL, BENCH_PASSWORD = "bench-user@example.com", "bench password 12345"
+
+
+def _server(owner_url: str, app_url: str, port: int) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": owner_url,
+        "STUDYHALL_APP_DATABASE_URL": app_url,
+        "STUDYHALL_IN_PROCESS_WORKER": "false",
+        "STUDYHALL_LOG_LEVEL": "WARNING",
+        "STUDYHALL_HOME": tempfile.mkdtemp(prefix="studyhall-bench-home-"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+    }
+    command = [sys.executable, "-m", "uvicorn", "studyhall.app:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    return subprocess.Popen([*command, "--log-level", "warning"], env=env)
+
+
+def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
+    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
+    done = subprocess.run(
+        [*command, "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    figures["rps"] = round(figures["requests"] / seconds, 1)
+    figures["wrk_cpu_share_of_one_core"] = round(cpu / seconds, 3)
+    return figures
+
+
+def over_http(owner_url: str, app_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The API measured with wrk against a real uvicorn server process, as the bench learner."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = _server(owner_url, app_url, port)
+    try:
+        wait_for(f"{base}/healthz")
+        signed = httpx.post(
+            f"{base}/api/v1/auth/sign-in", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD}
+        )
+        signed.raise_for_status()
+        token = signed.json()["access_token"]
+        _wrk(f"{base}/api/v1/me/progress", token, 3, args.wrk_clients)  # warm-up, not counted
+        return {
+            f"wrk_{name}": _wrk(f"{base}/api/v1{path}", token, args.wrk_seconds, args.wrk_clients)
+            for name, path in (
+                ("me_progress", "/me/progress"),
+                ("weekly_top100_and_rank", "/leaderboards/weekly?limit=100"),
+            )
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
     migrate.upgrade(owner_url, APP_ROLE)
     settings = Settings(
@@ -118,6 +274,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         log_level="WARNING",
     )
     started = time.perf_counter()
+    load_at_start = round(os.getloadavg()[0], 1)
     with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
         build_data(conn, args)
         counts = conn.execute(
@@ -125,6 +282,9 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             " (SELECT count(*) FROM leaderboard_cache)"
         ).fetchone()
         assert counts is not None
+        median = median_learner(conn)
+        rank_plan = explain_rank(conn, median)
+        rank_server = rank_execution_ms(conn, median, args.iterations)
     build_s = time.perf_counter() - started
 
     database = Database.connect(app_url, settings)
@@ -134,8 +294,8 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         signed = await client.post(
             "/api/v1/auth/sign-up",
             json={
-                "email": "bench-user@example.com",
-                "password": "bench password 12345",
+                "email": BENCH_EMAIL,
+                "password": BENCH_PASSWORD,
                 "name": "Bench",
                 "role": "student",
                 "timezone": "Asia/Kathmandu",
@@ -163,7 +323,28 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             response = await client.get("/api/v1/me/progress", headers=headers)
             assert response.status_code == 200
 
+        async def top_100_sql() -> None:
+            async with database.transaction(median[0]) as session:
+                found = await boards.board(
+                    session, median[0], "weekly", "global", datetime.now(UTC), 100
+                )
+            assert len(found.top) == 100 and found.me is not None
+
+        async def own_rank_sql() -> None:
+            async with database.transaction(median[0]) as session:
+                found = await boards.board(
+                    session, median[0], "weekly", "global", datetime.now(UTC), 1
+                )
+            assert found.me is not None
+
+        async def dashboard_sql() -> None:
+            async with database.transaction(median[0]) as session:
+                await dashboards.dashboard(session, median[0], datetime.now(UTC))
+
         figures = {
+            "weekly_top100_and_median_rank_sql": await timed(top_100_sql, args.iterations),
+            "weekly_median_own_rank_sql": await timed(own_rank_sql, args.iterations),
+            "me_progress_service_median_learner": await timed(dashboard_sql, args.iterations),
             "weekly_top100_and_rank_api": await timed(top_100, args.iterations),
             "weekly_own_rank_api": await timed(own_rank, args.iterations),
             "me_progress_api": await timed(dashboard, args.iterations),
@@ -198,12 +379,18 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             "board_rows": counts[2],
             "iterations": args.iterations,
             "build_s": round(build_s, 1),
+            "median_learner_weekly_xp": median[1],
         },
+        "own_rank_plan": rank_plan,
+        "own_rank_count_server_execution": rank_server,
+        "load_average_1m_at_start_and_end": [load_at_start, round(os.getloadavg()[0], 1)],
     }
     for name, samples in figures.items():
         result[name] = percentiles(samples)
     result["ingest_events_per_s"] = result["ingest_quiz_event"]["per_s"]
     result["ingest_bare_inserts_per_s"] = result["ingest_bare_sql_insert"]["per_s"]
+    if args.wrk_seconds > 0 and shutil.which("wrk"):
+        result |= over_http(owner_url, app_url, args)
     return result
 
 
@@ -213,6 +400,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=500)
+    parser.add_argument("--wrk-seconds", type=int, default=20, help="0 skips the wrk runs")
+    parser.add_argument("--wrk-clients", type=int, default=2)
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL")
     if url:

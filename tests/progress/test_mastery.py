@@ -103,6 +103,70 @@ async def test_quiz_answers_update_topic_and_concept_mastery_once_per_attempt(
     assert again[0][0] == 4
 
 
+def test_blend_weighs_quiz_ability_and_card_retrievability_by_evidence() -> None:
+    assert mastery.blend(0.0, 4, None, 0) == 0.5  # no cards: the Elo estimate
+    assert mastery.blend(0.0, 0, 0.9, 3) == 0.9  # no answers: the cards
+    assert mastery.blend(0.0, 1, 0.9, 3) == (0.5 + 3 * 0.9) / 4
+
+
+async def test_card_reviews_of_a_topic_blend_into_its_mastery(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    ana = await learner(client, owner_db)
+    topic_id = await _topic(owner_db)
+    quiz = progress.QuizCompleted(
+        ana.id,
+        uuid.uuid4(),
+        uuid.uuid4(),
+        Decimal(0),
+        answers=(progress.QuizAnswer("Krebs cycle", False),) * 2,
+        topic=progress.QuizTopic(topic_id, "Biology", 3),
+    )
+    card = uuid.uuid4()
+    async with db.transaction(ana.id) as session:
+        await progress.record(session, quiz)
+        await progress.record(
+            session,
+            progress.CardReviewed(ana.id, card, 4, topic=progress.CardTopic(topic_id, 0.95, 1)),
+        )
+        # A second review of the card the same day pays nothing but still moves mastery.
+        await progress.record(
+            session,
+            progress.CardReviewed(ana.id, card, 1, topic=progress.CardTopic(topic_id, 0.7, 1)),
+        )
+    ((score, ability, total, reviews, held),) = await rows(
+        owner_db,
+        "SELECT mastery_score, ability, total_interactions, card_reviews, card_retrievability "
+        "FROM topic_progress WHERE user_id = :u",
+        u=ana.id,
+    )
+    assert (total, reviews, held) == (4, 2, 0.7)
+    expected = mastery.blend(ability, 2, 0.7, 2)
+    assert abs(float(score) - expected) < 1e-4
+    assert mastery.score(ability) < float(score) < 0.7
+    # A later quiz answer moves theta as the third answer, not the fifth interaction.
+    ability_before = ability
+    async with db.transaction(ana.id) as session:
+        await progress.record(
+            session,
+            progress.QuizCompleted(
+                ana.id,
+                quiz.quiz_id,
+                uuid.uuid4(),
+                Decimal(100),
+                answers=(progress.QuizAnswer("Krebs cycle", True),),
+                topic=quiz.topic,
+            ),
+        )
+    ((after, total_after),) = await rows(
+        owner_db,
+        "SELECT ability, total_interactions FROM topic_progress WHERE user_id = :u",
+        u=ana.id,
+    )
+    assert total_after == 5
+    assert after == mastery.update(ability_before, 2, True, mastery.difficulty(3))
+
+
 async def test_mastery_outside_zero_to_one_is_refused_by_the_database(
     client: httpx.AsyncClient, db: Database, owner_db: Database
 ) -> None:

@@ -12,8 +12,12 @@ from studyhall.db.engine import Database
 from studyhall.progress import service as progress
 from studyhall.progress.jobs import refresh_recommendations_now
 from studyhall.progress.service import recommendations as recs
-from tests.progress.helpers import learner, scalar
+from studyhall.progress.service import refresh
+from tests.conftest import run_jobs
+from tests.progress.helpers import learner, rows, scalar
 from tests.progress.test_mastery import _topic
+from tests.scheduling.conftest import add_rule, book, create_offering, slots
+from tests.scheduling.conftest import sign_up as sign_up_person
 
 NOW = datetime(2026, 5, 4, 20, 0, tzinfo=UTC)
 
@@ -79,3 +83,85 @@ async def test_refresh_store_dismiss_and_the_job(
         f"/api/v1/me/recommendations/{shown['id']}/dismiss", headers=other.headers
     )
     assert foreign.status_code == 404
+
+
+def test_book_your_last_tutor_once_the_last_session_is_a_week_old() -> None:
+    tutor = recs.LastTutor(uuid.uuid4(), "Tess Tutor", NOW - timedelta(days=8))
+    state = recs.State(NOW, NOW + timedelta(hours=9), 0, False, 0, None, None, tutor)
+    (found,) = recs.rules(state)
+    assert (found.recommendation_type, found.reason_code, found.message) == (
+        "book_tutor",
+        "last_tutor_not_rebooked",
+        "Book a session with your last tutor, Tess Tutor",
+    )
+    assert (found.reference_id, found.priority_score) == (tutor.tutor_id, 40)
+    assert found.expires_at == NOW + timedelta(days=7)
+    recent = recs.LastTutor(tutor.tutor_id, "Tess Tutor", NOW - timedelta(days=2))
+    assert (
+        recs.rules(recs.State(NOW, NOW + timedelta(hours=9), 0, False, 0, None, None, recent)) == []
+    )
+
+
+async def test_an_event_refreshes_recommendations_through_a_job_it_queues(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    ana = await learner(client, owner_db)
+    topic_id = await _topic(owner_db)
+    event = progress.QuizCompleted(
+        ana.id,
+        uuid.uuid4(),
+        uuid.uuid4(),
+        Decimal(0),
+        answers=(progress.QuizAnswer("Krebs cycle", False),) * 2,
+        topic=progress.QuizTopic(topic_id, "Biology", 3),
+    )
+    async with db.transaction(ana.id) as session:
+        await progress.record(session, event)
+    await run_jobs()
+    found = await rows(
+        owner_db,
+        "SELECT reason_code, message, priority_score, expires_at > now() FROM user_recommendations"
+        " WHERE user_id = :u",
+        u=ana.id,
+    )
+    assert [tuple(r) for r in found] == [
+        ("lowest_concept_mastery", "Weakest concept: Krebs cycle (Biology)", 60, True)
+    ]
+    # A replayed event changes nothing, so it queues nothing either.
+    queued = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :t"
+    before = await scalar(owner_db, queued, t=recs.REFRESH_TASK)
+    async with db.transaction(ana.id) as session:
+        await progress.record(session, event)
+    assert await scalar(owner_db, queued, t=recs.REFRESH_TASK) == before
+
+
+async def test_a_past_session_without_a_next_one_suggests_booking_that_tutor(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    tutor = await sign_up_person(client, "tutor", name="Tess Tutor")
+    await create_offering(client, tutor)
+    await add_rule(client, tutor)
+    await run_jobs()
+    student = await sign_up_person(client, "student")
+    (first, *_) = await slots(client, tutor_id=tutor.id)
+    booked = await book(client, student, first["id"])
+    assert booked.status_code == 201, booked.text
+    ended = datetime.fromisoformat(booked.json()["end_at"])
+    # Before the session and a few days after it: nothing; a week after it: book again.
+    for moment, expected in (
+        (ended - timedelta(hours=2), []),
+        (ended + timedelta(days=3), []),
+        (ended + timedelta(days=8), ["last_tutor_not_rebooked"]),
+    ):
+        async with db.transaction(student.id) as session:
+            found = await refresh.refresh(session, student.id, moment)
+        assert [r.reason_code for r in found if r.recommendation_type == "book_tutor"] == expected
+    stored = await rows(
+        owner_db,
+        "SELECT message, reference_id FROM user_recommendations WHERE user_id = :u"
+        " AND recommendation_type = 'book_tutor'",
+        u=student.id,
+    )
+    assert [tuple(r) for r in stored] == [
+        ("Book a session with your last tutor, Tess Tutor", tutor.id)
+    ]

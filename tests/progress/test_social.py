@@ -15,6 +15,7 @@ from sqlalchemy import text
 from studyhall.db.engine import Database
 from studyhall.notifications.access import system_session
 from studyhall.progress import service as progress
+from tests.conftest import run_jobs
 from tests.courses.helpers import Actor
 from tests.progress.helpers import learner, rows, scalar
 
@@ -145,3 +146,31 @@ async def test_boards_rank_hide_opted_out_learners_and_pseudonymize_minors(
     ).json()
     assert [row["user_id"] for row in friends["top"]] == [str(me.id), str(people[4].id)]
     assert friends["me"]["rank"] == 1
+
+
+async def test_a_deleted_learner_leaves_the_boards_and_ranks_count_only_listed_rows(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    leaver, me = await learner(client, owner_db), await learner(client, owner_db)
+    for person, lessons in ((leaver, 3), (me, 1)):
+        async with db.transaction(person.id) as session:
+            for _ in range(lessons):
+                await progress.record(session, progress.LessonCompleted(person.id, uuid.uuid4()))
+    before = (await client.get("/api/v1/leaderboards/weekly", headers=me.headers)).json()
+    assert before["me"]["rank"] == 2
+    gone = await client.request(
+        "DELETE",
+        "/api/v1/me",
+        headers=leaver.headers,
+        json={"password": "correct horse battery staple 9"},
+    )
+    assert gone.status_code == 204
+    await run_jobs()  # accounts' closure job
+    after = (await client.get("/api/v1/leaderboards/weekly", headers=me.headers)).json()
+    assert [row["user_id"] for row in after["top"]] == [str(me.id)]
+    assert after["me"] == {"rank": 1, "xp": 20}
+    assert await scalar(
+        owner_db,
+        "SELECT bool_and(NOT listed) FROM leaderboard_cache WHERE user_id = :u",
+        u=leaver.id,
+    )

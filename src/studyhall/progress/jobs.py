@@ -11,10 +11,27 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from studyhall.accounts import closures as account_closures
+from studyhall.db.engine import Database
 from studyhall.jobs import backoff, queue, runtime
 from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
-from studyhall.progress.service import ledger, refresh, streaks, timer
+from studyhall.progress.service import boards, ledger, recommendations, refresh, streaks, timer
+
+
+async def unlist_deleted_account(
+    database: Database, user_id: uuid.UUID, closure: account_closures.Closure
+) -> None:
+    """A deleted learner leaves every board (a suspended one stays: the account may return)."""
+    if closure != "deleted":
+        return
+    async with database.transaction() as session:
+        await system_session(session)
+        await boards.set_listed(session, user_id, False)
+
+
+# Accounts' closure job takes a deleted learner off the boards.
+account_closures.on_account_closed("progress.boards", unlist_deleted_account)
 
 
 @queue.periodic(cron="* * * * *")
@@ -73,6 +90,17 @@ _RECENT_LEARNERS = text(
     ORDER BY user_id
     """
 )
+
+
+@queue.task(name=recommendations.REFRESH_TASK, queue="maintenance", retry=backoff())
+async def refresh_learner_recommendations(user_id: str) -> None:
+    await refresh_learner_now(uuid.UUID(user_id))
+
+
+async def refresh_learner_now(user_id: uuid.UUID, now: datetime | None = None) -> None:
+    async with runtime().database.transaction() as session:
+        await system_session(session)
+        await refresh.refresh(session, user_id, now or datetime.now(UTC))
 
 
 @queue.periodic(cron="7,22,37,52 * * * *")

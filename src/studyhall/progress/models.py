@@ -216,6 +216,9 @@ class LeaderboardEntry(UUIDPrimaryKey, Base):
     period_start: Mapped[date] = mapped_column(Date)
     user_id: Mapped[uuid.UUID] = _user_fk()
     xp_total: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Whether the learner appears on boards (their setting, and not deleted): kept on the row so
+    # a rank is an index-only count over the partial board index, with no join per row.
+    listed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     generated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
@@ -227,6 +230,7 @@ class LeaderboardEntry(UUIDPrimaryKey, Base):
             "period_start",
             text("xp_total DESC"),
             "user_id",
+            postgresql_where=text("listed AND xp_total > 0"),
         ),
     )
 
@@ -241,12 +245,20 @@ class TopicProgress(UUIDPrimaryKey, Base):
     mastery_score: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default=text("0"))
     ability: Mapped[float] = mapped_column(Float, server_default=text("0"))
     total_interactions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The mean FSRS retrievability of the learner's cards of this topic at their last review.
+    card_retrievability: Mapped[float | None] = mapped_column(Float)
+    card_reviews: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_interaction: Mapped[datetime | None]
     last_updated: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
         UniqueConstraint("user_id", "topic_id"),
         CheckConstraint("mastery_score >= 0 AND mastery_score <= 1", name="mastery_range"),
+        CheckConstraint(
+            "card_retrievability IS NULL OR "
+            "(card_retrievability >= 0 AND card_retrievability <= 1)",
+            name="card_retrievability_range",
+        ),
     )
 
 

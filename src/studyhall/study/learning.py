@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from studyhall.courses import service as courses
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
 from studyhall.progress import service as progress
 from studyhall.study.models import (
+    AiArtifact,
     Flashcard,
     FlashcardReview,
     Quiz,
@@ -27,6 +28,9 @@ from studyhall.study.models import (
 )
 
 _SCHEDULER = Scheduler()
+# Right after a review every card is at retrievability 1, whatever the answer; a day later the
+# cards answered "Again" have faded and the others not, which is what topic mastery wants.
+RETRIEVABILITY_HORIZON = timedelta(days=1)
 
 
 # Quizzes ---------------------------------------------------------------------------------
@@ -220,7 +224,14 @@ async def review(
     session.add(entry)
     await session.flush()
     await progress.record(
-        session, progress.CardReviewed(user_id=user.id, card_id=card.id, rating=rating, at=now)
+        session,
+        progress.CardReviewed(
+            user_id=user.id,
+            card_id=card.id,
+            rating=rating,
+            at=now,
+            topic=await _card_topic(session, user.id, card, now),
+        ),
     )
     await audit.record(
         session,
@@ -231,6 +242,37 @@ async def review(
         {"rating": rating, "due_at": after.due},
     )
     return card, entry
+
+
+async def _card_topic(
+    session: AsyncSession, user_id: uuid.UUID, card: Flashcard, now: datetime
+) -> progress.CardTopic | None:
+    """The topic of the card's deck (the artifact it was made from) and the mean retrievability
+    of the learner's reviewed cards of that topic, for topic mastery."""
+    if card.artifact_id is None:
+        return None
+    topic_id = await session.scalar(
+        select(AiArtifact.topic_id).where(AiArtifact.id == card.artifact_id)
+    )
+    if topic_id is None:
+        return None
+    states = (
+        await session.scalars(
+            select(Flashcard.fsrs_state)
+            .join(AiArtifact, AiArtifact.id == Flashcard.artifact_id)
+            .where(
+                AiArtifact.topic_id == topic_id,
+                Flashcard.user_id == user_id,
+                Flashcard.deleted_at.is_(None),
+                Flashcard.last_reviewed_at.is_not(None),
+            )
+        )
+    ).all()
+    at = now + RETRIEVABILITY_HORIZON
+    held = [_SCHEDULER.get_card_retrievability(Card.from_dict(state), at) for state in states]
+    if not held:
+        return None
+    return progress.CardTopic(topic_id, sum(held) / len(held), len(held))
 
 
 async def delete_card(session: AsyncSession, user: User, card_id: uuid.UUID) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from studyhall.progress.service.events import (
     CardReviewed,
+    CardTopic,
     Event,
     LessonCompleted,
     QuestionAsked,
@@ -17,6 +18,7 @@ from studyhall.progress.service.ledger import Recorded, record
 
 __all__ = [
     "CardReviewed",
+    "CardTopic",
     "Event",
     "LessonCompleted",
     "QuestionAsked",

@@ -23,10 +23,15 @@ def month_start(at: datetime) -> date:
     return at.astimezone(UTC).date().replace(day=1)
 
 
+# A new board row takes the learner's board setting (their streak row is locked by the caller);
+# the setting itself updates the learner's rows when it changes.
 _ADD_TO_BOARD = text(
     """
-    INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total)
-    VALUES ('weekly', :week, :u, :xp), ('monthly', :month, :u, :xp)
+    INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total, listed)
+    SELECT p.period_type, p.period_start, :u, :xp,
+           coalesce((SELECT show_on_leaderboards FROM user_streaks WHERE user_id = :u), true)
+    FROM (VALUES ('weekly', CAST(:week AS date)), ('monthly', CAST(:month AS date)))
+      AS p (period_type, period_start)
     ON CONFLICT (period_type, period_start, user_id)
     DO UPDATE SET xp_total = leaderboard_cache.xp_total + EXCLUDED.xp_total, generated_at = now()
     """

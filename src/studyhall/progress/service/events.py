@@ -48,11 +48,22 @@ class LessonCompleted:
 
 
 @dataclass(frozen=True)
+class CardTopic:
+    """The topic of a reviewed card (its deck's topic) and how well the learner holds the topic's
+    reviewed cards: their mean FSRS retrievability a day after this review."""
+
+    topic_id: uuid.UUID
+    retrievability: float
+    cards: int
+
+
+@dataclass(frozen=True)
 class CardReviewed:
     user_id: uuid.UUID
     card_id: uuid.UUID
     rating: int
     at: datetime = field(default_factory=_now)
+    topic: CardTopic | None = None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
+from studyhall.jobs import enqueue, queue
 from studyhall.kit.timezones import local_date, validate_zone
 from studyhall.progress.models import Achievement, XpLog
-from studyhall.progress.service import achievements, freezes, mastery, rules, streaks
+from studyhall.progress.service import (
+    achievements,
+    freezes,
+    mastery,
+    recommendations,
+    rules,
+    streaks,
+)
 from studyhall.progress.service.entries import write
 from studyhall.progress.service.events import (
     CardReviewed,
@@ -116,6 +124,13 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
     profile, zone = await streaks.lock_profile_and_zone(session, event.user_id)
     day = local_date(event.at, validate_zone(zone))
     entries = await _entries(session, event, day)
+    if isinstance(event, CardReviewed) and event.topic is not None:
+        # Every review moves the topic's card retrievability, also a second one the same day
+        # (which pays no XP): the value is the cards' state, not a reward.
+        topic = event.topic
+        await mastery.record_cards(
+            session, event.user_id, topic.topic_id, topic.retrievability, event.at
+        )
     amounts = await write(session, event.user_id, entries, event.at, day)
     if not amounts:
         return Recorded()
@@ -130,7 +145,16 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
         await _mastery(session, event)
     result.unlocked = await award_achievements(session, event.user_id, event.at, day)
     result.xp += sum(item.xp_reward for item in result.unlocked)
+    await _refresh_recommendations_after(session, event.user_id)
     return result
+
+
+async def _refresh_recommendations_after(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Advice changes with the event (a weaker concept, the next lesson, a saved streak): a job
+    queued in the event's transaction recomputes it once the event is committed. One learner's
+    refreshes run one at a time (the lock)."""
+    task = queue.tasks[recommendations.REFRESH_TASK]
+    await enqueue(session, task, lock=f"progress.recommendations:{user_id}", user_id=str(user_id))
 
 
 async def award_retroactively(

@@ -11,6 +11,12 @@ question's difficulty ``d`` comes from its topic's ``difficulty_level`` (1 to 5,
 unknown = 0): questions carry no difficulty of their own yet. Mastery is ``sigmoid(theta)``: the
 chance of answering a question of average difficulty.
 
+A topic's mastery also blends in its flashcards: the mean FSRS retrievability of the learner's
+reviewed cards of the topic, taken a day after the latest review (right after a review every
+card is at retrievability 1 whatever the answer; a day later a card answered "Again" has
+faded and one answered "Easy" has not). The two estimates are weighted by how much evidence
+each has: quiz answers against card reviews.
+
 A concept is the key phrase a question tests (its correct answer), within the topic's subject.
 """
 
@@ -67,6 +73,44 @@ def score(ability: float) -> float:
     return min(1.0, max(0.0, sigmoid(ability)))
 
 
+def blend(ability: float, answers: int, retrievability: float | None, reviews: int) -> float:
+    """A topic's mastery: the Elo estimate and the cards' retrievability, each weighted by its
+    number of interactions (either alone when the other has none)."""
+    if retrievability is None or reviews <= 0:
+        return score(ability)
+    if answers <= 0:
+        return min(1.0, max(0.0, retrievability))
+    weighted = answers * score(ability) + reviews * retrievability
+    return min(1.0, max(0.0, weighted / (answers + reviews)))
+
+
+async def _topic_row(
+    session: AsyncSession, user_id: uuid.UUID, topic_id: uuid.UUID
+) -> TopicProgress:
+    row = await session.scalar(
+        select(TopicProgress).where(
+            TopicProgress.user_id == user_id, TopicProgress.topic_id == topic_id
+        )
+    )
+    if row is None:
+        row = TopicProgress(
+            user_id=user_id,
+            topic_id=topic_id,
+            ability=0.0,
+            total_interactions=0,
+            card_reviews=0,
+        )
+        session.add(row)
+    return row
+
+
+def _rescore(row: TopicProgress, at: datetime) -> None:
+    answers = row.total_interactions - row.card_reviews
+    mixed = blend(row.ability, answers, row.card_retrievability, row.card_reviews)
+    row.mastery_score = Decimal(str(round(mixed, 4)))
+    row.last_interaction = row.last_updated = at
+
+
 async def record_topic(
     session: AsyncSession,
     user_id: uuid.UUID,
@@ -76,20 +120,29 @@ async def record_topic(
     at: datetime,
 ) -> TopicProgress:
     """The caller holds the learner's lock, so read-then-write cannot race for one learner."""
-    row = await session.scalar(
-        select(TopicProgress).where(
-            TopicProgress.user_id == user_id, TopicProgress.topic_id == topic_id
-        )
-    )
-    if row is None:
-        row = TopicProgress(user_id=user_id, topic_id=topic_id, ability=0.0, total_interactions=0)
-        session.add(row)
-    ability, seen = replay(
-        row.ability, row.total_interactions, [a.correct for a in answers], difficulty(level)
-    )
-    row.ability, row.total_interactions = ability, seen
-    row.mastery_score = Decimal(str(round(score(ability), 4)))
-    row.last_interaction = row.last_updated = at
+    row = await _topic_row(session, user_id, topic_id)
+    # The uncertainty function counts quiz answers only: card reviews do not move theta.
+    answered = row.total_interactions - row.card_reviews
+    ability, seen = replay(row.ability, answered, [a.correct for a in answers], difficulty(level))
+    row.ability, row.total_interactions = ability, seen + row.card_reviews
+    _rescore(row, at)
+    await session.flush()
+    return row
+
+
+async def record_cards(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    topic_id: uuid.UUID,
+    retrievability: float,
+    at: datetime,
+) -> TopicProgress:
+    """One card review of the topic: the cards' retrievability replaces the last one."""
+    row = await _topic_row(session, user_id, topic_id)
+    row.card_retrievability = min(1.0, max(0.0, retrievability))
+    row.card_reviews += 1
+    row.total_interactions += 1
+    _rescore(row, at)
     await session.flush()
     return row
 

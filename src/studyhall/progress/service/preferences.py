@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
 from studyhall.progress.models import UserStreak
+from studyhall.progress.service.boards import set_listed
 from studyhall.progress.service.streaks import lock_profile
 
 
@@ -37,6 +38,8 @@ async def update(
     for key, value in changes.items():
         setattr(profile, key, value)
     await session.flush()
+    if "show_on_leaderboards" in changes:
+        await set_listed(session, user_id, bool(changes["show_on_leaderboards"]))
     if changes:
         await audit.record(session, user_id, "progress.settings", "user_streaks", user_id, changes)
     return profile

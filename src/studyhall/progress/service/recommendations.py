@@ -14,11 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.kit.errors import NotFound
 from studyhall.progress.models import UserRecommendation
 
+# The job that refreshes one learner's recommendations after an event. It is defined in
+# ``progress.jobs`` (it reads study, courses and scheduling, which import progress) and the
+# ledger enqueues it by this name in the event's transaction.
+REFRESH_TASK = "studyhall.progress.refresh_learner_recommendations"
+
 # A concept counts as weak below this mastery, once answered at least this often.
 WEAK_MASTERY = 0.6
 WEAK_MIN_ANSWERS = 2
 # "Streak at risk" shows in the last hours of the learner's day.
 AT_RISK_WITHIN = timedelta(hours=4)
+# "Book a session with your last tutor" shows once the last session is this long ago and nothing
+# is booked ahead.
+REBOOK_AFTER = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,13 @@ class NextLesson:
 
 
 @dataclass(frozen=True)
+class LastTutor:
+    tutor_id: uuid.UUID
+    name: str
+    last_session_ended_at: datetime
+
+
+@dataclass(frozen=True)
 class State:
     now: datetime
     day_ends_at: datetime
@@ -45,6 +60,7 @@ class State:
     due_cards: int
     weakest: WeakConcept | None
     next_lesson: NextLesson | None
+    last_tutor: LastTutor | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,18 @@ def rules(state: State) -> list[Recommendation]:
                 step.course_id,
                 50,
                 state.now + timedelta(days=3),
+            )
+        )
+    tutor = state.last_tutor
+    if tutor is not None and state.now - tutor.last_session_ended_at >= REBOOK_AFTER:
+        found.append(
+            Recommendation(
+                "book_tutor",
+                "last_tutor_not_rebooked",
+                f"Book a session with your last tutor, {tutor.name}",
+                tutor.tutor_id,
+                40,
+                state.now + timedelta(days=7),
             )
         )
     return found

@@ -1,6 +1,7 @@
 """Gathering a learner's state for the recommendation rules: their streak and day (progress),
-due cards (study) and the next lesson (courses). This module calls those domains, so the
-progress service package does not import it (study and courses import progress)."""
+due cards (study), the next lesson (courses) and their last tutor (scheduling). This module
+calls those domains, so the progress service package does not import it (study and courses
+import progress); events reach it through a job (``progress.jobs``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.courses import service as courses
 from studyhall.kit.timezones import local_date, local_day_bounds, validate_zone
 from studyhall.progress.service import recommendations, streaks
+from studyhall.scheduling import service as scheduling
 from studyhall.study import learning as study
 
 DUE_CARDS_COUNTED = 100
@@ -24,6 +26,15 @@ async def _next_lesson(
         if done < total:
             return recommendations.NextLesson(course_id, title, done + 1)
     return None
+
+
+async def _last_tutor(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> recommendations.LastTutor | None:
+    found = await scheduling.last_tutor_not_rebooked(session, user_id, now)
+    if found is None:
+        return None
+    return recommendations.LastTutor(found.tutor_id, found.name, found.last_session_ended_at)
 
 
 async def state(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> recommendations.State:
@@ -40,6 +51,7 @@ async def state(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> rec
         due_cards=len(due),
         weakest=await recommendations.weakest_concept(session, user_id),
         next_lesson=await _next_lesson(session, user_id),
+        last_tutor=await _last_tutor(session, user_id, now),
     )
 
 

@@ -20,6 +20,7 @@ from studyhall.scheduling.service.bookings import (
     update_booking,
 )
 from studyhall.scheduling.service.common import get_settings
+from studyhall.scheduling.service.history import PastTutor, last_tutor_not_rebooked
 from studyhall.scheduling.service.materialize import materialize_tutor
 from studyhall.scheduling.service.offerings import (
     create_offering,
@@ -32,6 +33,7 @@ from studyhall.scheduling.service.payments import confirm_booking_payment, relea
 from studyhall.scheduling.service.policy import refund_due
 
 __all__ = [
+    "PastTutor",
     "cancel_booking",
     "confirm_booking_payment",
     "create_booking",
@@ -46,6 +48,7 @@ __all__ = [
     "get_booking_details",
     "get_offering",
     "get_settings",
+    "last_tutor_not_rebooked",
     "list_bookings",
     "list_offerings",
     "list_rules",
