@@ -6,8 +6,8 @@
 - ``topic_progress.card_retrievability`` (the mean FSRS retrievability of the learner's cards of
   the topic, at their last review) and ``card_reviews``, which the mastery blend uses.
 
-Revision ID: 0013_progress_cards
-Revises: 0012_progress
+Revision ID: 0014_progress_cards
+Revises: 0013_webhook_rejections
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_progress_cards"
-down_revision: str | None = "0012_progress"
+revision: str = "0014_progress_cards"
+down_revision: str | None = "0013_webhook_rejections"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
