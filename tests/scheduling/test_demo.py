@@ -20,3 +20,17 @@ async def test_demo_equips_the_demo_tutors_once(owner_db: Database, settings: Se
         "(SELECT count(*) > 0 FROM slots)",
     )
     assert counts == [(4, 2, True, True)]
+    # The demo tutors' ratings come from real reviews of completed sessions, not a set number.
+    ratings = await rows(
+        owner_db,
+        "SELECT u.email, p.rating, p.rating_count, (SELECT count(*) FROM reviews r "
+        "JOIN bookings b ON b.id = r.booking_id WHERE r.tutor_id = u.id "
+        "AND b.status = 'completed') FROM tutor_profiles p JOIN users u ON u.id = p.user_id "
+        "ORDER BY u.email",
+    )
+    assert [
+        (email, str(rating), count, reviewed) for email, rating, count, reviewed in ratings
+    ] == [
+        ("kenji@demo.example.com", "4.50", 2, 2),
+        ("tara@demo.example.com", "4.67", 3, 3),
+    ]

@@ -25,6 +25,8 @@ class SchedulingSettings(BaseSettings):
     # Verification is what lets a tutor sell; a small deployment that vets its tutors another
     # way may let unverified (pending) tutors sell too. Rejected tutors never sell.
     sell_unverified_tutors: bool = False
+    # How long a student may change a review after writing it; then it is frozen.
+    review_edit_window_hours: int = Field(default=72, ge=0, le=24 * 90)
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_timeout_s: float = Field(default=15.0, gt=0)
 
