@@ -317,3 +317,9 @@ class PublicReviewRead(BaseModel):
 class ReviewPage(BaseModel):
     items: list[PublicReviewRead]
     next_cursor: str | None
+
+
+class LearnerTotalsRead(BaseModel):
+    total_sessions_booked: int
+    # Minor units per currency (ISO 4217 code → cents); currencies never add up to one number.
+    total_spent_cents: dict[str, int]
