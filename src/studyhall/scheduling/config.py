@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,8 +27,20 @@ class SchedulingSettings(BaseSettings):
     sell_unverified_tutors: bool = False
     # How long a student may change a review after writing it; then it is frozen.
     review_edit_window_hours: int = Field(default=72, ge=0, le=24 * 90)
+    # Where a booking meets when the tutor has no standing meeting link of their own: each booking
+    # gets a fresh unguessable room in this pattern (a Jitsi Meet server needs no account). A
+    # tutor connected to Google gets a Google Meet link from the calendar event instead. Empty:
+    # no link is made.
+    meeting_url_pattern: str = Field(default="https://meet.jit.si/studyhall-{room}", max_length=500)
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_timeout_s: float = Field(default=15.0, gt=0)
+
+    @field_validator("meeting_url_pattern")
+    @classmethod
+    def _one_room_placeholder(cls, value: str) -> str:
+        if value and value.count("{room}") != 1:
+            raise ValueError("the meeting URL pattern needs exactly one {room}")
+        return value
 
 
 @lru_cache
