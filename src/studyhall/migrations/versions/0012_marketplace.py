@@ -7,6 +7,10 @@
    (``accounts/ratings.py``); the directory index moves from ``coalesce(rating, 0)`` to it.
    A rating no review stands behind (``rating_count = 0``) is cleared: ratings now follow from
    visible reviews only.
+3. Tutor payouts: ``payout_accounts`` (Stripe Connect Express), ``payout_statements`` (one per
+   tutor, currency and period) and ``tutor_earning_entries`` (earnings of completed bookings and
+   refunds after completion, each joining one statement). Billing's tables without row level
+   security: the routes read them by the caller's id, jobs and webhooks write them.
 
 Revision ID: 0012_marketplace
 Revises: 0011_study_retrieval
@@ -130,9 +134,160 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text(DIRECTORY_WHERE),
     )
+    _payout_tables()
+
+
+def _payout_tables() -> None:
+    op.create_table(
+        "payout_accounts",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("stripe_account_id", sa.String(length=255), nullable=False),
+        sa.Column(
+            "details_submitted", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
+        sa.Column("payouts_enabled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column(
+            "last_event_created", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+        ),
+        *_timestamps(),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_payout_accounts_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_accounts")),
+        sa.UniqueConstraint("stripe_account_id", name=op.f("uq_payout_accounts_stripe_account_id")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_payout_accounts_user_id")),
+    )
+    updated_at_trigger("payout_accounts")
+    op.create_table(
+        "payout_statements",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("tutor_id", sa.UUID(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("period_start", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("period_end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("entries_cents", sa.BigInteger(), nullable=False),
+        sa.Column("carried_in_cents", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=15), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=True),
+        sa.Column("stripe_transfer_id", sa.String(length=255), nullable=True),
+        sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("paid_by", sa.UUID(), nullable=True),
+        *_timestamps(),
+        sa.CheckConstraint(
+            "status IN ('carried', 'due', 'transferring', 'paid', 'reversed')",
+            name=op.f("ck_payout_statements_status"),
+        ),
+        sa.CheckConstraint(
+            "method IS NULL OR method IN ('stripe', 'manual')",
+            name=op.f("ck_payout_statements_method"),
+        ),
+        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f("ck_payout_statements_currency")),
+        sa.CheckConstraint("carried_in_cents <= 0", name=op.f("ck_payout_statements_carried_in")),
+        sa.CheckConstraint(
+            "amount_cents = entries_cents + carried_in_cents",
+            name=op.f("ck_payout_statements_amount"),
+        ),
+        sa.CheckConstraint(
+            "(status = 'carried') = (amount_cents <= 0)", name=op.f("ck_payout_statements_carried")
+        ),
+        sa.CheckConstraint(
+            "status <> 'paid' OR paid_at IS NOT NULL", name=op.f("ck_payout_statements_paid")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tutor_id"],
+            ["users.id"],
+            name=op.f("fk_payout_statements_tutor_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["paid_by"],
+            ["users.id"],
+            name=op.f("fk_payout_statements_paid_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_statements")),
+        sa.UniqueConstraint(
+            "stripe_transfer_id", name=op.f("uq_payout_statements_stripe_transfer_id")
+        ),
+        sa.UniqueConstraint(
+            "tutor_id",
+            "currency",
+            "period_end",
+            name=op.f("uq_payout_statements_tutor_id_currency_period_end"),
+        ),
+    )
+    op.create_index(
+        "ix_payout_statements_tutor",
+        "payout_statements",
+        ["tutor_id", "currency", "period_end"],
+        unique=False,
+    )
+    updated_at_trigger("payout_statements")
+    op.create_table(
+        "tutor_earning_entries",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("tutor_id", sa.UUID(), nullable=False),
+        sa.Column("booking_id", sa.UUID(), nullable=True),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("source_key", sa.String(length=120), nullable=False),
+        sa.Column("statement_id", sa.UUID(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("clock_timestamp()"),
+            nullable=False,
+        ),
+        sa.CheckConstraint(
+            "kind IN ('earning', 'refund')", name=op.f("ck_tutor_earning_entries_kind")
+        ),
+        sa.CheckConstraint(
+            "(kind = 'earning' AND amount_cents >= 0) OR (kind = 'refund' AND amount_cents <= 0)",
+            name=op.f("ck_tutor_earning_entries_sign"),
+        ),
+        sa.CheckConstraint(
+            "currency ~ '^[A-Z]{3}$'", name=op.f("ck_tutor_earning_entries_currency")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tutor_id"],
+            ["users.id"],
+            name=op.f("fk_tutor_earning_entries_tutor_id_users"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["statement_id"],
+            ["payout_statements.id"],
+            name=op.f("fk_tutor_earning_entries_statement_id_payout_statements"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tutor_earning_entries")),
+        sa.UniqueConstraint("source_key", name=op.f("uq_tutor_earning_entries_source_key")),
+    )
+    op.create_index(
+        "ix_tutor_earning_entries_open",
+        "tutor_earning_entries",
+        ["tutor_id", "currency", "created_at"],
+        unique=False,
+        postgresql_where=sa.text("statement_id IS NULL"),
+    )
+    op.create_index(
+        "ix_tutor_earning_entries_statement_id",
+        "tutor_earning_entries",
+        ["statement_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tutor_earning_entries")
+    op.drop_table("payout_statements")
+    op.drop_table("payout_accounts")
     op.drop_index(
         "ix_tutor_profiles_directory",
         table_name="tutor_profiles",
