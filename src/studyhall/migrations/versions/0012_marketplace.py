@@ -18,6 +18,7 @@ Create Date: 2026-12-07
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,7 +33,7 @@ depends_on: str | Sequence[str] | None = None
 DIRECTORY_WHERE = "verification_status = 'verified' AND is_available AND deleted_at IS NULL"
 
 
-def _timestamps() -> list[sa.Column[sa.DateTime]]:
+def _timestamps() -> list[sa.Column[datetime]]:
     return [
         sa.Column(
             name,
