@@ -3,7 +3,7 @@ and a few past sessions with the demo students' reviews, which make their rating
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import Range
@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.demo import TUTORS
 from studyhall.accounts.models import User
+from studyhall.billing.models import Payment
 from studyhall.config import Settings
+from studyhall.scheduling import payment as booking_payment
 from studyhall.scheduling.models import AvailabilityRuleRow, Booking, Offering, Review, Slot
 from studyhall.scheduling.service.common import ensure_settings, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
@@ -129,12 +131,18 @@ async def _past_sessions(
             end_at=end,
             blocked_range=Range(start, end),
             status="completed",
-            payment_method="free",
-            price_cents=0,
+            payment_method="provider",
+            payment_status="captured",
+            price_cents=offering.price_cents,
+            amount_authorized_cents=offering.price_cents,
+            amount_captured_cents=offering.price_cents,
             currency=offering.currency,
         )
         session.add(booking)
         await session.flush()
+        await _paid_manually(session, booking, start)
+        # What completing it records: the tutor's totals and payout entry.
+        await booking_payment.record_earning(session, booking.id)
         session.add(
             Review(
                 booking_id=booking.id,
@@ -148,3 +156,23 @@ async def _past_sessions(
     await session.flush()
     await refresh_tutor_rating(session, tutor.id)
     return len(reviews)
+
+
+async def _paid_manually(session: AsyncSession, booking: Booking, paid_at: datetime) -> None:
+    """The demo sessions were paid through the manual provider, as a deployment without a
+    payment account takes money."""
+    payment = Payment(
+        user_id=booking.student_id,
+        type="one_off",
+        purpose=booking_payment.PURPOSE,
+        purpose_id=booking.id,
+        provider="manual",
+        amount_cents=booking.price_cents,
+        currency=booking.currency,
+        status="succeeded",
+        description="Demo session",
+        succeeded_at=paid_at,
+    )
+    session.add(payment)
+    await session.flush()
+    booking.payment_ref = str(payment.id)
