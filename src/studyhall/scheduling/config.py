@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,17 @@ class SchedulingSettings(BaseSettings):
     meeting_url_pattern: str = Field(default="https://meet.jit.si/studyhall-{room}", max_length=500)
     google_calendar_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_timeout_s: float = Field(default=15.0, gt=0)
+    # Connecting Google Calendar (OAuth 2.0 authorization code with PKCE). Unset client id:
+    # connecting is 422 ``google_not_configured``.
+    google_oauth_client_id: str | None = None
+    google_oauth_client_secret: SecretStr | None = None
+    # Our callback as registered with Google: <base URL>/api/v1/calendar/google/callback.
+    google_oauth_redirect_url: str | None = None
+    # Where the browser goes after the callback (the web app); unset: the callback answers JSON.
+    google_oauth_done_url: str | None = None
+    google_oauth_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_oauth_token_url: str = "https://oauth2.googleapis.com/token"
+    google_oauth_revoke_url: str = "https://oauth2.googleapis.com/revoke"
 
     @field_validator("meeting_url_pattern")
     @classmethod

@@ -56,6 +56,11 @@ def set_token_lookup(lookup: TokenLookup | None) -> None:
     _lookup = lookup or _nobody_connected
 
 
+async def access_for(session: AsyncSession, user_id: uuid.UUID) -> CalendarAccess | None:
+    """The user's Google access as the registered lookup finds it (None: not connected)."""
+    return await _lookup(session, user_id)
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     booking_id: uuid.UUID

@@ -344,3 +344,27 @@ class Review(UUIDPrimaryKey, Timestamps, Base):
         ),
         Index("ix_reviews_student_id", "student_id"),
     )
+
+
+class CalendarBusyTime(UUIDPrimaryKey, Base):
+    """A busy interval from a user's connected Google Calendar (free/busy), cached so slot
+    listings and bookings can be checked without calling Google. Replaced wholesale on every
+    refresh and bounded in count and in time (``google_busy.py``)."""
+
+    __tablename__ = "calendar_busy_times"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    busy: Mapped[Range[datetime]] = mapped_column(TSTZRANGE)
+
+    __table_args__ = (Index("ix_calendar_busy_times_user_id", "user_id"),)
+
+
+class CalendarBusySync(Base):
+    """When a user's busy times were last fetched (also when Google reported none)."""
+
+    __tablename__ = "calendar_busy_syncs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    synced_at: Mapped[datetime]

@@ -323,3 +323,24 @@ class LearnerTotalsRead(BaseModel):
     total_sessions_booked: int
     # Minor units per currency (ISO 4217 code → cents); currencies never add up to one number.
     total_spent_cents: dict[str, int]
+
+
+class GoogleConnectStarted(BaseModel):
+    authorization_url: str
+
+
+class GoogleConnection(BaseModel):
+    connected: bool
+    calendar_id: str | None = None
+    scopes: list[str] = []
+    token_expires_at: datetime | None = None
+    busy_synced_at: datetime | None = None
+
+
+class GoogleCalendarChoice(Strict):
+    # Google calendar ids: "primary", an address, or "<id>@group.calendar.google.com".
+    calendar_id: str = Field(min_length=1, max_length=255, pattern=r"^[^\s/?#]+$")
+
+
+class BusyRefreshed(BaseModel):
+    busy_intervals: int

@@ -11,6 +11,8 @@
    tutor, currency and period) and ``tutor_earning_entries`` (earnings of completed bookings and
    refunds after completion, each joining one statement). Billing's tables without row level
    security: the routes read them by the caller's id, jobs and webhooks write them.
+4. ``calendar_busy_times`` / ``calendar_busy_syncs``: the busy intervals of a connected Google
+   Calendar (free/busy), cached for slot listings and bookings, and when they were fetched.
 
 Revision ID: 0012_marketplace
 Revises: 0011_study_retrieval
@@ -22,6 +24,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from studyhall.db.migration_helpers import updated_at_trigger
 
@@ -136,6 +139,38 @@ def upgrade() -> None:
         postgresql_where=sa.text(DIRECTORY_WHERE),
     )
     _payout_tables()
+    _busy_tables()
+
+
+def _busy_tables() -> None:
+    op.create_table(
+        "calendar_busy_times",
+        sa.Column("id", sa.UUID(), server_default=sa.text("gen_random_uuid()"), nullable=False),
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("busy", postgresql.TSTZRANGE(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_calendar_busy_times_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_busy_times")),
+    )
+    op.create_index(
+        "ix_calendar_busy_times_user_id", "calendar_busy_times", ["user_id"], unique=False
+    )
+    op.create_table(
+        "calendar_busy_syncs",
+        sa.Column("user_id", sa.UUID(), nullable=False),
+        sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_calendar_busy_syncs_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_calendar_busy_syncs")),
+    )
 
 
 def _payout_tables() -> None:
@@ -286,6 +321,8 @@ def _payout_tables() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("calendar_busy_syncs")
+    op.drop_table("calendar_busy_times")
     op.drop_table("tutor_earning_entries")
     op.drop_table("payout_statements")
     op.drop_table("payout_accounts")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
 from studyhall.kit.inputs import MAX_OFFSET
-from studyhall.scheduling import service
+from studyhall.scheduling import jobs, service
 from studyhall.scheduling.schemas import (
     OfferingCreate,
     OfferingRead,
@@ -134,6 +134,8 @@ async def get_slots(
     tz: Annotated[str | None, Query(max_length=64, description="IANA; default yours")] = None,
 ) -> list[SlotRead]:
     zone = zone_or_422(tz or (viewer.timezone if viewer else "UTC"), "tz")
+    if tutor_id is not None:
+        await jobs.refresh_busy_if_stale(session, tutor_id)
     slots = await list_slots(
         session,
         tutor_id=tutor_id,
