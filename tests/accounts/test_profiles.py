@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import httpx
 
 from studyhall.accounts import profiles
+from studyhall.accounts.ratings import RatingTotals, bayesian_score
 from studyhall.db.engine import Database
 from tests.accounts.conftest import make_tutor, owner_exec, owner_rows, sign_up
 
@@ -96,10 +98,15 @@ async def test_directory_filters_and_keyset_pagination(
         )
         ids[name] = tutor.id
         if rating is not None:
+            # As ten visible reviews of that mean would leave it (the directory sorts by the
+            # Bayesian score the review service stores next to the mean).
+            totals = RatingTotals(count=10, stars=int(Decimal(rating) * 10))
             await owner_exec(
                 owner_db,
-                "UPDATE tutor_profiles SET rating = :r WHERE user_id = :id",
+                "UPDATE tutor_profiles SET rating = :r, rating_count = 10, rating_score = :s "
+                "WHERE user_id = :id",
                 r=rating,
+                s=bayesian_score(totals),
                 id=tutor.id,
             )
     deleted = await make_tutor(client, owner_db, verified=True, subjects=["math"])

@@ -140,6 +140,39 @@ def _stripe_object(api: FakeApi, path: str, params: dict[str, Any]) -> dict[str,
         intent["status"] = "canceled"
         intent["cancellation_reason"] = params.get("cancellation_reason")
         return intent
+    if path == "/v1/accounts":
+        return {
+            "id": api.next_id("acct"),
+            "object": "account",
+            "type": params.get("type"),
+            "email": params.get("email"),
+            "details_submitted": False,
+            "payouts_enabled": False,
+            "metadata": {"studyhall_user_id": params.get("metadata[studyhall_user_id]")},
+        }
+    if path == "/v1/account_links":
+        if params.get("account") not in api.objects:
+            return {"error": {"type": "invalid_request_error", "message": "No such account"}}
+        return {
+            "id": api.next_id("link"),
+            "object": "account_link",
+            "url": f"https://connect.stripe.test/setup/e/{params['account']}/{api.counter}",
+            "expires_at": int(time.time()) + 300,
+            "created": int(time.time()),
+        }
+    if path == "/v1/transfers":
+        if params.get("destination") not in api.objects:
+            return {"error": {"type": "invalid_request_error", "message": "No such destination"}}
+        return {
+            "id": api.next_id("tr"),
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "destination": params["destination"],
+            "transfer_group": params.get("transfer_group"),
+            "reversed": False,
+            "metadata": {"studyhall_statement_id": params.get("metadata[studyhall_statement_id]")},
+        }
     if path == "/v1/refunds":
         if params["payment_intent"] not in api.objects:
             return {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}

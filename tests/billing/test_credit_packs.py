@@ -268,6 +268,8 @@ async def test_the_demo_catalogue_loads_once(owner_db: Database, db: Database) -
     for _ in range(2):
         async with owner_db.transaction() as session:
             summary = await demo.load(session, None)  # type: ignore[arg-type]
-    assert summary == ["billing: 0 credit packs added, 3 plans in the catalogue"]
+    assert summary == [
+        "billing: 0 credit packs added, 3 plans in the catalogue, 0 payout statements"
+    ]
     assert await _count(db, "credit_packs") == 3
     assert await _count(db, "plans") == 3

@@ -120,6 +120,14 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
             if body.get("id") in fake.events:
                 return self._reply(409, {"error": {"code": 409, "message": "duplicate"}})
             event = {**body, "kind": "calendar#event", "etag": '"1"'}
+            wants_meet = "conferenceDataVersion=1" in self.path
+            if wants_meet and "createRequest" in (body.get("conferenceData") or {}):
+                # What Google answers for a Meet conference: the link, and its entry point.
+                link = f"https://meet.google.com/{body['id'][-12:-1]}"
+                event["hangoutLink"] = link
+                event["conferenceData"] = {
+                    "entryPoints": [{"entryPointType": "video", "uri": link}]
+                }
             fake.events[body["id"]] = event
             self._reply(200, event)
 
@@ -196,9 +204,11 @@ async def test_google_events_follow_the_booking(
                 },
                 "sequence": 0,
                 "status": "confirmed",
+                "location": booking["join_link"],
             },
         }
     ]
+    assert booking["join_link"].startswith("https://meet.jit.si/studyhall-")
     assert await rows(
         owner_db, "SELECT calendar_event_id_student, calendar_event_id_tutor FROM bookings"
     ) == [(event_id, None)]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from studyhall.accounts import demo as accounts_demo
+from studyhall.billing import demo as billing_demo
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.scheduling import demo
@@ -12,6 +13,7 @@ async def test_demo_equips_the_demo_tutors_once(owner_db: Database, settings: Se
         async with owner_db.transaction() as session:
             await accounts_demo.load(session, settings)
             summary = await demo.load(session, settings)
+            await billing_demo.load(session, settings)
     assert [line.split(":")[1].strip() for line in summary] == list(accounts_demo.TUTORS)
     counts = await rows(
         owner_db,
@@ -20,3 +22,29 @@ async def test_demo_equips_the_demo_tutors_once(owner_db: Database, settings: Se
         "(SELECT count(*) > 0 FROM slots)",
     )
     assert counts == [(4, 2, True, True)]
+    # The demo tutors' ratings come from real reviews of completed sessions, not a set number.
+    ratings = await rows(
+        owner_db,
+        "SELECT u.email, p.rating, p.rating_count, (SELECT count(*) FROM reviews r "
+        "JOIN bookings b ON b.id = r.booking_id WHERE r.tutor_id = u.id "
+        "AND b.status = 'completed') FROM tutor_profiles p JOIN users u ON u.id = p.user_id "
+        "ORDER BY u.email",
+    )
+    assert [
+        (email, str(rating), count, reviewed) for email, rating, count, reviewed in ratings
+    ] == [
+        ("kenji@demo.example.com", "4.50", 2, 2),
+        ("tara@demo.example.com", "4.67", 3, 3),
+    ]
+
+    # Their paid past sessions are on one payout statement each, minus the platform fee (20%).
+    statements = await rows(
+        owner_db,
+        "SELECT u.email, s.status, s.amount_cents, p.total_earnings_cents, p.total_sessions "
+        "FROM payout_statements s JOIN users u ON u.id = s.tutor_id "
+        "JOIN tutor_profiles p ON p.user_id = s.tutor_id ORDER BY u.email",
+    )
+    assert statements == [
+        ("kenji@demo.example.com", "due", 2 * 20000, 2 * 20000, 2),
+        ("tara@demo.example.com", "due", 3 * 20000, 3 * 20000, 3),
+    ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +22,8 @@ PEOPLE = [
 ]
 
 TUTORS = {
-    "tara@demo.example.com": (["math", "physics"], 4500, "USD", "4.80"),
-    "kenji@demo.example.com": (["chemistry", "math"], 3800, "USD", "4.60"),
+    "tara@demo.example.com": (["math", "physics"], 4500, "USD"),
+    "kenji@demo.example.com": (["chemistry", "math"], 3800, "USD"),
 }
 
 
@@ -51,7 +49,8 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
         assert user is not None
         await ensure_profile(session, user)
         if email in TUTORS:
-            subjects, rate, currency, rating = TUTORS[email]
+            # No rating here: it follows from the reviews the scheduling demo writes.
+            subjects, rate, currency = TUTORS[email]
             await session.execute(
                 update(TutorProfile)
                 .where(TutorProfile.user_id == user.id)
@@ -59,7 +58,6 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
                     subjects=subjects,
                     hourly_rate_cents=rate,
                     currency=currency,
-                    rating=Decimal(rating),
                     verification_status="verified",
                     bio=f"{name} teaches {' and '.join(subjects)}.",
                 )

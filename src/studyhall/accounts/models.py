@@ -150,8 +150,11 @@ class TutorProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     hourly_rate_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     currency: Mapped[str] = mapped_column(String(3), server_default="USD")
     meeting_link: Mapped[str | None] = mapped_column(String(2048))
+    # The mean and count of the tutor's visible reviews, kept by the review service.
     rating: Mapped[Decimal | None] = mapped_column(Numeric(3, 2))
     rating_count: Mapped[int] = mapped_column(server_default=text("0"))
+    # What the directory sorts by: the Bayesian average of the visible reviews (profiles.py).
+    rating_score: Mapped[Decimal] = mapped_column(Numeric(4, 3), server_default=text("4.000"))
     total_sessions: Mapped[int] = mapped_column(server_default=text("0"))
     total_earnings_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     is_available: Mapped[bool] = mapped_column(server_default=text("true"))
@@ -169,10 +172,11 @@ class TutorProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             name="totals",
         ),
         Index("ix_tutor_profiles_subjects", "subjects", postgresql_using="gin"),
+        CheckConstraint("rating_score BETWEEN 1 AND 5", name="rating_score"),
         # The public directory reads verified, available tutors best-rated first.
         Index(
             "ix_tutor_profiles_directory",
-            text("coalesce(rating, 0) DESC"),
+            text("rating_score DESC"),
             "user_id",
             postgresql_where=text(
                 "verification_status = 'verified' AND is_available AND deleted_at IS NULL"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -134,7 +134,7 @@ class DirectoryFilter:
     min_rating: Decimal | None = None
 
 
-_rating_key = func.coalesce(TutorProfile.rating, 0)
+_rating_key = TutorProfile.rating_score
 
 
 def encode_cursor(rating: Decimal, user_id: uuid.UUID) -> str:
@@ -186,7 +186,8 @@ async def directory(
     *,
     user_id: uuid.UUID | None = None,
 ) -> tuple[list[tuple[TutorProfile, User]], str | None]:
-    """Best rated first, then by id; keyset pagination, so pages stay stable and cheap."""
+    """Best rated first (the Bayesian score of ``ratings``), then by id; keyset pagination, so
+    pages stay stable and cheap."""
     query = _directory_query(flt)
     if user_id is not None:
         query = query.where(TutorProfile.user_id == user_id)
@@ -206,5 +207,5 @@ async def directory(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1][0]
-        next_cursor = encode_cursor(last.rating or Decimal(0), last.user_id)
+        next_cursor = encode_cursor(last.rating_score, last.user_id)
     return rows, next_cursor

@@ -51,6 +51,10 @@ class BillingSettings(BaseSettings):
     stripe_checkout: Literal["payment_intent", "checkout_session"] = "payment_intent"
     stripe_success_url: str | None = None
     stripe_cancel_url: str | None = None
+    # Stripe Connect onboarding of tutors (Express accounts): where Stripe sends the tutor when
+    # the onboarding link has expired (refresh) or is finished (return).
+    stripe_connect_refresh_url: str | None = None
+    stripe_connect_return_url: str | None = None
 
     paymob_secret_key: SecretStr | None = None
     paymob_public_key: str | None = None

@@ -1,11 +1,15 @@
-"""``studyhall demo``: a few credit packs and plans, so billing can be tried with no setup."""
+"""``studyhall demo``: a few credit packs and plans, so billing can be tried with no setup, and
+the demo tutors' first payout statement (their past sessions, closed when the demo loads)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.billing import payouts
 from studyhall.billing.models import CreditPack, Plan
 from studyhall.config import Settings
 
@@ -43,4 +47,9 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
             .on_conflict_do_nothing(index_elements=["key", "billing_cycle", "currency"])
         )
     await session.flush()
-    return [f"billing: {added} credit packs added, {len(PLANS)} plans in the catalogue"]
+    now = datetime.now(UTC)
+    statements = await payouts.close_period(session, now, now)
+    return [
+        f"billing: {added} credit packs added, {len(PLANS)} plans in the catalogue, "
+        f"{len(statements)} payout statements"
+    ]

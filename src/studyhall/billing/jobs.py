@@ -15,6 +15,7 @@ from studyhall.accounts import closures as account_closures
 from studyhall.billing import (
     expiry,
     payments,
+    payouts,
     providers,
     purposes,
     refunds,
@@ -329,3 +330,14 @@ async def hourly_sweep(timestamp: int) -> None:
     await reconcile_pending()
     await subscriptions.run_renewals(runtime().database, datetime.now(UTC))
     await expiry.run_expiry(runtime().database, datetime.now(UTC))
+
+
+@queue.periodic(cron="15 0 1 * *")
+@queue.task(name="studyhall.billing.close_payout_month", queue="billing")
+async def close_payout_month(timestamp: int) -> None:
+    """On the 1st (UTC) the month just ended becomes each tutor's payout statement; due ones
+    with a Connect account that can receive payouts are transferred (``payouts``)."""
+    now = datetime.now(UTC)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    async with rls.system_transaction(runtime().database) as session:
+        await payouts.close_period(session, month_start, now)

@@ -338,3 +338,101 @@ class PaymentMethod(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
     )
+
+
+# --- tutor payouts ------------------------------------------------------------------------------
+
+EARNING_KINDS = ("earning", "refund")
+# In the order a statement moves through them; a later one never goes back (out-of-order events).
+STATEMENT_STATUSES = ("carried", "due", "transferring", "paid", "reversed")
+PAYOUT_METHODS = ("stripe", "manual")
+
+
+class PayoutAccount(UUIDPrimaryKey, Timestamps, Base):
+    """A tutor's Stripe Connect Express account and what Stripe last said about it."""
+
+    __tablename__ = "payout_accounts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    stripe_account_id: Mapped[str] = mapped_column(String(255), unique=True)
+    details_submitted: Mapped[bool] = mapped_column(server_default=text("false"))
+    payouts_enabled: Mapped[bool] = mapped_column(server_default=text("false"))
+    # The ``created`` time of the newest ``account.updated`` applied: an older event that
+    # arrives later changes nothing.
+    last_event_created: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class TutorEarningEntry(UUIDPrimaryKey, Base):
+    """What a tutor earned (a completed booking) or gave back (a refund after completion).
+
+    ``source_key`` names the event that made the entry, so recording it twice adds nothing. An
+    entry joins the first statement closed after it (``statement_id``).
+    """
+
+    __tablename__ = "tutor_earning_entries"
+
+    tutor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    booking_id: Mapped[uuid.UUID | None]
+    kind: Mapped[str] = mapped_column(String(10))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    source_key: Mapped[str] = mapped_column(String(120), unique=True)
+    statement_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payout_statements.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN {EARNING_KINDS}", name="kind"),
+        CheckConstraint(
+            "(kind = 'earning' AND amount_cents >= 0) OR (kind = 'refund' AND amount_cents <= 0)",
+            name="sign",
+        ),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        Index(
+            "ix_tutor_earning_entries_open",
+            "tutor_id",
+            "currency",
+            "created_at",
+            postgresql_where=text("statement_id IS NULL"),
+        ),
+        Index("ix_tutor_earning_entries_statement_id", "statement_id"),
+    )
+
+
+class PayoutStatement(UUIDPrimaryKey, Timestamps, Base):
+    """One tutor's earnings in one currency for one period, and how they were paid out.
+
+    ``amount_cents`` = the period's entries + ``carried_in_cents`` (the previous statement's
+    negative total, from refunds after a payout). A total of zero or less is ``carried`` into the
+    next statement instead of being paid.
+    """
+
+    __tablename__ = "payout_statements"
+
+    tutor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime]
+    entries_cents: Mapped[int] = mapped_column(BigInteger)
+    carried_in_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(15))
+    method: Mapped[str | None] = mapped_column(String(10))
+    stripe_transfer_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    paid_at: Mapped[datetime | None]
+    paid_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        UniqueConstraint("tutor_id", "currency", "period_end"),
+        CheckConstraint(f"status IN {STATEMENT_STATUSES}", name="status"),
+        CheckConstraint(f"method IS NULL OR method IN {PAYOUT_METHODS}", name="method"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        CheckConstraint("carried_in_cents <= 0", name="carried_in"),
+        CheckConstraint("amount_cents = entries_cents + carried_in_cents", name="amount"),
+        CheckConstraint("(status = 'carried') = (amount_cents <= 0)", name="carried"),
+        CheckConstraint("status <> 'paid' OR paid_at IS NOT NULL", name="paid"),
+        Index("ix_payout_statements_tutor", "tutor_id", "currency", "period_end"),
+    )

@@ -244,3 +244,58 @@ class WebhookEventRead(ORM):
     attempts: int
     last_error: str | None
     rejected_reason: str | None
+
+
+# --- tutor payouts ------------------------------------------------------------------------------
+
+
+class PayoutAccountRead(ORM):
+    stripe_account_id: str
+    details_submitted: bool
+    payouts_enabled: bool
+
+
+class OnboardingLink(BaseModel):
+    stripe_account_id: str
+    url: str
+    expires_at: datetime | None
+
+
+class EarningEntryRead(ORM):
+    id: uuid.UUID
+    booking_id: uuid.UUID | None
+    kind: str
+    amount_cents: int
+    currency: str
+    created_at: datetime
+
+
+class PayoutStatementRead(ORM):
+    id: uuid.UUID
+    tutor_id: uuid.UUID
+    currency: str
+    period_start: datetime | None
+    period_end: datetime
+    entries_cents: int
+    carried_in_cents: int
+    amount_cents: int
+    status: str
+    method: str | None
+    stripe_transfer_id: str | None
+    paid_at: datetime | None
+
+
+class PayoutStatementDetails(PayoutStatementRead):
+    entries: list[EarningEntryRead]
+
+
+class PayoutsOverview(BaseModel):
+    # Per currency: earned and not on a statement yet, plus a negative total carried forward.
+    unpaid_balance_cents: dict[str, int]
+    statements: list[PayoutStatementRead]
+
+
+class ClosePeriodBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period_end: datetime

@@ -27,7 +27,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payments, providers, refunds, rls, saved_cards, subscriptions_stripe
+from studyhall.billing import (
+    payments,
+    payouts,
+    providers,
+    refunds,
+    rls,
+    saved_cards,
+    subscriptions_stripe,
+)
 from studyhall.billing.models import Payment, WebhookEvent
 from studyhall.billing.providers.base import (
     EventRejected,
@@ -240,6 +248,12 @@ async def _dispatch(
     if event.kind == "invoice_paid":
         assert event.invoice is not None
         return await subscriptions_stripe.record_paid_invoice(session, event.invoice)
+    if event.kind == "payout_account_updated":
+        assert event.account is not None
+        return await payouts.apply_account(session, event.account)
+    if event.kind == "transfer_changed":
+        assert event.transfer is not None
+        return await payouts.apply_transfer(session, event.transfer, datetime.now(UTC))
     if event.kind == "card_saved":
         assert event.card is not None
         return await saved_cards.save(session, event.card)

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.closures import Closure
 from studyhall.accounts.models import User
 from studyhall.db.engine import Database
-from studyhall.scheduling import notify, payment
+from studyhall.jobs import runtime
+from studyhall.scheduling import google_oauth, notify, payment
 from studyhall.scheduling.models import ACTIVE_STATUSES, Booking
 from studyhall.scheduling.service.bookings import cancel_for_closed_account
 from studyhall.scheduling.service.common import trusted, utcnow
@@ -73,3 +74,13 @@ async def _cancel_one(
         await notify.booking_canceled(
             session, booking, tell=before in ("confirmed", "pending_approval")
         )
+
+
+async def revoke_google_on_deletion(
+    database: Database, user_id: uuid.UUID, closure: Closure
+) -> None:
+    """A deleted account's Google grant is revoked and its tokens erased (a suspension keeps
+    them: the account may be restored)."""
+    if closure != "deleted":
+        return
+    await google_oauth.revoke_and_disconnect(database, runtime().settings, user_id)

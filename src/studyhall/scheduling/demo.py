@@ -1,24 +1,42 @@
-"""``studyhall demo``: the demo tutors get two offerings each, weekday availability and slots."""
+"""``studyhall demo``: the demo tutors get two offerings each, weekday availability and slots,
+and a few past sessions with the demo students' reviews, which make their rating."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.demo import TUTORS
 from studyhall.accounts.models import User
+from studyhall.billing.models import Payment
 from studyhall.config import Settings
-from studyhall.scheduling.models import AvailabilityRuleRow, Offering
+from studyhall.scheduling import payment as booking_payment
+from studyhall.scheduling.models import AvailabilityRuleRow, Booking, Offering, Review, Slot
 from studyhall.scheduling.service.common import ensure_settings, utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
 from studyhall.scheduling.service.offerings import derive_short_description
+from studyhall.scheduling.service.reviews import refresh_tutor_rating
 
 OFFERINGS = (
     ("Algebra 1:1", "Linear equations, functions and graphs, at your pace.", 60, 25000, 1),
     ("Exam prep group", "Past papers in a small group, with worked solutions.", 90, 12000, 5),
 )
+
+# Past sessions the demo students took, with the stars and words they gave (days ago, student).
+REVIEWS = {
+    "tara@demo.example.com": (
+        (30, "sam@demo.example.com", 5, "Tara made derivatives finally click."),
+        (23, "noor@demo.example.com", 5, "Patient, clear, and well prepared."),
+        (16, "sam@demo.example.com", 4, "Good session; we ran a little over."),
+    ),
+    "kenji@demo.example.com": (
+        (28, "noor@demo.example.com", 5, "Great chemistry explanations."),
+        (14, "sam@demo.example.com", 4, None),
+    ),
+}
 
 
 async def load(session: AsyncSession, settings: Settings) -> list[str]:
@@ -29,8 +47,10 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
         if tutor is None:
             continue
         slots = await _equip(session, tutor)
+        reviews = await _past_sessions(session, tutor, REVIEWS[email])
         lines.append(
-            f"scheduling: {email}: {len(OFFERINGS)} offerings, {slots} open slots (90 days)"
+            f"scheduling: {email}: {len(OFFERINGS)} offerings, {slots} open slots (90 days), "
+            f"{reviews} reviews"
         )
     return lines
 
@@ -73,3 +93,86 @@ async def _equip(session: AsyncSession, tutor: User) -> int:
     await session.flush()
     made = await materialize_tutor(session, tutor.id, utcnow())
     return made.desired
+
+
+async def _past_sessions(
+    session: AsyncSession, tutor: User, reviews: tuple[tuple[int, str, int, str | None], ...]
+) -> int:
+    """Completed one-to-one sessions in the past, each reviewed; a second run adds nothing."""
+    if await session.scalar(select(Review.id).where(Review.tutor_id == tutor.id).limit(1)):
+        return 0
+    offering = await session.scalar(
+        select(Offering).where(Offering.tutor_id == tutor.id, Offering.max_participants == 1)
+    )
+    assert offering is not None
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for days_ago, email, stars, words in reviews:
+        student = await session.scalar(select(User).where(User.email == email))
+        assert student is not None
+        start = now - timedelta(days=days_ago)
+        end = start + timedelta(minutes=offering.duration_minutes)
+        slot = Slot(
+            tutor_id=tutor.id,
+            offering_id=offering.id,
+            start_at=start,
+            end_at=end,
+            status="closed",
+            capacity=1,
+            seats_taken=0,
+        )
+        session.add(slot)
+        await session.flush()
+        booking = Booking(
+            student_id=student.id,
+            tutor_id=tutor.id,
+            offering_id=offering.id,
+            slot_id=slot.id,
+            start_at=start,
+            end_at=end,
+            blocked_range=Range(start, end),
+            status="completed",
+            payment_method="provider",
+            payment_status="captured",
+            price_cents=offering.price_cents,
+            amount_authorized_cents=offering.price_cents,
+            amount_captured_cents=offering.price_cents,
+            currency=offering.currency,
+        )
+        session.add(booking)
+        await session.flush()
+        await _paid_manually(session, booking, start)
+        # What completing it records: the tutor's totals and payout entry.
+        await booking_payment.record_earning(session, booking.id)
+        session.add(
+            Review(
+                booking_id=booking.id,
+                tutor_id=tutor.id,
+                student_id=student.id,
+                rating=stars,
+                body=words,
+                editable_until=end + timedelta(days=3),
+            )
+        )
+    await session.flush()
+    await refresh_tutor_rating(session, tutor.id)
+    return len(reviews)
+
+
+async def _paid_manually(session: AsyncSession, booking: Booking, paid_at: datetime) -> None:
+    """The demo sessions were paid through the manual provider, as a deployment without a
+    payment account takes money."""
+    payment = Payment(
+        user_id=booking.student_id,
+        type="one_off",
+        purpose=booking_payment.PURPOSE,
+        purpose_id=booking.id,
+        provider="manual",
+        amount_cents=booking.price_cents,
+        currency=booking.currency,
+        status="succeeded",
+        description="Demo session",
+        succeeded_at=paid_at,
+    )
+    session.add(payment)
+    await session.flush()
+    booking.payment_ref = str(payment.id)

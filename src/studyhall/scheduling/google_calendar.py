@@ -5,6 +5,10 @@ HTTP calls happen with no transaction open, and the event ids are written back i
 if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking id), so
 a retried insert finds its own event instead of creating a second one.
 
+When the tutor is connected and the booking's join link is one Studyhall made (``meeting.py``),
+the tutor's event is created with a Google Meet conference; its link becomes the booking's join
+link (written back with the event ids, ``sequence`` + 1) and the student's event carries it.
+
 Who is connected is answered by a pluggable lookup: the accounts domain registers one that
 decrypts ``oauth_accounts`` tokens; until then nobody is connected and the job does nothing.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -22,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
+from studyhall.scheduling import meeting
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.service.common import trusted
 
@@ -49,6 +54,11 @@ def set_token_lookup(lookup: TokenLookup | None) -> None:
     """Register how to find a user's Google access token (None: back to "not connected")."""
     global _lookup
     _lookup = lookup or _nobody_connected
+
+
+async def access_for(session: AsyncSession, user_id: uuid.UUID) -> CalendarAccess | None:
+    """The user's Google access as the registered lookup finds it (None: not connected)."""
+    return await _lookup(session, user_id)
 
 
 @dataclass(frozen=True)
@@ -131,20 +141,21 @@ class _Api:
         self.headers = {"Authorization": f"Bearer {access.access_token}"}
         self.events = f"/calendars/{access.calendar_id}/events"
 
-    async def insert(self, body: dict[str, Any]) -> str:
-        response = await self.http.post(self.events, json=body, headers=self.headers)
+    async def insert(self, body: dict[str, Any]) -> dict[str, Any]:
+        params = {"conferenceDataVersion": "1"} if "conferenceData" in body else None
+        response = await self.http.post(self.events, json=body, headers=self.headers, params=params)
         if response.status_code == 409:  # our id already exists: a retried insert
             return await self.patch(str(body["id"]), body)
         response.raise_for_status()
-        return str(response.json()["id"])
+        return dict(response.json())
 
-    async def patch(self, event: str, body: dict[str, Any]) -> str:
-        fields = {key: value for key, value in body.items() if key != "id"}
+    async def patch(self, event: str, body: dict[str, Any]) -> dict[str, Any]:
+        fields = {key: value for key, value in body.items() if key not in ("id", "conferenceData")}
         response = await self.http.patch(
             f"{self.events}/{event}", json=fields, headers=self.headers
         )
         response.raise_for_status()
-        return str(response.json()["id"])
+        return dict(response.json())
 
     async def delete(self, event: str) -> None:
         response = await self.http.delete(f"{self.events}/{event}", headers=self.headers)
@@ -152,18 +163,51 @@ class _Api:
             response.raise_for_status()
 
 
-async def _sync_party(http: httpx.AsyncClient, snap: _Snapshot, party: Party) -> str | None:
+def wants_meet(snap: _Snapshot, party: Party) -> bool:
+    """Only the tutor's calendar makes the conference, and only in place of a link we made."""
+    return party == "tutor" and meeting.is_generated(snap.join_link)
+
+
+def meet_link(event: dict[str, Any]) -> str | None:
+    link = event.get("hangoutLink")
+    if isinstance(link, str) and link.startswith("https://"):
+        return link
+    for entry in (event.get("conferenceData") or {}).get("entryPoints") or []:
+        uri = entry.get("uri") if isinstance(entry, dict) else None
+        if entry.get("entryPointType") == "video" and isinstance(uri, str):
+            return uri if uri.startswith("https://") else None
+    return None
+
+
+@dataclass(frozen=True)
+class _Synced:
+    event_id: str | None
+    meet_link: str | None = None
+
+
+async def _sync_party(http: httpx.AsyncClient, snap: _Snapshot, party: Party) -> _Synced:
     access = snap.access[party]
     api = _Api(http, access)
     current = snap.event_ids[party]
     if snap.status in _EVENT_STATUSES:
         body = event_body(snap, party)
         if current is None:
-            return await api.insert({"id": event_id(snap.booking_id, party), **body})
-        return await api.patch(current, body)
+            body["id"] = event_id(snap.booking_id, party)
+            if wants_meet(snap, party):
+                body.pop("location", None)
+                body["conferenceData"] = {
+                    "createRequest": {
+                        "requestId": snap.booking_id.hex,
+                        "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                    }
+                }
+            event = await api.insert(body)
+        else:
+            event = await api.patch(current, body)
+        return _Synced(str(event["id"]), meet_link(event) if wants_meet(snap, party) else None)
     if current is not None:
         await api.delete(current)
-    return None
+    return _Synced(None)
 
 
 _WRITE = {
@@ -177,6 +221,12 @@ _WRITE = {
     ),
 }
 
+# The Meet link replaces the join link only if nobody changed it since it was read.
+_MEET = text(
+    "UPDATE bookings SET join_link = :link, sequence = sequence + 1 WHERE id = :id "
+    "AND join_link IS NOT DISTINCT FROM :old AND join_link IS DISTINCT FROM :link"
+)
+
 
 async def sync_booking(
     database: Database, booking_id: uuid.UUID, transport: httpx.AsyncBaseTransport | None = None
@@ -187,19 +237,28 @@ async def sync_booking(
         snap = await _snapshot(session, booking_id)
     if snap is None or not snap.access:
         return {}
+    original_link = snap.join_link
     config = scheduling_settings()
     results: dict[Party, str | None] = {}
+    meet: str | None = None
     async with httpx.AsyncClient(
         base_url=config.google_calendar_base_url,
         timeout=config.google_calendar_timeout_s,
         transport=transport,
     ) as http:
-        for party in snap.access:
-            results[party] = await _sync_party(http, snap, party)
+        # The tutor first: a Meet link made there is what the student's event then carries.
+        for party in sorted(snap.access, key=lambda p: p != "tutor"):
+            if meet is not None and meet != snap.join_link:
+                snap = replace(snap, join_link=meet, sequence=snap.sequence + 1)
+            synced = await _sync_party(http, snap, party)
+            results[party] = synced.event_id
+            meet = meet or synced.meet_link
     async with database.transaction() as session:
         await trusted(session)
         for party, new in results.items():
             old = snap.event_ids[party]
             if new != old:
                 await session.execute(_WRITE[party], {"id": booking_id, "new": new, "old": old})
+        if meet is not None:
+            await session.execute(_MEET, {"id": booking_id, "link": meet, "old": original_link})
     return results

@@ -8,11 +8,19 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import closures as account_closures
+from studyhall.accounts.models import OAuthAccount, User
 from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime
-from studyhall.scheduling import closures, google_accounts, google_calendar
+from studyhall.scheduling import (
+    closures,
+    google_accounts,
+    google_busy,
+    google_calendar,
+    google_oauth,
+)
 from studyhall.scheduling import payment as booking_payment  # registers the "booking" purpose
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.service.common import trusted, utcnow
@@ -23,6 +31,8 @@ from studyhall.scheduling.service.seats import expire_holds
 google_accounts.install()
 # A suspended or deleted account's bookings are canceled by accounts' closure job.
 account_closures.on_account_closed("scheduling.bookings", closures.on_account_closed)
+# A deleted account's Google grant is revoked at Google before erasure removes its tokens.
+account_closures.on_account_closed("scheduling.google", closures.revoke_google_on_deletion)
 
 _COMPLETE = text(
     """
@@ -114,4 +124,68 @@ async def complete_finished() -> list[uuid.UUID]:
 
 @queue.task(name="studyhall.scheduling.sync_calendar_events", retry=backoff())
 async def sync_calendar_events(booking_id: str) -> None:
-    await google_calendar.sync_booking(runtime().database, uuid.UUID(booking_id))
+    database, settings = runtime().database, runtime().settings
+    async with database.transaction() as session:
+        await trusted(session)
+        parties = (
+            await session.execute(
+                text("SELECT student_id, tutor_id FROM bookings WHERE id = :id"),
+                {"id": uuid.UUID(booking_id)},
+            )
+        ).first()
+    for user_id in parties or ():
+        await google_oauth.fresh_access(database, settings, user_id, utcnow())
+    await google_calendar.sync_booking(database, uuid.UUID(booking_id))
+
+
+def busy_lock(user_id: uuid.UUID) -> str:
+    return f"busy:{user_id}"
+
+
+@queue.task(name="studyhall.scheduling.refresh_busy_times", retry=backoff())
+async def refresh_busy_times(user_id: str) -> None:
+    await google_busy.refresh_busy(
+        runtime().database, runtime().settings, uuid.UUID(user_id), utcnow()
+    )
+
+
+@queue.periodic(cron="*/15 * * * *")
+@queue.task(name="studyhall.scheduling.refresh_all_busy_times", queue="maintenance")
+async def refresh_all_busy_times(timestamp: int) -> None:
+    """Every connected tutor's busy times, one job each (one at a time per tutor)."""
+    async with runtime().database.transaction() as session:
+        await trusted(session)
+        tutors = (
+            await session.scalars(
+                select(OAuthAccount.user_id)
+                .join(User, User.id == OAuthAccount.user_id)
+                .where(
+                    OAuthAccount.provider == google_oauth.PROVIDER,
+                    OAuthAccount.deleted_at.is_(None),
+                    User.role == "tutor",
+                    User.status == "active",
+                )
+                .distinct()
+            )
+        ).all()
+        for tutor_id in tutors:
+            await enqueue(
+                session, refresh_busy_times, lock=busy_lock(tutor_id), user_id=str(tutor_id)
+            )
+
+
+_BUSY_QUEUED = text(
+    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo')"
+)
+
+
+async def refresh_busy_if_stale(session: AsyncSession, tutor_id: uuid.UUID) -> None:
+    """On demand (a slot listing of a connected tutor): a stale cache is refreshed by a job,
+    queued once however many listings ask meanwhile."""
+    if not await google_busy.is_stale(session, tutor_id, utcnow()):
+        return
+    if await google_oauth.connection(session, tutor_id) is None:
+        return
+    if await session.scalar(_BUSY_QUEUED, {"lock": busy_lock(tutor_id)}):
+        return
+    await enqueue(session, refresh_busy_times, lock=busy_lock(tutor_id), user_id=str(tutor_id))

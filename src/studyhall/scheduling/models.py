@@ -1,5 +1,6 @@
 """Scheduling tables: offerings, schedule settings, availability, time off, slots, bookings,
-calendar feeds (seed 000 availability/slots/bookings + seed 001 sessions/windows/bookable_slots).
+calendar feeds, reviews (seed 000 availability/slots/bookings + seed 001
+sessions/windows/bookable_slots).
 
 The double-booking guards are exclusion constraints over ``tstzrange``; they live in the migration
 (autogenerate cannot express them) and are named here so errors can be mapped to problem codes.
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     Time,
@@ -299,3 +301,70 @@ class CalendarFeed(UUIDPrimaryKey, Timestamps, Base):
     last_accessed_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_calendar_feeds_user_id", "user_id"),)
+
+
+REVIEW_TEXT_MAX = 5000
+
+
+class Review(UUIDPrimaryKey, Timestamps, Base):
+    """A student's review of one completed booking. Hidden by an admin, never deleted, so the
+    tutor's rating can be recomputed from the visible rows at any time."""
+
+    __tablename__ = "reviews"
+
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    tutor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    body: Mapped[str | None] = mapped_column(Text)
+    # The student may change the review until then; afterwards it is frozen.
+    editable_until: Mapped[datetime]
+    tutor_reply: Mapped[str | None] = mapped_column(Text)
+    tutor_replied_at: Mapped[datetime | None]
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        UniqueConstraint("booking_id"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
+        CheckConstraint(f"char_length(body) <= {REVIEW_TEXT_MAX}", name="body_length"),
+        CheckConstraint(
+            f"char_length(tutor_reply) <= {REVIEW_TEXT_MAX}", name="tutor_reply_length"
+        ),
+        CheckConstraint("(tutor_reply IS NULL) = (tutor_replied_at IS NULL)", name="reply"),
+        CheckConstraint("(hidden_at IS NULL) OR (hidden_reason IS NOT NULL)", name="hidden"),
+        # The public listing: a tutor's visible reviews, newest first.
+        Index(
+            "ix_reviews_tutor_visible",
+            "tutor_id",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("hidden_at IS NULL"),
+        ),
+        Index("ix_reviews_student_id", "student_id"),
+    )
+
+
+class CalendarBusyTime(UUIDPrimaryKey, Base):
+    """A busy interval from a user's connected Google Calendar (free/busy), cached so slot
+    listings and bookings can be checked without calling Google. Replaced wholesale on every
+    refresh and bounded in count and in time (``google_busy.py``)."""
+
+    __tablename__ = "calendar_busy_times"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    busy: Mapped[Range[datetime]] = mapped_column(TSTZRANGE)
+
+    __table_args__ = (Index("ix_calendar_busy_times_user_id", "user_id"),)
+
+
+class CalendarBusySync(Base):
+    """When a user's busy times were last fetched (also when Google reported none)."""
+
+    __tablename__ = "calendar_busy_syncs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    synced_at: Mapped[datetime]

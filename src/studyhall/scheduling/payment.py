@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import profiles as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import ledger, payments, purposes, refunds
+from studyhall.billing import ledger, payments, payouts, purposes, refunds
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import CreditLedgerEntry, Payment
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
@@ -121,7 +121,10 @@ async def _mirror_refund(
     session: AsyncSession, booking: Booking, amount_cents: int, *, payment_id: str | None
 ) -> None:
     amount = min(amount_cents, booking.amount_captured_cents - booking.amount_refunded_cents)
+    earned_before = tutor_share(booking.amount_captured_cents - booking.amount_refunded_cents)
     booking.amount_refunded_cents += amount
+    if booking.status == "completed" and amount > 0:
+        await _take_back_earning(session, booking, earned_before)
     booking.refund_due_cents = max(0, booking.refund_due_cents - amount)
     if booking.amount_refunded_cents == booking.amount_captured_cents:
         booking.payment_status = "refunded"
@@ -303,6 +306,21 @@ async def _refund_credits(
     await _mirror_refund(session, booking, due, payment_id=None)
 
 
+async def _take_back_earning(session: AsyncSession, booking: Booking, earned_before: int) -> None:
+    """A refund after completion takes the tutor's share of it back: from the totals, and as a
+    negative payout entry (carried into the next statement if the earning was already paid)."""
+    earned_now = tutor_share(booking.amount_captured_cents - booking.amount_refunded_cents)
+    back = earned_now - earned_before
+    await payouts.record_refund(
+        session, booking.tutor_id, booking.id, back, booking.currency, booking.amount_refunded_cents
+    )
+    if back < 0:
+        try:
+            await accounts_profiles.record_tutor_earning(session, booking.tutor_id, back, 0)
+        except NotFound:
+            return
+
+
 def tutor_share(captured_cents: int) -> int:
     """What the tutor earns from ``captured_cents`` after the platform fee (half up)."""
     rate = Decimal(str(billing_settings().platform_fee_rate))
@@ -315,6 +333,9 @@ async def record_earning(session: AsyncSession, booking_id: uuid.UUID) -> None:
     booking = await session.get(Booking, booking_id)
     assert booking is not None
     net = booking.amount_captured_cents - booking.amount_refunded_cents
+    await payouts.record_earning(
+        session, booking.tutor_id, booking.id, tutor_share(net), booking.currency
+    )
     try:
         await accounts_profiles.record_tutor_earning(session, booking.tutor_id, tutor_share(net))
     except NotFound:

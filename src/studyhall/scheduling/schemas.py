@@ -261,3 +261,93 @@ class BookingPayment(BaseModel):
 
 class BookingCreated(BookingRead):
     payment: BookingPayment | None = None
+
+
+# --- reviews ----------------------------------------------------------------------------------
+
+REVIEW_TEXT = 5000
+
+
+class ReviewCreate(Strict):
+    rating: int = Field(ge=1, le=5, description="1 to 5 stars")
+    body: str | None = Field(default=None, max_length=REVIEW_TEXT)
+
+
+class ReviewUpdate(Strict, PatchBody):
+    clearable = frozenset({"body"})
+
+    rating: int | None = Field(default=None, ge=1, le=5)
+    body: str | None = Field(default=None, max_length=REVIEW_TEXT)
+
+
+class ReviewReply(Strict):
+    body: str = Field(min_length=1, max_length=REVIEW_TEXT)
+
+
+class ReviewHide(Strict):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReviewRead(BaseModel):
+    """A review as its student, its tutor and admins see it (hidden state included)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    booking_id: uuid.UUID
+    tutor_id: uuid.UUID
+    student_id: uuid.UUID
+    rating: int
+    body: str | None
+    editable_until: datetime
+    tutor_reply: str | None
+    tutor_replied_at: datetime | None
+    hidden_at: datetime | None
+    hidden_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PublicReviewRead(BaseModel):
+    """A visible review in a tutor's public listing: the reviewer by first name only."""
+
+    id: uuid.UUID
+    reviewer_name: str
+    rating: int
+    body: str | None
+    tutor_reply: str | None
+    tutor_replied_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewPage(BaseModel):
+    items: list[PublicReviewRead]
+    next_cursor: str | None
+
+
+class LearnerTotalsRead(BaseModel):
+    total_sessions_booked: int
+    # Minor units per currency (ISO 4217 code → cents); currencies never add up to one number.
+    total_spent_cents: dict[str, int]
+
+
+class GoogleConnectStarted(BaseModel):
+    authorization_url: str
+
+
+class GoogleConnection(BaseModel):
+    connected: bool
+    calendar_id: str | None = None
+    scopes: list[str] = []
+    token_expires_at: datetime | None = None
+    busy_synced_at: datetime | None = None
+
+
+class GoogleCalendarChoice(Strict):
+    # Google calendar ids: "primary", an address, or "<id>@group.calendar.google.com".
+    calendar_id: str = Field(min_length=1, max_length=255, pattern=r"^[^\s/?#]+$")
+
+
+class BusyRefreshed(BaseModel):
+    busy_intervals: int

@@ -97,8 +97,30 @@ EventKind = Literal[
     "subscription_changed",
     "invoice_paid",
     "card_saved",
+    "payout_account_updated",
+    "transfer_changed",
     "ignored",
 ]
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """A tutor's Stripe Connect account as an ``account.updated`` event reports it."""
+
+    account_id: str
+    details_submitted: bool
+    payouts_enabled: bool
+    event_created: int
+
+
+@dataclass(frozen=True)
+class TransferState:
+    """A transfer to a tutor: which statement it pays (our id, from metadata) and whether it
+    was reversed."""
+
+    transfer_id: str
+    statement_id: uuid.UUID | None
+    reversed: bool
 
 
 @dataclass(frozen=True)
@@ -162,6 +184,8 @@ class PaymentEvent:
     provider_subscription_id: str | None = None
     invoice: PaidInvoice | None = None
     card: SavedCard | None = None
+    account: ConnectedAccount | None = None
+    transfer: TransferState | None = None
 
 
 class EventRejected(Exception):

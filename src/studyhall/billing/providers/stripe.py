@@ -18,6 +18,7 @@ import stripe
 from studyhall.billing.config import BillingSettings
 from studyhall.billing.providers.base import (
     Checkout,
+    ConnectedAccount,
     InvalidSignature,
     PaidInvoice,
     PaymentEvent,
@@ -28,6 +29,7 @@ from studyhall.billing.providers.base import (
     RemoteRefund,
     RemoteStatus,
     RemoteSubscription,
+    TransferState,
     VerifiedEvent,
     parse_uuid,
 )
@@ -37,6 +39,7 @@ PAYMENT_METADATA_KEY = "studyhall_payment_id"
 # A completed session is paid unless an asynchronous method (a bank debit) is still settling.
 PAID_SESSION = ("paid", "no_payment_required")
 SUBSCRIPTION_METADATA_KEY = "studyhall_subscription_id"
+STATEMENT_METADATA_KEY = "studyhall_statement_id"
 
 
 class StripeProvider:
@@ -270,6 +273,58 @@ class StripeProvider:
             raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
         return _subscription_state(changed.to_dict())
 
+    # --- Connect: tutors' Express accounts and transfers to them -----------------------------
+
+    async def create_connect_account(self, user_id: uuid.UUID, email: str) -> str:
+        try:
+            account = await self._client().v1.accounts.create_async(
+                {
+                    "type": "express",
+                    "email": email,
+                    "capabilities": {"transfers": {"requested": True}},
+                    "metadata": {"studyhall_user_id": str(user_id)},
+                },
+                {"idempotency_key": f"connect-account-{user_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return str(account.id)
+
+    async def create_account_link(
+        self, account_id: str, refresh_url: str, return_url: str
+    ) -> tuple[str, datetime | None]:
+        """A single-use onboarding URL (Stripe makes a new one each time; nothing to repeat)."""
+        try:
+            link = await self._client().v1.account_links.create_async(
+                {
+                    "account": account_id,
+                    "refresh_url": refresh_url,
+                    "return_url": return_url,
+                    "type": "account_onboarding",
+                }
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return str(link.url), _timestamp(link.to_dict().get("expires_at"))
+
+    async def create_transfer(
+        self, statement_id: uuid.UUID, account_id: str, amount_cents: int, currency: str
+    ) -> str:
+        try:
+            transfer = await self._client().v1.transfers.create_async(
+                {
+                    "amount": amount_cents,
+                    "currency": currency.lower(),
+                    "destination": account_id,
+                    "transfer_group": f"statement-{statement_id}",
+                    "metadata": {STATEMENT_METADATA_KEY: str(statement_id)},
+                },
+                {"idempotency_key": f"payout-{statement_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe refused or failed: {exc.user_message}") from exc
+        return str(transfer.id)
+
     def verify_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> VerifiedEvent:
@@ -326,6 +381,25 @@ class StripeProvider:
             reference = obj.get("id") if obj.get("object") == "subscription" else _invoice_sub(obj)
             if reference:
                 return PaymentEvent("subscription_changed", provider_subscription_id=reference)
+        if event_type == "account.updated" and obj.get("id"):
+            return PaymentEvent(
+                "payout_account_updated",
+                account=ConnectedAccount(
+                    account_id=str(obj["id"]),
+                    details_submitted=bool(obj.get("details_submitted")),
+                    payouts_enabled=bool(obj.get("payouts_enabled")),
+                    event_created=int(payload.get("created") or 0),
+                ),
+            )
+        if event_type.startswith("transfer.") and obj.get("id"):
+            return PaymentEvent(
+                "transfer_changed",
+                transfer=TransferState(
+                    transfer_id=str(obj["id"]),
+                    statement_id=parse_uuid(metadata.get(STATEMENT_METADATA_KEY)),
+                    reversed=event_type == "transfer.reversed" or bool(obj.get("reversed")),
+                ),
+            )
         if event_type == "invoice.paid":
             invoice = _paid_invoice(obj)
             if invoice is not None:

@@ -12,7 +12,7 @@ from studyhall.accounts.deps import OptionalUser, Tutor, TutorOrAdmin
 from studyhall.db.deps import Session
 from studyhall.kit.cursors import MAX_CURSOR_LENGTH
 from studyhall.kit.inputs import MAX_OFFSET
-from studyhall.scheduling import service
+from studyhall.scheduling import jobs, service
 from studyhall.scheduling.schemas import (
     OfferingCreate,
     OfferingRead,
@@ -140,6 +140,8 @@ async def get_slots(
     ] = None,
 ) -> SlotPage:
     zone = zone_or_422(tz or (viewer.timezone if viewer else "UTC"), "tz")
+    if tutor_id is not None:
+        await jobs.refresh_busy_if_stale(session, tutor_id)
     slots, next_cursor = await list_slots(
         session,
         tutor_id=tutor_id,

@@ -20,6 +20,7 @@ from studyhall.audit import service as audit
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from studyhall.kit.timezones import local_date, local_day_bounds, local_week_bounds
+from studyhall.scheduling import google_busy, meeting
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import (
     ACTIVE_STATUSES,
@@ -154,6 +155,7 @@ async def _check_bookable(
     await require_seller(session, offering.tutor_id)
     _check_timing(slot, settings, now)
     await _check_caps(session, settings, slot, moving)
+    await google_busy.require_free(session, offering.tutor_id, slot.start_at, slot.end_at)
 
 
 async def _seat_or_conflict(session: AsyncSession, slot: Slot, *, confirmed: bool) -> None:
@@ -215,7 +217,7 @@ async def create_booking(
     await _check_bookable(session, offering, slot, settings, now)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
-    join_link = await _tutor_meeting_link(session, offering.tutor_id)
+    join_link = await _tutor_meeting_link(session, offering.tutor_id) or meeting.new_room_link()
     booking = Booking(
         id=booking_id or uuid.uuid4(),
         student_id=student.id,

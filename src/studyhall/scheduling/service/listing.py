@@ -24,7 +24,7 @@ _BEFORE_ALL_OFFERINGS = uuid.UUID(int=0)
 
 # Hidden: slots of tutors who may not sell, closed, past or inside minimum notice, full (unless a
 # seat is an expired hold, which never blocks), and slots that collide with the tutor's other
-# bookings (buffers included).
+# bookings (buffers included) or with a busy time of the tutor's connected Google Calendar.
 _LIST = """
     SELECT s.id, s.tutor_id, s.offering_id, s.start_at, s.end_at, s.status, s.capacity,
            s.seats_taken
@@ -49,6 +49,9 @@ _LIST = """
               AND b.blocked_range && tstzrange(
                     s.start_at - make_interval(mins => COALESCE(st.buffer_before_minutes, 0)),
                     s.end_at + make_interval(mins => COALESCE(st.buffer_after_minutes, 0))))
+      AND NOT EXISTS (
+            SELECT 1 FROM calendar_busy_times cb
+            WHERE cb.user_id = s.tutor_id AND cb.busy && tstzrange(s.start_at, s.end_at))
     ORDER BY s.start_at, s.offering_id
     LIMIT :limit
 """

@@ -1,0 +1,122 @@
+"""Tutor payouts over HTTP: Connect onboarding, statements and transfers; admin closing and
+manual payment."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached, Tutor
+from studyhall.billing import payouts, rls
+from studyhall.billing.config import billing_settings
+from studyhall.billing.http import AdminSession
+from studyhall.billing.providers.base import ProviderNotConfigured
+from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.schemas import (
+    ClosePeriodBody,
+    EarningEntryRead,
+    OnboardingLink,
+    PayoutAccountRead,
+    PayoutsOverview,
+    PayoutStatementDetails,
+    PayoutStatementRead,
+)
+from studyhall.db.deps import AppDatabase, Session
+from studyhall.kit.errors import Forbidden, NotFound
+
+router = APIRouter(tags=["payouts"])
+
+
+@router.post(
+    "/billing/payouts/onboarding",
+    summary="A Stripe Connect onboarding link for the calling tutor (the account is made once)",
+)
+async def start_onboarding(user: CurrentUserDetached, database: AppDatabase) -> OnboardingLink:
+    if user.role != "tutor":
+        raise Forbidden("This needs the tutor role.", code="role_required")
+    settings = billing_settings()
+    refresh_url, return_url = (
+        settings.stripe_connect_refresh_url,
+        settings.stripe_connect_return_url,
+    )
+    if not refresh_url or not return_url:
+        raise ProviderNotConfigured(
+            "Stripe Connect needs STUDYHALL_BILLING_STRIPE_CONNECT_REFRESH_URL and "
+            "STUDYHALL_BILLING_STRIPE_CONNECT_RETURN_URL."
+        )
+    stripe = StripeProvider(settings)
+    async with database.transaction() as session:
+        account = await payouts.account_of(session, user.id)
+        account_id = None if account is None else account.stripe_account_id
+    # Stripe is called with no transaction open; the account's idempotency key is the tutor's
+    # id, so a retry after a lost answer gets the same account back.
+    if account_id is None:
+        account_id = await stripe.create_connect_account(user.id, user.email)
+        async with database.transaction() as session:
+            await payouts.store_account(session, user.id, account_id)
+    url, expires_at = await stripe.create_account_link(account_id, refresh_url, return_url)
+    return OnboardingLink(stripe_account_id=account_id, url=url, expires_at=expires_at)
+
+
+@router.get("/billing/payouts/account", summary="The calling tutor's payout account")
+async def get_payout_account(user: Tutor, session: Session) -> PayoutAccountRead:
+    account = await payouts.account_of(session, user.id)
+    if account is None:
+        raise NotFound("No payout account yet; start onboarding.", code="payout_account_not_found")
+    return PayoutAccountRead.model_validate(account)
+
+
+@router.get("/billing/payouts", summary="The calling tutor's unpaid balance and statements")
+async def list_payouts(
+    user: Tutor,
+    session: Session,
+    limit: Annotated[int, Query(ge=1, le=200)] = 24,
+) -> PayoutsOverview:
+    return PayoutsOverview(
+        unpaid_balance_cents=await payouts.unpaid_balance(session, user.id),
+        statements=[
+            PayoutStatementRead.model_validate(s)
+            for s in await payouts.statements_of(session, user.id, limit)
+        ],
+    )
+
+
+@router.get(
+    "/billing/payouts/statements/{statement_id}",
+    summary="One statement with its entries (its tutor, or an admin)",
+)
+async def get_statement(
+    statement_id: uuid.UUID, user: CurrentUser, session: Session
+) -> PayoutStatementDetails:
+    statement, entries = await payouts.statement_with_entries(session, statement_id)
+    if user.role != "admin" and statement.tutor_id != user.id:
+        raise NotFound("No such payout statement.", code="statement_not_found")
+    return PayoutStatementDetails(
+        **PayoutStatementRead.model_validate(statement).model_dump(),
+        entries=[EarningEntryRead.model_validate(e) for e in entries],
+    )
+
+
+@router.post(
+    "/billing/admin/payouts/close",
+    summary="Close a payout period: a statement per tutor and currency (admin)",
+)
+async def close_period(
+    body: ClosePeriodBody, admin: Admin, session: AdminSession
+) -> list[PayoutStatementRead]:
+    await rls.trust(session)
+    made = await payouts.close_period(session, body.period_end, payouts.utcnow())
+    return [PayoutStatementRead.model_validate(s) for s in made]
+
+
+@router.post(
+    "/billing/admin/payouts/statements/{statement_id}/mark-paid",
+    summary="Record that a due statement was paid outside Stripe (admin, audited)",
+)
+async def mark_statement_paid(
+    statement_id: uuid.UUID, admin: Admin, session: AdminSession
+) -> PayoutStatementRead:
+    statement = await payouts.mark_paid(session, admin.id, statement_id, payouts.utcnow())
+    return PayoutStatementRead.model_validate(statement)

@@ -1,0 +1,231 @@
+"""Reviews of completed bookings and the tutor rating they make (no HTTP here).
+
+A student reviews a booking of theirs once it is completed: one review per booking (a unique
+constraint), editable for ``review_edit_window_hours`` and frozen afterwards. The tutor may reply
+once. An admin may hide a review (audited); hidden reviews stay stored but leave the public
+listing and the tutor's rating. Every change that can move the rating recounts the tutor's
+visible reviews under the tutor profile's row lock (``accounts.ratings``), so concurrent reviews
+and hides always leave the exact totals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.accounts import ratings
+from studyhall.accounts.models import User
+from studyhall.audit import service as audit
+from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.models import Review
+from studyhall.scheduling.service.bookings import get_booking
+
+
+async def create_review(
+    session: AsyncSession,
+    student: User,
+    booking_id: uuid.UUID,
+    rating: int,
+    body: str | None,
+    now: datetime,
+) -> Review:
+    booking = await get_booking(session, student, booking_id)
+    if student.id != booking.student_id:
+        raise Forbidden("Only the booking's student may review it.", code="review_not_allowed")
+    if booking.status != "completed":
+        raise Conflict(
+            "A booking can be reviewed once it is completed.", code="booking_not_completed"
+        )
+    window = timedelta(hours=scheduling_settings().review_edit_window_hours)
+    review_id = await session.scalar(
+        insert(Review)
+        .values(
+            booking_id=booking.id,
+            tutor_id=booking.tutor_id,
+            student_id=student.id,
+            rating=rating,
+            body=body,
+            editable_until=now + window,
+        )
+        .on_conflict_do_nothing(index_elements=["booking_id"])
+        .returning(Review.id)
+    )
+    if review_id is None:
+        raise Conflict("This booking already has a review.", code="review_exists")
+    await refresh_tutor_rating(session, booking.tutor_id)
+    await audit.record(
+        session, student.id, "review.create", "review", review_id, {"rating": rating}
+    )
+    return await _load(session, review_id)
+
+
+async def update_review(
+    session: AsyncSession,
+    student: User,
+    review_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
+) -> Review:
+    review = await _load(session, review_id, lock=True)
+    if review.student_id != student.id:
+        raise NotFound("No such review.", code="review_not_found")
+    if now >= review.editable_until:
+        raise Conflict("The review can no longer be changed.", code="review_frozen")
+    if review.hidden_at is not None:
+        raise Conflict("A hidden review cannot be changed.", code="review_hidden")
+    before = {key: getattr(review, key) for key in changes}
+    for key, value in changes.items():
+        setattr(review, key, value)
+    await session.flush()
+    if "rating" in changes:
+        await refresh_tutor_rating(session, review.tutor_id)
+    await audit.record(
+        session, student.id, "review.update", "review", review.id, audit.changes(before, changes)
+    )
+    return await _load(session, review.id)
+
+
+async def reply(
+    session: AsyncSession, tutor: User, review_id: uuid.UUID, body: str, now: datetime
+) -> Review:
+    """The tutor's one public answer; a second reply is refused even when two race."""
+    review = await _load(session, review_id)
+    if review.tutor_id != tutor.id:
+        raise NotFound("No such review.", code="review_not_found")
+    answered = await session.scalar(
+        update(Review)
+        .where(Review.id == review_id, Review.tutor_reply.is_(None))
+        .values(tutor_reply=body, tutor_replied_at=now)
+        .returning(Review.id)
+    )
+    if answered is None:
+        raise Conflict("You have already replied to this review.", code="reply_exists")
+    await audit.record(session, tutor.id, "review.reply", "review", review_id)
+    return await _load(session, review_id)
+
+
+async def set_hidden(
+    session: AsyncSession,
+    admin: User,
+    review_id: uuid.UUID,
+    reason: str | None,
+    now: datetime,
+) -> Review:
+    """Hide (``reason`` given) or show again (``reason`` None) a review; audited either way."""
+    review = await _load(session, review_id, lock=True)
+    was_hidden = review.hidden_at is not None
+    if reason is None:
+        review.hidden_at, review.hidden_by, review.hidden_reason = None, None, None
+    else:
+        review.hidden_at, review.hidden_by, review.hidden_reason = now, admin.id, reason
+    await session.flush()
+    if was_hidden != (reason is not None):
+        await refresh_tutor_rating(session, review.tutor_id)
+    action = "review.unhide" if reason is None else "review.hide"
+    await audit.record(session, admin.id, action, "review", review.id, {"reason": reason})
+    return await _load(session, review.id)
+
+
+async def get_review(session: AsyncSession, viewer: User | None, review_id: uuid.UUID) -> Review:
+    """Anyone sees a visible review; a hidden one only its student, its tutor and admins."""
+    review = await _load(session, review_id)
+    if review.hidden_at is not None and not _may_see_hidden(viewer, review):
+        raise NotFound("No such review.", code="review_not_found")
+    return review
+
+
+def _may_see_hidden(viewer: User | None, review: Review) -> bool:
+    if viewer is None:
+        return False
+    return viewer.role == "admin" or viewer.id in (review.student_id, review.tutor_id)
+
+
+async def refresh_tutor_rating(session: AsyncSession, tutor_id: uuid.UUID) -> None:
+    """Lock, then count: the order that makes concurrent writers converge on exact totals."""
+    await ratings.lock_for_rating(session, tutor_id)
+    count, stars = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(Review.rating), 0)).where(
+                Review.tutor_id == tutor_id, Review.hidden_at.is_(None)
+            )
+        )
+    ).one()
+    await ratings.set_rating(session, tutor_id, ratings.RatingTotals(int(count), int(stars)))
+
+
+async def _load(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review:
+    review = await session.get(Review, review_id, populate_existing=True, with_for_update=lock)
+    if review is None:
+        raise NotFound("No such review.", code="review_not_found")
+    return review
+
+
+# --- the public listing -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicReview:
+    review: Review
+    reviewer_name: str
+
+
+async def visible_reviews(
+    session: AsyncSession, tutor_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[PublicReview], str | None]:
+    """A tutor's visible reviews, newest first; keyset pages so a new review shifts nothing."""
+    query = (
+        select(Review, User.name)
+        .join(User, User.id == Review.student_id)
+        .where(Review.tutor_id == tutor_id, Review.hidden_at.is_(None))
+    )
+    if cursor is not None:
+        after_at, after_id = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Review.created_at < after_at,
+                and_(Review.created_at == after_at, Review.id < after_id),
+            )
+        )
+    result = await session.execute(
+        query.order_by(Review.created_at.desc(), Review.id.desc()).limit(limit + 1)
+    )
+    items = [PublicReview(review, _first_name(name)) for review, name in result]
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1].review
+        next_cursor = _encode_cursor(last.created_at, last.id)
+    return items, next_cursor
+
+
+def _first_name(name: str) -> str:
+    """Reviews are public: the reviewer shows by first name only."""
+    return name.split()[0] if name.split() else name
+
+
+def _encode_cursor(at: datetime, review_id: uuid.UUID) -> str:
+    raw = f"{at.isoformat()}|{review_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, review_id = raw.split("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return parsed, uuid.UUID(review_id)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(
+            "The cursor is not one this API returned.", code="invalid_cursor", field="cursor"
+        ) from exc
