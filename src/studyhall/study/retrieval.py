@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.config import Settings
 from studyhall.courses import service as courses
 from studyhall.study.embeddings import embedding_client
+from studyhall.study.engine.answer import unseen_idf
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
 from studyhall.study.llm import LlmError
@@ -96,6 +97,9 @@ class RetrievedChunk:
     page_number: int | None
     text: str
     score: float
+    # Share of the question's IDF mass this chunk holds (0 for a chunk only the vectors found):
+    # the evidence an answer may rest on (``engine.answer.ABSTAIN_BELOW``).
+    coverage: float = 0.0
 
     @property
     def is_slide(self) -> bool:
@@ -187,9 +191,17 @@ def _idf(n: int, total: int) -> float:
     return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
 
 
-async def _term_weights(
-    session: AsyncSession, scope: _Scope, query: str
-) -> tuple[dict[str, float], list[str]]:
+@dataclass(frozen=True)
+class _Terms:
+    """IDF of the query lexemes found in the scope, the ones that pick candidates, and the IDF
+    mass of the whole query (lexemes the scope never uses weigh the most)."""
+
+    weights: dict[str, float]
+    selective: list[str]
+    query_mass: float
+
+
+async def _term_weights(session: AsyncSession, scope: _Scope, query: str) -> _Terms:
     """IDF of each query lexeme over the scope's chunks, and the lexemes that pick candidates.
 
     Counting stops at ``COMMON_CAP``: a lexeme that common weighs little anyway, and ranking
@@ -207,7 +219,9 @@ async def _term_weights(
     selective = [lexeme for lexeme, n in found if n < COMMON_CAP]
     if not selective:
         selective = [lexeme for lexeme, _ in sorted(found, key=lambda row: row[1])[:2]]
-    return weights, selective
+    unseen = unseen_idf(scope.chunk_count)
+    mass = sum(weights.get(str(lexeme), unseen) for lexeme, _ in rows)
+    return _Terms(weights, selective, mass)
 
 
 def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> list[float]:
@@ -271,16 +285,26 @@ async def _candidates(
     ]
 
 
-async def _lexical(session: AsyncSession, scope: _Scope, query: str) -> list[uuid.UUID]:
-    weights, selective = await _term_weights(session, scope, query)
-    if not selective:
-        return []
-    rows = await _candidates(session, scope, weights, selective)
+def _coverage(row: Sequence[Any], terms: Sequence[str], terms_of: _Terms) -> float:
+    held = sum(terms_of.weights[t] for t, tf in zip(terms, row[2:], strict=True) if tf)
+    return held / terms_of.query_mass if terms_of.query_mass > 0 else 0.0
+
+
+async def _lexical(
+    session: AsyncSession, scope: _Scope, query: str
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, float]]:
+    """Chunk ids best first, and the share of the query's IDF mass each one holds."""
+    terms_of = await _term_weights(session, scope, query)
+    if not terms_of.selective:
+        return [], {}
+    rows = await _candidates(session, scope, terms_of.weights, terms_of.selective)
     if not rows:
-        return []
-    scores = _bm25(rows, list(weights), weights)
+        return [], {}
+    terms = list(terms_of.weights)
+    scores = _bm25(rows, terms, terms_of.weights)
     order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
-    return [rows[i][0] for i in order if scores[i] > 0]
+    coverage = {row[0]: _coverage(row, terms, terms_of) for row in rows}
+    return [rows[i][0] for i in order if scores[i] > 0], coverage
 
 
 async def _dense(
@@ -346,7 +370,8 @@ async def search(
     scope = await _scope(session, user_id, material_ids)
     if not scope.material_ids:
         return []
-    rankings = [await _lexical(session, scope, query)]
+    lexical, coverage = await _lexical(session, scope, query)
+    rankings = [lexical]
     if query_vector is not None and embedding_model:
         rankings.append(await _dense(session, scope, query_vector, embedding_model))
     fused = rrf(rankings)[:k]
@@ -377,6 +402,7 @@ async def search(
                 page_number=chunk.page_number,
                 text=chunk.chunk_text,
                 score=score,
+                coverage=coverage.get(chunk.id, 0.0),
             )
         )
     return results

@@ -171,6 +171,7 @@ class MessageRead(_Read):
     role: Literal["user", "assistant", "system"]
     content: str
     citations: list[dict[str, Any]]
+    related: list[dict[str, Any]]
     engine: str | None
     model_name: str | None
     created_at: datetime

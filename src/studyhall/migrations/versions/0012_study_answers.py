@@ -1,0 +1,36 @@
+"""Study answers: a chat reply that the materials do not support names related passages.
+
+- ``chat_messages.related`` (JSONB, default ``[]``): the nearest passages offered when the answer
+  is "not found in your materials", kept apart from ``citations`` (the answer's sources).
+
+Revision ID: 0012_study_answers
+Revises: 0011_study_retrieval
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0012_study_answers"
+down_revision: str | None = "0011_study_retrieval"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "chat_messages",
+        sa.Column(
+            "related",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("chat_messages", "related")
