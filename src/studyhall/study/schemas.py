@@ -28,6 +28,8 @@ class MaterialRead(_Read):
     processing_error: str | None
     page_count: int | None
     chunk_count: int
+    # Which searches can find this material now: vectors arrive after ``completed``.
+    search_modes: list[Literal["keyword", "semantic"]]
     created_at: datetime
 
 

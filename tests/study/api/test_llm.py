@@ -60,6 +60,8 @@ async def test_llm_artifacts_use_json_schema_and_cite_chunks(
 ) -> None:
     alice = await sign_up(llm_client, "alice@example.com")
     material = await upload(llm_client, alice, "bio.pdf", make_pdf([PHOTOSYNTHESIS]))
+    # Every chunk has its vector: the material says semantic search of it is ready.
+    assert material["search_modes"] == ["keyword", "semantic"]
     async with owner_db.transaction() as session:
         chunk = (await session.scalars(select(MaterialChunk))).one()
     assert chunk.embedding_model == "fake-embed"

@@ -2,6 +2,8 @@
 
 - ``chat_messages.related`` (JSONB, default ``[]``): the nearest passages offered when the answer
   is "not found in your materials", kept apart from ``citations`` (the answer's sources).
+- ``materials.embedding_model``: set once every chunk has a vector from that model, so a
+  material can say when semantic search of it is ready.
 
 Revision ID: 0012_study_answers
 Revises: 0011_study_retrieval
@@ -31,6 +33,21 @@ def upgrade() -> None:
         ),
     )
 
+    op.add_column("materials", sa.Column("embedding_model", sa.Text(), nullable=True))
+    # Materials embedded before this column existed: every chunk has a vector of one model.
+    op.execute(
+        """
+        UPDATE materials m SET embedding_model = v.model
+        FROM (
+            SELECT material_id, min(embedding_model) AS model
+            FROM material_chunks GROUP BY material_id
+            HAVING count(*) = count(embedding) AND count(DISTINCT embedding_model) = 1
+        ) v
+        WHERE v.material_id = m.id AND m.processing_status = 'completed'
+        """
+    )
+
 
 def downgrade() -> None:
+    op.drop_column("materials", "embedding_model")
     op.drop_column("chat_messages", "related")
