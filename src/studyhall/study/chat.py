@@ -1,7 +1,9 @@
 """Grounded chat (seed 000 messages, seed 002 doubt sessions): every answer cites retrieved chunks.
 
-The model sees numbered sources and cites them as ``[n]``; markers that name no retrieved
-source are removed from the text, so a citation always resolves to a material and a page.
+The model sees numbered sources and cites them as ``[n]``; ``grounding`` rewrites every other
+citation syntax, removes markers that name no retrieved source and drops sentences left without
+one, so a citation always resolves to a material and a page. When no retrieved chunk holds
+enough of the question, the answer is "not found" and the chunks are offered as related reading.
 """
 
 from __future__ import annotations
