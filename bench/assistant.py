@@ -50,7 +50,7 @@ from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.sentences import split_sentences
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import pad_vector, search
+from studyhall.study.retrieval import FUSION_WEIGHTS, pad_vector, search
 from studyhall.study.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,10 +177,52 @@ async def hit_at_3(
     return round(hits / len(questions), 4)
 
 
-async def local_hybrid_hit_at_3(
+async def ranking_quality(
+    app: Database,
+    user: uuid.UUID,
+    questions: list[tuple[str, list[str]]],
+    *,
+    words: bool = True,
+    vectors: list[list[float]] | None = None,
+    model: str | None = None,
+) -> dict[str, float]:
+    """hit@1, hit@3 and MRR@6 through ``search``: lexical (words), dense (vectors), or both.
+
+    Dense alone is the production path with an empty text query (no lexeme, no lexical list).
+    """
+    hits = {1: 0, 3: 0}
+    reciprocal = 0.0
+    async with app.transaction(user) as session:
+        for n, (question, answers) in enumerate(questions):
+            found = await search(
+                session,
+                user,
+                question if words else "",
+                k=6,
+                query_vector=vectors[n] if vectors else None,
+                embedding_model=model,
+            )
+            rank = next(
+                (r for r, c in enumerate(found, start=1) if any(a in c.text for a in answers)),
+                None,
+            )
+            if rank is not None:
+                reciprocal += 1.0 / rank
+                for k in hits:
+                    hits[k] += rank <= k
+    total = len(questions)
+    return {
+        "hit@1": round(hits[1] / total, 4),
+        "hit@3": round(hits[3] / total, 4),
+        "mrr@6": round(reciprocal / total, 4),
+    }
+
+
+async def local_modes(
     owner: Database, app: Database, paragraphs: list[str], questions: list[tuple[str, list[str]]]
-) -> float | None:
-    """hit@3 with the local model's vectors fused in; None without the extra or the model."""
+) -> dict[str, Any] | None:
+    """Lexical, dense and hybrid side by side with the packaged local model's vectors (chunks
+    embedded in windows, fused at ``retrieval.FUSION_WEIGHTS``); None without the extra."""
     needed = ("sentence_transformers", LOCAL_MODEL.replace("-", "_"))
     if not all(importlib.util.find_spec(name) for name in needed):
         return None
@@ -203,7 +245,18 @@ async def local_hybrid_hit_at_3(
                 .where(MaterialChunk.id == chunk_id)
                 .values(embedding=pad_vector(vector), embedding_model=embedder.model)
             )
-    return await hit_at_3(app, user, questions, embedder)
+    vectors = [*(await embedder.embed([q for q, _ in questions])).vectors]
+    return {
+        "model": LOCAL_MODEL,
+        "fusion_weights": list(FUSION_WEIGHTS),
+        "lexical": await ranking_quality(app, user, questions),
+        "dense": await ranking_quality(
+            app, user, questions, words=False, vectors=vectors, model=embedder.model
+        ),
+        "hybrid": await ranking_quality(
+            app, user, questions, vectors=vectors, model=embedder.model
+        ),
+    }
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -351,9 +404,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         solo = await make_user(owner, "solo@bench.local")
         await add_material(owner, solo, "squad", paragraphs, vectors=False)
         quality["db_retrieval_hit@3"] = await hit_at_3(app, solo, questions)
-        local = await local_hybrid_hit_at_3(owner, app, paragraphs, questions)
+        local = await local_modes(owner, app, paragraphs, questions)
         if local is not None:
-            quality["db_retrieval_hit@3_local_hybrid"] = local
+            quality["db_retrieval_local_model"] = local
 
         # Bulk load as one would: build the HNSW index once after the rows are in.
         async with owner.transaction() as session:
