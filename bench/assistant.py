@@ -50,7 +50,7 @@ from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.sentences import split_sentences
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import FUSION_WEIGHTS, pad_vector, search
+from studyhall.study.retrieval import FUSION_WEIGHTS, index_lexemes, pad_vector, search
 from studyhall.study.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +150,7 @@ async def add_material(
                 for c in chunks[start : start + 1000]
             ]
             await session.execute(insert(MaterialChunk), rows)
+        await index_lexemes(session, material_id)
     return material_id
 
 

@@ -97,6 +97,20 @@ class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         return ["keyword", "semantic"] if self.embedding_model else ["keyword"]
 
 
+class MaterialLexeme(Base):
+    """How many of a material's chunks hold each lexeme: search reads a question's document
+    frequencies from here (a few index probes) instead of counting matching chunks per word."""
+
+    __tablename__ = "material_lexemes"
+
+    lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
+    material_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    chunks: Mapped[int]
+
+
 class MaterialChunk(UUIDPrimaryKey, Base):
     __tablename__ = "material_chunks"
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from studyhall.db.engine import Database
 from studyhall.study.engine.answer import NOT_FOUND
-from studyhall.study.models import ChatMessage, MaterialChunk
+from studyhall.study.models import ChatMessage, MaterialChunk, MaterialLexeme
 from studyhall.study.quota import OFFLINE_MODEL
 from tests.study.api.conftest import API, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
@@ -97,7 +97,20 @@ async def test_another_users_material_is_never_retrieved(
         seen = await session.scalar(
             select(func.count()).select_from(MaterialChunk).where(MaterialChunk.user_id == alice.id)
         )
-    assert seen == 0
+        # Nor do the lexeme counts search reads its document frequencies from.
+        counted = await session.scalar(
+            select(func.count())
+            .select_from(MaterialLexeme)
+            .where(MaterialLexeme.user_id == alice.id)
+        )
+    assert seen == 0 and counted == 0
+    async with owner_db.transaction() as session:
+        rubisco = await session.scalar(
+            select(MaterialLexeme.chunks).where(
+                MaterialLexeme.user_id == alice.id, MaterialLexeme.lexeme == "rubisco"
+            )
+        )
+    assert rubisco == 1
 
 
 async def test_threads_are_private(client: httpx.AsyncClient, owner_db: Database) -> None:
