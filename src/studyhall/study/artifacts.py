@@ -25,6 +25,7 @@ from studyhall.courses import service as courses
 from studyhall.db.engine import Database
 from studyhall.jobs.core import enqueue
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.notifications import service as notifications
 from studyhall.study import materials as materials_service
 from studyhall.study import quota
 from studyhall.study.engine.chunk import Passage
@@ -254,7 +255,29 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
             artifact.id,
             {"engine": made.engine, "model": made.model, "note": made.note},
         )
+        await _tell_ready(session, artifact)
     return "completed"
+
+
+async def _tell_ready(session: AsyncSession, artifact: AiArtifact) -> None:
+    """The learner who asked is told (in the app, by default) that the artifact is ready; the
+    row commits with the artifact, and the dedupe key keeps a re-run job from telling twice."""
+    material = await session.get(Material, artifact.material_id) if artifact.material_id else None
+    title = material.file_name if material is not None else "your topic"
+    await notifications.notify(
+        session,
+        artifact.user_id,
+        "ai_artifact_ready",
+        {
+            "title": f"{artifact.type.capitalize()} of {title}",
+            "kind": artifact.type,
+            "artifact_id": str(artifact.id),
+            "url": f"/artifacts/{artifact.id}",
+        },
+        entity="ai_artifact",
+        entity_id=artifact.id,
+        dedupe_key=f"ai_artifact_ready:{artifact.id}",
+    )
 
 
 async def _locked(session: AsyncSession, artifact_id: uuid.UUID) -> AiArtifact:

@@ -1,15 +1,16 @@
 """Grounded chat (seed 000 messages, seed 002 doubt sessions): every answer cites retrieved chunks.
 
-The model sees numbered sources and cites them as ``[n]``; markers that name no retrieved
-source are removed from the text, so a citation always resolves to a material and a page.
+The model sees numbered sources and cites them as ``[n]``; ``grounding`` rewrites every other
+citation syntax, removes markers that name no retrieved source and drops sentences left without
+one, so a citation always resolves to a material and a page. When no retrieved chunk holds
+enough of the question, the answer is "not found" and the chunks are offered as related reading.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,9 @@ from studyhall.db.engine import Database
 from studyhall.kit.errors import NotFound
 from studyhall.progress import service as progress
 from studyhall.study import quota
-from studyhall.study.engine.answer import answer_question, filter_citations
+from studyhall.study.engine.answer import ABSTAIN_BELOW, NOT_FOUND, answer_question
 from studyhall.study.engine.chunk import DEFAULT_MAX_TOKENS, count_tokens
+from studyhall.study.grounding import Grounded, SentenceGate, ground
 from studyhall.study.llm import LlmClient, LlmError, StreamEnd, chat_client
 from studyhall.study.models import ChatMessage, ChatThread
 from studyhall.study.quota import OFFLINE_MODEL, Reservation, UsageCall
@@ -32,7 +34,8 @@ from studyhall.study.retrieval import RetrievedChunk, embed_query, search
 
 TOP_K = 6
 HISTORY_MESSAGES = 6
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+RELATED = 3
+SNIPPET_CHARS = 240
 
 
 async def create_thread(
@@ -141,8 +144,7 @@ async def ask(
 ) -> ChatMessage:
     """One grounded answer: the model is called between short transactions, never inside one."""
     turn = await open_turn(database, settings, user, thread_id, question, material_ids)
-    text, citations, engine, model = await answer(settings, turn)
-    return await save_answer(database, turn, text, citations, engine, model)
+    return await save_answer(database, turn, await answer(settings, turn))
 
 
 async def _prepare(
@@ -180,34 +182,57 @@ async def _prepare(
     return Turn(thread, question, chunks, history, reservation, calls)
 
 
-def offline_answer(turn: Turn) -> tuple[str, list[dict[str, Any]]]:
+@dataclass
+class Reply:
+    """An answer ready to store: its text, the chunks it cites, and, when the materials do not
+    answer the question, the nearest passages offered as related reading instead."""
+
+    text: str
+    citations: list[dict[str, Any]]
+    engine: str
+    model: str
+    related: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evidence(turn: Turn) -> float:
+    """The most of the question's IDF mass any retrieved chunk holds."""
+    return max((chunk.coverage for chunk in turn.chunks), default=0.0)
+
+
+def related_passages(chunks: Sequence[RetrievedChunk]) -> list[dict[str, Any]]:
+    return [
+        {**_citation(chunk, n), "quote": None, "snippet": _snippet(chunk.text)}
+        for n, chunk in enumerate(chunks[:RELATED], start=1)
+    ]
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def not_found(turn: Turn) -> Reply:
+    """The honest answer when the evidence is weak: nothing quoted, the nearest passages named."""
+    return Reply(NOT_FOUND, [], "offline", OFFLINE_MODEL, related_passages(turn.chunks))
+
+
+def offline_answer(turn: Turn) -> Reply:
     by_id = {str(c.id): c for c in turn.chunks}
     answer = answer_question(turn.question, [c.to_passage() for c in turn.chunks])
+    if not answer.grounded:
+        return not_found(turn)
     citations = [
         _citation(by_id[quote.citations[0].chunk_id], n, quote.text)
         for n, quote in enumerate(answer.quotes, start=1)
     ]
-    return answer.text, citations
+    return Reply(answer.text, citations, "offline", OFFLINE_MODEL)
 
 
-def clean_citations(
-    text: str, chunks: Sequence[RetrievedChunk]
-) -> tuple[str, list[dict[str, Any]]]:
-    """Keep ``[n]`` markers that name a retrieved source; drop the rest from text and list."""
-    cited: list[str] = []
-
-    def keep(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        if 1 <= n <= len(chunks):
-            cited.append(str(chunks[n - 1].id))
-            return match.group(0)
-        return ""
-
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", _MARKER.sub(keep, text)).strip()
-    allowed = filter_citations(cited, (str(c.id) for c in chunks))
-    index = {str(c.id): n for n, c in enumerate(chunks, start=1)}
-    by_id = {str(c.id): c for c in chunks}
-    return cleaned, [_citation(by_id[cid], index[cid]) for cid in allowed]
+def grounded_citations(
+    grounded: Grounded, chunks: Sequence[RetrievedChunk]
+) -> list[dict[str, Any]]:
+    """The citation of every marker the grounded text keeps; ``[n]`` names the n-th chunk."""
+    return [_citation(chunks[n - 1], n) for n in sorted(grounded.markers)]
 
 
 def llm_messages(turn: Turn) -> list[dict[str, str]]:
@@ -224,10 +249,32 @@ def llm_messages(turn: Turn) -> list[dict[str, str]]:
     ]
 
 
-async def answer(settings: Settings, turn: Turn) -> tuple[str, list[dict[str, Any]], str, str]:
-    """(text, citations, engine, model); a failing model falls back to quoting the sources."""
+def _offline_reply(turn: Turn) -> Reply:
+    """Quote the sources; the run is counted as engine usage, not model tokens."""
+    reply = offline_answer(turn)
+    prompt = count_tokens(turn.question) + sum(count_tokens(c.text) for c in turn.chunks)
+    turn.calls.append(UsageCall(OFFLINE_MODEL, prompt, count_tokens(reply.text)))
+    return reply
+
+
+def _model_reply(turn: Turn, grounded: Grounded, model: str) -> Reply | None:
+    """The model's answer if at least one of its sentences cites a retrieved chunk."""
+    if not grounded.text:
+        return None
+    return Reply(grounded.text, grounded_citations(grounded, turn.chunks), "llm", model)
+
+
+def needs_no_model(turn: Turn) -> bool:
+    """Weak evidence is answered "not found" without asking a model to write around it."""
+    return evidence(turn) < ABSTAIN_BELOW
+
+
+async def answer(settings: Settings, turn: Turn) -> Reply:
+    """A failing model, or one whose every sentence is uncited, falls back to quoting."""
+    if needs_no_model(turn):
+        return not_found(turn)
     client = chat_client(settings)
-    if client is not None and turn.chunks:
+    if client is not None:
         try:
             result = await client.chat(
                 llm_messages(turn), max_tokens=settings.llm_max_output_tokens
@@ -238,47 +285,33 @@ async def answer(settings: Settings, turn: Turn) -> tuple[str, list[dict[str, An
             turn.calls.append(
                 UsageCall(result.model, result.prompt_tokens, result.completion_tokens)
             )
-            text, citations = clean_citations(result.content, turn.chunks)
-            return text, citations, "llm", result.model
-    text, citations = offline_answer(turn)
-    prompt = count_tokens(turn.question) + sum(count_tokens(c.text) for c in turn.chunks)
-    turn.calls.append(UsageCall(OFFLINE_MODEL, prompt, count_tokens(text)))
-    return text, citations, "offline", OFFLINE_MODEL
+            grounded = ground(result.content, [str(c.id) for c in turn.chunks])
+            reply = _model_reply(turn, grounded, result.model)
+            if reply is not None:
+                return reply
+    return _offline_reply(turn)
 
 
-async def save_answer(
-    database: Database,
-    turn: Turn,
-    text: str,
-    citations: list[dict[str, Any]],
-    engine: str,
-    model: str,
-) -> ChatMessage:
+async def save_answer(database: Database, turn: Turn, reply: Reply) -> ChatMessage:
     """Store the reply and settle the quota, in a transaction of its own."""
     async with database.transaction(turn.thread.user_id) as session:
         turn.thread = await session.merge(turn.thread)
-        return await _finish(session, turn, text, citations, engine, model)
+        return await _finish(session, turn, reply)
 
 
-async def _finish(
-    session: AsyncSession,
-    turn: Turn,
-    text: str,
-    citations: list[dict[str, Any]],
-    engine: str,
-    model: str,
-) -> ChatMessage:
-    reply = ChatMessage(
+async def _finish(session: AsyncSession, turn: Turn, reply: Reply) -> ChatMessage:
+    message = ChatMessage(
         thread_id=turn.thread.id,
         user_id=turn.thread.user_id,
         role="assistant",
-        content=text,
-        citations=citations,
-        engine=engine,
-        model_name=model,
+        content=reply.text,
+        citations=reply.citations,
+        related=reply.related,
+        engine=reply.engine,
+        model_name=reply.model,
         created_at=datetime.now(UTC),
     )
-    session.add(reply)
+    session.add(message)
     turn.thread.updated_at = datetime.now(UTC)
     await session.flush()
     await quota.settle(session, turn.reservation.id, turn.calls, thread_id=turn.thread.id)
@@ -287,55 +320,79 @@ async def _finish(
         turn.thread.user_id,
         "chat_message.answer",
         "chat_message",
-        reply.id,
-        {"engine": engine, "citations": len(citations)},
+        message.id,
+        {"engine": reply.engine, "citations": len(reply.citations), "found": not reply.related},
     )
-    return reply
+    return message
+
+
+async def _stream_model(
+    settings: Settings, turn: Turn, client: LlmClient
+) -> AsyncIterator[dict[str, Any] | Reply]:
+    """Stream only grounded sentences; yield the model's reply last (nothing if it failed)."""
+    gate = SentenceGate([str(c.id) for c in turn.chunks])
+    parts: list[str] = []
+    try:
+        async for item in client.stream(
+            llm_messages(turn), max_tokens=settings.llm_max_output_tokens
+        ):
+            if isinstance(item, StreamEnd):
+                full = "".join(parts)
+                prompt = item.prompt_tokens or sum(
+                    count_tokens(m["content"]) for m in llm_messages(turn)
+                )
+                completion = item.completion_tokens or count_tokens(full)
+                turn.calls.append(UsageCall(item.model, prompt, completion))
+                grounded, diverged = gate.finish()
+                reply = _model_reply(turn, grounded, item.model)
+                if reply is None:
+                    if gate.released:
+                        yield {"event": "reset", "data": {"reason": "no sentence cited a source"}}
+                    return
+                if diverged:
+                    yield {"event": "replace", "data": {"text": grounded.text}}
+                elif rest := grounded.text[len(gate.released) :]:
+                    yield {"event": "token", "data": {"text": rest}}
+                yield reply
+                return
+            parts.append(item)
+            if released := gate.feed(item):
+                yield {"event": "token", "data": {"text": released}}
+    except LlmError as exc:
+        turn.calls.append(
+            UsageCall(client.model, 0, count_tokens("".join(parts)), "failed", exc.message)
+        )
+        yield {"event": "reset", "data": {"reason": exc.message}}
 
 
 async def stream(
     database: Database, settings: Settings, turn: Turn, client: LlmClient | None
 ) -> AsyncIterator[dict[str, Any]]:
-    """Server-sent events: ``token`` deltas, ``reset`` if the model fails midway, then ``done``."""
-    text, engine, model = "", "offline", OFFLINE_MODEL
-    citations: list[dict[str, Any]] = []
-    streamed = False
-    if client is not None and turn.chunks:
-        parts: list[str] = []
-        try:
-            async for item in client.stream(
-                llm_messages(turn), max_tokens=settings.llm_max_output_tokens
-            ):
-                if isinstance(item, StreamEnd):
-                    full = "".join(parts)
-                    prompt = item.prompt_tokens or sum(
-                        count_tokens(m["content"]) for m in llm_messages(turn)
-                    )
-                    completion = item.completion_tokens or count_tokens(full)
-                    turn.calls.append(UsageCall(item.model, prompt, completion))
-                    text, citations = clean_citations(full, turn.chunks)
-                    engine, model, streamed = "llm", item.model, True
-                else:
-                    parts.append(item)
-                    yield {"event": "token", "data": {"text": item}}
-        except LlmError as exc:
-            turn.calls.append(
-                UsageCall(client.model, 0, count_tokens("".join(parts)), "failed", exc.message)
-            )
-            yield {"event": "reset", "data": {"reason": exc.message}}
-    if not streamed:
-        text, citations, engine, model = await answer(
-            settings.model_copy(update={"llm_base_url": None}), turn
-        )
-        yield {"event": "token", "data": {"text": text}}
-    reply = await save_answer(database, turn, text, citations, engine, model)
+    """Server-sent events: ``token`` deltas of checked sentences only (each cites a retrieved
+    chunk), ``replace`` with the whole final text if what was sent is not its beginning,
+    ``reset`` if the model fails midway (the offline answer follows), then ``done``."""
+    reply: Reply | None = None
+    if needs_no_model(turn):
+        reply = not_found(turn)
+        yield {"event": "token", "data": {"text": reply.text}}
+    elif client is not None:
+        async for item in _stream_model(settings, turn, client):
+            if isinstance(item, Reply):
+                reply = item
+            else:
+                yield item
+    if reply is None:
+        reply = _offline_reply(turn)
+        yield {"event": "token", "data": {"text": reply.text}}
+    message = await save_answer(database, turn, reply)
     done = {
-        "id": str(reply.id),
-        "thread_id": str(reply.thread_id),
-        "role": reply.role,
-        "content": reply.content,
-        "citations": reply.citations,
-        "engine": reply.engine,
-        "model_name": reply.model_name,
+        "id": str(message.id),
+        "thread_id": str(message.thread_id),
+        "role": message.role,
+        "content": message.content,
+        "citations": message.citations,
+        "related": message.related,
+        "engine": message.engine,
+        "model_name": message.model_name,
     }
     yield {"event": "done", "data": done}

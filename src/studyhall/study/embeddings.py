@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import math
 import os
 import threading
 from collections.abc import Sequence
@@ -121,8 +122,39 @@ def _vectors(model: _Encoder, texts: list[str], batch_size: int) -> list[list[fl
     return [[float(x) for x in row] for row in array]
 
 
+# Local models read a short window (all-MiniLM-L6-v2: 256 word pieces, about 180 English words)
+# and silently drop the rest, while chunks run to 400 tokens. A text is embedded in overlapping
+# windows of words that fit, and the window vectors are averaged (then scaled to unit length), so
+# the end of a chunk counts as much as its start.
+WINDOW_WORDS = 160
+WINDOW_STRIDE = 120
+
+
+def windows(text: str) -> list[str]:
+    """``text`` in overlapping windows of at most ``WINDOW_WORDS`` words (one if it fits)."""
+    words = text.split()
+    if len(words) <= WINDOW_WORDS:
+        return [text]
+    starts = range(0, max(1, len(words) - WINDOW_WORDS + WINDOW_STRIDE), WINDOW_STRIDE)
+    return [" ".join(words[start : start + WINDOW_WORDS]) for start in starts]
+
+
+def _pooled(vectors: Sequence[Sequence[float]]) -> list[float]:
+    mean = [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
+    norm = math.sqrt(sum(x * x for x in mean)) or 1.0
+    return [x / norm for x in mean]
+
+
 def _encode(name: str, texts: list[str], batch_size: int) -> list[list[float]]:
-    return _vectors(_load(name), texts, batch_size)
+    parts = [windows(text) for text in texts]
+    flat = _vectors(_load(name), [w for part in parts for w in part], batch_size)
+    out: list[list[float]] = []
+    start = 0
+    for part in parts:
+        taken = flat[start : start + len(part)]
+        start += len(part)
+        out.append(taken[0] if len(taken) == 1 else _pooled(taken))
+    return out
 
 
 @dataclass(frozen=True)

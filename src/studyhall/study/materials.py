@@ -37,7 +37,7 @@ from studyhall.study.engine.extract import (
 )
 from studyhall.study.llm import LlmError
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import bypass_rls, pad_vector, readable_materials
+from studyhall.study.retrieval import bypass_rls, index_lexemes, pad_vector, readable_materials
 from studyhall.study.storage import StorageError, get_storage
 from studyhall.study.upload_limit import file_too_large
 
@@ -285,6 +285,7 @@ async def _store_chunks(
                     for chunk in chunks
                 ],
             )
+        await index_lexemes(session, material_id)
         await session.execute(
             update(Material)
             .where(Material.id == material_id)
@@ -357,3 +358,10 @@ async def _embed(
                 "succeeded",
                 metadata={"material_id": str(material_id), "chunks": len(batch)},
             )
+            if start + EMBED_BATCH >= len(rows):
+                # The last batch is in: semantic search of this material is ready.
+                await session.execute(
+                    update(Material)
+                    .where(Material.id == material_id)
+                    .values(embedding_model=result.model)
+                )

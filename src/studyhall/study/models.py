@@ -78,6 +78,8 @@ class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     processing_status: Mapped[str] = mapped_column(Text, server_default="pending")
     processing_error_code: Mapped[str | None] = mapped_column(Text)
     processing_error: Mapped[str | None] = mapped_column(Text)
+    # Set once every chunk has a vector from this model: the material's semantic search is ready.
+    embedding_model: Mapped[str | None] = mapped_column(Text)
     page_count: Mapped[int | None]
     chunk_count: Mapped[int] = mapped_column(server_default=text("0"))
 
@@ -86,6 +88,27 @@ class Material(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
         CheckConstraint(f"processing_status IN {_in(JOB_STATUSES)}", name="processing_status"),
         CheckConstraint("size_bytes > 0", name="size_positive"),
     )
+
+    @property
+    def search_modes(self) -> list[str]:
+        """``keyword`` once the chunks are stored, ``semantic`` too once they all have vectors."""
+        if self.processing_status != "completed":
+            return []
+        return ["keyword", "semantic"] if self.embedding_model else ["keyword"]
+
+
+class MaterialLexeme(Base):
+    """How many of a material's chunks hold each lexeme: search reads a question's document
+    frequencies from here (a few index probes) instead of counting matching chunks per word."""
+
+    __tablename__ = "material_lexemes"
+
+    lexeme: Mapped[str] = mapped_column(Text, primary_key=True)
+    material_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("materials.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = _user_fk()
+    chunks: Mapped[int]
 
 
 class MaterialChunk(UUIDPrimaryKey, Base):
@@ -284,6 +307,8 @@ class ChatMessage(UUIDPrimaryKey, Base):
     citations: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, server_default=text("'[]'::jsonb")
     )
+    # When the materials do not answer: the nearest passages, offered for reading, not as sources.
+    related: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     engine: Mapped[str | None] = mapped_column(Text)
     model_name: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -71,6 +71,10 @@ class UsageCall:
     status: str = "succeeded"
     error: str | None = None
 
+    @property
+    def offline(self) -> bool:
+        return self.model == OFFLINE_MODEL
+
 
 @dataclass(frozen=True)
 class Reservation:
@@ -283,7 +287,9 @@ async def settle(
         return False
     # The counters never pass the limit: calls that used more than the reservation (our token
     # estimate is not the model's tokenizer) are charged the reservation; usage rows keep truth.
-    used = sum(call.prompt_tokens + call.completion_tokens for call in calls)
+    # Offline engine runs are in-process work, not model tokens: their rows are statistics
+    # (status, sizes), never charged to the quota meant for model calls.
+    used = sum(call.prompt_tokens + call.completion_tokens for call in calls if not call.offline)
     await _return_tokens(session, reservation, min(used, reservation.tokens_reserved))
     for call in calls:
         extra = dict(metadata or {})

@@ -22,13 +22,14 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    case,
     cast,
+    delete,
     func,
     literal,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.config import Settings
 from studyhall.courses import service as courses
 from studyhall.study.embeddings import embedding_client
+from studyhall.study.engine.answer import unseen_idf
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
 from studyhall.study.llm import LlmError
@@ -43,6 +45,7 @@ from studyhall.study.models import (
     EMBEDDING_DIMENSIONS,
     Material,
     MaterialChunk,
+    MaterialLexeme,
     searchable_chunks,
 )
 from studyhall.study.quota import UsageCall
@@ -52,6 +55,7 @@ __all__ = [
     "accessible_materials",
     "bypass_rls",
     "embed_query",
+    "index_lexemes",
     "pad_vector",
     "readable_materials",
     "scope",
@@ -64,6 +68,13 @@ DENSE_CANDIDATES = 40
 HNSW_EF_SEARCH = 100
 # A lexeme found in this many of the user's chunks no longer selects candidates (see below).
 COMMON_CAP = 500
+# The chunks matched by the selecting lexemes, summed over them, stay under this (see _selective).
+MATCH_BUDGET = 400
+# Reciprocal rank fusion weights (lexical, dense), tuned on the public SQuAD subset with the
+# packaged all-MiniLM-L6-v2: alone the vectors rank worse (hit@1 .77 vs .87), so at equal weight
+# they pulled good lexical hits down; at a quarter weight they only break ties and lift misses
+# (docs/study.md, "Dense retrieval").
+FUSION_WEIGHTS = (1.0, 0.25)
 
 
 async def bypass_rls(session: AsyncSession) -> None:
@@ -96,6 +107,9 @@ class RetrievedChunk:
     page_number: int | None
     text: str
     score: float
+    # Share of the question's IDF mass this chunk holds (0 for a chunk only the vectors found):
+    # the evidence an answer may rest on (``engine.answer.ABSTAIN_BELOW``).
+    coverage: float = 0.0
 
     @property
     def is_slide(self) -> bool:
@@ -171,43 +185,81 @@ def _in_scope(scope: _Scope) -> ColumnElement[bool]:
     return searchable_chunks.c.material_id == any_(ids)
 
 
+# Document frequencies from the per-material lexeme counts: one index probe per lexeme and
+# material of the scope, however common the word (counting matching chunks cost a GIN scan and a
+# heap visit per match, per query word).
 _DOCUMENT_FREQUENCY = text(
     """
-    SELECT l, (SELECT count(*) FROM (
-        SELECT 1 FROM material_chunks_searchable c
-        WHERE c.material_id = ANY(:materials) AND c.search_vector @@ quote_literal(l)::tsquery
-        LIMIT :cap
-    ) s) AS n
-    FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l
+    SELECT l.lexeme, coalesce(sum(s.chunks), 0) AS n
+    FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l(lexeme)
+    LEFT JOIN material_lexemes s ON s.lexeme = l.lexeme AND s.material_id = ANY(:materials)
+    GROUP BY l.lexeme
     """
 ).bindparams(bindparam("materials", type_=ARRAY(Uuid())))
+
+_INDEX_LEXEMES = text(
+    """
+    INSERT INTO material_lexemes (lexeme, material_id, user_id, chunks)
+    SELECT l, c.material_id, c.user_id, count(*)
+    FROM material_chunks c, unnest(tsvector_to_array(c.search_vector)) AS l
+    WHERE c.material_id = :material
+    GROUP BY l, c.material_id, c.user_id
+    """
+)
+
+
+async def index_lexemes(session: AsyncSession, material_id: uuid.UUID) -> None:
+    """Count, once per stored chunk set, how many of the material's chunks hold each lexeme."""
+    await session.execute(delete(MaterialLexeme).where(MaterialLexeme.material_id == material_id))
+    await session.execute(_INDEX_LEXEMES, {"material": material_id})
 
 
 def _idf(n: int, total: int) -> float:
     return math.log(1.0 + (total - n + 0.5) / (n + 0.5))
 
 
-async def _term_weights(
-    session: AsyncSession, scope: _Scope, query: str
-) -> tuple[dict[str, float], list[str]]:
+@dataclass(frozen=True)
+class _Terms:
+    """IDF of the query lexemes found in the scope, the ones that pick candidates, and the IDF
+    mass of the whole query (lexemes the scope never uses weigh the most)."""
+
+    weights: dict[str, float]
+    selective: list[str]
+    query_mass: float
+
+
+async def _term_weights(session: AsyncSession, scope: _Scope, query: str) -> _Terms:
     """IDF of each query lexeme over the scope's chunks, and the lexemes that pick candidates.
 
-    Counting stops at ``COMMON_CAP``: a lexeme that common weighs little anyway, and ranking
-    every chunk that shares it would cost time in proportion to the corpus, so it does not
-    select candidates (unless nothing rarer is in the query).
+    A lexeme in ``COMMON_CAP`` chunks or more weighs little, and ranking every chunk that shares
+    it would cost time in proportion to the corpus, so it does not select candidates (unless
+    nothing rarer is in the query).
     """
     rows = (
         await session.execute(
-            _DOCUMENT_FREQUENCY,
-            {"materials": scope.material_ids, "query": query, "cap": COMMON_CAP},
+            _DOCUMENT_FREQUENCY, {"materials": scope.material_ids, "query": query}
         )
     ).all()
-    found = [(str(lexeme), int(n)) for lexeme, n in rows if n > 0]
+    found = sorted(((str(lexeme), int(n)) for lexeme, n in rows if n > 0), key=lambda r: r[1])
     weights = {lexeme: _idf(n, max(scope.chunk_count, n)) for lexeme, n in found}
-    selective = [lexeme for lexeme, n in found if n < COMMON_CAP]
-    if not selective:
-        selective = [lexeme for lexeme, _ in sorted(found, key=lambda row: row[1])[:2]]
-    return weights, selective
+    selective = _selective(found)
+    unseen = unseen_idf(scope.chunk_count)
+    mass = sum(weights.get(str(lexeme), unseen) for lexeme, _ in rows)
+    return _Terms(weights, selective, mass)
+
+
+def _selective(found: Sequence[tuple[str, int]]) -> list[str]:
+    """The rarest lexemes (``found`` is rarest first) whose matches stay within the candidate
+    budget: a long question's common words would make every match be scored, and add little
+    IDF mass. At least one lexeme always selects (the two rarest when all are common)."""
+    chosen: list[str] = []
+    matches = 0
+    for lexeme, n in found:
+        if n >= COMMON_CAP or (chosen and matches + n > MATCH_BUDGET):
+            break
+        chosen.append(lexeme)
+        matches += n
+    return chosen or [lexeme for lexeme, _ in found[:2]]
 
 
 def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> list[float]:
@@ -231,56 +283,85 @@ def _lexeme(term: str) -> ColumnElement[Any]:
     return cast("'" + term.replace("'", "''") + "'", TSQUERY)
 
 
+async def _top_by_mass(
+    session: AsyncSession, scope: _Scope, weights: dict[str, float], selective: list[str]
+) -> list[Any]:
+    """Ids of the ``LEXICAL_CANDIDATES`` chunks holding the most IDF mass of the selecting words
+    (a question rarely shares every word with its answer, so any of them may match).
+
+    Each word's matches come from the GIN index alone (a one-lexeme query needs no recheck, so
+    no tsvector is read); the sum per chunk is done here, over at most ``MATCH_BUDGET`` ids.
+    """
+    chunks = searchable_chunks
+    per_word = [
+        select(literal(t).label("lexeme"), chunks.c.id).where(
+            _in_scope(scope), chunks.c.search_vector.op("@@")(_lexeme(t))
+        )
+        for t in selective
+    ]
+    mass: dict[Any, float] = {}
+    for lexeme, chunk_id in await session.execute(union_all(*per_word)):
+        mass[chunk_id] = mass.get(chunk_id, 0.0) + weights[lexeme]
+    return sorted(mass, key=lambda cid: (-mass[cid], cid))[:LEXICAL_CANDIDATES]
+
+
 async def _candidates(
     session: AsyncSession, scope: _Scope, weights: dict[str, float], selective: list[str]
 ) -> list[tuple[Any, ...]]:
-    """(id, token_count, tf of each term in ``weights``) of the ``LEXICAL_CANDIDATES`` chunks
-    holding the most IDF mass of the rarer query words (a question rarely shares every word
-    with its answer, so any of them may match).
+    """(id, token_count, tf of each term in ``weights``) of the best-massed candidate chunks.
 
     Term frequencies come from one pass over each candidate's tsvector, after the limit.
     """
+    top = await _top_by_mass(session, scope, weights, selective)
+    if not top:
+        return []
     chunks = searchable_chunks
-    matches = [chunks.c.search_vector.op("@@")(_lexeme(t)) for t in selective]
-    mass = sum(
-        (case((match, weights[t]), else_=0.0) for t, match in zip(selective, matches, strict=True)),
-        start=literal(0.0),
-    ).label("mass")
-    top = (
-        select(chunks.c.id, chunks.c.token_count, chunks.c.search_vector, mass)
-        .where(_in_scope(scope), or_(*matches))
-        .order_by(mass.desc(), chunks.c.id)
-        .limit(LEXICAL_CANDIDATES)
-        .cte("top")
+    ids = bindparam("candidate_ids", top, type_=ARRAY(Uuid()))
+    picked = (
+        select(chunks.c.id, chunks.c.token_count, chunks.c.search_vector)
+        .where(_in_scope(scope), chunks.c.id == any_(ids))
+        .cte("picked")
     )
-    entries = func.unnest(top.c.search_vector).table_valued("lexeme", "positions").lateral()
+    entries = func.unnest(picked.c.search_vector).table_valued("lexeme", "positions").lateral()
     terms = list(weights)
     rows = await session.execute(
-        select(top.c.id, top.c.token_count, entries.c.lexeme, entries.c.positions)
-        .select_from(top.outerjoin(entries, entries.c.lexeme.in_(terms)))
-        .order_by(top.c.mass.desc(), top.c.id)
+        select(
+            picked.c.id, picked.c.token_count, entries.c.lexeme, entries.c.positions
+        ).select_from(picked.outerjoin(entries, entries.c.lexeme.in_(terms)))
     )
     frequencies: dict[Any, tuple[int, dict[str, int]]] = {}
     for chunk_id, token_count, lexeme, positions in rows:
         _, counts = frequencies.setdefault(chunk_id, (token_count, {}))
         if lexeme is not None:
             counts[lexeme] = len(positions)
+    # In mass order, as the ties of the BM25 sort are broken by position.
     return [
-        (chunk_id, token_count, *(counts.get(t, 0) for t in terms))
-        for chunk_id, (token_count, counts) in frequencies.items()
+        (chunk_id, frequencies[chunk_id][0], *(frequencies[chunk_id][1].get(t, 0) for t in terms))
+        for chunk_id in top
+        if chunk_id in frequencies
     ]
 
 
-async def _lexical(session: AsyncSession, scope: _Scope, query: str) -> list[uuid.UUID]:
-    weights, selective = await _term_weights(session, scope, query)
-    if not selective:
-        return []
-    rows = await _candidates(session, scope, weights, selective)
+def _coverage(row: Sequence[Any], terms: Sequence[str], terms_of: _Terms) -> float:
+    held = sum(terms_of.weights[t] for t, tf in zip(terms, row[2:], strict=True) if tf)
+    return held / terms_of.query_mass if terms_of.query_mass > 0 else 0.0
+
+
+async def _lexical(
+    session: AsyncSession, scope: _Scope, query: str
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, float]]:
+    """Chunk ids best first, and the share of the query's IDF mass each one holds."""
+    terms_of = await _term_weights(session, scope, query)
+    if not terms_of.selective:
+        return [], {}
+    rows = await _candidates(session, scope, terms_of.weights, terms_of.selective)
     if not rows:
-        return []
-    scores = _bm25(rows, list(weights), weights)
+        return [], {}
+    terms = list(terms_of.weights)
+    scores = _bm25(rows, terms, terms_of.weights)
     order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
-    return [rows[i][0] for i in order if scores[i] > 0]
+    coverage = {row[0]: _coverage(row, terms, terms_of) for row in rows}
+    return [rows[i][0] for i in order if scores[i] > 0], coverage
 
 
 async def _dense(
@@ -346,10 +427,11 @@ async def search(
     scope = await _scope(session, user_id, material_ids)
     if not scope.material_ids:
         return []
-    rankings = [await _lexical(session, scope, query)]
+    lexical, coverage = await _lexical(session, scope, query)
+    rankings = [lexical]
     if query_vector is not None and embedding_model:
         rankings.append(await _dense(session, scope, query_vector, embedding_model))
-    fused = rrf(rankings)[:k]
+    fused = rrf(rankings, weights=FUSION_WEIGHTS[: len(rankings)])[:k]
     if not fused:
         return []
     ids = [chunk_id for chunk_id, _ in fused]
@@ -377,6 +459,7 @@ async def search(
                 page_number=chunk.page_number,
                 text=chunk.chunk_text,
                 score=score,
+                coverage=coverage.get(chunk.id, 0.0),
             )
         )
     return results

@@ -28,6 +28,8 @@ class MaterialRead(_Read):
     processing_error: str | None
     page_count: int | None
     chunk_count: int
+    # Which searches can find this material now: vectors arrive after ``completed``.
+    search_modes: list[Literal["keyword", "semantic"]]
     created_at: datetime
 
 
@@ -171,6 +173,7 @@ class MessageRead(_Read):
     role: Literal["user", "assistant", "system"]
     content: str
     citations: list[dict[str, Any]]
+    related: list[dict[str, Any]]
     engine: str | None
     model_name: str | None
     created_at: datetime

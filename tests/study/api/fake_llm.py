@@ -1,7 +1,9 @@
 """A local OpenAI-compatible server (chat completions, streaming, embeddings) for the LLM paths.
 
 It answers from the sources in the prompt like a well-behaved model would, or misbehaves on
-purpose (``mode``): malformed JSON, malformed once then fine, or too slow to answer.
+purpose (``mode``): malformed JSON, malformed once then fine, too slow to answer, or a summary
+sentence that invents beyond its real quote (``summary_invented``); ``chat_answer`` sets what
+chat replies (any citation syntax a test needs).
 """
 
 from __future__ import annotations
@@ -63,11 +65,17 @@ def _keyword(sentence: str) -> str:
     return max(words, key=len) if words else sentence.split()[0]
 
 
-def _structured(name: str, user_text: str) -> dict[str, Any]:
+def _structured(name: str, user_text: str, invent: bool = False) -> dict[str, Any]:
     quote = _first_sentence(_sources(user_text)[0])
     word = _keyword(quote)
     if name == "summary":
-        return {"sentences": [{"text": f"In short: {quote}", "source": "S1", "quote": quote}]}
+        # Inventing, the model attaches a real quote to a sentence that says much more.
+        text = (
+            f"{quote.rstrip('.')}, as invented in 2031 by a committee of dolphins."
+            if invent
+            else f"In short: {quote}"
+        )
+        return {"sentences": [{"text": text, "source": "S1", "quote": quote}]}
     if name == "flashcards":
         return {
             "cards": [
@@ -114,7 +122,11 @@ def build_app(state: FakeState) -> Starlette:
             )
             user_text = messages[1]["content"]
             content = (
-                "{not json" if malformed else json.dumps(_structured(schema["name"], user_text))
+                "{not json"
+                if malformed
+                else json.dumps(
+                    _structured(schema["name"], user_text, state.mode == "summary_invented")
+                )
             )
         else:
             content = state.chat_answer or "Chlorophyll absorbs light [1]. Invented claim [9]."

@@ -177,3 +177,20 @@ def test_the_provider_setting_chooses_the_client(settings: Settings) -> None:
     assert embedding_client(settings.model_copy(update=local)) == LocalEmbedder(MODEL)
     with pytest.raises(ValidationError, match="STUDYHALL_EMBEDDING_PROVIDER=openai needs "):
         Settings(_env_file=None, embedding_provider="openai")  # type: ignore[call-arg]
+
+
+async def test_the_end_of_a_long_chunk_is_embedded_too() -> None:
+    # Past the model's 256 word pieces a text is silently cut: embedded whole, a chunk whose
+    # last sentences are about the Revolution would not be found by a question about it.
+    filler = " ".join([PHOTOSYNTHESIS, VOLCANOES] * 3)
+    assert len(filler.split()) > 250
+    long_chunk = f"{filler} {REVOLUTION}"
+    question = "When did the storming of the Bastille start the French Revolution?"
+    embedder = LocalEmbedder(MODEL)
+    whole, head, query = (
+        await embedder.embed([long_chunk, " ".join(long_chunk.split()[:180]), question])
+    ).vectors
+    near_whole = sum(a * b for a, b in zip(whole, query, strict=True))
+    near_head = sum(a * b for a, b in zip(head, query, strict=True))
+    assert near_whole > near_head + 0.1
+    assert math.isclose(sum(x * x for x in whole), 1.0, rel_tol=1e-6)

@@ -56,6 +56,7 @@ async def test_markdown_upload_is_processed_into_chunks_with_headings(
     assert response.status_code == 201
     created = response.json()
     assert created["processing_status"] == "pending"
+    assert created["search_modes"] == []
     assert created["mime_type"] == "text/markdown"  # detected from the content, not ".txt"
     assert created["size_bytes"] == len(body)
     stored = settings.files_dir / alice.id / created["id"]
@@ -64,6 +65,8 @@ async def test_markdown_upload_is_processed_into_chunks_with_headings(
     await run_jobs()
     material = (await client.get(f"{API}/materials/{created['id']}", headers=alice.headers)).json()
     assert material["processing_status"] == "completed"
+    # No embedding provider: keyword search only, and the material says so.
+    assert material["search_modes"] == ["keyword"]
     assert material["processing_error"] is None
     assert material["chunk_count"] == 2
     chunks = await _chunks(owner_db, created["id"])

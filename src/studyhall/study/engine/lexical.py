@@ -151,17 +151,21 @@ class BM25Index:
         return ranked[:k]
 
 
-def rrf(rankings: Iterable[Sequence[T]], k: int = 60) -> list[tuple[T, float]]:
-    """Reciprocal rank fusion: sum of 1 / (k + rank) over the rankings an item appears in.
+def rrf(
+    rankings: Iterable[Sequence[T]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[T, float]]:
+    """Reciprocal rank fusion: sum of weight / (k + rank) over the rankings an item appears in.
 
     Only ranks are used, so lexical and vector scores on different scales fuse without
-    calibration. Ties keep the order in which items were first seen.
+    calibration; ``weights`` (1 each by default) let a weaker ranking count for less. Ties keep
+    the order in which items were first seen.
     """
     if k < 0:
         raise ValueError("rrf needs k >= 0")
     fused: dict[T, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = 1.0 if weights is None else weights[n]
         for rank, item in enumerate(dict.fromkeys(ranking), start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     order = {item: i for i, item in enumerate(fused)}
     return sorted(fused.items(), key=lambda pair: (-pair[1], order[pair[0]]))
