@@ -8,8 +8,8 @@
   stored, backfilled here), so search reads document frequencies with a few index probes. Row
   level security as on ``material_chunks``: the owner, and readers of the course materials.
 
-Revision ID: 0012_study_answers
-Revises: 0011_study_retrieval
+Revision ID: 0016_study_answers
+Revises: 0015_marketplace
 Create Date: 2026-12-07
 """
 
@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql
 
 from studyhall.db.migration_helpers import enable_owner_rls
 
-revision: str = "0012_study_answers"
-down_revision: str | None = "0011_study_retrieval"
+revision: str = "0016_study_answers"
+down_revision: str | None = "0015_marketplace"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
