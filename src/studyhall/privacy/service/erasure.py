@@ -1,0 +1,180 @@
+"""Erasure of a deleted account, after its grace period: nothing that identifies the person stays.
+
+Rows that are the person's own data are deleted, in every table the catalogue lists, so a table
+added later is erased without a change here. Rows that other people or the books depend on stay,
+pseudonymised: the id remains (it now names "Erased user") and every free-text column is
+cleared. Files go from storage, and copies of e-mails to the person from the outbox folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from studyhall.config import Settings
+from studyhall.privacy.catalogue import UserTable, user_tables
+from studyhall.privacy.service.access import act_for_the_system
+from studyhall.study.storage import get_storage
+
+# Columns that mention a user who acted on a row (granted, refunded, blocked, broadcast) rather
+# than the row's owner: the row belongs to someone else and stays as it is.
+MENTION_COLUMNS = frozenset(
+    {"actor_user_id", "granted_by_user_id", "requested_by_user_id", "created_by", "blocked_by"}
+)
+# Rows that outlive the person, with the free text cleared (``None`` = set to NULL). Bookings and
+# offerings are the other party's history too; ledgers, payments and purchases are the books.
+PSEUDONYMISED: dict[str, dict[str, str | None]] = {
+    "users": {},  # rewritten by the accounts erasure before this runs
+    "bookings": {
+        "student_notes": None,
+        "tutor_notes": None,
+        "cancellation_reason": None,
+        "join_link": None,
+        "calendar_event_id_student": None,
+        "calendar_event_id_tutor": None,
+    },
+    "offerings": {
+        "title": "'Erased offering'",
+        "description": "''",
+        "short_description": "''",
+        "prerequisites": None,
+        "materials_url": None,
+        "topic_tags": "'{}'",
+        "is_active": "false",
+        "deleted_at": "coalesce(deleted_at, now())",
+    },
+    "slots": {},
+    "courses": {},  # published course content; its learners keep it
+    "payments": {"description": None, "failure_message": None},
+    "purchases": {},
+    "refunds": {"failure_message": None},
+    "subscriptions": {},
+    "xp_logs": {},
+    # Append-only for the API role: cleared by ``studyhall_erase_append_only_rows``.
+    "credit_ledger": {},
+    "audit_log": {},
+    "guardian_consents": {},
+}
+# Materials used by a course lesson stay with the (published) course.
+_DELETE_CONDITION = {
+    "materials": "AND id NOT IN (SELECT material_id FROM lessons WHERE material_id IS NOT NULL)"
+}
+
+
+def owner_columns(table: UserTable) -> tuple[str, ...]:
+    return tuple(c for c in table.user_columns if c not in MENTION_COLUMNS)
+
+
+def _match(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f'"{c}" = :user_id' for c in columns)
+
+
+async def _pseudonymise(session: AsyncSession, table: UserTable, user_id: uuid.UUID) -> None:
+    changes = PSEUDONYMISED[table.name]
+    columns = owner_columns(table)
+    if not changes or not columns:
+        return
+    assignments = ", ".join(
+        f'"{c}" = {"NULL" if value is None else value}' for c, value in changes.items()
+    )
+    await session.execute(
+        text(f'UPDATE "{table.name}" SET {assignments} WHERE {_match(columns)}'),
+        {"user_id": user_id},
+    )
+
+
+async def _delete(session: AsyncSession, table: UserTable, user_id: uuid.UUID) -> None:
+    columns = owner_columns(table)
+    if not columns:
+        return
+    extra = _DELETE_CONDITION.get(table.name, "")
+    await session.execute(
+        text(f'DELETE FROM "{table.name}" WHERE ({_match(columns)}) {extra}'),
+        {"user_id": user_id},
+    )
+
+
+async def _stored_keys(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    """Files that go with the rows about to be deleted: uploads and data exports."""
+    rows = await session.scalars(
+        text(
+            f"SELECT storage_key FROM materials WHERE user_id = :user_id "
+            f"{_DELETE_CONDITION['materials']} "
+            "UNION ALL SELECT storage_key FROM data_exports "
+            "WHERE user_id = :user_id AND storage_key IS NOT NULL"
+        ),
+        {"user_id": user_id},
+    )
+    return list(rows.all())
+
+
+async def _scrub_mentions_elsewhere(
+    session: AsyncSession, user_id: uuid.UUID, name: str, email: str
+) -> None:
+    """Other people's rows that quote the person: the other party's booking notifications carry
+    their name, finished mail jobs their address, provider webhooks their e-mail."""
+    await session.execute(
+        text(
+            """
+            UPDATE notifications SET payload = payload || '{"with_name": "Erased user"}'
+            WHERE payload ->> 'with_name' = :name AND entity = 'booking' AND entity_id IN
+                (SELECT id FROM bookings WHERE student_id = :user_id OR tutor_id = :user_id)
+            """
+        ),
+        {"user_id": user_id, "name": name},
+    )
+    pattern = "%" + email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    await session.execute(
+        text(
+            "DELETE FROM procrastinate_jobs WHERE status <> 'doing' AND args::text ILIKE :pattern"
+        ),
+        {"pattern": pattern},
+    )
+    await session.execute(
+        text("DELETE FROM job_errors WHERE error ILIKE :pattern OR traceback ILIKE :pattern"),
+        {"pattern": pattern},
+    )
+    for variant in {email, email.lower()}:
+        await session.execute(
+            text(
+                "UPDATE webhook_events SET payload = replace(payload::text, :email, "
+                "'erased@erased.invalid')::jsonb WHERE payload::text LIKE :like"
+            ),
+            {"email": variant, "like": "%" + variant.replace("%", "\\%").replace("_", "\\_") + "%"},
+        )
+
+
+def _remove_outbox_copies(outbox: Path, email: str) -> int:
+    if not outbox.is_dir():
+        return 0
+    needle = email.lower().encode()
+    removed = 0
+    for path in outbox.glob("*.eml"):
+        if needle in path.read_bytes().lower():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+async def erase_user_data(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, name: str, email: str
+) -> None:
+    """Everything about ``user_id`` beyond the ``users`` row; ``name`` and ``email`` are what the
+    row said before it was rewritten. Safe to run again: a second run finds nothing left."""
+    await act_for_the_system(session)
+    keys = await _stored_keys(session, user_id)
+    await _scrub_mentions_elsewhere(session, user_id, name, email)
+    for table in reversed(user_tables()):
+        if table.name in PSEUDONYMISED:
+            await _pseudonymise(session, table, user_id)
+        else:
+            await _delete(session, table, user_id)
+    await session.execute(text("SELECT studyhall_erase_append_only_rows(:user_id)"), {"user_id": user_id})
+    storage = get_storage(settings)
+    for key in keys:
+        await storage.delete(key)
+    await asyncio.to_thread(_remove_outbox_copies, settings.outbox_dir, email)
