@@ -53,7 +53,7 @@ INSERT INTO tutor_profiles (user_id, bio) VALUES (:s, 'Bio ' || :m) ON CONFLICT 
 INSERT INTO student_profiles (user_id, school) VALUES (:s, 'School ' || :m) ON CONFLICT (user_id) DO UPDATE SET school = EXCLUDED.school;
 INSERT INTO guardian_consents (user_id, guardian_email, consent_type, consent_given, legal_text_hash) VALUES (:s, 'guardian-' || :m || '@example.org', 'parental', true, repeat('a', 64));
 INSERT INTO oauth_accounts (user_id, provider, provider_account_id, access_token_encrypted, encryption_key_id) VALUES (:s, 'google', 'acct-' || :m, '\\x00'::bytea, 'k1');
-INSERT INTO calendar_feeds (user_id, token_hash) VALUES (:s, '\\x01'::bytea);
+INSERT INTO calendar_feeds (user_id, token_hash) VALUES (:s, decode(md5(:m), 'hex'));
 INSERT INTO tutor_schedule_settings (tutor_id) VALUES (:s);
 INSERT INTO offerings (id, tutor_id, title, description, short_description, duration_minutes, price_cents, currency) VALUES (:so, :s, 'Lessons ' || :m, 'About ' || :m, 'Short ' || :m, 60, 1000, 'EUR'), (:to, :t, 'Their lessons', 'About', 'Short', 60, 1000, 'EUR');
 INSERT INTO availability_rules (tutor_id, offering_id, timezone, start_date, start_time, end_time, rrule) VALUES (:s, :so, 'UTC', current_date, '09:00', '17:00', 'FREQ=WEEKLY;BYDAY=MO');
@@ -64,9 +64,9 @@ INSERT INTO bookings (student_id, tutor_id, offering_id, slot_id, start_at, end_
 INSERT INTO payments (id, user_id, type, purpose, purpose_id, provider, amount_cents, currency, status, description, failure_message) VALUES (:pay, :s, 'product', 'course', gen_random_uuid(), 'manual', 1000, 'EUR', 'succeeded', 'Payment ' || :m, 'Failure ' || :m);
 INSERT INTO refunds (payment_id, amount_cents, currency, reason, provider, requested_by_user_id, failure_message) VALUES (:pay, 100, 'EUR', 'course_refund', 'manual', :s, 'Refund ' || :m);
 INSERT INTO credit_ledger (user_id, seq, delta, reason, balance_after, actor_user_id, note) VALUES (:s, 1, 5, 'manual', 5, :s, 'Credits ' || :m);
-INSERT INTO payment_methods (user_id, provider, token_encrypted, encryption_key_id, token_sha256, masked_pan, brand) VALUES (:s, 'paymob', '\\x02'::bytea, 'k1', repeat('b', 64), '4111********1111', 'visa');
+INSERT INTO payment_methods (user_id, provider, token_encrypted, encryption_key_id, token_sha256, masked_pan, brand) VALUES (:s, 'paymob', '\\x02'::bytea, 'k1', md5(:m) || md5(:m), '4111********1111', 'visa');
 INSERT INTO payment_customers (user_id, provider, provider_customer_id) VALUES (:s, 'stripe', 'cus_' || :m);
-INSERT INTO plans (id, key, name, billing_cycle, price_cents, currency) VALUES (:plan, 'plan-' || :m, 'Plan', 'monthly', 500, 'EUR');
+INSERT INTO plans (id, key, name, billing_cycle, price_cents, currency) VALUES (:plan, 'plan-' || :plan, 'Plan', 'monthly', 500, 'EUR');
 INSERT INTO subscriptions (user_id, plan_id, provider, status, price_cents, currency) VALUES (:s, :plan, 'manual', 'active', 500, 'EUR');
 INSERT INTO products (id, name, description, image_url, price_cents, currency, status) VALUES (:prod, 'Product', 'Desc', 'https://img.example/p.png', 1000, 'EUR', 'public');
 INSERT INTO purchases (id, user_id, product_id, payment_id, status, price_paid_cents, currency, product_details, paid_at) VALUES (:pur, :s, :prod, :pay, 'paid', 1000, 'EUR', '{"name": "Product"}', now());
@@ -88,7 +88,7 @@ INSERT INTO ai_usage (user_id, feature, status, metadata) VALUES (:s, 'chat', 's
 INSERT INTO ai_quota_counters (user_id, period, period_start, limit_tokens) VALUES (:s, 'day', current_date, 1000);
 INSERT INTO ai_quota_reservations (user_id, feature, tokens_reserved, day_start, month_start, expires_at) VALUES (:s, 'chat', 10, current_date, date_trunc('month', current_date), now() + interval '1 hour');
 INSERT INTO learning_profiles (user_id, subject, concept) VALUES (:s, 'Maths', 'Concept ' || :m);
-INSERT INTO subjects (id, name) VALUES (:subj, 'Subject');
+INSERT INTO subjects (id, name) VALUES (:subj, 'Subject ' || :subj);
 INSERT INTO topics (id, subject_id, name) VALUES (:topic, :subj, 'Topic');
 INSERT INTO topic_progress (user_id, topic_id) VALUES (:s, :topic);
 INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount, local_date) VALUES (:s, 'quiz', :quiz, 'quiz_passed', 10, current_date);
@@ -96,7 +96,7 @@ INSERT INTO user_streaks (user_id, current_streak, longest_streak) VALUES (:s, 3
 INSERT INTO friends (requester_id, addressee_id, status) VALUES (:s, :o, 'accepted');
 INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total) VALUES ('weekly', current_date, :s, 10);
 INSERT INTO study_sessions (user_id, local_date) VALUES (:s, current_date);
-INSERT INTO achievements (id, code, title, criteria_type, criteria_value) VALUES (:ach, 'ach-' || :m, 'Ach', 'total_xp', 1);
+INSERT INTO achievements (id, code, title, criteria_type, criteria_value) VALUES (:ach, 'ach-' || :ach, 'Ach', 'total_xp', 1);
 INSERT INTO user_achievements (user_id, achievement_id) VALUES (:s, :ach);
 INSERT INTO user_recommendations (user_id, recommendation_type, reason_code, message, priority_score, expires_at) VALUES (:s, 'cards_due', 'due', 'Review ' || :m, 1, now() + interval '1 day');
 INSERT INTO notifications (user_id, type, channel, payload) VALUES (:s, 'system_update', 'inapp', jsonb_build_object('title', 'Hello ' || :m));

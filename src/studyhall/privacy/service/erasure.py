@@ -59,6 +59,10 @@ PSEUDONYMISED: dict[str, dict[str, str | None]] = {
     "audit_log": {},
     "guardian_consents": {},
 }
+# Rows that belong to the person through a parent row rather than a column of their own.
+_MATCH_THROUGH_PARENT = {
+    "refunds": "payment_id IN (SELECT id FROM payments WHERE user_id = :user_id)",
+}
 # Materials used by a course lesson stay with the (published) course.
 _DELETE_CONDITION = {
     "materials": "AND id NOT IN (SELECT material_id FROM lessons WHERE material_id IS NOT NULL)"
@@ -76,14 +80,14 @@ def _match(columns: tuple[str, ...]) -> str:
 async def _pseudonymise(session: AsyncSession, table: UserTable, user_id: uuid.UUID) -> None:
     changes = PSEUDONYMISED[table.name]
     columns = owner_columns(table)
-    if not changes or not columns:
+    match = _MATCH_THROUGH_PARENT.get(table.name) or (_match(columns) if columns else None)
+    if not changes or match is None:
         return
     assignments = ", ".join(
         f'"{c}" = {"NULL" if value is None else value}' for c, value in changes.items()
     )
     await session.execute(
-        text(f'UPDATE "{table.name}" SET {assignments} WHERE {_match(columns)}'),
-        {"user_id": user_id},
+        text(f'UPDATE "{table.name}" SET {assignments} WHERE {match}'), {"user_id": user_id}
     )
 
 
