@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from studyhall.accounts.jobs import erase_personal_data
 from studyhall.config import Settings
@@ -83,3 +85,22 @@ async def test_an_erased_person_is_found_nowhere(
     assert _files_mentioning(settings.files_dir, needles) == []
     assert _files_mentioning(settings.outbox_dir, needles) == []
     assert _files_mentioning(settings.files_dir, [stays.marker])
+
+
+async def test_the_append_only_erasure_refuses_an_account_that_is_not_deleted(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    response = await client.post(
+        f"{API}/auth/sign-up",
+        json={"email": "alive@example.org", "password": PASSWORD, "name": "Still Here"},
+    )
+    user_id = (
+        await client.get(
+            f"{API}/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
+        )
+    ).json()["id"]
+    with pytest.raises(DBAPIError, match="only a deleted account"):
+        async with db.transaction() as session:
+            await session.execute(
+                text("SELECT studyhall_erase_append_only_rows(:id)"), {"id": user_id}
+            )
