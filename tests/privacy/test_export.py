@@ -23,7 +23,6 @@ from tests.live import live_server
 from tests.privacy.catalogue_sql import USER_REFERENCES, tables_holding
 from tests.privacy.seed import API, seed_everywhere
 
-
 LINK = re.compile(r"(https?://\S+/me/exports/\S+/download\?token=[A-Za-z0-9_-]+)")
 
 
@@ -46,7 +45,11 @@ async def test_the_catalogue_knows_every_column_that_refers_to_a_user(owner_db: 
 
 
 async def test_an_export_holds_every_table_with_a_row_of_the_user_and_their_files(
-    client: httpx.AsyncClient, db: Database, owner_db: Database, settings: Settings, database_urls: DatabaseUrls
+    client: httpx.AsyncClient,
+    db: Database,
+    owner_db: Database,
+    settings: Settings,
+    database_urls: DatabaseUrls,
 ) -> None:
     person = await seed_everywhere(client, owner_db, "export")
     requested = await client.post(f"{API}/me/export", headers=person.headers)
@@ -96,7 +99,11 @@ async def test_an_export_holds_every_table_with_a_row_of_the_user_and_their_file
         assert f'"{secret}"'.encode() not in everything
     chats = json.loads(archive.read("tables/chat_messages.json"))
     assert person.marker in chats[0]["content"]
-    assert {"privacy.export_requested", "privacy.export_ready", "privacy.export_downloaded"} <= actions
+    assert {
+        "privacy.export_requested",
+        "privacy.export_ready",
+        "privacy.export_downloaded",
+    } <= actions
     assert not list((settings.files_dir / "exports").rglob("*.zip"))  # gone after the download
 
 

@@ -28,14 +28,16 @@ async def _old_logs(owner_db: Database, user_id: uuid.UUID, count: int) -> None:
             await session.execute(
                 text(
                     "INSERT INTO study_events (user_id, kind, reference_id, payload, created_at) "
-                    f"VALUES (:u, 'quiz_completed', gen_random_uuid(), '{{}}', {OLD} + make_interval(secs => :n))"
+                    "VALUES (:u, 'quiz_completed', gen_random_uuid(), '{}', "
+                    f"{OLD} + make_interval(secs => :n))"
                 ),
                 {"u": user_id, "n": n},
             )
         await session.execute(
             text(
                 "INSERT INTO notifications (user_id, type, channel, status, payload, created_at) "
-                f"VALUES (:u, 'system_update', 'email', 'sent', '{{\"title\": \"secret\"}}', {OLD}), "
+                "VALUES (:u, 'system_update', 'email', 'sent', '{\"title\": \"secret\"}', "
+                f"{OLD}), "
                 f"(:u, 'system_update', 'inapp', 'sent', '{{}}', {OLD})"
             ),
             {"u": user_id},
@@ -72,7 +74,13 @@ async def test_old_usage_logs_are_archived_once_and_deleted(
     assert [row["channel"] for row in deliveries] == ["email"]
     assert "payload" not in deliveries[0]  # the message itself is not kept
     # The in-app inbox stays; a second sweep finds nothing more.
-    assert await _count(owner_db, f"SELECT count(*) FROM notifications WHERE created_at < {OLD} + interval '1 day'") == 1
+    assert (
+        await _count(
+            owner_db,
+            f"SELECT count(*) FROM notifications WHERE created_at < {OLD} + interval '1 day'",
+        )
+        == 1
+    )
     again = await retention.archive_usage_logs(db, settings, batch=3)
     assert again == {"study_events": 0, "ai_usage": 0, "notifications": 0}
 
@@ -134,7 +142,9 @@ async def test_soft_deleted_rows_and_their_files_go_after_their_window(
             {"u": person.id},
         )
         await session.execute(
-            text("UPDATE chat_threads SET deleted_at = now() - interval '31 days' WHERE user_id = :u"),
+            text(
+                "UPDATE chat_threads SET deleted_at = now() - interval '31 days' WHERE user_id = :u"
+            ),
             {"u": person.id},
         )
         await session.execute(
@@ -142,7 +152,9 @@ async def test_soft_deleted_rows_and_their_files_go_after_their_window(
             {"u": person.id},
         )
         await session.execute(
-            text("UPDATE offerings SET deleted_at = now() - interval '90 days' WHERE tutor_id = :u"),
+            text(
+                "UPDATE offerings SET deleted_at = now() - interval '90 days' WHERE tutor_id = :u"
+            ),
             {"u": person.id},
         )
     counts = await retention.purge_soft_deleted(db, settings, batch=1)
@@ -150,10 +162,24 @@ async def test_soft_deleted_rows_and_their_files_go_after_their_window(
     assert counts["flashcards"] == 0  # still inside its window
     assert "offerings" not in counts  # bookings name them
     assert not stored.exists()
-    assert await _count(owner_db, "SELECT count(*) FROM material_chunks WHERE user_id = :u", u=person.id) == 0
-    assert await _count(owner_db, "SELECT count(*) FROM chat_messages WHERE user_id = :u", u=person.id) == 0
-    assert await _count(owner_db, "SELECT count(*) FROM flashcards WHERE user_id = :u", u=person.id) == 1
-    assert await _count(owner_db, "SELECT count(*) FROM offerings WHERE tutor_id = :u", u=person.id) == 1
+    assert (
+        await _count(
+            owner_db, "SELECT count(*) FROM material_chunks WHERE user_id = :u", u=person.id
+        )
+        == 0
+    )
+    assert (
+        await _count(owner_db, "SELECT count(*) FROM chat_messages WHERE user_id = :u", u=person.id)
+        == 0
+    )
+    assert (
+        await _count(owner_db, "SELECT count(*) FROM flashcards WHERE user_id = :u", u=person.id)
+        == 1
+    )
+    assert (
+        await _count(owner_db, "SELECT count(*) FROM offerings WHERE tutor_id = :u", u=person.id)
+        == 1
+    )
     again = await retention.purge_soft_deleted(db, settings)
     assert sum(again.values()) == 0
 
@@ -168,7 +194,9 @@ async def test_an_expired_export_leaves_storage(
     assert len(archives) == 1
     assert await retention.purge_spent_exports(db, settings) == 0
     async with owner_db.transaction() as session:
-        await session.execute(text("UPDATE data_exports SET expires_at = now() - interval '1 minute'"))
+        await session.execute(
+            text("UPDATE data_exports SET expires_at = now() - interval '1 minute'")
+        )
     assert await retention.purge_spent_exports(db, settings) == 1
     assert not archives[0].exists()
     assert await _count(owner_db, "SELECT count(*) FROM data_exports WHERE status = 'expired'") == 1

@@ -41,9 +41,7 @@ async def purge(session: AsyncSession) -> dict[str, int]:
 async def erase_deleted_accounts(timestamp: int) -> None:
     settings = runtime().settings
     async with runtime().database.transaction() as session:
-        await erase_personal_data(
-            session, settings.erase_deleted_accounts_after_days, settings
-        )
+        await erase_personal_data(session, settings.erase_deleted_accounts_after_days, settings)
 
 
 async def erase_personal_data(

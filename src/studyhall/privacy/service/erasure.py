@@ -177,7 +177,9 @@ async def erase_user_data(
             await _pseudonymise(session, table, user_id)
         else:
             await _delete(session, table, user_id)
-    await session.execute(text("SELECT studyhall_erase_append_only_rows(:user_id)"), {"user_id": user_id})
+    await session.execute(
+        text("SELECT studyhall_erase_append_only_rows(:user_id)"), {"user_id": user_id}
+    )
     storage = get_storage(settings)
     for key in keys:
         await storage.delete(key)

@@ -108,9 +108,7 @@ async def request_export(session: AsyncSession, user_id: uuid.UUID) -> tuple[Dat
     created = await session.scalar(
         insert(DataExport)
         .values(user_id=user_id)
-        .on_conflict_do_nothing(
-            index_elements=["user_id"], index_where=text("status = 'pending'")
-        )
+        .on_conflict_do_nothing(index_elements=["user_id"], index_where=text("status = 'pending'"))
         .returning(DataExport.id)
     )
     if created is not None:
@@ -201,7 +199,9 @@ async def take_download(
     data = await storage.get(export.storage_key)
     export.status = "downloaded"
     export.downloaded_at = now
-    await audit.record(session, export.user_id, "privacy.export_downloaded", "data_export", export.id)
+    await audit.record(
+        session, export.user_id, "privacy.export_downloaded", "data_export", export.id
+    )
     await session.flush()
     await storage.delete(export.storage_key)
     return data

@@ -92,9 +92,9 @@ async def archive_batch(
         rows = (
             await session.execute(
                 text(
-                    f"SELECT t.id, t.\"{log.age_column}\", {_archived(log)} FROM \"{log.table}\" t "
-                    f"WHERE t.\"{log.age_column}\" < :before {log.condition} "
-                    f"ORDER BY t.\"{log.age_column}\", t.id LIMIT :batch FOR UPDATE SKIP LOCKED"
+                    f'SELECT t.id, t."{log.age_column}", {_archived(log)} FROM "{log.table}" t '
+                    f'WHERE t."{log.age_column}" < :before {log.condition} '
+                    f'ORDER BY t."{log.age_column}", t.id LIMIT :batch FOR UPDATE SKIP LOCKED'
                 ),
                 {"before": before, "batch": batch},
             )
@@ -181,7 +181,10 @@ async def purge_spent_exports(database: Database, settings: Settings) -> int:
         )
         rows = expired.all()
         await session.execute(
-            text("UPDATE data_exports SET status = 'expired', storage_key = NULL WHERE id = ANY(:ids)"),
+            text(
+                "UPDATE data_exports SET status = 'expired', storage_key = NULL "
+                "WHERE id = ANY(:ids)"
+            ),
             {"ids": [row[0] for row in rows]},
         )
         keys = [row[1] for row in rows if row[1] is not None]
