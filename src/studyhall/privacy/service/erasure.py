@@ -116,31 +116,43 @@ async def _stored_keys(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
     return list(rows.all())
 
 
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def _scrub_mentions_elsewhere(
     session: AsyncSession, user_id: uuid.UUID, name: str, email: str
 ) -> None:
     """Other people's rows that quote the person: the other party's booking notifications carry
-    their name, finished mail jobs their address, provider webhooks their e-mail."""
+    their name, their offering's title and their notes; finished jobs (mails) their name and
+    address; provider webhooks their e-mail."""
     await session.execute(
         text(
             """
-            UPDATE notifications SET payload = payload || '{"with_name": "Erased user"}'
-            WHERE payload ->> 'with_name' = :name AND entity = 'booking' AND entity_id IN
-                (SELECT id FROM bookings WHERE student_id = :user_id OR tutor_id = :user_id)
+            UPDATE notifications n SET payload = n.payload
+                || '{"with_name": "Erased user", "reason": null, "meeting_link": null}'
+                || CASE WHEN b.tutor_id = :user_id
+                        THEN '{"title": "Erased offering"}'::jsonb ELSE '{}'::jsonb END
+            FROM bookings b
+            WHERE n.entity = 'booking' AND n.entity_id = b.id
+              AND (b.student_id = :user_id OR b.tutor_id = :user_id)
             """
         ),
-        {"user_id": user_id, "name": name},
+        {"user_id": user_id},
     )
-    pattern = "%" + email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    # Finished jobs are history: any that quotes the person goes. Waiting ones go only when they
+    # are mail to the person; other people's pending mail is still theirs to receive.
     await session.execute(
         text(
-            "DELETE FROM procrastinate_jobs WHERE status <> 'doing' AND args::text ILIKE :pattern"
+            "DELETE FROM procrastinate_jobs WHERE status <> 'doing' AND (args::text ILIKE :email "
+            "OR (status IN ('succeeded', 'failed', 'cancelled', 'aborted') "
+            "AND args::text ILIKE :name))"
         ),
-        {"pattern": pattern},
+        {"email": _like(email), "name": _like(name)},
     )
     await session.execute(
-        text("DELETE FROM job_errors WHERE error ILIKE :pattern OR traceback ILIKE :pattern"),
-        {"pattern": pattern},
+        text("DELETE FROM job_errors WHERE error ILIKE :email OR traceback ILIKE :email"),
+        {"email": _like(email)},
     )
     for variant in {email, email.lower()}:
         await session.execute(
@@ -148,17 +160,20 @@ async def _scrub_mentions_elsewhere(
                 "UPDATE webhook_events SET payload = replace(payload::text, :email, "
                 "'erased@erased.invalid')::jsonb WHERE payload::text LIKE :like"
             ),
-            {"email": variant, "like": "%" + variant.replace("%", "\\%").replace("_", "\\_") + "%"},
+            {"email": variant, "like": _like(variant)},
         )
 
 
-def _remove_outbox_copies(outbox: Path, email: str) -> int:
+def _remove_outbox_copies(outbox: Path, needles: list[str]) -> int:
+    """The outbox is a development mail backend: a copy that names the person, whoever it was
+    sent to, goes."""
     if not outbox.is_dir():
         return 0
-    needle = email.lower().encode()
+    encoded = [needle.lower().encode() for needle in needles if needle]
     removed = 0
     for path in outbox.glob("*.eml"):
-        if needle in path.read_bytes().lower():
+        content = path.read_bytes().lower()
+        if any(needle in content for needle in encoded):
             path.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -183,4 +198,4 @@ async def erase_user_data(
     storage = get_storage(settings)
     for key in keys:
         await storage.delete(key)
-    await asyncio.to_thread(_remove_outbox_copies, settings.outbox_dir, email)
+    await asyncio.to_thread(_remove_outbox_copies, settings.outbox_dir, [email, name])
