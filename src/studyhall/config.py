@@ -113,6 +113,11 @@ class Settings(BaseSettings):
 
     # GDPR: a deleted account's personal data is erased this many days later.
     erase_deleted_accounts_after_days: int = Field(default=30, ge=0)
+    # Privacy (docs/privacy.md): how long an export's download link lives; usage logs older than
+    # this are archived to storage as JSONL and deleted; soft-deleted rows are purged after this.
+    data_export_link_hours: int = Field(default=72, ge=1)
+    usage_log_retention_days: int = Field(default=365, ge=1)
+    soft_deleted_retention_days: int = Field(default=30, ge=0)
     # Seed 003: daily automated backups (a pg_dump; managed databases keep their own PITR too).
     backup_daily: bool = True
     backup_dir: Path | None = None

@@ -18,6 +18,7 @@ DOMAINS = (
     "study",
     "progress",
     "notifications",
+    "privacy",
 )
 
 

@@ -144,7 +144,7 @@ async def test_account_email_preferences_are_locked(
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
     prefs = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
-    assert len(prefs) == 36  # 12 types (achievement_unlocked included) x 3 channels
+    assert len(prefs) == 39  # 13 types (achievement_unlocked, data_export_ready included) x 3
     assert {
         "type": "password_reset",
         "channel": "email",

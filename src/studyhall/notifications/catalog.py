@@ -17,6 +17,7 @@ NotificationType = Literal[
     "password_reset",
     "guardian_consent",
     "achievement_unlocked",
+    "data_export_ready",
 ]
 Channel = Literal["email", "sms", "inapp"]
 
@@ -27,7 +28,7 @@ STATUSES = ("pending", "sent", "failed", "read", "canceled")
 # Account emails: a person who cannot receive them cannot use their account, so no preference,
 # unsubscribe link or quiet hours applies to them.
 TRANSACTIONAL: frozenset[str] = frozenset(
-    {"email_verification", "password_reset", "guardian_consent"}
+    {"email_verification", "password_reset", "guardian_consent", "data_export_ready"}
 )
 
 _EMAIL_AND_INAPP = frozenset({"email", "inapp"})
@@ -46,6 +47,7 @@ DEFAULT_CHANNELS: dict[str, frozenset[str]] = {
     "password_reset": frozenset({"email"}),
     "guardian_consent": frozenset({"email"}),
     "achievement_unlocked": frozenset({"inapp"}),
+    "data_export_ready": _EMAIL_AND_INAPP,
 }
 
 

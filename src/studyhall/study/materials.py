@@ -18,7 +18,7 @@ from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.courses import service as courses
 from studyhall.db.engine import Database
-from studyhall.jobs.core import enqueue
+from studyhall.jobs.core import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import (
     Conflict,
     NotFound,
@@ -173,6 +173,14 @@ async def soft_delete(session: AsyncSession, user: User, material_id: uuid.UUID)
         )
     material.deleted_at = datetime.now(UTC)
     await audit.record(session, user.id, "material.delete", "material", material.id)
+    # After the commit only: a rolled-back delete must still find its file.
+    await enqueue(session, remove_stored_file, key=material.storage_key)
+
+
+@queue.task(name="studyhall.study.remove_stored_file", queue="study", retry=backoff(5))
+async def remove_stored_file(key: str) -> None:
+    """The file of a deleted material; removing a file that is already gone is fine."""
+    await get_storage(runtime().settings).delete(key)
 
 
 async def fail_unexpected(database: Database, material_id: uuid.UUID, error: Exception) -> None:

@@ -224,6 +224,20 @@ async def test_materials_are_private_and_soft_deleted(
     assert hits.json() == []
 
 
+async def test_a_deleted_material_leaves_storage_once_the_deletion_commits(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    material = await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    stored = settings.files_dir / alice.id / material["id"]
+    assert stored.read_bytes() == PHOTOSYNTHESIS.encode()
+    deleted = await client.delete(f"{API}/materials/{material['id']}", headers=alice.headers)
+    assert deleted.status_code == 204
+    await run_jobs()
+    assert not stored.exists()
+    assert list(settings.files_dir.rglob("*")) == [settings.files_dir / alice.id]
+
+
 def test_storage_dir_defaults_under_home(settings: Settings) -> None:
     assert settings.files_dir == Path(settings.home) / "files"
 

@@ -1,0 +1,1 @@
+"""Privacy business rules: export, erasure, retention (no HTTP here)."""
