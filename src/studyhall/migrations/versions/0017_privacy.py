@@ -8,8 +8,8 @@ clears a deleted account's rows in the append-only tables.
   text in them (audit diffs, ledger notes) and the guardian's address. The function runs as the
   owner, does only that, and only for an account that is already deleted.
 
-Revision ID: 0012_privacy
-Revises: 0013_webhook_rejections
+Revision ID: 0017_privacy
+Revises: 0016_study_answers
 Create Date: 2026-12-07
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
 
-revision: str = "0012_privacy"
-down_revision: str | None = "0013_webhook_rejections"
+revision: str = "0017_privacy"
+down_revision: str | None = "0016_study_answers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
