@@ -136,7 +136,7 @@ def worker(
         database = Database.connect(urls.app, settings)
         jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
         jobs.load_tasks()
-        await jobs.open_queue(urls.app)
+        await jobs.open_queue(urls.app, settings)
         try:
             await jobs.run_worker(concurrency=concurrency)
         finally:
