@@ -213,7 +213,7 @@ async def main(args: argparse.Namespace) -> None:
     owner = Database.connect(urls.owner, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=db))
     jobs.load_tasks()
-    await jobs.open_queue(urls.app, max_size=args.concurrency + 2)
+    await jobs.open_queue(urls.app, settings, max_size=args.concurrency + 2)
     try:
         admin = await _make_users(owner, args.users)
         figures: dict[str, Any] = {

@@ -54,7 +54,7 @@ async def db(settings: Settings, database_urls: DatabaseUrls) -> AsyncIterator[D
     database = Database.connect(database_urls.app, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    await jobs.open_queue(database_urls.app)
+    await jobs.open_queue(database_urls.app, settings)
     yield database
     await jobs.close_queue()
     await database.dispose()

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from studyhall import __version__, domains, health
+from studyhall import __version__, domains, health, metrics
 from studyhall.billing.config import check_for_environment
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
@@ -19,8 +20,10 @@ from studyhall.db.deps import check_sessions_commit_before_responding
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.kit import cpu
+from studyhall.kit.access import AccessLogMiddleware
 from studyhall.kit.body_limit import BodyLimitMiddleware
 from studyhall.kit.errors import install_error_handlers
+from studyhall.kit.headers import SecurityHeadersMiddleware, security_headers
 from studyhall.kit.inputs import reject_unstorable_text
 from studyhall.kit.openapi import install_problem_openapi
 from studyhall.kit.requests import RequestIdMiddleware
@@ -54,11 +57,29 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.head_revision = migrate.head_revision()
     # Added first, so it runs inside the request id middleware and its 413 carries the id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        )
+    hsts = settings.environment != "development"
+    app.state.security_headers = security_headers(settings.csp, hsts)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        headers=app.state.security_headers,
+        docs_headers=security_headers(settings.csp_docs, hsts),
+    )
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_problem_openapi(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for module in domains.load_routers():
         app.include_router(module.router, prefix=API_PREFIX)
     web.install(app)
@@ -79,7 +100,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    await jobs.open_queue(urls.app)
+    await jobs.open_queue(urls.app, settings)
     worker = None
     if settings.in_process_worker:
         worker = asyncio.create_task(

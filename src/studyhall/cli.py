@@ -167,7 +167,7 @@ def worker(
         database = Database.connect(urls.app, settings)
         jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
         jobs.load_tasks()
-        await jobs.open_queue(urls.app)
+        await jobs.open_queue(urls.app, settings)
         try:
             await jobs.run_worker_until_cancelled(concurrency=concurrency)
         finally:
@@ -253,6 +253,10 @@ def db_backup(
 @db_cli.command("restore")
 def db_restore(
     dump: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .dump file.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Restore even while servers or workers are connected.")
+    ] = False,
 ) -> None:
     """Restore a dump made by `studyhall db backup` (replaces the current data)."""
     import subprocess
@@ -260,6 +264,16 @@ def db_restore(
     from studyhall.db import backup
 
     urls = connect(load_settings())
+    connected = backup.other_clients(urls.owner)
+    if connected and not force:
+        fail(
+            f"{len(connected)} other connection(s) are open ({', '.join(sorted(set(connected)))}): "
+            "stop every server and worker first, or pass --force"
+        )
+    if not yes and not typer.confirm(
+        f"Replace every table of database {backup.database_name(urls.owner)!r} with {dump}?"
+    ):
+        fail("restore cancelled")
     try:
         backup.restore(urls.owner, dump)
     except subprocess.CalledProcessError as exc:

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from studyhall.kit.headers import DEFAULT_CSP, DEFAULT_DOCS_CSP
+
+# The notifications hub holds one LISTEN connection while a client streams.
+LISTEN_CONNECTIONS = 1
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"
 
 
@@ -34,12 +38,17 @@ class Settings(BaseSettings):
     app_db_role: str = "studyhall_app"
     db_name: str = "studyhall"
 
-    # Seed 003: every process together stays within 100 connections.
+    # The main pool; every pool of a process together: ``Settings.connections_per_process``.
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
     db_connect_timeout_s: int = Field(default=30, ge=1)
     db_statement_timeout_s: int = Field(default=60, ge=1)
     db_pool_recycle_s: int = Field(default=1800, ge=60)
+    # A transaction left open this long without a statement is ended by the server.
+    db_idle_in_transaction_timeout_s: int = Field(default=60, ge=1)
+    # The other pools of a process: AI quota reservations, and the job queue (its LISTEN incl.).
+    db_quota_pool_size: int = Field(default=2, ge=1, le=20)
+    db_job_pool_size: int = Field(default=3, ge=2, le=64)
 
     in_process_worker: bool = True
     worker_concurrency: int = Field(default=4, ge=1, le=64)
@@ -54,6 +63,17 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
+    # ``GET /metrics`` (Prometheus text format); with a token, scrapers send it as a bearer token.
+    metrics_enabled: bool = False
+    metrics_token: SecretStr | None = None
+
+    # Security headers. The default CSP allows scripts, styles, images and fonts from this origin
+    # only; ``csp_docs`` applies to the interactive API docs page alone.
+    csp: str = DEFAULT_CSP
+    csp_docs: str = DEFAULT_DOCS_CSP
+    # Origins allowed to call the API from a browser, e.g. ["https://app.example.com"]. Empty: no
+    # CORS headers at all (same-origin only).
+    cors_origins: list[str] = []
 
     mail_from: str = "Studyhall <no-reply@studyhall.local>"
     mail_backend: Literal["outbox", "smtp"] = "outbox"
@@ -132,6 +152,16 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL")
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not origin.startswith(("https://", "http://")) or origin.rstrip("/") != origin:
+                raise ValueError(
+                    f"{origin!r}: each CORS origin is a scheme and host, e.g. https://app.example.com"
+                )
+        return origins
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and (
@@ -151,6 +181,18 @@ class Settings(BaseSettings):
                 "STUDYHALL_EMBEDDING_PROVIDER=openai needs STUDYHALL_EMBEDDING_BASE_URL"
             )
         return self
+
+    @property
+    def connections_per_process(self) -> int:
+        """The most connections one process opens: main pool with its overflow, quota pool, job
+        pool and the notifications LISTEN connection. N processes need N times this."""
+        return (
+            self.db_pool_size
+            + self.db_max_overflow
+            + self.db_quota_pool_size
+            + self.db_job_pool_size
+            + LISTEN_CONNECTIONS
+        )
 
     @property
     def embedded(self) -> bool:

@@ -154,7 +154,7 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
         assert made.stdout.strip() == f"backup written to {dump}"
         with psycopg.connect(cluster.owner_url, autocommit=True) as conn:
             conn.execute("DELETE FROM users")
-        restored = _studyhall("db", "restore", str(dump), cwd=tmp_path, **env)
+        restored = _studyhall("db", "restore", "--yes", str(dump), cwd=tmp_path, **env)
         assert restored.returncode == 0, restored.stderr
         with psycopg.connect(cluster.owner_url) as conn:
             emails = [row[0] for row in conn.execute("SELECT email FROM users")]

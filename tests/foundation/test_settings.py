@@ -16,9 +16,12 @@ def test_production_accepts_a_real_secret() -> None:
     assert settings.environment == "production"
 
 
-def test_pool_defaults_keep_ten_processes_within_100_connections() -> None:
+def test_pool_defaults_keep_six_processes_within_100_connections() -> None:
+    # Every pool counts (main with overflow, quota, jobs, LISTEN), not only the main pool;
+    # tests/foundation/test_connections.py proves the bound against pg_stat_activity.
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert (settings.db_pool_size + settings.db_max_overflow) * 10 == 100
+    assert settings.connections_per_process == 16
+    assert 6 * settings.connections_per_process <= 100 - 3
     assert settings.db_connect_timeout_s == 30
     assert settings.db_statement_timeout_s == 60
 

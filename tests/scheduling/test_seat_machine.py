@@ -75,7 +75,7 @@ def test_seats_match_bookings_after_every_step(
     owner = Database.connect(database_urls.owner, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    run(jobs.open_queue(database_urls.app))
+    run(jobs.open_queue(database_urls.app, settings))
     # Manual payments wait for an admin: a paid booking stays a hold until its time runs out.
     configure_billing(BillingSettings(_env_file=None, manual_auto_succeed=False))  # type: ignore[call-arg]
     transport = httpx.ASGITransport(app=create_app(settings, database), raise_app_exceptions=False)

@@ -7,10 +7,14 @@ provider's point-in-time recovery: a nightly dump is the portable second copy.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
 
 from studyhall.db.engine import libpq_url
 
@@ -27,12 +31,26 @@ def _binary(name: str) -> str:
     return found
 
 
+# A dump holds every user's personal data: only the account that runs Studyhall may read it.
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty and owner-only before pg_dump opens it (it keeps the mode), so the
+    dump is never readable by others, not even while it is being written."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE))
+    os.chmod(path, FILE_MODE)  # an older file of that name may have had another mode
+
+
 def backup(owner_url: str, directory: Path, keep: int) -> Path:
     """Write ``studyhall-<UTC time>.dump`` into ``directory``; keep the newest ``keep`` dumps."""
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    os.chmod(directory, DIRECTORY_MODE)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = directory / f"studyhall-{stamp}{BACKUP_SUFFIX}"
     partial = target.with_suffix(".partial")
+    _private_file(partial)
     subprocess.run(
         [
             _binary("pg_dump"),
@@ -53,6 +71,26 @@ def backup(owner_url: str, directory: Path, keep: int) -> Path:
     for stale in sorted(directory.glob(f"studyhall-*{BACKUP_SUFFIX}"))[:-keep]:
         stale.unlink()
     return target
+
+
+_OTHER_CLIENTS_SQL = """
+    SELECT coalesce(nullif(application_name, ''), usename, 'unnamed') AS name
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      -- Another role's session shows no backend_type to a non-superuser; it shows its user.
+      AND usename IS NOT NULL AND coalesce(backend_type, 'client backend') = 'client backend'
+    ORDER BY 1
+"""
+
+
+def database_name(owner_url: str) -> str:
+    return str(make_url(owner_url).database)
+
+
+def other_clients(owner_url: str) -> list[str]:
+    """The application names of every other session connected to the database."""
+    with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
+        return [str(row[0]) for row in conn.execute(_OTHER_CLIENTS_SQL)]
 
 
 def restore(owner_url: str, dump: Path) -> None:

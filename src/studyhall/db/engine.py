@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -31,18 +32,53 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
+def session_options(settings: Settings) -> str:
+    """Server settings every connection of the process starts with (libpq ``options``).
+
+    A runaway statement and a transaction left open by a stuck request are both ended by the
+    server, whichever pool the connection came from.
+    """
+    return (
+        f"-c statement_timeout={settings.db_statement_timeout_s * 1000} "
+        f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_s * 1000}"
+    )
+
+
+def libpq_conninfo(url: str, settings: Settings, application_name: str) -> str:
+    """A psycopg connection string for ``url`` with the process's timeouts and a name."""
+    return make_conninfo(
+        libpq_url(url),
+        options=session_options(settings),
+        application_name=application_name,
+        connect_timeout=settings.db_connect_timeout_s,
+    )
+
+
+def create_engine(
+    url: str,
+    settings: Settings,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    application_name: str = "studyhall",
+) -> AsyncEngine:
+    """An engine of at most ``pool_size + max_overflow`` connections (the main pool's by default).
+
+    ``hide_parameters``: an error's message and log line never carry the statement's values,
+    which hold users' questions, e-mail addresses and answers.
+    """
     return create_async_engine(
         sqlalchemy_url(url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_timeout=settings.db_connect_timeout_s,
         pool_recycle=settings.db_pool_recycle_s,
         pool_pre_ping=True,
+        hide_parameters=True,
         connect_args={
             "connect_timeout": settings.db_connect_timeout_s,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_s * 1000}",
-            "application_name": "studyhall",
+            "options": session_options(settings),
+            "application_name": application_name,
         },
     )
 
@@ -53,11 +89,12 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    settings: Settings | None = None
 
     @classmethod
     def connect(cls, url: str, settings: Settings) -> Database:
         engine = create_engine(url, settings)
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), settings)
 
     @asynccontextmanager
     async def transaction(self, user_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, libpq_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,21 @@ async def record_failures(
         raise
 
 
-async def open_queue(conninfo: str, *, max_size: int = 4) -> None:
-    """Point the queue at ``conninfo`` (what ``App.replace_connector`` does, without a block)."""
-    connector = procrastinate.PsycopgConnector(conninfo=conninfo, min_size=1, max_size=max_size)
+def job_connector(
+    url: str, settings: Settings, *, max_size: int | None = None
+) -> procrastinate.PsycopgConnector:
+    """At most ``db_job_pool_size`` connections (the worker's LISTEN is one of them), with the
+    same timeouts as every other pool of the process."""
+    return procrastinate.PsycopgConnector(
+        conninfo=libpq_conninfo(url, settings, "studyhall-jobs"),
+        min_size=1,
+        max_size=settings.db_job_pool_size if max_size is None else max_size,
+    )
+
+
+async def open_queue(url: str, settings: Settings, *, max_size: int | None = None) -> None:
+    """Point the queue at ``url`` (what ``App.replace_connector`` does, without a block)."""
+    connector = job_connector(url, settings, max_size=max_size)
     queue.connector = connector
     queue.job_manager.connector = connector
     await queue.open_async()

@@ -171,9 +171,13 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         "unhandled error",
         extra={"request_id": getattr(request.state, "request_id", None), "path": request.url.path},
     )
-    return problem(
+    response = problem(
         request, 500, "internal_error", "Something went wrong on our side; it has been logged."
     )
+    # This answer is sent from outside the middleware that adds security headers to the others.
+    for name, value in getattr(request.app.state, "security_headers", ()):
+        response.headers.setdefault(name, value)
+    return response
 
 
 # What PostgreSQL says when a value the API let through does not fit the column: too large for

@@ -100,7 +100,8 @@ def _deliver_outbox(message: EmailMessage, outbox: Path) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(bytes(message))
-    log.info("mail written to outbox", extra={"to": message["To"], "path": str(path)})
+    # The recipient's address stays out of the log; the file name finds the message.
+    log.info("mail written to outbox", extra={"path": path.name})
     return path
 
 

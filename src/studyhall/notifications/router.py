@@ -16,7 +16,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from studyhall.accounts.deps import Admin, CurrentUser, bearer, current_user
 from studyhall.accounts.models import User
 from studyhall.db.deps import Session, get_database
-from studyhall.db.engine import libpq_url
+from studyhall.db.engine import libpq_conninfo
 from studyhall.kit import idempotency
 from studyhall.kit.errors import BadRequest, NotFound
 from studyhall.notifications import admin, broadcast, inbox
@@ -156,7 +156,8 @@ def _hub(request: Request) -> Hub:
     hub: Hub | None = getattr(request.app.state, "notification_hub", None)
     if hub is None:
         engine_url = get_database(request).engine.url
-        hub = Hub(libpq_url(engine_url.render_as_string(hide_password=False)))
+        url = engine_url.render_as_string(hide_password=False)
+        hub = Hub(libpq_conninfo(url, request.app.state.settings, "studyhall-listen"))
         request.app.state.notification_hub = hub
     return hub
 

@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from studyhall.accounts.models import User
 from studyhall.billing import service as billing
-from studyhall.config import Settings
-from studyhall.db.engine import Database
+from studyhall.config import Settings, get_settings
+from studyhall.db.engine import Database, create_engine
 from studyhall.kit.errors import PaymentRequired, RateLimited
+from studyhall.kit.metrics import count_ai_tokens
 from studyhall.study.models import AiQuotaCounter, AiQuotaReservation, AiUsage
 
 __all__ = [
@@ -116,14 +117,15 @@ def side_database(database: Database) -> Database:
     """
     side: Database | None = getattr(database, "_quota_side", None)
     if side is None:
-        engine = create_async_engine(
-            database.engine.url,
-            pool_size=2,
-            max_overflow=2,
-            pool_pre_ping=True,
-            connect_args={"application_name": "studyhall-quota"},
+        settings = database.settings or get_settings()
+        engine = create_engine(
+            database.engine.url.render_as_string(hide_password=False),
+            settings,
+            pool_size=settings.db_quota_pool_size,
+            max_overflow=0,
+            application_name="studyhall-quota",
         )
-        side = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+        side = Database(engine, async_sessionmaker(engine, expire_on_commit=False), settings)
         database._quota_side = side  # type: ignore[attr-defined]
     return side
 
@@ -359,6 +361,7 @@ async def record_usage(
     reservation_id: uuid.UUID | None = None,
     metadata: dict[str, object] | None = None,
 ) -> None:
+    count_ai_tokens(feature, prompt_tokens, completion_tokens)
     await session.execute(
         insert(AiUsage).values(
             user_id=user_id,
