@@ -92,6 +92,7 @@ async def seed_everywhere(client: httpx.AsyncClient, owner_db: Database, tag: st
             "subj",
             "topic",
             "ach",
+            "stmt",
         ]
     }
     params = {**ids, "s": person_id, "o": other, "t": tutor, "m": marker}

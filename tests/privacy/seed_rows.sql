@@ -12,6 +12,11 @@ INSERT INTO slots (id, tutor_id, offering_id, start_at, end_at, capacity, seats_
 INSERT INTO time_off_blocks (tutor_id, start_at, end_at, reason) VALUES (:s, now() + interval '9 days', now() + interval '10 days', 'Away ' || :m);
 INSERT INTO bookings (student_id, tutor_id, offering_id, slot_id, start_at, end_at, blocked_range, status, price_cents, currency, student_notes, join_link) SELECT :s, :t, :to, :ts, start_at, end_at, tstzrange(start_at, end_at), 'confirmed', 1000, 'EUR', 'Notes ' || :m, 'https://meet.example/' || :m FROM slots WHERE id = :ts;
 INSERT INTO bookings (student_id, tutor_id, offering_id, slot_id, start_at, end_at, blocked_range, status, price_cents, currency, tutor_notes, cancellation_reason) SELECT :o, :s, :so, :ss, start_at, end_at, tstzrange(start_at, end_at), 'confirmed', 1000, 'EUR', 'Tutor notes ' || :m, 'Reason ' || :m FROM slots WHERE id = :ss;
+INSERT INTO reviews (booking_id, tutor_id, student_id, rating, body, editable_until) SELECT id, :t, :s, 5, 'Review ' || :m, now() FROM bookings WHERE slot_id = :ts;
+INSERT INTO reviews (booking_id, tutor_id, student_id, rating, body, editable_until, tutor_reply, tutor_replied_at) SELECT id, :s, :o, 4, 'Their review', now(), 'Reply ' || :m, now() FROM bookings WHERE slot_id = :ss;
+INSERT INTO payout_accounts (user_id, stripe_account_id) VALUES (:s, 'acct_' || :m);
+INSERT INTO payout_statements (id, tutor_id, currency, period_end, entries_cents, carried_in_cents, amount_cents, status) VALUES (:stmt, :s, 'EUR', now(), 800, 0, 800, 'due');
+INSERT INTO tutor_earning_entries (tutor_id, booking_id, kind, amount_cents, currency, source_key, statement_id) SELECT :s, id, 'earning', 800, 'EUR', 'earning-' || id, :stmt FROM bookings WHERE slot_id = :ss;
 INSERT INTO payments (id, user_id, type, purpose, purpose_id, provider, amount_cents, currency, status, description, failure_message) VALUES (:pay, :s, 'product', 'course', gen_random_uuid(), 'manual', 1000, 'EUR', 'succeeded', 'Payment ' || :m, 'Failure ' || :m);
 INSERT INTO refunds (payment_id, amount_cents, currency, reason, provider, requested_by_user_id, failure_message) VALUES (:pay, 100, 'EUR', 'course_refund', 'manual', :s, 'Refund ' || :m);
 INSERT INTO credit_ledger (user_id, seq, delta, reason, balance_after, actor_user_id, note) VALUES (:s, 1, 5, 'manual', 5, :s, 'Credits ' || :m);

@@ -30,6 +30,9 @@ KEPT = {
     "credit_ledger",
     "xp_logs",
     "audit_log",
+    "reviews",
+    "payout_statements",
+    "tutor_earning_entries",
 }
 
 
@@ -78,6 +81,10 @@ async def test_an_erased_person_is_found_nowhere(
     async with owner_db.transaction() as session:
         assert await text_hits(session, needles) == []
         assert await tables_holding(session, person.id) <= KEPT
+        # The books and the ratings keep their rows: stars and money, without words.
+        assert {"reviews", "payout_statements", "tutor_earning_entries"} <= await tables_holding(
+            session, person.id
+        )
         # The other person's life is untouched.
         other_hits = {hit[2] for hit in await text_hits(session, [stays.email, stays.marker])}
         assert other_hits == {stays.email, stays.marker}

@@ -23,7 +23,15 @@ from studyhall.study.storage import get_storage
 # Columns that mention a user who acted on a row (granted, refunded, blocked, broadcast) rather
 # than the row's owner: the row belongs to someone else and stays as it is.
 MENTION_COLUMNS = frozenset(
-    {"actor_user_id", "granted_by_user_id", "requested_by_user_id", "created_by", "blocked_by"}
+    {
+        "actor_user_id",
+        "granted_by_user_id",
+        "requested_by_user_id",
+        "created_by",
+        "blocked_by",
+        "hidden_by",
+        "paid_by",
+    }
 )
 # Rows that outlive the person, with the free text cleared (``None`` = set to NULL). Bookings and
 # offerings are the other party's history too; ledgers, payments and purchases are the books.
@@ -48,11 +56,17 @@ PSEUDONYMISED: dict[str, dict[str, str | None]] = {
         "deleted_at": "coalesce(deleted_at, now())",
     },
     "slots": {},
+    # A review's stars stay in the tutor's rating (which visible reviews define); the words,
+    # the student's and the tutor's reply alike, go.
+    "reviews": {"body": None, "tutor_reply": None, "tutor_replied_at": None},
     "courses": {},  # published course content; its learners keep it
     "payments": {"description": None, "failure_message": None},
     "purchases": {},
     "refunds": {"failure_message": None},
     "subscriptions": {},
+    # A tutor's payout statements and earning entries are the books of money paid out.
+    "payout_statements": {},
+    "tutor_earning_entries": {},
     "xp_logs": {},
     # Append-only for the API role: cleared by ``studyhall_erase_append_only_rows``.
     "credit_ledger": {},
