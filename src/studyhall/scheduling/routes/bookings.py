@@ -173,22 +173,14 @@ async def reschedule_booking(
 async def approve_booking(
     booking_id: uuid.UUID, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
-    booking = await service.decide_approval(session, tutor, booking_id, True, None, utcnow())
-    await notify.booking_confirmed(session, booking)
-    return BookingRead.model_validate(booking)
+    return BookingRead.model_validate(await payment.approve(session, tutor, booking_id, utcnow()))
 
 
 @router.post("/bookings/{booking_id}/decline", summary="Decline a booking (tutor)")
 async def decline_booking(
     booking_id: uuid.UUID, data: DeclineRequest, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
-    await service.get_booking(session, tutor, booking_id)
-    await payment.lock_payments(session, booking_id)
-    booking = await service.decide_approval(
-        session, tutor, booking_id, False, data.reason, utcnow()
-    )
-    await payment.refund_due(session, booking, tutor.id)
-    await notify.booking_canceled(session, booking, tell=True)
+    booking = await payment.decline(session, tutor, booking_id, data.reason, utcnow())
     return BookingRead.model_validate(booking)
 
 
