@@ -45,6 +45,7 @@ NOTICES = {
     "signed_out": N_("You are signed out."),
     "booked": N_("Your booking is made."),
     "canceled": N_("The booking is canceled."),
+    "account_saved": N_("Your settings are saved."),
     "profile_saved": N_("Your profile is saved."),
     "offering_saved": N_("The offering is saved."),
     "hours_added": N_("Your weekly hours are added."),

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from studyhall.web import handlers
 from studyhall.web.deps import csrf_protect, mark_page
 from studyhall.web.pages import (
+    account,
     accounts,
     availability,
     consent,
@@ -22,7 +23,7 @@ from studyhall.web.pages import (
 from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
-for module in (site, accounts, consent, tutoring, teaching, availability, notifications):
+for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))
