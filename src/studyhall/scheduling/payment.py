@@ -36,6 +36,7 @@ from studyhall.scheduling.service.bookings import (
     decide_approval,
     get_booking,
     load_slot,
+    reschedule_booking,
 )
 from studyhall.scheduling.service.common import trusted
 from studyhall.scheduling.service.payments import confirm_booking_payment, release_hold
@@ -357,4 +358,14 @@ async def decline(
     booking = await decide_approval(session, tutor, booking_id, False, reason, now)
     await refund_due(session, booking, tutor.id)
     await notify.booking_canceled(session, booking, tell=True)
+    return booking
+
+
+async def reschedule(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID, slot_id: uuid.UUID, now: datetime
+) -> Booking:
+    """Move a booking to another slot of its offering (same price, same payment); the other
+    party is told. The API and the web app both call this."""
+    booking = await reschedule_booking(session, actor, booking_id, slot_id, now)
+    await notify.booking_rescheduled(session, booking)
     return booking
