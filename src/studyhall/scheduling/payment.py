@@ -33,8 +33,10 @@ from studyhall.scheduling.models import Booking
 from studyhall.scheduling.service.bookings import (
     cancel_booking,
     create_booking,
+    decide_approval,
     get_booking,
     load_slot,
+    reschedule_booking,
 )
 from studyhall.scheduling.service.common import trusted
 from studyhall.scheduling.service.payments import confirm_booking_payment, release_hold
@@ -355,4 +357,36 @@ async def cancel(
     if was == "pending_payment":
         await abandon_payments(session, [booking.id], "booking_canceled")
     await notify.booking_canceled(session, booking, tell=was in ("confirmed", "pending_approval"))
+    return booking
+
+
+async def approve(
+    session: AsyncSession, tutor: User, booking_id: uuid.UUID, now: datetime
+) -> Booking:
+    """The tutor accepts a booking that waits for approval; the student is told. The API and the
+    web app both call this."""
+    booking = await decide_approval(session, tutor, booking_id, True, None, now)
+    await notify.booking_confirmed(session, booking)
+    return booking
+
+
+async def decline(
+    session: AsyncSession, tutor: User, booking_id: uuid.UUID, reason: str | None, now: datetime
+) -> Booking:
+    """The tutor turns a booking down: the student gets back what they paid and is told."""
+    await get_booking(session, tutor, booking_id)
+    await lock_payments(session, booking_id)
+    booking = await decide_approval(session, tutor, booking_id, False, reason, now)
+    await refund_due(session, booking, tutor.id)
+    await notify.booking_canceled(session, booking, tell=True)
+    return booking
+
+
+async def reschedule(
+    session: AsyncSession, actor: User, booking_id: uuid.UUID, slot_id: uuid.UUID, now: datetime
+) -> Booking:
+    """Move a booking to another slot of its offering (same price, same payment); the other
+    party is told. The API and the web app both call this."""
+    booking = await reschedule_booking(session, actor, booking_id, slot_id, now)
+    await notify.booking_rescheduled(session, booking)
     return booking

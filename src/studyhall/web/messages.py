@@ -25,6 +25,21 @@ BY_CODE = {
     "booking_not_found": N_("There is nothing here."),
     "tutor_not_found": N_("There is nothing here."),
     "slot_required": N_("Choose a slot to book."),
+    "offering_not_found": N_("There is nothing here."),
+    "not_owner": N_("Only the tutor who owns this offering may change it."),
+    "same_slot": N_("The booking is already at this time."),
+    "different_offering": N_("A booking can only move to another time of the same lesson."),
+    "booking_started": N_("This booking has already started."),
+    "slot_full": N_("This time is full; choose another."),
+    "slot_closed": N_("This time is no longer offered; choose another."),
+    "duration_not_multiple_of_15": N_("The length must be a multiple of 15 minutes."),
+    "invalid_rule": N_("These hours do not make a valid weekly window."),
+    "time_off_overlaps_booking": N_(
+        "You have bookings in this time; cancel or reschedule them first."
+    ),
+    "end_before_start": N_("The last day must not be before the first."),
+    "not_pending_approval": N_("This booking is not waiting for approval."),
+    "approval_expired": N_("The approval window has passed."),
 }
 
 NOTICES = {
@@ -35,6 +50,17 @@ NOTICES = {
     "signed_out": N_("You are signed out."),
     "booked": N_("Your booking is made."),
     "canceled": N_("The booking is canceled."),
+    "moved": N_("The booking is moved to the new time."),
+    "feed_revoked": N_("The calendar link is turned off; calendar apps using it get nothing."),
+    "account_saved": N_("Your settings are saved."),
+    "profile_saved": N_("Your profile is saved."),
+    "offering_saved": N_("The offering is saved."),
+    "hours_added": N_("Your weekly hours are added."),
+    "hours_removed": N_("Those hours are removed."),
+    "time_off_added": N_("Your time off is saved; no one can book it."),
+    "time_off_removed": N_("The time off is removed."),
+    "approved": N_("The booking is approved; the student is told."),
+    "declined": N_("The booking is declined; the student is told and refunded."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

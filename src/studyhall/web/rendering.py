@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +17,32 @@ from studyhall.web.i18n import LANGUAGE_NAMES, LANGUAGES, Viewer
 from studyhall.web.sessions import CSRF_FIELD
 
 
+@dataclass(frozen=True)
+class ShownUser:
+    """What the templates show of the signed-in user, copied when the request starts: a page
+    drawn after its transaction rolled back (a refused form, an error) must not reload the row."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+    role: str
+    timezone: str
+    is_verified: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> ShownUser:
+        return cls(
+            id=user.id,
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            timezone=user.timezone,
+            is_verified=user.is_verified,
+            created_at=user.created_at,
+        )
+
+
 @dataclass
 class Visit:
     """What a page knows about who is looking: the signed-in user (if any), how they read, and
@@ -24,6 +52,10 @@ class Visit:
     user: User | None
     viewer: Viewer
     csrf: str
+    shown: ShownUser | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shown = None if self.user is None else ShownUser.of(self.user)
 
 
 @lru_cache
@@ -49,7 +81,7 @@ def render(visit: Visit, template: str, *, status_code: int = 200, **context: An
         .render(
             visit=visit,
             request=visit.request,
-            user=visit.user,
+            user=visit.shown,
             viewer=viewer,
             csrf=visit.csrf,
             _=viewer.gettext,

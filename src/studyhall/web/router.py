@@ -10,11 +10,20 @@ from fastapi.staticfiles import StaticFiles
 
 from studyhall.web import handlers
 from studyhall.web.deps import csrf_protect, mark_page
-from studyhall.web.pages import accounts, consent, notifications, site, tutoring
+from studyhall.web.pages import (
+    account,
+    accounts,
+    availability,
+    consent,
+    notifications,
+    site,
+    teaching,
+    tutoring,
+)
 from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
-for module in (site, accounts, consent, tutoring, notifications):
+for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))

@@ -16,7 +16,7 @@ from studyhall.db.deps import AppDatabase, Session
 from studyhall.db.engine import Database
 from studyhall.kit import idempotency
 from studyhall.kit.inputs import MAX_OFFSET
-from studyhall.scheduling import notify, payment, service
+from studyhall.scheduling import payment, service
 from studyhall.scheduling.models import Booking
 from studyhall.scheduling.schemas import (
     BookingCreate,
@@ -164,8 +164,7 @@ async def cancel_booking(
 async def reschedule_booking(
     booking_id: uuid.UUID, data: RescheduleRequest, user: CurrentUser, session: Session
 ) -> BookingRead:
-    booking = await service.reschedule_booking(session, user, booking_id, data.slot_id, utcnow())
-    await notify.booking_rescheduled(session, booking)
+    booking = await payment.reschedule(session, user, booking_id, data.slot_id, utcnow())
     return BookingRead.model_validate(booking)
 
 
@@ -173,22 +172,14 @@ async def reschedule_booking(
 async def approve_booking(
     booking_id: uuid.UUID, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
-    booking = await service.decide_approval(session, tutor, booking_id, True, None, utcnow())
-    await notify.booking_confirmed(session, booking)
-    return BookingRead.model_validate(booking)
+    return BookingRead.model_validate(await payment.approve(session, tutor, booking_id, utcnow()))
 
 
 @router.post("/bookings/{booking_id}/decline", summary="Decline a booking (tutor)")
 async def decline_booking(
     booking_id: uuid.UUID, data: DeclineRequest, tutor: TutorOrAdmin, session: Session
 ) -> BookingRead:
-    await service.get_booking(session, tutor, booking_id)
-    await payment.lock_payments(session, booking_id)
-    booking = await service.decide_approval(
-        session, tutor, booking_id, False, data.reason, utcnow()
-    )
-    await payment.refund_due(session, booking, tutor.id)
-    await notify.booking_canceled(session, booking, tell=True)
+    booking = await payment.decline(session, tutor, booking_id, data.reason, utcnow())
     return BookingRead.model_validate(booking)
 
 
@@ -205,8 +196,7 @@ async def booking_calendar(booking_id: uuid.UUID, user: CurrentUser, session: Se
 )
 async def create_feed(request: Request, user: CurrentUser, session: Session) -> FeedCreated:
     token = await ics.create_feed(session, user)
-    base = str(request.app.state.settings.base_url).rstrip("/")
-    return FeedCreated(url=f"{base}/api/v1/calendar/feeds/{token}.ics", token=token)
+    return FeedCreated(url=ics.feed_url(request.app.state.settings, token), token=token)
 
 
 @router.delete(

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
+from studyhall.config import Settings
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import NotFound
 from studyhall.scheduling.models import CalendarFeed
@@ -49,6 +50,11 @@ _DETAILS = """
            student_name, tutor_id, student_id, join_link, sequence, created_at, last_changed_at
     FROM booking_details
 """
+
+
+def feed_url(settings: Settings, token: str) -> str:
+    """The address a calendar app subscribes to (secret: whoever has it reads the feed)."""
+    return f"{str(settings.base_url).rstrip('/')}/api/v1/calendar/feeds/{token}.ics"
 
 
 def _hash(token: str) -> bytes:

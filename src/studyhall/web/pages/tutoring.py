@@ -171,16 +171,77 @@ async def booking_page(
 ) -> Response:
     assert page.user is not None
     row = await _details(page, session, booking_id)
-    cancellable = row["status"] in OPEN_STATUSES and row["start_at"] > utcnow()
+    now = utcnow()
+    cancellable = row["status"] in OPEN_STATUSES and row["start_at"] > now
     return render(
         page,
         "booking.html",
         booking=row,
         is_student=row["student_id"] == page.user.id,
         cancellable=cancellable,
+        other_slots=await _other_slots(page, session, row) if cancellable else [],
         manual_payments=billing_settings().default_provider == "manual",
         notice=notice(page.viewer, notice_key),
     )
+
+
+RESCHEDULE_CHOICES = 10
+
+
+async def _other_slots(page: Visit, session: Session, row: dict[str, Any]) -> list[ListedSlot]:
+    """Open slots of the same offering in the coming fortnight, the booking's own left out."""
+    now = utcnow()
+    slots, _ = await list_slots(
+        session,
+        tutor_id=None,
+        offering_id=row["offering_id"],
+        range_start=now,
+        range_end=now + timedelta(days=SLOT_DAYS),
+        zone=page.viewer.zone,
+        now=now,
+        limit=SLOT_PAGE,
+    )
+    open_slots = [
+        slot
+        for slot in slots
+        if slot.id != row["slot_id"] and slot.status == "open" and slot.seats_taken < slot.capacity
+    ]
+    return open_slots[:RESCHEDULE_CHOICES]
+
+
+@router.post("/bookings/{booking_id}/reschedule", include_in_schema=False)
+async def reschedule(
+    booking_id: uuid.UUID, request: Request, page: MemberPage, session: Session
+) -> Response:
+    assert page.user is not None
+    form = await request.form()
+    try:
+        slot_id = uuid.UUID(str(form.get("slot_id", "")))
+    except ValueError as exc:
+        raise Unprocessable("Choose a slot to book.", code="slot_required") from exc
+    await payment.reschedule(session, page.user, booking_id, slot_id, utcnow())
+    return RedirectResponse(f"/bookings/{booking_id}?notice=moved", status_code=303)
+
+
+@router.get("/calendar", include_in_schema=False)
+async def calendar_page(page: MemberPage) -> Response:
+    return render(page, "calendar.html", feed_url=None, notice=None)
+
+
+@router.post("/calendar/feed", include_in_schema=False)
+async def create_feed(request: Request, page: MemberPage, session: Session) -> Response:
+    """The address is shown once, on this answer: only its hash is stored."""
+    assert page.user is not None
+    token = await ics.create_feed(session, page.user)
+    url = ics.feed_url(request.app.state.settings, token)
+    return render(page, "calendar.html", feed_url=url, notice=None)
+
+
+@router.post("/calendar/feed/revoke", include_in_schema=False)
+async def revoke_feed(page: MemberPage, session: Session) -> Response:
+    assert page.user is not None
+    await ics.revoke_feeds(session, page.user)
+    return render(page, "calendar.html", feed_url=None, notice=notice(page.viewer, "feed_revoked"))
 
 
 @router.post("/bookings/{booking_id}/cancel", include_in_schema=False)
