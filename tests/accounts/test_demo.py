@@ -19,7 +19,8 @@ async def test_demo_accounts_load_twice_and_sign_in(
         owner_db, "SELECT role, count(*) FROM users GROUP BY role ORDER BY 1"
     ) == [("admin", 1), ("student", 2), ("tutor", 2)]
     tutors = (await client.get("/api/v1/tutors")).json()["items"]
-    assert [t["name"] for t in tutors] == ["Tara Tutor", "Kenji Tutor"]
+    # Ratings come from the reviews the scheduling demo writes; without them the two tie.
+    assert sorted(t["name"] for t in tutors) == ["Kenji Tutor", "Tara Tutor"]
     signed_in = await client.post(
         "/api/v1/auth/sign-in",
         json={"email": "admin@demo.example.com", "password": demo.DEMO_PASSWORD},
