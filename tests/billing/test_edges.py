@@ -49,17 +49,21 @@ async def test_concurrent_redeliveries_store_one_event_and_one_job(
 async def test_the_openapi_document_lists_the_billing_routes(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     billing = sorted(path for path in document["paths"] if path.startswith("/api/v1/billing"))
-    assert len(billing) == 23
+    assert len(billing) == 29
     assert "/api/v1/billing/admin/webhook-events" in billing
+    assert "/api/v1/billing/payouts" in billing
     purchase = document["paths"]["/api/v1/billing/credit-packs/{pack_id}/purchase"]["post"]
     assert {p["name"] for p in purchase["parameters"]} == {"pack_id", "idempotency-key"}
 
 
-def test_the_hourly_safety_net_is_the_only_periodic_billing_task() -> None:
+def test_billing_runs_the_hourly_safety_net_and_the_monthly_payout_close() -> None:
     jobs.load_tasks()
     crons = {
         task.task.name: task.cron
         for task in queue.periodic_registry.periodic_tasks.values()
         if task.task.name.startswith("studyhall.billing.")
     }
-    assert crons == {"studyhall.billing.hourly_sweep": "37 * * * *"}
+    assert crons == {
+        "studyhall.billing.hourly_sweep": "37 * * * *",
+        "studyhall.billing.close_payout_month": "15 0 1 * *",
+    }
