@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from studyhall import domains
 from studyhall.app import create_app
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
@@ -18,6 +19,9 @@ from tests.pg import PgServer, build_template, fresh_database, start_test_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# Tests that call a service directly see the same event reactions a running server has.
+domains.load_reactions()
 
 
 @pytest.fixture(scope="session")

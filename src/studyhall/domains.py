@@ -1,5 +1,6 @@
-"""The one list of domain packages. Each may have ``models``, ``router`` and ``jobs`` modules;
-importing them here registers tables with the metadata, routes with the app, tasks with the queue.
+"""The one list of domain packages. Each may have ``models``, ``router``, ``jobs`` and
+``reactions`` modules; importing them here registers tables with the metadata, routes with the app,
+tasks with the queue and event subscriptions with ``kit.events``.
 """
 
 from __future__ import annotations
@@ -33,12 +34,21 @@ def _modules(kind: str) -> list[ModuleType]:
 
 def load_models() -> list[ModuleType]:
     importlib.import_module("studyhall.kit.idempotency")
-    return _modules("models")
+    models = _modules("models")
+    load_reactions()
+    return models
+
+
+def load_reactions() -> list[ModuleType]:
+    """Subscribe every domain's reactions to other domains' events (``kit.events``)."""
+    return _modules("reactions")
 
 
 def load_routers() -> list[ModuleType]:
+    load_reactions()
     return [module for module in _modules("router") if hasattr(module, "router")]
 
 
 def task_module_names() -> list[str]:
+    load_reactions()
     return [module.__name__ for module in _modules("jobs")]

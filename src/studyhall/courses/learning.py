@@ -16,9 +16,10 @@ from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.courses.catalog import has_access
 from studyhall.courses.common import PUBLISHED_LESSON, can_edit, get_or_404, section_and_course
+from studyhall.courses.events import LessonCompleted
 from studyhall.courses.models import Course, CourseAccess, CourseSection, Lesson, LessonCompletion
+from studyhall.kit import events
 from studyhall.kit.errors import Forbidden, NotFound
-from studyhall.progress import service as progress
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ async def complete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUI
     )
     # Every call reports the completion: the ledger pays a lesson once, however often it is
     # completed, uncompleted and completed again, or the request retried.
-    await progress.record(session, progress.LessonCompleted(user_id=user.id, lesson_id=lesson.id))
+    await events.emit(session, LessonCompleted(user_id=user.id, lesson_id=lesson.id))
     if inserted is not None:
         await audit.record(session, user.id, "lesson.complete", "lesson", lesson.id)
         completed_at: datetime = inserted

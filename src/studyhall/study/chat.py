@@ -21,11 +21,12 @@ from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.kit import events
 from studyhall.kit.errors import NotFound
-from studyhall.progress import service as progress
 from studyhall.study import quota
 from studyhall.study.engine.answer import ABSTAIN_BELOW, NOT_FOUND, answer_question
 from studyhall.study.engine.chunk import DEFAULT_MAX_TOKENS, count_tokens
+from studyhall.study.events import QuestionAsked
 from studyhall.study.grounding import Grounded, SentenceGate, ground
 from studyhall.study.llm import LlmClient, LlmError, StreamEnd, chat_client
 from studyhall.study.models import ChatMessage, ChatThread
@@ -169,7 +170,7 @@ async def _prepare(
     asked = ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question)
     session.add(asked)
     await session.flush()
-    await progress.record(session, progress.QuestionAsked(user_id=user.id, message_id=asked.id))
+    await events.emit(session, QuestionAsked(user_id=user.id, message_id=asked.id))
     chunks = await search(
         session,
         user.id,

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.courses import service as courses
+from studyhall.kit import events
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
-from studyhall.progress import service as progress
+from studyhall.study.events import CardReviewed, CardTopic, QuizAnswer, QuizCompleted, QuizTopic
 from studyhall.study.models import (
     AiArtifact,
     Flashcard,
@@ -99,13 +100,13 @@ def score(items: Sequence[QuizQuestion], answers: dict[uuid.UUID, str]) -> tuple
     return correct, percentage
 
 
-async def _quiz_topic(session: AsyncSession, quiz_id: uuid.UUID) -> progress.QuizTopic | None:
+async def _quiz_topic(session: AsyncSession, quiz_id: uuid.UUID) -> QuizTopic | None:
     """The taxonomy of a topic quiz: a question's correct answer is the concept it tests."""
     topic_id = await session.scalar(select(Quiz.topic_id).where(Quiz.id == quiz_id))
     if topic_id is None:
         return None
     found = await courses.topic_subject_and_difficulty(session, topic_id)
-    return None if found is None else progress.QuizTopic(topic_id, found[0], found[1])
+    return None if found is None else QuizTopic(topic_id, found[0], found[1])
 
 
 async def submit(
@@ -142,17 +143,16 @@ async def submit(
             },
         )
     )
-    # XP, streak, achievements and mastery are progress's rules, applied in this transaction.
-    await progress.record(
+    # XP, streak, achievements and mastery are progress's reactions, applied in this transaction.
+    await events.emit(
         session,
-        progress.QuizCompleted(
+        QuizCompleted(
             user_id=user.id,
             quiz_id=attempt.quiz_id,
             attempt_id=attempt.id,
             score_percentage=percentage,
             answers=tuple(
-                progress.QuizAnswer(q.correct_answer, answers.get(q.id) == q.correct_answer)
-                for q in items
+                QuizAnswer(q.correct_answer, answers.get(q.id) == q.correct_answer) for q in items
             ),
             topic=await _quiz_topic(session, attempt.quiz_id),
         ),
@@ -223,9 +223,9 @@ async def review(
     )
     session.add(entry)
     await session.flush()
-    await progress.record(
+    await events.emit(
         session,
-        progress.CardReviewed(
+        CardReviewed(
             user_id=user.id,
             card_id=card.id,
             rating=rating,
@@ -246,7 +246,7 @@ async def review(
 
 async def _card_topic(
     session: AsyncSession, user_id: uuid.UUID, card: Flashcard, now: datetime
-) -> progress.CardTopic | None:
+) -> CardTopic | None:
     """The topic of the card's deck (the artifact it was made from) and the mean retrievability
     of the learner's reviewed cards of that topic, for topic mastery."""
     if card.artifact_id is None:
@@ -272,7 +272,7 @@ async def _card_topic(
     held = [_SCHEDULER.get_card_retrievability(Card.from_dict(state), at) for state in states]
     if not held:
         return None
-    return progress.CardTopic(topic_id, sum(held) / len(held), len(held))
+    return CardTopic(topic_id, sum(held) / len(held), len(held))
 
 
 async def delete_card(session: AsyncSession, user: User, card_id: uuid.UUID) -> None:

@@ -1,0 +1,1 @@
+"""Outgoing webhooks for integrators: endpoints, event filters, signed deliveries."""
