@@ -1,4 +1,4 @@
-"""Benchmark for issue 6 (courses): one user's progress across 50 enrolled courses of 100 lessons,
+"""Benchmark for the course store: one user's progress across 50 enrolled courses of 100 lessons,
 and catalogue browsing over 10,000 courses. Prints one JSON line.
 
 Each figure is measured through the API (httpx against the ASGI app, one transaction per request,

@@ -1,5 +1,5 @@
 """Courses: subjects, topics, courses, sections, lessons, products, purchases, course access and
-lesson completions (seeds 002 and 004).
+lesson completions.
 
 Revision ID: 0003_courses
 Revises: 0002_accounts
@@ -32,7 +32,7 @@ TABLES = (
     "course_access",
     "lesson_completions",
 )
-# A buyer's purchases, grants and completions are theirs alone (seed 001 RLS, §10.4).
+# A buyer's purchases, grants and completions are theirs alone (row level security).
 OWNER_ROWS = ("purchases", "course_access", "lesson_completions")
 
 

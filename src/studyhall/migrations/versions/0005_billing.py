@@ -29,7 +29,7 @@ UPDATED_AT_TABLES = (
     "refunds",
 )
 
-# User-owned rows: the API role sees a user's rows only in that user's transactions (rule 6).
+# User-owned rows: the API role sees a user's rows only in that user's transactions.
 OWNER_RLS_TABLES = (
     "payments",
     "credit_ledger",

@@ -1,7 +1,7 @@
 """The cached credit balance moves onto the student profile; ledger grants can expire.
 
 ``credit_balances`` (billing's stand-in until accounts had landed) is folded into
-``student_profiles``: ``credit_balance`` (seed 000), ``credit_ledger_seq`` (the head of the
+``student_profiles``: ``credit_balance``, ``credit_ledger_seq`` (the head of the
 ledger chain) and ``credit_next_expiry_at`` (when the expiry job should look at the student next).
 A user with a balance row but no student profile gets a profile, so no balance is lost.
 ``credit_ledger.expires_at`` says when a grant's unspent credits expire.
