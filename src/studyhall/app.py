@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.head_revision = migrate.head_revision()
+    app.state.revisions = migrate.revisions()
     # Added first, so it runs inside the request id middleware and its 413 carries the id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
     if settings.cors_origins:

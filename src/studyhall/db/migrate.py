@@ -6,6 +6,8 @@ except the append-only ones, where it may only INSERT and SELECT.
 
 from __future__ import annotations
 
+import io
+import itertools
 from importlib.resources import files
 from typing import Any
 
@@ -19,6 +21,11 @@ from sqlalchemy.engine import Connection
 from studyhall.db.engine import sqlalchemy_url
 
 APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents", "xp_logs")
+
+# Every migration waits at most 5 s for a lock (a long transaction holding one would otherwise
+# make the migration wait, and every request queue behind the migration's own lock request) and
+# runs no statement longer than 10 minutes. Session-level, so they cover every migration of a run.
+MIGRATION_TIMEOUTS = ("SET lock_timeout = '5s'", "SET statement_timeout = '10min'")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -34,11 +41,56 @@ def alembic_config(owner_url: str) -> Config:
     return config
 
 
+# Where the database says which code may still run against it (see ``schema_compatible``):
+# a comment on Alembic's own table, so no extra table is needed and any role can read it.
+WINDOW_PREFIX = "studyhall: oldest compatible code "
+
+
 def upgrade(owner_url: str, app_role: str | None, revision: str = "head") -> None:
     command.upgrade(alembic_config(owner_url), revision)
-    if app_role:
-        with _owner_engine(owner_url).begin() as conn:
+    with _owner_engine(owner_url).begin() as conn:
+        record_compatibility_window(conn)
+        if app_role:
             apply_grants(conn, app_role)
+
+
+def oldest_compatible_code(at_revision: str) -> str:
+    """The oldest code head that still works on a schema at ``at_revision``: every migration is an
+    expand step (old code keeps working) unless its module says ``contract = True`` (it removes
+    or changes something older code used); code from before the latest contract step is out."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://"))
+    chain = list(reversed(list(script.walk_revisions())))
+    floor = chain[0].revision
+    for previous, current in itertools.pairwise(chain):
+        if getattr(current.module, "contract", False):
+            floor = previous.revision
+        if current.revision == at_revision:
+            break
+    return floor
+
+
+def record_compatibility_window(conn: Connection) -> None:
+    at = MigrationContext.configure(conn).get_current_revision()
+    if at is None:
+        return
+    comment = WINDOW_PREFIX + oldest_compatible_code(at)
+    conn.execute(text(f"COMMENT ON TABLE alembic_version IS '{comment}'"))
+
+
+def schema_compatible(
+    database_at: str | None, window: str | None, code_head: str | None, known: list[str]
+) -> str:
+    """"ok" when code whose head is ``code_head`` may serve a database at ``database_at``, else
+    why not. The database may be ahead of the code (expand, then deploy): then it names the oldest
+    code it still supports, and this code must be at least that."""
+    if database_at == code_head:
+        return "ok"
+    if database_at in known:
+        return f"at {database_at}, behind the code's head {code_head}"
+    floor = window.removeprefix(WINDOW_PREFIX) if window else None
+    if floor in known and code_head in known and known.index(floor) <= known.index(code_head):
+        return "ok"
+    return f"at {database_at}, ahead of the code's head {code_head} and not compatible with it"
 
 
 def downgrade(owner_url: str, revision: str) -> None:
@@ -47,6 +99,22 @@ def downgrade(owner_url: str, revision: str) -> None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()
+
+
+def upgrade_sql(revision_range: str) -> str:
+    """The SQL an upgrade over ``revision_range`` (e.g. ``0016_x:0017_y``) would run, with no
+    database: what ``tests/foundation/test_migration_lint.py`` hands to squawk."""
+    config = alembic_config("postgresql://offline")
+    buffer = io.StringIO()
+    config.output_buffer = buffer
+    command.upgrade(config, revision_range, sql=True)
+    return buffer.getvalue()
+
+
+def revisions() -> list[str]:
+    """Every revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://"))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
 
 
 def current_revision(owner_url: str) -> str | None:
