@@ -103,7 +103,7 @@ async def listed(
     session: AsyncSession, key: Sequence[CursorValue] | None, limit: int
 ) -> list[WebhookEndpoint]:
     """Endpoints in the order they were made, up to ``limit`` after the cursor's ``key``."""
-    order = (WebhookEndpoint.created_at, WebhookEndpoint.id)
+    order = (WebhookEndpoint.created_at.expression, WebhookEndpoint.id.expression)
     query = select(WebhookEndpoint).order_by(*order).limit(limit)
     condition = after(order, key)
     if condition is not None:

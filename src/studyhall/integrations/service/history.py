@@ -27,7 +27,7 @@ async def deliveries(
 ) -> list[WebhookDelivery]:
     """An endpoint's deliveries, newest first, up to ``limit`` after the cursor's ``key``."""
     await get(session, endpoint_id)
-    order = (WebhookDelivery.created_at, WebhookDelivery.id)
+    order = (WebhookDelivery.created_at.expression, WebhookDelivery.id.expression)
     query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint_id)
@@ -60,13 +60,14 @@ async def attempts(
 ) -> list[WebhookAttempt]:
     """A delivery's attempts, first to last."""
     await delivery(session, endpoint_id, delivery_id)
+    order = (WebhookAttempt.number.expression, WebhookAttempt.id.expression)
     query = (
         select(WebhookAttempt)
         .where(WebhookAttempt.delivery_id == delivery_id)
-        .order_by(WebhookAttempt.number, WebhookAttempt.id)
+        .order_by(*order)
         .limit(limit)
     )
-    condition = after((WebhookAttempt.number, WebhookAttempt.id), key)
+    condition = after(order, key)
     if condition is not None:
         query = query.where(condition)
     return list(await session.scalars(query))
