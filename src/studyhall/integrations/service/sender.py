@@ -148,7 +148,7 @@ async def _exchange(claim: Claim, target: Target, config: IntegrationsConfig) ->
     }
     extensions = {}
     if target.pinned:
-        headers["host"] = target.host
+        headers["host"] = target.host_header
         extensions["sni_hostname"] = target.host
     async with (
         httpx.AsyncClient(

@@ -21,11 +21,12 @@ class TargetRefused(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """Where to connect: ``url`` (its host replaced by the checked address in production), and
-    the original host for the ``Host`` header and the TLS server name."""
+    """Where to connect: ``url`` (its host replaced by the checked address in production), the
+    original host for the TLS server name and the original ``Host`` header."""
 
     url: str
     host: str
+    host_header: str
     pinned: bool
 
 
@@ -67,7 +68,7 @@ async def resolve(url: str, *, production: bool) -> Target:
     """The checked target of ``url``, or ``TargetRefused``."""
     scheme, host, port = _split(url, production)
     if not production:
-        return Target(url=url, host=host, pinned=False)
+        return Target(url=url, host=host, host_header=urlsplit(url).netloc, pinned=False)
     addresses = await _addresses(host, port)
     refused = [address for address in addresses if _internal(address)]
     if refused or not addresses:
@@ -79,7 +80,7 @@ async def resolve(url: str, *, production: bool) -> Target:
     literal = f"[{address}]" if ":" in address else address
     netloc = f"{literal}:{port}"
     pinned = parts._replace(netloc=netloc, scheme=scheme).geturl()
-    return Target(url=pinned, host=host, pinned=True)
+    return Target(url=pinned, host=host, host_header=parts.netloc, pinned=True)
 
 
 async def check(url: str, *, production: bool) -> None:
