@@ -64,6 +64,7 @@ class Receiver:
     secrets: list[str] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
     delay_s: float = 0.0
+    reply: bytes | None = None
     received: list[Received] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,7 +90,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 self.send_response(code)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
-                self.wfile.write(f"answered {code}".encode())
+                self.wfile.write(receiver.reply or f"answered {code}".encode())
             except OSError:
                 pass  # the sender gave up waiting
 

@@ -301,3 +301,25 @@ def test_the_published_event_types_agree_everywhere() -> None:
     assert list(reactions.PUBLISHED) == list(EVENT_TYPES)
     assert schemas.EventType.__args__ == EVENT_TYPES  # type: ignore[attr-defined]
     assert schemas.DeliveryStatus.__args__ == DELIVERY_STATUSES  # type: ignore[attr-defined]
+
+
+async def test_an_answer_that_is_not_text_is_kept_as_text(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, receiver: Receiver
+) -> None:
+    admin = await make_admin(client, owner_db)
+    endpoint = await register(client, admin, receiver)
+    receiver.reply = b"ok\x00\xff" + b"x" * 5000
+
+    await emit_as(db, admin.id, booking_created())
+    await settle()
+
+    [delivery] = (
+        await client.get(f"{API}/{endpoint['id']}/deliveries", headers=admin.headers)
+    ).json()["items"]
+    assert delivery["status"] == "delivered"
+    [attempt] = (
+        await client.get(
+            f"{API}/{endpoint['id']}/deliveries/{delivery['id']}/attempts", headers=admin.headers
+        )
+    ).json()["items"]
+    assert attempt["response_excerpt"] == "ok\ufffd\ufffd" + "x" * 996

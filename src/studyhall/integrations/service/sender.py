@@ -167,7 +167,12 @@ async def _exchange(claim: Claim, target: Target, config: IntegrationsConfig) ->
             received += chunk
             if len(received) >= READ_LIMIT_BYTES:
                 break
-        return response.status_code, received.decode(errors="replace")[:EXCERPT_CHARS]
+        return response.status_code, _storable(received.decode(errors="replace"))[:EXCERPT_CHARS]
+
+
+def _storable(answer: str) -> str:
+    """A receiver's answer as text PostgreSQL can keep (it refuses NUL characters)."""
+    return answer.replace("\x00", "\ufffd")
 
 
 async def _record(
@@ -179,6 +184,9 @@ async def _record(
 ) -> None:
     async with database.transaction() as session:
         await cross_users(session)
+        delivery = await session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
+        if delivery is None:  # the endpoint was deleted meanwhile, with its log
+            return
         session.add(
             WebhookAttempt(
                 delivery_id=claim.delivery_id,
@@ -190,9 +198,6 @@ async def _record(
                 response_excerpt=outcome.excerpt,
             )
         )
-        delivery = await session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
-        if delivery is None:  # the endpoint was deleted meanwhile
-            return
         delivery.last_status_code = outcome.status_code
         delivery.last_error = outcome.error
         if outcome.delivered:
