@@ -18,6 +18,7 @@ from studyhall.courses.events import CourseCompleted, PurchaseCreated
 from studyhall.db.engine import Database
 from studyhall.integrations import reactions, schemas
 from studyhall.integrations.config import get_config
+from studyhall.integrations.jobs import purge_webhook_deliveries, sweep_webhooks
 from studyhall.integrations.models import DELIVERY_STATUSES, EVENT_TYPES
 from studyhall.kit import events
 from studyhall.progress.events import AchievementUnlocked
@@ -323,3 +324,47 @@ async def test_an_answer_that_is_not_text_is_kept_as_text(
         )
     ).json()["items"]
     assert attempt["response_excerpt"] == "ok\ufffd\ufffd" + "x" * 996
+
+
+async def test_the_sweep_requeues_a_delivery_whose_job_was_lost(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, receiver: Receiver
+) -> None:
+    admin = await make_admin(client, owner_db)
+    await register(client, admin, receiver)
+    await emit_as(db, admin.id, booking_created())
+    await owner_value(
+        owner_db,
+        "WITH gone AS (DELETE FROM procrastinate_jobs "
+        "WHERE task_name = 'studyhall.integrations.deliver_webhook' RETURNING 1) "
+        "UPDATE webhook_deliveries SET next_attempt_at = now() - interval '10 minutes' "
+        "RETURNING (SELECT count(*) FROM gone)",
+    )
+    await settle()
+    assert receiver.received == []
+
+    await sweep_webhooks(timestamp=0)
+    await settle()
+
+    [message] = receiver.received
+    assert message.verified
+    assert await owner_value(owner_db, "SELECT status FROM webhook_deliveries") == "delivered"
+
+
+async def test_settled_deliveries_are_purged_after_the_retention_period(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, receiver: Receiver
+) -> None:
+    admin = await make_admin(client, owner_db)
+    await register(client, admin, receiver)
+    await emit_as(db, admin.id, booking_created())
+    await settle()
+    await emit_as(db, admin.id, booking_created())  # still pending: kept whatever its age
+    await owner_value(
+        owner_db,
+        "UPDATE webhook_deliveries SET created_at = now() - interval '31 days' RETURNING 1",
+    )
+
+    await purge_webhook_deliveries(timestamp=0)
+
+    assert await owner_value(owner_db, "SELECT count(*) FROM webhook_deliveries") == 1
+    assert await owner_value(owner_db, "SELECT status FROM webhook_deliveries") == "pending"
+    assert await owner_value(owner_db, "SELECT count(*) FROM webhook_attempts") == 0
