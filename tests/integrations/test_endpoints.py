@@ -3,6 +3,7 @@ encrypted, rotation with two signatures, paging, and where production refuses to
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,8 +12,10 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from studyhall.app import create_app
+from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.integrations.cli import rotate_keys
 from studyhall.jobs import core as jobs
 from tests.courses.helpers import make_admin, sign_up
 from tests.integrations.conftest import (
@@ -265,4 +268,44 @@ async def test_production_does_not_send_to_an_internal_address_even_if_one_was_s
     assert errors[plain["id"]] == "refused: the URL must use https"
     assert errors[local["id"]].startswith(
         "refused: the host 'localhost' resolves to an internal address"
+    )
+
+
+async def test_rotating_encryption_keys_reseals_secrets_that_keep_signing(
+    client: httpx.AsyncClient,
+    db: Database,
+    owner_db: Database,
+    receiver: Receiver,
+    settings: Settings,
+    database_urls: DatabaseUrls,
+) -> None:
+    admin = await make_admin(client, owner_db)
+    endpoint = await register(client, admin, receiver)
+    await client.post(f"{API}/{endpoint['id']}/rotate-secret", headers=admin.headers)
+    old_ring = settings.encryption_keys
+    assert old_ring is not None
+    both = SecretStr(f"k2:{base64.b64encode(b'n' * 32).decode()},{old_ring.get_secret_value()}")
+    rotated = settings.model_copy(update={"encryption_keys": both})
+
+    assert await rotate_keys(rotated, database_urls) == 1
+    assert await rotate_keys(rotated, database_urls) == 0
+    assert await owner_value(owner_db, "SELECT encryption_key_id FROM webhook_endpoints") == "k2"
+
+    # The old key is gone from the ring; both secrets still sign.
+    only_new = SecretStr(both.get_secret_value().split(",")[0])
+    jobs.configure_runtime(
+        jobs.Runtime(
+            settings=settings.model_copy(update={"encryption_keys": only_new}), database=db
+        )
+    )
+    await emit_as(db, admin.id, booking_created())
+    await settle()
+    [message] = receiver.received
+    assert message.verified
+    assert len(message.headers["webhook-signature"].split()) == 2
+    assert (
+        await owner_value(
+            owner_db, "SELECT count(*) FROM audit_log WHERE action = 'webhook_endpoint.rotate_keys'"
+        )
+        == 1
     )

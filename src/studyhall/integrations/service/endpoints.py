@@ -54,6 +54,16 @@ def _seal(endpoint: WebhookEndpoint, keys: KeyRing, current: str, previous: str 
     endpoint.encryption_key_id = keys.current
 
 
+def _previous_secret(endpoint: WebhookEndpoint, keys: KeyRing) -> str | None:
+    if endpoint.previous_secret_encrypted is None:
+        return None
+    return keys.decrypt(
+        endpoint.encryption_key_id,
+        endpoint.previous_secret_encrypted,
+        _associated(endpoint.id, "previous"),
+    )
+
+
 def current_secret(endpoint: WebhookEndpoint, keys: KeyRing) -> str:
     return keys.decrypt(
         endpoint.encryption_key_id, endpoint.secret_encrypted, _associated(endpoint.id, "current")
@@ -65,14 +75,9 @@ def secrets_in_force(endpoint: WebhookEndpoint, keys: KeyRing, now: datetime) ->
     while its grace period lasts."""
     found = [current_secret(endpoint, keys)]
     expires = endpoint.previous_secret_expires_at
-    if endpoint.previous_secret_encrypted is not None and expires is not None and expires > now:
-        found.append(
-            keys.decrypt(
-                endpoint.encryption_key_id,
-                endpoint.previous_secret_encrypted,
-                _associated(endpoint.id, "previous"),
-            )
-        )
+    previous = _previous_secret(endpoint, keys)
+    if previous is not None and expires is not None and expires > now:
+        found.append(previous)
     return found
 
 
@@ -173,3 +178,28 @@ async def rotate_secret(
         {"previous_secret_expires_at": expires},
     )
     return endpoint, secret
+
+
+async def reseal_all(session: AsyncSession, keys: KeyRing) -> int:
+    """Re-encrypt every endpoint's secrets that are not under the current key (``studyhall
+    admin rotate-keys``); audited as ``webhook_endpoint.rotate_keys``. How many were rewritten."""
+    stale = list(
+        await session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.encryption_key_id != keys.current)
+            .with_for_update()
+        )
+    )
+    for endpoint in stale:
+        _seal(endpoint, keys, current_secret(endpoint, keys), _previous_secret(endpoint, keys))
+    await session.flush()
+    if stale:
+        await audit.record(
+            session,
+            None,
+            f"{ENTITY}.rotate_keys",
+            ENTITY,
+            None,
+            {"rows": len(stale), "key_id": keys.current},
+        )
+    return len(stale)
