@@ -34,6 +34,7 @@ from tests.integrations.conftest import (
     settle,
 )
 from tests.integrations.receiver import Receiver, verify
+from tests.live import free_port
 
 
 async def test_a_booking_is_delivered_signed_and_the_receiver_verifies_it(
@@ -368,3 +369,28 @@ async def test_settled_deliveries_are_purged_after_the_retention_period(
     assert await owner_value(owner_db, "SELECT count(*) FROM webhook_deliveries") == 1
     assert await owner_value(owner_db, "SELECT status FROM webhook_deliveries") == "pending"
     assert await owner_value(owner_db, "SELECT count(*) FROM webhook_attempts") == 0
+
+
+async def test_a_receiver_that_is_not_listening_is_a_failed_attempt(
+    client: httpx.AsyncClient,
+    db: Database,
+    owner_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STUDYHALL_WEBHOOKS_RETRY_SCHEDULE_S", "[3600]")
+    get_config.cache_clear()
+    admin = await make_admin(client, owner_db)
+    nobody = Receiver(url=f"http://127.0.0.1:{free_port()}/hooks")
+    endpoint = await register(client, admin, nobody)
+
+    await emit_as(db, admin.id, booking_created())
+    await settle()
+
+    [delivery] = (
+        await client.get(f"{API}/{endpoint['id']}/deliveries", headers=admin.headers)
+    ).json()["items"]
+    assert delivery["status"] == "pending"
+    assert delivery["attempt_count"] == 1
+    assert delivery["last_error"].startswith("ConnectError: ")
+    state = (await client.get(f"{API}/{endpoint['id']}", headers=admin.headers)).json()
+    assert state["consecutive_failures"] == 1

@@ -131,8 +131,8 @@ async def _post(claim: Claim, settings: Settings, config: IntegrationsConfig) ->
         error = f"refused: {exc}"
     except TimeoutError:
         error = f"timed out after {config.timeout_s:g} s"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    except Exception as exc:  # whatever went wrong on the way, the attempt failed: record it
+        error = _storable(f"{type(exc).__name__}: {exc}")[:500]
     if error is None and status_code is not None and not 200 <= status_code < 300:
         error = f"answered HTTP {status_code}"
     duration_ms = int((time.monotonic() - clock) * 1000)
