@@ -4,6 +4,7 @@ queue to a real receiver that verifies them on its own, retried, and the endpoin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -18,7 +19,11 @@ from studyhall.courses.events import CourseCompleted, PurchaseCreated
 from studyhall.db.engine import Database
 from studyhall.integrations import reactions, schemas
 from studyhall.integrations.config import get_config
-from studyhall.integrations.jobs import purge_webhook_deliveries, sweep_webhooks
+from studyhall.integrations.jobs import (
+    deliver_webhook,
+    purge_webhook_deliveries,
+    sweep_webhooks,
+)
 from studyhall.integrations.models import DELIVERY_STATUSES, EVENT_TYPES
 from studyhall.kit import events
 from studyhall.progress.events import AchievementUnlocked
@@ -394,3 +399,19 @@ async def test_a_receiver_that_is_not_listening_is_a_failed_attempt(
     assert delivery["last_error"].startswith("ConnectError: ")
     state = (await client.get(f"{API}/{endpoint['id']}", headers=admin.headers)).json()
     assert state["consecutive_failures"] == 1
+
+
+async def test_two_jobs_for_one_delivery_at_once_send_it_once(
+    client: httpx.AsyncClient, db: Database, owner_db: Database, receiver: Receiver
+) -> None:
+    admin = await make_admin(client, owner_db)
+    await register(client, admin, receiver)
+    receiver.delay_s = 0.5
+    await emit_as(db, admin.id, booking_created())
+    delivery_id = str(await owner_value(owner_db, "SELECT id FROM webhook_deliveries"))
+
+    await asyncio.gather(*(deliver_webhook(delivery_id=delivery_id) for _ in range(3)))
+
+    assert len(receiver.received) == 1
+    assert await owner_value(owner_db, "SELECT count(*) FROM webhook_attempts") == 1
+    assert await owner_value(owner_db, "SELECT status FROM webhook_deliveries") == "delivered"
