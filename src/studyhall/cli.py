@@ -22,6 +22,7 @@ from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_datab
 from studyhall.config import Settings, get_settings
 from studyhall.db import embedded, migrate
 from studyhall.db.supervisor import EmbeddedSupervisor
+from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
 from studyhall.kit.logging import configure_logging
 
 cli = typer.Typer(
@@ -340,8 +341,8 @@ def admin_create(
 
 @admin_cli.command("rotate-keys")
 def admin_rotate_keys() -> None:
-    """Re-encrypt every stored OAuth token and saved card token under the first key of
-    STUDYHALL_ENCRYPTION_KEYS."""
+    """Re-encrypt every stored OAuth token, saved card token and webhook signing secret under
+    the first key of STUDYHALL_ENCRYPTION_KEYS."""
     from studyhall.accounts.cli import rotate_keys
     from studyhall.accounts.encryption import EncryptionKeyError
     from studyhall.billing.cli import rotate_keys as rotate_card_keys
@@ -351,10 +352,12 @@ def admin_rotate_keys() -> None:
     try:
         count, kid = asyncio.run(rotate_keys(settings, urls))
         cards = asyncio.run(rotate_card_keys(settings, urls))
+        webhooks = asyncio.run(rotate_webhook_keys(settings, urls))
     except EncryptionKeyError as exc:
         fail(str(exc))
     typer.echo(f"re-encrypted {count} oauth account(s) under key {kid}")
     typer.echo(f"re-encrypted {cards} saved card(s) under key {kid}")
+    typer.echo(f"re-encrypted {webhooks} webhook endpoint secret(s) under key {kid}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ DOMAINS = (
     "progress",
     "notifications",
     "privacy",
+    "integrations",
 )
 
 
@@ -44,9 +45,21 @@ def load_reactions() -> list[ModuleType]:
     return _modules("reactions")
 
 
+def _http_module(domain: str) -> ModuleType | None:
+    """A domain's ``routes`` package when it builds ``router``, or else its ``router`` module."""
+    for kind in ("routes", "router"):
+        name = f"studyhall.{domain}.{kind}"
+        if importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            if hasattr(module, "router"):
+                return module
+    return None
+
+
 def load_routers() -> list[ModuleType]:
     load_reactions()
-    return [module for module in _modules("router") if hasattr(module, "router")]
+    found = (_http_module(domain) for domain in DOMAINS)
+    return [module for module in found if module is not None]
 
 
 def task_module_names() -> list[str]:
