@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from studyhall.billing import expiry, ledger, rls
+from studyhall.billing.service import expiry, ledger
+from studyhall.db.rls import cross_users
 from studyhall.billing import jobs as billing_jobs
 from studyhall.db.engine import Database
 from studyhall.jobs import enqueue
@@ -266,7 +267,7 @@ async def test_spending_takes_the_earliest_expiring_credits_and_refunds_give_the
     # A full reversal of a debit returns everything it took, with the same expiry.
     second = await _post(db, student.id, -10, "booking", booking_id=uuid.uuid4())
     async with db.transaction() as session:
-        await rls.trust(session)
+        await cross_users(session)
         await ledger.reverse(session, second.id, actor=None, note=None, reason="refund")
     assert await _expire(db, later + timedelta(days=1)) == 0
     assert await ledger_consistent(db, student.id) == (10, 10)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from dateutil.relativedelta import relativedelta
 
-from studyhall.billing import subscriptions
+from studyhall.billing.service import subscriptions
 from studyhall.billing.jobs import charge_saved_card, reconcile_payment, reconcile_pending
 from studyhall.billing.providers.paymob import PaymobRejected
 from studyhall.db.engine import Database

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from studyhall.accounts.encryption import KeyRing, new_key
-from studyhall.billing import subscriptions
+from studyhall.billing.service import subscriptions
 from studyhall.billing.cli import rotate_keys
 from studyhall.billing.config import billing_settings, configure_billing
 from studyhall.billing.jobs import charge_saved_card

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payouts
 from studyhall.billing.models import CreditPack, Plan
+from studyhall.billing.service import payouts
 from studyhall.config import Settings
 
 PACKS = (("Starter credits", 50, 500, "USD"), ("Study pack", 220, 2000, "USD"),

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser
 from studyhall.accounts.models import User
-from studyhall.billing import expiry, ledger
-from studyhall.billing.http import AdminSession, IdempotencyKey, once
 from studyhall.billing.models import CreditLedgerEntry
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CreditsRead,
     ExpiringCredits,
@@ -20,11 +19,13 @@ from studyhall.billing.schemas import (
     ManualCreditBody,
     ReverseBody,
 )
+from studyhall.billing.service import expiry, ledger
+from studyhall.billing.service.buying import IdempotencyKey, once
 from studyhall.db.deps import Session
 from studyhall.kit.errors import NotFound
 from studyhall.kit.inputs import MAX_INT32
 
-router = APIRouter(tags=["billing"])
+router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_INT32)]

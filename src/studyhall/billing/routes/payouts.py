@@ -9,11 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached, Tutor
-from studyhall.billing import payouts, rls
 from studyhall.billing.config import billing_settings
-from studyhall.billing.http import AdminSession
 from studyhall.billing.providers.base import ProviderNotConfigured
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     ClosePeriodBody,
     EarningEntryRead,
@@ -23,6 +22,7 @@ from studyhall.billing.schemas import (
     PayoutStatementDetails,
     PayoutStatementRead,
 )
+from studyhall.billing.service import payouts
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import Forbidden, NotFound
 
@@ -106,7 +106,6 @@ async def get_statement(
 async def close_period(
     body: ClosePeriodBody, admin: Admin, session: AdminSession
 ) -> list[PayoutStatementRead]:
-    await rls.trust(session)
     made = await payouts.close_period(session, body.period_end, payouts.utcnow())
     return [PayoutStatementRead.model_validate(s) for s in made]
 

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.encryption import KeyRing, reencrypt_rows
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import payments
 from studyhall.billing.models import Payment, PaymentMethod
 from studyhall.billing.providers.base import PaymentRequest, SavedCard
+from studyhall.billing.service import payments
 from studyhall.jobs import runtime
 from studyhall.kit.errors import NotFound
 

@@ -1,6 +1,8 @@
-"""Helpers the billing routes share: required Idempotency-Key, the replay-or-run wrapper, and
-``pay_once`` for every route that starts a payment (course checkout, credit packs, bookings,
-subscriptions)."""
+"""One way to buy: every POST that moves money, in billing or in a domain that sells through it
+(course checkout, credit packs, bookings, subscriptions), runs through ``once`` (no provider
+call) or ``pay_once`` (a provider is called between two short transactions). Both take the
+optional ``Idempotency-Key`` the same way: a retry with the key replays the first answer, byte for
+byte, and a key has at most one effect whatever the timing."""
 
 from __future__ import annotations
 
@@ -16,40 +18,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin
-from studyhall.billing import payments, rls
-from studyhall.billing.payments import Started
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
-from studyhall.db.deps import Session
+from studyhall.billing.service import payments
+from studyhall.billing.service.payments import Started
 from studyhall.db.engine import Database
 from studyhall.kit import idempotency
-from studyhall.kit.errors import BadRequest
 
-
-async def required_idempotency_key(
-    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
-) -> str:
-    # Money moves only once per intent: a client that cannot retry safely must not start.
-    if key is None:
-        raise BadRequest(
-            "Send an Idempotency-Key header (a fresh UUID per intended payment) with this request.",
-            code="idempotency_key_required",
-        )
-    return key
-
-
-IdempotencyKey = Annotated[str, Depends(required_idempotency_key)]
-# Where a repeat is harmless without one (settling a manual payment answers 409 the second time).
-OptionalIdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
-
-
-async def _admin_session(admin: Admin, session: Session) -> AsyncSession:
-    # Admins act on other users' money: the request's transaction may cross row level security.
-    await rls.trust(session)
-    return session
-
-
-AdminSession = Annotated[AsyncSession, Depends(_admin_session)]
+# Optional on every POST that moves money, and handled the same way everywhere: a retry with the
+# same key replays the first answer byte for byte; without a key each request is a new intent.
+IdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
 
 
 async def once(

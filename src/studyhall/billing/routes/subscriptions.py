@@ -10,17 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
-from studyhall.billing import ledger, saved_cards, subscriptions
-from studyhall.billing.http import (
-    AdminSession,
-    IdempotencyKey,
-    Intent,
-    open_once,
-    pay_once,
-    started,
-)
 from studyhall.billing.models import Subscription
-from studyhall.billing.payments import Started
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CancelBody,
     EntitlementsRead,
@@ -32,10 +23,13 @@ from studyhall.billing.schemas import (
     SubscriptionRead,
     SubscriptionStarted,
 )
+from studyhall.billing.service import ledger, saved_cards, subscriptions
+from studyhall.billing.service.buying import IdempotencyKey, Intent, open_once, pay_once, started
+from studyhall.billing.service.payments import Started
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import NotFound
 
-router = APIRouter(tags=["billing"])
+router = APIRouter()
 
 
 @router.get("/billing/plans", summary="Plans on sale (public)")

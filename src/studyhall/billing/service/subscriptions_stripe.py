@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import payments, rls
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, Plan, Subscription
 from studyhall.billing.providers.base import EventRejected, PaidInvoice, RemoteSubscription
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.service import payments
+from studyhall.billing.service.plan_credits import PURPOSE, grant_period_credits
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Unprocessable
 
 
@@ -51,7 +53,8 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
     re-fetch Stripe's current state) keep the row up to date, and a replayed creation answer
     must not take it back. None: the member canceled it before it was opened (nothing to pay).
     """
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         subscription = await session.get(Subscription, subscription_id)
         assert subscription is not None
         user = await session.get(User, subscription.user_id)
@@ -61,7 +64,8 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
         return None
     customer_id = await payments.stripe_customer(database, user)
     remote = await _stripe().start_subscription(subscription_id, customer_id, price_id(plan))
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         subscription = await _lock(session, subscription_id)
         if subscription.provider_subscription_id is None:
             subscription.provider_subscription_id = remote.provider_subscription_id
@@ -153,8 +157,6 @@ async def sync(session: AsyncSession, remote: RemoteSubscription) -> bool:
 
 async def record_paid_invoice(session: AsyncSession, invoice: PaidInvoice) -> bool:
     """One succeeded payment per invoice, and the period's credits with it."""
-    from studyhall.billing.subscriptions import PURPOSE, grant_period_credits
-
     subscription = await _find(session, invoice.provider_subscription_id)
     if subscription is None:
         return False

@@ -11,17 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
-from studyhall.billing import credit_packs, payments, refunds, rls, webhooks
-from studyhall.billing.http import (
-    AdminSession,
-    IdempotencyKey,
-    Intent,
-    OptionalIdempotencyKey,
-    once,
-    pay_once,
-    started,
-)
-from studyhall.billing.payments import Started
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CreditPackCreate,
     CreditPackRead,
@@ -35,11 +25,15 @@ from studyhall.billing.schemas import (
     WebhookAck,
     WebhookEventRead,
 )
+from studyhall.billing.service import credit_packs, payments, refunds, webhooks
+from studyhall.billing.service.buying import IdempotencyKey, Intent, once, pay_once, started
+from studyhall.billing.service.payments import Started
 from studyhall.db.deps import AppDatabase, Session
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import PayloadTooLarge
 from studyhall.kit.inputs import MAX_OFFSET
 
-router = APIRouter(tags=["billing"])
+router = APIRouter()
 
 
 @router.get("/billing/credit-packs", summary="Credit packs on sale (public)")
@@ -93,7 +87,7 @@ async def list_my_payments(
 @router.get("/billing/payments/{payment_id}")
 async def get_payment(payment_id: uuid.UUID, user: CurrentUser, session: Session) -> PaymentRead:
     if user.role == "admin":
-        await rls.trust(session)
+        await cross_users(session)
     return PaymentRead.model_validate(await payments.get_visible(session, payment_id, user))
 
 
@@ -153,7 +147,7 @@ async def mark_paid(
     body: MarkBody,
     admin: Admin,
     session: AdminSession,
-    key: OptionalIdempotencyKey,
+    key: IdempotencyKey,
 ) -> Any:
     return await _mark(session, payment_id, admin.id, body, key, paid=True)
 
@@ -164,7 +158,7 @@ async def mark_failed(
     body: MarkBody,
     admin: Admin,
     session: AdminSession,
-    key: OptionalIdempotencyKey,
+    key: IdempotencyKey,
 ) -> Any:
     return await _mark(session, payment_id, admin.id, body, key, paid=False)
 

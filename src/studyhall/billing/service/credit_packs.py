@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import expiry, ledger, payments, purposes
 from studyhall.billing.models import CreditLedgerEntry, CreditPack, Payment
+from studyhall.billing.service import checkout, expiry, ledger, purposes
 from studyhall.kit.errors import Conflict, NotFound
 
 PURPOSE = "credit_pack"
@@ -30,7 +30,7 @@ async def create(
     currency: str,
     actor: uuid.UUID,
 ) -> CreditPack:
-    payments.validate_money(price_cents, currency)
+    checkout.validate_money(price_cents, currency)
     pack = CreditPack(
         name=name, credits=credits, price_cents=price_cents, currency=currency, is_active=True
     )
@@ -82,12 +82,12 @@ async def purchase(
     session: AsyncSession, user: User, pack_id: uuid.UUID, provider: str | None
 ) -> Payment:
     """The pending payment for a pack; ``payments.open_checkout`` opens it at the provider."""
-    provider_name = payments.choose_provider(provider)
+    provider_name = checkout.choose_provider(provider)
     pack = await session.get(CreditPack, pack_id)
     if pack is None or not pack.is_active:
         raise NotFound("No such credit pack on sale.", code="credit_pack_not_found")
     await ledger.require_holder(session, user.id)
-    return await payments.prepare(
+    return await checkout.prepare(
         session,
         user=user,
         purpose=PURPOSE,
