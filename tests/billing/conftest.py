@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from studyhall.db.rls import cross_users
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from tests.billing.fakes import FakeApi, serve
 
 

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from studyhall.billing.service import expiry, ledger
-from studyhall.db.rls import cross_users
 from studyhall.billing import jobs as billing_jobs
+from studyhall.billing.service import expiry, ledger
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import PaymentRequired
 from tests.billing.conftest import (
@@ -151,7 +151,7 @@ async def test_credits_are_for_students_only(
         == 0
     )
     mine = await client.get(CREDITS, headers=tutor.headers)
-    assert (mine.json()["balance"], mine.json()["expiring"], mine.json()["entries"]) == (0, [], [])
+    assert (mine.json()["balance"], mine.json()["expiring"], mine.json()["items"]) == (0, [], [])
 
 
 async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
@@ -183,7 +183,7 @@ async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
     assert await _expiry_entries(db, student.id) == [-60]
     assert await ledger_consistent(db, student.id) == (10, 10)
     seen = (await client.get(CREDITS, headers=student.headers)).json()
-    assert (seen["balance"], seen["expiring"], seen["entries"][0]["reason"]) == (10, [], "expiry")
+    assert (seen["balance"], seen["expiring"], seen["items"][0]["reason"]) == (10, [], "expiry")
     assert (
         await scalar(
             db,

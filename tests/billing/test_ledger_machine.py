@@ -34,8 +34,8 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from studyhall.accounts.models import User
-from studyhall.billing.service import credit_packs, expiry, ledger, refunds
 from studyhall.billing.config import BillingSettings, configure_billing
+from studyhall.billing.service import credit_packs, expiry, ledger, refunds
 from studyhall.billing.service.payments import open_checkout
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings

@@ -10,8 +10,8 @@ import httpx
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
-from studyhall.billing.service import plan_credits, subscriptions
 from studyhall.billing.models import Plan, Subscription
+from studyhall.billing.service import plan_credits, subscriptions
 from studyhall.db.engine import Database
 from tests.billing.conftest import (
     Caller,
@@ -95,7 +95,7 @@ async def test_plans_are_managed_by_admins(
         headers=admin.headers,
     )
     assert bad.status_code == 422
-    listed = (await client.get("/api/v1/billing/plans")).json()
+    listed = (await client.get("/api/v1/billing/plans")).json()["items"]
     assert [(p["id"], p["key"], p["credits_per_period"]) for p in listed] == [(plan_id, "pro", 30)]
 
 

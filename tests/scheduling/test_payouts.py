@@ -297,7 +297,7 @@ async def test_connect_onboarding_transfer_and_webhooks_once_in_any_order(
         )
         == 1
     )
-    seen = (await overview(client, m.tutor))["statements"]
+    seen = (await overview(client, m.tutor))["items"]
     assert [(s["status"], s["stripe_transfer_id"]) for s in seen] == [("reversed", transfer_id)]
 
 

@@ -17,6 +17,7 @@ from studyhall.audit import service as audit
 from studyhall.billing.models import CreditLedgerEntry, CreditPack, Payment
 from studyhall.billing.service import checkout, expiry, ledger, purposes
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 
 PURPOSE = "credit_pack"
 
@@ -71,11 +72,19 @@ async def update(
     return pack
 
 
-async def list_packs(session: AsyncSession, *, include_inactive: bool) -> list[CreditPack]:
-    query = select(CreditPack).order_by(CreditPack.currency, CreditPack.price_cents)
+async def list_packs(
+    session: AsyncSession, page: PageRequest, *, include_inactive: bool
+) -> tuple[list[CreditPack], str | None]:
+    """One page of the packs, by currency and price."""
+    order = [CreditPack.currency, CreditPack.price_cents, CreditPack.id]
+    query = select(CreditPack)
     if not include_inactive:
         query = query.where(CreditPack.is_active.is_(True))
-    return list(await session.scalars(query))
+    beyond = after(order, page.key(str, int, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list(await session.scalars(query.order_by(*order).limit(page.limit + 1)))
+    return page.of(rows, lambda pack: (pack.currency, pack.price_cents, pack.id))
 
 
 async def purchase(

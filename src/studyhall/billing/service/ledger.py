@@ -21,6 +21,7 @@ from studyhall.accounts.models import StudentProfile, User
 from studyhall.billing.models import CreditLedgerEntry
 from studyhall.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable
 from studyhall.kit.logging import request_id_var
+from studyhall.kit.paging import PageRequest, after
 from studyhall.notifications import service as notifications
 
 MAX_DELTA = 1_000_000
@@ -286,10 +287,12 @@ async def reverse(
 
 
 async def entries(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, before_seq: int | None
-) -> list[CreditLedgerEntry]:
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[CreditLedgerEntry], str | None]:
+    """One page of the user's ledger, newest first, and the cursor of the next."""
     query = select(CreditLedgerEntry).where(CreditLedgerEntry.user_id == user_id)
-    if before_seq is not None:
-        query = query.where(CreditLedgerEntry.seq < before_seq)
-    rows = await session.scalars(query.order_by(CreditLedgerEntry.seq.desc()).limit(limit))
-    return list(rows)
+    beyond = after([CreditLedgerEntry.seq], page.key(int), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(CreditLedgerEntry.seq.desc()).limit(page.limit + 1)
+    return page.of(list(await session.scalars(query)), lambda entry: (entry.seq,))

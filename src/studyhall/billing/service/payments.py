@@ -20,6 +20,7 @@ from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing import providers
 from studyhall.billing.config import billing_settings
+from studyhall.billing.events import PaymentSucceeded
 from studyhall.billing.models import Payment, PaymentCustomer
 from studyhall.billing.providers.base import Checkout, PaymentRequest, RemoteStatus
 from studyhall.billing.providers.stripe import StripeProvider
@@ -27,6 +28,8 @@ from studyhall.billing.service import purposes
 from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Conflict, DomainError, NotFound
+from studyhall.kit.events import emit
+from studyhall.kit.paging import PageRequest, after
 from studyhall.notifications import service as notifications
 
 
@@ -215,7 +218,19 @@ async def succeed(
     )
     await purposes.get(payment.purpose).on_succeeded(session, payment)
     await _tell_payer(session, payment, "payment_success")
+    await emit(session, succeeded_event(payment))
     return True
+
+
+def succeeded_event(payment: Payment) -> PaymentSucceeded:
+    return PaymentSucceeded(
+        payment_id=payment.id,
+        user_id=payment.user_id,
+        purpose=payment.purpose,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        provider=payment.provider,
+    )
 
 
 async def fail(
@@ -275,16 +290,17 @@ async def get_visible(session: AsyncSession, payment_id: uuid.UUID, user: User) 
 
 
 async def list_for_user(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
-) -> list[Payment]:
-    rows = await session.scalars(
-        select(Payment)
-        .where(Payment.user_id == user_id)
-        .order_by(Payment.created_at.desc(), Payment.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows)
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Payment], str | None]:
+    """One page of the user's payments, the newest first."""
+    order = [Payment.created_at, Payment.id]
+    query = select(Payment).where(Payment.user_id == user_id)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = list(await session.scalars(query))
+    return page.of(rows, lambda payment: (payment.created_at, payment.id))
 
 
 async def admin_mark(

@@ -37,6 +37,7 @@ from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest, after
 
 _RANK = {status: rank for rank, status in enumerate(STATEMENT_STATUSES)}
 
@@ -371,15 +372,17 @@ async def store_account(session: AsyncSession, user_id: uuid.UUID, stripe_accoun
 
 
 async def statements_of(
-    session: AsyncSession, tutor_id: uuid.UUID, limit: int
-) -> list[PayoutStatement]:
-    rows = await session.scalars(
-        select(PayoutStatement)
-        .where(PayoutStatement.tutor_id == tutor_id)
-        .order_by(PayoutStatement.period_end.desc(), PayoutStatement.currency)
-        .limit(limit)
-    )
-    return list(rows)
+    session: AsyncSession, tutor_id: uuid.UUID, page: PageRequest
+) -> tuple[list[PayoutStatement], str | None]:
+    """One page of the tutor's statements, the latest period first."""
+    order = [PayoutStatement.period_end, PayoutStatement.id]
+    query = select(PayoutStatement).where(PayoutStatement.tutor_id == tutor_id)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = list(await session.scalars(query))
+    return page.of(rows, lambda statement: (statement.period_end, statement.id))
 
 
 async def statement_with_entries(

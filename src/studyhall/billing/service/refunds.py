@@ -10,18 +10,22 @@ inline.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
 from studyhall.billing import providers
+from studyhall.billing.events import PaymentRefunded
 from studyhall.billing.models import Payment, Refund
 from studyhall.billing.providers.base import RemoteRefund
 from studyhall.billing.service import payments, purposes
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.events import emit
+from studyhall.kit.paging import PageRequest, after
 
 
 @queue.task(name="studyhall.billing.execute_refund", queue="billing", retry=backoff(6, 3))
@@ -168,6 +172,17 @@ async def _succeed(session: AsyncSession, payment: Payment, refund: Refund) -> N
         {"refund_id": str(refund.id), "amount_refunded_cents": payment.amount_refunded_cents},
     )
     await purposes.get(payment.purpose).on_refunded(session, payment, refund.amount_cents)
+    await emit(
+        session,
+        PaymentRefunded(
+            payment_id=payment.id,
+            user_id=payment.user_id,
+            purpose=payment.purpose,
+            refunded_cents=refund.amount_cents,
+            total_refunded_cents=payment.amount_refunded_cents,
+            currency=payment.currency,
+        ),
+    )
 
 
 async def apply_provider_total(
@@ -214,8 +229,14 @@ async def apply_provider_total(
     await _succeed(session, payment, refund)
 
 
-async def list_for_payment(session: AsyncSession, payment_id: uuid.UUID) -> list[Refund]:
-    rows = await session.scalars(
-        select(Refund).where(Refund.payment_id == payment_id).order_by(Refund.created_at)
-    )
-    return list(rows)
+async def list_for_payment(
+    session: AsyncSession, payment_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Refund], str | None]:
+    """One page of a payment's refunds, the oldest first."""
+    order = [Refund.created_at, Refund.id]
+    query = select(Refund).where(Refund.payment_id == payment_id)
+    beyond = after(order, page.key(datetime, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list(await session.scalars(query.order_by(*order).limit(page.limit + 1)))
+    return page.of(rows, lambda refund: (refund.created_at, refund.id))

@@ -42,6 +42,7 @@ from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 
 RENEWALS = uuid.UUID("6f1d3c52-8a4e-4b7a-9d0e-3c2b1a0f9e8d")
 
@@ -72,11 +73,19 @@ async def create_plan(session: AsyncSession, values: dict[str, Any], actor: uuid
     return plan
 
 
-async def list_plans(session: AsyncSession, *, include_inactive: bool) -> list[Plan]:
-    query = select(Plan).order_by(Plan.key, Plan.price_cents)
+async def list_plans(
+    session: AsyncSession, page: PageRequest, *, include_inactive: bool
+) -> tuple[list[Plan], str | None]:
+    """One page of the plans, by key and price."""
+    order = [Plan.key, Plan.price_cents, Plan.id]
+    query = select(Plan)
     if not include_inactive:
         query = query.where(Plan.is_active.is_(True))
-    return list(await session.scalars(query))
+    beyond = after(order, page.key(str, int, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list(await session.scalars(query.order_by(*order).limit(page.limit + 1)))
+    return page.of(rows, lambda plan: (plan.key, plan.price_cents, plan.id))
 
 
 async def live(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing.config import billing_settings
+from studyhall.billing.events import PaymentSucceeded
 from studyhall.billing.models import Payment, Plan, Subscription
 from studyhall.billing.providers.base import EventRejected, PaidInvoice, RemoteSubscription
 from studyhall.billing.providers.stripe import StripeProvider
@@ -26,6 +27,7 @@ from studyhall.billing.service.plan_credits import PURPOSE, grant_period_credits
 from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Unprocessable
+from studyhall.kit.events import emit
 
 
 def _stripe() -> StripeProvider:
@@ -203,4 +205,15 @@ async def record_paid_invoice(session: AsyncSession, invoice: PaidInvoice) -> bo
     plan = await session.get(Plan, subscription.plan_id)
     assert plan is not None
     await grant_period_credits(session, subscription, plan, invoice.period_start)
+    await emit(
+        session,
+        PaymentSucceeded(
+            payment_id=payment_id,
+            user_id=subscription.user_id,
+            purpose=PURPOSE,
+            amount_cents=invoice.amount_cents,
+            currency=invoice.currency,
+            provider="stripe",
+        ),
+    )
     return True

@@ -42,6 +42,7 @@ from studyhall.billing.service import payments, payouts, refunds, saved_cards, s
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import NotFound
+from studyhall.kit.paging import PageRequest, after
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_ATTEMPTS = 8
@@ -324,9 +325,8 @@ async def list_events(
     *,
     state: str | None,
     provider: str | None,
-    limit: int,
-    offset: int,
-) -> list[WebhookEvent]:
+    page: PageRequest,
+) -> tuple[list[WebhookEvent], str | None]:
     """Received events, newest first: ``rejected`` (refused, changed nothing), ``pending``
     (waiting to be applied), ``processed`` (applied, or given up on: see ``last_error``)."""
     query = select(WebhookEvent)
@@ -340,5 +340,10 @@ async def list_events(
         )
     if provider is not None:
         query = query.where(WebhookEvent.provider == provider)
-    query = query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id)
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    order = [WebhookEvent.received_at, WebhookEvent.id]
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = list(await session.scalars(query))
+    return page.of(rows, lambda event: (event.received_at, event.id))
