@@ -44,7 +44,7 @@ account_closures.on_account_closed("billing.subscriptions", subscriptions.end_fo
 async def hourly_sweep(timestamp: int) -> None:
     """Safety net behind the scheduled jobs: whatever a lost or failed job left behind (a
     payment still pending, a period that ended unrenewed) is picked up within the hour. It is
-    also when credits whose validity ended unspent are written off (``billing.expiry``), last:
+    also when credits whose validity ended unspent are written off (``service.expiry``), last:
     a student whose expiry fails is skipped, and ``ExpiryFailed`` then fails the job so its
     error is recorded in ``job_errors``."""
     await reconcile_pending()

@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
@@ -43,8 +44,7 @@ async def once(
     if claimed.replay is not None:
         return claimed.replay
     body = (await work()).model_dump(mode="json")
-    await idempotency.remember(session, claimed, status, body)
-    return JSONResponse(body, status_code=status)
+    return await _remembered(session, claimed, status, body)
 
 
 def started(result: Started) -> PaymentStarted:
@@ -160,8 +160,24 @@ async def open_once(
         raise
     async with database.transaction(user_id) as session:
         body = (await answer(session, intent, opened)).model_dump(mode="json")
-        await idempotency.remember(session, claimed, intent.status, body)
-    return JSONResponse(body, status_code=intent.status)
+        return await _remembered(session, claimed, intent.status, body)
+
+
+async def _remembered(
+    session: AsyncSession, claimed: idempotency.Claim, status: int, body: Any
+) -> JSONResponse:
+    """Store the answer for the key and give it in the form a replay will have: the store keeps
+    an object's keys in its own order, so the first answer is read back from it and every
+    replay is the same bytes."""
+    await idempotency.remember(session, claimed, status, body)
+    if claimed.key is not None:
+        row = idempotency.IdempotencyKey
+        body = await session.scalar(
+            select(row.response_body).where(
+                row.user_id == claimed.user_id, row.scope == claimed.scope, row.key == claimed.key
+            )
+        )
+    return JSONResponse(body, status_code=status)
 
 
 async def _claim_or_wait(

@@ -236,7 +236,8 @@ async def _due_batch(
 
 async def pack_expiry(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:
     """When credits bought now expire: ``credit_validity_days`` later on the buyer's local
-    calendar, at the same wall-clock time (rule 7), or never when the validity is 0."""
+    calendar, at the same wall-clock time (not a fixed number of hours), or never when the
+    validity is 0."""
     days = billing_settings().credit_validity_days
     if days == 0:
         return None

@@ -1,6 +1,6 @@
 """The credit ledger: an append-only chain per user, its balance cached on the student profile.
 
-Every write locks the user's ``student_profiles`` row first (rule 2): the lock serializes writers,
+Every write locks the user's ``student_profiles`` row first: the lock serializes writers,
 the CHECK constraints make a negative balance impossible even for a buggy caller, and UNIQUE
 (``user_id``, ``seq``) turns any writer that skipped the lock into a constraint error instead of a
 forked chain. Credits are a student thing: a student without a profile row gets one on the first
@@ -153,7 +153,7 @@ async def post(
 ) -> Posted:
     """Append one entry. A debit the balance cannot cover raises 402 and writes nothing.
 
-    ``expires_at`` makes a grant's credits expire unspent at that moment (``billing.expiry``).
+    ``expires_at`` makes a grant's credits expire unspent at that moment (``expiry``).
     """
     if delta == 0 or abs(delta) > MAX_DELTA:
         raise Unprocessable(
@@ -177,7 +177,7 @@ async def post(
             balance=current,
             required=-delta,
         )
-    # In the posting transaction (rule 3): the notice exists exactly when the debit does.
+    # In the posting transaction: the notice exists exactly when the debit does.
     await notifications.credit_low(session, user_id, posted.balance_after, rearm_only=delta > 0)
     return posted
 

@@ -41,7 +41,7 @@ class Started:
 
 async def open_checkout(database: Database, payment_id: uuid.UUID) -> Started:
     """Ask the provider for the client's way to pay, with no transaction open and no connection
-    held (rule 4), then record its answer in a short transaction of its own.
+    held, then record its answer in a short transaction of its own.
 
     Safe to repeat (a retried request, a duplicate): the provider's idempotency key is our
     payment id, and recording locks the payment row and changes only what is still unset, so a

@@ -2,9 +2,8 @@
 or the provider's own dashboard (learned from a webhook).
 
 A refund we start is a ``pending`` row first, counted against the refundable amount at once, so two
-concurrent refunds of one payment cannot together exceed it. The provider is called by a job, not
-while the payment row is locked (rule 4); the manual provider has nothing to call and settles
-inline.
+concurrent refunds of one payment cannot together exceed it. The provider is called by a job, never
+while the payment row is locked; the manual provider has nothing to call and settles inline.
 """
 
 from __future__ import annotations

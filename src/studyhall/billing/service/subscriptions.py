@@ -1,4 +1,4 @@
-"""Plans and subscriptions (seed 000 ``stripe_subscriptions`` + seed 003 Paymob ``subscriptions``).
+"""Plans and subscriptions, collected by Stripe (its own renewals) or by us (manual, Paymob).
 
 Each paid period is one payment with purpose ``subscription``; its success moves the period forward
 and grants the plan's credits for that period. The ledger's UNIQUE (subscription_id, period_start)
@@ -121,7 +121,8 @@ async def subscribe(
     session: AsyncSession, user: User, plan_id: uuid.UUID, provider: str | None
 ) -> Subscribed:
     """Write the subscription (and its first period's pending payment) in the caller's
-    transaction; ``open_first`` goes to the provider after it commits (rule 4)."""
+    transaction; ``open_first`` goes to the provider after it commits, so no transaction waits
+    on the network."""
     provider_name = checkout.choose_provider(provider)
     plan = await session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
@@ -473,8 +474,8 @@ def renewal_payment_id(subscription_id: uuid.UUID, period_start: datetime) -> uu
 
 
 async def _charge_saved_card(session: AsyncSession, subscription: Subscription) -> bool:
-    """Write the period's renewal payment and enqueue its charge (rule 3: both commit together,
-    and the charge runs after the commit, outside any transaction). False: no saved card."""
+    """Write the period's renewal payment and enqueue its charge: both commit together, and
+    the charge runs after the commit, outside any transaction. False: no saved card."""
     if billing_settings().paymob_moto_integration_id is None:
         return False
     card = await saved_cards.latest(session, subscription.user_id, "paymob")

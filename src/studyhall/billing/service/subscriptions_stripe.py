@@ -46,8 +46,8 @@ def price_id(plan: Plan) -> str:
 
 
 async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteSubscription | None:
-    """Create the customer and the incomplete subscription at Stripe with no transaction open
-    (rule 4), then store Stripe's id in a short transaction.
+    """Create the customer and the incomplete subscription at Stripe with no transaction open,
+    then store Stripe's id in a short transaction.
 
     Safe to repeat: the idempotency keys are ``customer-<user>`` and
     ``subscription-<subscription>``, so a retry gets the same objects (and the first invoice's
@@ -99,7 +99,7 @@ async def _lock(session: AsyncSession, subscription_id: uuid.UUID) -> Subscripti
 
 
 async def cancel(subscription: Subscription, *, at_period_end: bool) -> RemoteSubscription:
-    """Call before taking the subscription's row lock: no provider I/O under a lock (rule 4)."""
+    """Call before taking the subscription's row lock: no provider I/O under a lock."""
     assert subscription.provider_subscription_id is not None
     return await _stripe().cancel_subscription(
         subscription.provider_subscription_id, at_period_end=at_period_end
