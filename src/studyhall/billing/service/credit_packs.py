@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -76,7 +77,11 @@ async def list_packs(
     session: AsyncSession, page: PageRequest, *, include_inactive: bool
 ) -> tuple[list[CreditPack], str | None]:
     """One page of the packs, by currency and price."""
-    order = [CreditPack.currency, CreditPack.price_cents, CreditPack.id]
+    order: list[ColumnElement[Any]] = [
+        CreditPack.currency.expression,
+        CreditPack.price_cents.expression,
+        CreditPack.id.expression,
+    ]
     query = select(CreditPack)
     if not include_inactive:
         query = query.where(CreditPack.is_active.is_(True))

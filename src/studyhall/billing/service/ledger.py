@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import profiles as accounts_profiles
@@ -291,7 +292,8 @@ async def entries(
 ) -> tuple[list[CreditLedgerEntry], str | None]:
     """One page of the user's ledger, newest first, and the cursor of the next."""
     query = select(CreditLedgerEntry).where(CreditLedgerEntry.user_id == user_id)
-    beyond = after([CreditLedgerEntry.seq], page.key(int), descending=True)
+    order: list[ColumnElement[Any]] = [CreditLedgerEntry.seq.expression]
+    beyond = after(order, page.key(int), descending=True)
     if beyond is not None:
         query = query.where(beyond)
     query = query.order_by(CreditLedgerEntry.seq.desc()).limit(page.limit + 1)

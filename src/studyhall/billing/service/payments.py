@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -293,7 +294,7 @@ async def list_for_user(
     session: AsyncSession, user_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[Payment], str | None]:
     """One page of the user's payments, the newest first."""
-    order = [Payment.created_at, Payment.id]
+    order: list[ColumnElement[Any]] = [Payment.created_at.expression, Payment.id.expression]
     query = select(Payment).where(Payment.user_id == user_id)
     beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
     if beyond is not None:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -375,7 +376,10 @@ async def statements_of(
     session: AsyncSession, tutor_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[PayoutStatement], str | None]:
     """One page of the tutor's statements, the latest period first."""
-    order = [PayoutStatement.period_end, PayoutStatement.id]
+    order: list[ColumnElement[Any]] = [
+        PayoutStatement.period_end.expression,
+        PayoutStatement.id.expression,
+    ]
     query = select(PayoutStatement).where(PayoutStatement.tutor_id == tutor_id)
     beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
     if beyond is not None:

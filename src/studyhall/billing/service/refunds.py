@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
@@ -232,7 +233,7 @@ async def list_for_payment(
     session: AsyncSession, payment_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[Refund], str | None]:
     """One page of a payment's refunds, the oldest first."""
-    order = [Refund.created_at, Refund.id]
+    order: list[ColumnElement[Any]] = [Refund.created_at.expression, Refund.id.expression]
     query = select(Refund).where(Refund.payment_id == payment_id)
     beyond = after(order, page.key(datetime, uuid.UUID))
     if beyond is not None:

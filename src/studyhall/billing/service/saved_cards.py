@@ -12,8 +12,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,7 +88,10 @@ async def list_for_user(
     session: AsyncSession, user_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[PaymentMethod], str | None]:
     """One page of the user's saved cards, the newest first."""
-    order = [PaymentMethod.created_at, PaymentMethod.id]
+    order: list[ColumnElement[Any]] = [
+        PaymentMethod.created_at.expression,
+        PaymentMethod.id.expression,
+    ]
     query = select(PaymentMethod).where(
         PaymentMethod.user_id == user_id, PaymentMethod.deleted_at.is_(None)
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +77,11 @@ async def list_plans(
     session: AsyncSession, page: PageRequest, *, include_inactive: bool
 ) -> tuple[list[Plan], str | None]:
     """One page of the plans, by key and price."""
-    order = [Plan.key, Plan.price_cents, Plan.id]
+    order: list[ColumnElement[Any]] = [
+        Plan.key.expression,
+        Plan.price_cents.expression,
+        Plan.id.expression,
+    ]
     query = select(Plan)
     if not include_inactive:
         query = query.where(Plan.is_active.is_(True))

@@ -22,8 +22,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -340,7 +341,10 @@ async def list_events(
         )
     if provider is not None:
         query = query.where(WebhookEvent.provider == provider)
-    order = [WebhookEvent.received_at, WebhookEvent.id]
+    order: list[ColumnElement[Any]] = [
+        WebhookEvent.received_at.expression,
+        WebhookEvent.id.expression,
+    ]
     beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
     if beyond is not None:
         query = query.where(beyond)
