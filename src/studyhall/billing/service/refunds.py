@@ -30,6 +30,7 @@ from studyhall.kit.paging import PageRequest, after
 
 @queue.task(name="studyhall.billing.execute_refund", queue="billing", retry=backoff(6, 3))
 async def execute_refund(refund_id: str) -> None:
+    """Ask the provider to refund one pending refund of ours, then record its answer."""
     database = runtime().database
     async with database.transaction() as session:
         await cross_users(session)

@@ -107,8 +107,8 @@ async def abandon_pending_payment(
     session: AsyncSession, purpose: str, purpose_ids: list[uuid.UUID], reason: str
 ) -> None:
     """In the transaction that ends what ``purpose_ids`` were holding: their pending remote
-    payments are canceled by ``abandon_payment`` once it commits. The caller has lifted row
-    level security (it acts for the system)."""
+    payments are canceled by ``abandon_payment`` once it commits. The caller's unit of work
+    crosses users (``db.rls.cross_users``): it acts for the system."""
     if not purpose_ids:
         return
     pending = await session.scalars(

@@ -61,6 +61,8 @@ class Received:
 
 @queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))
 async def apply_webhook_event(event_row_id: str) -> None:
+    """Apply one stored event once, fetching a subscription's current state from Stripe first
+    (with no lock held); an event about something not committed yet is retried later."""
     row_id = uuid.UUID(event_row_id)
     database = runtime().database
     remote = None
