@@ -16,7 +16,7 @@ import pytest
 import stripe
 from pydantic import SecretStr
 
-from studyhall.billing.payouts import transfer_statement
+from studyhall.billing.jobs import transfer_statement
 from studyhall.db.engine import Database
 from studyhall.scheduling.jobs import complete_finished
 from tests.billing.fakes import FakeApi, serve

@@ -4,6 +4,7 @@ manual payment."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -22,6 +23,7 @@ from studyhall.billing.schemas import (
     PayoutStatementRead,
 )
 from studyhall.billing.service import payouts
+from studyhall.billing.service.buying import IdempotencyKey, once
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import Forbidden, NotFound
 from studyhall.kit.paging import PageQuery
@@ -117,12 +119,26 @@ async def payout_period_close(
 
 @router.post(
     "/billing/admin/payouts/statements/{statement_id}/mark-paid",
+    response_model=PayoutStatementRead,
     summary="Record that a statement was paid outside Stripe (admin)",
 )
 async def payout_statement_mark_paid(
-    statement_id: uuid.UUID, admin: Admin, session: AdminSession
-) -> PayoutStatementRead:
-    """Only a due statement (one a transfer has claimed is 409), audited, so a tutor is never
-    paid twice."""
-    statement = await payouts.mark_paid(session, admin.id, statement_id, payouts.utcnow())
-    return PayoutStatementRead.model_validate(statement)
+    statement_id: uuid.UUID, admin: Admin, session: AdminSession, key: IdempotencyKey
+) -> Any:
+    """Only a due statement (one a transfer has claimed is 409 ``statement_not_due``), audited,
+    so a tutor is never paid twice. No body; a replayed ``Idempotency-Key`` answers as the
+    first."""
+
+    async def work() -> PayoutStatementRead:
+        statement = await payouts.mark_paid(session, admin.id, statement_id, payouts.utcnow())
+        return PayoutStatementRead.model_validate(statement)
+
+    return await once(
+        session,
+        key=key,
+        user_id=admin.id,
+        scope=f"POST /billing/admin/payouts/statements/{statement_id}/mark-paid",
+        payload={},
+        status=200,
+        work=work,
+    )
