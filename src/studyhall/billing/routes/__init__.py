@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from studyhall.billing.routes import credits, payments, payouts, subscriptions
 
-router = APIRouter()
+router = APIRouter(tags=["billing"])
 router.include_router(payments.router)
 router.include_router(credits.router)
 router.include_router(subscriptions.router)
