@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from studyhall.billing import rls
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from tests.billing.fakes import FakeApi, serve
 
 
@@ -131,7 +131,7 @@ async def create_pack(
 async def scalar(db: Database, sql: str, **params: object) -> object:
     """One value, read across every user's rows (as trusted code may)."""
     async with db.transaction() as session:
-        await rls.trust(session)
+        await cross_users(session)
         return await session.scalar(text(sql), params)
 
 

@@ -82,7 +82,7 @@ async def _rejected(client: httpx.AsyncClient, admin: Caller) -> list[dict[str, 
         f"{API}/billing/admin/webhook-events", params={"state": "rejected"}, headers=admin.headers
     )
     assert response.status_code == 200, response.text
-    listed: list[dict[str, Any]] = response.json()
+    listed: list[dict[str, Any]] = response.json()["items"]
     return listed
 
 

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from studyhall.billing import expiry, ledger, rls
 from studyhall.billing import jobs as billing_jobs
+from studyhall.billing.service import expiry, ledger
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import PaymentRequired
 from tests.billing.conftest import (
@@ -150,7 +151,7 @@ async def test_credits_are_for_students_only(
         == 0
     )
     mine = await client.get(CREDITS, headers=tutor.headers)
-    assert (mine.json()["balance"], mine.json()["expiring"], mine.json()["entries"]) == (0, [], [])
+    assert (mine.json()["balance"], mine.json()["expiring"], mine.json()["items"]) == (0, [], [])
 
 
 async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
@@ -182,7 +183,7 @@ async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
     assert await _expiry_entries(db, student.id) == [-60]
     assert await ledger_consistent(db, student.id) == (10, 10)
     seen = (await client.get(CREDITS, headers=student.headers)).json()
-    assert (seen["balance"], seen["expiring"], seen["entries"][0]["reason"]) == (10, [], "expiry")
+    assert (seen["balance"], seen["expiring"], seen["items"][0]["reason"]) == (10, [], "expiry")
     assert (
         await scalar(
             db,
@@ -192,7 +193,7 @@ async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
         is True
     )
     reversal = await client.post(
-        f"/api/v1/billing/admin/credit-entries/{seen['entries'][0]['id']}/reverse",
+        f"/api/v1/billing/admin/credit-entries/{seen['items'][0]['id']}/reverse",
         json={},
         headers=admin.with_key(),
     )
@@ -266,7 +267,7 @@ async def test_spending_takes_the_earliest_expiring_credits_and_refunds_give_the
     # A full reversal of a debit returns everything it took, with the same expiry.
     second = await _post(db, student.id, -10, "booking", booking_id=uuid.uuid4())
     async with db.transaction() as session:
-        await rls.trust(session)
+        await cross_users(session)
         await ledger.reverse(session, second.id, actor=None, note=None, reason="refund")
     assert await _expire(db, later + timedelta(days=1)) == 0
     assert await ledger_consistent(db, student.id) == (10, 10)

@@ -29,7 +29,7 @@ async def test_buying_a_pack_with_the_manual_provider_credits_the_buyer(
     student = await sign_up(client)
 
     listed = await client.get("/api/v1/billing/credit-packs")
-    assert [p["id"] for p in listed.json()] == [pack_id]
+    assert [p["id"] for p in listed.json()["items"]] == [pack_id]
 
     response = await client.post(
         f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=student.with_key()
@@ -50,25 +50,33 @@ async def test_buying_a_pack_with_the_manual_provider_credits_the_buyer(
     )
     credits = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
     assert credits["balance"] == 120
-    assert [
-        (e["seq"], e["delta"], e["reason"], e["balance_after"]) for e in credits["entries"]
-    ] == [(1, 120, "purchase", 120)]
-    assert credits["entries"][0]["payment_id"] == payment["id"]
+    assert [(e["seq"], e["delta"], e["reason"], e["balance_after"]) for e in credits["items"]] == [
+        (1, 120, "purchase", 120)
+    ]
+    assert credits["items"][0]["payment_id"] == payment["id"]
     assert await ledger_consistent(db, student.id) == (120, 120)
 
 
-async def test_purchase_needs_an_idempotency_key_and_an_active_pack(
+async def test_purchase_takes_an_optional_key_and_body_and_needs_an_active_pack(
     client: httpx.AsyncClient, owner_db: Database, db: Database
 ) -> None:
     admin = await make_admin(client, owner_db)
     pack_id = await create_pack(client, admin)
     student = await sign_up(client)
+    url = f"/api/v1/billing/credit-packs/{pack_id}/purchase"
 
-    missing = await client.post(
-        f"/api/v1/billing/credit-packs/{pack_id}/purchase", json={}, headers=student.headers
-    )
-    assert missing.status_code == 400
-    assert missing.json()["code"] == "idempotency_key_required"
+    # Every field is optional: no body and ``{}`` are the same purchase; no key is a new one.
+    bare = await client.post(url, headers=student.headers)
+    empty = await client.post(url, json={}, headers=student.headers)
+    assert (bare.status_code, empty.status_code) == (201, 201), (bare.text, empty.text)
+    assert bare.json()["payment"]["id"] != empty.json()["payment"]["id"]
+    keyed = student.with_key()
+    first = await client.post(url, headers=keyed)
+    replay = await client.post(url, json={}, headers=keyed)
+    assert first.status_code == replay.status_code == 201
+    assert replay.content == first.content
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert await _count(db, "payments") == 3
 
     hidden = await client.patch(
         f"/api/v1/billing/admin/credit-packs/{pack_id}",
@@ -87,8 +95,8 @@ async def test_purchase_needs_an_idempotency_key_and_an_active_pack(
         headers=student.with_key(),
     )
     assert unknown.json()["code"] == "credit_pack_not_found"
-    assert await _count(db, "payments") == 0
-    assert await _count(db, "credit_ledger") == 0
+    assert await _count(db, "payments") == 3
+    assert await _count(db, "credit_ledger") == 3
 
 
 async def test_only_admins_manage_packs_and_bad_prices_are_refused(
@@ -175,7 +183,7 @@ async def test_partial_then_full_refund_takes_back_the_refunded_share(
     again = await client.post(url, json={}, headers=admin.with_key())
     assert (again.status_code, again.json()["code"]) == (409, "already_refunded")
     entries = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
-    assert [(e["delta"], e["reason"]) for e in reversed(entries["entries"])] == [
+    assert [(e["delta"], e["reason"]) for e in reversed(entries["items"])] == [
         (100, "purchase"),
         (-25, "refund"),
         (-75, "refund"),
@@ -256,7 +264,7 @@ async def test_manual_payments_wait_for_an_admin_when_auto_success_is_off(
     assert (twice.status_code, twice.json()["code"]) == (409, "payment_state_conflict")
     assert await ledger_consistent(db, student.id) == (30, 30)
     mine = await client.get("/api/v1/billing/payments", headers=student.headers)
-    assert sorted(p["status"] for p in mine.json()) == ["failed", "succeeded"]
+    assert sorted(p["status"] for p in mine.json()["items"]) == ["failed", "succeeded"]
     other = await sign_up(client)
     hidden = await client.get(f"/api/v1/billing/payments/{paid_id}", headers=other.headers)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "payment_not_found")

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from studyhall.billing import ledger
+from studyhall.billing.service import ledger
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
@@ -161,7 +161,7 @@ async def test_admin_adjustments_reversals_and_their_refusals(
     seen = await client.get(
         f"/api/v1/billing/admin/users/{student.id}/credits", headers=admin.headers
     )
-    assert [e["delta"] for e in seen.json()["entries"]] == [-40, 40]
+    assert [e["delta"] for e in seen.json()["items"]] == [-40, 40]
     actions = await scalar(
         db,
         "SELECT string_agg(action, ',' ORDER BY created_at) FROM audit_log "
@@ -190,4 +190,4 @@ async def test_row_level_security_hides_and_protects_other_users_rows(
             await ledger.post(session, owner.id, 1_000, "manual")
     assert await ledger_consistent(db, owner.id) == (25, 25)
     mine = await client.get("/api/v1/billing/credits", headers=stranger.headers)
-    assert (mine.json()["balance"], mine.json()["entries"]) == (0, [])
+    assert (mine.json()["balance"], mine.json()["items"]) == (0, [])

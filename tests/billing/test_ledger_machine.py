@@ -34,9 +34,9 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from studyhall.accounts.models import User
-from studyhall.billing import credit_packs, expiry, ledger, refunds
 from studyhall.billing.config import BillingSettings, configure_billing
-from studyhall.billing.payments import open_checkout
+from studyhall.billing.service import credit_packs, expiry, ledger, refunds
+from studyhall.billing.service.payments import open_checkout
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from dateutil.relativedelta import relativedelta
 
-from studyhall.billing import subscriptions
 from studyhall.billing.jobs import charge_saved_card, reconcile_payment, reconcile_pending
 from studyhall.billing.providers.paymob import PaymobRejected
+from studyhall.billing.service import subscriptions
 from studyhall.db.engine import Database
 from tests.billing.conftest import ledger_consistent, scalar
 from tests.billing.fakes import FakeApi, paymob_transaction

@@ -18,10 +18,10 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from studyhall.accounts.encryption import KeyRing, new_key
-from studyhall.billing import subscriptions
 from studyhall.billing.cli import rotate_keys
 from studyhall.billing.config import billing_settings, configure_billing
 from studyhall.billing.jobs import charge_saved_card
+from studyhall.billing.service import subscriptions
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
@@ -129,7 +129,7 @@ async def subscribed_with_card(
 async def cards(client: httpx.AsyncClient, caller: Caller) -> list[dict[str, Any]]:
     response = await client.get("/api/v1/billing/payment-methods", headers=caller.headers)
     assert response.status_code == 200, response.text
-    body: list[dict[str, Any]] = response.json()
+    body: list[dict[str, Any]] = response.json()["items"]
     return body
 
 

@@ -274,7 +274,7 @@ async def test_an_admin_refund_goes_to_stripe_from_a_job_with_the_refund_id_as_k
     listed = await client.get(
         f"/api/v1/billing/admin/payments/{payment['id']}/refunds", headers=admin.headers
     )
-    assert [(r["status"], r["provider_refund_id"]) for r in listed.json()] == [
+    assert [(r["status"], r["provider_refund_id"]) for r in listed.json()["items"]] == [
         ("succeeded", "re_0003")
     ]
     await deliver(client, event("charge.refunded", refunded(intent, 400)))
@@ -369,7 +369,7 @@ async def test_a_refund_stripe_refuses_is_failed_and_frees_the_amount(
     blocked = await client.post(url, json={}, headers=admin.with_key())
     assert (blocked.status_code, blocked.json()["code"]) == (422, "invalid_amount")
     await run_jobs()
-    listed = (await client.get(url, headers=admin.headers)).json()
+    listed = (await client.get(url, headers=admin.headers)).json()["items"]
     assert [(r["status"], r["amount_cents"]) for r in listed] == [("failed", 1000)]
     row = (
         await client.get(f"/api/v1/billing/payments/{payment['id']}", headers=admin.headers)

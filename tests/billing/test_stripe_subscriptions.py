@@ -82,7 +82,9 @@ async def test_a_stripe_subscription_is_mirrored_and_its_invoices_grant_credits_
         2027, 1, 1, tzinfo=UTC
     )
     assert datetime.fromisoformat(current["current_period_end"]) == datetime(2027, 2, 1, tzinfo=UTC)
-    payments = (await client.get("/api/v1/billing/payments", headers=student.headers)).json()
+    payments = (await client.get("/api/v1/billing/payments", headers=student.headers)).json()[
+        "items"
+    ]
     assert [(p["provider_payment_id"], p["status"], p["amount_cents"]) for p in payments] == [
         ("in_0004", "succeeded", 1200)
     ]

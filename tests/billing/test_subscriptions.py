@@ -10,8 +10,8 @@ import httpx
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
-from studyhall.billing import subscriptions
 from studyhall.billing.models import Plan, Subscription
+from studyhall.billing.service import plan_credits, subscriptions
 from studyhall.db.engine import Database
 from tests.billing.conftest import (
     Caller,
@@ -95,7 +95,7 @@ async def test_plans_are_managed_by_admins(
         headers=admin.headers,
     )
     assert bad.status_code == 422
-    listed = (await client.get("/api/v1/billing/plans")).json()
+    listed = (await client.get("/api/v1/billing/plans")).json()["items"]
     assert [(p["id"], p["key"], p["credits_per_period"]) for p in listed] == [(plan_id, "pro", 30)]
 
 
@@ -129,7 +129,7 @@ async def test_subscribing_pays_the_first_period_and_grants_its_credits_once(
         subscription = await session.get(Subscription, uuid.UUID(sub["id"]))
         plan = await session.get(Plan, uuid.UUID(plan_id))
         assert subscription is not None and plan is not None
-        granted = await subscriptions.grant_period_credits(session, subscription, plan, start)
+        granted = await plan_credits.grant_period_credits(session, subscription, plan, start)
     assert granted is False
     assert await ledger_consistent(db, student.id) == (30, 30)
     again = await client.post(

@@ -7,7 +7,8 @@ import uuid
 import httpx
 
 from studyhall.db.engine import Database
-from studyhall.kit.inputs import MAX_INT32, MAX_OFFSET
+from studyhall.kit.inputs import MAX_OFFSET
+from studyhall.kit.paging import MAX_LIMIT
 from tests.accounts.conftest import make_admin, sign_up
 from tests.foundation.openapi_walk import OpenApi
 
@@ -32,20 +33,20 @@ async def test_huge_integers_in_query_parameters_are_422(
     admin = await make_admin(client, owner_db)
     cases = [
         (f"{API}/bookings", student.headers, {"offset": BIGINT_OVERFLOW}, "query.offset"),
-        (f"{API}/billing/payments", student.headers, {"offset": BIGINT_OVERFLOW}, "query.offset"),
+        (f"{API}/billing/payments", student.headers, {"limit": BIGINT_OVERFLOW}, "query.limit"),
         (f"{API}/offerings", {}, {"offset": BIGINT_OVERFLOW}, "query.offset"),
         (f"{API}/tutors", {}, {"min_price_cents": BIGINT_OVERFLOW}, "query.min_price_cents"),
         (
             f"{API}/billing/credits",
             student.headers,
-            {"before_seq": INT_OVERFLOW},
-            "query.before_seq",
+            {"limit": INT_OVERFLOW},
+            "query.limit",
         ),
         (
             f"{API}/billing/admin/users/{student.id}/credits",
             admin.headers,
-            {"before_seq": INT_OVERFLOW},
-            "query.before_seq",
+            {"limit": INT_OVERFLOW},
+            "query.limit",
         ),
     ]
     for url, headers, params, field in cases:
@@ -61,9 +62,9 @@ async def test_the_largest_allowed_values_are_answered(
     student = await sign_up(client)
     for url, params in [
         (f"{API}/bookings", {"offset": MAX_OFFSET}),
-        (f"{API}/billing/payments", {"offset": MAX_OFFSET}),
+        (f"{API}/billing/payments", {"limit": MAX_LIMIT}),
         (f"{API}/offerings", {"offset": MAX_OFFSET}),
-        (f"{API}/billing/credits", {"before_seq": MAX_INT32}),
+        (f"{API}/billing/credits", {"limit": MAX_LIMIT}),
     ]:
         response = await client.get(url, params=params, headers=student.headers)
         assert response.status_code == 200, (url, response.text)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from studyhall.accounts.closures import wind_down_closed_account
-from studyhall.billing import subscriptions
+from studyhall.billing.service import subscriptions
 from studyhall.db.engine import Database
 from tests.conftest import run_jobs
 from tests.scheduling.conftest import (

@@ -17,9 +17,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from studyhall.billing import rls, webhooks
+from studyhall.billing.service import webhooks
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from tests.billing.conftest import SECRET
 from tests.billing.fakes import FakeApi, serve
 from tests.billing.test_stripe import deliver, event, refunded, succeeded
@@ -86,7 +87,8 @@ async def _stored_event(client: httpx.AsyncClient, owner_db: Database, payload: 
 
 
 async def _apply(db: Database, row_id: uuid.UUID) -> bool:
-    async with rls.system_transaction(db) as session:
+    async with db.transaction() as session:
+        await cross_users(session)
         return await webhooks.apply(session, row_id)
 
 

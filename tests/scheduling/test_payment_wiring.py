@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from studyhall.billing import ledger
+from studyhall.billing.service import ledger
 from studyhall.db.engine import Database
 from tests.scheduling.conftest import (
     API,

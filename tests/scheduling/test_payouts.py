@@ -16,7 +16,7 @@ import pytest
 import stripe
 from pydantic import SecretStr
 
-from studyhall.billing.payouts import transfer_statement
+from studyhall.billing.jobs import transfer_statement
 from studyhall.db.engine import Database
 from studyhall.scheduling.jobs import complete_finished
 from tests.billing.fakes import FakeApi, serve
@@ -297,7 +297,7 @@ async def test_connect_onboarding_transfer_and_webhooks_once_in_any_order(
         )
         == 1
     )
-    seen = (await overview(client, m.tutor))["statements"]
+    seen = (await overview(client, m.tutor))["items"]
     assert [(s["status"], s["stripe_transfer_id"]) for s in seen] == [("reversed", transfer_id)]
 
 

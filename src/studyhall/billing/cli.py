@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from studyhall.accounts.encryption import KeyRing
-from studyhall.billing import saved_cards
+from studyhall.billing.service import saved_cards
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database

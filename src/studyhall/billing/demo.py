@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import payouts
 from studyhall.billing.models import CreditPack, Plan
+from studyhall.billing.service import payouts
 from studyhall.config import Settings
+from studyhall.db.rls import cross_users
 
 PACKS = (("Starter credits", 50, 500, "USD"), ("Study pack", 220, 2000, "USD"),
          ("Paymob pack", 200, 15000, "EGP"))  # fmt: skip
@@ -23,6 +24,7 @@ PLANS = (
 
 
 async def load(session: AsyncSession, settings: Settings) -> list[str]:
+    await cross_users(session)  # the payout statements gather every tutor's entries
     added = 0
     for name, credits, price, currency in PACKS:
         exists = await session.scalar(select(CreditPack.id).where(CreditPack.name == name))

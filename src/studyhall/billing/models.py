@@ -1,10 +1,10 @@
-"""Billing tables: seed 000 ``stripe_customers``/``payments``/``credit_ledger``/
-``stripe_subscriptions``, seed 003 ``subscriptions`` (Paymob, EGP) and the money side of seed
-004 ``purchases``.
+"""Billing tables: payments and their refunds, the provider customers and saved cards, the credit
+ledger, plans and subscriptions (Stripe's and our own, Paymob in EGP), provider webhook events and
+tutors' payouts.
 
 A payment says what it pays for as ``purpose`` + ``purpose_id`` instead of one foreign key per kind
 of thing: bookings and course purchases live in other domains and plug in through the purpose
-registry (``studyhall.billing.purposes``), so this schema does not change when they do.
+registry (``studyhall.billing.service.purposes``), so this schema does not change when they do.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from studyhall.kit.inputs import MAX_CENTS, MAX_TOKENS
+from studyhall.kit.paging import Page
 from studyhall.kit.patch import PatchBody
 
 ProviderField = Literal["manual", "stripe", "paymob"]
@@ -97,11 +98,12 @@ class ExpiringCredits(BaseModel):
     expires_at: datetime
 
 
-class CreditsRead(BaseModel):
+class CreditsRead(Page[LedgerEntryRead]):
+    """The balance, when unspent credits expire, and one page of the ledger (newest first)."""
+
     balance: int
     # The next few moments when unspent credits expire, soonest first.
     expiring: list[ExpiringCredits]
-    entries: list[LedgerEntryRead]
 
 
 class ManualCreditBody(BaseModel):
@@ -289,13 +291,38 @@ class PayoutStatementDetails(PayoutStatementRead):
     entries: list[EarningEntryRead]
 
 
-class PayoutsOverview(BaseModel):
+class PayoutsOverview(Page[PayoutStatementRead]):
+    """The unpaid balance and one page of statements (the latest period first)."""
+
     # Per currency: earned and not on a statement yet, plus a negative total carried forward.
     unpaid_balance_cents: dict[str, int]
-    statements: list[PayoutStatementRead]
 
 
 class ClosePeriodBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     period_end: datetime
+
+
+class CreditPackPage(Page[CreditPackRead]):
+    pass
+
+
+class PaymentPage(Page[PaymentRead]):
+    pass
+
+
+class RefundPage(Page[RefundRead]):
+    pass
+
+
+class WebhookEventPage(Page[WebhookEventRead]):
+    pass
+
+
+class PlanPage(Page[PlanRead]):
+    pass
+
+
+class PaymentMethodPage(Page[PaymentMethodRead]):
+    pass

@@ -1,4 +1,4 @@
-"""Paymob (seed 003, EGP): Intention API for checkout, HMAC-SHA512 verified transaction callbacks,
+"""Paymob (Egypt, EGP): Intention API for checkout, HMAC-SHA512 verified transaction callbacks,
 transaction inquiry for reconciliation.
 
 Paymob does not sign the raw body. It sends ``?hmac=<hex>`` computed with HMAC-SHA512 (the

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import math
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import expiry, ledger, payments, purposes
 from studyhall.billing.models import CreditLedgerEntry, CreditPack, Payment
+from studyhall.billing.service import checkout, expiry, ledger, purposes
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 
 PURPOSE = "credit_pack"
 
@@ -30,7 +32,7 @@ async def create(
     currency: str,
     actor: uuid.UUID,
 ) -> CreditPack:
-    payments.validate_money(price_cents, currency)
+    checkout.validate_money(price_cents, currency)
     pack = CreditPack(
         name=name, credits=credits, price_cents=price_cents, currency=currency, is_active=True
     )
@@ -71,23 +73,35 @@ async def update(
     return pack
 
 
-async def list_packs(session: AsyncSession, *, include_inactive: bool) -> list[CreditPack]:
-    query = select(CreditPack).order_by(CreditPack.currency, CreditPack.price_cents)
+async def list_packs(
+    session: AsyncSession, page: PageRequest, *, include_inactive: bool
+) -> tuple[list[CreditPack], str | None]:
+    """One page of the packs, by currency and price."""
+    order: list[ColumnElement[Any]] = [
+        CreditPack.currency.expression,
+        CreditPack.price_cents.expression,
+        CreditPack.id.expression,
+    ]
+    query = select(CreditPack)
     if not include_inactive:
         query = query.where(CreditPack.is_active.is_(True))
-    return list(await session.scalars(query))
+    beyond = after(order, page.key(str, int, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list(await session.scalars(query.order_by(*order).limit(page.limit + 1)))
+    return page.of(rows, lambda pack: (pack.currency, pack.price_cents, pack.id))
 
 
 async def purchase(
     session: AsyncSession, user: User, pack_id: uuid.UUID, provider: str | None
 ) -> Payment:
     """The pending payment for a pack; ``payments.open_checkout`` opens it at the provider."""
-    provider_name = payments.choose_provider(provider)
+    provider_name = checkout.choose_provider(provider)
     pack = await session.get(CreditPack, pack_id)
     if pack is None or not pack.is_active:
         raise NotFound("No such credit pack on sale.", code="credit_pack_not_found")
     await ledger.require_holder(session, user.id)
-    return await payments.prepare(
+    return await checkout.prepare(
         session,
         user=user,
         purpose=PURPOSE,

@@ -12,19 +12,21 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.encryption import KeyRing, reencrypt_rows
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import payments
 from studyhall.billing.models import Payment, PaymentMethod
 from studyhall.billing.providers.base import PaymentRequest, SavedCard
+from studyhall.billing.service import payments
 from studyhall.jobs import runtime
 from studyhall.kit.errors import NotFound
+from studyhall.kit.paging import PageRequest, after
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,23 @@ async def save(session: AsyncSession, card: SavedCard) -> bool:
     return True
 
 
-async def list_for_user(session: AsyncSession, user_id: uuid.UUID) -> list[PaymentMethod]:
-    rows = await session.scalars(
-        select(PaymentMethod)
-        .where(PaymentMethod.user_id == user_id, PaymentMethod.deleted_at.is_(None))
-        .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id)
+async def list_for_user(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[PaymentMethod], str | None]:
+    """One page of the user's saved cards, the newest first."""
+    order: list[ColumnElement[Any]] = [
+        PaymentMethod.created_at.expression,
+        PaymentMethod.id.expression,
+    ]
+    query = select(PaymentMethod).where(
+        PaymentMethod.user_id == user_id, PaymentMethod.deleted_at.is_(None)
     )
-    return list(rows)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = list(await session.scalars(query))
+    return page.of(rows, lambda method: (method.created_at, method.id))
 
 
 async def latest(session: AsyncSession, user_id: uuid.UUID, provider: str) -> PaymentMethod | None:

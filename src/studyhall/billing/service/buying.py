@@ -1,6 +1,8 @@
-"""Helpers the billing routes share: required Idempotency-Key, the replay-or-run wrapper, and
-``pay_once`` for every route that starts a payment (course checkout, credit packs, bookings,
-subscriptions)."""
+"""One way to buy: every POST that moves money, in billing or in a domain that sells through it
+(course checkout, credit packs, bookings, subscriptions), runs through ``once`` (no provider
+call) or ``pay_once`` (a provider is called between two short transactions). Both take the
+optional ``Idempotency-Key`` the same way: a retry with the key replays the first answer, byte for
+byte, and a key has at most one effect whatever the timing."""
 
 from __future__ import annotations
 
@@ -14,42 +16,18 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.deps import Admin
-from studyhall.billing import payments, rls
-from studyhall.billing.payments import Started
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
-from studyhall.db.deps import Session
+from studyhall.billing.service import payments
+from studyhall.billing.service.payments import Started
 from studyhall.db.engine import Database
 from studyhall.kit import idempotency
-from studyhall.kit.errors import BadRequest
 
-
-async def required_idempotency_key(
-    key: Annotated[str | None, Depends(idempotency.idempotency_key_header)],
-) -> str:
-    # Money moves only once per intent: a client that cannot retry safely must not start.
-    if key is None:
-        raise BadRequest(
-            "Send an Idempotency-Key header (a fresh UUID per intended payment) with this request.",
-            code="idempotency_key_required",
-        )
-    return key
-
-
-IdempotencyKey = Annotated[str, Depends(required_idempotency_key)]
-# Where a repeat is harmless without one (settling a manual payment answers 409 the second time).
-OptionalIdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
-
-
-async def _admin_session(admin: Admin, session: Session) -> AsyncSession:
-    # Admins act on other users' money: the request's transaction may cross row level security.
-    await rls.trust(session)
-    return session
-
-
-AdminSession = Annotated[AsyncSession, Depends(_admin_session)]
+# Optional on every POST that moves money, and handled the same way everywhere: a retry with the
+# same key replays the first answer byte for byte; without a key each request is a new intent.
+IdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
 
 
 async def once(
@@ -66,8 +44,7 @@ async def once(
     if claimed.replay is not None:
         return claimed.replay
     body = (await work()).model_dump(mode="json")
-    await idempotency.remember(session, claimed, status, body)
-    return JSONResponse(body, status_code=status)
+    return await _remembered(session, claimed, status, body)
 
 
 def started(result: Started) -> PaymentStarted:
@@ -183,8 +160,24 @@ async def open_once(
         raise
     async with database.transaction(user_id) as session:
         body = (await answer(session, intent, opened)).model_dump(mode="json")
-        await idempotency.remember(session, claimed, intent.status, body)
-    return JSONResponse(body, status_code=intent.status)
+        return await _remembered(session, claimed, intent.status, body)
+
+
+async def _remembered(
+    session: AsyncSession, claimed: idempotency.Claim, status: int, body: Any
+) -> JSONResponse:
+    """Store the answer for the key and give it in the form a replay will have: the store keeps
+    an object's keys in its own order, so the first answer is read back from it and every
+    replay is the same bytes."""
+    await idempotency.remember(session, claimed, status, body)
+    if claimed.key is not None:
+        row = idempotency.IdempotencyKey
+        body = await session.scalar(
+            select(row.response_body).where(
+                row.user_id == claimed.user_id, row.scope == claimed.scope, row.key == claimed.key
+            )
+        )
+    return JSONResponse(body, status_code=status)
 
 
 async def _claim_or_wait(

@@ -10,42 +10,45 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
-from studyhall.billing import ledger, saved_cards, subscriptions
-from studyhall.billing.http import (
-    AdminSession,
-    IdempotencyKey,
-    Intent,
-    open_once,
-    pay_once,
-    started,
-)
 from studyhall.billing.models import Subscription
-from studyhall.billing.payments import Started
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CancelBody,
     EntitlementsRead,
+    PaymentMethodPage,
     PaymentMethodRead,
     PaymentStarted,
     PlanCreate,
+    PlanPage,
     PlanRead,
     SubscribeBody,
     SubscriptionRead,
     SubscriptionStarted,
 )
+from studyhall.billing.service import ledger, saved_cards, subscriptions
+from studyhall.billing.service.buying import IdempotencyKey, Intent, open_once, pay_once, started
+from studyhall.billing.service.payments import Started
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import NotFound
+from studyhall.kit.paging import PageQuery
 
-router = APIRouter(tags=["billing"])
-
-
-@router.get("/billing/plans", summary="Plans on sale (public)")
-async def list_plans(session: Session) -> list[PlanRead]:
-    plans = await subscriptions.list_plans(session, include_inactive=False)
-    return [PlanRead.model_validate(plan) for plan in plans]
+router = APIRouter()
 
 
-@router.post("/billing/admin/plans", status_code=status.HTTP_201_CREATED)
-async def create_plan(body: PlanCreate, admin: Admin, session: AdminSession) -> PlanRead:
+@router.get("/billing/plans", summary="List the plans on sale")
+async def plans_list(session: Session, page: PageQuery) -> PlanPage:
+    """The active subscription plans, by key and price. Public: no sign-in needed."""
+    plans, next_cursor = await subscriptions.list_plans(session, page, include_inactive=False)
+    return PlanPage(
+        items=[PlanRead.model_validate(plan) for plan in plans], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/billing/admin/plans", status_code=status.HTTP_201_CREATED, summary="Create a plan (admin)"
+)
+async def plans_create(body: PlanCreate, admin: Admin, session: AdminSession) -> PlanRead:
+    """A new plan, on sale at once; key, billing cycle and currency are unique together."""
     plan = await subscriptions.create_plan(session, body.model_dump(), admin.id)
     return PlanRead.model_validate(plan)
 
@@ -54,10 +57,14 @@ async def create_plan(body: PlanCreate, admin: Admin, session: AdminSession) -> 
     "/billing/subscriptions",
     status_code=status.HTTP_201_CREATED,
     response_model=SubscriptionStarted,
+    summary="Subscribe to a plan",
 )
-async def subscribe(
+async def subscriptions_create(
     body: SubscribeBody, user: CurrentUserDetached, database: AppDatabase, key: IdempotencyKey
 ) -> Any:
+    """Start a subscription and the payment of its first period (nothing to pay during a
+    trial). With an ``Idempotency-Key`` a retry replays the first answer."""
+
     async def prepare(session: AsyncSession) -> Intent:
         written = await subscriptions.subscribe(session, user, body.plan_id, body.provider)
         payment_id = None if written.payment is None else written.payment.id
@@ -89,8 +96,9 @@ async def subscribe(
     )
 
 
-@router.get("/billing/subscriptions/current")
-async def current_subscription(user: CurrentUser, session: Session) -> SubscriptionRead:
+@router.get("/billing/subscriptions/current", summary="Get your current subscription")
+async def subscription_get(user: CurrentUser, session: Session) -> SubscriptionRead:
+    """Your live subscription (trial, active or past due); 404 when there is none."""
     subscription = await subscriptions.live(session, user.id)
     if subscription is None:
         raise NotFound("You have no live subscription.", code="subscription_not_found")
@@ -101,10 +109,14 @@ async def current_subscription(user: CurrentUser, session: Session) -> Subscript
     "/billing/subscriptions/current/pay",
     status_code=status.HTTP_201_CREATED,
     response_model=PaymentStarted,
+    summary="Pay your subscription's next period now",
 )
-async def pay_subscription(
+async def subscription_pay(
     user: CurrentUserDetached, database: AppDatabase, key: IdempotencyKey
 ) -> Any:
+    """Start the payment for a past-due, unpaid or trial subscription's next period. No body.
+    With an ``Idempotency-Key`` a retry replays the first answer."""
+
     async def prepare(session: AsyncSession) -> Intent:
         payment = await subscriptions.pay_now(session, user)
         return Intent(status.HTTP_201_CREATED, payment.id, payment.id)
@@ -124,16 +136,20 @@ async def pay_subscription(
     )
 
 
-@router.post("/billing/subscriptions/current/cancel")
-async def cancel_subscription(
-    body: CancelBody, user: CurrentUser, session: Session
+@router.post("/billing/subscriptions/current/cancel", summary="Cancel your subscription")
+async def subscription_cancel(
+    user: CurrentUser, session: Session, body: CancelBody | None = None
 ) -> SubscriptionRead:
-    subscription = await subscriptions.cancel(session, user, at_period_end=body.at_period_end)
+    """At the end of the paid period (the default; no body needed), or at once with
+    ``at_period_end: false``."""
+    asked = body or CancelBody()
+    subscription = await subscriptions.cancel(session, user, at_period_end=asked.at_period_end)
     return SubscriptionRead.model_validate(subscription)
 
 
-@router.get("/billing/entitlements")
-async def my_entitlements(user: CurrentUser, session: Session) -> EntitlementsRead:
+@router.get("/billing/entitlements", summary="Get your plan, AI quotas and credit balance")
+async def entitlements_get(user: CurrentUser, session: Session) -> EntitlementsRead:
+    """What your subscription entitles you to now, and your credit balance."""
     found = await subscriptions.entitlements(session, user.id)
     return EntitlementsRead(
         plan_key=found.plan_key,
@@ -147,10 +163,16 @@ async def my_entitlements(user: CurrentUser, session: Session) -> EntitlementsRe
     )
 
 
-@router.get("/billing/payment-methods", summary="Your saved cards (they renew your subscription)")
-async def list_payment_methods(user: CurrentUser, session: Session) -> list[PaymentMethodRead]:
-    methods = await saved_cards.list_for_user(session, user.id)
-    return [PaymentMethodRead.model_validate(method) for method in methods]
+@router.get("/billing/payment-methods", summary="List your saved cards")
+async def payment_methods_list(
+    user: CurrentUser, session: Session, page: PageQuery
+) -> PaymentMethodPage:
+    """Your saved cards, the newest first; the latest one renews a Paymob subscription."""
+    methods, next_cursor = await saved_cards.list_for_user(session, user.id, page)
+    return PaymentMethodPage(
+        items=[PaymentMethodRead.model_validate(method) for method in methods],
+        next_cursor=next_cursor,
+    )
 
 
 @router.delete(
@@ -158,8 +180,9 @@ async def list_payment_methods(user: CurrentUser, session: Session) -> list[Paym
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a saved card",
 )
-async def delete_payment_method(
+async def payment_method_delete(
     method_id: uuid.UUID, user: CurrentUser, session: Session
 ) -> Response:
+    """The card is forgotten (its token erased), so it is never charged again."""
     await saved_cards.delete(session, user.id, method_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

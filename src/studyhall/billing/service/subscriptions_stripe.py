@@ -17,13 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import payments, rls
 from studyhall.billing.config import billing_settings
+from studyhall.billing.events import PaymentSucceeded
 from studyhall.billing.models import Payment, Plan, Subscription
 from studyhall.billing.providers.base import EventRejected, PaidInvoice, RemoteSubscription
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.service import payments
+from studyhall.billing.service.plan_credits import PURPOSE, grant_period_credits
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Unprocessable
+from studyhall.kit.events import emit
 
 
 def _stripe() -> StripeProvider:
@@ -42,8 +46,8 @@ def price_id(plan: Plan) -> str:
 
 
 async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteSubscription | None:
-    """Create the customer and the incomplete subscription at Stripe with no transaction open
-    (rule 4), then store Stripe's id in a short transaction.
+    """Create the customer and the incomplete subscription at Stripe with no transaction open,
+    then store Stripe's id in a short transaction.
 
     Safe to repeat: the idempotency keys are ``customer-<user>`` and
     ``subscription-<subscription>``, so a retry gets the same objects (and the first invoice's
@@ -51,7 +55,8 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
     re-fetch Stripe's current state) keep the row up to date, and a replayed creation answer
     must not take it back. None: the member canceled it before it was opened (nothing to pay).
     """
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         subscription = await session.get(Subscription, subscription_id)
         assert subscription is not None
         user = await session.get(User, subscription.user_id)
@@ -61,7 +66,8 @@ async def open_remote(database: Database, subscription_id: uuid.UUID) -> RemoteS
         return None
     customer_id = await payments.stripe_customer(database, user)
     remote = await _stripe().start_subscription(subscription_id, customer_id, price_id(plan))
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         subscription = await _lock(session, subscription_id)
         if subscription.provider_subscription_id is None:
             subscription.provider_subscription_id = remote.provider_subscription_id
@@ -93,7 +99,7 @@ async def _lock(session: AsyncSession, subscription_id: uuid.UUID) -> Subscripti
 
 
 async def cancel(subscription: Subscription, *, at_period_end: bool) -> RemoteSubscription:
-    """Call before taking the subscription's row lock: no provider I/O under a lock (rule 4)."""
+    """Call before taking the subscription's row lock: no provider I/O under a lock."""
     assert subscription.provider_subscription_id is not None
     return await _stripe().cancel_subscription(
         subscription.provider_subscription_id, at_period_end=at_period_end
@@ -153,8 +159,6 @@ async def sync(session: AsyncSession, remote: RemoteSubscription) -> bool:
 
 async def record_paid_invoice(session: AsyncSession, invoice: PaidInvoice) -> bool:
     """One succeeded payment per invoice, and the period's credits with it."""
-    from studyhall.billing.subscriptions import PURPOSE, grant_period_credits
-
     subscription = await _find(session, invoice.provider_subscription_id)
     if subscription is None:
         return False
@@ -201,4 +205,15 @@ async def record_paid_invoice(session: AsyncSession, invoice: PaidInvoice) -> bo
     plan = await session.get(Plan, subscription.plan_id)
     assert plan is not None
     await grant_period_credits(session, subscription, plan, invoice.period_start)
+    await emit(
+        session,
+        PaymentSucceeded(
+            payment_id=payment_id,
+            user_id=subscription.user_id,
+            purpose=PURPOSE,
+            amount_cents=invoice.amount_cents,
+            currency=invoice.currency,
+            provider="stripe",
+        ),
+    )
     return True

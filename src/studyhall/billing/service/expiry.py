@@ -28,10 +28,11 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import StudentProfile, User
-from studyhall.billing import ledger, rls
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import CreditLedgerEntry
+from studyhall.billing.service import ledger
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 
 BATCH = 100
 log = logging.getLogger(__name__)
@@ -200,7 +201,8 @@ async def run_expiry(database: Database, now: datetime) -> int:
         due = await _due_batch(database, now, after)
         for when, user_id in due:
             try:
-                async with rls.system_transaction(database) as session:
+                async with database.transaction() as session:
+                    await cross_users(session)
                     expired += await expire_user(session, user_id, now)
             except Exception as exc:
                 log.exception("credit expiry failed", extra={"user_id": str(user_id)})
@@ -226,14 +228,16 @@ async def _due_batch(
     if after is not None:
         # Students already visited moved on (their next expiry is ahead) unless they failed.
         query = query.where(tuple_(due_at, StudentProfile.user_id) > tuple_(*after))
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         rows = (await session.execute(query)).all()
     return [(when, user_id) for when, user_id in rows if when is not None]
 
 
 async def pack_expiry(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:
     """When credits bought now expire: ``credit_validity_days`` later on the buyer's local
-    calendar, at the same wall-clock time (rule 7), or never when the validity is 0."""
+    calendar, at the same wall-clock time (not a fixed number of hours), or never when the
+    validity is 0."""
     days = billing_settings().credit_validity_days
     if days == 0:
         return None

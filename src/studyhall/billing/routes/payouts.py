@@ -4,16 +4,15 @@ manual payment."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached, Tutor
-from studyhall.billing import payouts, rls
 from studyhall.billing.config import billing_settings
-from studyhall.billing.http import AdminSession
 from studyhall.billing.providers.base import ProviderNotConfigured
 from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     ClosePeriodBody,
     EarningEntryRead,
@@ -23,17 +22,24 @@ from studyhall.billing.schemas import (
     PayoutStatementDetails,
     PayoutStatementRead,
 )
+from studyhall.billing.service import payouts
+from studyhall.billing.service.buying import IdempotencyKey, once
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import Forbidden, NotFound
+from studyhall.kit.paging import PageQuery
 
-router = APIRouter(tags=["payouts"])
+router = APIRouter()
 
 
 @router.post(
     "/billing/payouts/onboarding",
-    summary="A Stripe Connect onboarding link for the calling tutor (the account is made once)",
+    summary="Get a Stripe Connect onboarding link",
 )
-async def start_onboarding(user: CurrentUserDetached, database: AppDatabase) -> OnboardingLink:
+async def payout_onboarding_create(
+    user: CurrentUserDetached, database: AppDatabase
+) -> OnboardingLink:
+    """For the calling tutor: the Connect account is made once (its idempotency key is the
+    tutor's id), and a fresh onboarding link to it is returned each time."""
     if user.role != "tutor":
         raise Forbidden("This needs the tutor role.", code="role_required")
     settings = billing_settings()
@@ -60,36 +66,35 @@ async def start_onboarding(user: CurrentUserDetached, database: AppDatabase) -> 
     return OnboardingLink(stripe_account_id=account_id, url=url, expires_at=expires_at)
 
 
-@router.get("/billing/payouts/account", summary="The calling tutor's payout account")
-async def get_payout_account(user: Tutor, session: Session) -> PayoutAccountRead:
+@router.get("/billing/payouts/account", summary="Get your payout account")
+async def payout_account_get(user: Tutor, session: Session) -> PayoutAccountRead:
+    """The calling tutor's Stripe Connect account and whether it can receive payouts."""
     account = await payouts.account_of(session, user.id)
     if account is None:
         raise NotFound("No payout account yet; start onboarding.", code="payout_account_not_found")
     return PayoutAccountRead.model_validate(account)
 
 
-@router.get("/billing/payouts", summary="The calling tutor's unpaid balance and statements")
-async def list_payouts(
-    user: Tutor,
-    session: Session,
-    limit: Annotated[int, Query(ge=1, le=200)] = 24,
-) -> PayoutsOverview:
+@router.get("/billing/payouts", summary="List your payout statements and unpaid balance")
+async def payouts_list(user: Tutor, session: Session, page: PageQuery) -> PayoutsOverview:
+    """The calling tutor's unpaid balance per currency and one page of statements, the latest
+    period first."""
+    statements, next_cursor = await payouts.statements_of(session, user.id, page)
     return PayoutsOverview(
         unpaid_balance_cents=await payouts.unpaid_balance(session, user.id),
-        statements=[
-            PayoutStatementRead.model_validate(s)
-            for s in await payouts.statements_of(session, user.id, limit)
-        ],
+        items=[PayoutStatementRead.model_validate(s) for s in statements],
+        next_cursor=next_cursor,
     )
 
 
 @router.get(
     "/billing/payouts/statements/{statement_id}",
-    summary="One statement with its entries (its tutor, or an admin)",
+    summary="Get one payout statement with its entries",
 )
-async def get_statement(
+async def payout_statement_get(
     statement_id: uuid.UUID, user: CurrentUser, session: Session
 ) -> PayoutStatementDetails:
+    """Its tutor or an admin may read it; to anyone else it does not exist."""
     statement, entries = await payouts.statement_with_entries(session, statement_id)
     if user.role != "admin" and statement.tutor_id != user.id:
         raise NotFound("No such payout statement.", code="statement_not_found")
@@ -101,22 +106,39 @@ async def get_statement(
 
 @router.post(
     "/billing/admin/payouts/close",
-    summary="Close a payout period: a statement per tutor and currency (admin)",
+    summary="Close a payout period (admin)",
 )
-async def close_period(
+async def payout_period_close(
     body: ClosePeriodBody, admin: Admin, session: AdminSession
 ) -> list[PayoutStatementRead]:
-    await rls.trust(session)
+    """Gather every tutor's entries made before ``period_end`` into a statement per tutor and
+    currency; due ones are transferred to tutors whose account can receive payouts."""
     made = await payouts.close_period(session, body.period_end, payouts.utcnow())
     return [PayoutStatementRead.model_validate(s) for s in made]
 
 
 @router.post(
     "/billing/admin/payouts/statements/{statement_id}/mark-paid",
-    summary="Record that a due statement was paid outside Stripe (admin, audited)",
+    response_model=PayoutStatementRead,
+    summary="Record that a statement was paid outside Stripe (admin)",
 )
-async def mark_statement_paid(
-    statement_id: uuid.UUID, admin: Admin, session: AdminSession
-) -> PayoutStatementRead:
-    statement = await payouts.mark_paid(session, admin.id, statement_id, payouts.utcnow())
-    return PayoutStatementRead.model_validate(statement)
+async def payout_statement_mark_paid(
+    statement_id: uuid.UUID, admin: Admin, session: AdminSession, key: IdempotencyKey
+) -> Any:
+    """Only a due statement (one a transfer has claimed is 409 ``statement_not_due``), audited,
+    so a tutor is never paid twice. No body; a replayed ``Idempotency-Key`` answers as the
+    first."""
+
+    async def work() -> PayoutStatementRead:
+        statement = await payouts.mark_paid(session, admin.id, statement_id, payouts.utcnow())
+        return PayoutStatementRead.model_validate(statement)
+
+    return await once(
+        session,
+        key=key,
+        user_id=admin.id,
+        scope=f"POST /billing/admin/payouts/statements/{statement_id}/mark-paid",
+        payload={},
+        status=200,
+        work=work,
+    )

@@ -22,20 +22,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.billing import (
-    payments,
-    payouts,
-    providers,
-    refunds,
-    rls,
-    saved_cards,
-    subscriptions_stripe,
-)
+from studyhall.billing import providers
+from studyhall.billing.config import billing_settings
 from studyhall.billing.models import Payment, WebhookEvent
 from studyhall.billing.providers.base import (
     EventRejected,
@@ -44,8 +38,12 @@ from studyhall.billing.providers.base import (
     RemoteSubscription,
     VerifiedEvent,
 )
-from studyhall.jobs import enqueue
+from studyhall.billing.providers.stripe import StripeProvider
+from studyhall.billing.service import payments, payouts, refunds, saved_cards, subscriptions_stripe
+from studyhall.db.rls import cross_users
+from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import NotFound
+from studyhall.kit.paging import PageRequest, after
 
 MAX_BODY_BYTES = 512 * 1024
 MAX_ATTEMPTS = 8
@@ -59,6 +57,36 @@ class Received:
     row_id: uuid.UUID | None
     event_id: str
     rejected_reason: str | None = None
+
+
+@queue.task(name="studyhall.billing.apply_webhook_event", queue="billing", retry=backoff(5, 2))
+async def apply_webhook_event(event_row_id: str) -> None:
+    """Apply one stored event once, fetching a subscription's current state from Stripe first
+    (with no lock held); an event about something not committed yet is retried later."""
+    row_id = uuid.UUID(event_row_id)
+    database = runtime().database
+    remote = None
+    async with database.transaction() as session:
+        await cross_users(session)
+        meaning = await peek(session, row_id)
+    if meaning is not None and meaning.kind == "subscription_changed":
+        assert meaning.provider_subscription_id is not None
+        remote = await StripeProvider(billing_settings()).fetch_subscription(
+            meaning.provider_subscription_id
+        )
+    async with database.transaction() as session:
+        await cross_users(session)
+        done = await apply(session, row_id, remote)
+        if not done:
+            attempts = await session.scalar(
+                select(WebhookEvent.attempts).where(WebhookEvent.id == uuid.UUID(event_row_id))
+            )
+            await enqueue(
+                session,
+                apply_webhook_event,
+                scheduled_at=datetime.now(UTC) + retry_delay(int(attempts or 1)),
+                event_row_id=event_row_id,
+            )
 
 
 async def ingest(
@@ -83,8 +111,6 @@ async def ingest(
         return Received(row_id, rejected.event_id, reason)
     row_id = await _store(session, provider_name, verified)
     if row_id is not None:
-        from studyhall.billing.jobs import apply_webhook_event
-
         await enqueue(session, apply_webhook_event, event_row_id=str(row_id))
     return Received(row_id, verified.event_id)
 
@@ -94,7 +120,6 @@ async def _screen(session: AsyncSession, provider: str, event: PaymentEvent) -> 
     known (None otherwise; applying it checks again)."""
     if event.kind not in ("payment_succeeded", "payment_failed", "payment_refunded"):
         return None
-    await rls.trust(session)  # a provider's callback is about some user's payment
     payment = await payments.find_for_update(
         session,
         provider,
@@ -303,9 +328,8 @@ async def list_events(
     *,
     state: str | None,
     provider: str | None,
-    limit: int,
-    offset: int,
-) -> list[WebhookEvent]:
+    page: PageRequest,
+) -> tuple[list[WebhookEvent], str | None]:
     """Received events, newest first: ``rejected`` (refused, changed nothing), ``pending``
     (waiting to be applied), ``processed`` (applied, or given up on: see ``last_error``)."""
     query = select(WebhookEvent)
@@ -319,5 +343,13 @@ async def list_events(
         )
     if provider is not None:
         query = query.where(WebhookEvent.provider == provider)
-    query = query.order_by(WebhookEvent.received_at.desc(), WebhookEvent.id)
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    order: list[ColumnElement[Any]] = [
+        WebhookEvent.received_at.expression,
+        WebhookEvent.id.expression,
+    ]
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = list(await session.scalars(query))
+    return page.of(rows, lambda event: (event.received_at, event.id))

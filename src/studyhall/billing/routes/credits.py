@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser
 from studyhall.accounts.models import User
-from studyhall.billing import expiry, ledger
-from studyhall.billing.http import AdminSession, IdempotencyKey, once
 from studyhall.billing.models import CreditLedgerEntry
+from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CreditsRead,
     ExpiringCredits,
@@ -20,60 +19,57 @@ from studyhall.billing.schemas import (
     ManualCreditBody,
     ReverseBody,
 )
+from studyhall.billing.service import expiry, ledger
+from studyhall.billing.service.buying import IdempotencyKey, once
 from studyhall.db.deps import Session
 from studyhall.kit.errors import NotFound
-from studyhall.kit.inputs import MAX_INT32
+from studyhall.kit.paging import PageQuery, PageRequest
 
-router = APIRouter(tags=["billing"])
-
-Limit = Annotated[int, Query(ge=1, le=200)]
-BeforeSeq = Annotated[int | None, Query(ge=1, le=MAX_INT32)]
+router = APIRouter()
 
 
-async def _credits(
-    session: AsyncSession, user_id: uuid.UUID, limit: int, before_seq: int | None
-) -> CreditsRead:
-    rows = await ledger.entries(session, user_id, limit=limit, before_seq=before_seq)
+async def _credits(session: AsyncSession, user_id: uuid.UUID, page: PageRequest) -> CreditsRead:
+    rows, next_cursor = await ledger.entries(session, user_id, page)
     return CreditsRead(
         balance=await ledger.balance(session, user_id),
         expiring=[
             ExpiringCredits(amount=amount, expires_at=when)
             for amount, when in await expiry.upcoming(session, user_id)
         ],
-        entries=[LedgerEntryRead.model_validate(row) for row in rows],
+        items=[LedgerEntryRead.model_validate(row) for row in rows],
+        next_cursor=next_cursor,
     )
 
 
-@router.get("/billing/credits")
-async def my_credits(
-    user: CurrentUser, session: Session, limit: Limit = 50, before_seq: BeforeSeq = None
-) -> CreditsRead:
-    return await _credits(session, user.id, limit, before_seq)
+@router.get("/billing/credits", summary="Your credit balance and ledger")
+async def credits_get(user: CurrentUser, session: Session, page: PageQuery) -> CreditsRead:
+    """Your balance, when unspent credits expire, and one page of your ledger, newest first."""
+    return await _credits(session, user.id, page)
 
 
-@router.get("/billing/admin/users/{user_id}/credits")
-async def user_credits(
-    user_id: uuid.UUID,
-    admin: Admin,
-    session: AdminSession,
-    limit: Limit = 50,
-    before_seq: BeforeSeq = None,
+@router.get("/billing/admin/users/{user_id}/credits", summary="A user's credits (admin)")
+async def user_credits_get(
+    user_id: uuid.UUID, admin: Admin, session: AdminSession, page: PageQuery
 ) -> CreditsRead:
-    return await _credits(session, user_id, limit, before_seq)
+    """A user's balance, expiring credits and one page of their ledger, newest first."""
+    return await _credits(session, user_id, page)
 
 
 @router.post(
     "/billing/admin/users/{user_id}/credits",
     status_code=status.HTTP_201_CREATED,
     response_model=LedgerEntryRead,
+    summary="Adjust a user's credits by hand (admin)",
 )
-async def adjust_credits(
+async def user_credits_adjust(
     user_id: uuid.UUID,
     body: ManualCreditBody,
     admin: Admin,
     session: AdminSession,
     key: IdempotencyKey,
 ) -> Any:
+    """Post a manual ledger entry (positive grants, negative takes back), with a note."""
+
     async def work() -> LedgerEntryRead:
         target = await session.get(User, user_id)
         if target is None or target.deleted_at is not None:
@@ -98,12 +94,21 @@ async def adjust_credits(
     "/billing/admin/credit-entries/{entry_id}/reverse",
     status_code=status.HTTP_201_CREATED,
     response_model=LedgerEntryRead,
+    summary="Reverse a ledger entry (admin)",
 )
-async def reverse_entry(
-    entry_id: uuid.UUID, body: ReverseBody, admin: Admin, session: AdminSession, key: IdempotencyKey
+async def credit_entry_reverse(
+    entry_id: uuid.UUID,
+    admin: Admin,
+    session: AdminSession,
+    key: IdempotencyKey,
+    body: ReverseBody | None = None,
 ) -> Any:
+    """Post the entry's opposite; an entry is reversed at most once. The body is optional (a
+    note)."""
+    asked = body or ReverseBody()
+
     async def work() -> LedgerEntryRead:
-        posted = await ledger.reverse(session, entry_id, actor=admin.id, note=body.note)
+        posted = await ledger.reverse(session, entry_id, actor=admin.id, note=asked.note)
         return await _entry(session, posted.id)
 
     return await once(
@@ -111,7 +116,7 @@ async def reverse_entry(
         key=key,
         user_id=admin.id,
         scope=f"POST /billing/admin/credit-entries/{entry_id}/reverse",
-        payload=body,
+        payload=asked,
         status=status.HTTP_201_CREATED,
         work=work,
     )

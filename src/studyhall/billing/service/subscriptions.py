@@ -1,4 +1,4 @@
-"""Plans and subscriptions (seed 000 ``stripe_subscriptions`` + seed 003 Paymob ``subscriptions``).
+"""Plans and subscriptions, collected by Stripe (its own renewals) or by us (manual, Paymob).
 
 Each paid period is one payment with purpose ``subscription``; its success moves the period forward
 and grants the plan's credits for that period. The ledger's UNIQUE (subscription_id, period_start)
@@ -14,39 +14,37 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.billing import (
-    expiry,
-    ledger,
-    payments,
-    providers,
-    purposes,
-    rls,
-    saved_cards,
-    subscriptions_stripe,
-)
+from studyhall.billing import providers
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
     LIVE_SUBSCRIPTION_STATUSES,
-    CreditLedgerEntry,
     Payment,
     Plan,
     Subscription,
 )
+from studyhall.billing.service import (
+    checkout,
+    payments,
+    purposes,
+    saved_cards,
+    subscriptions_stripe,
+)
+from studyhall.billing.service.plan_credits import PURPOSE, grant_period_credits, period_end
+from studyhall.billing.service.settlement import charge_saved_card, schedule_reconciliation
 from studyhall.db.engine import Database
-from studyhall.jobs import enqueue
+from studyhall.db.rls import cross_users
+from studyhall.jobs import backoff, enqueue, queue, runtime
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 
-PURPOSE = "subscription"
 RENEWALS = uuid.UUID("6f1d3c52-8a4e-4b7a-9d0e-3c2b1a0f9e8d")
-CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
 
 
 @dataclass(frozen=True)
@@ -60,12 +58,8 @@ class Entitlements:
     ai_monthly_token_quota: int | None
 
 
-def period_end(plan: Plan, start: datetime) -> datetime:
-    return start + relativedelta(months=CYCLE_MONTHS[plan.billing_cycle])
-
-
 async def create_plan(session: AsyncSession, values: dict[str, Any], actor: uuid.UUID) -> Plan:
-    payments.validate_money(values["price_cents"], values["currency"])
+    checkout.validate_money(values["price_cents"], values["currency"])
     plan = Plan(**values, is_active=True)
     session.add(plan)
     try:
@@ -79,11 +73,23 @@ async def create_plan(session: AsyncSession, values: dict[str, Any], actor: uuid
     return plan
 
 
-async def list_plans(session: AsyncSession, *, include_inactive: bool) -> list[Plan]:
-    query = select(Plan).order_by(Plan.key, Plan.price_cents)
+async def list_plans(
+    session: AsyncSession, page: PageRequest, *, include_inactive: bool
+) -> tuple[list[Plan], str | None]:
+    """One page of the plans, by key and price."""
+    order: list[ColumnElement[Any]] = [
+        Plan.key.expression,
+        Plan.price_cents.expression,
+        Plan.id.expression,
+    ]
+    query = select(Plan)
     if not include_inactive:
         query = query.where(Plan.is_active.is_(True))
-    return list(await session.scalars(query))
+    beyond = after(order, page.key(str, int, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list(await session.scalars(query.order_by(*order).limit(page.limit + 1)))
+    return page.of(rows, lambda plan: (plan.key, plan.price_cents, plan.id))
 
 
 async def live(
@@ -119,8 +125,9 @@ async def subscribe(
     session: AsyncSession, user: User, plan_id: uuid.UUID, provider: str | None
 ) -> Subscribed:
     """Write the subscription (and its first period's pending payment) in the caller's
-    transaction; ``open_first`` goes to the provider after it commits (rule 4)."""
-    provider_name = payments.choose_provider(provider)
+    transaction; ``open_first`` goes to the provider after it commits, so no transaction waits
+    on the network."""
+    provider_name = checkout.choose_provider(provider)
     plan = await session.get(Plan, plan_id)
     if plan is None or not plan.is_active:
         raise NotFound("No such plan on sale.", code="plan_not_found")
@@ -173,7 +180,8 @@ async def open_first(
     """The provider step of subscribing, with no transaction open; safe to repeat."""
     if payment_id is not None:
         return Opened(await payments.open_checkout(database, payment_id))
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         provider = await session.scalar(
             select(Subscription.provider).where(Subscription.id == subscription_id)
         )
@@ -186,7 +194,7 @@ async def open_first(
 async def _prepare_period(
     session: AsyncSession, user: User, subscription: Subscription, plan: Plan
 ) -> Payment:
-    return await payments.prepare(
+    return await checkout.prepare(
         session,
         user=user,
         purpose=PURPOSE,
@@ -202,7 +210,7 @@ async def _charge_period(
     session: AsyncSession, user: User, subscription: Subscription, plan: Plan
 ) -> payments.Started:
     # A manual renewal in the renewal job: the manual provider answers in-process.
-    return await payments.start(
+    return await checkout.start(
         session,
         user=user,
         purpose=PURPOSE,
@@ -282,7 +290,8 @@ async def end_for_closed_account(database: Database, user_id: uuid.UUID, closure
     saved cards are never charged again. A suspension leaves it (it may be lifted)."""
     if closure != "deleted":
         return
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         user = await session.get(User, user_id)
         if user is None or user.deleted_at is None or await live(session, user_id) is None:
             return
@@ -358,38 +367,6 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
     await grant_period_credits(session, subscription, plan, start)
 
 
-async def grant_period_credits(
-    session: AsyncSession, subscription: Subscription, plan: Plan, start: datetime
-) -> bool:
-    # Credits are for students; a tutor or admin subscriber gets the plan's AI quotas only.
-    if plan.credits_per_period <= 0:
-        return False
-    if not await ledger.holds_credits(session, subscription.user_id):
-        return False
-    await ledger.lock_balance(session, subscription.user_id)
-    granted = await session.scalar(
-        select(
-            exists().where(
-                CreditLedgerEntry.subscription_id == subscription.id,
-                CreditLedgerEntry.period_start == start.date(),
-                CreditLedgerEntry.reason == "subscription",
-            )
-        )
-    )
-    if granted:
-        return False
-    await ledger.post(
-        session,
-        subscription.user_id,
-        plan.credits_per_period,
-        "subscription",
-        source=ledger.Source(subscription_id=subscription.id, period_start=start.date()),
-        note=f"{plan.name}: credits for the period from {start.date()}",
-        expires_at=expiry.plan_credits_expiry(period_end(plan, start)),
-    )
-    return True
-
-
 async def _on_failed(session: AsyncSession, payment: Payment) -> None:
     subscription = await _lock(session, payment.purpose_id)
     if subscription.status in ("active", "trial") and _period_over(subscription, datetime.now(UTC)):
@@ -405,8 +382,6 @@ async def _schedule_renewal(
     session: AsyncSession, subscription: Subscription, *, after_grace: bool = False
 ) -> None:
     """Schedule the job that acts when the period (or its grace) ends; Stripe renews itself."""
-    from studyhall.billing.jobs import renew_subscription
-
     end = subscription.current_period_end
     if subscription.provider == "stripe" or end is None:
         return
@@ -417,10 +392,20 @@ async def _schedule_renewal(
     )
 
 
+@queue.task(name="studyhall.billing.renew_subscription", queue="billing", retry=backoff(5, 2))
+async def renew_subscription(subscription_id: str) -> None:
+    """Scheduled for a manual/Paymob subscription's period end (and its grace end): renew,
+    fall past due, lapse or end. Re-reads the row, so an early or repeated run changes nothing."""
+    async with runtime().database.transaction() as session:
+        await cross_users(session)
+        await renew_one(session, uuid.UUID(subscription_id), datetime.now(UTC))
+
+
 async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
     """Move every subscription whose period ended: cancel, renew, fall past due, or lapse."""
     counts = {"canceled": 0, "renewed": 0, "past_due": 0, "unpaid": 0}
-    async with rls.system_transaction(database) as session:
+    async with database.transaction() as session:
+        await cross_users(session)
         due = list(
             await session.scalars(
                 select(Subscription.id).where(
@@ -431,7 +416,8 @@ async def run_renewals(database: Database, now: datetime) -> dict[str, int]:
             )
         )
     for subscription_id in due:
-        async with rls.system_transaction(database) as session:
+        async with database.transaction() as session:
+            await cross_users(session)
             outcome = await renew_one(session, subscription_id, now)
             if outcome:
                 counts[outcome] += 1
@@ -492,10 +478,8 @@ def renewal_payment_id(subscription_id: uuid.UUID, period_start: datetime) -> uu
 
 
 async def _charge_saved_card(session: AsyncSession, subscription: Subscription) -> bool:
-    """Write the period's renewal payment and enqueue its charge (rule 3: both commit together,
-    and the charge runs after the commit, outside any transaction). False: no saved card."""
-    from studyhall.billing.jobs import charge_saved_card, schedule_reconciliation
-
+    """Write the period's renewal payment and enqueue its charge: both commit together, and
+    the charge runs after the commit, outside any transaction. False: no saved card."""
     if billing_settings().paymob_moto_integration_id is None:
         return False
     card = await saved_cards.latest(session, subscription.user_id, "paymob")

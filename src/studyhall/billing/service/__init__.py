@@ -1,0 +1,57 @@
+"""Billing's public surface: what other domains may call (``from studyhall.billing import service
+as billing``). Other domains import this package only, never its modules; billing's own modules
+import their siblings directly.
+
+- Selling through billing: a domain registers a payment ``Purpose`` (what happens when its
+  payment succeeds, fails or is refunded), ``choose_provider`` and ``prepare_payment`` in the
+  transaction that writes what is sold, and answers the client through ``pay_once`` (a provider is
+  called) or ``once`` (nothing to call), with the optional ``IdempotencyKey``.
+- Credits: ``post_ledger_entry`` and ``reverse_ledger_entry`` on a student's credit ledger.
+- Refunds and tutors' earnings: ``request_refund``, ``record_earning``,
+  ``record_refund_of_earning``; ``abandon_pending_payment`` when what a payment was for is gone.
+- ``entitlements``: a user's plan and AI quotas.
+"""
+
+from __future__ import annotations
+
+# Importing these modules registers billing's own payment purposes (credit packs, subscriptions).
+from studyhall.billing.schemas import PaymentStarted, PurchaseBody
+from studyhall.billing.service import credit_packs, subscriptions  # noqa: F401
+from studyhall.billing.service.buying import IdempotencyKey, Intent, once, pay_once, started
+from studyhall.billing.service.checkout import choose_provider
+from studyhall.billing.service.checkout import prepare as prepare_payment
+from studyhall.billing.service.ledger import Source as LedgerSource
+from studyhall.billing.service.ledger import post as post_ledger_entry
+from studyhall.billing.service.ledger import reverse as reverse_ledger_entry
+from studyhall.billing.service.payments import Started
+from studyhall.billing.service.payouts import record_earning
+from studyhall.billing.service.payouts import record_refund as record_refund_of_earning
+from studyhall.billing.service.purposes import Purpose
+from studyhall.billing.service.purposes import register as register_purpose
+from studyhall.billing.service.refunds import request as request_refund
+from studyhall.billing.service.settlement import abandon_pending_payment
+from studyhall.billing.service.subscriptions import Entitlements, entitlements
+
+__all__ = [
+    "Entitlements",
+    "IdempotencyKey",
+    "Intent",
+    "LedgerSource",
+    "PaymentStarted",
+    "PurchaseBody",
+    "Purpose",
+    "Started",
+    "abandon_pending_payment",
+    "choose_provider",
+    "entitlements",
+    "once",
+    "pay_once",
+    "post_ledger_entry",
+    "prepare_payment",
+    "record_earning",
+    "record_refund_of_earning",
+    "register_purpose",
+    "request_refund",
+    "reverse_ledger_entry",
+    "started",
+]
