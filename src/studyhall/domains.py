@@ -46,7 +46,9 @@ def load_reactions() -> list[ModuleType]:
 
 def load_routers() -> list[ModuleType]:
     load_reactions()
-    return [module for module in _modules("router") if hasattr(module, "router")]
+    # A domain still on the old layout has ``router.py``; one on the house layout has ``routes/``.
+    found = _modules("router") + _modules("routes")
+    return [module for module in found if hasattr(module, "router")]
 
 
 def task_module_names() -> list[str]:
