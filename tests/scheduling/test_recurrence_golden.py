@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,

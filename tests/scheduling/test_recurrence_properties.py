@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,

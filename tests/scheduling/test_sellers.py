@@ -62,8 +62,8 @@ async def public_view(client: httpx.AsyncClient, m: Market) -> dict[str, int]:
     return {
         "slots_by_tutor": len(await slots(client, tutor_id=m.tutor.id, days=3)),
         "slots_by_offering": len(await slots(client, offering_id=offering_id, days=3)),
-        "offerings_by_tag": sum(o["id"] == offering_id for o in by_tag.json()),
-        "offerings_by_tutor": len(by_tutor.json()),
+        "offerings_by_tag": sum(o["id"] == offering_id for o in by_tag.json()["items"]),
+        "offerings_by_tutor": len(by_tutor.json()["items"]),
         "offering": int(one.status_code == 200),
     }
 

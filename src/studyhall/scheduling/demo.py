@@ -15,10 +15,11 @@ from studyhall.billing.models import Payment
 from studyhall.config import Settings
 from studyhall.scheduling import payment as booking_payment
 from studyhall.scheduling.models import AvailabilityRuleRow, Booking, Offering, Review, Slot
-from studyhall.scheduling.service.common import ensure_settings, utcnow
+from studyhall.scheduling.service.clock import utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
 from studyhall.scheduling.service.offerings import derive_short_description
 from studyhall.scheduling.service.reviews import refresh_tutor_rating
+from studyhall.scheduling.service.tutor_settings import ensure_settings
 
 OFFERINGS = (
     ("Algebra 1:1", "Linear equations, functions and graphs, at your pace.", 60, 25000, 1),

@@ -26,9 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
-from studyhall.scheduling import meeting
+from studyhall.db.rls import cross_users
 from studyhall.scheduling.config import scheduling_settings
-from studyhall.scheduling.service.common import trusted
+from studyhall.scheduling.service import meeting_links
 
 Party = Literal["student", "tutor"]
 _EVENT_STATUSES = ("confirmed", "completed")
@@ -165,7 +165,7 @@ class _Api:
 
 def wants_meet(snap: _Snapshot, party: Party) -> bool:
     """Only the tutor's calendar makes the conference, and only in place of a link we made."""
-    return party == "tutor" and meeting.is_generated(snap.join_link)
+    return party == "tutor" and meeting_links.is_generated(snap.join_link)
 
 
 def meet_link(event: dict[str, Any]) -> str | None:
@@ -233,7 +233,7 @@ async def sync_booking(
 ) -> dict[Party, str | None]:
     """Bring the connected parties' events in line with the booking; returns the new ids."""
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         snap = await _snapshot(session, booking_id)
     if snap is None or not snap.access:
         return {}
@@ -254,7 +254,7 @@ async def sync_booking(
             results[party] = synced.event_id
             meet = meet or synced.meet_link
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         for party, new in results.items():
             old = snap.event_ids[party]
             if new != old:

@@ -35,7 +35,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from studyhall.kit.timezones import ensure_utc, local_date, local_to_utc, validate_zone
-from studyhall.scheduling.rrule import (
+from studyhall.scheduling.calendar.rrule import (
     ExpansionTooCostly,
     RecurrenceRule,
     occurs_from,
