@@ -19,6 +19,7 @@ from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.google import calendar_sync as google_calendar
 from studyhall.scheduling.google import oauth as google_oauth
 from studyhall.scheduling.models import AvailabilityRuleRow
+from studyhall.scheduling.service import notices
 from studyhall.scheduling.service.background import (
     MATERIALIZE_TUTOR,
     REFRESH_BUSY_TIMES,
@@ -138,7 +139,9 @@ async def sync_calendar_events(booking_id: str) -> None:
         ).first()
     for user_id in parties or ():
         await google_oauth.fresh_access(database, settings, user_id, utcnow())
-    await google_calendar.sync_booking(database, uuid.UUID(booking_id))
+    await google_calendar.sync_booking(
+        database, uuid.UUID(booking_id), on_meet_link=notices.meet_link_added
+    )
 
 
 @queue.task(name=REFRESH_BUSY_TIMES, retry=backoff())

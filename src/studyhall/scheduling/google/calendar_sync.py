@@ -228,10 +228,20 @@ _MEET = text(
 )
 
 
+MeetLinkAdded = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+
+
 async def sync_booking(
-    database: Database, booking_id: uuid.UUID, transport: httpx.AsyncBaseTransport | None = None
+    database: Database,
+    booking_id: uuid.UUID,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    on_meet_link: MeetLinkAdded | None = None,
 ) -> dict[Party, str | None]:
-    """Bring the connected parties' events in line with the booking; returns the new ids."""
+    """Bring the connected parties' events in line with the booking; returns the new ids.
+
+    When Google Meet replaces the booking's generated room, ``on_meet_link`` runs in the
+    transaction that stores the new link (the parties are sent the updated confirmation)."""
     async with database.transaction() as session:
         await cross_users(session)
         snap = await _snapshot(session, booking_id)
@@ -260,5 +270,9 @@ async def sync_booking(
             if new != old:
                 await session.execute(_WRITE[party], {"id": booking_id, "new": new, "old": old})
         if meet is not None:
-            await session.execute(_MEET, {"id": booking_id, "link": meet, "old": original_link})
+            replaced = await session.execute(
+                _MEET, {"id": booking_id, "link": meet, "old": original_link}
+            )
+            if replaced.rowcount == 1 and on_meet_link is not None:
+                await on_meet_link(session, booking_id)
     return results
