@@ -21,6 +21,7 @@ async def test_same_key_same_body_replays_the_stored_booking(
     again = await client.post(f"{API}/bookings", json=body, headers=headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
+    assert again.content == first.content  # byte-identical, as on every money-moving POST
     assert again.headers["Idempotent-Replayed"] == "true"
     assert await scalar(owner_db, "SELECT count(*) FROM bookings") == 1
     different = await client.post(
@@ -50,3 +51,26 @@ async def test_concurrent_retries_with_one_key_book_once(
         )
         == 1
     )
+
+
+async def test_a_paid_booking_replays_its_payment_byte_for_byte(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    m = await market(rule=MORNING, price_cents=5000)
+    student = await sign_up(client)
+    headers = {**student.headers, "Idempotency-Key": "pay-once-1"}
+    body = {"slot_id": m.open_slots[0]["id"], "provider": "manual"}
+    first = await client.post(f"{API}/bookings", json=body, headers=headers)
+    again = await client.post(f"{API}/bookings", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), first.text
+    assert first.json()["payment"]["provider"] == "manual"
+    assert again.content == first.content
+    assert await scalar(owner_db, "SELECT count(*) FROM payments") == 1
+    # Without a key the same contract holds for a single attempt: the key is optional.
+    other = await client.post(
+        f"{API}/bookings",
+        json={"slot_id": m.open_slots[2]["id"], "provider": "manual"},
+        headers=student.headers,
+    )
+    assert other.status_code == 201, other.text
+    assert await scalar(owner_db, "SELECT count(*) FROM payments") == 2

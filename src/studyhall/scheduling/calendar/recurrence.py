@@ -1,6 +1,6 @@
 """Availability recurrence: local wall-time rules -> UTC intervals -> bookable slots.
 
-The pure time core of the tutoring marketplace (issue 4). No database, no clock: every
+The pure time core of the tutoring marketplace. No database, no clock: every
 function takes datetimes and returns datetimes, aware and in UTC at the boundaries
 (naive input is refused with ValueError).
 

@@ -1,11 +1,11 @@
 """Google Calendar: create, update and delete a booking's events through the REST API (v3).
 
-Runs in a job, never in a request (rule 4): the booking is read in one short transaction, the
+Runs in a job, never in a request, so no request waits on Google: the booking is read in one short transaction, the
 HTTP calls happen with no transaction open, and the event ids are written back in another, only
 if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking id), so
 a retried insert finds its own event instead of creating a second one.
 
-When the tutor is connected and the booking's join link is one Studyhall made (``meeting.py``),
+When the tutor is connected and the booking's join link is one Studyhall made (``service/meeting_links.py``),
 the tutor's event is created with a Google Meet conference; its link becomes the booking's join
 link (written back with the event ids, ``sequence`` + 1) and the student's event carries it.
 

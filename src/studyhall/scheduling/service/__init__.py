@@ -47,7 +47,7 @@ from studyhall.scheduling.service.ics import (
 )
 from studyhall.scheduling.service.learner_totals import LearnerTotals, learner_totals
 from studyhall.scheduling.service.listing import ListedSlot, list_slots
-from studyhall.scheduling.service.materialize import materialize_tutor
+from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
 from studyhall.scheduling.service.offerings import (
     create_offering,
     delete_offering,
@@ -98,6 +98,7 @@ __all__ = [
     "list_slots",
     "list_time_off",
     "materialize_tutor",
+    "materialize_tutors",
     "owned_offering",
     "refresh_busy_if_stale",
     "refund_due",

@@ -1,4 +1,5 @@
-"""Offerings (seed 001 ``create_session()``): created and edited by the owning tutor only."""
+"""Offerings: created and edited by the owning tutor only; read by anyone while the tutor may
+sell."""
 
 from __future__ import annotations
 
