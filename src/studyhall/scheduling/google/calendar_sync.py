@@ -1,17 +1,17 @@
 """Google Calendar: create, update and delete a booking's events through the REST API (v3).
 
-Runs in a job, never in a request, so no request waits on Google: the booking is read in one short transaction, the
-HTTP calls happen with no transaction open, and the event ids are written back in another, only
-if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking id), so
-a retried insert finds its own event instead of creating a second one.
+Runs in a job, never in a request, so no request waits on Google: the booking is read in one short
+transaction, the HTTP calls happen with no transaction open, and the event ids are written back in
+another, only if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking
+id), so a retried insert finds its own event instead of creating a second one.
 
-When the tutor is connected and the booking's join link is one Studyhall made (``service/meeting_links.py``),
-the tutor's event is created with a Google Meet conference; its link becomes the booking's join
-link (written back with the event ids, ``sequence`` + 1) and the student's event carries it.
+When the tutor is connected and the booking's join link is one Studyhall made
+(``service/meeting_links.py``), the tutor's event is created with a Google Meet conference; its link
+becomes the booking's join link (written back with the event ids, ``sequence`` + 1) and the
+student's event carries it.
 
-Who is connected is answered by a pluggable lookup: the accounts domain registers one that
-decrypts ``oauth_accounts`` tokens; until then nobody is connected and the job does nothing.
-"""
+Who is connected is answered by a pluggable lookup: the accounts domain registers one that decrypts
+``oauth_accounts`` tokens; until then nobody is connected and the job does nothing."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ _WRITE = {
 # The Meet link replaces the join link only if nobody changed it since it was read.
 _MEET = text(
     "UPDATE bookings SET join_link = :link, sequence = sequence + 1 WHERE id = :id "
-    "AND join_link IS NOT DISTINCT FROM :old AND join_link IS DISTINCT FROM :link"
+    "AND join_link IS NOT DISTINCT FROM :old AND join_link IS DISTINCT FROM :link RETURNING id"
 )
 
 
@@ -270,9 +270,9 @@ async def sync_booking(
             if new != old:
                 await session.execute(_WRITE[party], {"id": booking_id, "new": new, "old": old})
         if meet is not None:
-            replaced = await session.execute(
+            replaced = await session.scalar(
                 _MEET, {"id": booking_id, "link": meet, "old": original_link}
             )
-            if replaced.rowcount == 1 and on_meet_link is not None:
+            if replaced is not None and on_meet_link is not None:
                 await on_meet_link(session, booking_id)
     return results
