@@ -128,14 +128,14 @@ async def test_an_unverified_tutor_still_sees_their_own_catalogue(
     mine = await client.get(
         f"{API}/offerings", params={"tutor_id": str(tutor.id)}, headers=tutor.headers
     )
-    assert [o["id"] for o in mine.json()] == [offering_id]
+    assert [o["id"] for o in mine.json()["items"]] == [offering_id]
     own = await client.get(f"{API}/offerings/{offering_id}", headers=tutor.headers)
     assert own.status_code == 200
     other = await sign_up(client)
     theirs = await client.get(
         f"{API}/offerings", params={"tutor_id": str(tutor.id)}, headers=other.headers
     )
-    assert theirs.json() == []
+    assert theirs.json() == {"items": [], "next_cursor": None}
     hidden = await client.get(f"{API}/offerings/{offering_id}", headers=other.headers)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "offering_not_found")
 
