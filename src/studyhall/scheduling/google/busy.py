@@ -143,6 +143,13 @@ async def _replace(
     return len(kept)
 
 
+async def synced_at(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:
+    """When the user's busy times were last fetched from Google (None: never)."""
+    return await session.scalar(
+        select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user_id)
+    )
+
+
 async def is_stale(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> bool:
     synced = await session.scalar(
         select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user_id)

@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select, update
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.accounts.encryption import KeyRing
-from studyhall.accounts.models import OAuthAccount
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import BadRequest, NotFound, ServiceUnavailable
@@ -19,7 +17,6 @@ from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.google import calendar_sync as google_calendar
 from studyhall.scheduling.google import oauth as google_oauth
-from studyhall.scheduling.models import CalendarBusySync
 from studyhall.scheduling.schemas import (
     BusyRefreshed,
     GoogleCalendarChoice,
@@ -88,9 +85,7 @@ async def google_connection_get(user: CurrentUser, session: Session) -> GoogleCo
     account = await google_oauth.connection(session, user.id)
     if account is None:
         return GoogleConnection(connected=False)
-    synced = await session.scalar(
-        select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user.id)
-    )
+    synced = await google_busy.synced_at(session, user.id)
     return GoogleConnection(
         connected=True,
         calendar_id=account.calendar_id,
@@ -125,15 +120,7 @@ async def google_calendar_choose(
             "Google cannot read that calendar with this connection.", code="calendar_not_readable"
         ) from exc
     async with database.transaction() as session:
-        await session.execute(
-            update(OAuthAccount)
-            .where(
-                OAuthAccount.user_id == user.id,
-                OAuthAccount.provider == google_oauth.PROVIDER,
-                OAuthAccount.deleted_at.is_(None),
-            )
-            .values(calendar_id=data.calendar_id)
-        )
+        await google_oauth.choose_calendar(session, user.id, data.calendar_id)
     await google_busy.refresh_busy(database, settings, user.id, now)
     async with database.transaction() as session:
         return await google_connection_get(user, session)
