@@ -7,7 +7,6 @@ import uuid
 import httpx
 
 from studyhall.db.engine import Database
-from studyhall.kit.inputs import MAX_OFFSET
 from studyhall.kit.paging import MAX_LIMIT
 from tests.accounts.conftest import make_admin, sign_up
 from tests.foundation.openapi_walk import OpenApi
@@ -32,9 +31,9 @@ async def test_huge_integers_in_query_parameters_are_422(
     student = await sign_up(client)
     admin = await make_admin(client, owner_db)
     cases = [
-        (f"{API}/bookings", student.headers, {"offset": BIGINT_OVERFLOW}, "query.offset"),
+        (f"{API}/bookings", student.headers, {"limit": BIGINT_OVERFLOW}, "query.limit"),
         (f"{API}/billing/payments", student.headers, {"limit": BIGINT_OVERFLOW}, "query.limit"),
-        (f"{API}/offerings", {}, {"offset": BIGINT_OVERFLOW}, "query.offset"),
+        (f"{API}/offerings", {}, {"limit": BIGINT_OVERFLOW}, "query.limit"),
         (f"{API}/tutors", {}, {"min_price_cents": BIGINT_OVERFLOW}, "query.min_price_cents"),
         (
             f"{API}/billing/credits",
@@ -61,9 +60,9 @@ async def test_the_largest_allowed_values_are_answered(
 ) -> None:
     student = await sign_up(client)
     for url, params in [
-        (f"{API}/bookings", {"offset": MAX_OFFSET}),
+        (f"{API}/bookings", {"limit": MAX_LIMIT}),
         (f"{API}/billing/payments", {"limit": MAX_LIMIT}),
-        (f"{API}/offerings", {"offset": MAX_OFFSET}),
+        (f"{API}/offerings", {"limit": MAX_LIMIT}),
         (f"{API}/billing/credits", {"limit": MAX_LIMIT}),
     ]:
         response = await client.get(url, params=params, headers=student.headers)

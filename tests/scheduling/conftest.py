@@ -198,7 +198,7 @@ async def slots(
         "from": begin.isoformat(),
         "to": (begin + timedelta(days=days)).isoformat(),
         "tz": tz,
-        "limit": "1000",
+        "limit": "200",
         **{key: str(value) for key, value in filters.items()},
     }
     result: list[dict[str, Any]] = []

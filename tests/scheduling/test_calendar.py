@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
-from studyhall.scheduling import google_calendar
 from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.google import calendar_sync as google_calendar
 from tests.conftest import run_jobs
 from tests.scheduling.conftest import API, MarketFactory, Person, book, rows, sign_up
 from tests.scheduling.test_bookings import MORNING

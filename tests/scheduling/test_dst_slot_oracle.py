@@ -17,7 +17,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from studyhall.scheduling.recurrence import AvailabilityRule, cut_slots, expand_availability
+from studyhall.scheduling.calendar.recurrence import (
+    AvailabilityRule,
+    cut_slots,
+    expand_availability,
+)
 from tests.scheduling.tz_transitions import Transition, zones_with_transitions
 
 Slot = tuple[datetime, datetime]

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.scheduling.service.common import trusted, utcnow
+from studyhall.scheduling.service.clock import utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
 from tests.scheduling.conftest import (
     API,
@@ -95,7 +95,6 @@ async def test_healthz_stays_fast_while_a_pathological_rule_materializes(
 
         async def materialize() -> None:
             async with db.transaction() as session:
-                await trusted(session)
                 await materialize_tutor(session, tutor.id, utcnow())
 
         probe = await asyncio.create_subprocess_exec(

@@ -11,8 +11,8 @@ from studyhall.accounts import oauth
 from studyhall.accounts.encryption import KeyRing, new_key
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.scheduling import google_accounts
-from studyhall.scheduling.google_calendar import CalendarAccess
+from studyhall.scheduling.google import accounts as google_accounts
+from studyhall.scheduling.google.calendar_sync import CalendarAccess
 from tests.conftest import run_jobs
 from tests.scheduling.conftest import MarketFactory, book, sign_up
 from tests.scheduling.test_calendar import MORNING, FakeGoogle, google  # noqa: F401

@@ -18,8 +18,10 @@ from studyhall.accounts.encryption import new_key
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.scheduling import google_accounts, google_busy, google_calendar
 from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.google import accounts as google_accounts
+from studyhall.scheduling.google import busy as google_busy
+from studyhall.scheduling.google import calendar_sync as google_calendar
 from tests.conftest import run_jobs
 from tests.scheduling.conftest import (
     API,

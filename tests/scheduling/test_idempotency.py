@@ -50,3 +50,27 @@ async def test_concurrent_retries_with_one_key_book_once(
         )
         == 1
     )
+
+
+async def test_a_paid_booking_replays_its_payment_byte_for_byte(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    m = await market(rule=MORNING, price_cents=5000)
+    student = await sign_up(client)
+    headers = {**student.headers, "Idempotency-Key": "pay-once-1"}
+    body = {"slot_id": m.open_slots[0]["id"], "provider": "manual"}
+    first = await client.post(f"{API}/bookings", json=body, headers=headers)
+    again = await client.post(f"{API}/bookings", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), first.text
+    assert first.json()["payment"]["provider"] == "manual"
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await scalar(owner_db, "SELECT count(*) FROM payments") == 1
+    # Without a key the same contract holds for a single attempt: the key is optional.
+    other = await client.post(
+        f"{API}/bookings",
+        json={"slot_id": m.open_slots[2]["id"], "provider": "manual"},
+        headers=student.headers,
+    )
+    assert other.status_code == 201, other.text
+    assert await scalar(owner_db, "SELECT count(*) FROM payments") == 2

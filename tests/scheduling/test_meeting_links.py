@@ -155,3 +155,52 @@ async def test_a_link_the_tutor_chose_is_never_replaced_by_meet(
     assert insert["body"]["location"] == "https://zoom.example.com/j/9"
     after = (await client.get(f"{API}/bookings/{booking['id']}", headers=student.headers)).json()
     assert after["join_link"] == "https://zoom.example.com/j/9"
+
+
+async def test_the_confirmation_email_carries_the_meet_link_once_meet_replaced_the_room(
+    client: httpx.AsyncClient,
+    owner_db: Database,
+    market: MarketFactory,
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    m = await market(rule=MORNING)
+    student = await sign_up(client, name="Sam")
+    _connect({m.tutor.id: "tutor-token"})
+    booking = (await book(client, student, m.open_slots[0]["id"])).json()
+    assert JITSI.match(booking["join_link"])
+    await run_jobs()
+    [event_body] = google.events.values()
+    meet = event_body["hangoutLink"]
+
+    for person in (student.id, m.tutor.id):
+        sent = await rows(
+            owner_db,
+            "SELECT payload FROM notifications WHERE type = 'booking_confirmation' "
+            "AND channel = 'email' AND user_id = :u ORDER BY created_at",
+            u=person,
+        )
+        assert [payload["meeting_link"] for (payload,) in sent] == [booking["join_link"], meet]
+        invite = base64.b64decode(sent[-1][0]["attachments"][0]["content_b64"])
+        [event] = icalendar.Calendar.from_ical(invite).walk("VEVENT")
+        assert (str(event["LOCATION"]), int(event["SEQUENCE"])) == (meet, 1)
+        assert str(event["UID"]).startswith(booking["id"])
+
+    # A later sync (the booking moves) finds the Meet link in place: only the move is told.
+    moved = await client.post(
+        f"{API}/bookings/{booking['id']}/reschedule",
+        json={"slot_id": m.open_slots[2]["id"]},
+        headers=student.headers,
+    )
+    assert moved.status_code == 200
+    await run_jobs()
+    sent = await rows(
+        owner_db,
+        "SELECT payload FROM notifications WHERE type = 'booking_confirmation' "
+        "AND channel = 'email' AND user_id = :u ORDER BY created_at",
+        u=student.id,
+    )
+    assert [(p["meeting_link"], p["rescheduled"]) for (p,) in sent] == [
+        (booking["join_link"], False),
+        (meet, False),
+        (meet, True),
+    ]

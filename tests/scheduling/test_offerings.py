@@ -36,7 +36,7 @@ async def test_tutor_creates_an_offering_with_a_derived_short_description(
         == 1
     )
     listed = await client.get(f"{API}/offerings", params={"tag": "algebra"})
-    assert [o["id"] for o in listed.json()] == [created["id"]]
+    assert [o["id"] for o in listed.json()["items"]] == [created["id"]]
 
 
 async def test_duration_must_be_a_multiple_of_15(

@@ -14,13 +14,13 @@ from dateutil import rrule as du
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     ExpansionTooCostly,
     expand_availability,
     parse_rrule,
 )
-from studyhall.scheduling.rrule import selected_dates
+from studyhall.scheduling.calendar.rrule import selected_dates
 
 NAMES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,
@@ -249,7 +249,7 @@ def test_overnight_window_runs_to_the_next_local_day() -> None:
 
 
 def test_seed_001_weekday_windows() -> None:
-    # day_of_week 1 = Monday, 3 = Wednesday in seed 001.
+    # day_of_week 1 = Monday, 3 = Wednesday in weekday windows.
     assert weekly_rrule([3, 1, 3]) == "FREQ=WEEKLY;BYDAY=MO,WE"
     assert weekly_rrule([0, 6]) == "FREQ=WEEKLY;BYDAY=SA,SU"
     rule = AvailabilityRule(time(17), time(19), "Europe/Copenhagen", weekly_rrule([1, 3]))

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,
@@ -214,7 +214,7 @@ def test_weekly_rules_keep_their_local_weekdays(transition: Transition, days: se
 
     result = expand_availability(rule, *window)
 
-    iso_weekdays = {(day - 1) % 7 for day in days}  # seed 001: 0 = Sunday
+    iso_weekdays = {(day - 1) % 7 for day in days}  # weekday windows: 0 = Sunday
     expected = oracle_expansion(time(10), time(11), transition.zone, window)
     expected = [span for span in expected if shows(span[0], zone).weekday() in iso_weekdays]
     assert spans(result) == expected

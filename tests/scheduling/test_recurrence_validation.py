@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     Interval,
     cut_slots,

@@ -37,7 +37,6 @@ from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
-from studyhall.scheduling.service.common import trusted
 from studyhall.scheduling.service.materialize import materialize_tutor
 from tests.scheduling.conftest import API
 
@@ -141,7 +140,6 @@ def test_seats_match_bookings_after_every_step(
             )
             assert rule_answer.status_code == 201, rule_answer.text
             async with database.transaction() as session:
-                await trusted(session)
                 await materialize_tutor(session, tutor_id, datetime.now(UTC))
             found = await owner_sql(
                 "SELECT id::text FROM slots WHERE tutor_id = :t ORDER BY start_at", t=tutor_id

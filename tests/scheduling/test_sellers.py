@@ -62,8 +62,8 @@ async def public_view(client: httpx.AsyncClient, m: Market) -> dict[str, int]:
     return {
         "slots_by_tutor": len(await slots(client, tutor_id=m.tutor.id, days=3)),
         "slots_by_offering": len(await slots(client, offering_id=offering_id, days=3)),
-        "offerings_by_tag": sum(o["id"] == offering_id for o in by_tag.json()),
-        "offerings_by_tutor": len(by_tutor.json()),
+        "offerings_by_tag": sum(o["id"] == offering_id for o in by_tag.json()["items"]),
+        "offerings_by_tutor": len(by_tutor.json()["items"]),
         "offering": int(one.status_code == 200),
     }
 
@@ -128,14 +128,14 @@ async def test_an_unverified_tutor_still_sees_their_own_catalogue(
     mine = await client.get(
         f"{API}/offerings", params={"tutor_id": str(tutor.id)}, headers=tutor.headers
     )
-    assert [o["id"] for o in mine.json()] == [offering_id]
+    assert [o["id"] for o in mine.json()["items"]] == [offering_id]
     own = await client.get(f"{API}/offerings/{offering_id}", headers=tutor.headers)
     assert own.status_code == 200
     other = await sign_up(client)
     theirs = await client.get(
         f"{API}/offerings", params={"tutor_id": str(tutor.id)}, headers=other.headers
     )
-    assert theirs.json() == []
+    assert theirs.json() == {"items": [], "next_cursor": None}
     hidden = await client.get(f"{API}/offerings/{offering_id}", headers=other.headers)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "offering_not_found")
 

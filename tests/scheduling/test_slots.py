@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     Interval,
     cut_slots,
     filter_bookable,

@@ -13,12 +13,14 @@ from studyhall.accounts.demo import TUTORS
 from studyhall.accounts.models import User
 from studyhall.billing.models import Payment
 from studyhall.config import Settings
-from studyhall.scheduling import payment as booking_payment
 from studyhall.scheduling.models import AvailabilityRuleRow, Booking, Offering, Review, Slot
-from studyhall.scheduling.service.common import ensure_settings, utcnow
+from studyhall.scheduling.service.clock import utcnow
+from studyhall.scheduling.service.earnings import record_earning
 from studyhall.scheduling.service.materialize import materialize_tutor
 from studyhall.scheduling.service.offerings import derive_short_description
+from studyhall.scheduling.service.payments import PURPOSE
 from studyhall.scheduling.service.reviews import refresh_tutor_rating
+from studyhall.scheduling.service.tutor_settings import ensure_settings
 
 OFFERINGS = (
     ("Algebra 1:1", "Linear equations, functions and graphs, at your pace.", 60, 25000, 1),
@@ -142,7 +144,7 @@ async def _past_sessions(
         await session.flush()
         await _paid_manually(session, booking, start)
         # What completing it records: the tutor's totals and payout entry.
-        await booking_payment.record_earning(session, booking.id)
+        await record_earning(session, booking.id)
         session.add(
             Review(
                 booking_id=booking.id,
@@ -164,7 +166,7 @@ async def _paid_manually(session: AsyncSession, booking: Booking, paid_at: datet
     payment = Payment(
         user_id=booking.student_id,
         type="one_off",
-        purpose=booking_payment.PURPOSE,
+        purpose=PURPOSE,
         purpose_id=booking.id,
         provider="manual",
         amount_cents=booking.price_cents,

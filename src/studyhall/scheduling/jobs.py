@@ -1,6 +1,7 @@
 """Scheduling jobs: slot materialization, hold expiry, completion, Google Calendar sync.
 
-Every handler takes ids, re-reads rows and is safe to run twice (rule 3).
+Every handler takes ids, re-reads rows and is safe to run twice. Each crosses users (it sweeps
+every tutor, or settles a booking for both its parties) and says so once, at its start.
 """
 
 from __future__ import annotations
@@ -8,31 +9,33 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import closures as account_closures
 from studyhall.accounts.models import OAuthAccount, User
 from studyhall.audit import service as audit
+from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
-from studyhall.scheduling import (
-    closures,
-    google_accounts,
-    google_busy,
-    google_calendar,
-    google_oauth,
-)
-from studyhall.scheduling import payment as booking_payment  # registers the "booking" purpose
+from studyhall.scheduling.google import accounts as google_accounts
+from studyhall.scheduling.google import busy as google_busy
+from studyhall.scheduling.google import calendar_sync as google_calendar
+from studyhall.scheduling.google import oauth as google_oauth
 from studyhall.scheduling.models import AvailabilityRuleRow
-from studyhall.scheduling.service.common import trusted, utcnow
+from studyhall.scheduling.service import notices
+from studyhall.scheduling.service.background import (
+    MATERIALIZE_TUTOR,
+    REFRESH_BUSY_TIMES,
+    RELEASE_EXPIRED_HOLDS,
+    SYNC_CALENDAR_EVENTS,
+    busy_lock,
+    calendar_lock,
+    slots_lock,
+)
+from studyhall.scheduling.service.clock import utcnow
+from studyhall.scheduling.service.earnings import record_earning
 from studyhall.scheduling.service.materialize import materialize_tutor, materialize_tutors
 from studyhall.scheduling.service.seats import expire_holds
 
 # Every process that runs jobs finds Google tokens in accounts' oauth_accounts.
 google_accounts.install()
-# A suspended or deleted account's bookings are canceled by accounts' closure job.
-account_closures.on_account_closed("scheduling.bookings", closures.on_account_closed)
-# A deleted account's Google grant is revoked at Google before erasure removes its tokens.
-account_closures.on_account_closed("scheduling.google", closures.revoke_google_on_deletion)
 
 _COMPLETE = text(
     """
@@ -43,17 +46,17 @@ _COMPLETE = text(
 )
 
 
-@queue.task(name="studyhall.scheduling.materialize_tutor_slots", retry=backoff())
+@queue.task(name=MATERIALIZE_TUTOR, retry=backoff())
 async def materialize_tutor_slots(tutor_id: str) -> None:
     async with runtime().database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         await materialize_tutor(session, uuid.UUID(tutor_id), utcnow())
 
 
 @queue.task(name="studyhall.scheduling.materialize_tutor_batch", retry=backoff())
 async def materialize_tutor_batch(tutor_ids: list[str]) -> None:
     async with runtime().database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         await materialize_tutors(session, [uuid.UUID(t) for t in tutor_ids], utcnow())
 
 
@@ -78,21 +81,22 @@ async def roll_horizon(timestamp: int) -> None:
             await enqueue(session, materialize_tutor_batch, tutor_ids=batch)
 
 
-@queue.task(name="studyhall.scheduling.release_expired_holds", retry=backoff())
+@queue.task(name=RELEASE_EXPIRED_HOLDS, retry=backoff())
 async def release_expired_holds(tutor_id: str | None = None) -> None:
     async with runtime().database.transaction() as session:
+        await cross_users(session)
         released = await expire_holds(
-            session,
-            utcnow(),
-            tutor_id=None if tutor_id is None else uuid.UUID(tutor_id),
-            keep_trusted=True,
+            session, utcnow(), tutor_id=None if tutor_id is None else uuid.UUID(tutor_id)
         )
         for booking_id, owner in {(b, t) for b, t in released}:
             await enqueue(
-                session, sync_calendar_events, lock=f"gcal:{booking_id}", booking_id=str(booking_id)
+                session,
+                sync_calendar_events,
+                lock=calendar_lock(booking_id),
+                booking_id=str(booking_id),
             )
             await enqueue(
-                session, materialize_tutor_slots, lock=f"slots:{owner}", tutor_id=str(owner)
+                session, materialize_tutor_slots, lock=slots_lock(owner), tutor_id=str(owner)
             )
 
 
@@ -111,22 +115,22 @@ async def complete_finished_bookings(timestamp: int) -> None:
 
 async def complete_finished() -> list[uuid.UUID]:
     async with runtime().database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         done = list((await session.scalars(_COMPLETE, {"now": utcnow()})).all())
         for booking_id in done:
             await audit.record(
                 session, None, "booking.complete", "booking", booking_id, {"status": "completed"}
             )
             # Same transaction as the status change, which happens once: earnings count once.
-            await booking_payment.record_earning(session, booking_id)
+            await record_earning(session, booking_id)
     return done
 
 
-@queue.task(name="studyhall.scheduling.sync_calendar_events", retry=backoff())
+@queue.task(name=SYNC_CALENDAR_EVENTS, retry=backoff())
 async def sync_calendar_events(booking_id: str) -> None:
     database, settings = runtime().database, runtime().settings
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         parties = (
             await session.execute(
                 text("SELECT student_id, tutor_id FROM bookings WHERE id = :id"),
@@ -135,14 +139,12 @@ async def sync_calendar_events(booking_id: str) -> None:
         ).first()
     for user_id in parties or ():
         await google_oauth.fresh_access(database, settings, user_id, utcnow())
-    await google_calendar.sync_booking(database, uuid.UUID(booking_id))
+    await google_calendar.sync_booking(
+        database, uuid.UUID(booking_id), on_meet_link=notices.meet_link_added
+    )
 
 
-def busy_lock(user_id: uuid.UUID) -> str:
-    return f"busy:{user_id}"
-
-
-@queue.task(name="studyhall.scheduling.refresh_busy_times", retry=backoff())
+@queue.task(name=REFRESH_BUSY_TIMES, retry=backoff())
 async def refresh_busy_times(user_id: str) -> None:
     await google_busy.refresh_busy(
         runtime().database, runtime().settings, uuid.UUID(user_id), utcnow()
@@ -154,7 +156,7 @@ async def refresh_busy_times(user_id: str) -> None:
 async def refresh_all_busy_times(timestamp: int) -> None:
     """Every connected tutor's busy times, one job each (one at a time per tutor)."""
     async with runtime().database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         tutors = (
             await session.scalars(
                 select(OAuthAccount.user_id)
@@ -172,20 +174,3 @@ async def refresh_all_busy_times(timestamp: int) -> None:
             await enqueue(
                 session, refresh_busy_times, lock=busy_lock(tutor_id), user_id=str(tutor_id)
             )
-
-
-_BUSY_QUEUED = text(
-    "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE lock = :lock AND status = 'todo')"
-)
-
-
-async def refresh_busy_if_stale(session: AsyncSession, tutor_id: uuid.UUID) -> None:
-    """On demand (a slot listing of a connected tutor): a stale cache is refreshed by a job,
-    queued once however many listings ask meanwhile."""
-    if not await google_busy.is_stale(session, tutor_id, utcnow()):
-        return
-    if await google_oauth.connection(session, tutor_id) is None:
-        return
-    if await session.scalar(_BUSY_QUEUED, {"lock": busy_lock(tutor_id)}):
-        return
-    await enqueue(session, refresh_busy_times, lock=busy_lock(tutor_id), user_id=str(tutor_id))

@@ -1,6 +1,5 @@
 """Scheduling tables: offerings, schedule settings, availability, time off, slots, bookings,
-calendar feeds, reviews (seed 000 availability/slots/bookings + seed 001
-sessions/windows/bookable_slots).
+calendar feeds, reviews. ``docs/data-model.md`` maps them to the original data model.
 
 The double-booking guards are exclusion constraints over ``tstzrange``; they live in the migration
 (autogenerate cannot express them) and are named here so errors can be mapped to problem codes.
@@ -72,7 +71,7 @@ def _in(values: tuple[str, ...]) -> str:
 
 
 class Offering(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
-    """Seed 001 ``sessions``: what a tutor sells."""
+    """What a tutor sells: a titled session of a fixed length and price, for one or more seats."""
 
     __tablename__ = "offerings"
 
@@ -141,7 +140,7 @@ class ScheduleSettings(UUIDPrimaryKey, Timestamps, Base):
 
 
 class AvailabilityRuleRow(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
-    """Local wall-time window + IANA zone + RFC 5545 RRULE (seed 000 blocks, seed 001 windows)."""
+    """Local wall-time window + IANA zone + RFC 5545 RRULE: when a tutor is available."""
 
     __tablename__ = "availability_rules"
 
@@ -218,7 +217,7 @@ class Slot(UUIDPrimaryKey, Timestamps, Base):
 
 
 class Booking(UUIDPrimaryKey, Timestamps, Base):
-    """Seed 000 + seed 001 bookings; payment columns are maintained by billing."""
+    """A student's seat in a slot; the payment columns follow billing's payment."""
 
     __tablename__ = "bookings"
     # Server defaults come back with the INSERT's RETURNING instead of a second SELECT.
@@ -240,8 +239,8 @@ class Booking(UUIDPrimaryKey, Timestamps, Base):
     amount_authorized_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     amount_captured_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     amount_refunded_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    # Refund owed by the cancellation policy, for billing to execute (rule 4: no provider call
-    # in the cancel transaction).
+    # Refund owed by the cancellation policy, for billing to execute (no provider is called
+    # inside the cancel transaction, so none waits on the network).
     refund_due_cents: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     payment_ref: Mapped[str | None] = mapped_column(String(255))
     # The policy the student agreed to at booking time, so a later change never applies
@@ -349,7 +348,7 @@ class Review(UUIDPrimaryKey, Timestamps, Base):
 class CalendarBusyTime(UUIDPrimaryKey, Base):
     """A busy interval from a user's connected Google Calendar (free/busy), cached so slot
     listings and bookings can be checked without calling Google. Replaced wholesale on every
-    refresh and bounded in count and in time (``google_busy.py``)."""
+    refresh and bounded in count and in time (``google/busy.py``)."""
 
     __tablename__ = "calendar_busy_times"
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from studyhall.kit.paging import Page
 from studyhall.kit.patch import PatchBody
 
 Level = Literal["beginner", "intermediate", "advanced"]
@@ -161,11 +162,8 @@ class SlotRead(BaseModel):
     seats_taken: int
 
 
-class SlotPage(BaseModel):
-    items: list[SlotRead]
-    next_cursor: str | None = Field(
-        description="pass as `cursor` for the next page; null when there is no more"
-    )
+class SlotPage(Page[SlotRead]):
+    pass
 
 
 class BookingCreate(Strict):
@@ -321,9 +319,8 @@ class PublicReviewRead(BaseModel):
     updated_at: datetime
 
 
-class ReviewPage(BaseModel):
-    items: list[PublicReviewRead]
-    next_cursor: str | None
+class ReviewPage(Page[PublicReviewRead]):
+    pass
 
 
 class LearnerTotalsRead(BaseModel):
@@ -351,3 +348,19 @@ class GoogleCalendarChoice(Strict):
 
 class BusyRefreshed(BaseModel):
     busy_intervals: int
+
+
+class OfferingPage(Page[OfferingRead]):
+    pass
+
+
+class RulePage(Page[RuleRead]):
+    pass
+
+
+class TimeOffPage(Page[TimeOffRead]):
+    pass
+
+
+class BookingPage(Page[BookingRead]):
+    pass

@@ -7,17 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select, update
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.accounts.encryption import KeyRing
-from studyhall.accounts.models import OAuthAccount
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import BadRequest, NotFound, ServiceUnavailable
-from studyhall.scheduling import google_busy, google_calendar, google_oauth
 from studyhall.scheduling.config import scheduling_settings
-from studyhall.scheduling.models import CalendarBusySync
+from studyhall.scheduling.google import busy as google_busy
+from studyhall.scheduling.google import calendar_sync as google_calendar
+from studyhall.scheduling.google import oauth as google_oauth
 from studyhall.scheduling.schemas import (
     BusyRefreshed,
     GoogleCalendarChoice,
@@ -25,7 +24,7 @@ from studyhall.scheduling.schemas import (
     GoogleConnectStarted,
 )
 
-router = APIRouter(tags=["calendar"])
+router = APIRouter()
 
 
 def _settings(request: Request) -> Settings:
@@ -35,25 +34,29 @@ def _settings(request: Request) -> Settings:
 
 @router.post(
     "/calendar/google/connect",
-    summary="Start connecting Google Calendar: the consent URL to send the browser to",
+    summary="Start connecting Google Calendar",
 )
-async def connect_google(request: Request, user: CurrentUser) -> GoogleConnectStarted:
+async def google_connection_start(request: Request, user: CurrentUser) -> GoogleConnectStarted:
+    """The Google consent URL to send the browser to (authorization code with PKCE and a signed
+    ``state``); scopes are limited to calendar events and free/busy."""
     url = google_oauth.authorization_url(_settings(request), user.id, google_oauth.utcnow())
     return GoogleConnectStarted(authorization_url=url)
 
 
 @router.get(
     "/calendar/google/callback",
-    summary="Where Google sends the browser back (public; the state names the user)",
+    summary="Finish connecting Google Calendar (public)",
     response_model=GoogleConnection,
 )
-async def google_callback(
+async def google_connection_callback(
     request: Request,
     database: AppDatabase,
     state: Annotated[str, Query(min_length=1, max_length=2000)],
     code: Annotated[str | None, Query(max_length=2000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response | GoogleConnection:
+    """Where Google sends the browser back. No sign-in: the signed ``state`` names the user.
+    The tokens are stored encrypted; redirects to the configured page when there is one."""
     settings = _settings(request)
     now = google_oauth.utcnow()
     consent = google_oauth.read_state(settings, state, now)
@@ -76,14 +79,13 @@ async def google_callback(
     return answer
 
 
-@router.get("/calendar/google", summary="Your Google Calendar connection")
-async def google_status(user: CurrentUser, session: Session) -> GoogleConnection:
+@router.get("/calendar/google", summary="Get your Google Calendar connection")
+async def google_connection_get(user: CurrentUser, session: Session) -> GoogleConnection:
+    """Whether you are connected, to which calendar, and when busy times were last fetched."""
     account = await google_oauth.connection(session, user.id)
     if account is None:
         return GoogleConnection(connected=False)
-    synced = await session.scalar(
-        select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user.id)
-    )
+    synced = await google_busy.synced_at(session, user.id)
     return GoogleConnection(
         connected=True,
         calendar_id=account.calendar_id,
@@ -95,11 +97,13 @@ async def google_status(user: CurrentUser, session: Session) -> GoogleConnection
 
 @router.put(
     "/calendar/google/calendar",
-    summary="Choose the calendar bookings go to and busy times come from (checked at Google)",
+    summary="Choose your Google calendar",
 )
-async def choose_calendar(
+async def google_calendar_choose(
     request: Request, data: GoogleCalendarChoice, user: CurrentUserDetached, database: AppDatabase
 ) -> GoogleConnection:
+    """The calendar bookings are written to and busy times come from; Google is asked first
+    whether the connection can read it (422 ``calendar_not_readable`` when not)."""
     settings, now = _settings(request), google_oauth.utcnow()
     await google_oauth.fresh_access(database, settings, user.id, now)
     async with database.transaction() as session:
@@ -116,28 +120,21 @@ async def choose_calendar(
             "Google cannot read that calendar with this connection.", code="calendar_not_readable"
         ) from exc
     async with database.transaction() as session:
-        await session.execute(
-            update(OAuthAccount)
-            .where(
-                OAuthAccount.user_id == user.id,
-                OAuthAccount.provider == google_oauth.PROVIDER,
-                OAuthAccount.deleted_at.is_(None),
-            )
-            .values(calendar_id=data.calendar_id)
-        )
+        await google_oauth.choose_calendar(session, user.id, data.calendar_id)
     await google_busy.refresh_busy(database, settings, user.id, now)
     async with database.transaction() as session:
-        return await google_status(user, session)
+        return await google_connection_get(user, session)
 
 
 @router.delete(
     "/calendar/google",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Disconnect Google Calendar: the grant is revoked at Google, the tokens erased",
+    summary="Disconnect Google Calendar",
 )
-async def disconnect_google(
+async def google_connection_delete(
     request: Request, user: CurrentUserDetached, database: AppDatabase
 ) -> Response:
+    """The grant is revoked at Google, the tokens erased and the cached busy times forgotten."""
     if not await google_oauth.revoke_and_disconnect(database, _settings(request), user.id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
     async with database.transaction() as session:
@@ -147,11 +144,12 @@ async def disconnect_google(
 
 @router.post(
     "/calendar/google/busy/refresh",
-    summary="Fetch your busy times from Google now (they block your slots)",
+    summary="Refresh your Google busy times",
 )
-async def refresh_busy(
+async def google_busy_times_refresh(
     request: Request, user: CurrentUserDetached, database: AppDatabase
 ) -> BusyRefreshed:
+    """Fetch your busy times from Google now; they block your slots."""
     found = await google_busy.refresh_busy(
         database, _settings(request), user.id, google_oauth.utcnow()
     )

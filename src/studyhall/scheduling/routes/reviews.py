@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from studyhall.accounts.deps import Admin, CurrentUser, OptionalUser, Tutor
 from studyhall.db.deps import Session
+from studyhall.kit.paging import PageQuery
 from studyhall.scheduling.schemas import (
     PublicReviewRead,
     ReviewCreate,
@@ -19,69 +19,72 @@ from studyhall.scheduling.schemas import (
     ReviewUpdate,
 )
 from studyhall.scheduling.service import reviews
-from studyhall.scheduling.service.common import utcnow
+from studyhall.scheduling.service.clock import utcnow
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter()
 
 
 @router.post(
     "/bookings/{booking_id}/review",
     status_code=status.HTTP_201_CREATED,
-    summary="Review a completed booking (its student, once)",
+    summary="Review a completed booking",
 )
-async def create_review(
+async def booking_review_create(
     booking_id: uuid.UUID, data: ReviewCreate, user: CurrentUser, session: Session
 ) -> ReviewRead:
+    """The booking's student rates it 1 to 5 stars, with optional text, once per booking."""
     review = await reviews.create_review(
         session, user, booking_id, data.rating, data.body, utcnow()
     )
     return ReviewRead.model_validate(review)
 
 
-@router.get("/reviews/{review_id}", summary="One review (hidden ones: its parties and admins)")
-async def get_review(review_id: uuid.UUID, user: OptionalUser, session: Session) -> ReviewRead:
+@router.get("/reviews/{review_id}", summary="Get one review")
+async def review_get(review_id: uuid.UUID, user: OptionalUser, session: Session) -> ReviewRead:
+    """A visible review for anyone; a hidden one only for its parties and admins."""
     return ReviewRead.model_validate(await reviews.get_review(session, user, review_id))
 
 
-@router.patch("/reviews/{review_id}", summary="Change your review while it is editable")
-async def update_review(
+@router.patch("/reviews/{review_id}", summary="Edit your review")
+async def review_update(
     review_id: uuid.UUID, data: ReviewUpdate, user: CurrentUser, session: Session
 ) -> ReviewRead:
+    """Its student changes the rating or text while the review is still editable."""
     changes = data.model_dump(exclude_unset=True)
     review = await reviews.update_review(session, user, review_id, changes, utcnow())
     return ReviewRead.model_validate(review)
 
 
-@router.post("/reviews/{review_id}/reply", summary="Reply to a review of you (tutor, once)")
-async def reply_to_review(
+@router.post("/reviews/{review_id}/reply", summary="Reply to a review")
+async def review_reply(
     review_id: uuid.UUID, data: ReviewReply, tutor: Tutor, session: Session
 ) -> ReviewRead:
+    """The reviewed tutor answers, once."""
     review = await reviews.reply(session, tutor, review_id, data.body, utcnow())
     return ReviewRead.model_validate(review)
 
 
-@router.post("/reviews/{review_id}/hide", summary="Hide a review (admin; audited, kept)")
-async def hide_review(
+@router.post("/reviews/{review_id}/hide", summary="Hide a review")
+async def review_hide(
     review_id: uuid.UUID, data: ReviewHide, admin: Admin, session: Session
 ) -> ReviewRead:
+    """An admin hides a review with a reason (audited); it is kept, and the tutor's rating
+    follows from the visible reviews only."""
     review = await reviews.set_hidden(session, admin, review_id, data.reason, utcnow())
     return ReviewRead.model_validate(review)
 
 
-@router.post("/reviews/{review_id}/unhide", summary="Show a hidden review again (admin)")
-async def unhide_review(review_id: uuid.UUID, admin: Admin, session: Session) -> ReviewRead:
+@router.post("/reviews/{review_id}/unhide", summary="Show a hidden review again")
+async def review_unhide(review_id: uuid.UUID, admin: Admin, session: Session) -> ReviewRead:
+    """An admin makes a hidden review visible again (audited); takes no body."""
     review = await reviews.set_hidden(session, admin, review_id, None, utcnow())
     return ReviewRead.model_validate(review)
 
 
-@router.get("/tutors/{tutor_id}/reviews", summary="A tutor's visible reviews, newest first")
-async def list_tutor_reviews(
-    tutor_id: uuid.UUID,
-    session: Session,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> ReviewPage:
-    items, next_cursor = await reviews.visible_reviews(session, tutor_id, limit, cursor)
+@router.get("/tutors/{tutor_id}/reviews", summary="List a tutor's reviews (public)")
+async def tutor_reviews_list(tutor_id: uuid.UUID, session: Session, page: PageQuery) -> ReviewPage:
+    """A tutor's visible reviews, newest first; reviewers show by first name."""
+    items, next_cursor = await reviews.visible_reviews(session, tutor_id, page)
     return ReviewPage(
         items=[
             PublicReviewRead(

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest, after
+from studyhall.scheduling.calendar.recurrence import AvailabilityRule, validate_rule
 from studyhall.scheduling.models import (
     ACTIVE_STATUSES,
     AvailabilityRuleRow,
@@ -20,16 +22,12 @@ from studyhall.scheduling.models import (
     ScheduleSettings,
     TimeOffBlock,
 )
-from studyhall.scheduling.recurrence import AvailabilityRule, validate_rule
 from studyhall.scheduling.schemas import RuleCreate, SettingsUpdate, TimeOffCreate
-from studyhall.scheduling.service.common import (
-    get_settings,
-    lock_tutor,
-    raise_integrity,
-    utcnow,
-    zone_or_422,
-)
-from studyhall.scheduling.service.materialize import ONE_OFF_RRULE, schedule_materialization
+from studyhall.scheduling.service.background import schedule_materialization
+from studyhall.scheduling.service.clock import utcnow, zone_or_422
+from studyhall.scheduling.service.constraints import raise_integrity
+from studyhall.scheduling.service.materialize import ONE_OFF_RRULE
+from studyhall.scheduling.service.tutor_settings import get_settings, lock_tutor
 
 _SETTINGS_FIELDS = (
     "buffer_before_minutes",
@@ -127,6 +125,21 @@ async def list_rules(session: AsyncSession, tutor_id: uuid.UUID) -> list[Availab
     return list(rows.all())
 
 
+async def rules_page(
+    session: AsyncSession, tutor_id: uuid.UUID, page: PageRequest
+) -> tuple[list[AvailabilityRuleRow], str | None]:
+    """A page of the tutor's availability rules, oldest first."""
+    query = select(AvailabilityRuleRow).where(
+        AvailabilityRuleRow.tutor_id == tutor_id, AvailabilityRuleRow.deleted_at.is_(None)
+    )
+    columns = (AvailabilityRuleRow.created_at.expression, AvailabilityRuleRow.id.expression)
+    keyset = after(columns, page.key(datetime, uuid.UUID))
+    if keyset is not None:
+        query = query.where(keyset)
+    rows = (await session.scalars(query.order_by(*columns).limit(page.limit + 1))).all()
+    return page.of(rows, lambda row: (row.created_at, row.id))
+
+
 async def delete_rule(session: AsyncSession, tutor: User, rule_id: uuid.UUID) -> None:
     rule = await session.get(AvailabilityRuleRow, rule_id, with_for_update=True)
     if rule is None or rule.deleted_at is not None or rule.tutor_id != tutor.id:
@@ -187,9 +200,24 @@ async def list_time_off(session: AsyncSession, tutor_id: uuid.UUID) -> list[Time
     rows = await session.scalars(
         select(TimeOffBlock)
         .where(TimeOffBlock.tutor_id == tutor_id, TimeOffBlock.deleted_at.is_(None))
-        .order_by(TimeOffBlock.start_at)
+        .order_by(TimeOffBlock.start_at, TimeOffBlock.id)
     )
     return list(rows.all())
+
+
+async def time_off_page(
+    session: AsyncSession, tutor_id: uuid.UUID, page: PageRequest
+) -> tuple[list[TimeOffBlock], str | None]:
+    """A page of the tutor's time off, earliest first."""
+    query = select(TimeOffBlock).where(
+        TimeOffBlock.tutor_id == tutor_id, TimeOffBlock.deleted_at.is_(None)
+    )
+    columns = (TimeOffBlock.start_at.expression, TimeOffBlock.id.expression)
+    keyset = after(columns, page.key(datetime, uuid.UUID))
+    if keyset is not None:
+        query = query.where(keyset)
+    rows = (await session.scalars(query.order_by(*columns).limit(page.limit + 1))).all()
+    return page.of(rows, lambda row: (row.start_at, row.id))
 
 
 async def delete_time_off(session: AsyncSession, tutor: User, block_id: uuid.UUID) -> None:

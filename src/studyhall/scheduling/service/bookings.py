@@ -1,6 +1,11 @@
-"""Bookings: hold, confirm, cancel, reschedule, approve/decline (seed 001
-``create_booking_with_payment()``). Double-booking is refused by PostgreSQL itself: seats by one
-conditional UPDATE, overlaps by the exclusion constraints; the checks here give clear errors.
+"""Bookings: hold, confirm, cancel, reschedule, approve/decline. Double-booking is refused by
+PostgreSQL itself: seats by one conditional UPDATE, overlaps by the exclusion constraints; the
+checks here give clear errors.
+
+Every change to a booking crosses users (the tutor's slots and caps, another student's lapsed
+hold, the student's payment): each entry point declares it at its start (``db.rls.cross_users``)
+and checks the actor itself, so a party reaches only their own bookings. Each change emits its
+fact (``scheduling.events``) in its transaction.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts import profiles as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.jobs import enqueue
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from studyhall.kit.events import emit
+from studyhall.kit.paging import PageRequest, after
 from studyhall.kit.timezones import local_date, local_day_bounds, local_week_bounds
-from studyhall.scheduling import google_busy, meeting
 from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.events import BookingCanceled, BookingCreated, BookingRescheduled
+from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.models import (
     ACTIVE_STATUSES,
     HOLD_STATUSES,
@@ -30,36 +38,18 @@ from studyhall.scheduling.models import (
     ScheduleSettings,
     Slot,
 )
-from studyhall.scheduling.service.common import (
-    lock_tutor,
-    raise_integrity,
-    trusted,
-    untrusted,
-    zone_or_422,
+from studyhall.scheduling.service import meeting_links
+from studyhall.scheduling.service.background import (
+    schedule_calendar_sync,
+    schedule_expiry,
+    schedule_materialization,
 )
-from studyhall.scheduling.service.materialize import schedule_materialization
-from studyhall.scheduling.service.policy import refund_due
+from studyhall.scheduling.service.clock import zone_or_422
+from studyhall.scheduling.service.constraints import raise_integrity
+from studyhall.scheduling.service.policy import approval_deadline, refund_due
 from studyhall.scheduling.service.seats import expire_holds, free_seat, refresh_slot, take_seat
 from studyhall.scheduling.service.sellers import require_seller
-
-
-async def schedule_calendar_sync(session: AsyncSession, booking_id: uuid.UUID) -> None:
-    from studyhall.scheduling import jobs
-
-    await enqueue(
-        session, jobs.sync_calendar_events, lock=f"gcal:{booking_id}", booking_id=str(booking_id)
-    )
-
-
-async def _schedule_expiry(session: AsyncSession, booking: Booking) -> None:
-    from studyhall.scheduling import jobs
-
-    await enqueue(
-        session,
-        jobs.release_expired_holds,
-        scheduled_at=booking.hold_expires_at,
-        tutor_id=str(booking.tutor_id),
-    )
+from studyhall.scheduling.service.tutor_settings import lock_tutor
 
 
 def _blocked(slot: Slot, settings: ScheduleSettings) -> Range[datetime]:
@@ -70,7 +60,7 @@ def _blocked(slot: Slot, settings: ScheduleSettings) -> Range[datetime]:
     )
 
 
-async def _load_slot(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, Offering]:
+async def load_slot(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, Offering]:
     found = (
         await session.execute(
             select(Slot, Offering)
@@ -120,7 +110,6 @@ async def _check_caps(
     )
     others = Booking.id != moving.id if moving is not None else true()
     # Caps count every student's bookings, not only the ones the caller may see.
-    await trusted(session)
     for cap, (start, end), code, unit in caps:
         if cap is None:
             continue
@@ -137,7 +126,6 @@ async def _check_caps(
         )
         if (count or 0) >= cap:
             raise Conflict(f"The tutor takes at most {cap} bookings per {unit}.", code=code)
-    await untrusted(session)
 
 
 async def _check_bookable(
@@ -185,19 +173,12 @@ def _initial_state(
 
 
 async def _tutor_meeting_link(session: AsyncSession, tutor_id: uuid.UUID) -> str | None:
-    """The tutor's standing meeting link is every new booking's join link (seed 000)."""
+    """The tutor's standing meeting link, when they set one, is every new booking's join link."""
     try:
         profile = await accounts_profiles.tutor_profile(session, tutor_id)
     except NotFound:
         return None
     return profile.meeting_link
-
-
-def approval_deadline(start_at: datetime, now: datetime) -> datetime:
-    return min(start_at, now + timedelta(hours=scheduling_settings().booking_approval_hours))
-
-
-load_slot = _load_slot  # for the billing link (scheduling/payment.py)
 
 
 async def create_booking(
@@ -209,7 +190,8 @@ async def create_booking(
     *,
     booking_id: uuid.UUID | None = None,
 ) -> Booking:
-    slot, offering = await _load_slot(session, slot_id)
+    await cross_users(session)
+    slot, offering = await load_slot(session, slot_id)
     if offering.tutor_id == student.id:
         raise Unprocessable("You cannot book your own offering.", code="own_offering")
     settings = await lock_tutor(session, offering.tutor_id)
@@ -217,7 +199,8 @@ async def create_booking(
     await _check_bookable(session, offering, slot, settings, now)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
-    join_link = await _tutor_meeting_link(session, offering.tutor_id) or meeting.new_room_link()
+    standing = await _tutor_meeting_link(session, offering.tutor_id)
+    join_link = standing or meeting_links.new_room_link()
     booking = Booking(
         id=booking_id or uuid.uuid4(),
         student_id=student.id,
@@ -252,16 +235,28 @@ async def create_booking(
         {"slot_id": slot.id, "status": status, "price_cents": booking.price_cents},
     )
     if booking.hold_expires_at is not None:
-        await _schedule_expiry(session, booking)
+        await schedule_expiry(session, booking.tutor_id, booking.hold_expires_at)
     if status == "confirmed":
         await schedule_calendar_sync(session, booking.id)
+    await emit(
+        session,
+        BookingCreated(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            tutor_id=booking.tutor_id,
+            offering_id=booking.offering_id,
+            starts_at=booking.start_at,
+            ends_at=booking.end_at,
+            status=booking.status,
+        ),
+    )
     return booking
 
 
 async def get_booking(session: AsyncSession, actor: User, booking_id: uuid.UUID) -> Booking:
     """A booking its student, tutor or an admin may see; anyone else gets 404, not 403."""
-    if actor.role == "admin":
-        await trusted(session)  # admins act across users; parties stay under the policies
+    if actor.role == "admin":  # admins act across users; parties stay under the policies
+        await cross_users(session)
     booking = await session.get(Booking, booking_id, populate_existing=True)
     if booking is None or (
         actor.role != "admin" and actor.id not in (booking.student_id, booking.tutor_id)
@@ -307,6 +302,7 @@ def _party(actor: User, booking: Booking) -> str:
 async def cancel_booking(
     session: AsyncSession, actor: User, booking_id: uuid.UUID, reason: str | None, now: datetime
 ) -> Booking:
+    await cross_users(session)
     booking, _ = await _locked(session, actor, booking_id)
     if booking.status not in ACTIVE_STATUSES:
         raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
@@ -322,7 +318,7 @@ async def cancel_for_closed_account(
     """The system cancels a booking whose tutor or student account closed, as ``by`` would
     (the refund follows from it). Returns the booking and its status before, or None when it is
     no longer an active future booking (a re-run finds nothing to do)."""
-    await trusted(session)  # the system acts across both parties
+    await cross_users(session)  # the system acts across both parties
     found = await session.get(Booking, booking_id)
     if found is None:
         return None
@@ -370,6 +366,16 @@ async def _cancel(
     )
     await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
+    await emit(
+        session,
+        BookingCanceled(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            tutor_id=booking.tutor_id,
+            canceled_by=actor_id,
+            reason=reason,
+        ),
+    )
 
 
 async def reschedule_booking(
@@ -380,13 +386,14 @@ async def reschedule_booking(
     The new slot passes every check a new booking passes. A hold whose time is up is refused
     even before the sweep has canceled it: its seat is about to be given back.
     """
+    await cross_users(session)
     booking, settings = await _locked(session, actor, booking_id)
     if booking.status not in ACTIVE_STATUSES:
         raise Conflict(f"This booking is already {booking.status}.", code="booking_not_active")
     _refuse_lapsed_hold(booking, now)
     if booking.start_at <= now:
         raise Conflict("This booking has already started.", code="booking_started")
-    slot, offering = await _load_slot(session, slot_id)
+    slot, offering = await load_slot(session, slot_id)
     if slot.offering_id != booking.offering_id:
         raise Unprocessable(
             "A booking can only move to another slot of the same offering.",
@@ -421,6 +428,17 @@ async def reschedule_booking(
     )
     await schedule_calendar_sync(session, booking.id)
     await schedule_materialization(session, booking.tutor_id)
+    await emit(
+        session,
+        BookingRescheduled(
+            booking_id=booking.id,
+            student_id=booking.student_id,
+            tutor_id=booking.tutor_id,
+            starts_at=booking.start_at,
+            ends_at=booking.end_at,
+            previous_starts_at=old_start,
+        ),
+    )
     return booking
 
 
@@ -441,6 +459,7 @@ async def decide_approval(
     reason: str | None,
     now: datetime,
 ) -> Booking:
+    await cross_users(session)  # a decline gives the student's payment back
     booking, _ = await _locked(session, tutor, booking_id)
     if tutor.id != booking.tutor_id and tutor.role != "admin":
         raise NotFound("No such booking.", code="booking_not_found")
@@ -471,13 +490,20 @@ async def decide_approval(
 
 
 async def list_bookings(
-    session: AsyncSession, actor: User, status: str | None, limit: int, offset: int
-) -> list[Booking]:
+    session: AsyncSession, actor: User, status: str | None, page: PageRequest
+) -> tuple[list[Booking], str | None]:
+    """A page of the actor's bookings, as student or tutor, by start time."""
     query = select(Booking).where((Booking.student_id == actor.id) | (Booking.tutor_id == actor.id))
     if status is not None:
         query = query.where(Booking.status == status)
-    query = query.order_by(Booking.start_at, Booking.id).limit(limit).offset(offset)
-    return list((await session.scalars(query)).all())
+    keyset = after(
+        (Booking.start_at.expression, Booking.id.expression), page.key(datetime, uuid.UUID)
+    )
+    if keyset is not None:
+        query = query.where(keyset)
+    query = query.order_by(Booking.start_at, Booking.id).limit(page.limit + 1)
+    rows = (await session.scalars(query)).all()
+    return page.of(rows, lambda row: (row.start_at, row.id))
 
 
 async def update_booking(

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import Settings
-from studyhall.db.engine import set_current_user
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import NotFound
 from studyhall.scheduling.models import CalendarFeed
-from studyhall.scheduling.service.common import trusted, untrusted, utcnow, zone_or_422
+from studyhall.scheduling.service.clock import utcnow, zone_or_422
 
 PRODID = "-//Studyhall//Tutoring//EN"
 FEED_PAST_DAYS = 90
@@ -91,8 +91,9 @@ async def revoke_feeds(session: AsyncSession, user: User) -> int:
 
 
 async def feed_owner(session: AsyncSession, token: str) -> User:
-    """The feed's owner; the rest of the transaction then reads as that user (RLS applies)."""
-    await trusted(session)
+    """The feed's owner. The secret token is the authorization, so this unit of work crosses
+    users (declared here, at its start); the feed then reads only the owner's bookings."""
+    await cross_users(session)
     feed = await session.scalar(
         select(CalendarFeed).where(
             CalendarFeed.token_hash == _hash(token), CalendarFeed.revoked_at.is_(None)
@@ -103,8 +104,6 @@ async def feed_owner(session: AsyncSession, token: str) -> User:
         raise NotFound("No such calendar feed.", code="feed_not_found")
     feed.last_accessed_at = utcnow()
     await session.flush()
-    await untrusted(session)
-    await set_current_user(session, user.id)
     return user
 
 

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.kit.cursors import decode_cursor, encode_cursor
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Unprocessable
-from studyhall.scheduling.service.common import trusted, untrusted
+from studyhall.kit.paging import PageRequest
 from studyhall.scheduling.service.sellers import sellable_sql, seller_params
 
 MAX_RANGE = timedelta(days=93)
+# The API asks for at most ``kit.paging.MAX_LIMIT``; the web app's fortnight view asks for more.
 MAX_PAGE = 1000
 # Sorts before every real offering id: the first page's keyset condition then keeps
 # everything from the range start, and one statement serves every page.
@@ -88,11 +89,14 @@ async def list_slots(
     range_end: datetime,
     zone: ZoneInfo,
     now: datetime,
-    limit: int,
-    cursor: str | None = None,
+    page: PageRequest,
 ) -> tuple[list[ListedSlot], str | None]:
     """One page of open slots ordered by (start, offering), and the cursor of the next page
-    (None when this page is the last)."""
+    (None when this page is the last).
+
+    Other people's bookings decide what is free, so the listing crosses users (declared here, at
+    the start of its unit of work); only slot columns leave the query.
+    """
     if tutor_id is None and offering_id is None:
         raise Unprocessable("Give tutor_id or offering_id.", code="slot_filter_required")
     if range_start.tzinfo is None or range_end.tzinfo is None:
@@ -101,14 +105,14 @@ async def list_slots(
         raise Unprocessable("'to' must be after 'from'.", code="end_before_start")
     if range_end - range_start > MAX_RANGE:
         raise Unprocessable("A listing covers at most 93 days.", code="range_too_long")
-    if not 1 <= limit <= MAX_PAGE:
+    if not 1 <= page.limit <= MAX_PAGE:
         raise Unprocessable(f"limit must be 1 to {MAX_PAGE}.", code="invalid_limit", field="limit")
     after_start, after_offering = range_start, _BEFORE_ALL_OFFERINGS
-    if cursor is not None:
-        after_start, after_offering = _after(cursor)
+    key = page.key(datetime, uuid.UUID)
+    if key is not None:
+        after_start, after_offering = cast(datetime, key[0]), cast(uuid.UUID, key[1])
     query = _BY_BOTH if tutor_id and offering_id else _BY_TUTOR if tutor_id else _BY_OFFERING
-    # Other people's bookings decide what is free, but only slot columns leave this query.
-    await trusted(session)
+    await cross_users(session)
     rows = await session.execute(
         query,
         {
@@ -119,7 +123,7 @@ async def list_slots(
             "now": now,
             "after_start": after_start,
             "after_offering": after_offering,
-            "limit": limit + 1,
+            "limit": page.limit + 1,
             **seller_params(),
         },
     )
@@ -139,13 +143,4 @@ async def list_slots(
         )
         for row in rows
     ]
-    await untrusted(session)
-    if len(listed) <= limit:
-        return listed, None
-    last = listed[limit - 1]
-    return listed[:limit], encode_cursor(last.start_at, last.offering_id)
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    start, offering_id = decode_cursor(cursor, datetime, uuid.UUID)
-    return cast(datetime, start), cast(uuid.UUID, offering_id)  # the kinds asked for
+    return page.of(listed, lambda slot: (slot.start_at, slot.offering_id))

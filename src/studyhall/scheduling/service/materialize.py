@@ -18,22 +18,21 @@ import psycopg
 from sqlalchemy import ScalarResult, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.jobs import enqueue
 from studyhall.kit.cpu import run_in_process
+from studyhall.scheduling.calendar.recurrence import AvailabilityRule, Interval
 from studyhall.scheduling.models import (
     AvailabilityRuleRow,
     Offering,
     ScheduleSettings,
     TimeOffBlock,
 )
-from studyhall.scheduling.recurrence import AvailabilityRule, Interval
-from studyhall.scheduling.service.common import MAX_HORIZON_DAYS, ensure_settings_many
 from studyhall.scheduling.service.slot_plan import (
     OfferingInput,
     RuleInput,
     TutorInput,
     plan_slots,
 )
+from studyhall.scheduling.service.tutor_settings import MAX_HORIZON_DAYS, ensure_settings_many
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +194,3 @@ def _by_tutor(rows: ScalarResult[_Row]) -> dict[uuid.UUID, list[_Row]]:
     for row in rows:
         grouped.setdefault(row.tutor_id, []).append(row)
     return grouped
-
-
-async def schedule_materialization(session: AsyncSession, tutor_id: uuid.UUID) -> None:
-    """Enqueue the tutor's re-materialization in the caller's transaction (rule 3)."""
-    from studyhall.scheduling import jobs  # the task module imports the services
-
-    # The job lock keeps two runs for one tutor from interleaving their diffs.
-    await enqueue(
-        session, jobs.materialize_tutor_slots, lock=f"slots:{tutor_id}", tutor_id=str(tutor_id)
-    )

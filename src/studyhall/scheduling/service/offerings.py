@@ -1,8 +1,10 @@
-"""Offerings (seed 001 ``create_session()``): created and edited by the owning tutor only."""
+"""Offerings: created and edited by the owning tutor only; read by anyone while the tutor may
+sell."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import literal, select, update
@@ -11,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Forbidden, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest, after
 from studyhall.scheduling.models import Offering, Slot
 from studyhall.scheduling.schemas import OfferingCreate, OfferingUpdate
-from studyhall.scheduling.service.common import ensure_settings, utcnow
-from studyhall.scheduling.service.materialize import schedule_materialization
+from studyhall.scheduling.service.background import schedule_materialization
+from studyhall.scheduling.service.clock import utcnow
 from studyhall.scheduling.service.sellers import sellable
+from studyhall.scheduling.service.tutor_settings import ensure_settings
 
 SHORT_DESCRIPTION_MAX = 500
 _FIELDS = (
@@ -114,11 +118,11 @@ async def list_offerings(
     session: AsyncSession,
     tutor_id: uuid.UUID | None,
     tag: str | None,
-    limit: int,
-    offset: int,
+    page: PageRequest,
     viewer: User | None = None,
-) -> list[Offering]:
-    """Active offerings of tutors who may sell; a tutor listing their own sees theirs anyway."""
+) -> tuple[list[Offering], str | None]:
+    """A page of active offerings of tutors who may sell, oldest first; a tutor listing their
+    own sees theirs anyway."""
     query = select(Offering).where(Offering.deleted_at.is_(None), Offering.is_active)
     if tutor_id is not None:
         query = query.where(Offering.tutor_id == tutor_id)
@@ -126,8 +130,14 @@ async def list_offerings(
         query = query.where(sellable(Offering.tutor_id))
     if tag:
         query = query.where(Offering.topic_tags.contains([tag.strip().lower()]))
-    query = query.order_by(Offering.created_at, Offering.id).limit(limit).offset(offset)
-    return list((await session.scalars(query)).all())
+    keyset = after(
+        (Offering.created_at.expression, Offering.id.expression), page.key(datetime, uuid.UUID)
+    )
+    if keyset is not None:
+        query = query.where(keyset)
+    query = query.order_by(Offering.created_at, Offering.id).limit(page.limit + 1)
+    rows = (await session.scalars(query)).all()
+    return page.of(rows, lambda row: (row.created_at, row.id))
 
 
 async def update_offering(

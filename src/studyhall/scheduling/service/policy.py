@@ -1,9 +1,11 @@
-"""The cancellation policy: how much of what was paid goes back."""
+"""The booking policies: how much of what was paid goes back, and how long a tutor may take to
+approve."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import Booking
 
 # Who may cancel for reasons that are not the student's: the student always gets everything back.
@@ -26,3 +28,8 @@ def refund_due(booking: Booking, canceled_by: str, now: datetime) -> int:
     if booking.start_at - now >= timedelta(hours=booking.full_refund_notice_hours):
         return refundable
     return refundable * booking.late_refund_percent // 100
+
+
+def approval_deadline(start_at: datetime, now: datetime) -> datetime:
+    """A booking waiting for the tutor lapses after ``booking_approval_hours``, or at its start."""
+    return min(start_at, now + timedelta(hours=scheduling_settings().booking_approval_hours))

@@ -10,21 +10,20 @@ and hides always leave the exact totals.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import ratings
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from studyhall.kit.errors import Conflict, Forbidden, NotFound
+from studyhall.kit.paging import PageRequest, after
 from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.models import Review
 from studyhall.scheduling.service.bookings import get_booking
@@ -179,7 +178,7 @@ class PublicReview:
 
 
 async def visible_reviews(
-    session: AsyncSession, tutor_id: uuid.UUID, limit: int, cursor: str | None
+    session: AsyncSession, tutor_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[PublicReview], str | None]:
     """A tutor's visible reviews, newest first; keyset pages so a new review shifts nothing."""
     query = (
@@ -187,45 +186,20 @@ async def visible_reviews(
         .join(User, User.id == Review.student_id)
         .where(Review.tutor_id == tutor_id, Review.hidden_at.is_(None))
     )
-    if cursor is not None:
-        after_at, after_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Review.created_at < after_at,
-                and_(Review.created_at == after_at, Review.id < after_id),
-            )
-        )
+    keyset = after(
+        (Review.created_at.expression, Review.id.expression),
+        page.key(datetime, uuid.UUID),
+        descending=True,
+    )
+    if keyset is not None:
+        query = query.where(keyset)
     result = await session.execute(
-        query.order_by(Review.created_at.desc(), Review.id.desc()).limit(limit + 1)
+        query.order_by(Review.created_at.desc(), Review.id.desc()).limit(page.limit + 1)
     )
     items = [PublicReview(review, _first_name(name)) for review, name in result]
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        last = items[-1].review
-        next_cursor = _encode_cursor(last.created_at, last.id)
-    return items, next_cursor
+    return page.of(items, lambda item: (item.review.created_at, item.review.id))
 
 
 def _first_name(name: str) -> str:
     """Reviews are public: the reviewer shows by first name only."""
     return name.split()[0] if name.split() else name
-
-
-def _encode_cursor(at: datetime, review_id: uuid.UUID) -> str:
-    raw = f"{at.isoformat()}|{review_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, review_id = raw.split("|")
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return parsed, uuid.UUID(review_id)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(
-            "The cursor is not one this API returned.", code="invalid_cursor", field="cursor"
-        ) from exc

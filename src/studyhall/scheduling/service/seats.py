@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
-from studyhall.scheduling.service.common import trusted, untrusted
+from studyhall.scheduling.service.payments import abandon_payments
 
 # One statement takes a seat or takes nothing: concurrent bookers cannot both see a free seat.
 _TAKE_SEAT = text(
@@ -89,14 +89,12 @@ async def expire_holds(
     *,
     tutor_id: uuid.UUID | None = None,
     student_id: uuid.UUID | None = None,
-    keep_trusted: bool = False,
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Cancel expired holds (of one tutor/student, or everyone's); returns (booking, tutor).
 
-    Runs with row level security lifted for the statement: another student's expired hold must
-    be cleared too, or it would keep blocking through the exclusion constraint.
+    The caller's unit of work crosses users (``db.rls.cross_users``): another student's expired
+    hold must be cleared too, or it would keep blocking through the exclusion constraint.
     """
-    await trusted(session)
     rows = (
         await session.execute(
             _EXPIRE,
@@ -113,10 +111,6 @@ async def expire_holds(
         await audit.record(
             session, None, "booking.expire", "booking", booking_id, {"reason": reason}
         )
-    from studyhall.scheduling import payment
-
     unpaid = [row[0] for row in rows if row[3] == "hold_expired"]
-    await payment.abandon_payments(session, unpaid, "hold_expired")
-    if not keep_trusted:
-        await untrusted(session)
+    await abandon_payments(session, unpaid, "hold_expired")
     return [(row[0], row[2]) for row in rows]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from studyhall.scheduling.recurrence import (
+from studyhall.scheduling.calendar.recurrence import (
     AvailabilityRule,
     ExpansionTooCostly,
     Interval,

@@ -24,7 +24,6 @@ from studyhall.kit.errors import DomainError
 from studyhall.scheduling import service as scheduling
 from studyhall.scheduling.models import AvailabilityRuleRow
 from studyhall.scheduling.schemas import RuleCreate, TimeOffCreate
-from studyhall.scheduling.service.common import utcnow
 from studyhall.web.errors import FormInvalid
 from studyhall.web.messages import domain_message, notice
 from studyhall.web.pages.teaching import (
@@ -60,7 +59,7 @@ def offset_text(offset: timedelta) -> str:
 
 
 def _clock_change(page: Visit, zone: ZoneInfo) -> dict[str, str] | None:
-    found = next_clock_change(zone, utcnow().astimezone(zone).date())
+    found = next_clock_change(zone, scheduling.utcnow().astimezone(zone).date())
     if found is None:
         return None
     day, before, after = found
@@ -113,7 +112,7 @@ async def _context(page: Visit, session: Session, **extra: Any) -> dict[str, Any
                 "reason": block.reason,
             }
             for block in blocks
-            if block.end_at > utcnow()
+            if block.end_at > scheduling.utcnow()
         ],
         "clock_change": _clock_change(page, zone),
         "weekdays": day_names(page),
@@ -155,7 +154,7 @@ async def availability_page(
 async def add_hours(request: Request, page: TutorPage, session: Session) -> Response:
     assert page.user is not None
     form = await request.form()
-    today = utcnow().astimezone(ZoneInfo(page.user.timezone)).date()
+    today = scheduling.utcnow().astimezone(ZoneInfo(page.user.timezone)).date()
     context = await _context(page, session)
     values = {**EMPTY, "days": [d for d in WEEKDAYS if form.get(f"day_{d}") == "on"]}
     try:

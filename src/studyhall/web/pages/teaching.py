@@ -19,12 +19,10 @@ from studyhall.accounts import profiles
 from studyhall.accounts.schemas import TutorProfileUpdate
 from studyhall.db.deps import Session
 from studyhall.kit.errors import DomainError, Forbidden
-from studyhall.scheduling import payment
+from studyhall.kit.paging import PageRequest
 from studyhall.scheduling import service as scheduling
 from studyhall.scheduling.models import Offering
 from studyhall.scheduling.schemas import OfferingCreate, OfferingUpdate
-from studyhall.scheduling.service.common import utcnow
-from studyhall.scheduling.service.offerings import owned_offering
 from studyhall.web.deps import MemberPage
 from studyhall.web.errors import FormInvalid
 from studyhall.web.messages import FIELD_FALLBACK, domain_message, notice
@@ -200,7 +198,9 @@ def _shown_offering(offering: Offering) -> dict[str, Any]:
 
 async def _own_offerings(page: Visit, session: Session) -> list[dict[str, Any]]:
     assert page.user is not None
-    rows = await scheduling.list_offerings(session, page.user.id, None, PAGE_SIZE, 0, page.user)
+    rows, _ = await scheduling.list_offerings(
+        session, page.user.id, None, PageRequest(limit=PAGE_SIZE, cursor=None), page.user
+    )
     return [_shown_offering(row) for row in rows]
 
 
@@ -261,7 +261,7 @@ async def create_offering(request: Request, page: TutorPage, session: Session) -
 @router.get("/teach/offerings/{offering_id}", include_in_schema=False)
 async def offering_page(offering_id: uuid.UUID, page: TutorPage, session: Session) -> Response:
     assert page.user is not None
-    offering = await owned_offering(session, page.user, offering_id)
+    offering = await scheduling.owned_offering(session, page.user, offering_id)
     return render(
         page,
         "teach_offering.html",
@@ -277,7 +277,7 @@ async def update_offering(
 ) -> Response:
     assert page.user is not None
     values = _offering_values(await request.form())
-    offering = _shown_offering(await owned_offering(session, page.user, offering_id))
+    offering = _shown_offering(await scheduling.owned_offering(session, page.user, offering_id))
     try:
         data = OfferingUpdate.model_validate(_offering_data(values))
         await scheduling.update_offering(session, page.user, offering_id, data)
@@ -304,7 +304,9 @@ async def update_offering(
 
 async def _rows(page: Visit, session: Session, status: str) -> list[dict[str, Any]]:
     assert page.user is not None
-    bookings = await scheduling.list_bookings(session, page.user, status, PAGE_SIZE, 0)
+    bookings, _ = await scheduling.list_bookings(
+        session, page.user, status, PageRequest(limit=PAGE_SIZE, cursor=None)
+    )
     return [
         await scheduling.get_booking_details(session, page.user, booking.id)
         for booking in bookings
@@ -325,7 +327,7 @@ async def requests_page(page: TutorPage, session: Session, notice_key: Notice = 
 @router.post("/teach/requests/{booking_id}/approve", include_in_schema=False)
 async def approve(booking_id: uuid.UUID, page: TutorPage, session: Session) -> Response:
     assert page.user is not None
-    await payment.approve(session, page.user, booking_id, utcnow())
+    await scheduling.approve(session, page.user, booking_id, scheduling.utcnow())
     return _see("/teach/requests?notice=approved")
 
 
@@ -335,7 +337,7 @@ async def decline(
 ) -> Response:
     assert page.user is not None
     reason = _text(await request.form(), "reason")[:500] or None
-    await payment.decline(session, page.user, booking_id, reason, utcnow())
+    await scheduling.decline(session, page.user, booking_id, reason, scheduling.utcnow())
     return _see("/teach/requests?notice=declined")
 
 
@@ -348,7 +350,7 @@ async def earnings_page(page: TutorPage, session: Session) -> Response:
     lines = [
         {
             "booking": row,
-            "earned": payment.tutor_share(
+            "earned": scheduling.tutor_share(
                 row["amount_captured_cents"] - row["amount_refunded_cents"]
             ),
         }

@@ -23,13 +23,10 @@ from studyhall.accounts import profiles
 from studyhall.billing.config import billing_settings
 from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import NotFound, Unprocessable
-from studyhall.scheduling import payment
+from studyhall.kit.paging import PageRequest
 from studyhall.scheduling import service as scheduling
-from studyhall.scheduling.routes.bookings import book_and_pay
 from studyhall.scheduling.schemas import BookingCreate
-from studyhall.scheduling.service import ics
-from studyhall.scheduling.service.common import utcnow
-from studyhall.scheduling.service.listing import ListedSlot, list_slots
+from studyhall.scheduling.service import ListedSlot
 from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
 from studyhall.web.messages import notice
 from studyhall.web.rendering import Visit, render
@@ -98,11 +95,13 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
     if not rows:
         raise NotFound("No such tutor.", code="not_found")
     profile, tutor = rows[0]
-    offerings = await scheduling.list_offerings(session, tutor_id, None, 50, 0)
-    now = utcnow()
+    offerings, _ = await scheduling.list_offerings(
+        session, tutor_id, None, PageRequest(limit=50, cursor=None)
+    )
+    now = scheduling.utcnow()
     # The profile shows the first page of the coming fortnight; the slot list says when more
     # follow rather than cutting it silently.
-    slots, more = await list_slots(
+    slots, more = await scheduling.list_slots(
         session,
         tutor_id=tutor_id,
         offering_id=None,
@@ -110,7 +109,7 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
         range_end=now + timedelta(days=SLOT_DAYS),
         zone=page.viewer.zone,
         now=now,
-        limit=SLOT_PAGE,
+        page=PageRequest(limit=SLOT_PAGE, cursor=None),
     )
     return render(
         page,
@@ -134,7 +133,7 @@ async def book(request: Request, page: DetachedMemberPage) -> Response:
         key = str(uuid.UUID(str(form.get("idempotency_key", ""))))
     except (ValidationError, ValueError) as exc:
         raise Unprocessable("Choose a slot to book.", code="slot_required") from exc
-    answered = await book_and_pay(get_database(request), page.user, data, key)
+    answered = await scheduling.book_and_pay(get_database(request), page.user, data, key)
     created: dict[str, Any] = json.loads(bytes(answered.body))
     checkout_url = (created.get("payment") or {}).get("checkout_url")
     if checkout_url:
@@ -151,8 +150,10 @@ async def _details(page: Visit, session: Session, booking_id: uuid.UUID) -> dict
 @router.get("/bookings", include_in_schema=False)
 async def my_bookings(page: MemberPage, session: Session, notice_key: Notice = None) -> Response:
     assert page.user is not None
-    now = utcnow()
-    bookings = await scheduling.list_bookings(session, page.user, None, 50, 0)
+    now = scheduling.utcnow()
+    bookings, _ = await scheduling.list_bookings(
+        session, page.user, None, PageRequest(limit=50, cursor=None)
+    )
     details = [await _details(page, session, booking.id) for booking in bookings]
     upcoming = [row for row in details if row["end_at"] > now and row["status"] in OPEN_STATUSES]
     earlier = [row for row in details if row not in upcoming]
@@ -171,7 +172,7 @@ async def booking_page(
 ) -> Response:
     assert page.user is not None
     row = await _details(page, session, booking_id)
-    now = utcnow()
+    now = scheduling.utcnow()
     cancellable = row["status"] in OPEN_STATUSES and row["start_at"] > now
     return render(
         page,
@@ -190,8 +191,8 @@ RESCHEDULE_CHOICES = 10
 
 async def _other_slots(page: Visit, session: Session, row: dict[str, Any]) -> list[ListedSlot]:
     """Open slots of the same offering in the coming fortnight, the booking's own left out."""
-    now = utcnow()
-    slots, _ = await list_slots(
+    now = scheduling.utcnow()
+    slots, _ = await scheduling.list_slots(
         session,
         tutor_id=None,
         offering_id=row["offering_id"],
@@ -199,7 +200,7 @@ async def _other_slots(page: Visit, session: Session, row: dict[str, Any]) -> li
         range_end=now + timedelta(days=SLOT_DAYS),
         zone=page.viewer.zone,
         now=now,
-        limit=SLOT_PAGE,
+        page=PageRequest(limit=SLOT_PAGE, cursor=None),
     )
     open_slots = [
         slot
@@ -219,7 +220,7 @@ async def reschedule(
         slot_id = uuid.UUID(str(form.get("slot_id", "")))
     except ValueError as exc:
         raise Unprocessable("Choose a slot to book.", code="slot_required") from exc
-    await payment.reschedule(session, page.user, booking_id, slot_id, utcnow())
+    await scheduling.reschedule(session, page.user, booking_id, slot_id, scheduling.utcnow())
     return RedirectResponse(f"/bookings/{booking_id}?notice=moved", status_code=303)
 
 
@@ -232,15 +233,15 @@ async def calendar_page(page: MemberPage) -> Response:
 async def create_feed(request: Request, page: MemberPage, session: Session) -> Response:
     """The address is shown once, on this answer: only its hash is stored."""
     assert page.user is not None
-    token = await ics.create_feed(session, page.user)
-    url = ics.feed_url(request.app.state.settings, token)
+    token = await scheduling.create_feed(session, page.user)
+    url = scheduling.feed_url(request.app.state.settings, token)
     return render(page, "calendar.html", feed_url=url, notice=None)
 
 
 @router.post("/calendar/feed/revoke", include_in_schema=False)
 async def revoke_feed(page: MemberPage, session: Session) -> Response:
     assert page.user is not None
-    await ics.revoke_feeds(session, page.user)
+    await scheduling.revoke_feeds(session, page.user)
     return render(page, "calendar.html", feed_url=None, notice=notice(page.viewer, "feed_revoked"))
 
 
@@ -251,7 +252,7 @@ async def cancel(
     assert page.user is not None
     form = await request.form()
     reason = str(form.get("reason", "")).strip()[:500] or None
-    await payment.cancel(session, page.user, booking_id, reason, utcnow())
+    await scheduling.cancel(session, page.user, booking_id, reason, scheduling.utcnow())
     return RedirectResponse(f"/bookings/{booking_id}?notice=canceled", status_code=303)
 
 
@@ -260,7 +261,7 @@ async def booking_calendar(booking_id: uuid.UUID, page: MemberPage, session: Ses
     assert page.user is not None
     await scheduling.get_booking(session, page.user, booking_id)
     return Response(
-        await ics.booking_ics(session, booking_id, page.user),
+        await scheduling.booking_ics(session, booking_id, page.user),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="studyhall-booking.ics"'},
     )

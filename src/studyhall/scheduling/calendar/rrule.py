@@ -36,7 +36,7 @@ _FREQUENCIES: Final[dict[str, Literal[0, 1, 2, 3]]] = {
     "DAILY": du.DAILY,
 }
 _WEEKDAY_NAMES: Final = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # index = date.weekday()
-# Seed 001 numbers days like PostgreSQL's EXTRACT(DOW): 0 = Sunday ... 6 = Saturday.
+# Weekday windows number days like PostgreSQL's EXTRACT(DOW): 0 = Sunday ... 6 = Saturday.
 _SEED_DAY_OF_WEEK: Final = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")
 
 _TIME_OF_DAY_PARTS: Final = frozenset({"BYHOUR", "BYMINUTE", "BYSECOND"})
@@ -135,7 +135,7 @@ def validate_rule(rrule: str, has_horizon: bool) -> RecurrenceRule:
 
 
 def weekly_rrule(weekdays: Iterable[int]) -> str:
-    """RRULE for seed 001's weekday windows (day_of_week 0 = Sunday ... 6 = Saturday)."""
+    """RRULE for weekday windows (day_of_week 0 = Sunday ... 6 = Saturday)."""
     names: set[str] = set()
     for day in weekdays:
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:

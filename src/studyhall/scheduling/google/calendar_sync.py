@@ -1,17 +1,17 @@
 """Google Calendar: create, update and delete a booking's events through the REST API (v3).
 
-Runs in a job, never in a request (rule 4): the booking is read in one short transaction, the
-HTTP calls happen with no transaction open, and the event ids are written back in another, only
-if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking id), so
-a retried insert finds its own event instead of creating a second one.
+Runs in a job, never in a request, so no request waits on Google: the booking is read in one short
+transaction, the HTTP calls happen with no transaction open, and the event ids are written back in
+another, only if nobody changed them meanwhile. Event ids are chosen by us (derived from the booking
+id), so a retried insert finds its own event instead of creating a second one.
 
-When the tutor is connected and the booking's join link is one Studyhall made (``meeting.py``),
-the tutor's event is created with a Google Meet conference; its link becomes the booking's join
-link (written back with the event ids, ``sequence`` + 1) and the student's event carries it.
+When the tutor is connected and the booking's join link is one Studyhall made
+(``service/meeting_links.py``), the tutor's event is created with a Google Meet conference; its link
+becomes the booking's join link (written back with the event ids, ``sequence`` + 1) and the
+student's event carries it.
 
-Who is connected is answered by a pluggable lookup: the accounts domain registers one that
-decrypts ``oauth_accounts`` tokens; until then nobody is connected and the job does nothing.
-"""
+Who is connected is answered by a pluggable lookup: the accounts domain registers one that decrypts
+``oauth_accounts`` tokens; until then nobody is connected and the job does nothing."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.engine import Database
-from studyhall.scheduling import meeting
+from studyhall.db.rls import cross_users
 from studyhall.scheduling.config import scheduling_settings
-from studyhall.scheduling.service.common import trusted
+from studyhall.scheduling.service import meeting_links
 
 Party = Literal["student", "tutor"]
 _EVENT_STATUSES = ("confirmed", "completed")
@@ -165,7 +165,7 @@ class _Api:
 
 def wants_meet(snap: _Snapshot, party: Party) -> bool:
     """Only the tutor's calendar makes the conference, and only in place of a link we made."""
-    return party == "tutor" and meeting.is_generated(snap.join_link)
+    return party == "tutor" and meeting_links.is_generated(snap.join_link)
 
 
 def meet_link(event: dict[str, Any]) -> str | None:
@@ -224,16 +224,26 @@ _WRITE = {
 # The Meet link replaces the join link only if nobody changed it since it was read.
 _MEET = text(
     "UPDATE bookings SET join_link = :link, sequence = sequence + 1 WHERE id = :id "
-    "AND join_link IS NOT DISTINCT FROM :old AND join_link IS DISTINCT FROM :link"
+    "AND join_link IS NOT DISTINCT FROM :old AND join_link IS DISTINCT FROM :link RETURNING id"
 )
 
 
+MeetLinkAdded = Callable[[AsyncSession, uuid.UUID], Awaitable[None]]
+
+
 async def sync_booking(
-    database: Database, booking_id: uuid.UUID, transport: httpx.AsyncBaseTransport | None = None
+    database: Database,
+    booking_id: uuid.UUID,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    on_meet_link: MeetLinkAdded | None = None,
 ) -> dict[Party, str | None]:
-    """Bring the connected parties' events in line with the booking; returns the new ids."""
+    """Bring the connected parties' events in line with the booking; returns the new ids.
+
+    When Google Meet replaces the booking's generated room, ``on_meet_link`` runs in the
+    transaction that stores the new link (the parties are sent the updated confirmation)."""
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         snap = await _snapshot(session, booking_id)
     if snap is None or not snap.access:
         return {}
@@ -254,11 +264,15 @@ async def sync_booking(
             results[party] = synced.event_id
             meet = meet or synced.meet_link
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         for party, new in results.items():
             old = snap.event_ids[party]
             if new != old:
                 await session.execute(_WRITE[party], {"id": booking_id, "new": new, "old": old})
         if meet is not None:
-            await session.execute(_MEET, {"id": booking_id, "link": meet, "old": original_link})
+            replaced = await session.scalar(
+                _MEET, {"id": booking_id, "link": meet, "old": original_link}
+            )
+            if replaced is not None and on_meet_link is not None:
+                await on_meet_link(session, booking_id)
     return results

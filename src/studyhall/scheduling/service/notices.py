@@ -1,11 +1,13 @@
-"""Booking notifications: confirmation (with the ``.ics``), reminders, reschedule, cancellation.
+"""Booking notifications: confirmation (with the ``.ics``), reminders, reschedule, cancellation,
+and the updated confirmation when Google Meet replaces the booking's generated room.
 
-Every call runs in the transaction that changes the booking (rule 3): roll back and neither the
+Every call runs in the transaction that changes the booking: roll back and neither the
 notification rows nor their delivery jobs exist.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +60,18 @@ async def booking_rescheduled(session: AsyncSession, booking: Booking) -> None:
         booking,
         dedupe_key=f"booking_confirmation:{booking.id}:{booking.sequence}",
         rescheduled=True,
+    )
+
+
+async def meet_link_added(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    """Google Meet replaced the room the booking was confirmed with: both parties get the
+    confirmation again with the Meet link, and its ``.ics`` (same UID, higher SEQUENCE) moves
+    their calendar event to the new location instead of adding a second one."""
+    booking = await session.get(Booking, booking_id, populate_existing=True)
+    if booking is None or booking.status != "confirmed":
+        return
+    await _send_request(
+        session, booking, dedupe_key=f"booking_confirmation:{booking.id}:{booking.sequence}"
     )
 
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import oauth
@@ -279,6 +280,19 @@ async def revoke_and_disconnect(database: Database, settings: Settings, user_id:
     async with database.transaction() as session:
         await oauth.disconnect(session, user_id, account_id)
     return True
+
+
+async def choose_calendar(session: AsyncSession, user_id: uuid.UUID, calendar_id: str) -> None:
+    """The user's live Google connection writes to and reads busy times from ``calendar_id``."""
+    await session.execute(
+        update(OAuthAccount)
+        .where(
+            OAuthAccount.user_id == user_id,
+            OAuthAccount.provider == PROVIDER,
+            OAuthAccount.deleted_at.is_(None),
+        )
+        .values(calendar_id=calendar_id)
+    )
 
 
 def utcnow() -> datetime:

@@ -17,8 +17,8 @@ from studyhall.accounts import oauth
 from studyhall.accounts.encryption import KeyRing
 from studyhall.config import Settings
 from studyhall.jobs import runtime
-from studyhall.scheduling import google_calendar
-from studyhall.scheduling.google_calendar import CalendarAccess, TokenLookup
+from studyhall.scheduling.google import calendar_sync as google_calendar
+from studyhall.scheduling.google.calendar_sync import CalendarAccess, TokenLookup
 
 PROVIDER = "google"
 

@@ -1,58 +1,20 @@
-"""Helpers the scheduling services share: the clock, settings rows and error mapping."""
+"""A tutor's schedule settings row: created on first use, and the lock every booking write takes."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import NoReturn
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import cast, func, select, text
+from sqlalchemy import cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.kit.errors import Conflict, Unprocessable
-from studyhall.kit.timezones import validate_zone
-from studyhall.scheduling.models import (
-    STUDENT_OVERLAP,
-    TIME_OFF_OVERLAP,
-    TUTOR_OVERLAP,
-    ScheduleSettings,
-)
+from studyhall.scheduling.models import ScheduleSettings
 
 # What a settings row looks like before the tutor changes anything (mirrors the column defaults).
 DEFAULT_HORIZON_DAYS = 90
 # With no rolling horizon, bounded rules are still expanded no further than this.
 MAX_HORIZON_DAYS = 730
-
-
-_BYPASS = text("SELECT set_config('app.bypass_rls', :value, true)")
-
-
-async def trusted(session: AsyncSession) -> None:
-    """Let this transaction cross users under row level security (jobs, admins, billing).
-
-    Used only where the service itself decides what may be touched; request code that acts
-    for one person keeps the policies on.
-    """
-    await session.execute(_BYPASS, {"value": "on"})
-
-
-async def untrusted(session: AsyncSession) -> None:
-    await session.execute(_BYPASS, {"value": "off"})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def zone_or_422(name: str, field: str = "timezone") -> ZoneInfo:
-    try:
-        return validate_zone(name)
-    except ValueError as exc:
-        raise Unprocessable(str(exc), code="unknown_timezone", field=field) from exc
 
 
 async def ensure_settings(session: AsyncSession, tutor_id: uuid.UUID) -> None:
@@ -104,28 +66,3 @@ async def lock_tutor(session: AsyncSession, tutor_id: uuid.UUID) -> ScheduleSett
         row = await session.scalar(query)
     assert row is not None
     return row
-
-
-def constraint_name(exc: IntegrityError) -> str | None:
-    diag = getattr(exc.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    return name if isinstance(name, str) else None
-
-
-def raise_integrity(exc: IntegrityError) -> NoReturn:
-    """Turn a constraint violation the API can cause into its problem code."""
-    name = constraint_name(exc)
-    if name == TUTOR_OVERLAP:
-        raise Conflict(
-            "The tutor already has a booking at this time (buffers included).",
-            code="tutor_unavailable",
-        ) from exc
-    if name == STUDENT_OVERLAP:
-        raise Conflict(
-            "You already have a booking that overlaps this time.", code="student_overlap"
-        ) from exc
-    if name == TIME_OFF_OVERLAP:
-        raise Conflict(
-            "This time off overlaps time off you already have.", code="time_off_overlap"
-        ) from exc
-    raise exc

@@ -1,6 +1,6 @@
 """Availability recurrence: local wall-time rules -> UTC intervals -> bookable slots.
 
-The pure time core of the tutoring marketplace (issue 4). No database, no clock: every
+The pure time core of the tutoring marketplace. No database, no clock: every
 function takes datetimes and returns datetimes, aware and in UTC at the boundaries
 (naive input is refused with ValueError).
 
@@ -35,7 +35,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from studyhall.kit.timezones import ensure_utc, local_date, local_to_utc, validate_zone
-from studyhall.scheduling.rrule import (
+from studyhall.scheduling.calendar.rrule import (
     ExpansionTooCostly,
     RecurrenceRule,
     occurs_from,

@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Conflict, ServiceUnavailable
-from studyhall.scheduling import google_calendar, google_oauth
 from studyhall.scheduling.config import scheduling_settings
+from studyhall.scheduling.google import calendar_sync as google_calendar
+from studyhall.scheduling.google import oauth as google_oauth
 from studyhall.scheduling.models import ACTIVE_STATUSES, Booking, CalendarBusySync, CalendarBusyTime
-from studyhall.scheduling.service.common import trusted
 
 BUSY_HORIZON = timedelta(days=93)
 MAX_INTERVALS = 500
@@ -102,14 +103,14 @@ async def refresh_busy(
     """Fetch and store the user's busy times; None when they have no usable connection."""
     await google_oauth.fresh_access(database, settings, user_id, now)
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         access = await google_calendar.access_for(session, user_id)
     if access is None:
         return None
     answer = await query_free_busy(access, now)
     intervals = busy_intervals(answer, access.calendar_id, now)
     async with database.transaction() as session:
-        await trusted(session)
+        await cross_users(session)
         return await _replace(session, user_id, intervals, now)
 
 
@@ -140,6 +141,13 @@ async def _replace(
         .on_conflict_do_update(index_elements=["user_id"], set_={"synced_at": now})
     )
     return len(kept)
+
+
+async def synced_at(session: AsyncSession, user_id: uuid.UUID) -> datetime | None:
+    """When the user's busy times were last fetched from Google (None: never)."""
+    return await session.scalar(
+        select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user_id)
+    )
 
 
 async def is_stale(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> bool:

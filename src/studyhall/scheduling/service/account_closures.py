@@ -22,20 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.closures import Closure
 from studyhall.accounts.models import User
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.jobs import runtime
-from studyhall.scheduling import google_oauth, notify, payment
+from studyhall.scheduling.google import oauth as google_oauth
 from studyhall.scheduling.models import ACTIVE_STATUSES, Booking
+from studyhall.scheduling.service import notices
 from studyhall.scheduling.service.bookings import cancel_for_closed_account
-from studyhall.scheduling.service.common import trusted, utcnow
+from studyhall.scheduling.service.clock import utcnow
+from studyhall.scheduling.service.payments import abandon_payments, lock_payments, refund_owed
 
 
 async def on_account_closed(database: Database, user_id: uuid.UUID, closure: Closure) -> None:
     now = utcnow()
     async with database.transaction() as session:
+        await cross_users(session)  # the system winds down both parties' bookings
         user = await session.get(User, user_id)
         if user is None or user.status == "active":
             return  # restored before the job ran: nothing is wound down
-        await trusted(session)
         teaching = await _future(session, Booking.tutor_id == user_id, now)
         learning = (
             await _future(session, Booking.student_id == user_id, now)
@@ -63,15 +66,16 @@ async def _cancel_one(
     database: Database, booking_id: uuid.UUID, by: str, reason: str, now: datetime
 ) -> None:
     async with database.transaction() as session:
-        await payment.lock_payments(session, booking_id)
+        await cross_users(session)
+        await lock_payments(session, booking_id)
         canceled = await cancel_for_closed_account(session, booking_id, by, reason, now)
         if canceled is None:
             return
         booking, before = canceled
-        await payment.refund_due(session, booking, None)
+        await refund_owed(session, booking, None)
         if before == "pending_payment":
-            await payment.abandon_payments(session, [booking.id], "booking_canceled")
-        await notify.booking_canceled(
+            await abandon_payments(session, [booking.id], "booking_canceled")
+        await notices.booking_canceled(
             session, booking, tell=before in ("confirmed", "pending_approval")
         )
 

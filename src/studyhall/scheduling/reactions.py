@@ -1,0 +1,21 @@
+"""How scheduling takes part in other domains' work, registered when the app or a worker starts.
+
+- Billing sells bookings under the ``booking`` payment purpose: its handlers confirm, release
+  and refund the booking's hold (``service.holds``).
+- Accounts' closure job winds down a suspended or deleted account: its future bookings are
+  canceled, and a deleted account's Google grant is revoked before erasure removes its tokens.
+"""
+
+from __future__ import annotations
+
+from studyhall.accounts import closures as account_closures
+from studyhall.billing import service as billing
+from studyhall.scheduling.service.account_closures import (
+    on_account_closed,
+    revoke_google_on_deletion,
+)
+from studyhall.scheduling.service.holds import BOOKING_PURPOSE
+
+billing.register_purpose(BOOKING_PURPOSE)
+account_closures.on_account_closed("scheduling.bookings", on_account_closed)
+account_closures.on_account_closed("scheduling.google", revoke_google_on_deletion)
