@@ -44,9 +44,19 @@ def load_reactions() -> list[ModuleType]:
     return _modules("reactions")
 
 
+def _route_module(domain: str) -> ModuleType | None:
+    """The domain's ``routes`` package in the house layout, or its older ``router`` module."""
+    for kind in ("routes", "router"):
+        name = f"studyhall.{domain}.{kind}"
+        if importlib.util.find_spec(name) is not None:
+            return importlib.import_module(name)
+    return None
+
+
 def load_routers() -> list[ModuleType]:
     load_reactions()
-    return [module for module in _modules("router") if hasattr(module, "router")]
+    found = [_route_module(domain) for domain in DOMAINS]
+    return [module for module in found if module is not None and hasattr(module, "router")]
 
 
 def task_module_names() -> list[str]:

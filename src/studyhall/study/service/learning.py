@@ -17,6 +17,7 @@ from studyhall.audit import service as audit
 from studyhall.courses import service as courses
 from studyhall.kit import events
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest
 from studyhall.study.events import CardReviewed, CardTopic, QuizAnswer, QuizCompleted, QuizTopic
 from studyhall.study.models import (
     AiArtifact,
@@ -27,6 +28,7 @@ from studyhall.study.models import (
     QuizQuestion,
     StudyEvent,
 )
+from studyhall.study.service.listing import keyset_page
 
 _SCHEDULER = Scheduler()
 # Right after a review every card is at retrievability 1, whatever the answer; a day later the
@@ -139,7 +141,7 @@ async def submit(
                 "quiz_id": str(attempt.quiz_id),
                 "correct": correct,
                 "questions": len(items),
-                "score_percentage": str(percentage),
+                "score_percentage": float(percentage),
             },
         )
     )
@@ -163,7 +165,7 @@ async def submit(
         "quiz_attempt.submit",
         "quiz_attempt",
         attempt.id,
-        {"score_percentage": str(percentage), "correct": correct},
+        {"score_percentage": float(percentage), "correct": correct},
     )
     await session.refresh(attempt)
     return attempt, items
@@ -189,14 +191,35 @@ async def due_cards(
     ).all()
 
 
-async def list_cards(session: AsyncSession, user_id: uuid.UUID) -> Sequence[Flashcard]:
-    return (
-        await session.scalars(
-            select(Flashcard)
-            .where(Flashcard.user_id == user_id, Flashcard.deleted_at.is_(None))
-            .order_by(Flashcard.created_at, Flashcard.id)
-        )
-    ).all()
+async def due_page(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime, page: PageRequest
+) -> tuple[list[Flashcard], str | None]:
+    """Cards whose due time has come, most overdue first, one page at a time."""
+    query = select(Flashcard).where(
+        Flashcard.user_id == user_id, Flashcard.deleted_at.is_(None), Flashcard.due_at <= now
+    )
+    return await keyset_page(
+        session, query, (Flashcard.due_at, Flashcard.id), page, _due_key, descending=False
+    )
+
+
+def _due_key(card: Flashcard) -> tuple[datetime, uuid.UUID]:
+    return card.due_at, card.id
+
+
+async def list_cards(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Flashcard], str | None]:
+    """The user's cards in the order they were made."""
+    query = select(Flashcard).where(Flashcard.user_id == user_id, Flashcard.deleted_at.is_(None))
+    return await keyset_page(
+        session,
+        query,
+        (Flashcard.created_at, Flashcard.id),
+        page,
+        lambda c: (c.created_at, c.id),
+        descending=False,
+    )
 
 
 async def review(
