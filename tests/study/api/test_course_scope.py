@@ -1,4 +1,4 @@
-"""Course materials in the study scope (issue 7 item 3) and quizzes from a topic (item 5).
+"""Course materials in the study scope, and quizzes from a topic.
 
 A tutor's lesson PDF is a study material; a learner with access to the lesson's course retrieves,
 chats over and generates artifacts from it, loses it with the access, and never reaches another
