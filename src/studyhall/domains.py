@@ -45,8 +45,9 @@ def load_reactions() -> list[ModuleType]:
 
 
 def _route_module(domain: str) -> ModuleType | None:
-    """The domain's ``routes`` package in the house layout, or its older ``router`` module."""
-    for kind in ("routes", "router"):
+    """The domain's ``router`` module while it has one, else its ``routes`` package (the house
+    layout, which has no ``router.py``)."""
+    for kind in ("router", "routes"):
         name = f"studyhall.{domain}.{kind}"
         if importlib.util.find_spec(name) is not None:
             return importlib.import_module(name)
