@@ -146,10 +146,3 @@ async def quizzes_of(
         select(Quiz.artifact_id, Quiz.id).where(Quiz.artifact_id.in_(artifact_ids))
     )
     return {artifact_id: quiz_id for artifact_id, quiz_id in rows if artifact_id is not None}
-
-
-async def quiz_of(session: AsyncSession, artifact_id: uuid.UUID) -> uuid.UUID | None:
-    quiz_id: uuid.UUID | None = await session.scalar(
-        select(Quiz.id).where(Quiz.artifact_id == artifact_id)
-    )
-    return quiz_id
