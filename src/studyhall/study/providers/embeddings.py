@@ -77,7 +77,7 @@ def _read(name: str) -> _Encoder:
         # Imported here on purpose: sentence-transformers is an optional extra that pulls in
         # torch (seconds to import), needed only with STUDYHALL_EMBEDDING_PROVIDER=local, and
         # HF_HUB_OFFLINE must be set before its first import.
-        from sentence_transformers import SentenceTransformer
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError as exc:
         raise LlmError(
             "model_unavailable",
