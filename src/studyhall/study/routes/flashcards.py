@@ -12,7 +12,7 @@ from studyhall.accounts.deps import CurrentUser
 from studyhall.db.deps import Session
 from studyhall.kit.paging import PageQuery
 from studyhall.study.schemas import FlashcardPage, FlashcardRead, ReviewCreate, ReviewRead
-from studyhall.study.service import learning
+from studyhall.study.service import flashcards
 
 router = APIRouter()
 
@@ -20,7 +20,7 @@ router = APIRouter()
 @router.get("/flashcards", response_model=FlashcardPage, summary="List my flashcards")
 async def flashcards_list(user: CurrentUser, session: Session, page: PageQuery) -> Any:
     """Every card of your decks, in the order they were made."""
-    items, next_cursor = await learning.list_cards(session, user.id, page)
+    items, next_cursor = await flashcards.list_cards(session, user.id, page)
     return FlashcardPage(
         items=[FlashcardRead.model_validate(c) for c in items], next_cursor=next_cursor
     )
@@ -29,7 +29,7 @@ async def flashcards_list(user: CurrentUser, session: Session, page: PageQuery) 
 @router.get("/flashcards/due", response_model=FlashcardPage, summary="List my due flashcards")
 async def flashcards_due_list(user: CurrentUser, session: Session, page: PageQuery) -> Any:
     """Cards whose FSRS due time has come, most overdue first."""
-    items, next_cursor = await learning.due_page(session, user.id, datetime.now(UTC), page)
+    items, next_cursor = await flashcards.due_page(session, user.id, datetime.now(UTC), page)
     return FlashcardPage(
         items=[FlashcardRead.model_validate(c) for c in items], next_cursor=next_cursor
     )
@@ -46,7 +46,7 @@ async def flashcard_review(
 ) -> Any:
     """Record how well you recalled the card (1 again … 4 easy); FSRS schedules its next due
     time, which comes back with the card."""
-    card, entry = await learning.review(session, user, card_id, body.rating, body.duration_ms)
+    card, entry = await flashcards.review(session, user, card_id, body.rating, body.duration_ms)
     await session.refresh(card)
     return ReviewRead(
         card=FlashcardRead.model_validate(card),
@@ -62,4 +62,4 @@ async def flashcard_review(
 )
 async def flashcard_delete(card_id: uuid.UUID, user: CurrentUser, session: Session) -> None:
     """Remove the card from your decks and from review."""
-    await learning.delete_card(session, user, card_id)
+    await flashcards.delete_card(session, user, card_id)

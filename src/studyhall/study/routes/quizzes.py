@@ -18,7 +18,7 @@ from studyhall.study.schemas import (
     QuestionResult,
     QuizRead,
 )
-from studyhall.study.service import learning
+from studyhall.study.service import quizzes
 
 router = APIRouter()
 
@@ -61,8 +61,8 @@ def _results(items: Sequence[QuizQuestion], answers: dict[str, str]) -> list[Que
 @router.get("/quizzes/{quiz_id}", response_model=QuizRead, summary="Get a quiz")
 async def quiz_get(quiz_id: uuid.UUID, user: CurrentUser, session: Session) -> Any:
     """The questions and options; correct answers are revealed only after submission."""
-    quiz = await learning.get_quiz(session, user.id, quiz_id)
-    items = await learning.questions(session, quiz.id)
+    quiz = await quizzes.get_quiz(session, user.id, quiz_id)
+    items = await quizzes.questions(session, quiz.id)
     return QuizRead(
         id=quiz.id,
         title=quiz.title,
@@ -80,9 +80,9 @@ async def quiz_get(quiz_id: uuid.UUID, user: CurrentUser, session: Session) -> A
 )
 async def quiz_attempts_create(quiz_id: uuid.UUID, user: CurrentUser, session: Session) -> Any:
     """Start answering the quiz; the attempt lists its questions without the answers."""
-    attempt = await learning.start_attempt(session, user, quiz_id)
+    attempt = await quizzes.start_attempt(session, user, quiz_id)
     await session.refresh(attempt)
-    items = await learning.questions(session, quiz_id)
+    items = await quizzes.questions(session, quiz_id)
     return _attempt(attempt, questions=[_question(q) for q in items])
 
 
@@ -96,15 +96,15 @@ async def quiz_attempt_submit(
 ) -> Any:
     """Score on the server, once (409 ``attempt_already_submitted`` after); the answer key and
     explanations come back with the score."""
-    attempt, items = await learning.submit(session, user, attempt_id, body.answers)
+    attempt, items = await quizzes.submit(session, user, attempt_id, body.answers)
     return _attempt(attempt, results=_results(items, attempt.answers))
 
 
 @router.get("/quiz-attempts/{attempt_id}", response_model=AttemptRead, summary="Get a quiz attempt")
 async def quiz_attempt_get(attempt_id: uuid.UUID, user: CurrentUser, session: Session) -> Any:
     """An attempt: its questions while open, its results and score once submitted."""
-    attempt = await learning.get_attempt(session, user.id, attempt_id)
-    items = await learning.questions(session, attempt.quiz_id)
+    attempt = await quizzes.get_attempt(session, user.id, attempt_id)
+    items = await quizzes.questions(session, attempt.quiz_id)
     if attempt.completed_at is None:
         return _attempt(attempt, questions=[_question(q) for q in items])
     return _attempt(attempt, results=_results(items, attempt.answers))

@@ -8,7 +8,7 @@ erasure. Inside study, modules import their siblings directly, never this packag
 from __future__ import annotations
 
 from studyhall.study.providers.storage import Storage, StorageError, get_storage
-from studyhall.study.service.learning import due_cards
+from studyhall.study.service.flashcards import due_cards
 from studyhall.study.service.materials import find_undeleted, keep_for_reference
 
 __all__ = [
