@@ -43,16 +43,16 @@ from tests.study.api.docs import make_pdf
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.study import materials
-from studyhall.study.embeddings import LocalEmbedder
 from studyhall.study.engine.chunk import chunk_blocks
 from studyhall.study.engine.evaluate import evaluate_all
 from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.sentences import split_sentences
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.retrieval import FUSION_WEIGHTS, index_lexemes, pad_vector, search
-from studyhall.study.storage import LocalStorage
+from studyhall.study.providers.embeddings import LocalEmbedder
+from studyhall.study.providers.storage import LocalStorage
+from studyhall.study.service import processing
+from studyhall.study.service.retrieval import FUSION_WEIGHTS, index_lexemes, pad_vector, search
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -371,7 +371,7 @@ async def ingest(
                 )
             )
         started = time.perf_counter()
-        outcome = await materials.process(app, settings, material_id)
+        outcome = await processing.process(app, settings, material_id)
         elapsed = time.perf_counter() - started
         assert outcome == "completed", outcome
         megabytes = len(data) / 1_000_000

@@ -11,8 +11,8 @@ from studyhall.accounts.models import User
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import RateLimited
-from studyhall.study import quota
 from studyhall.study.models import AiQuotaCounter
+from studyhall.study.service import quota
 from tests.billing.conftest import Caller, make_admin, sign_up
 from tests.billing.test_subscriptions import _plan, _subscribe
 

@@ -19,7 +19,7 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database, libpq_conninfo
 from studyhall.jobs import core as jobs
 from studyhall.notifications.stream import Hub
-from studyhall.study.quota import side_database
+from studyhall.study.service.quota import side_database
 
 PROCESSES = 3
 

@@ -156,7 +156,7 @@ async def _check_material(session: AsyncSession, user: User, material_id: uuid.U
     publishing a course never exposes someone else's private upload to its learners."""
     if material_id is None:
         return
-    from studyhall.study import materials as study_materials
+    from studyhall.study import service as study_materials
 
     if user.role == "admin":
         # Row level security would hide other users' materials from the admin's own role.

@@ -1,4 +1,5 @@
-"""Study assistant tables (seeds 000 uploads/ai_artifacts/messages, 002 materials…, 003 usage_logs).
+"""Study assistant tables: materials and their chunks, AI artifacts, quizzes and flashcards,
+chat, and the AI quota and usage log.
 
 ``materials.course_id`` and ``chat_threads.topic_id`` carry no foreign key yet; the topic of a
 quiz or artifact does (migration ``0010_study_scope``).

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from studyhall.kit.paging import Page
 
 Origin = Literal["notes", "slides", "assignment"]
 ArtifactType = Literal["summary", "flashcards", "quiz"]
@@ -121,7 +122,10 @@ class AttemptRead(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     correct_count: int | None
-    score_percentage: Decimal | None
+    score_percentage: float | None = Field(
+        description="Share of the questions answered correctly, 0 to 100, two decimals; null "
+        "until submitted."
+    )
     questions: list[QuestionRead] | None = None
     results: list[QuestionResult] | None = None
 
@@ -203,3 +207,23 @@ class UsageRead(_Read):
 class UsageSummary(BaseModel):
     quotas: list[QuotaRead]
     recent: list[UsageRead]
+
+
+class MaterialPage(Page[MaterialRead]):
+    pass
+
+
+class ArtifactPage(Page[ArtifactRead]):
+    pass
+
+
+class FlashcardPage(Page[FlashcardRead]):
+    pass
+
+
+class ThreadPage(Page[ThreadRead]):
+    pass
+
+
+class MessagePage(Page[MessageRead]):
+    pass

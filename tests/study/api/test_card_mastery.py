@@ -36,7 +36,7 @@ async def _deck(
                 text("UPDATE ai_artifacts SET topic_id = :t WHERE id = :a"),
                 {"t": topic_id, "a": artifact["id"]},
             )
-    due = (await client.get(f"{API}/flashcards/due", headers=member.headers)).json()
+    due = (await client.get(f"{API}/flashcards/due", headers=member.headers)).json()["items"]
     return [card["id"] for card in due]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 from studyhall.db.engine import Database
 from studyhall.study.engine.answer import NOT_FOUND
 from studyhall.study.models import ChatMessage, MaterialChunk, MaterialLexeme
-from studyhall.study.quota import OFFLINE_MODEL
+from studyhall.study.service.quota import OFFLINE_MODEL
 from tests.study.api.conftest import API, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
 
@@ -56,7 +56,7 @@ async def test_offline_answer_quotes_and_cites_material_and_page(
     history = await client.get(
         f"{API}/chat/threads/{thread.json()['id']}/messages", headers=alice.headers
     )
-    assert [m["role"] for m in history.json()] == ["user", "assistant"]
+    assert [m["role"] for m in history.json()["items"]] == ["user", "assistant"]
     usage = (await client.get(f"{API}/ai/usage", headers=alice.headers)).json()
     assert [(r["feature"], r["model_name"], r["status"]) for r in usage["recent"]] == [
         ("chat", OFFLINE_MODEL, "succeeded")
@@ -130,8 +130,13 @@ async def test_threads_are_private(client: httpx.AsyncClient, owner_db: Database
     assert empty.status_code == 422
     async with owner_db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(ChatMessage)) == 0
-    assert (await client.get(f"{API}/chat/threads", headers=bob.headers)).json() == []
-    assert len((await client.get(f"{API}/chat/threads", headers=alice.headers)).json()) == 1
+    assert (await client.get(f"{API}/chat/threads", headers=bob.headers)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+    assert (
+        len((await client.get(f"{API}/chat/threads", headers=alice.headers)).json()["items"]) == 1
+    )
 
 
 GLYCOLYSIS = (
@@ -166,4 +171,4 @@ async def test_a_question_the_notes_do_not_cover_is_not_found_with_related_passa
     history = await client.get(
         f"{API}/chat/threads/{thread.json()['id']}/messages", headers=alice.headers
     )
-    assert history.json()[-1]["related"] == related
+    assert history.json()["items"][-1]["related"] == related

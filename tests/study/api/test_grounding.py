@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from studyhall.db.engine import Database
 from studyhall.study.engine.answer import NOT_FOUND
-from studyhall.study.generation import MIN_QUOTE_SUPPORT, quote_support
-from studyhall.study.grounding import SentenceGate, ground
+from studyhall.study.engine.grounding import SentenceGate, ground
 from studyhall.study.models import AiUsage, MaterialChunk
-from studyhall.study.quota import OFFLINE_MODEL
+from studyhall.study.service.generation import MIN_QUOTE_SUPPORT, quote_support
+from studyhall.study.service.quota import OFFLINE_MODEL
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, Member, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS

@@ -18,7 +18,7 @@ from studyhall.study.models import (
     MaterialChunk,
     QuizQuestion,
 )
-from studyhall.study.quota import OFFLINE_MODEL
+from studyhall.study.service.quota import OFFLINE_MODEL
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, Member, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
@@ -218,7 +218,7 @@ async def test_streamed_answer_arrives_as_server_sent_events(
     assert [c["marker"] for c in done["citations"]] == [1]
     stored = (
         await llm_client.get(f"{API}/chat/threads/{thread['id']}/messages", headers=alice.headers)
-    ).json()
+    ).json()["items"]
     assert [(m["role"], m["content"]) for m in stored] == [
         ("user", "What does chlorophyll absorb?"),
         ("assistant", "Chlorophyll absorbs light [1]."),

@@ -21,10 +21,10 @@ from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
-from studyhall.study.embeddings import LocalEmbedder, embedding_client, model_directory
 from studyhall.study.engine.chunk import count_tokens
-from studyhall.study.llm import LlmClient, LlmError
 from studyhall.study.models import EMBEDDING_DIMENSIONS, AiUsage, MaterialChunk
+from studyhall.study.providers.embeddings import LocalEmbedder, embedding_client, model_directory
+from studyhall.study.providers.llm import LlmClient, LlmError
 from tests.study.api.conftest import API, Member, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES
 

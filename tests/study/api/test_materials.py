@@ -14,7 +14,7 @@ from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.study.models import Material, MaterialChunk
-from studyhall.study.upload_limit import MULTIPART_ALLOWANCE
+from studyhall.study.routes.materials import MULTIPART_ALLOWANCE
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, sign_up, upload
 from tests.study.api.docs import (
@@ -207,7 +207,7 @@ async def test_materials_are_private_and_soft_deleted(
         )
         assert response.status_code == 404
         assert response.json()["code"] == "material_not_found"
-    assert (await client.get(f"{API}/materials", headers=bob.headers)).json() == []
+    assert (await client.get(f"{API}/materials", headers=bob.headers)).json()["items"] == []
     # Row level security says the same inside PostgreSQL, for the API's own role.
     async with db.transaction() as session:
         await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": bob.id})
@@ -216,7 +216,7 @@ async def test_materials_are_private_and_soft_deleted(
 
     deleted = await client.delete(f"{API}/materials/{material['id']}", headers=alice.headers)
     assert deleted.status_code == 204
-    assert (await client.get(f"{API}/materials", headers=alice.headers)).json() == []
+    assert (await client.get(f"{API}/materials", headers=alice.headers)).json()["items"] == []
     async with owner_db.transaction() as session:
         row = await session.get(Material, material["id"])
         assert row is not None and row.deleted_at is not None

@@ -14,11 +14,11 @@ from studyhall.accounts.models import User
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import PaymentRequired, RateLimited
-from studyhall.study import quota
 from studyhall.study.models import AiArtifact, AiQuotaCounter, AiQuotaReservation, AiUsage
-from studyhall.study.retrieval import bypass_rls
+from studyhall.study.service import quota
 from tests.conftest import run_jobs
 from tests.study.api.conftest import API, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS
@@ -173,7 +173,7 @@ async def test_monthly_exhaustion_is_402_and_changes_no_counter(
         messages = await http.get(
             f"{API}/chat/threads/{thread['id']}/messages", headers=alice.headers
         )
-        assert messages.json() == []
+        assert messages.json() == {"items": [], "next_cursor": None}
     assert await _usage_statuses(owner_db) == ["rejected", "rejected"]
 
 
@@ -186,7 +186,7 @@ async def test_expired_reservations_are_released_once(
     stale = await quota.reserve(db, settings, user, "chat", 300)
     await _expire(owner_db, stale.id)
     async with db.transaction() as session:
-        await bypass_rls(session)
+        await cross_users(session)
         assert await quota.release_expired(session) == 1
         assert await quota.release_expired(session) == 0
         assert (

@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 from pydantic import SecretStr
 
 from studyhall.config import Settings
-from studyhall.study.storage import LocalStorage, S3Storage, StorageError, get_storage
+from studyhall.study.providers.storage import LocalStorage, S3Storage, StorageError, get_storage
 
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

@@ -1,4 +1,4 @@
-"""Quality figures on the public evaluation sets (issue 7 targets).
+"""Quality figures on the public evaluation sets, held to the study assistant's targets.
 
 The reference implementations in the data README reach hit@3 0.945 and ROUGE-1/2 0.797/0.728.
 """

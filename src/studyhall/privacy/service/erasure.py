@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.config import Settings
 from studyhall.privacy.catalogue import UserTable, user_tables
 from studyhall.privacy.service.access import act_for_the_system
-from studyhall.study.storage import get_storage
+from studyhall.study.service import get_storage
 
 # Columns that mention a user who acted on a row (granted, refunded, blocked, broadcast) rather
 # than the row's owner: the row belongs to someone else and stays as it is.

@@ -33,7 +33,7 @@ from studyhall.notifications import service as notifications
 from studyhall.privacy.catalogue import UserTable, user_tables
 from studyhall.privacy.models import DataExport
 from studyhall.privacy.service.access import act_for_the_system
-from studyhall.study.storage import StorageError, get_storage
+from studyhall.study.service import StorageError, get_storage
 
 README = """Everything Studyhall holds about you, as of {when} (UTC).
 

@@ -20,7 +20,7 @@ from studyhall.db.base import Base
 from studyhall.db.engine import Database
 from studyhall.domains import load_models
 from studyhall.privacy.service.access import act_for_the_system
-from studyhall.study.storage import get_storage
+from studyhall.study.service import get_storage
 
 BATCH = 500
 

@@ -34,7 +34,7 @@ from studyhall.progress.service import (
     timer,
 )
 from studyhall.progress.service.access import across_learners
-from studyhall.study import learning as study
+from studyhall.study import service as study
 
 router = APIRouter(tags=["progress"])
 # The dashboard shows "N cards due" up to this many.

@@ -14,7 +14,7 @@ from studyhall.courses import service as courses
 from studyhall.kit.timezones import local_date, local_day_bounds, validate_zone
 from studyhall.progress.service import recommendations, streaks
 from studyhall.scheduling import service as scheduling
-from studyhall.study import learning as study
+from studyhall.study import service as study
 
 DUE_CARDS_COUNTED = 100
 

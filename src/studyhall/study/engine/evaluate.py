@@ -1,4 +1,5 @@
-"""Quality evaluation on the public sets in ``shared/data/eval`` (see its README.md).
+"""Quality evaluation on the public evaluation sets (SQuAD, BBC summaries…; their README says
+where each comes from).
 
 Every runner goes through the production path (extract -> chunk -> index/summarize/generate)
 so the figures describe what users get, not a side implementation.

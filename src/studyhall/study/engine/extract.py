@@ -14,6 +14,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Literal
 
+from studyhall.study.engine import formats
+from studyhall.study.engine.blocks import Block, ErrorCode, ExtractionError, normalize_text
+
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "Block",
@@ -27,37 +30,7 @@ __all__ = [
 ]
 
 DocumentKind = Literal["pdf", "docx", "pptx", "markdown", "text"]
-ErrorCode = Literal[
-    "empty_file",
-    "too_large",
-    "unsupported_type",
-    "corrupt_file",
-    "encrypted_file",
-    "zip_bomb",
-    "no_text",
-]
-
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
-
-
-class ExtractionError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code: ErrorCode = code
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"ExtractionError({self.code!r}, {self.message!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """A unit of extracted text that one citation can point to."""
-
-    text: str
-    page: int | None = None
-    slide: int | None = None
-    heading: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +66,6 @@ _KNOWN_BINARIES: tuple[tuple[bytes, str], ...] = (
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
-
-
-def normalize_text(text: str) -> str:
-    """Unix newlines, no trailing spaces, at most one blank line in a row, no NULs."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    text = "\n".join(line.rstrip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _decode_text(data: bytes) -> str | None:
@@ -270,9 +236,6 @@ def extract_blocks(
     blank line), plain text a single block. ``filename`` is a hint for Markdown and is used
     in messages; the kind comes from the content.
     """
-    # Imported here so that the format libraries load only when a file of that kind arrives.
-    from studyhall.study.engine import formats
-
     if len(data) > max_bytes:
         raise ExtractionError(
             "too_large", f"the file is {len(data)} bytes; the limit is {max_bytes} bytes"

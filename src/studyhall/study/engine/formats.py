@@ -10,7 +10,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from studyhall.study.engine.extract import Block, ExtractionError, normalize_text
+import docx
+from pptx import Presentation
+from pypdf import PasswordType, PdfReader
+
+from studyhall.study.engine.blocks import Block, ExtractionError, normalize_text
 
 __all__ = ["docx_blocks", "pdf_blocks", "pptx_blocks"]
 
@@ -39,8 +43,6 @@ def _pdf_outline(reader: Any) -> list[tuple[int, str]]:
 
 
 def pdf_blocks(data: bytes, *, max_pages: int) -> list[Block]:
-    from pypdf import PasswordType, PdfReader
-
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         # Many PDFs are "encrypted" only to restrict printing, with an empty user password.
@@ -97,8 +99,6 @@ def _table_text(table: Any) -> str:
 
 
 def docx_blocks(data: bytes) -> list[Block]:
-    import docx
-
     document = docx.Document(io.BytesIO(data))
     blocks: list[Block] = []
     heading: str | None = None
@@ -144,8 +144,6 @@ def _shape_text(shape: Any) -> str:
 
 
 def pptx_blocks(data: bytes, *, max_slides: int) -> list[Block]:
-    from pptx import Presentation
-
     presentation = Presentation(io.BytesIO(data))
     slides = list(presentation.slides)
     if len(slides) > max_slides:

@@ -28,9 +28,9 @@ from studyhall.study.engine.schemas import (
 )
 from studyhall.study.engine.summarize import summarize
 from studyhall.study.engine.validate import validate_card, validate_question
-from studyhall.study.llm import LlmClient, LlmError
-from studyhall.study.quota import OFFLINE_MODEL
-from studyhall.study.quota import UsageCall as Call
+from studyhall.study.providers.llm import LlmClient, LlmError
+from studyhall.study.service.quota import OFFLINE_MODEL
+from studyhall.study.service.quota import UsageCall as Call
 
 __all__ = ["Call", "Generated", "GenerationError", "generate", "resolve_quote"]
 

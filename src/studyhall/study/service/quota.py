@@ -1,9 +1,10 @@
-"""AI token quotas: reserve before a model call, settle after it (seed 002/003 usage logs).
+"""AI token quotas: reserve before a model call, settle after it, and log every metered call.
 
 A reservation is a conditional ``UPDATE … WHERE reserved + used + n <= limit`` on the day and
 month counters; the row lock serialises concurrent requests, and a CHECK constraint backs the
 rule, so no interleaving can overrun a limit. Reservations commit in their own short
-transaction so no lock is held while a model is thinking (rule 4).
+transaction so no lock is held while a model is thinking: a row lock never waits on the
+network.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "release_expired",
     "reserve",
     "settle",
+    "usage_summary",
 ]
 
 OFFLINE_MODEL = "offline-extractive"
@@ -131,7 +133,7 @@ def side_database(database: Database) -> Database:
 
 
 def _period_starts(zone: str, now: datetime) -> tuple[date, date]:
-    """Today and the first of this month in the user's zone (rule 7: days are local)."""
+    """Today and the first of this month in the user's zone: days are local, not UTC."""
     try:
         local = now.astimezone(ZoneInfo(zone)).date()
     except (KeyError, ValueError):
@@ -378,3 +380,31 @@ async def record_usage(
             metadata_=metadata,
         )
     )
+
+
+# What the usage page shows: the current day and month counters, and the latest calls.
+SHOWN_COUNTERS = 4
+SHOWN_CALLS = 50
+
+
+async def usage_summary(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[Sequence[AiQuotaCounter], Sequence[AiUsage]]:
+    """The user's newest quota counters and their last metered calls, newest first."""
+    counters = (
+        await session.scalars(
+            select(AiQuotaCounter)
+            .where(AiQuotaCounter.user_id == user_id)
+            .order_by(AiQuotaCounter.period_start.desc(), AiQuotaCounter.period)
+            .limit(SHOWN_COUNTERS)
+        )
+    ).all()
+    calls = (
+        await session.scalars(
+            select(AiUsage)
+            .where(AiUsage.user_id == user_id)
+            .order_by(AiUsage.created_at.desc(), AiUsage.id)
+            .limit(SHOWN_CALLS)
+        )
+    ).all()
+    return counters, calls

@@ -1,4 +1,4 @@
-"""Grounded chat (seed 000 messages, seed 002 doubt sessions): every answer cites retrieved chunks.
+"""Grounded chat: threads of questions, and answers that cite the retrieved chunks.
 
 The model sees numbered sources and cites them as ``[n]``; ``grounding`` rewrites every other
 citation syntax, removes markers that name no retrieved source and drops sentences left without
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -23,15 +23,17 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit import events
 from studyhall.kit.errors import NotFound
-from studyhall.study import quota
+from studyhall.kit.paging import PageRequest, after
 from studyhall.study.engine.answer import ABSTAIN_BELOW, NOT_FOUND, answer_question
 from studyhall.study.engine.chunk import DEFAULT_MAX_TOKENS, count_tokens
+from studyhall.study.engine.grounding import Grounded, SentenceGate, ground
 from studyhall.study.events import QuestionAsked
-from studyhall.study.grounding import Grounded, SentenceGate, ground
-from studyhall.study.llm import LlmClient, LlmError, StreamEnd, chat_client
 from studyhall.study.models import ChatMessage, ChatThread
-from studyhall.study.quota import OFFLINE_MODEL, Reservation, UsageCall
-from studyhall.study.retrieval import RetrievedChunk, embed_query, search
+from studyhall.study.providers.llm import LlmClient, LlmError, StreamEnd, chat_client
+from studyhall.study.service import quota
+from studyhall.study.service.listing import keyset_page
+from studyhall.study.service.quota import OFFLINE_MODEL, Reservation, UsageCall
+from studyhall.study.service.retrieval import RetrievedChunk, embed_query, search
 
 TOP_K = 6
 HISTORY_MESSAGES = 6
@@ -56,14 +58,18 @@ async def get_thread(session: AsyncSession, user_id: uuid.UUID, thread_id: uuid.
     return thread
 
 
-async def list_threads(session: AsyncSession, user_id: uuid.UUID) -> Sequence[ChatThread]:
-    return (
-        await session.scalars(
-            select(ChatThread)
-            .where(ChatThread.user_id == user_id, ChatThread.deleted_at.is_(None))
-            .order_by(ChatThread.updated_at.desc(), ChatThread.id)
-        )
-    ).all()
+async def list_threads(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[ChatThread], str | None]:
+    """The user's threads, most recently active first."""
+    query = select(ChatThread).where(ChatThread.user_id == user_id, ChatThread.deleted_at.is_(None))
+    return await keyset_page(
+        session,
+        query,
+        (ChatThread.updated_at, ChatThread.id),
+        page,
+        lambda t: (t.updated_at, t.id),
+    )
 
 
 async def delete_thread(session: AsyncSession, user: User, thread_id: uuid.UUID) -> None:
@@ -72,14 +78,38 @@ async def delete_thread(session: AsyncSession, user: User, thread_id: uuid.UUID)
     await audit.record(session, user.id, "chat_thread.delete", "chat_thread", thread.id)
 
 
-async def messages(session: AsyncSession, thread_id: uuid.UUID) -> Sequence[ChatMessage]:
-    return (
+# A question and its answer may share a timestamp (one transaction): the question comes first.
+_ROLES = {"user": 0, "system": 1, "assistant": 2}
+_ROLE_ORDER = case(_ROLES, value=ChatMessage.role, else_=len(_ROLES))
+
+
+async def messages(
+    session: AsyncSession, thread_id: uuid.UUID, page: PageRequest
+) -> tuple[list[ChatMessage], str | None]:
+    """The thread's messages in the order they were written, oldest first."""
+    columns: tuple[Any, ...] = (ChatMessage.created_at, _ROLE_ORDER, ChatMessage.id)
+    query = select(ChatMessage).where(ChatMessage.thread_id == thread_id)
+    condition = after(columns, page.key(datetime, int, uuid.UUID))
+    if condition is not None:
+        query = query.where(condition)
+    rows = (await session.scalars(query.order_by(*columns).limit(page.limit + 1))).all()
+    return page.of(rows, lambda m: (m.created_at, _ROLES.get(m.role, len(_ROLES)), m.id))
+
+
+async def _recent_messages(
+    session: AsyncSession, thread_id: uuid.UUID, count: int
+) -> list[ChatMessage]:
+    """The thread's last ``count`` messages, oldest first: the history a model is shown."""
+    columns = (ChatMessage.created_at, _ROLE_ORDER, ChatMessage.id)
+    newest = (
         await session.scalars(
             select(ChatMessage)
             .where(ChatMessage.thread_id == thread_id)
-            .order_by(ChatMessage.created_at, ChatMessage.role.desc(), ChatMessage.id)
+            .order_by(*(c.desc() for c in columns))
+            .limit(count)
         )
     ).all()
+    return list(reversed(newest))
 
 
 @dataclass
@@ -165,7 +195,7 @@ async def _prepare(
     reservation = await quota.reserve(database, settings, user, "chat", estimate)
     history = [
         {"role": m.role, "content": m.content}
-        for m in (await messages(session, thread.id))[-HISTORY_MESSAGES:]
+        for m in await _recent_messages(session, thread.id, HISTORY_MESSAGES)
     ]
     asked = ChatMessage(thread_id=thread.id, user_id=user.id, role="user", content=question)
     session.add(asked)

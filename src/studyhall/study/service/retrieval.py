@@ -2,7 +2,7 @@
 pgvector nearest neighbours when embeddings are configured, fused by reciprocal rank fusion.
 
 Every query is confined to ``scope``, the ids of the materials the user may read (their own, and
-course materials through the courses domain's rule), so a user's search never reaches another
+course materials the courses domain lets them read), so a user's search never reaches another
 user's private chunks. Chunks are read through the view ``material_chunks_searchable``, which
 applies row level security's rule as a plain condition so that ``@@`` (not LEAKPROOF) may use the
 GIN index; the materials and the returned chunks are read under row level security itself.
@@ -36,11 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.courses import service as courses
-from studyhall.study.embeddings import embedding_client
 from studyhall.study.engine.answer import unseen_idf
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.lexical import rrf
-from studyhall.study.llm import LlmError
 from studyhall.study.models import (
     EMBEDDING_DIMENSIONS,
     Material,
@@ -48,12 +46,13 @@ from studyhall.study.models import (
     MaterialLexeme,
     searchable_chunks,
 )
-from studyhall.study.quota import UsageCall
+from studyhall.study.providers.embeddings import embedding_client
+from studyhall.study.providers.llm import LlmError
+from studyhall.study.service.quota import UsageCall
 
 __all__ = [
     "RetrievedChunk",
     "accessible_materials",
-    "bypass_rls",
     "embed_query",
     "index_lexemes",
     "pad_vector",
@@ -75,11 +74,6 @@ MATCH_BUDGET = 400
 # they pulled good lexical hits down; at a quarter weight they only break ties and lift misses
 # (docs/study.md, "Dense retrieval").
 FUSION_WEIGHTS = (1.0, 0.25)
-
-
-async def bypass_rls(session: AsyncSession) -> None:
-    """Jobs act for the system across users; the API never calls this."""
-    await session.execute(text("SELECT set_config('app.bypass_rls', 'on', true)"))
 
 
 def readable_materials(user_id: uuid.UUID) -> ColumnElement[bool]:

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from studyhall.config import Settings
 from studyhall.study.engine.chunk import count_tokens
-from studyhall.study.llm import EmbeddingResult, LlmClient, LlmError
 from studyhall.study.models import EMBEDDING_DIMENSIONS
+from studyhall.study.providers.llm import EmbeddingResult, LlmClient, LlmError
 
 __all__ = ["Embedder", "LocalEmbedder", "embedding_client", "model_directory"]
 
@@ -74,7 +74,10 @@ def _read(name: str) -> _Encoder:
     # Forced before the import: huggingface_hub reads it once, and nothing may reach a hub.
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        from sentence_transformers import SentenceTransformer
+        # Imported here on purpose: sentence-transformers is an optional extra that pulls in
+        # torch (seconds to import), needed only with STUDYHALL_EMBEDDING_PROVIDER=local, and
+        # HF_HUB_OFFLINE must be set before its first import.
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError as exc:
         raise LlmError(
             "model_unavailable",

@@ -1,16 +1,17 @@
-"""AI artifacts (seed 000 ``ai_artifacts``): summaries, flashcard decks and quizzes made by a job.
+"""Making an artifact, the work of the ``generate_artifact`` job: read the sources again,
+generate (the LLM engine when configured, the offline engine always behind it), store, settle
+the quota and tell the learner.
 
-An artifact is made from one material, or from a topic: the accessible materials of the course
-lessons tagged with it. A completed flashcards artifact also becomes ``flashcards`` rows
-(scheduled by FSRS) and a quiz artifact becomes ``quizzes``/``quiz_questions`` rows, so both can
-be studied and scored.
+Each step is a short transaction of its own that acts for the system across users
+(``cross_users`` first): the job is not the learner's request, and a course material may belong
+to its author. No model is called inside a transaction.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,19 +19,12 @@ from fsrs import Card
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import Settings
-from studyhall.courses import service as courses
 from studyhall.db.engine import Database
-from studyhall.jobs.core import enqueue
-from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.db.rls import cross_users
 from studyhall.notifications import service as notifications
-from studyhall.study import materials as materials_service
-from studyhall.study import quota
 from studyhall.study.engine.chunk import Passage
-from studyhall.study.generation import GenerationError, Kind, generate
-from studyhall.study.llm import chat_client
 from studyhall.study.models import (
     AiArtifact,
     Flashcard,
@@ -39,123 +33,21 @@ from studyhall.study.models import (
     Quiz,
     QuizQuestion,
 )
-from studyhall.study.retrieval import RetrievedChunk, bypass_rls, scope
-
-log = logging.getLogger(__name__)
+from studyhall.study.providers.llm import chat_client
+from studyhall.study.service import quota
+from studyhall.study.service.generation import GenerationError, Kind, generate
+from studyhall.study.service.retrieval import RetrievedChunk, scope
 
 # How much of a material one artifact reads: enough for a chapter, bounded for the model context.
 CONTEXT_TOKENS = 6000
 
 
-async def create(
-    session: AsyncSession,
-    database: Database,
-    settings: Settings,
-    user: User,
-    kind: Kind,
-    max_items: int,
-    *,
-    material_id: uuid.UUID | None = None,
-    topic_id: uuid.UUID | None = None,
-) -> AiArtifact:
-    """From ``material_id`` (one the user may read) or else from ``topic_id``."""
-    if material_id is not None:
-        sources = [await _ready_material(session, user, material_id)]
-    else:
-        assert topic_id is not None
-        sources = await _topic_materials(session, user, topic_id)
-    tokens = min(CONTEXT_TOKENS, await _material_tokens(session, sources))
-    reservation = await quota.reserve(
-        database, settings, user, kind, tokens + settings.llm_max_output_tokens
-    )
-    artifact = AiArtifact(
-        user_id=user.id,
-        material_id=material_id,
-        topic_id=topic_id,
-        type=kind,
-        status="pending",
-        max_items=max_items,
-        reservation_id=reservation.id,
-    )
-    session.add(artifact)
-    await session.flush()
-    await audit.record(
-        session,
-        user.id,
-        "artifact.request",
-        "ai_artifact",
-        artifact.id,
-        {"type": kind, "material_id": material_id, "topic_id": topic_id, "max_items": max_items},
-    )
-    from studyhall.study.jobs import generate_artifact
-
-    await enqueue(session, generate_artifact, artifact_id=str(artifact.id))
-    return artifact
-
-
-async def _ready_material(session: AsyncSession, user: User, material_id: uuid.UUID) -> uuid.UUID:
-    material = await materials_service.get_readable(session, user.id, material_id)
-    if material.processing_status != "completed":
-        raise Conflict(
-            f"The material is {material.processing_status}; artifacts need a processed material.",
-            code="material_not_ready",
-        )
-    return material.id
-
-
-async def _topic_materials(
-    session: AsyncSession, user: User, topic_id: uuid.UUID
-) -> list[uuid.UUID]:
-    if await courses.find_topic(session, topic_id) is None:
-        raise Unprocessable(
-            f"No topic with id {topic_id}.", code="topic_not_found", field="topic_id"
-        )
-    material_ids = await scope(session, user.id, topic_id=topic_id)
-    if not material_ids:
-        raise Unprocessable(
-            "None of the materials you can read belongs to a course lesson of this topic.",
-            code="topic_has_no_material",
-            field="topic_id",
-        )
-    return material_ids
-
-
-async def _material_tokens(session: AsyncSession, material_ids: Sequence[uuid.UUID]) -> int:
-    counts = (
-        await session.scalars(
-            select(MaterialChunk.token_count).where(MaterialChunk.material_id.in_(material_ids))
-        )
-    ).all()
-    return sum(counts)
-
-
-async def get_owned(
-    session: AsyncSession, user_id: uuid.UUID, artifact_id: uuid.UUID
-) -> AiArtifact:
-    artifact = await session.get(AiArtifact, artifact_id)
-    if artifact is None or artifact.user_id != user_id or artifact.deleted_at is not None:
-        raise NotFound("No such artifact.", code="artifact_not_found")
-    return artifact
-
-
-async def list_owned(session: AsyncSession, user_id: uuid.UUID) -> Sequence[AiArtifact]:
-    return (
-        await session.scalars(
-            select(AiArtifact)
-            .where(AiArtifact.user_id == user_id, AiArtifact.deleted_at.is_(None))
-            .order_by(AiArtifact.created_at.desc(), AiArtifact.id)
-        )
-    ).all()
-
-
-async def quiz_of(session: AsyncSession, artifact_id: uuid.UUID) -> uuid.UUID | None:
-    quiz_id: uuid.UUID | None = await session.scalar(
-        select(Quiz.id).where(Quiz.artifact_id == artifact_id)
-    )
-    return quiz_id
-
-
-# The job ---------------------------------------------------------------------------------
+@asynccontextmanager
+async def _system_transaction(database: Database) -> AsyncIterator[AsyncSession]:
+    """One step of the job: its own transaction, across users from its first statement."""
+    async with database.transaction() as session:
+        await cross_users(session)
+        yield session
 
 
 async def _sources(session: AsyncSession, artifact: AiArtifact) -> list[uuid.UUID] | str:
@@ -204,8 +96,7 @@ async def _passages(session: AsyncSession, material_ids: Sequence[uuid.UUID]) ->
 
 async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) -> str:
     """Generate, store, settle the quota; any failure leaves a ``failed`` artifact."""
-    async with database.transaction() as session:
-        await bypass_rls(session)
+    async with _system_transaction(database) as session:
         artifact = await session.scalar(
             select(AiArtifact).where(AiArtifact.id == artifact_id).with_for_update()
         )
@@ -230,15 +121,13 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
             max_tokens=settings.llm_max_output_tokens,
         )
     except GenerationError as exc:
-        async with database.transaction() as session:
-            await bypass_rls(session)
+        async with _system_transaction(database) as session:
             artifact = await _locked(session, artifact_id)
             await _fail(session, artifact, str(exc))
             if reservation_id:
                 await quota.release(session, reservation_id)
         return "failed"
-    async with database.transaction() as session:
-        await bypass_rls(session)
+    async with _system_transaction(database) as session:
         artifact = await _locked(session, artifact_id)
         if artifact.status != "processing":
             return artifact.status
@@ -348,8 +237,7 @@ async def _materialize(session: AsyncSession, artifact: AiArtifact) -> None:
 
 async def fail_unexpected(database: Database, artifact_id: uuid.UUID, error: Exception) -> None:
     """A bug must not leave an artifact ``processing`` forever nor keep its tokens reserved."""
-    async with database.transaction() as session:
-        await bypass_rls(session)
+    async with _system_transaction(database) as session:
         await session.execute(
             update(AiArtifact)
             .where(AiArtifact.id == artifact_id, AiArtifact.status.in_(("pending", "processing")))
