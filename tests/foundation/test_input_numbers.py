@@ -83,7 +83,9 @@ async def test_huge_integers_in_bodies_are_422(
     }
     response = await client.post(f"{API}/billing/admin/plans", json=plan, headers=admin.headers)
     assert response.status_code == 422, response.text
-    assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == ["body.ai_daily_token_quota"]
+    assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == [
+        "body.ai_daily_token_quota"
+    ]
     refund = {"amount_cents": BIGINT_OVERFLOW}
     response = await client.post(
         f"{API}/billing/admin/payments/{admin.id}/refunds",

@@ -3,7 +3,7 @@
 A route is marked once, where it is declared, and the OpenAPI document says the same
 (``deprecated: true`` and ``x-sunset``)::
 
-    @router.get("/old", summary="...", **deprecated(since=date(2027, 1, 4), sunset=date(2027, 7, 1)))
+    @router.get("/old", **deprecated(since=date(2027, 1, 4), sunset=date(2027, 7, 1)))
 
 ``DeprecationHeadersMiddleware`` adds the headers to whatever the route answers, errors included,
 so a client sees them even on the request that fails.

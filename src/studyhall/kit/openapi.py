@@ -99,8 +99,7 @@ _CONFLICT = _problem(
 )
 _TOO_LARGE = _problem("The request body is larger than the server accepts")
 _VALIDATION = _problem(
-    "The request does not match this operation's parameters or body, or a rule refuses its "
-    "values",
+    "The request does not match this operation's parameters or body, or a rule refuses its values",
     ValidationProblem,
 )
 _CLIENT_ERROR = _problem("The request was refused (a problem with a stable `code`)")

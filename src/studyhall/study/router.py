@@ -15,6 +15,7 @@ from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.db.engine import Database
+from studyhall.kit.times import json_default
 from studyhall.study import artifacts, chat, learning, materials, quota
 from studyhall.study.llm import chat_client
 from studyhall.study.models import AiArtifact, AiQuotaCounter, AiUsage
@@ -375,7 +376,7 @@ async def ask_streaming(
 
 async def _json_events(events: Any) -> Any:
     async for event in events:
-        yield {"event": event["event"], "data": json.dumps(event["data"], default=str)}
+        yield {"event": event["event"], "data": json.dumps(event["data"], default=json_default)}
 
 
 # Usage -----------------------------------------------------------------------------------
