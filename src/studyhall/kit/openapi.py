@@ -169,6 +169,25 @@ def with_problem_responses(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def _mark_binary(schema: Any) -> None:
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "contentMediaType" in schema:
+            schema.setdefault("format", "binary")
+        for value in schema.values():
+            _mark_binary(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _mark_binary(value)
+
+
+def with_binary_file_parts(document: dict[str, Any]) -> dict[str, Any]:
+    """An uploaded file is ``{"type": "string", "contentMediaType": ...}`` in OpenAPI 3.1;
+    generators (openapi-python-client, openapi-typescript) recognise a file by the 3.0 spelling
+    ``format: binary`` and would otherwise send its text as a plain field. Both are said."""
+    _mark_binary(document.get("components", {}).get("schemas", {}))
+    return document
+
+
 def _bearer_only_through(dependant: Dependant, optional: Collection[Callable[..., Any]]) -> bool:
     """True when every way this dependency tree reaches a security scheme passes through one of
     the ``optional`` dependencies (the caller may, but need not, sign in)."""
@@ -234,6 +253,7 @@ def install_api_openapi(
             )
             mark_optional_security(document, _optional_security_operations(app, optional_auth))
             with_problem_responses(document)
+            with_binary_file_parts(document)
             app.openapi_schema = document
         return app.openapi_schema
 
