@@ -4,13 +4,19 @@ deprecation headers."""
 from __future__ import annotations
 
 import re
+import typing
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import APIRouter
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from studyhall.app import create_app
@@ -138,6 +144,43 @@ async def test_an_idempotent_replay_is_the_first_answer_byte_for_byte(
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.content == first.content
     assert again.headers["content-type"] == first.headers["content-type"]
+
+
+def _decimal_fields(model: Any, seen: set[Any]) -> Iterator[str]:
+    """Fields of ``model`` (and the models it holds) that Pydantic writes as JSON strings."""
+    if model in seen:
+        return
+    seen.add(model)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name, field in model.model_fields.items():
+            if Decimal in _flatten(field.annotation):
+                yield f"{model.__name__}.{name}"
+            for inner in _flatten(field.annotation):
+                yield from _decimal_fields(inner, seen)
+    for inner in typing.get_args(model):
+        yield from _decimal_fields(inner, seen)
+
+
+def _flatten(annotation: Any) -> set[Any]:
+    found = {annotation}
+    for inner in typing.get_args(annotation):
+        found |= _flatten(inner)
+    return found
+
+
+def test_numbers_in_answers_are_json_numbers(settings: Settings) -> None:
+    """A Decimal is written as a string ("40.00"): answers use float or int instead."""
+    app = create_app(settings)
+    seen: set[Any] = set()
+    found = sorted(
+        {
+            field
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute)
+            for field in _decimal_fields(typing.cast(APIRoute, context).response_model, seen)
+        }
+    )
+    assert not found, found
 
 
 deprecated_routes = APIRouter()

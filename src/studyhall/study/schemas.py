@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -125,7 +124,7 @@ class AttemptRead(BaseModel):
     started_at: datetime
     completed_at: datetime | None
     correct_count: int | None
-    score_percentage: Decimal | None
+    score_percentage: float | None = Field(description="0 to 100, two decimals")
     questions: list[QuestionRead] | None = None
     results: list[QuestionResult] | None = None
 
