@@ -1,6 +1,6 @@
 """Print the app's OpenAPI document (what ``/openapi.json`` serves) without starting a server.
 
-    python scripts/openapi_document.py > openapi.json
+python scripts/openapi_document.py > openapi.json
 """
 
 from __future__ import annotations
