@@ -37,7 +37,9 @@ from tests.live import live_server
 
 PACKAGE = "studyhall_client"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-OUTPUT = ("--output-path", PACKAGE)
+OUTPUT = ("--output-path", PACKAGE, "--config", "config.yml")
+# A download answers application/zip: the generator knows binary bodies as octet-stream.
+CONFIG = "content_type_overrides:\n  application/zip: application/octet-stream\n"
 PASSWORD = "correct horse battery staple 7"
 NOTES = "# Plants\n\nPhotosynthesis turns light, water and carbon dioxide into sugar.\n"
 
@@ -54,6 +56,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     root = tmp_path_factory.mktemp("client")
     spec = OpenApi.of_app().document
     (root / "openapi.json").write_text(json.dumps(spec))
+    (root / "config.yml").write_text(CONFIG)
     # The generator formats its output with ruff: the venv's bin must be on the PATH.
     env = {**os.environ, "PATH": f"{GENERATOR.parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
