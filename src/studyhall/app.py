@@ -12,7 +12,9 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from studyhall import __version__, domains, health, metrics
+from studyhall.accounts.deps import optional_user
 from studyhall.billing.config import check_for_environment
+from studyhall.bootstrap import resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
@@ -22,10 +24,11 @@ from studyhall.jobs import core as jobs
 from studyhall.kit import cpu
 from studyhall.kit.access import AccessLogMiddleware
 from studyhall.kit.body_limit import BodyLimitMiddleware
+from studyhall.kit.deprecation import DeprecationHeadersMiddleware
 from studyhall.kit.errors import install_error_handlers
 from studyhall.kit.headers import SecurityHeadersMiddleware, security_headers
 from studyhall.kit.inputs import reject_unstorable_text
-from studyhall.kit.openapi import install_problem_openapi
+from studyhall.kit.openapi import install_api_openapi, operation_id
 from studyhall.kit.requests import RequestIdMiddleware
 from studyhall.web import router as web
 
@@ -49,6 +52,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        # operationId = the route function's name (``bookings_create``): what clients call.
+        generate_unique_id_function=operation_id,
         # Every route, whatever its schema: text PostgreSQL cannot store is a 422 (kit.inputs).
         dependencies=[Depends(reject_unstorable_text)],
     )
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.revisions = migrate.revisions()
     # Added first, so it runs inside the request id middleware and its 413 carries the id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(DeprecationHeadersMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -78,7 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     install_database_error_handlers(app)
-    install_problem_openapi(app)
+    install_api_openapi(app, optional_auth=(optional_user,))
     app.include_router(health.router)
     app.include_router(metrics.router)
     for module in domains.load_routers():
@@ -94,8 +100,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.database is not None:
         yield
         return
-    from studyhall.bootstrap import resolve_database
-
     urls = await asyncio.to_thread(resolve_database, settings)
     database = Database.connect(urls.app, settings)
     app.state.database = database

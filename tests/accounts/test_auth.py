@@ -85,7 +85,7 @@ async def test_bad_sign_up_input_is_422_naming_the_field(
         response = await client.post(f"{API}/auth/sign-up", json=body)
         assert response.status_code == 422, body
         assert response.json()["code"] == "validation_failed"
-        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == [field]
     for password, message in [
         ("short", "at least 8"),
         ("x" * 129, "at most 128"),

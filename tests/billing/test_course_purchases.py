@@ -106,7 +106,7 @@ async def test_manual_checkout_pays_at_once_and_a_retried_key_replays(
     assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (201, "true")
     assert replay.json() == body
     reused = await client.post(url, json={"provider": "stripe"}, headers=student.with_key(key))
-    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
     owned = await client.post(url, headers=student.with_key())
     assert (owned.status_code, owned.json()["code"]) == (409, "product_already_purchased")
     unknown = await client.post(url, json={"provider": "cash"}, headers=student.with_key())

@@ -133,7 +133,7 @@ async def test_same_key_replays_and_a_different_body_is_refused(
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     other = await client.post(url, json={"provider": "manual"}, headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["code"] == "idempotency_key_reused"
     assert await _count(db, "payments") == 1
     assert await ledger_consistent(db, student.id) == (100, 100)

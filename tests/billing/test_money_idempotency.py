@@ -85,7 +85,7 @@ async def test_subscribing_replays_refuses_a_changed_body_and_subscribes_once(
     responses = await _storm(client, url, {"plan_id": plan.json()["id"]}, headers)
     _one_answer(responses, 201)
     changed = await client.post(url, json={"plan_id": other.json()["id"]}, headers=headers)
-    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+    assert (changed.status_code, changed.json()["code"]) == (409, "idempotency_key_reused")
     assert await scalar(db, "SELECT count(*) FROM subscriptions") == 1
     assert await scalar(db, "SELECT count(*) FROM payments") == 1
     assert await scalar(db, "SELECT count(*) FROM credit_ledger") == 1
@@ -102,7 +102,7 @@ async def test_an_admin_refund_replays_refuses_a_changed_body_and_refunds_once(
     responses = await _storm(client, url, {"amount_cents": 300}, headers)
     _one_answer(responses, 201)
     changed = await client.post(url, json={"amount_cents": 400}, headers=headers)
-    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+    assert (changed.status_code, changed.json()["code"]) == (409, "idempotency_key_reused")
     assert await scalar(db, "SELECT count(*) FROM refunds") == 1
     assert await scalar(db, "SELECT amount_refunded_cents FROM payments") == 300
 
@@ -121,7 +121,7 @@ async def test_marking_a_manual_payment_paid_replays_and_settles_once(
     _one_answer(responses, 200)
     assert responses[0].json()["status"] == "succeeded"
     changed = await client.post(url, json={"note": "bank transfer"}, headers=headers)
-    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+    assert (changed.status_code, changed.json()["code"]) == (409, "idempotency_key_reused")
     # Without a key a repeat is refused by the payment's state instead.
     again = await client.post(url, json={}, headers=admin.headers)
     assert (again.status_code, again.json()["code"]) == (409, "payment_state_conflict")

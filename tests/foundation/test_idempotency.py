@@ -82,6 +82,7 @@ async def test_same_key_same_body_replays_the_stored_response(
         first = await http.post("/test/orders", json={"amount_cents": 500}, headers=headers)
         second = await http.post("/test/orders", json={"amount_cents": 500}, headers=headers)
     assert first.status_code == second.status_code == 201
+    assert second.content == first.content
     assert second.json() == first.json()
     assert second.headers["Idempotent-Replayed"] == "true"
     assert await _orders(db) == 1
@@ -93,7 +94,7 @@ async def test_same_key_other_body_is_refused(settings: Settings, db: Database) 
         headers = {**auth, "Idempotency-Key": "order-2"}
         await http.post("/test/orders", json={"amount_cents": 500}, headers=headers)
         other = await http.post("/test/orders", json={"amount_cents": 900}, headers=headers)
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["code"] == "idempotency_key_reused"
     assert await _orders(db) == 1
 

@@ -52,7 +52,7 @@ async def test_huge_integers_in_query_parameters_are_422(
         response = await client.get(url, params=params, headers=headers)
         assert response.status_code == 422, (url, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-        assert [e["field"] for e in response.json()["errors"]] == [field]
+        assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == [field]
 
 
 async def test_the_largest_allowed_values_are_answered(
@@ -83,7 +83,9 @@ async def test_huge_integers_in_bodies_are_422(
     }
     response = await client.post(f"{API}/billing/admin/plans", json=plan, headers=admin.headers)
     assert response.status_code == 422, response.text
-    assert [e["field"] for e in response.json()["errors"]] == ["body.ai_daily_token_quota"]
+    assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == [
+        "body.ai_daily_token_quota"
+    ]
     refund = {"amount_cents": BIGINT_OVERFLOW}
     response = await client.post(
         f"{API}/billing/admin/payments/{admin.id}/refunds",
@@ -91,4 +93,4 @@ async def test_huge_integers_in_bodies_are_422(
         headers={**admin.headers, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert response.status_code == 422, response.text
-    assert [e["field"] for e in response.json()["errors"]] == ["body.amount_cents"]
+    assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == ["body.amount_cents"]

@@ -32,7 +32,7 @@ def _refused(response: httpx.Response, field: str) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["code"] == "validation_failed"
-    assert field in [error["field"] for error in problem["errors"]], problem
+    assert field in [f"{e['in']}.{e['field']}" for e in problem["errors"]], problem
     assert {error["type"] for error in problem["errors"]} == {"unstorable_text"}
 
 

@@ -38,7 +38,8 @@ async def test_null_for_a_field_that_cannot_be_empty_is_422_on_every_patch_route
                 r
                 for r in answers
                 if r.status_code == 422
-                and [e["field"] for e in r.json().get("errors", [])] == [f"body.{name}"]
+                and [f"{e['in']}.{e['field']}" for e in r.json().get("errors", [])]
+                == [f"body.{name}"]
             ]
             assert refused, (operation.path, name, [r.status_code for r in answers])
             checked += 1

@@ -25,7 +25,7 @@ async def test_sign_up_and_profile_refuse_what_scheduling_refuses(
     body = {"email": "z@example.org", "password": "a long password here", "name": "Z"}
     response = await client.post(f"{API}/auth/sign-up", json=body | {"timezone": name})
     assert response.status_code == 422, response.text
-    assert [e["field"] for e in response.json()["errors"]] == ["body.timezone"]
+    assert [f"{e['in']}.{e['field']}" for e in response.json()["errors"]] == ["body.timezone"]
     assert await owner_value(owner_db, "SELECT count(*) FROM users") == 0
 
     student = await sign_up(client)

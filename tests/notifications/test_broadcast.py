@@ -167,4 +167,4 @@ async def test_a_double_submitted_broadcast_with_one_idempotency_key_starts_once
         json={**body, "title": "Something else"},
         headers=headers,
     )
-    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+    assert (changed.status_code, changed.json()["code"]) == (409, "idempotency_key_reused")

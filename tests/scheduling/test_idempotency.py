@@ -26,7 +26,7 @@ async def test_same_key_same_body_replays_the_stored_booking(
     different = await client.post(
         f"{API}/bookings", json={**body, "slot_id": m.open_slots[1]["id"]}, headers=headers
     )
-    assert (different.status_code, different.json()["code"]) == (422, "idempotency_key_reused")
+    assert (different.status_code, different.json()["code"]) == (409, "idempotency_key_reused")
     assert await scalar(owner_db, "SELECT count(*) FROM bookings") == 1
     assert await scalar(owner_db, "SELECT sum(seats_taken) FROM slots") == 1
 

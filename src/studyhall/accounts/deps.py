@@ -20,7 +20,9 @@ from studyhall.kit.errors import Forbidden, Unauthorized
 
 API_PREFIX = "/api/v1"
 
-bearer = HTTPBearer(auto_error=False, description="Access token from /api/v1/auth/sign-in")
+bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="Access token from /api/v1/auth/sign-in"
+)
 
 _INVALID = "The access token is missing, invalid or expired; sign in again."
 

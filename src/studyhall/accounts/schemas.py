@@ -23,6 +23,20 @@ class Strict(BaseModel):
 
 
 class SignUp(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.org",
+                    "password": "correct horse battery",
+                    "name": "Ada Lovelace",
+                    "role": "student",
+                    "timezone": "Europe/London",
+                }
+            ]
+        }
+    )
+
     email: EmailStr = Field(max_length=254)
     password: Password
     name: Name
@@ -33,6 +47,12 @@ class SignUp(Strict):
 
 
 class SignIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.org", "password": "correct horse battery"}]
+        }
+    )
+
     email: EmailStr = Field(max_length=254)
     password: Password
 

@@ -38,7 +38,9 @@ def session_options(settings: Settings) -> str:
     A runaway statement and a transaction left open by a stuck request are both ended by the
     server, whichever pool the connection came from.
     """
+    # TimeZone=UTC: every timestamptz comes back in UTC, so responses say ``Z`` (kit.times).
     return (
+        "-c TimeZone=UTC "
         f"-c statement_timeout={settings.db_statement_timeout_s * 1000} "
         f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_s * 1000}"
     )

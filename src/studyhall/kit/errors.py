@@ -1,8 +1,9 @@
-"""Domain exceptions and their one rendering: RFC 9457 ``application/problem+json`` (rule 5)."""
+"""Domain exceptions and their one rendering: RFC 9457 ``application/problem+json``."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -129,15 +130,51 @@ def problem(
     )
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {
-            "field": ".".join(str(part) for part in error["loc"]),
-            "message": error["msg"],
-            "type": error["type"],
-        }
-        for error in exc.errors()
-    ]
+def field_error(location: Sequence[str | int], message: str, kind: str) -> dict[str, Any]:
+    """One entry of a validation problem's ``errors``: ``in`` names the part of the request
+    (``body``, ``query``, ``path``, ``header``, ``cookie``) and ``field`` the dotted path inside
+    it (``email``, ``subjects.1``), or null when the part as a whole is wrong."""
+    part, *path = location
+    return {
+        "field": ".".join(str(step) for step in path) or None,
+        "in": str(part),
+        "message": message,
+        "type": kind,
+    }
+
+
+def _label(error: dict[str, Any]) -> str:
+    return str(error["field"]) if error["field"] else f"the {error['in']}"
+
+
+def validation_failed(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """``detail``, ``errors`` and, when they all concern one field, the top-level ``field`` of a
+    ``validation_failed`` problem (the keyword arguments of ``problem`` or ``Unprocessable``)."""
+    labels = ", ".join(sorted({_label(error) for error in errors}))
+    named = {(error["in"], error["field"]) for error in errors}
+    extra: dict[str, Any] = {"detail": f"Invalid request: check {labels}.", "errors": errors}
+    if len(named) == 1 and errors[0]["field"]:
+        extra["field"] = errors[0]["field"]
+    return extra
+
+
+def _malformed_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
+    """FastAPI reports a body that does not parse as a validation error at ``body.<offset>``;
+    it is a different mistake (the client's encoder, not its values) with a code of its own."""
+    broken = [error for error in exc.errors() if error.get("type") == "json_invalid"]
+    if not broken:
+        return None
+    error = broken[0]
+    reason = str(error.get("ctx", {}).get("error", error["msg"]))
+    offset = error["loc"][1] if len(error["loc"]) > 1 else None
+    where = "" if offset is None else f" at character {offset}"
+    return problem(
+        request,
+        400,
+        "malformed_json",
+        f"The body is not valid JSON: {reason}{where}.",
+        errors=[field_error(("body",), reason, "json_invalid")],
+    )
 
 
 async def domain_error_response(request: Request, exc: Exception) -> JSONResponse:
@@ -147,11 +184,11 @@ async def domain_error_response(request: Request, exc: Exception) -> JSONRespons
 
 async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc)
-    fields = ", ".join(sorted({e["field"] for e in errors}))
-    return problem(
-        request, 422, "validation_failed", f"Invalid request: check {fields}.", errors=errors
-    )
+    malformed = _malformed_json(request, exc)
+    if malformed is not None:
+        return malformed
+    errors = [field_error(e["loc"], e["msg"], e["type"]) for e in exc.errors()]
+    return problem(request, 422, "validation_failed", **validation_failed(errors))
 
 
 async def http_error_response(request: Request, exc: Exception) -> JSONResponse:

@@ -24,13 +24,14 @@ from typing import Any
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from studyhall.db.base import Base, UUIDPrimaryKey
-from studyhall.kit.errors import Unprocessable
+from studyhall.kit.errors import Conflict
 
 KEY_RETENTION_HOURS = 24
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -107,24 +108,49 @@ async def claim(
     )
     assert stored is not None
     if stored.request_hash != fingerprint:
-        raise Unprocessable(
+        raise Conflict(
             "This Idempotency-Key was already used with a different request body; "
             "use a new key for a new request.",
             code="idempotency_key_reused",
         )
     if stored.response_status is None:
         return Claim(key=key, user_id=user_id, scope=scope, progress=stored.response_body)
-    replay = JSONResponse(
-        stored.response_body,
-        status_code=stored.response_status,
-        headers={REPLAYED_HEADER: "true"},
+    return Claim(key=key, user_id=user_id, scope=scope, replay=_replay(stored))
+
+
+class _StoredJSONResponse(JSONResponse):
+    """A JSON answer whose text is already rendered (a replay sends the stored bytes)."""
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else super().render(content)
+
+
+def _replay(stored: IdempotencyKey) -> JSONResponse:
+    assert stored.response_status is not None
+    headers = {REPLAYED_HEADER: "true"}
+    if isinstance(stored.response_body, str):  # the answer's exact text (see ``rendered``)
+        return _StoredJSONResponse(
+            stored.response_body.encode(), status_code=stored.response_status, headers=headers
+        )
+    # Stored before answers were kept as text: same JSON, keys in the database's order.
+    return JSONResponse(stored.response_body, status_code=stored.response_status, headers=headers)
+
+
+def rendered(body: Any) -> str:
+    """The JSON text the first answer carries, byte for byte: a Pydantic model as FastAPI's
+    response model serializes it, anything else as ``JSONResponse`` renders it. Kept as text
+    (a JSON string in the JSONB column), because JSONB reorders keys."""
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True)
+    return json.dumps(
+        jsonable_encoder(body), ensure_ascii=False, allow_nan=False, separators=(",", ":")
     )
-    return Claim(key=key, user_id=user_id, scope=scope, replay=replay)
 
 
 async def remember(session: AsyncSession, claimed: Claim, status: int, body: Any) -> None:
-    """Store the response in the same transaction as the work it answers."""
-    await _store(session, claimed, status, body)
+    """Store the response in the same transaction as the work it answers; a replay returns it
+    byte for byte."""
+    await _store(session, claimed, status, rendered(body))
 
 
 async def note_progress(session: AsyncSession, claimed: Claim, progress: Any) -> None:
@@ -146,5 +172,5 @@ async def _store(session: AsyncSession, claimed: Claim, status: int | None, body
     )
     assert stored is not None
     stored.response_status = status
-    stored.response_body = jsonable_encoder(body)
+    stored.response_body = body if isinstance(body, str) else jsonable_encoder(body)
     await session.flush()

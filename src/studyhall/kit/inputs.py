@@ -29,7 +29,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.datastructures import UploadFile
 
-from studyhall.kit.errors import Unprocessable
+from studyhall.kit.errors import Unprocessable, field_error, validation_failed
 
 __all__ = [
     "MAX_CENTS",
@@ -143,10 +143,8 @@ async def reject_unstorable_text(request: Request) -> None:
         for location, value in strings:
             reason = text_problem(value)
             if reason is not None:
-                field = ".".join(_printable(part) for part in location)
-                errors.append({"field": field, "message": reason, "type": "unstorable_text"})
+                printable = [_printable(part) for part in location]
+                errors.append(field_error(printable, reason, "unstorable_text"))
     if errors:
-        fields = ", ".join(sorted({error["field"] for error in errors}))
-        raise Unprocessable(
-            f"Invalid request: check {fields}.", code="validation_failed", errors=errors
-        )
+        problem = validation_failed(errors)
+        raise Unprocessable(problem.pop("detail"), code="validation_failed", **problem)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.errors import Unprocessable
 from studyhall.kit.mail import Attachment
+from studyhall.kit.times import json_default, rfc3339
 from studyhall.notifications import recipients as recipients_
 from studyhall.notifications.access import across_users
 from studyhall.notifications.catalog import CHANNELS, TYPES
@@ -158,7 +159,7 @@ def _columns(planned: Sequence[Planned]) -> dict[str, list[Any]]:
         "user_ids": [str(p.user_id) for p in planned],
         "types": [p.type for p in planned],
         "channels": [p.channel for p in planned],
-        "payloads": [json.dumps(p.payload, default=str) for p in planned],
+        "payloads": [json.dumps(p.payload, default=json_default) for p in planned],
         "scheduled": [p.scheduled_for.isoformat() for p in planned],
         "urgent": [p.urgent for p in planned],
         "dedupe_keys": [p.dedupe_key for p in planned],
@@ -243,7 +244,7 @@ async def schedule_booking_reminders(
     """
     moment = _now(now)
     offsets = [parse_offset(label) for label in get_config().reminder_offsets]
-    base = {**(payload or {}), "booking_id": str(booking_id), "starts_at": starts_at.isoformat()}
+    base = {**(payload or {}), "booking_id": str(booking_id), "starts_at": rfc3339(starts_at)}
     async with across_users(session):
         planned = []
         for recipient in await recipients_.by_ids(session, user_ids, [REMINDER]):
@@ -311,7 +312,7 @@ async def move_booking_reminders(
                 notification.status = "canceled"
                 continue
             due = parse_offset(notification.payload["offset"]).before(new_starts_at, recipient.zone)
-            notification.payload = {**notification.payload, "starts_at": new_starts_at.isoformat()}
+            notification.payload = {**notification.payload, "starts_at": rfc3339(new_starts_at)}
             if due <= moment:
                 if notification.status == "pending":
                     notification.status = "canceled"

@@ -167,6 +167,15 @@ class SlotPage(Page[SlotRead]):
 
 
 class BookingCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"slot_id": "7d9f3c2e-8b41-4f7a-9a39-1c2b5e6d7f80", "pay_with": "credits"},
+                {"slot_id": "7d9f3c2e-8b41-4f7a-9a39-1c2b5e6d7f80", "notes": "Chapter 3, please"},
+            ]
+        }
+    )
+
     slot_id: uuid.UUID
     notes: str | None = Field(default=None, max_length=5000)
     pay_with: Literal["provider", "credits"] = Field(

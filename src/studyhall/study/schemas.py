@@ -35,6 +35,10 @@ class MaterialRead(_Read):
 
 
 class SearchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"query": "How do plants make food?", "k": 3}]}
+    )
+
     query: str = Field(min_length=1, max_length=2000)
     k: int = Field(default=6, ge=1, le=50)
     material_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)

@@ -29,6 +29,7 @@ from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import Gone, NotFound
+from studyhall.kit.times import json_default, rfc3339
 from studyhall.notifications import service as notifications
 from studyhall.privacy.catalogue import UserTable, user_tables
 from studyhall.privacy.models import DataExport
@@ -97,7 +98,9 @@ def _zip(archive: Archive, when: datetime) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr("README.txt", README.format(when=when.strftime("%Y-%m-%d %H:%M")))
         for table, rows in sorted(archive.tables.items()):
-            bundle.writestr(f"tables/{table}.json", json.dumps(rows, indent=1, default=str))
+            bundle.writestr(
+                f"tables/{table}.json", json.dumps(rows, indent=1, default=json_default)
+            )
         for name, data in sorted(archive.files.items()):
             bundle.writestr(name, data)
     return buffer.getvalue()
@@ -171,7 +174,7 @@ async def build(database: Database, settings: Settings, export_id: uuid.UUID) ->
             session,
             user_id,
             "data_export_ready",
-            {"url": link, "expires_at": expires_at.isoformat()},
+            {"url": link, "expires_at": rfc3339(expires_at)},
             entity="data_export",
             entity_id=export_id,
             urgent=True,

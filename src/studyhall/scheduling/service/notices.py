@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.kit.mail import Attachment
+from studyhall.kit.times import rfc3339
 from studyhall.notifications import service as notifications
 from studyhall.scheduling.models import Booking, Offering
 from studyhall.scheduling.service import ics
@@ -30,8 +31,8 @@ async def _payload(session: AsyncSession, booking: Booking) -> dict[str, Any]:
     offering = await session.get(Offering, booking.offering_id)
     return {
         "title": offering.title if offering is not None else "your session",
-        "starts_at": booking.start_at.isoformat(),
-        "ends_at": booking.end_at.isoformat(),
+        "starts_at": rfc3339(booking.start_at),
+        "ends_at": rfc3339(booking.end_at),
         "meeting_link": booking.join_link,
         "url": f"/bookings/{booking.id}",
         "booking_id": str(booking.id),

@@ -13,6 +13,7 @@ from sse_starlette.sse import EventSourceResponse
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.paging import PageQuery
+from studyhall.kit.times import json_default
 from studyhall.study.providers.llm import chat_client
 from studyhall.study.routes.deps import AppSettings
 from studyhall.study.schemas import (
@@ -115,4 +116,4 @@ async def chat_messages_stream(
 
 async def _json_events(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, str]]:
     async for event in events:
-        yield {"event": event["event"], "data": json.dumps(event["data"], default=str)}
+        yield {"event": event["event"], "data": json.dumps(event["data"], default=json_default)}
