@@ -76,7 +76,7 @@ class OfferingRead(BaseModel):
     updated_at: datetime
 
 
-class SettingsUpdate(Strict, PatchBody):
+class ScheduleSettingsUpdate(Strict, PatchBody):
     clearable = frozenset({"booking_horizon_days", "max_bookings_per_day", "max_bookings_per_week"})
 
     buffer_before_minutes: int | None = Field(default=None, ge=0, le=240)
@@ -89,7 +89,7 @@ class SettingsUpdate(Strict, PatchBody):
     late_refund_percent: int | None = Field(default=None, ge=0, le=100)
 
 
-class SettingsRead(BaseModel):
+class ScheduleSettingsRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     tutor_id: uuid.UUID

@@ -144,12 +144,12 @@ class FlashcardRead(_Read):
     last_reviewed_at: datetime | None
 
 
-class ReviewCreate(BaseModel):
+class CardReviewCreate(BaseModel):
     rating: int = Field(ge=1, le=4, description="1 again, 2 hard, 3 good, 4 easy")
     duration_ms: int | None = Field(default=None, ge=0, le=3_600_000)
 
 
-class ReviewRead(BaseModel):
+class CardReviewRead(BaseModel):
     card: FlashcardRead
     review_id: uuid.UUID
     rating: int

@@ -14,8 +14,8 @@ from studyhall.scheduling.schemas import (
     RuleCreate,
     RulePage,
     RuleRead,
-    SettingsRead,
-    SettingsUpdate,
+    ScheduleSettingsRead,
+    ScheduleSettingsUpdate,
     TimeOffCreate,
     TimeOffPage,
     TimeOffRead,
@@ -25,17 +25,17 @@ router = APIRouter()
 
 
 @router.get("/schedule/settings", summary="Get your schedule settings")
-async def schedule_settings_get(tutor: Tutor, session: Session) -> SettingsRead:
+async def schedule_settings_get(tutor: Tutor, session: Session) -> ScheduleSettingsRead:
     """Your buffers, minimum notice, booking horizon, daily and weekly caps and refund policy."""
-    return SettingsRead.model_validate(await service.get_settings(session, tutor.id))
+    return ScheduleSettingsRead.model_validate(await service.get_settings(session, tutor.id))
 
 
 @router.patch("/schedule/settings", summary="Change your schedule settings")
 async def schedule_settings_update(
-    data: SettingsUpdate, tutor: Tutor, session: Session
-) -> SettingsRead:
+    data: ScheduleSettingsUpdate, tutor: Tutor, session: Session
+) -> ScheduleSettingsRead:
     """Change the settings sent; slots are materialized again when the horizon changes."""
-    return SettingsRead.model_validate(await service.update_settings(session, tutor, data))
+    return ScheduleSettingsRead.model_validate(await service.update_settings(session, tutor, data))
 
 
 @router.post("/availability-rules", status_code=status.HTTP_201_CREATED, summary="Add availability")

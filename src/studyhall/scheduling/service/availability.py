@@ -22,7 +22,7 @@ from studyhall.scheduling.models import (
     ScheduleSettings,
     TimeOffBlock,
 )
-from studyhall.scheduling.schemas import RuleCreate, SettingsUpdate, TimeOffCreate
+from studyhall.scheduling.schemas import RuleCreate, ScheduleSettingsUpdate, TimeOffCreate
 from studyhall.scheduling.service.background import schedule_materialization
 from studyhall.scheduling.service.clock import utcnow, zone_or_422
 from studyhall.scheduling.service.constraints import raise_integrity
@@ -230,7 +230,7 @@ async def delete_time_off(session: AsyncSession, tutor: User, block_id: uuid.UUI
 
 
 async def update_settings(
-    session: AsyncSession, tutor: User, data: SettingsUpdate
+    session: AsyncSession, tutor: User, data: ScheduleSettingsUpdate
 ) -> ScheduleSettings:
     settings = await lock_tutor(session, tutor.id)
     changes = data.model_dump(exclude_unset=True)

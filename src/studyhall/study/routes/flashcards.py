@@ -11,7 +11,7 @@ from fastapi import APIRouter, status
 from studyhall.accounts.deps import CurrentUser
 from studyhall.db.deps import Session
 from studyhall.kit.paging import PageQuery
-from studyhall.study.schemas import FlashcardPage, FlashcardRead, ReviewCreate, ReviewRead
+from studyhall.study.schemas import CardReviewCreate, CardReviewRead, FlashcardPage, FlashcardRead
 from studyhall.study.service import flashcards
 
 router = APIRouter()
@@ -38,17 +38,17 @@ async def flashcards_due_list(user: CurrentUser, session: Session, page: PageQue
 @router.post(
     "/flashcards/{card_id}/reviews",
     status_code=status.HTTP_201_CREATED,
-    response_model=ReviewRead,
+    response_model=CardReviewRead,
     summary="Review a flashcard",
 )
 async def flashcard_review(
-    card_id: uuid.UUID, body: ReviewCreate, user: CurrentUser, session: Session
+    card_id: uuid.UUID, body: CardReviewCreate, user: CurrentUser, session: Session
 ) -> Any:
     """Record how well you recalled the card (1 again … 4 easy); FSRS schedules its next due
     time, which comes back with the card."""
     card, entry = await flashcards.review(session, user, card_id, body.rating, body.duration_ms)
     await session.refresh(card)
-    return ReviewRead(
+    return CardReviewRead(
         card=FlashcardRead.model_validate(card),
         review_id=entry.id,
         rating=entry.rating,
