@@ -52,7 +52,6 @@ def register(purpose: Purpose) -> None:
 BUILTIN_MODULES = (
     "studyhall.billing.credit_packs",
     "studyhall.billing.subscriptions",
-    "studyhall.billing.course_purchases",
 )
 
 

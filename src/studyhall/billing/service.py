@@ -4,10 +4,12 @@ user's entitlements (plan, AI quotas) for study's quotas."""
 
 from __future__ import annotations
 
-from studyhall.billing.course_purchases import checkout as checkout_course_purchase
-from studyhall.billing.course_purchases import refund as refund_course_purchase
 from studyhall.billing.http import IdempotencyKey, Intent, once, pay_once, started
-from studyhall.billing.payments import Started
+from studyhall.billing.payments import Started, choose_provider
+from studyhall.billing.payments import prepare as prepare_payment
+from studyhall.billing.purposes import Purpose
+from studyhall.billing.purposes import register as register_purpose
+from studyhall.billing.refunds import request as request_refund
 from studyhall.billing.schemas import PaymentStarted, PurchaseBody
 from studyhall.billing.subscriptions import Entitlements, entitlements
 
@@ -17,11 +19,14 @@ __all__ = [
     "Intent",
     "PaymentStarted",
     "PurchaseBody",
+    "Purpose",
     "Started",
-    "checkout_course_purchase",
+    "choose_provider",
     "entitlements",
     "once",
     "pay_once",
-    "refund_course_purchase",
+    "prepare_payment",
+    "register_purpose",
+    "request_refund",
     "started",
 ]
