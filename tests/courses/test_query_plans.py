@@ -10,9 +10,9 @@ from sqlalchemy import Select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.courses.catalog import has_access_query
-from studyhall.courses.learning import progress_query
-from studyhall.courses.purchases import purchase_history_query
+from studyhall.courses.service.catalog import has_access_query
+from studyhall.courses.service.learning import progress_query
+from studyhall.courses.service.purchases import purchase_history_query
 from studyhall.db.engine import Database
 
 BULK = """

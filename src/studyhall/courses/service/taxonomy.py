@@ -183,7 +183,7 @@ async def topic_lessons(
     beyond = after(order, page.key(uuid.UUID, int, int))
     if beyond is not None:
         query = query.where(beyond)
-    rows = list((await session.execute(query)).tuples().all())
+    rows = list((await session.execute(query)).all())
     found, cursor = page.of(rows, lambda row: (row[1], row[2], row[3]))
     return [row[0] for row in found], cursor
 
