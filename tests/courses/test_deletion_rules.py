@@ -1,4 +1,5 @@
-"""Seed 004's RESTRICT and CASCADE rules, the taxonomy's, and row level security."""
+"""What deleting refuses (RESTRICT) and takes along (CASCADE) in the course store and the taxonomy,
+and row level security."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Seed 004's three query patterns are each one query answered through an index (EXPLAIN)."""
+"""The access check, course progress and purchase history are each one query answered through an
+index (EXPLAIN)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Seed 002 browsing (subject → topic → lessons) and concurrent admin writes."""
+"""Browsing subject → topic → lessons, and concurrent admin writes."""
 
 from __future__ import annotations
 
