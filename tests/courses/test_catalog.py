@@ -234,5 +234,5 @@ async def test_private_product_cannot_be_bought(
     assert response.json()["code"] == "product_not_found"
     assert await count(owner_db, "SELECT count(*) FROM purchases") == 0
     assert await count(owner_db, "SELECT count(*) FROM course_access") == 0
-    listing = (await client.get(f"{API}/products")).json()
+    listing = (await client.get(f"{API}/products")).json()["items"]
     assert listing == []

@@ -1,4 +1,5 @@
-"""Seed 004's RESTRICT and CASCADE rules, the taxonomy's, and row level security."""
+"""What deleting refuses (RESTRICT) and takes along (CASCADE) in the course store and the taxonomy,
+and row level security."""
 
 from __future__ import annotations
 
@@ -190,7 +191,7 @@ async def test_subject_with_topics_is_restricted_and_topic_delete_untags_lessons
     assert (
         await client.delete(f"{API}/subjects/{subject['id']}", headers=admin.headers)
     ).status_code == 204
-    assert (await client.get(f"{API}/subjects")).json() == []
+    assert (await client.get(f"{API}/subjects")).json() == {"items": [], "next_cursor": None}
 
 
 async def test_row_level_security_hides_other_buyers_rows(

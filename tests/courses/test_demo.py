@@ -22,7 +22,7 @@ async def test_demo_catalogue_is_idempotent_and_usable(
     assert await count(owner_db, "SELECT count(*) FROM lessons") == 10
     assert await count(owner_db, "SELECT count(*) FROM topics") == 5
 
-    products = (await client.get("/api/v1/products")).json()
+    products = (await client.get("/api/v1/products")).json()["items"]
     assert sorted((p["name"], p["price_cents"]) for p in products) == [
         ("Math bundle", 4900),
         ("Mechanics primer (free)", 0),
@@ -31,7 +31,7 @@ async def test_demo_catalogue_is_idempotent_and_usable(
     student = await sign_up(client)
     body = await post(client, f"/api/v1/products/{free['id']}/checkout", student, None)
     assert body["payment_required"] is False
-    mine = (await client.get("/api/v1/me/courses", headers=student.headers)).json()
+    mine = (await client.get("/api/v1/me/courses", headers=student.headers)).json()["items"]
     assert [(c["title"], c["total_lessons"], c["percent"]) for c in mine] == [
         ("Mechanics primer", 3, 0.0)
     ]

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from studyhall.courses import service as courses
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from tests.courses.helpers import Actor, count, course_tree, make_admin, post, product, sign_up
 
 API = "/api/v1"
@@ -18,6 +19,8 @@ API = "/api/v1"
 
 async def _paid(db: Database, purchase_id: str, session_id: str) -> None:
     async with db.transaction() as session:
+        # As billing's settlement does: the unit of work acts for no signed-in user.
+        await cross_users(session)
         await courses.complete_purchase(session, uuid.UUID(purchase_id), session_id)
 
 
@@ -61,14 +64,17 @@ async def test_paid_checkout_is_pending_then_complete_grants_idempotently(
     assert body["purchase"]["status"] == "pending"
     assert body["purchase"]["price_paid_cents"] == 4900
     assert await _access(client, first["lessons"][0], student) == 403
-    assert (await client.get(f"{API}/me/purchases", headers=student.headers)).json() == []
+    assert (await client.get(f"{API}/me/purchases", headers=student.headers)).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
     await _paid(db, body["purchase"]["id"], "cs_test_1")
     await _paid(db, body["purchase"]["id"], "cs_test_1")
     assert await count(owner_db, "SELECT count(*) FROM course_access WHERE source='purchase'") == 2
     assert await _access(client, first["lessons"][0], student) == 200
     assert await _access(client, second["lessons"][1], student) == 200
-    history = (await client.get(f"{API}/me/purchases", headers=student.headers)).json()
+    history = (await client.get(f"{API}/me/purchases", headers=student.headers)).json()["items"]
     assert [p["id"] for p in history] == [body["purchase"]["id"]]
     assert history[0]["provider_session_id"] == "cs_test_1"
     assert (
@@ -114,7 +120,7 @@ async def test_refunding_one_of_two_purchases_keeps_access(
     live = "SELECT count(*) FROM course_access WHERE revoked_at IS NULL"
     assert await count(owner_db, live) == 1
     assert await count(owner_db, f"{live} AND purchase_id = :p", p=p2["id"]) == 1
-    history = (await client.get(f"{API}/me/purchases", headers=student.headers)).json()
+    history = (await client.get(f"{API}/me/purchases", headers=student.headers)).json()["items"]
     assert [p["id"] for p in history] == [p2["id"]]
 
     await post(client, f"{API}/purchases/{p2['id']}/refund", student, None, 200)
@@ -207,6 +213,7 @@ async def test_refund_rules_refuse_and_change_nothing(
     )
 
     async with db.transaction() as session:
+        await cross_users(session)
         inside = await courses.refund_purchase(
             session, uuid.UUID(purchase["id"]), None, window=timedelta(days=30)
         )
@@ -229,6 +236,7 @@ async def test_refunded_purchase_cannot_be_completed_and_product_can_be_bought_a
     again = await post(client, f"{API}/purchases/{purchase['id']}/refund", student, None, 200)
     assert again["status"] == "refunded"
     async with db.transaction() as session:
+        await cross_users(session)
         try:
             await courses.complete_purchase(session, uuid.UUID(purchase["id"]), "cs_x")
         except Exception as exc:

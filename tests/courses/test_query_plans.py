@@ -1,4 +1,5 @@
-"""Seed 004's three query patterns are each one query answered through an index (EXPLAIN)."""
+"""The access check, course progress and purchase history are each one query answered through an
+index (EXPLAIN)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from sqlalchemy import Select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.courses.catalog import has_access_query
-from studyhall.courses.learning import progress_query
-from studyhall.courses.purchases import purchase_history_query
+from studyhall.courses.service.catalog import has_access_query
+from studyhall.courses.service.learning import progress_query
+from studyhall.courses.service.purchases import purchase_history_query
 from studyhall.db.engine import Database
 
 BULK = """

@@ -1,4 +1,4 @@
-"""Seed 002 browsing (subject → topic → lessons) and concurrent admin writes."""
+"""Browsing subject → topic → lessons, and concurrent admin writes."""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ async def test_topic_lists_only_published_lessons(
             admin,
             {"title": title, "status": status, "topic_id": topic["id"]},
         )
-    listed = (await client.get(f"{API}/topics/{topic['id']}/lessons")).json()
+    listed = (await client.get(f"{API}/topics/{topic['id']}/lessons")).json()["items"]
     assert [lesson["title"] for lesson in listed] == ["Mirrors", "Lenses"]
-    topics = (await client.get(f"{API}/subjects/{subject['id']}/topics")).json()
+    topics = (await client.get(f"{API}/subjects/{subject['id']}/topics")).json()["items"]
     assert [(t["name"], t["difficulty_level"]) for t in topics] == [("Optics", None)]
     missing = await client.get(f"{API}/topics/{subject['id']}/lessons")
     assert (missing.status_code, missing.json()["code"]) == (404, "topic_not_found")

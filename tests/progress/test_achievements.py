@@ -43,7 +43,7 @@ async def test_definitions_are_validated_and_admin_only(
     )
     assert hidden.status_code == 200 and hidden.json()["is_active"] is False
     listed = await client.get("/api/v1/achievements", headers=ana.headers)
-    assert listed.json() == []
+    assert listed.json() == {"items": [], "next_cursor": None}
 
 
 async def test_a_new_definition_is_awarded_to_those_who_already_qualify(
@@ -80,7 +80,7 @@ async def test_a_new_definition_is_awarded_to_those_who_already_qualify(
         == 3 * 20 + 15
     )
     mine = await client.get("/api/v1/achievements", headers=keen.headers)
-    assert mine.json()[0]["unlocked_at"] is not None
+    assert mine.json()["items"][0]["unlocked_at"] is not None
     # The second lesson of the idle learner unlocks it in that lesson's own transaction.
     async with db.transaction(idle.id) as session:
         result = await progress.record(session, progress.LessonCompleted(idle.id, uuid.uuid4()))

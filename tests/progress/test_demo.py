@@ -18,6 +18,6 @@ async def test_demo_achievements_are_idempotent_and_listed(
             summary = await demo.load(session, settings)
         assert summary[0].startswith(expected)
     ana = await learner(client, owner_db)
-    listed = (await client.get("/api/v1/achievements", headers=ana.headers)).json()
+    listed = (await client.get("/api/v1/achievements", headers=ana.headers)).json()["items"]
     assert sorted(a["code"] for a in listed) == sorted(code for code, *_ in demo.STARTER)
     assert all(a["unlocked_at"] is None for a in listed)

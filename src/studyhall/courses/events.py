@@ -36,3 +36,16 @@ class CourseCompleted:
     user_id: uuid.UUID
     course_id: uuid.UUID
     at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class LessonMaterialChosen:
+    """An editor is about to attach a study material to a lesson (emitted before the write).
+
+    Study owns materials: its subscriber refuses a material that does not exist, is deleted or
+    belongs to someone else (unless ``any_owner``, an admin), by raising the 422, and keeps the
+    material from being deleted until the lesson that references it commits."""
+
+    user_id: uuid.UUID
+    material_id: uuid.UUID
+    any_owner: bool

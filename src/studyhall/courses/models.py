@@ -1,5 +1,5 @@
-"""Seed 002 taxonomy and seed 004 course store: subjects, topics, courses, sections, lessons,
-products, purchases, course access (one row per grant) and lesson completions."""
+"""The taxonomy and the course store: subjects, topics, courses, sections, lessons, products,
+purchases, course access (one row per grant) and lesson completions."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from studyhall.kit.paging import Page
 from studyhall.kit.patch import PatchBody
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -93,9 +94,8 @@ class CourseRead(Read):
     created_at: datetime
 
 
-class CoursePage(BaseModel):
-    items: list[CourseRead]
-    next_cursor: str | None
+class CoursePage(Page[CourseRead]):
+    """One page of the course catalogue, newest first."""
 
 
 class SectionCreate(Strict):
@@ -293,3 +293,27 @@ class ContinueRead(BaseModel):
     course_id: uuid.UUID
     lesson: LessonSummary | None
     course_completed: bool
+
+
+class SubjectPage(Page[SubjectRead]):
+    """One page of subjects, by name."""
+
+
+class TopicPage(Page[TopicRead]):
+    """One page of a subject's topics, by name."""
+
+
+class LessonSummaryPage(Page[LessonSummary]):
+    """One page of published lessons, by course and in course order."""
+
+
+class ProductPage(Page[ProductRead]):
+    """One page of products, newest first."""
+
+
+class PurchasePage(Page[PurchaseRead]):
+    """One page of purchases, newest first."""
+
+
+class ProgressSummaryPage(Page[ProgressSummary]):
+    """One page of the courses I can access with my progress, by title."""

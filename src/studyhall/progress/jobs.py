@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from studyhall.accounts import closures as account_closures
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, queue, runtime
-from studyhall.notifications.access import system_session
 from studyhall.progress.config import get_config
 from studyhall.progress.service import boards, ledger, recommendations, refresh, streaks, timer
 
@@ -26,7 +26,7 @@ async def unlist_deleted_account(
     if closure != "deleted":
         return
     async with database.transaction() as session:
-        await system_session(session)
+        await cross_users(session)
         await boards.set_listed(session, user_id, False)
 
 
@@ -42,7 +42,7 @@ async def close_idle_study_sessions(timestamp: int) -> None:
 
 async def close_idle_now(now: datetime | None = None) -> int:
     async with runtime().database.transaction() as session:
-        await system_session(session)
+        await cross_users(session)
         return await timer.close_idle(session, now or datetime.now(UTC), get_config())
 
 
@@ -56,7 +56,7 @@ async def break_missed_streaks(timestamp: int) -> None:
 
 async def break_missed_now(now: datetime | None = None) -> int:
     async with runtime().database.transaction() as session:
-        await system_session(session)
+        await cross_users(session)
         return await streaks.break_missed(session, now or datetime.now(UTC))
 
 
@@ -73,7 +73,7 @@ async def award_retroactively_now(achievement_id: uuid.UUID) -> int:
     total, more = 0, True
     while more:
         async with runtime().database.transaction() as session:
-            await system_session(session)
+            await cross_users(session)
             awarded, more = await ledger.award_retroactively(
                 session, achievement_id, datetime.now(UTC), RETROACTIVE_BATCH
             )
@@ -99,7 +99,7 @@ async def refresh_learner_recommendations(user_id: str) -> None:
 
 async def refresh_learner_now(user_id: uuid.UUID, now: datetime | None = None) -> None:
     async with runtime().database.transaction() as session:
-        await system_session(session)
+        await cross_users(session)
         await refresh.refresh(session, user_id, now or datetime.now(UTC))
 
 
@@ -114,11 +114,11 @@ async def refresh_recommendations_now(now: datetime | None = None) -> int:
     and streaks come at risk without any event happening)."""
     moment = now or datetime.now(UTC)
     async with runtime().database.transaction() as session:
-        await system_session(session)
+        await cross_users(session)
         learners = list((await session.scalars(_RECENT_LEARNERS, {"now": moment})).all())
     for start in range(0, len(learners), REFRESH_BATCH):
         async with runtime().database.transaction() as session:
-            await system_session(session)
+            await cross_users(session)
             for user_id in learners[start : start + REFRESH_BATCH]:
                 await refresh.refresh(session, user_id, moment)
     return len(learners)

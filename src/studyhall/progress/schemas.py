@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from studyhall.kit.paging import Page
+
 
 class StudySessionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -225,3 +227,15 @@ class BoardRead(BaseModel):
     top: list[BoardRow]
     me: MyRank | None
     neighbours: list[BoardRow]
+
+
+class StudySessionPage(Page[StudySessionRead]):
+    """One page of my study sessions, newest first."""
+
+
+class AchievementPage(Page[AchievementRead]):
+    """One page of achievements, by criteria and target."""
+
+
+class FriendPage(Page[FriendRead]):
+    """One page of my friendships, requests and blocks, oldest first."""

@@ -1,4 +1,4 @@
-"""The progress API, mounted under ``/api/v1``."""
+"""The progress API, mounted under ``/api/v1``: one tag for the whole domain."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from studyhall.progress.routes import achievements, me, social
 
-router = APIRouter()
-router.include_router(me.router)
-router.include_router(achievements.router)
-router.include_router(social.router)
+router = APIRouter(tags=["progress"])
+for module in (me, achievements, social):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,5 +1,5 @@
 """Achievements: unlocked once, in the transaction of the event that earns them, with a
-notification in that same transaction."""
+notification and an ``AchievementUnlocked`` fact in that same transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.kit import events
 from studyhall.notifications import service as notifications
+from studyhall.progress.events import AchievementUnlocked
 from studyhall.progress.models import Achievement, UserAchievement
 
 _COUNTERS = text(
@@ -60,14 +62,22 @@ async def unlock(
     session: AsyncSession, user_id: uuid.UUID, achievement: Achievement
 ) -> Unlocked | None:
     """Insert the unlock once (the unique pair refuses a second) and notify on the first."""
-    inserted = await session.scalar(
+    unlocked_at = await session.scalar(
         insert(UserAchievement)
         .values(user_id=user_id, achievement_id=achievement.id)
         .on_conflict_do_nothing(index_elements=["user_id", "achievement_id"])
-        .returning(UserAchievement.id)
+        .returning(UserAchievement.unlocked_at)
     )
-    if inserted is None:
+    if unlocked_at is None:
         return None
+    fact = AchievementUnlocked(
+        user_id=user_id,
+        achievement_id=achievement.id,
+        code=achievement.code,
+        xp_reward=achievement.xp_reward,
+        at=unlocked_at,
+    )
+    await events.emit(session, fact)
     await notifications.notify(
         session,
         user_id,

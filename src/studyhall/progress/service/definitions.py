@@ -14,15 +14,28 @@ from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.jobs import enqueue
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 from studyhall.progress import jobs
 from studyhall.progress.models import Achievement, UserAchievement
 
 
-async def listed(session: AsyncSession, include_inactive: bool) -> list[Achievement]:
-    query = select(Achievement).order_by(Achievement.criteria_type, Achievement.criteria_value)
+async def listed(
+    session: AsyncSession, page: PageRequest, *, include_inactive: bool
+) -> tuple[list[Achievement], str | None]:
+    """By criteria, then target: the order in which a learner meets them."""
+    order = (
+        Achievement.criteria_type.expression,
+        Achievement.criteria_value.expression,
+        Achievement.id.expression,
+    )
+    query = select(Achievement).order_by(*order).limit(page.limit + 1)
+    beyond = after(order, page.key(str, int, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
     if not include_inactive:
         query = query.where(Achievement.is_active)
-    return list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda row: (row.criteria_type, row.criteria_value, row.id))
 
 
 async def unlocked_by(session: AsyncSession, user_id: uuid.UUID) -> dict[uuid.UUID, Any]:

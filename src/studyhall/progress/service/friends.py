@@ -5,6 +5,7 @@ moment end with one accepted pair."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import Select, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest, after
 from studyhall.progress.models import Friend
 
 _INSERT_PAIR = text(
@@ -128,16 +130,22 @@ async def unblock(session: AsyncSession, me: uuid.UUID, other: uuid.UUID) -> Non
     await audit.record(session, me, "friend.unblock", "friend", row.id)
 
 
-async def listed(session: AsyncSession, me: uuid.UUID) -> list[Friend]:
-    return list(
-        (
-            await session.scalars(
-                select(Friend)
-                .where(or_(Friend.requester_id == me, Friend.addressee_id == me))
-                .order_by(Friend.created_at)
-            )
-        ).all()
+async def listed(
+    session: AsyncSession, me: uuid.UUID, page: PageRequest
+) -> tuple[list[Friend], str | None]:
+    """My friendships, requests (both ways) and blocks, oldest first."""
+    order = (Friend.created_at.expression, Friend.id.expression)
+    query = (
+        select(Friend)
+        .where(or_(Friend.requester_id == me, Friend.addressee_id == me))
+        .order_by(*order)
+        .limit(page.limit + 1)
     )
+    beyond = after(order, page.key(datetime, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda row: (row.created_at, row.id))
 
 
 def friend_ids(me: uuid.UUID) -> Select[tuple[uuid.UUID]]:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 from studyhall.kit.timezones import local_date, validate_zone
 from studyhall.progress.config import ProgressConfig
 from studyhall.progress.models import StudySession
@@ -147,14 +148,19 @@ async def close_idle(session: AsyncSession, now: datetime, config: ProgressConfi
     return len(stale)
 
 
-async def recent(session: AsyncSession, user_id: uuid.UUID, limit: int) -> list[StudySession]:
-    return list(
-        (
-            await session.scalars(
-                select(StudySession)
-                .where(StudySession.user_id == user_id)
-                .order_by(StudySession.started_at.desc())
-                .limit(limit)
-            )
-        ).all()
+async def recent(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[StudySession], str | None]:
+    """The learner's sessions, newest first."""
+    order = (StudySession.started_at.expression, StudySession.id.expression)
+    query = (
+        select(StudySession)
+        .where(StudySession.user_id == user_id)
+        .order_by(*(column.desc() for column in order))
+        .limit(page.limit + 1)
     )
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda row: (row.started_at, row.id))

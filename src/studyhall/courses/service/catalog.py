@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy import Select, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.courses.common import (
-    PUBLISHED_LESSON,
-    can_edit,
-    constraint_name,
-    get_or_404,
-    require_editor,
-)
 from studyhall.courses.models import Course, CourseAccess, CourseProduct, CourseSection, Lesson
 from studyhall.courses.schemas import CourseCreate, CourseUpdate
-from studyhall.kit.errors import Conflict, Unprocessable
+from studyhall.courses.service.constraints import constraint_name
+from studyhall.courses.service.lookups import get_or_404
+from studyhall.courses.service.permissions import PUBLISHED_LESSON, can_edit, require_editor
+from studyhall.kit.errors import Conflict
+from studyhall.kit.paging import PageRequest, after
 
 
 @dataclass
@@ -76,7 +70,7 @@ def _linked_to_products() -> Conflict:
 
 
 async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID) -> None:
-    """Seed 004: RESTRICT while products link the course; CASCADE to sections and lessons."""
+    """Refused (409) while products sell the course; its sections and lessons go with it."""
     course = await get_or_404(session, Course, course_id, "course", lock=True)
     require_editor(user, course)
     if await session.scalar(select(exists().where(CourseProduct.course_id == course.id))):
@@ -97,39 +91,24 @@ async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID)
 # --- catalogue ------------------------------------------------------------------------------
 
 
-def encode_cursor(course: Course) -> str:
-    raw = json.dumps([course.created_at.isoformat(), str(course.id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        created_at, course_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(created_at), uuid.UUID(course_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "The cursor is not one this API returned; start again without it.",
-            code="invalid_cursor",
-        ) from exc
-
-
 async def browse(
-    session: AsyncSession, *, limit: int, cursor: str | None, author_id: uuid.UUID | None
+    session: AsyncSession, page: PageRequest, *, author_id: uuid.UUID | None
 ) -> tuple[list[Course], str | None]:
     """Keyset pages, newest first: page 500 costs what page 1 costs (index on created_at, id)."""
-    query = select(Course).order_by(Course.created_at.desc(), Course.id.desc()).limit(limit + 1)
-    if cursor is not None:
-        created_at, course_id = decode_cursor(cursor)
-        query = query.where(tuple_(Course.created_at, Course.id) < tuple_(created_at, course_id))
+    order = (Course.created_at.expression, Course.id.expression)
+    query = select(Course).order_by(*(c.desc() for c in order)).limit(page.limit + 1)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
     if author_id is not None:
         query = query.where(Course.author_id == author_id)
     rows = list((await session.scalars(query)).all())
-    page, more = rows[:limit], len(rows) > limit
-    return page, encode_cursor(page[-1]) if more else None
+    return page.of(rows, lambda course: (course.created_at, course.id))
 
 
 def has_access_query(user_id: uuid.UUID, course_id: uuid.UUID) -> Select[bool]:
-    """Seed 004's access check, served by the partial index on (user_id, course_id)."""
+    """Whether the user holds live (not revoked) access to the course, served by the partial
+    index on (user_id, course_id)."""
     return select(
         exists().where(
             CourseAccess.user_id == user_id,

@@ -1,6 +1,6 @@
-"""Opening lessons, completion and course progress (seeds 002 ``lesson_progress`` + 004
-``user_lesson_complete``). Progress is always computed from the published lessons at read time,
-so adding, removing or unpublishing a lesson can never leave a stale or >100 % figure."""
+"""Opening lessons, completing them and course progress. Progress is always computed from the
+published lessons at read time, so adding, removing or unpublishing a lesson can never leave a
+stale or >100 % figure."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.courses.catalog import has_access
-from studyhall.courses.common import PUBLISHED_LESSON, can_edit, get_or_404, section_and_course
-from studyhall.courses.events import LessonCompleted
+from studyhall.courses.events import CourseCompleted, LessonCompleted
 from studyhall.courses.models import Course, CourseAccess, CourseSection, Lesson, LessonCompletion
+from studyhall.courses.service.catalog import has_access
+from studyhall.courses.service.lookups import get_or_404, section_and_course
+from studyhall.courses.service.permissions import PUBLISHED_LESSON, can_edit
 from studyhall.kit import events
 from studyhall.kit.errors import Forbidden, NotFound
+from studyhall.kit.paging import PageRequest, after
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ async def complete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUI
     await events.emit(session, LessonCompleted(user_id=user.id, lesson_id=lesson.id))
     if inserted is not None:
         await audit.record(session, user.id, "lesson.complete", "lesson", lesson.id)
+        await _report_course_completed(session, user.id, lesson)
         completed_at: datetime = inserted
         return completed_at
     existing = await session.scalar(
@@ -104,6 +107,19 @@ async def complete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUI
     )
     assert existing is not None
     return existing
+
+
+async def _report_course_completed(
+    session: AsyncSession, user_id: uuid.UUID, lesson: Lesson
+) -> None:
+    """``CourseCompleted`` once this new completion finishes every published lesson of the
+    course. A lesson that is not published (an editor completing a draft) completes nothing."""
+    section, course = await section_and_course(session, lesson)
+    if not _is_published(section, lesson):
+        return
+    found = await course_progress(session, user_id, course.id)
+    if found.total > 0 and found.completed == found.total:
+        await events.emit(session, CourseCompleted(user_id=user_id, course_id=course.id))
 
 
 async def uncomplete_lesson(session: AsyncSession, user: User, lesson_id: uuid.UUID) -> None:
@@ -121,7 +137,7 @@ async def uncomplete_lesson(session: AsyncSession, user: User, lesson_id: uuid.U
 def progress_query(
     user_id: uuid.UUID, course_id: uuid.UUID
 ) -> Select[uuid.UUID, uuid.UUID, str, datetime | None]:
-    """Seed 004's course progress as one query: published lessons in order, LEFT JOIN the
+    """A learner's course progress as one query: published lessons in order, LEFT JOIN the
     caller's completions (indexes: sections (course_id, position), lessons (section_id,
     position), completions (user_id, lesson_id))."""
     return (
@@ -187,11 +203,31 @@ def summaries_query(
     )
 
 
+Summary = tuple[uuid.UUID, str, int, int]
+
+
 async def progress_summaries(
     session: AsyncSession, user_id: uuid.UUID, course_ids: list[uuid.UUID] | None = None
-) -> list[tuple[uuid.UUID, str, int, int]]:
+) -> list[Summary]:
+    """(course id, title, published lessons, completed) for every course the user can access
+    (or of ``course_ids``), by title."""
     rows = (await session.execute(summaries_query(user_id, course_ids))).all()
     return [(course_id, title, int(total), int(done)) for course_id, title, total, done in rows]
+
+
+async def progress_summaries_page(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Summary], str | None]:
+    """One page of ``progress_summaries``, keyed on (title, course id)."""
+    query = summaries_query(user_id).limit(page.limit + 1)
+    beyond = after((Course.title.expression, Course.id.expression), page.key(str, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = [
+        (course_id, title, int(total), int(done))
+        for course_id, title, total, done in (await session.execute(query)).all()
+    ]
+    return page.of(rows, lambda row: (row[1], row[0]))
 
 
 def lesson_material_ids(

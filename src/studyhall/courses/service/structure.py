@@ -11,16 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.courses.common import (
+from studyhall.courses.events import LessonMaterialChosen
+from studyhall.courses.models import Course, CourseSection, Lesson, Topic
+from studyhall.courses.schemas import LessonCreate, LessonUpdate, SectionCreate, SectionUpdate
+from studyhall.courses.service.lookups import (
     KEY_SHARE,
     course_of_section,
     get_or_404,
-    require_editor,
     section_and_course,
-    trusted,
 )
-from studyhall.courses.models import Course, CourseSection, Lesson, Topic
-from studyhall.courses.schemas import LessonCreate, LessonUpdate, SectionCreate, SectionUpdate
+from studyhall.courses.service.permissions import require_editor
+from studyhall.kit import events
 from studyhall.kit.errors import Unprocessable
 
 
@@ -153,25 +154,15 @@ async def _check_topic(session: AsyncSession, topic_id: uuid.UUID | None) -> Non
 
 async def _check_material(session: AsyncSession, user: User, material_id: uuid.UUID | None) -> None:
     """A lesson may carry only a material its editor owns (admins may attach anyone's), so
-    publishing a course never exposes someone else's private upload to its learners."""
+    publishing a course never exposes someone else's private upload to its learners. Materials
+    belong to study, which sits above courses: it checks the choice in its subscription to
+    ``LessonMaterialChosen`` and refuses with a 422 naming ``material_id``."""
     if material_id is None:
         return
-    from studyhall.study import service as study_materials
-
-    if user.role == "admin":
-        # Row level security would hide other users' materials from the admin's own role.
-        await trusted(session)
-    material = await study_materials.find_undeleted(session, material_id)
-    if material is not None and user.role != "admin" and material.user_id != user.id:
-        raise Unprocessable(
-            "A lesson may only use a material you uploaded yourself.",
-            code="material_not_owned",
-            field="material_id",
-        )
-    if material is None or not await study_materials.keep_for_reference(session, material_id):
-        raise Unprocessable(
-            f"No material with id {material_id}.", code="material_not_found", field="material_id"
-        )
+    chosen = LessonMaterialChosen(
+        user_id=user.id, material_id=material_id, any_owner=user.role == "admin"
+    )
+    await events.emit(session, chosen)
 
 
 async def lessons_using_material(session: AsyncSession, material_id: uuid.UUID) -> list[uuid.UUID]:

@@ -1,20 +1,24 @@
-"""Products, course links and admin grants. Purchases live in ``purchases.py``."""
+"""Products: what the store sells, and the courses each one includes. Purchases live in
+``purchases.py``, admin grants in ``grants.py``."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, exists, select, text, update
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
-from studyhall.courses.common import KEY_SHARE, constraint_name, get_or_404, now, trusted
-from studyhall.courses.models import Course, CourseAccess, CourseProduct, Product, Purchase
+from studyhall.courses.models import Course, CourseProduct, Product, Purchase
 from studyhall.courses.schemas import ProductCreate, ProductUpdate
+from studyhall.courses.service.constraints import constraint_name
+from studyhall.courses.service.lookups import KEY_SHARE, get_or_404
 from studyhall.kit.errors import Conflict, NotFound, Unprocessable
+from studyhall.kit.paging import PageRequest, after
 
 
 async def course_ids_of(
@@ -31,11 +35,19 @@ async def course_ids_of(
     return linked
 
 
-async def list_products(session: AsyncSession, *, include_private: bool) -> list[Product]:
-    query = select(Product).order_by(Product.created_at.desc(), Product.id)
+async def list_products(
+    session: AsyncSession, page: PageRequest, *, include_private: bool
+) -> tuple[list[Product], str | None]:
+    """Newest first; private products only when asked (the route lets only admins ask)."""
+    order = (Product.created_at.expression, Product.id.expression)
+    query = select(Product).order_by(*(c.desc() for c in order)).limit(page.limit + 1)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
     if not include_private:
         query = query.where(Product.status == "public")
-    return list((await session.scalars(query)).all())
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda product: (product.created_at, product.id))
 
 
 async def visible_product(
@@ -106,8 +118,8 @@ def _has_purchases() -> Conflict:
 
 
 async def delete_product(session: AsyncSession, actor: User, product_id: uuid.UUID) -> None:
-    """Seed 004: RESTRICT while purchases reference it; CASCADE to its course links."""
-    await trusted(session)
+    """Refused (409) once purchases reference it (they keep what was bought); its course links go
+    with it. The admin's route reads across users: other buyers' purchases count too."""
     product = await get_or_404(session, Product, product_id, "product", lock=True)
     if await session.scalar(select(exists().where(Purchase.product_id == product.id))):
         raise _has_purchases()
@@ -157,76 +169,4 @@ async def unlink_course(
         raise NotFound("The course is not linked to that product.", code="course_link_not_found")
     await audit.record(
         session, actor.id, "product.unlink_course", "product", product_id, {"course_id": course_id}
-    )
-
-
-# --- admin grants ---------------------------------------------------------------------------
-
-
-async def grant_access(
-    session: AsyncSession, actor: User, course_id: uuid.UUID, user_id: uuid.UUID
-) -> tuple[CourseAccess, bool]:
-    """Free access granted by an admin; granting again returns the live grant unchanged."""
-    await trusted(session)
-    await get_or_404(session, Course, course_id, "course", key_share=True)
-    grantee = await session.get(User, user_id)
-    if grantee is None or grantee.deleted_at is not None:
-        raise Unprocessable(f"No user with id {user_id}.", code="user_not_found")
-    inserted = await session.scalar(
-        insert(CourseAccess)
-        .values(user_id=user_id, course_id=course_id, source="grant", granted_by_user_id=actor.id)
-        .on_conflict_do_nothing(
-            index_elements=["user_id", "course_id"],
-            # A literal predicate: a bound parameter cannot match the partial index once
-            # psycopg prepares the statement.
-            index_where=text("source = 'grant' AND revoked_at IS NULL"),
-        )
-        .returning(CourseAccess.id)
-    )
-    if inserted is not None:
-        await audit.record(
-            session,
-            actor.id,
-            "course_access.grant",
-            "course_access",
-            inserted,
-            {"user_id": user_id, "course_id": course_id},
-        )
-    live = await session.scalar(
-        select(CourseAccess).where(
-            CourseAccess.user_id == user_id,
-            CourseAccess.course_id == course_id,
-            CourseAccess.source == "grant",
-            CourseAccess.revoked_at.is_(None),
-        )
-    )
-    assert live is not None
-    return live, inserted is not None
-
-
-async def revoke_grant(
-    session: AsyncSession, actor: User, course_id: uuid.UUID, user_id: uuid.UUID
-) -> None:
-    """Revokes the admin grant only: access bought through a purchase stays."""
-    await trusted(session)
-    revoked = await session.scalar(
-        update(CourseAccess)
-        .where(
-            CourseAccess.user_id == user_id,
-            CourseAccess.course_id == course_id,
-            CourseAccess.source == "grant",
-            CourseAccess.revoked_at.is_(None),
-        )
-        .values(revoked_at=now())
-        .returning(CourseAccess.id)
-    )
-    if revoked is None:
-        raise NotFound("That user holds no live grant for the course.", code="grant_not_found")
-    await audit.record(
-        session,
-        actor.id,
-        "course_access.revoke",
-        "course_access",
-        revoked,
-        {"user_id": user_id, "course_id": course_id},
     )

@@ -1,4 +1,4 @@
-"""Seed 002 taxonomy: subjects and their topics, shared by lessons, quizzes, chat and mastery."""
+"""The taxonomy: subjects and their topics, shared by lessons, quizzes, chat and mastery."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
-from studyhall.courses.common import KEY_SHARE, PUBLISHED_LESSON, flush_unique, get_or_404
 from studyhall.courses.models import CourseSection, Lesson, Subject, Topic
 from studyhall.courses.schemas import SubjectCreate, SubjectUpdate, TopicCreate, TopicUpdate
+from studyhall.courses.service.constraints import flush_unique
+from studyhall.courses.service.lookups import KEY_SHARE, get_or_404
+from studyhall.courses.service.permissions import PUBLISHED_LESSON
 from studyhall.kit.errors import Conflict
+from studyhall.kit.paging import PageRequest, after
 
 
 def _subject_taken(name: str) -> Conflict:
@@ -22,8 +25,17 @@ def _topic_taken(name: str) -> Conflict:
     return Conflict(f"The subject has a topic named '{name}'.", code="topic_name_taken")
 
 
-async def list_subjects(session: AsyncSession) -> list[Subject]:
-    return list((await session.scalars(select(Subject).order_by(Subject.name))).all())
+async def list_subjects(
+    session: AsyncSession, page: PageRequest
+) -> tuple[list[Subject], str | None]:
+    """By name (names are unique; the id only makes the key total)."""
+    order = (Subject.name.expression, Subject.id.expression)
+    query = select(Subject).order_by(*order).limit(page.limit + 1)
+    beyond = after(order, page.key(str, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda subject: (subject.name, subject.id))
 
 
 async def _name_taken(session: AsyncSession, name: str, exclude: uuid.UUID | None) -> bool:
@@ -71,10 +83,17 @@ async def delete_subject(session: AsyncSession, actor: uuid.UUID, subject_id: uu
     )
 
 
-async def list_topics(session: AsyncSession, subject_id: uuid.UUID) -> list[Topic]:
+async def list_topics(
+    session: AsyncSession, subject_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Topic], str | None]:
     await get_or_404(session, Subject, subject_id, "subject")
-    query = select(Topic).where(Topic.subject_id == subject_id).order_by(Topic.name)
-    return list((await session.scalars(query)).all())
+    order = (Topic.name.expression, Topic.id.expression)
+    query = select(Topic).where(Topic.subject_id == subject_id).order_by(*order)
+    beyond = after(order, page.key(str, uuid.UUID))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.scalars(query.limit(page.limit + 1))).all())
+    return page.of(rows, lambda topic: (topic.name, topic.id))
 
 
 async def _topic_name_taken(
@@ -139,20 +158,34 @@ async def topic_subject_and_difficulty(
     return None if row is None else (row[0], row[1])
 
 
-async def topic_lessons(session: AsyncSession, topic_id: uuid.UUID) -> list[Lesson]:
-    """Seed 002's subject → topic → lesson browsing: published lessons tagged with the topic."""
+async def topic_lessons(
+    session: AsyncSession, topic_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Lesson], str | None]:
+    """Subject → topic → lesson browsing: the published lessons tagged with the topic, by
+    course, then in course order."""
     await get_or_404(session, Topic, topic_id, "topic")
+    order = (
+        CourseSection.course_id.expression,
+        CourseSection.position.expression,
+        Lesson.position.expression,
+    )
     query = (
-        select(Lesson)
+        select(Lesson, *order)
         .join(CourseSection, CourseSection.id == Lesson.section_id)
         .where(
             Lesson.topic_id == topic_id,
             CourseSection.status == "public",
             Lesson.status.in_(PUBLISHED_LESSON),
         )
-        .order_by(CourseSection.course_id, CourseSection.position, Lesson.position)
+        .order_by(*order)
+        .limit(page.limit + 1)
     )
-    return list((await session.scalars(query)).all())
+    beyond = after(order, page.key(uuid.UUID, int, int))
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.execute(query)).all())
+    found, cursor = page.of(rows, lambda row: (row[1], row[2], row[3]))
+    return [row[0] for row in found], cursor
 
 
 async def delete_topic(session: AsyncSession, actor: uuid.UUID, topic_id: uuid.UUID) -> None:

@@ -1,11 +1,15 @@
-"""Purchases (seed 004): checkout, and the two calls billing makes when money moves:
-``complete_purchase`` (grant access for every course of the product) and ``refund_purchase``
-(revoke only what that purchase granted)."""
+"""Purchases: the pending or free purchase a checkout writes, and what follows when money moves:
+``complete_purchase`` grants access to every course of the product, ``refund_purchase`` revokes
+only what that purchase granted.
+
+Callers that act for someone other than the buyer (billing's settlement, an admin) declare
+cross-user work at the start of their transaction (``db.rls.cross_users``); these functions never
+switch row level security themselves."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -15,14 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.config import get_settings
-from studyhall.courses.common import constraint_name, now, trusted
-from studyhall.courses.learning import progress_summaries
+from studyhall.courses.events import PurchaseCreated
 from studyhall.courses.models import CourseAccess, CourseProduct, Purchase
-from studyhall.courses.store import visible_product
+from studyhall.courses.service.constraints import constraint_name
+from studyhall.courses.service.learning import progress_summaries
+from studyhall.courses.service.products import visible_product
+from studyhall.kit import events
 from studyhall.kit.errors import Conflict, NotFound
+from studyhall.kit.paging import PageRequest, after
 
 DEFAULT_REFUND_WINDOW = timedelta(days=14)
 LIVE_PURCHASE_INDEX = "uq_purchases_user_id_product_id_live"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def checkout(
@@ -65,6 +76,8 @@ async def checkout(
         await _grant_courses(session, purchase_id, user.id, product.id)
     purchase = await session.get(Purchase, purchase_id)
     assert purchase is not None
+    if free:
+        await _report_paid(session, purchase)
     return purchase, True
 
 
@@ -105,6 +118,24 @@ async def _grant_courses(
     return list(granted.all())
 
 
+async def _report_paid(session: AsyncSession, purchase: Purchase) -> None:
+    """``PurchaseCreated`` once per course the purchase granted, as it becomes paid."""
+    granted = await session.scalars(
+        select(CourseAccess.course_id)
+        .where(CourseAccess.purchase_id == purchase.id)
+        .order_by(CourseAccess.course_id)
+    )
+    for course_id in granted.all():
+        fact = PurchaseCreated(
+            purchase_id=purchase.id,
+            user_id=purchase.user_id,
+            course_id=course_id,
+            amount_cents=purchase.price_paid_cents,
+            currency=purchase.currency,
+        )
+        await events.emit(session, fact)
+
+
 async def _locked_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase:
     purchase = await session.get(
         Purchase, purchase_id, with_for_update=True, populate_existing=True
@@ -124,7 +155,6 @@ async def complete_purchase(
 ) -> Purchase:
     """Billing calls this once the payment succeeded. Safe to call again (webhook retries):
     an already paid purchase is returned unchanged and no access row is duplicated."""
-    await trusted(session)
     purchase = await _locked_purchase(session, purchase_id)
     if purchase.status == "paid":
         return purchase
@@ -155,6 +185,7 @@ async def complete_purchase(
         purchase.id,
         {"provider_session_id": provider_session_id, "granted_course_ids": courses},
     )
+    await _report_paid(session, purchase)
     return purchase
 
 
@@ -165,8 +196,7 @@ def refund_window() -> timedelta:
 
 
 async def lock_purchase(session: AsyncSession, purchase_id: uuid.UUID) -> Purchase:
-    """The purchase, locked, read as the system (billing's handlers act for no signed-in user)."""
-    await trusted(session)
+    """The purchase, locked (billing's payment handlers, which act across users)."""
     return await _locked_purchase(session, purchase_id)
 
 
@@ -179,7 +209,6 @@ async def check_refundable(
 ) -> Purchase:
     """Raises the 409 that refuses a refund of this purchase now, changing nothing; returns the
     locked purchase otherwise (a refunded one as it is). Billing asks this before money moves."""
-    await trusted(session)
     purchase = await _locked_purchase(session, purchase_id)
     if purchase.status == "refunded":
         return purchase
@@ -217,7 +246,6 @@ async def refund_purchase(
     ``enforce_policy=False`` is for billing once the money is back (for instance a refund made in
     the provider's dashboard): it cannot be refused any more, so access must follow it.
     """
-    await trusted(session)
     purchase = await _locked_purchase(session, purchase_id)
     if actor is not None and actor.role != "admin" and purchase.user_id != actor.id:
         raise NotFound(f"No purchase with id {purchase_id}.", code="purchase_not_found")
@@ -270,8 +298,11 @@ async def _refuse_if_completed(session: AsyncSession, purchase: Purchase) -> Non
             )
 
 
+HISTORY_ORDER = (Purchase.created_at.expression, Purchase.id.expression)
+
+
 def purchase_history_query(user_id: uuid.UUID) -> Select[Purchase]:
-    """Seed 004's purchase history: paid, not refunded, newest first, on the
+    """The buyer's purchase history: paid, not refunded, newest first, on the
     (user_id, created_at DESC) index."""
     return (
         select(Purchase)
@@ -280,17 +311,23 @@ def purchase_history_query(user_id: uuid.UUID) -> Select[Purchase]:
             Purchase.refunded_at.is_(None),
             Purchase.status == "paid",
         )
-        .order_by(Purchase.created_at.desc())
+        .order_by(*(column.desc() for column in HISTORY_ORDER))
     )
 
 
-async def purchase_history(session: AsyncSession, user_id: uuid.UUID) -> list[Purchase]:
-    return list((await session.scalars(purchase_history_query(user_id))).all())
+async def purchase_history(
+    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+) -> tuple[list[Purchase], str | None]:
+    query = purchase_history_query(user_id).limit(page.limit + 1)
+    beyond = after(HISTORY_ORDER, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    rows = list((await session.scalars(query)).all())
+    return page.of(rows, lambda purchase: (purchase.created_at, purchase.id))
 
 
 async def get_purchase(session: AsyncSession, user: User, purchase_id: uuid.UUID) -> Purchase:
-    if user.role == "admin":
-        await trusted(session)
+    """The buyer's own purchase, or anyone's for an admin (whose route reads across users)."""
     purchase = await session.get(Purchase, purchase_id)
     if purchase is None or (user.role != "admin" and purchase.user_id != user.id):
         raise NotFound(f"No purchase with id {purchase_id}.", code="purchase_not_found")

@@ -1,10 +1,16 @@
-"""The courses domain's service surface. Other domains import this module only
-(``from studyhall.courses import service as courses``); billing calls ``complete_purchase`` when a
-payment succeeds and ``refund_purchase`` when one is refunded."""
+"""The courses domain's public surface: what other domains may call
+(``from studyhall.courses import service as courses``). Inside courses, modules import each
+other directly, never this package.
+
+Study reads the taxonomy and which materials courses make readable; progress reads course
+progress. Billing does not call courses: courses registers its payment purpose with billing
+(``reactions.py``), and other domains react to ``courses.events``.
+"""
 
 from __future__ import annotations
 
-from studyhall.courses.catalog import (
+from studyhall.courses.models import Purchase
+from studyhall.courses.service.catalog import (
     browse,
     create_course,
     delete_course,
@@ -12,7 +18,8 @@ from studyhall.courses.catalog import (
     outline,
     update_course,
 )
-from studyhall.courses.learning import (
+from studyhall.courses.service.grants import grant_access, revoke_grant
+from studyhall.courses.service.learning import (
     complete_lesson,
     course_progress,
     lesson_material_ids,
@@ -20,11 +27,19 @@ from studyhall.courses.learning import (
     progress_summaries,
     uncomplete_lesson,
 )
-from studyhall.courses.models import Purchase
-from studyhall.courses.purchases import (
+from studyhall.courses.service.products import (
+    course_ids_of,
+    create_product,
+    delete_product,
+    link_course,
+    list_products,
+    unlink_course,
+    update_product,
+    visible_product,
+)
+from studyhall.courses.service.purchases import (
     DEFAULT_REFUND_WINDOW,
     check_refundable,
-    checkout,
     complete_purchase,
     get_purchase,
     lock_purchase,
@@ -32,19 +47,7 @@ from studyhall.courses.purchases import (
     refund_purchase,
     refund_window,
 )
-from studyhall.courses.store import (
-    course_ids_of,
-    create_product,
-    delete_product,
-    grant_access,
-    link_course,
-    list_products,
-    revoke_grant,
-    unlink_course,
-    update_product,
-    visible_product,
-)
-from studyhall.courses.structure import (
+from studyhall.courses.service.structure import (
     create_lesson,
     create_section,
     delete_lesson,
@@ -55,7 +58,7 @@ from studyhall.courses.structure import (
     update_lesson,
     update_section,
 )
-from studyhall.courses.taxonomy import (
+from studyhall.courses.service.taxonomy import (
     create_subject,
     create_topic,
     delete_subject,
@@ -74,7 +77,6 @@ __all__ = [
     "Purchase",
     "browse",
     "check_refundable",
-    "checkout",
     "complete_lesson",
     "complete_purchase",
     "course_ids_of",
