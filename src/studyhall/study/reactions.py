@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.courses.events import LessonMaterialChosen
 from studyhall.kit import events
 from studyhall.kit.errors import Unprocessable
-from studyhall.study import materials
+from studyhall.study.service import materials
 
 
 async def check_lesson_material(session: AsyncSession, chosen: LessonMaterialChosen) -> None:
