@@ -45,8 +45,20 @@ def load_reactions() -> list[ModuleType]:
 
 
 def load_routers() -> list[ModuleType]:
+    """Each domain's ``routes`` package (its ``router``); a domain not yet laid out that way
+    still has a ``router`` module."""
     load_reactions()
-    return [module for module in _modules("router") if hasattr(module, "router")]
+    found = []
+    for domain in DOMAINS:
+        for kind in ("routes", "router"):
+            name = f"studyhall.{domain}.{kind}"
+            if importlib.util.find_spec(name) is None:
+                continue
+            module = importlib.import_module(name)
+            if hasattr(module, "router"):
+                found.append(module)
+                break
+    return found
 
 
 def task_module_names() -> list[str]:

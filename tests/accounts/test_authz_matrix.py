@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from studyhall.accounts import consent, oauth
-from studyhall.accounts.encryption import KeyRing, new_key
+from studyhall.accounts.service import consent, oauth
+from studyhall.accounts.service.encryption import KeyRing, new_key
 from studyhall.db.engine import Database
 from tests.accounts.conftest import PASSWORD, Actor, make_admin, make_tutor, owner_value, sign_up
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
-from studyhall.accounts.jobs import erase_personal_data
+from studyhall.accounts.service import erase_personal_data
 from studyhall.db.engine import Database
 
 

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import EncryptionKeyError, KeyRing, new_key
+from studyhall.accounts.service import oauth
+from studyhall.accounts.service.encryption import EncryptionKeyError, KeyRing, new_key
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.db.engine import Database
 from tests.accounts.conftest import PASSWORD, owner_rows, owner_value, sign_up

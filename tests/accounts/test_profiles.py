@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import httpx
 
-from studyhall.accounts import profiles
-from studyhall.accounts.ratings import RatingTotals, bayesian_score
+from studyhall.accounts.service import profiles
+from studyhall.accounts.service.ratings import RatingTotals, bayesian_score
 from studyhall.db.engine import Database
 from tests.accounts.conftest import make_tutor, owner_exec, owner_rows, sign_up
 

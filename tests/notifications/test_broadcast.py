@@ -10,7 +10,7 @@ import pytest
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.notifications import broadcast
+from studyhall.notifications.service import broadcast
 from tests.conftest import run_jobs
 from tests.notifications.conftest import make_admin, rows, sign_up
 

@@ -16,7 +16,8 @@ import httpx
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.mail import Attachment
-from studyhall.notifications import delivery, service, sms
+from studyhall.notifications.providers import sms
+from studyhall.notifications.service import delivery, notify as service
 from studyhall.notifications.config import get_config
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (

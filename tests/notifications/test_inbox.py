@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import text
 
 from studyhall.db.engine import Database
-from studyhall.notifications import service
+from studyhall.notifications.service import notify as service
 from tests.notifications.conftest import Person, rows, sign_up
 
 

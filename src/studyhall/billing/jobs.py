@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import closures as account_closures
+from studyhall.accounts import service as account_closures
 from studyhall.billing import (
     expiry,
     payments,

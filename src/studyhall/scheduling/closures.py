@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.closures import Closure
+from studyhall.accounts.service import Closure
 from studyhall.accounts.models import User
 from studyhall.db.engine import Database
 from studyhall.jobs import runtime

@@ -31,8 +31,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import EncryptionKeyError, KeyRing
+from studyhall.accounts import service as oauth
+from studyhall.accounts.service import EncryptionKeyError, KeyRing
 from studyhall.accounts.models import OAuthAccount
 from studyhall.config import Settings
 from studyhall.db.engine import Database

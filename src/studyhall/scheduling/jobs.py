@@ -10,7 +10,7 @@ import uuid
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import closures as account_closures
+from studyhall.accounts import service as account_closures
 from studyhall.accounts.models import OAuthAccount, User
 from studyhall.audit import service as audit
 from studyhall.jobs import backoff, enqueue, queue, runtime

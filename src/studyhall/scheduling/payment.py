@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts import service as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing import ledger, payments, payouts, purposes, refunds

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select, update
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.service import KeyRing
 from studyhall.accounts.models import OAuthAccount
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
