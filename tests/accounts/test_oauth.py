@@ -73,7 +73,8 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
         async with db.transaction() as session:
             await oauth.tokens(session, keys, second)  # type: ignore[arg-type]
     listed = await client.get(f"{API}/me/oauth-accounts", headers=user.headers)
-    assert [(a["provider"], a["scopes"]) for a in listed.json()] == [
+    assert listed.json()["next_cursor"] is None
+    assert [(a["provider"], a["scopes"]) for a in listed.json()["items"]] == [
         ("google", ["calendar.events"])
     ]
     assert "token" not in str(listed.json()).replace("token_expires_at", "")

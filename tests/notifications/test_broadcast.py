@@ -83,7 +83,7 @@ async def test_a_broadcast_to_students_reaches_each_student_once_in_batches(
         done["finished_at"],
     )
     listed = await client.get("/api/v1/admin/notifications/broadcasts", headers=boss.auth)
-    assert [b["id"] for b in listed.json()] == [body["id"]]
+    assert [b["id"] for b in listed.json()["items"]] == [body["id"]]
     for path in (f"broadcasts/{body['id']}", "broadcasts"):
         denied = await client.get(f"/api/v1/admin/notifications/{path}", headers=students[0].auth)
         assert (denied.status_code, denied.json()["code"]) == (403, "role_required")

@@ -6,7 +6,7 @@ with the booking, warn of a low credit balance; the web app's inbox and its live
 
 from studyhall.notifications.service.inbox import list_inbox, mark_all_read
 from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
-from studyhall.notifications.service.notify import (
+from studyhall.notifications.service.sending import (
     credit_low,
     drop_booking_reminders,
     move_booking_reminders,

@@ -24,7 +24,7 @@ from studyhall.notifications.config import get_config
 from studyhall.notifications.models import NotificationBroadcast
 from studyhall.notifications.schemas import BroadcastCreate
 from studyhall.notifications.service import recipients
-from studyhall.notifications.service.notify import insert_planned, plan_for
+from studyhall.notifications.service.sending import insert_planned, plan_for
 from studyhall.notifications.service.queueing import defer_broadcast_batch
 
 TYPE = "system_update"
