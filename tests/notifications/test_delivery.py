@@ -16,10 +16,10 @@ import httpx
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.mail import Attachment
+from studyhall.notifications.config import get_config
 from studyhall.notifications.providers import sms
 from studyhall.notifications.service import delivery
 from studyhall.notifications.service import sending as service
-from studyhall.notifications.config import get_config
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
     delivery_jobs,

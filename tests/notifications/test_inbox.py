@@ -147,7 +147,8 @@ async def test_account_email_preferences_are_locked(
         headers=ana.auth,
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
-    first = (await client.get("/api/v1/notifications/preferences?limit=30", headers=ana.auth)).json()
+    listed = await client.get("/api/v1/notifications/preferences?limit=30", headers=ana.auth)
+    first = listed.json()
     assert len(first["items"]) == 30 and first["next_cursor"] is not None
     rest = (
         await client.get(
@@ -232,7 +233,8 @@ async def test_concurrent_preference_changes_keep_one_row_per_type_and_channel(
         owner_db, "SELECT type, channel, count(*) FROM notification_preferences GROUP BY 1, 2"
     )
     assert stored == [("system_update", "email", 1)]
-    final = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()["items"]
+    listed = await client.get("/api/v1/notifications/preferences", headers=ana.auth)
+    final = listed.json()["items"]
     [email] = [p for p in final if (p["type"], p["channel"]) == ("system_update", "email")]
     enabled = await rows(owner_db, "SELECT enabled FROM notification_preferences")
     assert email["enabled"] == enabled[0][0]

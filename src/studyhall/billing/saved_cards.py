@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.service import KeyRing, reencrypt_rows
 from studyhall.accounts.models import User
+from studyhall.accounts.service import KeyRing, reencrypt_rows
 from studyhall.audit import service as audit
 from studyhall.billing import payments
 from studyhall.billing.models import Payment, PaymentMethod

@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from studyhall.accounts import service as account_closures
 from studyhall.db.engine import Database
-from studyhall.jobs import backoff, queue, runtime
 from studyhall.db.rls import cross_users as system_session
+from studyhall.jobs import backoff, queue, runtime
 from studyhall.progress.config import get_config
 from studyhall.progress.service import boards, ledger, recommendations, refresh, streaks, timer
 

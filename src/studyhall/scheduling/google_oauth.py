@@ -32,8 +32,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts import service as oauth
-from studyhall.accounts.service import EncryptionKeyError, KeyRing
 from studyhall.accounts.models import OAuthAccount
+from studyhall.accounts.service import EncryptionKeyError, KeyRing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import BadRequest, ServiceUnavailable, Unprocessable

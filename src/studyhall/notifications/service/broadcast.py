@@ -24,8 +24,8 @@ from studyhall.notifications.config import get_config
 from studyhall.notifications.models import NotificationBroadcast
 from studyhall.notifications.schemas import BroadcastCreate
 from studyhall.notifications.service import recipients
-from studyhall.notifications.service.sending import insert_planned, plan_for
 from studyhall.notifications.service.queueing import defer_broadcast_batch
+from studyhall.notifications.service.sending import insert_planned, plan_for
 
 TYPE = "system_update"
 _FIRST = uuid.UUID(int=0)

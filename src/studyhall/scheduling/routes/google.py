@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select, update
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
-from studyhall.accounts.service import KeyRing
 from studyhall.accounts.models import OAuthAccount
+from studyhall.accounts.service import KeyRing
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import BadRequest, NotFound, ServiceUnavailable
