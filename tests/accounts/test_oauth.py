@@ -17,8 +17,9 @@ from pydantic import SecretStr
 from studyhall.accounts.service import oauth
 from studyhall.accounts.service.encryption import EncryptionKeyError, KeyRing, new_key
 from studyhall.bootstrap import DatabaseUrls
+from studyhall.config import Settings
 from studyhall.db.engine import Database
-from tests.accounts.conftest import PASSWORD, owner_rows, owner_value, sign_up
+from tests.accounts.conftest import PASSWORD, owner_exec, owner_rows, owner_value, sign_up
 
 API = "/api/v1"
 ACCESS = "ya29.access-token-PLAINTEXT-1234567890"
@@ -91,8 +92,6 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
 
 
 async def _copy_ciphertext(owner_db: Database, *, frm: object, to: object) -> None:
-    from tests.accounts.conftest import owner_exec
-
     await owner_exec(
         owner_db,
         "UPDATE oauth_accounts SET access_token_encrypted = "
@@ -208,7 +207,5 @@ async def test_admin_create_cli(
 
 
 def test_settings_accept_encryption_keys() -> None:
-    from studyhall.config import Settings
-
     settings = Settings(_env_file=None, encryption_keys=SecretStr(f"a:{new_key()}"))  # type: ignore[call-arg]
     assert KeyRing.from_settings(settings).current == "a"
