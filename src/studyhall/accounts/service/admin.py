@@ -40,7 +40,11 @@ async def list_users(
     if status:
         query = query.where(User.status == status)
     page = PageRequest(limit=limit, cursor=cursor)
-    condition = after([User.created_at, User.id], page.key(datetime, uuid.UUID), descending=True)
+    condition = after(
+        [User.created_at.expression, User.id.expression],
+        page.key(datetime, uuid.UUID),
+        descending=True,
+    )
     if condition is not None:
         query = query.where(condition)
     rows = await session.scalars(

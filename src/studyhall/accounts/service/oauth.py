@@ -127,7 +127,7 @@ async def page_for_user(
     query = select(OAuthAccount).where(
         OAuthAccount.user_id == user_id, OAuthAccount.deleted_at.is_(None)
     )
-    condition = after([OAuthAccount.created_at, OAuthAccount.id], after_key)
+    condition = after([OAuthAccount.created_at.expression, OAuthAccount.id.expression], after_key)
     if condition is not None:
         query = query.where(condition)
     rows = await session.scalars(

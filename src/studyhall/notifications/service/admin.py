@@ -27,7 +27,9 @@ async def list_by_status(
     query = select(Notification).where(
         Notification.status == status, Notification.deleted_at.is_(None)
     )
-    condition = after([Notification.created_at, Notification.id], after_key, descending=True)
+    condition = after(
+        [Notification.created_at.expression, Notification.id.expression], after_key, descending=True
+    )
     if condition is not None:
         query = query.where(condition)
     rows = await session.scalars(

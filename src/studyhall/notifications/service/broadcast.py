@@ -73,7 +73,9 @@ async def latest(
     """Broadcasts newest first, up to ``limit`` after the keyset ``after_key`` (created_at, id)."""
     query = select(NotificationBroadcast)
     condition = after(
-        [NotificationBroadcast.created_at, NotificationBroadcast.id], after_key, descending=True
+        [NotificationBroadcast.created_at.expression, NotificationBroadcast.id.expression],
+        after_key,
+        descending=True,
     )
     if condition is not None:
         query = query.where(condition)

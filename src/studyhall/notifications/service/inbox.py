@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,7 +74,10 @@ async def list_inbox(
     query = select(Notification).where(_inbox(user.id))
     if unread_only:
         query = query.where(Notification.status == "sent")
-    columns = [Notification.created_at, Notification.id]
+    columns: list[ColumnElement[Any]] = [
+        Notification.created_at.expression,
+        Notification.id.expression,
+    ]
     condition = after(columns, page.key(datetime, uuid.UUID), descending=True)
     if condition is not None:
         query = query.where(condition)
@@ -193,7 +196,7 @@ def preferences_page(
     """One page of the preference matrix, in catalogue order; the cursor is a position in it
     (the matrix is fixed by the catalogue, so positions do not move between pages)."""
     key = page.key(int)
-    start = 0 if key is None else int(key[0]) + 1
+    start = key[0] + 1 if key is not None and isinstance(key[0], int) else 0
     numbered = list(enumerate(every))[start : start + page.limit + 1]
     shown, next_cursor = page.of(numbered, lambda pair: (pair[0],))
     return [item for _, item in shown], next_cursor
