@@ -112,7 +112,8 @@ async def current_user_detached(
     """The signed-in caller, checked in a transaction of its own that ends before the route runs.
 
     For routes that call a remote service (a payment provider) between short transactions of
-    their own: the request then holds no pooled connection while it waits (rule 4).
+    their own: the request then holds no pooled connection while it waits
+    (no transaction stays open across a call to the outside world).
     """
     async with get_database(request).transaction() as session:
         return await current_user(request, session, credentials)

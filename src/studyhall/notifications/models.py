@@ -1,4 +1,5 @@
-"""Seed 000 ``notifications`` (one row per channel), preferences and quiet-hours settings."""
+"""Notifications (one row per channel), preferences and quiet-hours settings, and the
+catalogue: which types exist, over which channels, and which the recipient may turn off."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Guardian consent (seed 003): a minor may use only their own profile until a guardian agrees.
+"""Guardian consent: a minor may use only their own profile until a guardian agrees.
 
 Consents are append-only rows; the newest row for a user is the current state. The guardian
 agrees through an emailed single-use link to the exact legal text whose SHA-256 is stored.

@@ -1,4 +1,4 @@
-"""OAuth accounts (seed 000 google_oauth_accounts): provider tokens encrypted at rest.
+"""Connected provider accounts (a Google calendar, say): provider tokens encrypted at rest.
 
 Each token is AES-GCM encrypted with the current key; the row id is the associated data and the
 key id is stored next to it, so old keys keep decrypting until ``rotate_keys`` re-encrypts.

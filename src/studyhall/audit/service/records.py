@@ -1,4 +1,5 @@
-"""``audit.record``: one row per state change, written in the caller's transaction (rule 8)."""
+"""``audit.record``: one row per state change, written in the caller's transaction, so the
+change and its record commit or roll back together."""
 
 from __future__ import annotations
 

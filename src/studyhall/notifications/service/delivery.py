@@ -1,10 +1,11 @@
 """Delivering a group of notifications due at the same time.
 
 One short transaction decides for every row (and claims the ones to send), the sends run with no
-transaction open and no lock held (rule 4), and one more transaction records the results. Each
-row is re-read, so a job is safe to run twice and harmless when stale: a row that was sent,
-canceled, deleted, moved later or claimed by another job is left alone (rule 3). If any send
-fails the job raises, procrastinate retries it with backoff, and the rows already sent are skipped.
+transaction open and no lock held (a slow mail server holds no connection), and one more
+transaction records the results. Each row is re-read, so a job is safe to run twice and harmless
+when stale: a row that was sent, canceled, deleted, moved later or claimed by another job is left
+alone. If any send fails the job raises, procrastinate retries it with backoff, and the rows
+already sent are skipped.
 """
 
 from __future__ import annotations

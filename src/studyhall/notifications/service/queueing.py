@@ -1,4 +1,5 @@
-"""Deferring delivery jobs in bulk, in the caller's transaction (rule 3).
+"""Deferring delivery jobs in bulk, in the caller's transaction: the job exists only if the
+notification row does.
 
 One ``procrastinate_defer_jobs_v1`` call defers a whole batch (a broadcast of a thousand rows is
 one statement). Tasks are named here rather than imported, so the service does not import the

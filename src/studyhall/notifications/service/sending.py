@@ -1,4 +1,4 @@
-"""The events API other domains call inside their own transaction (rule 3).
+"""What other domains call to notify someone, inside their own transaction.
 
 ``notify`` writes one row per channel and defers its delivery job in the caller's transaction: if
 the caller rolls back, neither the row nor the job exists. Reminders are rows keyed by
