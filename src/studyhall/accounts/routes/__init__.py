@@ -1,6 +1,7 @@
 """Accounts HTTP: one module per resource, assembled into the domain's ``router``."""
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from studyhall.accounts.routes import (
     admin,
@@ -13,7 +14,13 @@ from studyhall.accounts.routes import (
     tutors,
 )
 
-router = APIRouter(tags=["accounts"])
+
+def _operation_id(route: APIRoute) -> str:
+    # The route function's name, ``<resource>_<verb>``, is its operationId.
+    return route.name
+
+
+router = APIRouter(tags=["accounts"], generate_unique_id_function=_operation_id)
 for module in (auth, passwords, me, profiles, consent, tutors, oauth_accounts, admin):
     router.include_router(module.router)
 
