@@ -71,8 +71,9 @@ async def sessions_create(data: SignIn, request: Request, session: Session) -> T
 async def oidc_sessions_create(data: OidcSignIn, request: Request, session: Session) -> TokenPair:
     """Exchanges an ID token of the configured identity provider for a token pair (public); the
     first sign-in creates the account."""
-    claims = await oidc.verifier_for(request.app).verify(data.id_token)
-    provider = request.app.state.settings.oidc_provider
+    settings = request.app.state.settings
+    claims = await oidc.verifier_for(request.app.state, settings).verify(data.id_token)
+    provider = settings.oidc_provider
     user = await oidc.user_for_claims(session, claims, provider)
     if user.status != "active":
         raise Unauthorized(service.BAD_CREDENTIALS, code="bad_credentials")

@@ -12,7 +12,6 @@ import asyncio
 from typing import Any
 
 import jwt
-from fastapi import FastAPI
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -75,12 +74,12 @@ class OidcVerifier:
         return claims
 
 
-def verifier_for(app: FastAPI) -> OidcVerifier:
-    """One verifier (and so one JWKS cache) per app."""
-    verifier: OidcVerifier | None = getattr(app.state, "oidc_verifier", None)
+def verifier_for(holder: Any, settings: Settings) -> OidcVerifier:
+    """One verifier (and so one JWKS cache) per application, kept on ``holder`` (its state)."""
+    verifier: OidcVerifier | None = getattr(holder, "oidc_verifier", None)
     if verifier is None:
-        verifier = OidcVerifier(app.state.settings)
-        app.state.oidc_verifier = verifier
+        verifier = OidcVerifier(settings)
+        holder.oidc_verifier = verifier
     return verifier
 
 
