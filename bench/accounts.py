@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from studyhall.accounts import security
+from studyhall.accounts.service import security
 from studyhall.db import embedded, migrate
 
 PASSWORD = "bench passphrase that is long"

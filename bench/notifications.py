@@ -33,12 +33,12 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 from studyhall.kit.mail import Mail, _deliver_outbox, build_message
-from studyhall.notifications import broadcast
 from studyhall.notifications.config import get_config
-from studyhall.notifications.queueing import BROADCAST_QUEUE, QUEUE
-from studyhall.notifications.render import render
 from studyhall.notifications.schemas import BroadcastCreate
-from studyhall.notifications.timing import zone_of
+from studyhall.notifications.service import broadcast
+from studyhall.notifications.service.queueing import BROADCAST_QUEUE, QUEUE
+from studyhall.notifications.service.render import render
+from studyhall.notifications.service.timing import zone_of
 
 ROOT = Path(__file__).resolve().parents[1]
 

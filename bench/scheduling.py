@@ -32,7 +32,7 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from studyhall.accounts.security import issue_access_token
+from studyhall.accounts.service.security import issue_access_token
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db import embedded, migrate

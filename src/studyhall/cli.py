@@ -344,7 +344,7 @@ def admin_rotate_keys() -> None:
     """Re-encrypt every stored OAuth token, saved card token and webhook signing secret under
     the first key of STUDYHALL_ENCRYPTION_KEYS."""
     from studyhall.accounts.cli import rotate_keys
-    from studyhall.accounts.encryption import EncryptionKeyError
+    from studyhall.accounts.service import EncryptionKeyError
     from studyhall.billing.cli import rotate_keys as rotate_card_keys
 
     settings = load_settings()

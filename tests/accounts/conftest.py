@@ -14,12 +14,14 @@ from email.message import Message
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from tests.conftest import run_jobs
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count()
@@ -66,8 +68,6 @@ async def sign_up(
 
 
 async def _id_by_token(tokens: dict[str, Any]) -> str:
-    import jwt
-
     return str(jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"])
 
 
@@ -159,8 +159,6 @@ def mailbox(settings: Settings) -> Iterator[Mailbox]:
 
 
 async def deliver_mail() -> None:
-    from tests.conftest import run_jobs
-
     await run_jobs()
     # aiosmtpd hands messages to the handler on its own thread; let it finish.
     await asyncio.sleep(0.05)

@@ -351,28 +351,45 @@ async def test_suspension_ends_sessions_at_once(
     assert (await client.get(f"{API}/me", headers=actor.headers)).status_code == 401
 
 
-async def test_delete_account_needs_the_password_and_ends_everything(
+async def test_delete_account_needs_a_recent_sign_in_and_ends_everything(
     client: httpx.AsyncClient, owner_db: Database
 ) -> None:
     actor = await sign_up(client)
-    wrong = await client.request(
-        "DELETE", f"{API}/me", json={"password": "not my password"}, headers=actor.headers
+    # The sign-up's session began 16 minutes ago; rotating its refresh token keeps that start.
+    await owner_exec(
+        owner_db, "UPDATE refresh_tokens SET created_at = now() - interval '16 minutes'"
     )
-    assert (wrong.status_code, wrong.json()["code"]) == (401, "bad_credentials")
+    rotated = await client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token})
+    assert rotated.status_code == 200
+    for headers in (actor.headers, {"Authorization": f"Bearer {rotated.json()['access_token']}"}):
+        stale = await client.delete(f"{API}/me", headers=headers)
+        assert stale.status_code == 403
+        assert stale.headers["content-type"] == "application/problem+json"
+        assert stale.json()["code"] == "reauthentication_required"
     assert await owner_rows(owner_db, "SELECT status, deleted_at FROM users") == [("active", None)]
-    gone = await client.request(
-        "DELETE", f"{API}/me", json={"password": PASSWORD}, headers=actor.headers
-    )
+
+    signed_in = await _sign_in(client, actor.email, PASSWORD)
+    fresh = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    gone = await client.delete(f"{API}/me", headers=fresh)
     assert gone.status_code == 204
     assert await owner_value(owner_db, "SELECT status FROM users") == "deleted"
-    assert (await client.get(f"{API}/me", headers=actor.headers)).status_code == 401
+    assert (await client.get(f"{API}/me", headers=fresh)).status_code == 401
     assert (await _sign_in(client, actor.email, PASSWORD)).status_code == 401
-    refresh = await client.post(f"{API}/auth/refresh", json={"refresh_token": actor.refresh_token})
+    refresh = await client.post(
+        f"{API}/auth/refresh", json={"refresh_token": signed_in.json()["refresh_token"]}
+    )
     assert refresh.status_code == 401
     assert (
         await owner_value(owner_db, "SELECT count(*) FROM audit_log WHERE action = 'user.delete'")
         == 1
     )
+
+
+async def test_the_delete_account_route_takes_no_body(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    delete_me = spec["paths"][f"{API}/me"]["delete"]
+    assert "requestBody" not in delete_me
+    assert delete_me["operationId"] == "me_delete"
 
 
 async def test_concurrent_sign_ups_with_one_email_create_one_account(

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from studyhall.accounts import consent, oauth
-from studyhall.accounts.encryption import KeyRing, new_key
+from studyhall.accounts.service import consent, oauth
+from studyhall.accounts.service.encryption import KeyRing, new_key
 from studyhall.db.engine import Database
 from tests.accounts.conftest import PASSWORD, Actor, make_admin, make_tutor, owner_value, sign_up
 
@@ -80,7 +80,7 @@ ROUTES = [
     Route("POST", "/auth/verify-email", _everyone(202)),
     Route("GET", "/me", _everyone(200)),
     Route("PATCH", "/me", _everyone(200), {"name": "Renamed"}),
-    Route("DELETE", "/me", _everyone(204), {"password": PASSWORD}),
+    Route("DELETE", "/me", _everyone(204)),
     Route("GET", "/me/guardian-consent", _everyone(200)),
     Route("POST", "/me/guardian-consent", _everyone(409), {"guardian_email": "g@example.org"}),
     Route("GET", "/me/oauth-accounts", _everyone(200)),

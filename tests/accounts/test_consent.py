@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
-from studyhall.accounts import consent
 from studyhall.accounts.deps import CurrentUser
+from studyhall.accounts.service import consent
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database

@@ -14,11 +14,12 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import EncryptionKeyError, KeyRing, new_key
+from studyhall.accounts.service import oauth
+from studyhall.accounts.service.encryption import EncryptionKeyError, KeyRing, new_key
 from studyhall.bootstrap import DatabaseUrls
+from studyhall.config import Settings
 from studyhall.db.engine import Database
-from tests.accounts.conftest import PASSWORD, owner_rows, owner_value, sign_up
+from tests.accounts.conftest import PASSWORD, owner_exec, owner_rows, owner_value, sign_up
 
 API = "/api/v1"
 ACCESS = "ya29.access-token-PLAINTEXT-1234567890"
@@ -73,7 +74,8 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
         async with db.transaction() as session:
             await oauth.tokens(session, keys, second)  # type: ignore[arg-type]
     listed = await client.get(f"{API}/me/oauth-accounts", headers=user.headers)
-    assert [(a["provider"], a["scopes"]) for a in listed.json()] == [
+    assert listed.json()["next_cursor"] is None
+    assert [(a["provider"], a["scopes"]) for a in listed.json()["items"]] == [
         ("google", ["calendar.events"])
     ]
     assert "token" not in str(listed.json()).replace("token_expires_at", "")
@@ -90,8 +92,6 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
 
 
 async def _copy_ciphertext(owner_db: Database, *, frm: object, to: object) -> None:
-    from tests.accounts.conftest import owner_exec
-
     await owner_exec(
         owner_db,
         "UPDATE oauth_accounts SET access_token_encrypted = "
@@ -207,7 +207,5 @@ async def test_admin_create_cli(
 
 
 def test_settings_accept_encryption_keys() -> None:
-    from studyhall.config import Settings
-
     settings = Settings(_env_file=None, encryption_keys=SecretStr(f"a:{new_key()}"))  # type: ignore[call-arg]
     assert KeyRing.from_settings(settings).current == "a"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 
 import httpx
 
-from studyhall.accounts import profiles
-from studyhall.accounts.ratings import RatingTotals, bayesian_score
+from studyhall.accounts.service import profiles
+from studyhall.accounts.service.ratings import RatingTotals, bayesian_score
 from studyhall.db.engine import Database
+from studyhall.kit.cursors import encode_cursor
 from tests.accounts.conftest import make_tutor, owner_exec, owner_rows, sign_up
 
 API = "/api/v1"
@@ -141,6 +143,11 @@ async def test_directory_filters_and_keyset_pagination(
     assert (await client.get(f"{API}/tutors/{ids['e']}")).status_code == 404
     bad = await client.get(f"{API}/tutors", params={"cursor": "garbage!"})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")
+    # Well-formed cursors whose score is no score refuse too, never reach the database.
+    for score in ("NaN", "Infinity", "1e999999", "six", "-1"):
+        forged = encode_cursor(score, uuid.uuid4())
+        response = await client.get(f"{API}/tutors", params={"cursor": forged})
+        assert (response.status_code, response.json()["code"]) == (422, "invalid_cursor"), score
     assert (await client.get(f"{API}/tutors", params={"limit": 0})).status_code == 422
 
 

@@ -6,9 +6,10 @@ import asyncio
 
 import httpx
 
+from studyhall.accounts.service.housekeeping import purge
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from tests.accounts.conftest import PASSWORD, owner_rows, owner_value, sign_up
+from tests.accounts.conftest import PASSWORD, owner_exec, owner_rows, owner_value, sign_up
 
 API = "/api/v1"
 
@@ -131,9 +132,6 @@ async def test_many_concurrent_sign_ins_do_not_starve_the_pool(
 async def test_housekeeping_purges_only_expired_rows(
     client: httpx.AsyncClient, owner_db: Database, db: Database
 ) -> None:
-    from studyhall.accounts.jobs import purge
-    from tests.accounts.conftest import owner_exec
-
     actor = await sign_up(client)
     await client.post(f"{API}/auth/sign-in", json={"email": actor.email, "password": "nope nope"})
     await client.post(f"{API}/auth/password-reset", json={"email": actor.email})

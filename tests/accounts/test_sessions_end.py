@@ -179,9 +179,7 @@ async def test_deletion_ends_every_token_at_once(
     settings: Settings, database_urls: DatabaseUrls, owner_db: Database
 ) -> None:
     async def end_all(http: httpx.AsyncClient, token: str, user_id: str, admin: str) -> None:
-        response = await http.request(
-            "DELETE", f"{API}/me", json={"password": PASSWORD}, headers=_bearer(token)
-        )
+        response = await http.delete(f"{API}/me", headers=_bearer(token))
         assert response.status_code == 204, response.text
 
     await _every_token_ends(settings, database_urls, owner_db, end_all)

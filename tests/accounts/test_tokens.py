@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from studyhall.accounts import security
+from studyhall.accounts.service import security
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from tests.accounts.conftest import owner_rows, owner_value, sign_up

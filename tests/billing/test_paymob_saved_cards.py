@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from studyhall.accounts.encryption import KeyRing, new_key
+from studyhall.accounts.service.encryption import KeyRing, new_key
 from studyhall.billing.cli import rotate_keys
 from studyhall.billing.config import billing_settings, configure_billing
 from studyhall.billing.jobs import charge_saved_card

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from studyhall.config import Settings
 from studyhall.db.engine import Database, libpq_conninfo
 from studyhall.jobs import core as jobs
-from studyhall.notifications.stream import Hub
+from studyhall.notifications.service.stream import Hub
 from studyhall.study.service.quota import side_database
 
 PROCESSES = 3

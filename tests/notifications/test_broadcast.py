@@ -10,7 +10,7 @@ import pytest
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.notifications import broadcast
+from studyhall.notifications.service import broadcast
 from tests.conftest import run_jobs
 from tests.notifications.conftest import make_admin, rows, sign_up
 
@@ -83,7 +83,7 @@ async def test_a_broadcast_to_students_reaches_each_student_once_in_batches(
         done["finished_at"],
     )
     listed = await client.get("/api/v1/admin/notifications/broadcasts", headers=boss.auth)
-    assert [b["id"] for b in listed.json()] == [body["id"]]
+    assert [b["id"] for b in listed.json()["items"]] == [body["id"]]
     for path in (f"broadcasts/{body['id']}", "broadcasts"):
         denied = await client.get(f"/api/v1/admin/notifications/{path}", headers=students[0].auth)
         assert (denied.status_code, denied.json()["code"]) == (403, "role_required")
@@ -168,3 +168,38 @@ async def test_a_double_submitted_broadcast_with_one_idempotency_key_starts_once
         headers=headers,
     )
     assert (changed.status_code, changed.json()["code"]) == (409, "idempotency_key_reused")
+
+
+async def test_broadcasts_and_failures_are_listed_in_pages(
+    client: httpx.AsyncClient, owner_db: Database
+) -> None:
+    boss = await sign_up(client, "Boss")
+    await make_admin(owner_db, boss)
+    started = []
+    for n in range(5):
+        response = await client.post(
+            "/api/v1/admin/notifications/broadcast",
+            json={"title": f"Update {n}", "body": "News.", "role": "tutor"},
+            headers=boss.auth,
+        )
+        assert response.status_code == 202, response.text
+        started.append(response.json()["id"])
+    seen: list[str] = []
+    cursor = None
+    for _ in range(4):
+        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await client.get(
+            f"/api/v1/admin/notifications/broadcasts?{query}", headers=boss.auth
+        )
+        assert page.status_code == 200, page.text
+        seen += [item["id"] for item in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(started))  # newest first, each once
+    assert cursor is None
+
+    failures = await client.get("/api/v1/admin/notifications?limit=1", headers=boss.auth)
+    assert failures.json() == {"items": [], "next_cursor": None}
+    forged = await client.get("/api/v1/admin/notifications?cursor=not-ours", headers=boss.auth)
+    assert (forged.status_code, forged.json()["code"]) == (422, "invalid_cursor")

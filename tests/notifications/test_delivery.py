@@ -16,8 +16,10 @@ import httpx
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.mail import Attachment
-from studyhall.notifications import delivery, service, sms
 from studyhall.notifications.config import get_config
+from studyhall.notifications.providers import sms
+from studyhall.notifications.service import delivery
+from studyhall.notifications.service import sending as service
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
     delivery_jobs,
@@ -149,7 +151,8 @@ async def test_a_booking_email_shows_local_times_carries_the_ics_and_unsubscribe
         "channel": "email",
         "status": "unsubscribed",
     }
-    prefs = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
+    listed = await client.get("/api/v1/notifications/preferences", headers=ana.auth)
+    prefs = listed.json()["items"]
     assert {(p["channel"], p["enabled"]) for p in prefs if p["type"] == "booking_confirmation"} == {
         ("email", False),
         ("inapp", True),
@@ -186,7 +189,7 @@ async def test_a_provider_that_never_accepts_leaves_a_failed_row_an_admin_retrie
         assert error is not None and "451" in error
 
         failed = await client.get("/api/v1/admin/notifications?status=failed", headers=boss.auth)
-        assert [(n["id"], n["attempts"]) for n in failed.json()] == [(str(email_id), 7)]
+        assert [(n["id"], n["attempts"]) for n in failed.json()["items"]] == [(str(email_id), 7)]
         denied = await client.post(
             f"/api/v1/admin/notifications/{email_id}/retry", headers=ana.auth
         )

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from studyhall.db.engine import Database
 from studyhall.kit.errors import Unprocessable
-from studyhall.notifications import service
+from studyhall.notifications.service import sending as service
 from tests.notifications.conftest import delivery_jobs, rows, sign_up
 
 

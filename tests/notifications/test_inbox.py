@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import text
 
 from studyhall.db.engine import Database
-from studyhall.notifications import service
+from studyhall.notifications.service import sending as service
 from tests.notifications.conftest import Person, rows, sign_up
 
 
@@ -46,10 +46,10 @@ async def test_the_inbox_lists_newest_first_in_pages_and_counts_unread(
     assert [item["title"] for item in page["items"]] == ["Update 4", "Update 3"]
     assert page["items"][0]["status"] == "sent"
     second = await client.get(
-        f"/api/v1/notifications?limit=2&before={page['next_cursor']}", headers=ana.auth
+        f"/api/v1/notifications?limit=2&cursor={page['next_cursor']}", headers=ana.auth
     )
     third = await client.get(
-        f"/api/v1/notifications?limit=2&before={second.json()['next_cursor']}", headers=ana.auth
+        f"/api/v1/notifications?limit=2&cursor={second.json()['next_cursor']}", headers=ana.auth
     )
     assert [i["title"] for i in second.json()["items"]] == ["Update 2", "Update 1"]
     assert [i["title"] for i in third.json()["items"]] == ["Update 0"]
@@ -90,12 +90,16 @@ async def test_a_user_never_reads_or_changes_another_users_notifications(
     for method, path in (
         ("POST", f"/api/v1/notifications/{anas}/read"),
         ("DELETE", f"/api/v1/notifications/{anas}"),
-        ("GET", f"/api/v1/notifications?before={anas}"),
     ):
         response = await client.request(method, path, headers=ben.auth)
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["code"] in {"notification_not_found", "cursor_not_found"}
+        assert response.json()["code"] == "notification_not_found"
+    # A cursor is opaque: one that this API did not return is refused, not looked up.
+    forged = await client.get(f"/api/v1/notifications?cursor={anas}", headers=ben.auth)
+    assert forged.status_code == 422
+    assert forged.headers["content-type"] == "application/problem+json"
+    assert forged.json()["code"] == "invalid_cursor"
     assert (await client.post("/api/v1/notifications/read-all", headers=ben.auth)).json() == {
         "marked": 0
     }
@@ -143,8 +147,19 @@ async def test_account_email_preferences_are_locked(
         headers=ana.auth,
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "validation_failed")
-    prefs = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
+    listed = await client.get("/api/v1/notifications/preferences?limit=30", headers=ana.auth)
+    first = listed.json()
+    assert len(first["items"]) == 30 and first["next_cursor"] is not None
+    rest = (
+        await client.get(
+            f"/api/v1/notifications/preferences?limit=30&cursor={first['next_cursor']}",
+            headers=ana.auth,
+        )
+    ).json()
+    assert rest["next_cursor"] is None
+    prefs = first["items"] + rest["items"]
     assert len(prefs) == 39  # 13 types (achievement_unlocked, data_export_ready included) x 3
+    assert len({(p["type"], p["channel"]) for p in prefs}) == 39
     assert {
         "type": "password_reset",
         "channel": "email",
@@ -218,7 +233,8 @@ async def test_concurrent_preference_changes_keep_one_row_per_type_and_channel(
         owner_db, "SELECT type, channel, count(*) FROM notification_preferences GROUP BY 1, 2"
     )
     assert stored == [("system_update", "email", 1)]
-    final = (await client.get("/api/v1/notifications/preferences", headers=ana.auth)).json()
+    listed = await client.get("/api/v1/notifications/preferences", headers=ana.auth)
+    final = listed.json()["items"]
     [email] = [p for p in final if (p["type"], p["channel"]) == ("system_update", "email")]
     enabled = await rows(owner_db, "SELECT enabled FROM notification_preferences")
     assert email["enabled"] == enabled[0][0]

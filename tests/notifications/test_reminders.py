@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.notifications import service
+from studyhall.notifications.service import sending as service
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
     Person,

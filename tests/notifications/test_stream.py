@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.notifications import service
+from studyhall.notifications.service import sending as service
 from tests.notifications.conftest import sign_up
 from tests.notifications.servers import free_port
 

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from studyhall.notifications.timing import parse_offset, quiet_release
+from studyhall.notifications.config import parse_offset
+from studyhall.notifications.service.timing import quiet_release
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from studyhall.accounts.jobs import erase_personal_data
+from studyhall.accounts.service import erase_personal_data
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from tests.conftest import run_jobs
@@ -73,10 +73,10 @@ async def test_an_erased_person_is_found_nowhere(
             {"id": person.id},
         )
     async with db.transaction() as session:
-        assert await erase_personal_data(session, 30, settings) == 1
+        assert await erase_personal_data(session, 30) == 1
     await run_jobs()
     async with db.transaction() as session:
-        assert await erase_personal_data(session, 30, settings) == 0
+        assert await erase_personal_data(session, 30) == 0
 
     async with owner_db.transaction() as session:
         assert await text_hits(session, needles) == []

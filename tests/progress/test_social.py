@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import text
 
 from studyhall.db.engine import Database
-from studyhall.notifications.access import system_session
+from studyhall.db.rls import cross_users as system_session
 from studyhall.progress import service as progress
 from tests.conftest import run_jobs
 from tests.courses.helpers import Actor

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from studyhall.db.engine import Database
-from studyhall.notifications.access import system_session
+from studyhall.db.rls import cross_users as system_session
 from studyhall.progress import service as progress
 from studyhall.progress.service import streaks
 

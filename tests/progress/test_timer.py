@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from studyhall.db.engine import Database
-from studyhall.notifications.access import system_session
+from studyhall.db.rls import cross_users as system_session
 from studyhall.progress.config import ProgressConfig
 from studyhall.progress.service import timer
 from tests.progress.helpers import learner, scalar

@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from studyhall.accounts.security import hash_password, issue_access_token
+from studyhall.accounts.service.security import hash_password, issue_access_token
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database

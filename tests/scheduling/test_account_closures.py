@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from studyhall.accounts.closures import wind_down_closed_account
+from studyhall.accounts.service.closures import wind_down_closed_account
 from studyhall.billing.service import subscriptions
 from studyhall.db.engine import Database
 from tests.conftest import run_jobs

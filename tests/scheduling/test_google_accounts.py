@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pydantic import SecretStr
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import KeyRing, new_key
+from studyhall.accounts.service import oauth
+from studyhall.accounts.service.encryption import KeyRing, new_key
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.scheduling.google import accounts as google_accounts

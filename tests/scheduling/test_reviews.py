@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from studyhall.accounts.ratings import RatingTotals, bayesian_score
+from studyhall.accounts.service.ratings import RatingTotals, bayesian_score
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database

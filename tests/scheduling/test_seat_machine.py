@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import text
 
-from studyhall.accounts.security import issue_access_token
+from studyhall.accounts.service.security import issue_access_token
 from studyhall.app import create_app
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.bootstrap import DatabaseUrls

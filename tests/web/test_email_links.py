@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from studyhall.config import Settings
-from studyhall.notifications.catalog import is_transactional
-from studyhall.notifications.render import render
-from studyhall.notifications.unsubscribe import unsubscribe_url
+from studyhall.notifications.models import is_transactional
+from studyhall.notifications.service.render import render
+from studyhall.notifications.service.unsubscribe import unsubscribe_url
 from tests.conftest import run_jobs
 from tests.web.browser import body_text
 from tests.web.test_pages import csrf_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from studyhall.accounts import admin, oauth
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.service import admin, oauth
+from studyhall.accounts.service.encryption import KeyRing
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database

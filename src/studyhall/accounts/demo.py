@@ -6,9 +6,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import security
 from studyhall.accounts.models import TutorProfile, User
-from studyhall.accounts.profiles import ensure_profile
+from studyhall.accounts.service import security
+from studyhall.accounts.service.profiles import ensure_profile
 from studyhall.config import Settings
 
 DEMO_PASSWORD = "studyhall demo password"

@@ -1,4 +1,5 @@
-"""Who is calling: typed dependencies every route declares (rule 6)."""
+"""Who is calling: typed dependencies every route declares (no route reads the token itself),
+and what a request says about where it comes from (its address, for rate limits)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import consent, service
 from studyhall.accounts.models import User
-from studyhall.accounts.security import decode_access_token
+from studyhall.accounts.service import consent, ratelimit
+from studyhall.accounts.service import users as service
+from studyhall.accounts.service.security import decode_access_token
 from studyhall.db.deps import SESSION, get_database
 from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Forbidden, Unauthorized
@@ -112,7 +114,8 @@ async def current_user_detached(
     """The signed-in caller, checked in a transaction of its own that ends before the route runs.
 
     For routes that call a remote service (a payment provider) between short transactions of
-    their own: the request then holds no pooled connection while it waits (rule 4).
+    their own: the request then holds no pooled connection while it waits
+    (no transaction stays open across a call to the outside world).
     """
     async with get_database(request).transaction() as session:
         return await current_user(request, session, credentials)
@@ -134,3 +137,24 @@ Admin = Annotated[User, Depends(require_role("admin"))]
 Tutor = Annotated[User, Depends(require_role("tutor"))]
 TutorOrAdmin = Annotated[User, Depends(require_role("tutor", "admin"))]
 Student = Annotated[User, Depends(require_role("student"))]
+
+
+TOO_MANY_SIGN_INS = "Too many failed sign-ins; wait before trying again."
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def signin_limits(request: Request, email: str) -> list[ratelimit.Limit]:
+    """The windows a sign-in attempt counts against: its address and the account it names."""
+    settings = request.app.state.settings
+    window = settings.signin_window_s
+    return [
+        ratelimit.Limit(f"signin:ip:{client_ip(request)}", settings.signin_limit_per_ip, window),
+        ratelimit.Limit(
+            f"signin:account:{ratelimit.account_key(email)}",
+            settings.signin_limit_per_account,
+            window,
+        ),
+    ]

@@ -1,17 +1,10 @@
-"""Accounts housekeeping: spent credentials and old rate-limit windows are deleted daily."""
+"""Accounts housekeeping, daily: spent credentials and old rate-limit windows are deleted, and
+accounts deleted long enough ago lose their personal data."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from studyhall.accounts import closures
-from studyhall.config import Settings
+from studyhall.accounts.service.housekeeping import erase_personal_data, purge
 from studyhall.jobs.core import queue, runtime
-from studyhall.privacy.service import erasure
-
-# Kept a while after expiry so a late "this link is invalid" can still be investigated.
-SPENT_TOKEN_RETENTION_DAYS = 7
 
 
 @queue.periodic(cron="41 3 * * *")
@@ -21,62 +14,9 @@ async def purge_expired_credentials(timestamp: int) -> None:
         await purge(session)
 
 
-async def purge(session: AsyncSession) -> dict[str, int]:
-    """Delete expired emailed tokens, refresh tokens and rate-limit windows; counts by table."""
-    counts = {}
-    for table, condition in (
-        ("auth_tokens", "expires_at < now() - make_interval(days => :days)"),
-        ("refresh_tokens", "expires_at < now() - make_interval(days => :days)"),
-        ("auth_rate_limits", "window_start < now() - interval '1 day'"),
-    ):
-        result = await session.execute(
-            text(f"DELETE FROM {table} WHERE {condition}"), {"days": SPENT_TOKEN_RETENTION_DAYS}
-        )
-        counts[table] = int(getattr(result, "rowcount", 0) or 0)
-    return counts
-
-
 @queue.periodic(cron="47 3 * * *")
 @queue.task(name="studyhall.accounts.erase_deleted_accounts", queue="maintenance")
 async def erase_deleted_accounts(timestamp: int) -> None:
     settings = runtime().settings
     async with runtime().database.transaction() as session:
-        await erase_personal_data(session, settings.erase_deleted_accounts_after_days, settings)
-
-
-async def erase_personal_data(
-    session: AsyncSession, after_days: int, settings: Settings | None = None
-) -> int:
-    """GDPR erasure: accounts deleted ``after_days`` ago keep their id (audit, ledgers and
-    bookings point at it) but lose everything that identifies a person, in every domain and in
-    storage (``privacy.service.erasure``). Their wind-down runs once more (it changes nothing if
-    the deletion's own run finished; it catches accounts deleted before bookings and
-    subscriptions were wound down on deletion)."""
-    erased = await session.execute(
-        text(
-            """
-            WITH old AS (
-                SELECT id, name, email FROM users
-                WHERE deleted_at < now() - make_interval(days => :days)
-                  AND email NOT LIKE 'erased-%@erased.invalid'
-                FOR UPDATE
-            )
-            UPDATE users SET
-                email = 'erased-' || users.id || '@erased.invalid', name = 'Erased user',
-                first_name = NULL, last_name = NULL, avatar_url = NULL, phone = NULL,
-                date_of_birth = NULL, auth_provider_id = NULL,
-                password_hash = CASE WHEN password_hash IS NULL THEN NULL ELSE '!' END
-            FROM old WHERE users.id = old.id
-            RETURNING users.id, old.name, old.email
-            """
-        ),
-        {"days": after_days},
-    )
-    people = erased.all()
-    for user_id, name, email in people:
-        await erasure.erase_user_data(
-            session, settings or runtime().settings, user_id, name, str(email)
-        )
-    for user_id, _, _ in people:
-        await closures.account_closed(session, user_id, "deleted")
-    return len(people)
+        await erase_personal_data(session, settings.erase_deleted_accounts_after_days)

@@ -1,4 +1,5 @@
-"""Seed 000/001/002/003/004 ``users`` as one table, their profiles, tokens and consents."""
+"""People: one ``users`` table for every role, their profiles, sign-in tokens, connected
+provider accounts and guardian consents."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ TOKEN_PURPOSES = ("email_verification", "password_reset", "guardian_consent", "c
 
 
 class StudentProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
-    """Seed 000 student_profiles + seed 001 learner_profiles + seed 002 user_profiles."""
+    """What a student tells us about how they learn (one row per student)."""
 
     __tablename__ = "student_profiles"
 
@@ -138,7 +139,7 @@ class StudentProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
 
 
 class TutorProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
-    """Seed 000 tutor_profiles + seed 001 expert_profiles. Totals are kept by billing."""
+    """A tutor's public profile and rating. Totals (sessions, earnings) are kept by billing."""
 
     __tablename__ = "tutor_profiles"
 
@@ -186,7 +187,7 @@ class TutorProfile(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
 
 
 class GuardianConsent(UUIDPrimaryKey, Base):
-    """Seed 003 guardian_consents, append-only: the latest row per user is the current state."""
+    """A guardian's consent decisions, append-only: the latest row per user is the current state."""
 
     __tablename__ = "guardian_consents"
 
@@ -202,7 +203,7 @@ class GuardianConsent(UUIDPrimaryKey, Base):
 
 
 class OAuthAccount(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
-    """Seed 000 google_oauth_accounts, by provider; tokens AES-GCM encrypted (row id as AAD)."""
+    """A connected provider account; tokens AES-GCM encrypted (row id as associated data)."""
 
     __tablename__ = "oauth_accounts"
 

@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
 
-from studyhall.accounts.security import MAX_PASSWORD
+from studyhall.kit.paging import Page
 from studyhall.kit.patch import PatchBody
 from studyhall.kit.timezones import TimeZoneName
+
+# Length bounds of a password, in characters (sign-up, change and reset all check them).
+MIN_PASSWORD, MAX_PASSWORD = 8, 128
 
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD * 4)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -110,12 +113,6 @@ EmailedToken = Annotated[str, Field(min_length=10, max_length=200)]
 class ChangePassword(Strict):
     current_password: Password
     new_password: Password
-
-
-class PasswordConfirmation(Strict):
-    """Accounts that sign in externally have no password and send an empty body."""
-
-    password: Password | None = None
 
 
 class EmailOnly(Strict):
@@ -226,9 +223,8 @@ class TutorCard(BaseModel):
     total_sessions: int
 
 
-class TutorPage(BaseModel):
-    items: list[TutorCard]
-    next_cursor: str | None
+class TutorPage(Page[TutorCard]):
+    """Directory tutors, best rated first."""
 
 
 # --- guardian consent -------------------------------------------------------------------------
@@ -276,6 +272,10 @@ class OAuthAccountRead(BaseModel):
     created_at: datetime
 
 
+class OAuthAccountPage(Page[OAuthAccountRead]):
+    """The caller's connected provider accounts, oldest first."""
+
+
 # --- admin ------------------------------------------------------------------------------------
 
 
@@ -291,9 +291,8 @@ class AdminCreate(Strict):
     timezone: TimeZoneName = "UTC"
 
 
-class UserPage(BaseModel):
-    items: list[AdminUserRead]
-    next_cursor: str | None
+class UserPage(Page[AdminUserRead]):
+    """Users, newest first."""
 
 
 class Suspension(Strict):

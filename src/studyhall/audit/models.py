@@ -1,4 +1,4 @@
-"""Seed 000 ``audit_log``: append-only (the API role may only INSERT and SELECT)."""
+"""The ``audit_log``: append-only (the API role may only INSERT and SELECT)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.service import KeyRing
 from studyhall.billing.service import saved_cards
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings

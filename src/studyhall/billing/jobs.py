@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from studyhall.accounts import closures as account_closures
+from studyhall.accounts import service as account_closures
 from studyhall.billing.service import expiry, payouts, subscriptions
 from studyhall.billing.service.payouts import transfer_statement
 from studyhall.billing.service.refunds import execute_refund

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
-from studyhall.notifications import service
+from studyhall.notifications.service import sending as service
 
 WELCOME = {
     "title": "Welcome to Studyhall",

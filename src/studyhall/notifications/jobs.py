@@ -7,8 +7,13 @@ import uuid
 import procrastinate
 
 from studyhall.jobs import backoff, queue
-from studyhall.notifications import broadcast, delivery
-from studyhall.notifications.queueing import BROADCAST_QUEUE, BROADCAST_TASK, DELIVER_TASK, QUEUE
+from studyhall.notifications.service import broadcast, delivery
+from studyhall.notifications.service.queueing import (
+    BROADCAST_QUEUE,
+    BROADCAST_TASK,
+    DELIVER_TASK,
+    QUEUE,
+)
 
 # Waits of 3, 9, 27, 81, 243 and 729 s: a provider down for about twenty minutes loses nothing,
 # and after that the row stays ``failed`` for an admin to retry.

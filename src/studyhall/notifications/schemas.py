@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from studyhall.notifications.catalog import Channel, NotificationType
+from studyhall.kit.paging import Page
+from studyhall.notifications.models import Channel, NotificationType
 
 
 class Strict(BaseModel):
@@ -29,11 +30,8 @@ class NotificationRead(BaseModel):
     read_at: datetime | None
 
 
-class NotificationPage(BaseModel):
-    items: list[NotificationRead]
-    next_cursor: uuid.UUID | None = Field(
-        description="Pass as `before` to get the next (older) page; null on the last page."
-    )
+class NotificationPage(Page[NotificationRead]):
+    """One page of the caller's inbox, newest first."""
 
 
 class UnreadCount(BaseModel):
@@ -49,6 +47,10 @@ class PreferenceRead(BaseModel):
     channel: str
     enabled: bool
     locked: bool = Field(description="Account emails cannot be turned off.")
+
+
+class PreferencePage(Page[PreferenceRead]):
+    """The caller's preferences, one entry per type and channel."""
 
 
 class PreferenceChange(Strict):
@@ -112,3 +114,11 @@ class AdminNotificationRead(BaseModel):
     scheduled_for: datetime
     sent_at: datetime | None
     created_at: datetime
+
+
+class BroadcastPage(Page[BroadcastRead]):
+    """Broadcasts, newest first."""
+
+
+class AdminNotificationPage(Page[AdminNotificationRead]):
+    """Notifications of every user in one status, newest first."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
-from studyhall.accounts import closures as account_closures
+from studyhall.accounts import service as account_closures
 from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, queue, runtime

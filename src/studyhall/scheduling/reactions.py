@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from studyhall.accounts import closures as account_closures
+from studyhall.accounts import service as account_closures
 from studyhall.billing import service as billing
 from studyhall.scheduling.service.account_closures import (
     on_account_closed,

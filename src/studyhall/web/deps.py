@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
-from studyhall.accounts import consent
+from studyhall.accounts import service as consent
 from studyhall.db.deps import Session, get_database
 from studyhall.web.errors import ConsentRequired, CsrfRejected, SignInRequired
 from studyhall.web.i18n import Viewer, negotiate

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from studyhall.accounts import service
 from studyhall.accounts.deps import user_for_access_token
 from studyhall.accounts.models import User
-from studyhall.accounts.security import ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, decode_access_token
+from studyhall.accounts.service import ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, decode_access_token
 from studyhall.config import Settings
 from studyhall.db.deps import get_database
 from studyhall.kit.errors import Unauthorized

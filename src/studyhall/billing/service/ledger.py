@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts import service as accounts_profiles
 from studyhall.accounts.models import StudentProfile, User
 from studyhall.billing.models import CreditLedgerEntry
 from studyhall.kit.errors import Conflict, NotFound, PaymentRequired, Unprocessable

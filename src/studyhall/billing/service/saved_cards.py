@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.encryption import KeyRing, reencrypt_rows
 from studyhall.accounts.models import User
+from studyhall.accounts.service import KeyRing, reencrypt_rows
 from studyhall.audit import service as audit
 from studyhall.billing.models import Payment, PaymentMethod
 from studyhall.billing.providers.base import PaymentRequest, SavedCard

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.encryption import EncryptionKeyError, KeyRing
+from studyhall.accounts.service import EncryptionKeyError, KeyRing
 from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.integrations.config import IntegrationsConfig

@@ -7,7 +7,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import consent
+from studyhall.accounts import service as consent
 from studyhall.accounts.models import User
 from studyhall.kit.errors import NotFound
 

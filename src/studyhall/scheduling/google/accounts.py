@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts import service as oauth
+from studyhall.accounts.service import KeyRing
 from studyhall.config import Settings
 from studyhall.jobs import runtime
 from studyhall.scheduling.google import calendar_sync as google_calendar

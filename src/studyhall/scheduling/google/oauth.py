@@ -32,9 +32,9 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import oauth
-from studyhall.accounts.encryption import EncryptionKeyError, KeyRing
+from studyhall.accounts import service as oauth
 from studyhall.accounts.models import OAuthAccount
+from studyhall.accounts.service import EncryptionKeyError, KeyRing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.kit.errors import BadRequest, ServiceUnavailable, Unprocessable

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
-from studyhall.accounts.encryption import KeyRing
+from studyhall.accounts.service import KeyRing
 from studyhall.config import Settings
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.kit.errors import BadRequest, NotFound, ServiceUnavailable

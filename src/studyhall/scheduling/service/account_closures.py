@@ -19,8 +19,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.closures import Closure
 from studyhall.accounts.models import User
+from studyhall.accounts.service import Closure
 from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
 from studyhall.jobs import runtime

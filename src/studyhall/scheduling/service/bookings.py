@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts import service as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.db.rls import cross_users

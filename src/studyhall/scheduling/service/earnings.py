@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import profiles as accounts_profiles
+from studyhall.accounts import service as accounts_profiles
 from studyhall.billing import service as billing
 from studyhall.billing.config import billing_settings
 from studyhall.kit.errors import NotFound

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import ratings
+from studyhall.accounts import service as ratings
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.kit.errors import Conflict, Forbidden, NotFound

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from studyhall.accounts import emailed, passwords, ratelimit, service
-from studyhall.accounts.router import TOO_MANY_SIGN_INS, client_ip, signin_limits
+from studyhall.accounts import service
+from studyhall.accounts.deps import TOO_MANY_SIGN_INS, client_ip, signin_limits
 from studyhall.accounts.schemas import EmailOnly, SignUp
 from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import DomainError
@@ -71,7 +71,7 @@ async def sign_up(request: Request, page: Page, session: Session) -> Response:
     try:
         data = SignUp(**values, password=_text(form, "password"))
         user = await service.sign_up(session, data)
-        await passwords.request_verification(session, user, request.app.state.settings)
+        await service.request_verification(session, user, request.app.state.settings)
     except ValidationError as exc:
         raise FormInvalid("sign_up.html", values=values, errors=_field_errors(page, exc)) from exc
     except DomainError as exc:
@@ -115,7 +115,7 @@ async def sign_in(request: Request, page: Page, session: Session) -> Response:
     context: dict[str, Any] = {"values": {"email": email}, "next": target, "notice": None}
     limits = signin_limits(request, email)
     try:
-        await ratelimit.hit(get_database(request), limits, TOO_MANY_SIGN_INS)
+        await service.hit(get_database(request), limits, TOO_MANY_SIGN_INS)
         user = await service.authenticate(session, email, password)
     except DomainError as exc:
         raise FormInvalid(
@@ -125,7 +125,7 @@ async def sign_in(request: Request, page: Page, session: Session) -> Response:
             error=domain_message(page.viewer, exc),
             **context,
         ) from exc
-    await ratelimit.give_back(session, limits)
+    await service.give_back(session, limits)
     tokens = await service.issue_tokens(
         session, user, _secret(request), client=client_details(request)
     )
@@ -151,7 +151,7 @@ async def sign_out(request: Request, page: AccountPage, session: Session) -> Res
 )
 async def verify_email_page(page: Page, session: Session, token: Token) -> Response:
     # Opening the link only shows a button: mail scanners that prefetch links must not spend it.
-    live = await emailed.peek(session, token, "email_verification")
+    live = await service.peek(session, token, "email_verification")
     return render(page, "verify_email.html", token=token, live=live is not None)
 
 
@@ -160,7 +160,7 @@ async def verify_email(request: Request, page: Page, session: Session) -> Respon
     form = await request.form()
     token = _text(form, "token")
     try:
-        await passwords.confirm_verification(session, token)
+        await service.confirm_verification(session, token)
     except DomainError as exc:
         raise FormInvalid(
             "verify_email.html", status_code=exc.status, token=token, live=False
@@ -171,7 +171,7 @@ async def verify_email(request: Request, page: Page, session: Session) -> Respon
 @router.post("/verify-email/resend", include_in_schema=False)
 async def resend_verification(request: Request, page: AccountPage, session: Session) -> Response:
     assert page.user is not None
-    await passwords.request_verification(session, page.user, request.app.state.settings)
+    await service.request_verification(session, page.user, request.app.state.settings)
     return _see("/home?notice=verify_sent")
 
 
@@ -188,14 +188,14 @@ async def forgot_password(request: Request, page: Page, session: Session) -> Res
     window = settings.reset_window_s
     try:
         EmailOnly(email=email)
-        await ratelimit.hit(
+        await service.hit(
             get_database(request),
             [
-                ratelimit.Limit(
+                service.Limit(
                     f"reset:ip:{client_ip(request)}", settings.reset_limit_per_ip, window
                 ),
-                ratelimit.Limit(
-                    f"reset:account:{ratelimit.account_key(email)}",
+                service.Limit(
+                    f"reset:account:{service.account_key(email)}",
                     settings.reset_limit_per_account,
                     window,
                 ),
@@ -218,13 +218,13 @@ async def forgot_password(request: Request, page: Page, session: Session) -> Res
             error=domain_message(page.viewer, exc),
             sent=False,
         ) from exc
-    await passwords.request_reset(session, email, settings)
+    await service.request_reset(session, email, settings)
     return render(page, "forgot_password.html", values={"email": email}, error=None, sent=True)
 
 
 @router.get("/reset-password", summary="The emailed reset link (public)", include_in_schema=False)
 async def reset_password_page(page: Page, session: Session, token: Token) -> Response:
-    live = await emailed.peek(session, token, "password_reset")
+    live = await service.peek(session, token, "password_reset")
     return render(page, "reset_password.html", token=token, live=live is not None, error=None)
 
 
@@ -233,7 +233,7 @@ async def reset_password(request: Request, page: Page, session: Session) -> Resp
     form = await request.form()
     token = _text(form, "token")
     try:
-        await passwords.confirm_reset(session, token, _text(form, "password"))
+        await service.confirm_reset(session, token, _text(form, "password"))
     except DomainError as exc:
         raise FormInvalid(
             "reset_password.html",

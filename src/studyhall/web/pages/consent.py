@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from studyhall.accounts import consent, emailed
-from studyhall.accounts.router import client_ip
+from studyhall.accounts import service
+from studyhall.accounts.deps import client_ip
 from studyhall.db.deps import Session
 from studyhall.kit.errors import DomainError
 from studyhall.web.deps import Page
@@ -35,7 +35,7 @@ def _field(form: FormData, name: str) -> str:
 @router.get("/guardian-consent", include_in_schema=False)
 async def consent_page(page: Page, session: Session, token: Token) -> Response:
     try:
-        child, guardian_email = await consent.view(session, token)
+        child, guardian_email = await service.view(session, token)
     except DomainError as exc:
         return render(
             page,
@@ -53,8 +53,8 @@ async def consent_page(page: Page, session: Session, token: Token) -> Response:
         token=token,
         child=child,
         guardian_email=guardian_email,
-        legal_text=consent.LEGAL_TEXT,
-        legal_text_hash=consent.LEGAL_TEXT_HASH,
+        legal_text=service.LEGAL_TEXT,
+        legal_text_hash=service.LEGAL_TEXT_HASH,
         error=None,
     )
 
@@ -64,7 +64,7 @@ async def decide(request: Request, page: Page, session: Session) -> Response:
     form = await request.form()
     given = _field(form, "decision") == "give"
     try:
-        await consent.decide(
+        await service.decide(
             session,
             _field(form, "token"),
             given,
@@ -87,7 +87,7 @@ async def decide(request: Request, page: Page, session: Session) -> Response:
 
 @router.get("/guardian-consent/withdraw", include_in_schema=False)
 async def withdraw_page(page: Page, session: Session, token: Token) -> Response:
-    live = await emailed.peek(session, token, "consent_withdrawal")
+    live = await service.peek(session, token, "consent_withdrawal")
     return render(page, "guardian_consent_withdraw.html", token=token, live=live is not None)
 
 
@@ -95,7 +95,7 @@ async def withdraw_page(page: Page, session: Session, token: Token) -> Response:
 async def withdraw(request: Request, page: Page, session: Session) -> Response:
     form = await request.form()
     try:
-        await consent.withdraw(session, _field(form, "token"), client_ip(request))
+        await service.withdraw(session, _field(form, "token"), client_ip(request))
     except DomainError as exc:
         raise FormInvalid(
             "guardian_consent_withdraw.html", status_code=exc.status, token="", live=False

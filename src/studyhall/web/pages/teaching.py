@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from studyhall.accounts import profiles
+from studyhall.accounts import service as profiles
 from studyhall.accounts.schemas import TutorProfileUpdate
 from studyhall.db.deps import Session
 from studyhall.kit.errors import DomainError, Forbidden

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from studyhall.accounts import profiles
+from studyhall.accounts import service as profiles
 from studyhall.billing.config import billing_settings
 from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import NotFound, Unprocessable

@@ -1,0 +1,122 @@
+"""The accounts domain's public surface: what other domains and the web app may call.
+
+Grouped by the topic module that holds each rule; inside accounts, modules import each other
+directly, never this package.
+"""
+
+from studyhall.accounts.service.closures import Closure, ClosureHandler, on_account_closed
+from studyhall.accounts.service.consent import (
+    CONSENT_TYPE,
+    LEGAL_TEXT,
+    LEGAL_TEXT_HASH,
+    blocks,
+    decide,
+    latest,
+    view,
+    withdraw,
+)
+from studyhall.accounts.service.emailed import peek
+from studyhall.accounts.service.encryption import (
+    EncryptionKeyError,
+    KeyRing,
+    new_key,
+    reencrypt_rows,
+)
+from studyhall.accounts.service.housekeeping import erase_personal_data
+from studyhall.accounts.service.oauth import ProviderTokens, disconnect, for_user, link, tokens
+from studyhall.accounts.service.passwords import (
+    confirm_reset,
+    confirm_verification,
+    request_reset,
+    request_verification,
+)
+from studyhall.accounts.service.profiles import (
+    DirectoryFilter,
+    TutorTotals,
+    directory,
+    ensure_profile,
+    record_tutor_earning,
+    tutor_profile,
+    update_profile,
+)
+from studyhall.accounts.service.ratelimit import Limit, account_key, give_back, hit
+from studyhall.accounts.service.ratings import (
+    RatingTotals,
+    bayesian_score,
+    lock_for_rating,
+    set_rating,
+)
+from studyhall.accounts.service.security import (
+    ACCESS_TOKEN_TTL,
+    REFRESH_TOKEN_TTL,
+    decode_access_token,
+    issue_access_token,
+)
+from studyhall.accounts.service.users import (
+    BAD_CREDENTIALS,
+    IssuedTokens,
+    authenticate,
+    get_user,
+    issue_tokens,
+    rotate_refresh_token,
+    sign_out,
+    sign_up,
+    update_me,
+)
+
+__all__ = [
+    "ACCESS_TOKEN_TTL",
+    "BAD_CREDENTIALS",
+    "CONSENT_TYPE",
+    "LEGAL_TEXT",
+    "LEGAL_TEXT_HASH",
+    "REFRESH_TOKEN_TTL",
+    "Closure",
+    "ClosureHandler",
+    "DirectoryFilter",
+    "EncryptionKeyError",
+    "IssuedTokens",
+    "KeyRing",
+    "Limit",
+    "ProviderTokens",
+    "RatingTotals",
+    "TutorTotals",
+    "account_key",
+    "authenticate",
+    "bayesian_score",
+    "blocks",
+    "confirm_reset",
+    "confirm_verification",
+    "decide",
+    "decode_access_token",
+    "directory",
+    "disconnect",
+    "ensure_profile",
+    "erase_personal_data",
+    "for_user",
+    "get_user",
+    "give_back",
+    "hit",
+    "issue_access_token",
+    "issue_tokens",
+    "latest",
+    "link",
+    "lock_for_rating",
+    "new_key",
+    "on_account_closed",
+    "peek",
+    "record_tutor_earning",
+    "reencrypt_rows",
+    "request_reset",
+    "request_verification",
+    "rotate_refresh_token",
+    "set_rating",
+    "sign_out",
+    "sign_up",
+    "tokens",
+    "tutor_profile",
+    "update_me",
+    "update_profile",
+    "view",
+    "withdraw",
+]

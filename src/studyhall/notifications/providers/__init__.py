@@ -1,0 +1,1 @@
+"""Adapters that speak to the outside world for notifications (SMS gateways)."""

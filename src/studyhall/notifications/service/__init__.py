@@ -1,0 +1,28 @@
+"""The notifications domain's public surface: what other domains and the web app may call.
+
+Notify a person (every channel they allow, quiet hours kept), keep a booking's reminders in step
+with the booking, warn of a low credit balance; the web app's inbox and its live bell.
+"""
+
+from studyhall.notifications.service.inbox import list_inbox, mark_all_read
+from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
+from studyhall.notifications.service.sending import (
+    credit_low,
+    drop_booking_reminders,
+    move_booking_reminders,
+    notify,
+    schedule_booking_reminders,
+)
+
+__all__ = [
+    "STREAM_PING_S",
+    "LiveEvent",
+    "credit_low",
+    "drop_booking_reminders",
+    "inbox_events",
+    "list_inbox",
+    "mark_all_read",
+    "move_booking_reminders",
+    "notify",
+    "schedule_booking_reminders",
+]
