@@ -26,14 +26,19 @@ _READINESS_SQL = text(
 
 
 @router.get("/healthz", summary="The process is alive (public)")
-async def healthz() -> dict[str, str]:
+async def health_live() -> dict[str, str]:
+    """Answers as long as the process serves requests; it touches nothing else, so a load
+    balancer can tell a hung process from a busy database."""
     return {"status": "ok"}
 
 
 @router.get(
     "/readyz", summary="Database reachable, schema fits this code, a worker alive (public)"
 )
-async def readyz(request: Request) -> JSONResponse:
+async def health_ready(request: Request) -> JSONResponse:
+    """Ready to serve: the database answers, its schema is one this code can use (at the code's
+    head, or ahead within the window the database records), and a job worker has sent a
+    heartbeat recently. Otherwise a 503 problem naming each failing check, with `Retry-After`."""
     database: Database = request.app.state.database
     head: str | None = request.app.state.head_revision
     max_age: int = request.app.state.settings.worker_heartbeat_max_age_s
