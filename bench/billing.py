@@ -28,10 +28,11 @@ from sqlalchemy import text
 from tests.pg import build_template, fresh_database, start_test_server
 
 from studyhall.app import create_app
-from studyhall.billing import ledger, rls
 from studyhall.billing.config import BillingSettings, configure_billing
+from studyhall.billing.service import ledger
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import PaymentRequired
 
 REPO = Path(__file__).resolve().parents[1]
@@ -209,7 +210,7 @@ async def main(debits: int, webhooks: int) -> dict[str, Any]:
             }
         figures["webhook_ingest"] = await webhook_ingest(settings, database, webhooks)
         async with database.transaction() as session:
-            await rls.trust(session)
+            await cross_users(session)
             bad = await session.scalar(
                 text(
                     "SELECT count(*) FROM student_profiles p WHERE p.credit_balance <> "

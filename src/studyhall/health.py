@@ -32,9 +32,7 @@ async def health_live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz", summary="Database reachable, schema fits this code, a worker alive (public)"
-)
+@router.get("/readyz", summary="Database reachable, schema fits this code, a worker alive (public)")
 async def health_ready(request: Request) -> JSONResponse:
     """Ready to serve: the database answers, its schema is one this code can use (at the code's
     head, or ahead within the window the database records), and a job worker has sent a

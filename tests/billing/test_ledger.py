@@ -159,7 +159,7 @@ async def test_admin_adjustments_reversals_and_their_refusals(
     assert (of_reversal.status_code, of_reversal.json()["code"]) == (409, "cannot_reverse_reversal")
     assert await ledger_consistent(db, student.id) == (0, 0)
     seen = await client.get(
-        f"/api/v1/billing/admin/users/{student.id}/credits", headers=admin.headers
+        f"/api/v1/billing/admin/users/{student.id}/credits/entries", headers=admin.headers
     )
     assert [e["delta"] for e in seen.json()["items"]] == [-40, 40]
     actions = await scalar(
@@ -190,4 +190,5 @@ async def test_row_level_security_hides_and_protects_other_users_rows(
             await ledger.post(session, owner.id, 1_000, "manual")
     assert await ledger_consistent(db, owner.id) == (25, 25)
     mine = await client.get("/api/v1/billing/credits", headers=stranger.headers)
-    assert (mine.json()["balance"], mine.json()["items"]) == (0, [])
+    entries = await client.get("/api/v1/billing/credits/entries", headers=stranger.headers)
+    assert (mine.json()["balance"], entries.json()["items"]) == (0, [])

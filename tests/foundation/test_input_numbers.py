@@ -36,13 +36,13 @@ async def test_huge_integers_in_query_parameters_are_422(
         (f"{API}/offerings", {}, {"limit": BIGINT_OVERFLOW}, "query.limit"),
         (f"{API}/tutors", {}, {"min_price_cents": BIGINT_OVERFLOW}, "query.min_price_cents"),
         (
-            f"{API}/billing/credits",
+            f"{API}/billing/credits/entries",
             student.headers,
             {"limit": INT_OVERFLOW},
             "query.limit",
         ),
         (
-            f"{API}/billing/admin/users/{student.id}/credits",
+            f"{API}/billing/admin/users/{student.id}/credits/entries",
             admin.headers,
             {"limit": INT_OVERFLOW},
             "query.limit",
@@ -63,7 +63,7 @@ async def test_the_largest_allowed_values_are_answered(
         (f"{API}/bookings", {"limit": MAX_LIMIT}),
         (f"{API}/billing/payments", {"limit": MAX_LIMIT}),
         (f"{API}/offerings", {"limit": MAX_LIMIT}),
-        (f"{API}/billing/credits", {"limit": MAX_LIMIT}),
+        (f"{API}/billing/credits/entries", {"limit": MAX_LIMIT}),
     ]:
         response = await client.get(url, params=params, headers=student.headers)
         assert response.status_code == 200, (url, response.text)

@@ -67,9 +67,11 @@ def time_now() -> str:
 
 
 async def overview(client: httpx.AsyncClient, tutor: Person) -> dict[str, Any]:
-    answered = await client.get(f"{API}/billing/payouts", headers=tutor.headers)
-    assert answered.status_code == 200, answered.text
-    result: dict[str, Any] = answered.json()
+    """The tutor's payout balance beside the first page of their statements."""
+    balance = await client.get(f"{API}/billing/payouts/balance", headers=tutor.headers)
+    statements = await client.get(f"{API}/billing/payouts", headers=tutor.headers)
+    assert balance.status_code == statements.status_code == 200, (balance.text, statements.text)
+    result: dict[str, Any] = {**balance.json(), **statements.json()}
     return result
 
 

@@ -12,7 +12,6 @@ from studyhall.billing.service.payouts import transfer_statement
 from studyhall.billing.service.refunds import execute_refund
 from studyhall.billing.service.settlement import (
     abandon_payment,
-    abandon_pending_payment,
     charge_saved_card,
     reconcile_payment,
     reconcile_pending,
@@ -62,8 +61,3 @@ async def close_payout_month(timestamp: int) -> None:
     async with runtime().database.transaction() as session:
         await cross_users(session)
         await payouts.close_period(session, month_start, now)
-
-
-# Transitional: ``scheduling/payment.py`` still imports ``abandon_pending`` from here; it moves to
-# ``billing.service.abandon_pending_payment``. Delete this alias when it has.
-abandon_pending = abandon_pending_payment

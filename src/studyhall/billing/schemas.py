@@ -98,12 +98,16 @@ class ExpiringCredits(BaseModel):
     expires_at: datetime
 
 
-class CreditsRead(Page[LedgerEntryRead]):
-    """The balance, when unspent credits expire, and one page of the ledger (newest first)."""
+class CreditsRead(BaseModel):
+    """The balance and when unspent credits expire; the ledger itself is paged separately."""
 
     balance: int
     # The next few moments when unspent credits expire, soonest first.
     expiring: list[ExpiringCredits]
+
+
+class LedgerEntryPage(Page[LedgerEntryRead]):
+    """One page of the credit ledger, newest first."""
 
 
 class ManualCreditBody(BaseModel):
@@ -291,9 +295,11 @@ class PayoutStatementDetails(PayoutStatementRead):
     entries: list[EarningEntryRead]
 
 
-class PayoutsOverview(Page[PayoutStatementRead]):
-    """The unpaid balance and one page of statements (the latest period first)."""
+class PayoutStatementPage(Page[PayoutStatementRead]):
+    """One page of payout statements, the latest period first."""
 
+
+class PayoutBalanceRead(BaseModel):
     # Per currency: earned and not on a statement yet, plus a negative total carried forward.
     unpaid_balance_cents: dict[str, int]
 

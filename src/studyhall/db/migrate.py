@@ -80,7 +80,7 @@ def record_compatibility_window(conn: Connection) -> None:
 def schema_compatible(
     database_at: str | None, window: str | None, code_head: str | None, known: list[str]
 ) -> str:
-    """"ok" when code whose head is ``code_head`` may serve a database at ``database_at``, else
+    """ "ok" when code whose head is ``code_head`` may serve a database at ``database_at``, else
     why not. The database may be ahead of the code (expand, then deploy): then it names the oldest
     code it still supports, and this code must be at least that."""
     if database_at == code_head:

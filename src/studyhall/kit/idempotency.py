@@ -153,6 +153,11 @@ async def remember(session: AsyncSession, claimed: Claim, status: int, body: Any
     await _store(session, claimed, status, rendered(body))
 
 
+def first_answer(body: Any, status: int) -> JSONResponse:
+    """The first answer to a request with a key, as the same bytes every replay will send."""
+    return _StoredJSONResponse(rendered(body).encode(), status_code=status)
+
+
 async def note_progress(session: AsyncSession, claimed: Claim, progress: Any) -> None:
     """Mark the key as in progress (no response yet) with what a retry needs to carry on."""
     await _store(session, claimed, None, progress)

@@ -15,6 +15,7 @@ from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
     CreditsRead,
     ExpiringCredits,
+    LedgerEntryPage,
     LedgerEntryRead,
     ManualCreditBody,
     ReverseBody,
@@ -28,31 +29,51 @@ from studyhall.kit.paging import PageQuery, PageRequest
 router = APIRouter()
 
 
-async def _credits(session: AsyncSession, user_id: uuid.UUID, page: PageRequest) -> CreditsRead:
-    rows, next_cursor = await ledger.entries(session, user_id, page)
+async def _credits(session: AsyncSession, user_id: uuid.UUID) -> CreditsRead:
     return CreditsRead(
         balance=await ledger.balance(session, user_id),
         expiring=[
             ExpiringCredits(amount=amount, expires_at=when)
             for amount, when in await expiry.upcoming(session, user_id)
         ],
-        items=[LedgerEntryRead.model_validate(row) for row in rows],
-        next_cursor=next_cursor,
     )
 
 
-@router.get("/billing/credits", summary="Your credit balance and ledger")
-async def credits_get(user: CurrentUser, session: Session, page: PageQuery) -> CreditsRead:
-    """Your balance, when unspent credits expire, and one page of your ledger, newest first."""
-    return await _credits(session, user.id, page)
+async def _entries(session: AsyncSession, user_id: uuid.UUID, page: PageRequest) -> LedgerEntryPage:
+    rows, next_cursor = await ledger.entries(session, user_id, page)
+    return LedgerEntryPage(
+        items=[LedgerEntryRead.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
 
 
-@router.get("/billing/admin/users/{user_id}/credits", summary="A user's credits (admin)")
-async def user_credits_get(
+@router.get("/billing/credits", summary="Your credit balance")
+async def credits_get(user: CurrentUser, session: Session) -> CreditsRead:
+    """Your balance and when unspent credits expire, soonest first."""
+    return await _credits(session, user.id)
+
+
+@router.get("/billing/credits/entries", summary="List your credit ledger")
+async def credit_entries_list(
+    user: CurrentUser, session: Session, page: PageQuery
+) -> LedgerEntryPage:
+    """Your credit ledger, one page at a time, newest first."""
+    return await _entries(session, user.id, page)
+
+
+@router.get("/billing/admin/users/{user_id}/credits", summary="A user's credit balance (admin)")
+async def user_credits_get(user_id: uuid.UUID, admin: Admin, session: AdminSession) -> CreditsRead:
+    """A user's balance and when their unspent credits expire."""
+    return await _credits(session, user_id)
+
+
+@router.get(
+    "/billing/admin/users/{user_id}/credits/entries", summary="List a user's credit ledger (admin)"
+)
+async def user_credit_entries_list(
     user_id: uuid.UUID, admin: Admin, session: AdminSession, page: PageQuery
-) -> CreditsRead:
-    """A user's balance, expiring credits and one page of their ledger, newest first."""
-    return await _credits(session, user_id, page)
+) -> LedgerEntryPage:
+    """A user's credit ledger, one page at a time, newest first."""
+    return await _entries(session, user_id, page)
 
 
 @router.post(

@@ -18,8 +18,9 @@ from studyhall.billing.schemas import (
     EarningEntryRead,
     OnboardingLink,
     PayoutAccountRead,
-    PayoutsOverview,
+    PayoutBalanceRead,
     PayoutStatementDetails,
+    PayoutStatementPage,
     PayoutStatementRead,
 )
 from studyhall.billing.service import payouts
@@ -75,16 +76,20 @@ async def payout_account_get(user: Tutor, session: Session) -> PayoutAccountRead
     return PayoutAccountRead.model_validate(account)
 
 
-@router.get("/billing/payouts", summary="List your payout statements and unpaid balance")
-async def payouts_list(user: Tutor, session: Session, page: PageQuery) -> PayoutsOverview:
-    """The calling tutor's unpaid balance per currency and one page of statements, the latest
-    period first."""
+@router.get("/billing/payouts", summary="List your payout statements")
+async def payouts_list(user: Tutor, session: Session, page: PageQuery) -> PayoutStatementPage:
+    """The calling tutor's payout statements, one page at a time, the latest period first."""
     statements, next_cursor = await payouts.statements_of(session, user.id, page)
-    return PayoutsOverview(
-        unpaid_balance_cents=await payouts.unpaid_balance(session, user.id),
-        items=[PayoutStatementRead.model_validate(s) for s in statements],
-        next_cursor=next_cursor,
+    return PayoutStatementPage(
+        items=[PayoutStatementRead.model_validate(s) for s in statements], next_cursor=next_cursor
     )
+
+
+@router.get("/billing/payouts/balance", summary="Your unpaid earnings")
+async def payout_balance_get(user: Tutor, session: Session) -> PayoutBalanceRead:
+    """Per currency: what the calling tutor has earned and no statement holds yet, plus any
+    negative total carried forward (a refund after a payout)."""
+    return PayoutBalanceRead(unpaid_balance_cents=await payouts.unpaid_balance(session, user.id))
 
 
 @router.get(

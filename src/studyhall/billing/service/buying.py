@@ -16,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.billing.schemas import PaymentRead, PaymentStarted
@@ -166,18 +165,9 @@ async def open_once(
 async def _remembered(
     session: AsyncSession, claimed: idempotency.Claim, status: int, body: Any
 ) -> JSONResponse:
-    """Store the answer for the key and give it in the form a replay will have: the store keeps
-    an object's keys in its own order, so the first answer is read back from it and every
-    replay is the same bytes."""
+    """Store the answer for the key and give it as the bytes every replay will send."""
     await idempotency.remember(session, claimed, status, body)
-    if claimed.key is not None:
-        row = idempotency.IdempotencyKey
-        body = await session.scalar(
-            select(row.response_body).where(
-                row.user_id == claimed.user_id, row.scope == claimed.scope, row.key == claimed.key
-            )
-        )
-    return JSONResponse(body, status_code=status)
+    return idempotency.first_answer(body, status)
 
 
 async def _claim_or_wait(
