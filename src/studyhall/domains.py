@@ -46,9 +46,19 @@ def load_reactions() -> list[ModuleType]:
 
 def load_routers() -> list[ModuleType]:
     load_reactions()
-    # A domain still on the old layout has ``router.py``; one on the house layout has ``routes/``.
-    found = _modules("router") + _modules("routes")
-    return [module for module in found if hasattr(module, "router")]
+    # One module per domain: its ``routes`` package on the house layout, else a legacy
+    # ``router.py`` (some domains keep one that re-exports ``routes.router``).
+    found = []
+    for domain in DOMAINS:
+        for kind in ("routes", "router"):
+            name = f"studyhall.{domain}.{kind}"
+            if importlib.util.find_spec(name) is None:
+                continue
+            module = importlib.import_module(name)
+            if hasattr(module, "router"):
+                found.append(module)
+                break
+    return found
 
 
 def task_module_names() -> list[str]:
