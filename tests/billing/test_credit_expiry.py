@@ -195,7 +195,7 @@ async def test_pack_credits_expire_after_the_validity_on_the_buyers_calendar(
         is True
     )
     reversal = await client.post(
-        f"/api/v1/billing/admin/credit-entries/{seen['items'][0]['id']}/reverse",
+        f"/api/v1/billing/admin/credit-entries/{newest['id']}/reverse",
         json={},
         headers=admin.with_key(),
     )
