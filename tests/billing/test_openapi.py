@@ -39,6 +39,7 @@ SINGLE_OBJECTS = {
     "/api/v1/billing/payouts/account",
     "/api/v1/billing/payouts/balance",
     "/api/v1/billing/credits",
+    "/api/v1/billing/admin/users/{user_id}/credits",
 }
 
 
