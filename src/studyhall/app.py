@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from studyhall import __version__, domains, health, metrics
 from studyhall.billing.config import check_for_environment
+from studyhall.bootstrap import resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
@@ -93,8 +94,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.database is not None:
         yield
         return
-    from studyhall.bootstrap import resolve_database
-
     urls = await asyncio.to_thread(resolve_database, settings)
     database = Database.connect(urls.app, settings)
     app.state.database = database

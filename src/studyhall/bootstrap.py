@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from studyhall.config import Settings
 from studyhall.db import embedded
@@ -57,6 +58,4 @@ def check_reachable(url: str, timeout_s: int) -> None:
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

@@ -1,6 +1,7 @@
-"""The one list of domain packages. Each may have ``models``, ``router``, ``jobs`` and
-``reactions`` modules; importing them here registers tables with the metadata, routes with the app,
-tasks with the queue and event subscriptions with ``kit.events``.
+"""The one list of domain packages. Each may have ``models``, ``routes`` (a package whose
+``__init__`` builds ``router``), ``jobs`` and ``reactions`` modules; importing them here registers
+tables with the metadata, routes with the app, tasks with the queue and event subscriptions with
+``kit.events``.
 """
 
 from __future__ import annotations
@@ -24,12 +25,8 @@ DOMAINS = (
 
 
 def _modules(kind: str) -> list[ModuleType]:
-    found = []
-    for domain in DOMAINS:
-        name = f"studyhall.{domain}.{kind}"
-        if importlib.util.find_spec(name) is not None:
-            found.append(importlib.import_module(name))
-    return found
+    modules = (_module(f"studyhall.{domain}.{kind}") for domain in DOMAINS)
+    return [module for module in modules if module is not None]
 
 
 def load_models() -> list[ModuleType]:
@@ -45,8 +42,21 @@ def load_reactions() -> list[ModuleType]:
 
 
 def load_routers() -> list[ModuleType]:
+    """Each domain's ``routes`` package; a domain still laid out the old way is found by its
+    ``router`` module (while the layout moves domain by domain)."""
     load_reactions()
-    return [module for module in _modules("router") if hasattr(module, "router")]
+    found = []
+    for domain in DOMAINS:
+        for kind in ("routes", "router"):
+            module = _module(f"studyhall.{domain}.{kind}")
+            if module is not None and hasattr(module, "router"):
+                found.append(module)
+                break
+    return found
+
+
+def _module(name: str) -> ModuleType | None:
+    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
 
 
 def task_module_names() -> list[str]:

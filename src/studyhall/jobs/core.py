@@ -1,6 +1,6 @@
 """The Postgres-backed job queue (procrastinate), and deferring inside the caller's transaction.
 
-Rule 3: a job is enqueued by the same transaction as the write that causes it. ``enqueue`` calls
+A job is enqueued by the same transaction as the write that causes it. ``enqueue`` calls
 procrastinate's own SQL function on the caller's session, so a rollback removes the job and a
 commit makes it visible (its NOTIFY is delivered at commit too).
 """
@@ -20,6 +20,7 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import domains
 from studyhall.config import Settings
 from studyhall.db.engine import Database, libpq_conninfo
 
@@ -29,11 +30,8 @@ queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
 def load_tasks() -> None:
-    """Import every module that registers tasks, so a worker knows them all."""
-    from studyhall import domains
-    from studyhall.jobs import maintenance  # noqa: F401  (registers the periodic purge)
-    from studyhall.kit import mail  # noqa: F401  (registers studyhall.send_mail)
-
+    """Import every domain's tasks, so a worker knows them all. This package's own tasks (mail,
+    housekeeping) are registered by importing ``studyhall.jobs``."""
     domains.task_module_names()
 
 

@@ -29,8 +29,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.db.base import Base, UUIDPrimaryKey
 from studyhall.kit.errors import Unprocessable
+from studyhall.kit.orm import Base, UUIDPrimaryKey
 
 KEY_RETENTION_HOURS = 24
 REPLAYED_HEADER = "Idempotent-Replayed"
