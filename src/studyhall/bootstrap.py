@@ -28,12 +28,15 @@ class DatabaseUrls:
 def resolve_database(settings: Settings, *, cleanup_mode: str | None = "stop") -> DatabaseUrls:
     """Start the embedded cluster when no ``DATABASE_URL`` is set; never start it otherwise."""
     if settings.database_url is None:
-        cluster = embedded.start(
-            settings.home,
-            db_name=settings.db_name,
-            app_role=settings.app_db_role,
-            cleanup_mode=cleanup_mode,
-        )
+        try:
+            cluster = embedded.start(
+                settings.home,
+                db_name=settings.db_name,
+                app_role=settings.app_db_role,
+                cleanup_mode=cleanup_mode,
+            )
+        except embedded.ServerConflict as exc:
+            raise DatabaseUnreachable(str(exc)) from exc
         return DatabaseUrls(owner=cluster.owner_url, app=cluster.app_url)
     owner = libpq_url(settings.database_url)
     check_reachable(owner, settings.db_connect_timeout_s)

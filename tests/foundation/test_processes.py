@@ -25,13 +25,14 @@ import httpx
 import psutil
 import pytest
 
+from studyhall.db import embedded
 from tests.conftest import REPO
 from tests.foundation.smtp import free_port
 
 PASSWORD = "a fine passphrase 42"
 # No request may take longer than this while the database is down or restarting.
-REQUEST_BOUND_S = 5.0
-READY_TIMEOUT_S = 60.0
+REQUEST_BOUND_S = 10.0
+READY_TIMEOUT_S = 90.0
 RECOVERY_TIMEOUT_S = 30.0
 
 
@@ -303,3 +304,24 @@ def test_stale_pid_files_of_a_dead_database_do_not_stop_the_next_serve(
         assert _stop(serve, signal.SIGTERM) == 0
     assert _no_postgres_left(home) == []
     assert _handle_pids(home) == []
+
+
+def test_no_second_server_starts_beside_one_that_lost_its_pid_file(home: Path) -> None:
+    """A server still runs on the data directory but ``postmaster.pid`` does not name it (removed
+    by hand, or a crash mid-write): starting again must refuse rather than start a second."""
+    data_dir = (home / "pgdata").resolve()
+    embedded.start(home, db_name="studyhall", app_role="studyhall_app")
+    try:
+        server = _the_postmaster(home)
+        pid_file = data_dir / "postmaster.pid"
+        hidden = pid_file.with_name("postmaster.pid.hidden")
+        pid_file.rename(hidden)
+        try:
+            with pytest.raises(embedded.ServerConflict, match=f"pid {server}"):
+                embedded.ensure_running(home)
+            assert postmasters(home) == [server]
+        finally:
+            hidden.rename(pid_file)
+    finally:
+        embedded.stop(home)
+    assert _no_postgres_left(home) == []
