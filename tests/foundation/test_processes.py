@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psutil
@@ -114,9 +115,9 @@ def serving(home: Path) -> Iterator[Serve]:
         log.close()
 
 
-def _tail(log: object, chars: int = 6000) -> str:
-    log.seek(0)  # type: ignore[attr-defined]
-    text: str = log.read()  # type: ignore[attr-defined]
+def _tail(log: IO[str], chars: int = 6000) -> str:
+    log.seek(0)
+    text = log.read()
     lines = [line for line in text.splitlines() if "no privileges were granted" not in line]
     return "\n".join(lines)[-chars:]
 
