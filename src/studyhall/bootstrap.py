@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import psycopg
+from sqlalchemy.engine import make_url
 
 from studyhall.config import Settings
 from studyhall.db import embedded
@@ -27,12 +28,15 @@ class DatabaseUrls:
 def resolve_database(settings: Settings, *, cleanup_mode: str | None = "stop") -> DatabaseUrls:
     """Start the embedded cluster when no ``DATABASE_URL`` is set; never start it otherwise."""
     if settings.database_url is None:
-        cluster = embedded.start(
-            settings.home,
-            db_name=settings.db_name,
-            app_role=settings.app_db_role,
-            cleanup_mode=cleanup_mode,
-        )
+        try:
+            cluster = embedded.start(
+                settings.home,
+                db_name=settings.db_name,
+                app_role=settings.app_db_role,
+                cleanup_mode=cleanup_mode,
+            )
+        except embedded.ServerConflict as exc:
+            raise DatabaseUnreachable(str(exc)) from exc
         return DatabaseUrls(owner=cluster.owner_url, app=cluster.app_url)
     owner = libpq_url(settings.database_url)
     check_reachable(owner, settings.db_connect_timeout_s)
@@ -57,6 +61,4 @@ def check_reachable(url: str, timeout_s: int) -> None:
 
 
 def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)

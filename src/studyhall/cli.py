@@ -8,6 +8,7 @@ import errno
 import os
 import signal
 import socket
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -15,14 +16,23 @@ from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
+import uvicorn
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
+from studyhall.accounts.cli import create_admin, rotate_keys
+from studyhall.accounts.service import EncryptionKeyError
+from studyhall.billing.cli import rotate_keys as rotate_card_keys
 from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
 from studyhall.config import Settings, get_settings
-from studyhall.db import embedded, migrate
+from studyhall.db import backup, embedded, migrate
+from studyhall.db.engine import Database
 from studyhall.db.supervisor import EmbeddedSupervisor
+from studyhall.demo import load_demo
 from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
+from studyhall.jobs import core as jobs
+from studyhall.kit.errors import DomainError
 from studyhall.kit.logging import configure_logging
 
 cli = typer.Typer(
@@ -75,8 +85,6 @@ def migrate_to_head(settings: Settings, urls: DatabaseUrls) -> None:
 def _role_of(url: str | None) -> str | None:
     if url is None:
         return None
-    from sqlalchemy.engine import make_url
-
     return make_url(url).username
 
 
@@ -106,8 +114,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
 ) -> None:
     """Start the database (embedded unless DATABASE_URL is set), migrate, serve the API."""
-    import uvicorn
-
     settings = load_settings()
     _ensure_port_free(host, port)
     with _stop_cleanly_on_sigterm():
@@ -158,9 +164,6 @@ def worker(
     concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 4,
 ) -> None:
     """Run background jobs (may run on any number of machines)."""
-    from studyhall.db.engine import Database
-    from studyhall.jobs import core as jobs
-
     settings = load_settings()
     urls = connect(settings)
 
@@ -238,10 +241,6 @@ def db_backup(
     keep: Annotated[int, typer.Option(min=1, help="Dumps to keep.")] = 7,
 ) -> None:
     """Write a pg_dump of the database (custom format) and prune old ones."""
-    import subprocess
-
-    from studyhall.db import backup
-
     settings = load_settings()
     urls = connect(settings)
     try:
@@ -260,10 +259,6 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore a dump made by `studyhall db backup` (replaces the current data)."""
-    import subprocess
-
-    from studyhall.db import backup
-
     urls = connect(load_settings())
     connected = backup.other_clients(urls.owner)
     if connected and not force:
@@ -287,21 +282,15 @@ def db_url() -> None:
     """How to reach the database with psql."""
     settings = load_settings()
     urls = connect(settings)
-    from studyhall.db.embedded import psql_path
-
     if settings.embedded:
-        typer.echo(f"{psql_path()} '{urls.owner}'")
+        typer.echo(f"{embedded.psql_path()} '{urls.owner}'")
     else:
-        from sqlalchemy.engine import make_url
-
         typer.echo(f"psql '{make_url(urls.owner).render_as_string(hide_password=True)}'")
 
 
 @cli.command()
 def demo() -> None:
     """Load realistic demo data (safe to run twice)."""
-    from studyhall.demo import load_demo
-
     settings = load_settings()
     urls = connect(settings)
     migrate_to_head(settings, urls)
@@ -326,9 +315,6 @@ def admin_create(
     ],
 ) -> None:
     """Create an admin account (audited as done by the system)."""
-    from studyhall.accounts.cli import create_admin
-    from studyhall.kit.errors import DomainError
-
     settings = load_settings()
     urls = connect(settings)
     migrate_to_head(settings, urls)
@@ -343,10 +329,6 @@ def admin_create(
 def admin_rotate_keys() -> None:
     """Re-encrypt every stored OAuth token, saved card token and webhook signing secret under
     the first key of STUDYHALL_ENCRYPTION_KEYS."""
-    from studyhall.accounts.cli import rotate_keys
-    from studyhall.accounts.service import EncryptionKeyError
-    from studyhall.billing.cli import rotate_keys as rotate_card_keys
-
     settings = load_settings()
     urls = connect(settings)
     try:

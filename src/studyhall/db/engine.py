@@ -1,4 +1,4 @@
-"""Engines and transactions: one transaction per request and per job (rule 1)."""
+"""Engines and transactions: one transaction per request and per job."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Background jobs: ``enqueue`` inside a transaction, run by ``studyhall worker`` or in-process."""
+"""Background jobs: ``enqueue`` inside a transaction, run by ``studyhall worker`` or in-process.
 
+Importing the package registers its own tasks (mail delivery, housekeeping) with the queue."""
+
+from studyhall.jobs import mail, maintenance
 from studyhall.jobs.core import (
     Runtime,
     backoff,
@@ -15,6 +18,8 @@ __all__ = [
     "backoff",
     "configure_runtime",
     "enqueue",
+    "mail",
+    "maintenance",
     "queue",
     "run_worker",
     "runtime",

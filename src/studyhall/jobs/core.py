@@ -1,6 +1,6 @@
 """The Postgres-backed job queue (procrastinate), and deferring inside the caller's transaction.
 
-Rule 3: a job is enqueued by the same transaction as the write that causes it. ``enqueue`` calls
+A job is enqueued by the same transaction as the write that causes it. ``enqueue`` calls
 procrastinate's own SQL function on the caller's session, so a rollback removes the job and a
 commit makes it visible (its NOTIFY is delivered at commit too).
 """
@@ -20,6 +20,7 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall import domains
 from studyhall.config import Settings
 from studyhall.db.engine import Database, libpq_conninfo
 
@@ -29,11 +30,8 @@ queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
 def load_tasks() -> None:
-    """Import every module that registers tasks, so a worker knows them all."""
-    from studyhall import domains
-    from studyhall.jobs import maintenance  # noqa: F401  (registers the periodic purge)
-    from studyhall.kit import mail  # noqa: F401  (registers studyhall.send_mail)
-
+    """Import every domain's tasks, so a worker knows them all. This package's own tasks (mail,
+    housekeeping) are registered by importing ``studyhall.jobs``."""
     domains.task_module_names()
 
 
@@ -177,23 +175,42 @@ async def run_worker(
 
 
 async def run_worker_until_cancelled(
-    *, concurrency: int, name: str = "studyhall", max_pause_s: float = 30.0
+    *, concurrency: int, name: str = "studyhall", probe_interval_s: float = 1.0
 ) -> None:
     """Run jobs until cancelled, starting the worker again when the database goes away under it
-    (a procrastinate worker ends at its first lost connection)."""
-    pause_s = 1.0
+    (a procrastinate worker ends at its first lost connection).
+
+    The restart waits for the database to answer, then gives the queue a fresh connection pool:
+    the old pool would retry its lost connections with a growing back-off and keep the worker
+    (and with it ``/readyz``) down long after the database is back."""
     while True:
-        started = asyncio.get_running_loop().time()
         try:
             await run_worker(concurrency=concurrency, name=name)
             return
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception(
-                "the job worker stopped on an error; starting it again in %.0f s", pause_s
-            )
-        if asyncio.get_running_loop().time() - started > max_pause_s:
-            pause_s = 1.0  # it had been running fine: this is a new outage
-        await asyncio.sleep(pause_s)
-        pause_s = min(pause_s * 2, max_pause_s)
+            log.exception("the job worker stopped on an error; it starts again with the database")
+        await _reopen_queue_when_database_answers(probe_interval_s)
+
+
+async def _reopen_queue_when_database_answers(probe_interval_s: float) -> None:
+    connector = queue.connector
+    while True:
+        await asyncio.sleep(probe_interval_s)
+        try:
+            await _probe_database()
+            await connector.close_async()
+            await connector.open_async()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("the job worker waits for the database: %s", type(exc).__name__)
+
+
+async def _probe_database() -> None:
+    """One short round trip on the process's own pool (which checks a connection before lending
+    it), so a database still down fails fast here rather than in the queue's pool."""
+    async with runtime().database.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

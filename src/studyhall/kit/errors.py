@@ -1,4 +1,5 @@
-"""Domain exceptions and their one rendering: RFC 9457 ``application/problem+json``."""
+"""Domain exceptions and their one rendering: RFC 9457 ``application/problem+json``:
+every error a client sees has this one shape."""
 
 from __future__ import annotations
 

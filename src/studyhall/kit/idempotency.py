@@ -5,7 +5,8 @@ request with the same key blocks on the unique index until the first one commits
 after a commit it finds the stored response and replays it; after a rollback it does the work
 itself. So a key has at most one effect, whatever the timing.
 
-Work that calls a remote service cannot keep its transaction open that long (rule 4). It commits
+Work that calls a remote service cannot keep its transaction open that long (no
+transaction or pooled connection waits on the network). It commits
 the key with a *progress* marker (``note_progress``: a body, no status yet) in its first short
 transaction, does the remote call with no transaction open, and stores the response in a second
 one. A request that meets a key in progress gets the marker back (``Claim.progress``) and decides
@@ -30,8 +31,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from studyhall.db.base import Base, UUIDPrimaryKey
 from studyhall.kit.errors import Conflict
+from studyhall.kit.orm import Base, UUIDPrimaryKey
 
 KEY_RETENTION_HOURS = 24
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -1,4 +1,7 @@
-"""Outgoing mail: ``send_mail`` enqueues; a job delivers over SMTP or into the outbox folder."""
+"""Outgoing mail: the message, and its delivery over SMTP or into the outbox folder.
+
+Queueing a message in the caller's transaction is ``studyhall.jobs.mail.send_mail``: the job queue
+sits above this toolkit."""
 
 from __future__ import annotations
 
@@ -10,14 +13,11 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
 
 import aiosmtplib
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
-from studyhall.jobs import backoff, enqueue, queue, runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,6 @@ class Mail(BaseModel):
     html: str | None = None
     headers: dict[str, str] = {}
     attachments: list[Attachment] = []
-
-
-async def send_mail(session: AsyncSession, mail: Mail) -> int:
-    """Queue ``mail`` in the caller's transaction; it is sent only if that transaction commits."""
-    return await enqueue(session, deliver_mail, mail=mail.model_dump())
 
 
 def build_message(mail: Mail, settings: Settings) -> EmailMessage:
@@ -103,9 +98,3 @@ def _deliver_outbox(message: EmailMessage, outbox: Path) -> Path:
     # The recipient's address stays out of the log; the file name finds the message.
     log.info("mail written to outbox", extra={"path": path.name})
     return path
-
-
-@queue.task(name="studyhall.send_mail", retry=backoff(retries=6, wait_s=3), queue="mail")
-async def deliver_mail(mail: dict[str, Any]) -> None:
-    settings = runtime().settings
-    await deliver(build_message(Mail.model_validate(mail), settings), settings)

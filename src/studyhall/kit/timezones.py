@@ -1,9 +1,9 @@
 """Time zone helpers: IANA zone validation and local wall time <-> UTC.
 
-Studyhall stores instants as UTC and keeps rules as local wall time plus an IANA zone
-(ARCHITECTURE rule 7). Turning a wall time back into an instant is where bugs hide,
-because a wall time can be missing (spring-forward gap) or repeated (fall-back). Every
-conversion in the project goes through `localize`, so there is exactly one policy:
+Studyhall stores instants as UTC and keeps rules as local wall time plus an IANA zone.
+Turning a wall time back into an instant is where bugs hide, because a wall time can be
+missing (spring-forward gap) or repeated (fall-back). Every conversion in the project goes
+through `localize`, so there is exactly one policy:
 
 * **Gap** (the wall time does not exist): it is read with the UTC offset in force
   *before* the gap, which moves it forward by the length of the gap. 02:30 on a day when
@@ -111,7 +111,7 @@ def ensure_utc(value: datetime, name: str = "datetime") -> datetime:
     """Return an aware datetime as UTC; ValueError for a naive one.
 
     A naive datetime at a boundary is refused rather than guessed: assuming UTC or server
-    local time is exactly the silent shift rule 7 exists to prevent.
+    local time is exactly the silent shift that storing instants as UTC exists to prevent.
     """
     if not isinstance(value, datetime):
         raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")

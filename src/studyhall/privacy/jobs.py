@@ -8,10 +8,10 @@ import uuid
 
 from sqlalchemy import update
 
+from studyhall.db.rls import cross_users
 from studyhall.jobs.core import backoff, queue, runtime
 from studyhall.privacy.models import DataExport
 from studyhall.privacy.service import export, retention
-from studyhall.privacy.service.access import act_for_the_system
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ async def build_export(export_id: str) -> None:
     except Exception as exc:
         log.exception("data export failed", extra={"export_id": export_id})
         async with rt.database.transaction() as session:
-            await act_for_the_system(session)
+            await cross_users(session)
             await session.execute(
                 update(DataExport)
                 .where(DataExport.id == uuid.UUID(export_id), DataExport.status == "pending")

@@ -18,8 +18,8 @@ from studyhall.accounts.service import emailed
 from studyhall.accounts.service.users import get_user
 from studyhall.audit import service as audit
 from studyhall.config import Settings
+from studyhall.jobs.mail import Mail, send_mail
 from studyhall.kit.errors import Conflict, Unprocessable
-from studyhall.kit.mail import Mail, send_mail
 
 CONSENT_TYPE = "account"
 

@@ -10,8 +10,8 @@ from studyhall.accounts.service import emailed, security
 from studyhall.accounts.service.users import end_all_sessions, get_user
 from studyhall.audit import service as audit
 from studyhall.config import Settings
+from studyhall.jobs.mail import Mail, send_mail
 from studyhall.kit.errors import Conflict, Unauthorized, Unprocessable
-from studyhall.kit.mail import Mail, send_mail
 
 INVALID_LINK = "This link is invalid, expired or already used; ask for a new one."
 

@@ -31,7 +31,7 @@ from studyhall.integrations.models import WebhookAttempt, WebhookDelivery, Webho
 from studyhall.integrations.service.endpoints import ENTITY, key_ring, secrets_in_force
 from studyhall.integrations.service.signing import headers as signed_headers
 from studyhall.integrations.service.targets import Target, TargetRefused, resolve
-from studyhall.kit.mail import Mail, send_mail
+from studyhall.jobs.mail import Mail, send_mail
 
 # Schedules the next attempt of a delivery at a time, in the given transaction (the job queue).
 ScheduleAttempt = Callable[[AsyncSession, uuid.UUID, datetime], Awaitable[object]]

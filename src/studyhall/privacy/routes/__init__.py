@@ -1,57 +1,12 @@
-"""Privacy HTTP: ask for an export of one's data, follow it, download it once."""
+"""Privacy HTTP: the caller's data exports."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query, Request, Response, status
-
-from studyhall.accounts.deps import CurrentUser
-from studyhall.db.deps import Session
-from studyhall.jobs.core import enqueue
-from studyhall.privacy.jobs import build_export
-from studyhall.privacy.schemas import DataExportRead
-from studyhall.privacy.service import export
+from studyhall.privacy.routes import exports
 
 router = APIRouter(tags=["privacy"])
+router.include_router(exports.router)
 
-
-@router.post(
-    "/me/export",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Export everything held about the caller (a zip; the link arrives by e-mail)",
-)
-async def request_export(user: CurrentUser, session: Session) -> DataExportRead:
-    requested, created = await export.request_export(session, user.id)
-    if created:
-        await enqueue(session, build_export, export_id=str(requested.id))
-    return DataExportRead.model_validate(requested)
-
-
-@router.get("/me/exports/{export_id}", summary="One of the caller's exports")
-async def get_export(export_id: uuid.UUID, user: CurrentUser, session: Session) -> DataExportRead:
-    return DataExportRead.model_validate(await export.get_export(session, user.id, export_id))
-
-
-@router.get(
-    "/me/exports/{export_id}/download",
-    summary="Download an export once, with the link's token (a second download gets 410)",
-    response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
-)
-async def download_export(
-    export_id: uuid.UUID,
-    token: Annotated[str, Query(min_length=16, max_length=200)],
-    request: Request,
-    session: Session,
-) -> Response:
-    data = await export.take_download(session, request.app.state.settings, export_id, token)
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="studyhall-export-{export_id}.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+__all__ = ["router"]

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
+from studyhall.db.rls import cross_users
 from studyhall.privacy.catalogue import UserTable, user_tables
-from studyhall.privacy.service.access import act_for_the_system
 from studyhall.study.service import get_storage
 
 # Columns that mention a user who acted on a row (granted, refunded, blocked, broadcast) rather
@@ -198,7 +198,7 @@ async def erase_user_data(
 ) -> None:
     """Everything about ``user_id`` beyond the ``users`` row; ``name`` and ``email`` are what the
     row said before it was rewritten. Safe to run again: a second run finds nothing left."""
-    await act_for_the_system(session)
+    await cross_users(session)
     keys = await _stored_keys(session, user_id)
     await _scrub_mentions_elsewhere(session, user_id, name, email)
     for table in reversed(user_tables()):

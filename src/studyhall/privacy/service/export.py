@@ -28,12 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Gone, NotFound
 from studyhall.kit.times import json_default, rfc3339
 from studyhall.notifications import service as notifications
 from studyhall.privacy.catalogue import UserTable, user_tables
 from studyhall.privacy.models import DataExport
-from studyhall.privacy.service.access import act_for_the_system
 from studyhall.study.service import StorageError, get_storage
 
 README = """Everything Studyhall holds about you, as of {when} (UTC).
@@ -135,7 +135,7 @@ async def get_export(session: AsyncSession, user_id: uuid.UUID, export_id: uuid.
 async def build(database: Database, settings: Settings, export_id: uuid.UUID) -> None:
     """Collect, store and announce one export; a retry after a crash builds it again."""
     async with database.transaction() as session:
-        await act_for_the_system(session)
+        await cross_users(session)
         export = await session.get(DataExport, export_id)
         if export is None or export.status != "pending":
             return
@@ -150,7 +150,7 @@ async def build(database: Database, settings: Settings, export_id: uuid.UUID) ->
     token = secrets.token_urlsafe(32)
     expires_at = now + timedelta(hours=settings.data_export_link_hours)
     async with database.transaction() as session:
-        await act_for_the_system(session)
+        await cross_users(session)
         ready = await session.execute(
             update(DataExport)
             .where(DataExport.id == export_id, DataExport.status == "pending")
@@ -185,7 +185,7 @@ async def take_download(
     session: AsyncSession, settings: Settings, export_id: uuid.UUID, token: str
 ) -> bytes:
     """The archive's bytes, once: the first download spends the link and removes the archive."""
-    await act_for_the_system(session)
+    await cross_users(session)
     export = await session.get(DataExport, export_id, with_for_update=True)
     if export is None or export.token_hash is None:
         raise NotFound("No such export.", code="export_not_found")

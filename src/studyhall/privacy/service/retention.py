@@ -18,8 +18,8 @@ from sqlalchemy import text
 from studyhall.config import Settings
 from studyhall.db.base import Base
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.domains import load_models
-from studyhall.privacy.service.access import act_for_the_system
 from studyhall.study.service import get_storage
 
 BATCH = 500
@@ -88,7 +88,7 @@ async def archive_batch(
 ) -> int:
     """Archive and delete one batch of ``log``'s rows older than ``before``; the count done."""
     async with database.transaction() as session:
-        await act_for_the_system(session)
+        await cross_users(session)
         rows = (
             await session.execute(
                 text(
@@ -130,7 +130,7 @@ async def purge_batch(
 ) -> int:
     """Delete one batch of ``table``'s rows soft-deleted before ``before`` (and their files)."""
     async with database.transaction() as session:
-        await act_for_the_system(session)
+        await cross_users(session)
         extra = _PURGE_CONDITION.get(table, "")
         ids = list(
             (
@@ -172,7 +172,7 @@ async def purge_soft_deleted(
 async def purge_spent_exports(database: Database, settings: Settings) -> int:
     """Archives whose link expired unused are removed from storage (a download removes its own)."""
     async with database.transaction() as session:
-        await act_for_the_system(session)
+        await cross_users(session)
         expired = await session.execute(
             text(
                 "SELECT id, storage_key FROM data_exports "
