@@ -37,6 +37,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import docx
+from pptx import Presentation
+from pptx.util import Inches
 from sqlalchemy import insert, select, text, update
 from tests.pg import build_template, fresh_database, start_test_server
 from tests.study.api.docs import make_pdf
@@ -323,10 +326,6 @@ async def timed_baseline(
 
 
 def office_documents(target_bytes: int, rng: random.Random) -> dict[str, bytes]:
-    import docx
-    from pptx import Presentation
-    from pptx.util import Inches
-
     pool = sentence_pool()
     pages = []
     while sum(len(p) for p in pages) < target_bytes * 0.5:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -312,8 +313,6 @@ def main() -> None:
     parser.add_argument("--lessons", type=int, default=100)
     parser.add_argument("--iterations", type=int, default=200)
     args = parser.parse_args()
-    import os
-
     url = os.environ.get("DATABASE_URL")
     if url:
         name = f"bench_courses_{uuid.uuid4().hex[:8]}"
