@@ -1,4 +1,4 @@
-"""The one list of domain packages. Each may have ``models``, ``router``, ``jobs`` and
+"""The one list of domain packages. Each may have ``models``, ``routes``, ``jobs`` and
 ``reactions`` modules; importing them here registers tables with the metadata, routes with the app,
 tasks with the queue and event subscriptions with ``kit.events``.
 """
@@ -45,21 +45,10 @@ def load_reactions() -> list[ModuleType]:
     return _modules("reactions")
 
 
-def _http_module(domain: str) -> ModuleType | None:
-    """A domain's ``routes`` package when it builds ``router``, or else its ``router`` module."""
-    for kind in ("routes", "router"):
-        name = f"studyhall.{domain}.{kind}"
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            if hasattr(module, "router"):
-                return module
-    return None
-
-
 def load_routers() -> list[ModuleType]:
+    """Every domain's ``routes`` package (each builds one ``router``)."""
     load_reactions()
-    found = (_http_module(domain) for domain in DOMAINS)
-    return [module for module in found if module is not None]
+    return _modules("routes")
 
 
 def task_module_names() -> list[str]:
