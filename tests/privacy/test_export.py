@@ -17,7 +17,7 @@ from sqlalchemy import text
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.privacy.catalogue import SECRET_COLUMNS, user_tables
+from studyhall.privacy.service.catalogue import SECRET_COLUMNS, user_tables
 from tests.conftest import run_jobs
 from tests.live import live_server
 from tests.privacy.catalogue_sql import USER_REFERENCES, tables_holding

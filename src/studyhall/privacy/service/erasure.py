@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.db.rls import cross_users
-from studyhall.privacy.catalogue import UserTable, user_tables
+from studyhall.privacy.service.catalogue import UserTable, user_tables
 from studyhall.study.service import get_storage
 
 # Columns that mention a user who acted on a row (granted, refunded, blocked, broadcast) rather

@@ -1,6 +1,6 @@
 """A user's data export: every row that names them, in every table, plus their uploaded files.
 
-The tables come from the catalogue (``privacy.catalogue``), so a table added later is exported
+The tables come from the catalogue (``service.catalogue``), so a table added later is exported
 without a change here. Secrets (password and token hashes, encrypted provider tokens) and derived
 search data are left out. The archive is a zip: ``tables/<table>.json`` (a JSON array of rows),
 ``files/<material id>/<file name>`` and ``README.txt``. It is downloadable once, through a link
@@ -32,8 +32,8 @@ from studyhall.db.rls import cross_users
 from studyhall.kit.errors import Gone, NotFound
 from studyhall.kit.times import json_default, rfc3339
 from studyhall.notifications import service as notifications
-from studyhall.privacy.catalogue import UserTable, user_tables
 from studyhall.privacy.models import DataExport
+from studyhall.privacy.service.catalogue import UserTable, user_tables
 from studyhall.study.service import StorageError, get_storage
 
 README = """Everything Studyhall holds about you, as of {when} (UTC).
