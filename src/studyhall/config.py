@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=64)
     worker_heartbeat_max_age_s: int = Field(default=60, ge=5)
 
-    # Issue 6: a course purchase may be refunded this many days after payment.
+    # A course purchase may be refunded this many days after payment.
     course_refund_window_days: int = Field(default=14, ge=0, le=365)
 
     # The largest request body any route reads (uploads have their own, larger limit). It must
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
     smtp_timeout_s: float = Field(default=30.0, gt=0)
 
-    # Accounts (issue 3). External identity: one OIDC provider (Clerk, Supabase, Google, ...).
+    # Accounts. External identity: one OIDC provider (Clerk, Supabase, Google, ...).
     oidc_issuer: str | None = None
     oidc_jwks_url: str | None = None
     oidc_audience: str | None = None
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     data_export_link_hours: int = Field(default=72, ge=1)
     usage_log_retention_days: int = Field(default=365, ge=1)
     soft_deleted_retention_days: int = Field(default=30, ge=0)
-    # Seed 003: daily automated backups (a pg_dump; managed databases keep their own PITR too).
+    # Daily automated backups (a pg_dump; managed databases keep their own PITR too).
     backup_daily: bool = True
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)

@@ -1,4 +1,4 @@
-"""Rule 4: a payment is opened at the provider with no transaction open and no pooled connection
+"""No network call inside a transaction: a payment is opened at the provider with no transaction open and no pooled connection
 held; a provider outage leaves it pending, and a retry with the same key carries on with it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rule 4 for subscriptions: subscribing and paying a period call the provider with no
+"""No network call inside a transaction, for subscriptions: subscribing and paying a period call the provider with no
 transaction open and no pooled connection held; an outage answers 503 and a retry with the same
 key carries on with the same rows."""
 
