@@ -1,5 +1,6 @@
-"""No network call inside a transaction: a payment is opened at the provider with no transaction open and no pooled connection
-held; a provider outage leaves it pending, and a retry with the same key carries on with it."""
+"""No network call inside a transaction: a payment is opened at the provider with no transaction
+open and no pooled connection held; a provider outage leaves it pending, and a retry with the
+same key carries on with it."""
 
 from __future__ import annotations
 

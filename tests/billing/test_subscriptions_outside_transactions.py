@@ -1,6 +1,6 @@
-"""No network call inside a transaction, for subscriptions: subscribing and paying a period call the provider with no
-transaction open and no pooled connection held; an outage answers 503 and a retry with the same
-key carries on with the same rows."""
+"""No network call inside a transaction, for subscriptions: subscribing and paying a period call
+the provider with no transaction open and no pooled connection held; an outage answers 503 and a
+retry with the same key carries on with the same rows."""
 
 from __future__ import annotations
 
