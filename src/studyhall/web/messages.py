@@ -40,6 +40,11 @@ BY_CODE = {
     "end_before_start": N_("The last day must not be before the first."),
     "not_pending_approval": N_("This booking is not waiting for approval."),
     "approval_expired": N_("The approval window has passed."),
+    "user_not_found": N_("No one with this email uses Studyhall."),
+    "friend_blocked": N_("You cannot ask this person to be friends."),
+    "consent_not_needed": N_("Your account does not need a guardian's consent."),
+    "guardian_email_is_own": N_("Your guardian's email must differ from your own."),
+    "ward_not_found": N_("There is nothing here."),
 }
 
 NOTICES = {
@@ -61,6 +66,12 @@ NOTICES = {
     "time_off_removed": N_("The time off is removed."),
     "approved": N_("The booking is approved; the student is told."),
     "declined": N_("The booking is declined; the student is told and refunded."),
+    "goal_saved": N_("Your daily goal is saved."),
+    "recommendations_refreshed": N_("Your suggestions are up to date."),
+    "friend_asked": N_("Your friend request is sent."),
+    "friend_accepted": N_("You are friends now."),
+    "friend_removed": N_("Removed."),
+    "guardian_asked": N_("We emailed your guardian a link to consent."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -10,11 +10,14 @@ from studyhall.accounts.service.consent import (
     LEGAL_TEXT,
     LEGAL_TEXT_HASH,
     blocks,
+    consent_age,
     decide,
     latest,
     view,
     withdraw,
 )
+from studyhall.accounts.service.consent import request as request_guardian_consent
+from studyhall.accounts.service.consent import status as consent_status
 from studyhall.accounts.service.emailed import peek
 from studyhall.accounts.service.encryption import (
     EncryptionKeyError,
@@ -87,6 +90,8 @@ __all__ = [
     "blocks",
     "confirm_reset",
     "confirm_verification",
+    "consent_age",
+    "consent_status",
     "decide",
     "decode_access_token",
     "directory",
@@ -107,6 +112,7 @@ __all__ = [
     "peek",
     "record_tutor_earning",
     "reencrypt_rows",
+    "request_guardian_consent",
     "request_reset",
     "request_verification",
     "rotate_refresh_token",

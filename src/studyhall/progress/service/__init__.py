@@ -1,8 +1,13 @@
 """Progress's public functions for other domains: ``record`` one learning event inside the
-caller's transaction."""
+caller's transaction; the dashboard, boards, friends, settings and the guardian check for the
+web app."""
 
 from __future__ import annotations
 
+from studyhall.progress.service.boards import Board, board
+from studyhall.progress.service.dashboard import dashboard
+from studyhall.progress.service.definitions import listed as achievements_listed
+from studyhall.progress.service.definitions import unlocked_by as achievements_unlocked_by
 from studyhall.progress.service.events import (
     CardReviewed,
     CardTopic,
@@ -14,9 +19,19 @@ from studyhall.progress.service.events import (
     QuizTopic,
     StudyTime,
 )
+from studyhall.progress.service.friends import accept as friend_accept
+from studyhall.progress.service.friends import decline_or_remove as friend_remove
+from studyhall.progress.service.friends import listed as friends_listed
+from studyhall.progress.service.friends import request as friend_request
+from studyhall.progress.service.friends import resolve as friend_resolve
+from studyhall.progress.service.guardians import require_guardian
 from studyhall.progress.service.ledger import Recorded, record
+from studyhall.progress.service.preferences import read as settings_read
+from studyhall.progress.service.preferences import update as settings_update
+from studyhall.progress.service.refresh import refresh as recommendations_refresh
 
 __all__ = [
+    "Board",
     "CardReviewed",
     "CardTopic",
     "Event",
@@ -27,5 +42,18 @@ __all__ = [
     "QuizTopic",
     "Recorded",
     "StudyTime",
+    "achievements_listed",
+    "achievements_unlocked_by",
+    "board",
+    "dashboard",
+    "friend_accept",
+    "friend_remove",
+    "friend_request",
+    "friend_resolve",
+    "friends_listed",
+    "recommendations_refresh",
     "record",
+    "require_guardian",
+    "settings_read",
+    "settings_update",
 ]

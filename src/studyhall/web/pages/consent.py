@@ -64,6 +64,7 @@ async def decide(request: Request, page: Page, session: Session) -> Response:
     form = await request.form()
     given = _field(form, "decision") == "give"
     try:
+        child, _ = await service.view(session, _field(form, "token"))
         await service.decide(
             session,
             _field(form, "token"),
@@ -82,7 +83,13 @@ async def decide(request: Request, page: Page, session: Session) -> Response:
             legal_text="",
             legal_text_hash="",
         ) from exc
-    return render(page, "guardian_consent_done.html", outcome="given" if given else "refused")
+    # After consenting, the guardian signs in with the consented address to see the ward.
+    return render(
+        page,
+        "guardian_consent_done.html",
+        outcome="given" if given else "refused",
+        ward_id=child.id,
+    )
 
 
 @router.get("/guardian-consent/withdraw", include_in_schema=False)
@@ -100,4 +107,4 @@ async def withdraw(request: Request, page: Page, session: Session) -> Response:
         raise FormInvalid(
             "guardian_consent_withdraw.html", status_code=exc.status, token="", live=False
         ) from exc
-    return render(page, "guardian_consent_done.html", outcome="withdrawn")
+    return render(page, "guardian_consent_done.html", outcome="withdrawn", ward_id=None)
