@@ -5,7 +5,7 @@ web app."""
 from __future__ import annotations
 
 from studyhall.progress.service.boards import Board, board
-from studyhall.progress.service.dashboard import dashboard
+from studyhall.progress.service.dashboard import dashboard as learner_dashboard
 from studyhall.progress.service.definitions import listed as achievements_listed
 from studyhall.progress.service.definitions import unlocked_by as achievements_unlocked_by
 from studyhall.progress.service.events import (
@@ -45,12 +45,12 @@ __all__ = [
     "achievements_listed",
     "achievements_unlocked_by",
     "board",
-    "dashboard",
     "friend_accept",
     "friend_remove",
     "friend_request",
     "friend_resolve",
     "friends_listed",
+    "learner_dashboard",
     "recommendations_refresh",
     "record",
     "require_guardian",

@@ -92,7 +92,7 @@ async def _achievements(session: AsyncSession, me: uuid.UUID) -> list[dict[str, 
 async def progress_context(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
     """What both the learner's page and their guardian's view show of a learner."""
     return {
-        "dashboard": await progress.dashboard(session, user_id, _now()),
+        "dashboard": await progress.learner_dashboard(session, user_id, _now()),
         "achievements": await _achievements(session, user_id),
     }
 
