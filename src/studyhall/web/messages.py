@@ -40,7 +40,6 @@ BY_CODE = {
     "end_before_start": N_("The last day must not be before the first."),
     "not_pending_approval": N_("This booking is not waiting for approval."),
     "approval_expired": N_("The approval window has passed."),
-    "user_not_found": N_("No one with this email uses Studyhall."),
     "friend_blocked": N_("You cannot ask this person to be friends."),
     "consent_not_needed": N_("Your account does not need a guardian's consent."),
     "guardian_email_is_own": N_("Your guardian's email must differ from your own."),

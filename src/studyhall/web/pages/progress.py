@@ -35,6 +35,9 @@ Period = Annotated[Literal["weekly", "monthly"], Query()]
 BOARD_SIZE = 10
 LISTED = 100
 
+# Said on the friend form only; elsewhere an unknown user is simply "nothing here".
+NO_SUCH_LEARNER = N_("No one with this email uses Studyhall.")
+
 # Why each recommendation is made, by its stable reason code (the sentence itself is English).
 REASONS = {
     "streak_ends_tonight": N_("your day ends soon and today does not count for your streak yet"),
@@ -174,7 +177,9 @@ async def ask_friend(request: Request, page: MemberPage, session: Session) -> Re
         errors = {"friend_email": page.viewer.gettext("Enter a valid email address.")}
         raise await _refused(page, session, errors, email) from exc
     except DomainError as exc:
-        errors = {"friend_email": domain_message(page.viewer, exc)}
+        unknown = exc.code == "user_not_found"
+        message = page.viewer.gettext(NO_SUCH_LEARNER) if unknown else None
+        errors = {"friend_email": message or domain_message(page.viewer, exc)}
         raise await _refused(page, session, errors, email, exc.status) from exc
     return RedirectResponse("/progress?notice=friend_asked", status_code=303)
 
