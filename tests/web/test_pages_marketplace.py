@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
@@ -19,13 +20,17 @@ from tests.scheduling.conftest import (
     book,
     billing_config,
     execute,
+    make_admin,
     market,
     sign_up,
+    use_billing,
 )
+from tests.scheduling.test_payouts import close, completed, connect_stripe
 from tests.scheduling.test_reviews import completed_booking
 from tests.web.test_pages import csrf_of
 
-__all__ = ["billing_config", "market"]  # the scheduling tests' fixtures, reused
+# The scheduling tests' fixtures, reused.
+__all__ = ["billing_config", "connect_stripe", "market"]
 
 EDIT_WINDOW_PASSED = "UPDATE reviews SET editable_until = now() - interval '1 minute' WHERE id = :id"
 
@@ -172,3 +177,57 @@ async def test_the_google_page_says_when_the_server_is_not_set_up(
     as_person(client, student)
     assert (await client.get("/teach/google-calendar")).status_code == 403
     assert (await client.get("/teach/payouts")).status_code == 403
+
+
+async def test_a_tutor_sees_statements_and_how_they_were_paid(
+    client: httpx.AsyncClient, owner_db: Database, market: MarketFactory
+) -> None:
+    use_billing(manual_auto_succeed=True, platform_fee_rate=0.2)
+    m = await market(price_cents=10_000)
+    student = await sign_up(client, "student")
+    await completed(client, owner_db, m, student, 0)
+    as_person(client, m.tutor)
+    shown = await client.get("/teach/payouts")
+    assert "$80.00" in shown.text and "No statements yet." in shown.text
+    assert "This server does not pay out through Stripe." in shown.text
+
+    admin = await make_admin(client, owner_db)
+    [statement] = await close(client, admin)
+    shown = await client.get("/teach/payouts")
+    assert "Nothing is waiting for the next statement." in shown.text
+    assert f'href="/teach/payouts/{statement["id"]}"' in shown.text and "Due" in shown.text
+    paid = await client.post(
+        f"{API}/billing/admin/payouts/statements/{statement['id']}/mark-paid",
+        headers=admin.headers,
+    )
+    assert paid.status_code == 200, paid.text
+    details = await client.get(f"/teach/payouts/{statement['id']}")
+    assert "Paid by hand" in details.text and "$80.00" in details.text
+    assert "Lesson" in details.text
+
+    other = await sign_up(client, "tutor")
+    as_person(client, other)
+    assert (await client.get(f"/teach/payouts/{statement['id']}")).status_code == 404
+
+
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")  # the Stripe SDK
+async def test_a_tutor_starts_stripe_connect_onboarding(
+    client: httpx.AsyncClient, market: MarketFactory, connect_stripe: object
+) -> None:
+    m = await market()
+    as_person(client, m.tutor)
+    shown = await client.get("/teach/payouts")
+    assert "You have no payout account yet" in shown.text
+    started = await client.post(
+        "/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)}
+    )
+    assert started.status_code == 303
+    assert started.headers["location"].startswith("https://connect.stripe.test/setup/")
+    shown = await client.get("/teach/payouts")
+    assert "Continue Stripe onboarding" in shown.text and "acct_" in shown.text
+    again = await client.post(
+        "/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)}
+    )
+    # The same account, a fresh link.
+    assert again.headers["location"] != started.headers["location"]
+    assert started.headers["location"].split("/")[-2] == again.headers["location"].split("/")[-2]
