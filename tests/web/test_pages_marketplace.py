@@ -17,8 +17,8 @@ from tests.scheduling.conftest import (
     API,
     MarketFactory,
     Person,
-    book,
     billing_config,
+    book,
     execute,
     make_admin,
     market,
@@ -32,7 +32,12 @@ from tests.web.test_pages import csrf_of
 # The scheduling tests' fixtures, reused.
 __all__ = ["billing_config", "connect_stripe", "market"]
 
-EDIT_WINDOW_PASSED = "UPDATE reviews SET editable_until = now() - interval '1 minute' WHERE id = :id"
+EDIT_WINDOW_PASSED = (
+    "UPDATE reviews SET editable_until = now() - interval '1 minute' WHERE id = :id"
+)
+
+
+ONBOARDING_LINK = re.compile(r'href="(https://connect\.stripe\.test/setup/[^"]+)"')
 
 
 def as_person(client: httpx.AsyncClient, person: Person) -> None:
@@ -169,9 +174,7 @@ async def test_the_google_page_says_when_the_server_is_not_set_up(
     shown = await client.get("/teach/google-calendar")
     assert "Not connected" in shown.text
     assert "This server is not set up to connect Google Calendar." in shown.text
-    started = await client.post(
-        "/teach/google-calendar/connect", data={"csrf_token": csrf_of(shown.text)}
-    )
+    started = await client.get("/teach/google-calendar/connect")
     assert started.status_code == 422
     student = await sign_up(client, "student")
     as_person(client, student)
@@ -221,13 +224,13 @@ async def test_a_tutor_starts_stripe_connect_onboarding(
     started = await client.post(
         "/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)}
     )
-    assert started.status_code == 303
-    assert started.headers["location"].startswith("https://connect.stripe.test/setup/")
+    assert started.status_code == 200
+    [first] = ONBOARDING_LINK.findall(started.text)
     shown = await client.get("/teach/payouts")
     assert "Continue Stripe onboarding" in shown.text and "acct_" in shown.text
     again = await client.post(
         "/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)}
     )
+    [second] = ONBOARDING_LINK.findall(again.text)
     # The same account, a fresh link.
-    assert again.headers["location"] != started.headers["location"]
-    assert started.headers["location"].split("/")[-2] == again.headers["location"].split("/")[-2]
+    assert first != second and first.split("/")[-2] == second.split("/")[-2]

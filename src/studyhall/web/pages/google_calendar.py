@@ -73,9 +73,13 @@ async def google_calendar_page(
     )
 
 
-@router.post(f"{PAGE}/connect", include_in_schema=False)
+@router.get(f"{PAGE}/connect", include_in_schema=False)
 async def google_calendar_connect(request: Request, page: TutorPage) -> Response:
-    """To Google's consent page; Google sends the browser back to the API's callback."""
+    """To Google's consent page; Google sends the browser back to the API's callback.
+
+    A link, not a form: the pages' CSP lets forms post to this site only (``form-action
+    'self'``, which also covers where a form's answer redirects). Nothing is stored here; the
+    PKCE verifier travels sealed in ``state``, so following the link twice is harmless."""
     assert page.user is not None
     url = scheduling.google_authorization_url(_settings(request), page.user.id, scheduling.utcnow())
     return RedirectResponse(url, status_code=303)

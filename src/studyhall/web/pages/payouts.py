@@ -14,7 +14,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from studyhall.billing import service as billing
 from studyhall.billing.config import BillingSettings, billing_settings
@@ -79,7 +79,9 @@ async def payout_statement_page(
 async def payout_onboarding(
     request: Request, page: Annotated[Visit, Depends(detached_tutor)]
 ) -> Response:
-    """To Stripe's onboarding page; Stripe sends the tutor back to the configured return URL."""
+    """A fresh onboarding link, shown as a link to follow: the pages' CSP lets a form's answer
+    lead to this site only (``form-action 'self'``). Stripe sends the tutor back to the
+    configured return URL."""
     assert page.user is not None
     settings = billing_settings()
     refresh_url, return_url = (
@@ -97,5 +99,5 @@ async def payout_onboarding(
         account_id = await stripe.create_connect_account(page.user.id, page.user.email)
         async with database.transaction() as session:
             await billing.store_payout_account(session, page.user.id, account_id)
-    url, _ = await stripe.create_account_link(account_id, refresh_url, return_url)
-    return RedirectResponse(url, status_code=303)
+    url, expires_at = await stripe.create_account_link(account_id, refresh_url, return_url)
+    return render(page, "teach_payout_onboarding.html", url=url, expires_at=expires_at)
