@@ -24,7 +24,7 @@ from tests.billing.fakes import FakeApi
 from tests.billing.fakes import serve as serve_fake_api
 from tests.pg import PgServer
 from tests.scheduling.fake_google_oauth import FakeGoogleAuth, _handler
-from tests.web.browser import WebServer, check_page, serve
+from tests.web.browser import WebServer, assert_fits, check_page, serve
 from tests.web.test_journey_tutor import TUTOR, sign_in
 from tests.web.test_journey_visitor import sign_up
 
@@ -59,7 +59,7 @@ async def new_context_page(browser: Browser, server: WebServer) -> Page:
 async def test_a_student_reviews_a_lesson_and_the_tutor_replies(
     page: Page, browser: Browser, web_server: WebServer
 ) -> None:
-    await sign_up(page, "Rami Haddad", "rami@example.com")
+    await sign_up(page, "Fadi Mansour", "fadi@example.com")
     await page.goto("/tutors")
     await page.get_by_role("list", name="Tutors").get_by_role("link", name="Tara Tutor").click()
     about = page.get_by_role("region", name="About")
@@ -99,12 +99,12 @@ async def test_a_student_reviews_a_lesson_and_the_tutor_replies(
     teaching = tara.get_by_role("navigation", name="Teaching")
     await teaching.get_by_role("link", name="Reviews").click()
     mine = tara.get_by_role("list", name="Reviews of you")
-    rami = mine.get_by_role("listitem").filter(has_text="Clear steps, good examples.")
-    await rami.get_by_label("Reply to Rami (once, shown publicly)").fill("Thanks, Rami!")
-    await rami.get_by_role("button", name="Send reply").click()
+    fadi = mine.get_by_role("listitem").filter(has_text="Clear steps, good examples.")
+    await fadi.get_by_label("Reply to Fadi (once, shown publicly)").fill("Thanks, Fadi!")
+    await fadi.get_by_role("button", name="Send reply").click()
     await expect(tara.get_by_role("status")).to_have_text("Your reply is published.")
-    await expect(rami).to_contain_text("You replied:")
-    await expect(rami.get_by_role("button", name="Send reply")).to_have_count(0)
+    await expect(fadi).to_contain_text("You replied:")
+    await expect(fadi.get_by_role("button", name="Send reply")).to_have_count(0)
     await check_page(tara, "teach-reviews")
     await tara.context.close()
 
@@ -112,8 +112,8 @@ async def test_a_student_reviews_a_lesson_and_the_tutor_replies(
     await page.get_by_role("list", name="Tutors").get_by_role("link", name="Tara Tutor").click()
     await expect(page.get_by_role("region", name="About")).to_contain_text("reviews: 4")
     newest = page.get_by_role("list", name="Reviews").get_by_role("listitem").first
-    await expect(newest).to_contain_text("Rami")
-    await expect(newest).to_contain_text("Thanks, Rami!")
+    await expect(newest).to_contain_text("Fadi")
+    await expect(newest).to_contain_text("Thanks, Fadi!")
     await check_page(page, "tutor-reviews")
 
 
@@ -259,4 +259,18 @@ async def test_a_tutor_reads_a_payout_statement_and_starts_stripe_onboarding(
     assert onboarding and "/setup/" in onboarding[0]
     await page.goto("/teach/payouts")
     await expect(page.get_by_role("button", name="Continue Stripe onboarding")).to_be_visible()
+
+    await page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/teach/payouts", "/teach/reviews", "/teach/google-calendar"):
+        await page.goto(path)
+        await assert_fits(page, path)
+    await page.get_by_role("button", name="العربية").click()
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("تقويم Google")
+    await check_page(page, "ar-teach-google-calendar")
+    await page.goto("/teach/payouts")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("المدفوعات")
+    await check_page(page, "ar-teach-payouts")
+    await page.goto("/teach/reviews")
+    await check_page(page, "ar-teach-reviews")
     await page.context.close()

@@ -96,9 +96,7 @@ async def test_a_student_reviews_edits_and_sees_the_review_frozen_the_tutor_repl
     as_person(client, m.tutor)
     shown = await client.get(page)
     assert "Send reply" in shown.text
-    replied = await post_form(
-        client, page, f"/reviews/{review_id}/reply", body="Thank you, Rana!"
-    )
+    replied = await post_form(client, page, f"/reviews/{review_id}/reply", body="Thank you, Rana!")
     assert replied.status_code == 303
     listed = await client.get("/teach/reviews")
     assert "5.0 of 5, reviews: 1" in listed.text and "Thank you, Rana!" in listed.text
@@ -113,6 +111,8 @@ async def test_a_student_reviews_edits_and_sees_the_review_frozen_the_tutor_repl
     assert "5.0 of 5, reviews: 1" in public.text
     assert "Rana" in public.text and "Rana Student" not in public.text  # first name only
     assert "Thank you, Rana!" in public.text
+    arabic = await client.get(f"/tutors/{m.tutor.id}", headers={"Accept-Language": "ar"})
+    assert "عدد التقييمات: 1" in arabic.text and "ردّ المعلّم:" in arabic.text
 
 
 async def test_a_hidden_review_leaves_the_tutors_page_and_others_cannot_review(
@@ -228,9 +228,7 @@ async def test_a_tutor_starts_stripe_connect_onboarding(
     [first] = ONBOARDING_LINK.findall(started.text)
     shown = await client.get("/teach/payouts")
     assert "Continue Stripe onboarding" in shown.text and "acct_" in shown.text
-    again = await client.post(
-        "/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)}
-    )
+    again = await client.post("/teach/payouts/onboarding", data={"csrf_token": csrf_of(shown.text)})
     [second] = ONBOARDING_LINK.findall(again.text)
     # The same account, a fresh link.
     assert first != second and first.split("/")[-2] == second.split("/")[-2]
