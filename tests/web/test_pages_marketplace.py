@@ -139,6 +139,10 @@ async def test_a_hidden_review_leaves_the_tutors_page_and_others_cannot_review(
     shown = await client.get(f"/bookings/{booking_id}")
     assert "An administrator has hidden this review" in shown.text
     assert f"/reviews/{review_id}/edit" not in shown.text
+    not_a_tutor = await client.post(
+        f"/reviews/{review_id}/reply", data={"csrf_token": csrf_of(shown.text), "body": "Me"}
+    )
+    assert not_a_tutor.status_code == 403
     as_person(client, stranger)
     assert (await client.get(f"/bookings/{booking_id}")).status_code == 404
 

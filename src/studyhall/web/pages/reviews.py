@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from studyhall.accounts import profiles
 from studyhall.db.deps import Session
-from studyhall.kit.errors import Forbidden, Unprocessable
+from studyhall.kit.errors import Unprocessable
 from studyhall.kit.paging import PageRequest
 from studyhall.scheduling import service as scheduling
 from studyhall.scheduling.models import Review
@@ -135,11 +135,9 @@ async def review_update(
 
 @router.post("/reviews/{review_id}/reply", include_in_schema=False)
 async def review_reply(
-    review_id: uuid.UUID, request: Request, page: MemberPage, session: Session
+    review_id: uuid.UUID, request: Request, page: TutorPage, session: Session
 ) -> Response:
     assert page.user is not None
-    if page.user.role != "tutor":
-        raise Forbidden("This needs the tutor role.", code="role_required")
     try:
         data = ReviewReply.model_validate({"body": _text(await request.form(), "body") or ""})
     except ValidationError as exc:
