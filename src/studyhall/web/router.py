@@ -15,7 +15,10 @@ from studyhall.web.pages import (
     accounts,
     availability,
     consent,
+    google_calendar,
     notifications,
+    payouts,
+    reviews,
     site,
     teaching,
     tutoring,
@@ -23,7 +26,19 @@ from studyhall.web.pages import (
 from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
-for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
+for module in (
+    site,
+    accounts,
+    account,
+    consent,
+    tutoring,
+    teaching,
+    availability,
+    notifications,
+    reviews,
+    google_calendar,
+    payouts,
+):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))
