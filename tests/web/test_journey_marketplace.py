@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from studyhall.accounts.encryption import new_key
+from studyhall.accounts.service import new_key
 from studyhall.db.engine import sqlalchemy_url
 from tests.billing.fakes import FakeApi
 from tests.billing.fakes import serve as serve_fake_api

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from studyhall.accounts import profiles
+from studyhall.accounts import service as profiles
 from studyhall.db.deps import Session
 from studyhall.kit.errors import Unprocessable
 from studyhall.kit.paging import PageRequest
