@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -50,6 +50,8 @@ def free_port() -> int:
 class WebServer:
     base_url: str
     outbox: Path
+    # The database owner's URL, for a test that moves time along (a lesson that has ended).
+    owner_url: str = ""
 
     def mails_to(self, address: str) -> list[Message]:
         found = []
@@ -85,7 +87,12 @@ def links_in(message: Message) -> list[str]:
     return LINK.findall(body_text(message))
 
 
-def serve(pg_server: PgServer, home: Path) -> Iterator[WebServer]:
+def serve(
+    pg_server: PgServer,
+    home: Path,
+    more_env: Callable[[str], dict[str, str]] | None = None,
+) -> Iterator[WebServer]:
+    """``more_env`` gives further settings, knowing the server's base URL (for callbacks)."""
     name, urls = fresh_database(pg_server)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -103,6 +110,7 @@ def serve(pg_server: PgServer, home: Path) -> Iterator[WebServer]:
         "STUDYHALL_BACKUP_DAILY": "false",
         "STUDYHALL_LOG_JSON": "false",
         "STUDYHALL_LOG_LEVEL": "WARNING",
+        **(more_env(base_url) if more_env else {}),
     }
     env.pop("DATABASE_URL", None)
     # The demo's verified tutors, with offerings and open slots, are the ones students book.
@@ -133,7 +141,7 @@ def serve(pg_server: PgServer, home: Path) -> Iterator[WebServer]:
     )
     try:
         _wait_until_up(base_url, process, home / "server.log")
-        yield WebServer(base_url=base_url, outbox=outbox)
+        yield WebServer(base_url=base_url, outbox=outbox, owner_url=urls.owner)
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 from babel.support import NullTranslations, Translations
 from starlette.requests import Request
 
@@ -93,3 +93,7 @@ class Viewer:
         code = currency.upper()
         amount = Decimal(cents).scaleb(-get_currency_precision(code))
         return format_currency(amount, code, locale=self.language)
+
+    def rating(self, value: Decimal | float | None) -> str:
+        """A star average to one decimal ("4.7") in the locale's digits."""
+        return format_decimal(Decimal(str(value or 0)), "0.0", locale=self.language)

@@ -44,6 +44,21 @@ BY_CODE = {
     "consent_not_needed": N_("Your account does not need a guardian's consent."),
     "guardian_email_is_own": N_("Your guardian's email must differ from your own."),
     "ward_not_found": N_("There is nothing here."),
+    "review_invalid": N_("Choose 1 to 5 stars; the text must not be longer than the form allows."),
+    "reply_required": N_("Write a reply."),
+    "review_exists": N_("This booking already has a review."),
+    "review_frozen": N_("The review can no longer be changed."),
+    "review_hidden": N_("A hidden review cannot be changed."),
+    "reply_exists": N_("You have already replied to this review."),
+    "booking_not_completed": N_("A booking can be reviewed once it is completed."),
+    "review_not_allowed": N_("Only the booking's student may review it."),
+    "review_not_found": N_("There is nothing here."),
+    "google_not_configured": N_("This server is not set up to connect Google Calendar."),
+    "google_not_connected": N_("Google Calendar is not connected."),
+    "google_unavailable": N_("Google could not be reached; try again in a moment."),
+    "calendar_not_readable": N_("Google cannot read that calendar with this connection."),
+    "calendar_id_required": N_("Enter a calendar ID."),
+    "connect_not_ready": N_("Payouts through Stripe are not set up."),
 }
 
 NOTICES = {
@@ -71,6 +86,11 @@ NOTICES = {
     "friend_accepted": N_("You are friends now."),
     "friend_removed": N_("Removed."),
     "guardian_asked": N_("We emailed your guardian a link to consent."),
+    "review_saved": N_("Your review is saved."),
+    "reply_saved": N_("Your reply is published."),
+    "google_connected": N_("Google Calendar is connected."),
+    "calendar_chosen": N_("Bookings now go to this calendar, and its busy times block your slots."),
+    "google_disconnected": N_("Google Calendar is disconnected and its access revoked."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -15,9 +15,12 @@ from studyhall.web.pages import (
     accounts,
     availability,
     consent,
+    google_calendar,
     guardian,
     notifications,
+    payouts,
     progress,
+    reviews,
     site,
     teaching,
     tutoring,
@@ -25,9 +28,21 @@ from studyhall.web.pages import (
 from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
-for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
-    router.include_router(module.router)
-for module in (progress, guardian):
+for module in (
+    site,
+    accounts,
+    account,
+    consent,
+    tutoring,
+    teaching,
+    availability,
+    notifications,
+    reviews,
+    google_calendar,
+    payouts,
+    progress,
+    guardian,
+):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))

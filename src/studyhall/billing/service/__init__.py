@@ -24,8 +24,13 @@ from studyhall.billing.service.ledger import Source as LedgerSource
 from studyhall.billing.service.ledger import post as post_ledger_entry
 from studyhall.billing.service.ledger import reverse as reverse_ledger_entry
 from studyhall.billing.service.payments import Started
+from studyhall.billing.service.payouts import account_of as payout_account_of
 from studyhall.billing.service.payouts import record_earning
 from studyhall.billing.service.payouts import record_refund as record_refund_of_earning
+from studyhall.billing.service.payouts import statement_with_entries as payout_statement
+from studyhall.billing.service.payouts import statements_of as payout_statements
+from studyhall.billing.service.payouts import store_account as store_payout_account
+from studyhall.billing.service.payouts import unpaid_balance as unpaid_payout_balance
 from studyhall.billing.service.purposes import Purpose
 from studyhall.billing.service.purposes import register as register_purpose
 from studyhall.billing.service.refunds import request as request_refund
@@ -46,6 +51,9 @@ __all__ = [
     "entitlements",
     "once",
     "pay_once",
+    "payout_account_of",
+    "payout_statement",
+    "payout_statements",
     "post_ledger_entry",
     "prepare_payment",
     "record_earning",
@@ -54,4 +62,6 @@ __all__ = [
     "request_refund",
     "reverse_ledger_entry",
     "started",
+    "store_payout_account",
+    "unpaid_payout_balance",
 ]

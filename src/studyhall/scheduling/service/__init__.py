@@ -2,6 +2,18 @@
 (``from studyhall.scheduling import service``). Scheduling's own modules import each other
 directly, never this package."""
 
+from studyhall.scheduling.google.busy import busy_intervals as google_busy_intervals
+from studyhall.scheduling.google.busy import forget as forget_google_busy
+from studyhall.scheduling.google.busy import query_free_busy as google_free_busy
+from studyhall.scheduling.google.busy import refresh_busy as refresh_google_busy
+from studyhall.scheduling.google.busy import synced_at as google_busy_synced_at
+from studyhall.scheduling.google.calendar_sync import CalendarAccess as GoogleCalendarAccess
+from studyhall.scheduling.google.calendar_sync import access_for as google_calendar_access
+from studyhall.scheduling.google.oauth import authorization_url as google_authorization_url
+from studyhall.scheduling.google.oauth import choose_calendar as choose_google_calendar
+from studyhall.scheduling.google.oauth import connection as google_connection
+from studyhall.scheduling.google.oauth import fresh_access as fresh_google_access
+from studyhall.scheduling.google.oauth import revoke_and_disconnect as disconnect_google
 from studyhall.scheduling.service.actions import (
     Booked,
     approve,
@@ -58,23 +70,34 @@ from studyhall.scheduling.service.offerings import (
 )
 from studyhall.scheduling.service.payments import credits_for
 from studyhall.scheduling.service.policy import refund_due
+from studyhall.scheduling.service.reviews import (
+    PublicReview,
+    create_review,
+    update_review,
+    visible_reviews,
+)
+from studyhall.scheduling.service.reviews import reply as reply_to_review
 from studyhall.scheduling.service.tutor_settings import get_settings
 
 __all__ = [
     "Booked",
+    "GoogleCalendarAccess",
     "LearnerTotals",
     "ListedSlot",
     "PastTutor",
+    "PublicReview",
     "approve",
     "book",
     "book_and_pay",
     "booking_ics",
     "cancel",
     "cancel_booking",
+    "choose_google_calendar",
     "confirm_booking_payment",
     "create_booking",
     "create_feed",
     "create_offering",
+    "create_review",
     "create_rule",
     "create_time_off",
     "credits_for",
@@ -83,13 +106,22 @@ __all__ = [
     "delete_offering",
     "delete_rule",
     "delete_time_off",
+    "disconnect_google",
     "feed_ics",
     "feed_owner",
     "feed_url",
+    "forget_google_busy",
+    "fresh_google_access",
     "get_booking",
     "get_booking_details",
     "get_offering",
     "get_settings",
+    "google_authorization_url",
+    "google_busy_intervals",
+    "google_busy_synced_at",
+    "google_calendar_access",
+    "google_connection",
+    "google_free_busy",
     "last_tutor_not_rebooked",
     "learner_totals",
     "list_bookings",
@@ -101,8 +133,10 @@ __all__ = [
     "materialize_tutors",
     "owned_offering",
     "refresh_busy_if_stale",
+    "refresh_google_busy",
     "refund_due",
     "release_hold",
+    "reply_to_review",
     "reschedule",
     "reschedule_booking",
     "revoke_feeds",
@@ -111,7 +145,9 @@ __all__ = [
     "tutor_share",
     "update_booking",
     "update_offering",
+    "update_review",
     "update_settings",
     "utcnow",
+    "visible_reviews",
     "zone_or_422",
 ]

@@ -29,6 +29,7 @@ from studyhall.scheduling.schemas import BookingCreate
 from studyhall.scheduling.service import ListedSlot
 from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
 from studyhall.web.messages import notice
+from studyhall.web.pages.reviews import public_reviews, review_of_booking, review_state
 from studyhall.web.rendering import Visit, render
 
 router = APIRouter()
@@ -111,9 +112,12 @@ async def tutor_profile(tutor_id: uuid.UUID, page: Page, session: Session) -> Re
         now=now,
         page=PageRequest(limit=SLOT_PAGE, cursor=None),
     )
+    reviews, more_reviews = await public_reviews(session, tutor_id)
     return render(
         page,
         "tutor.html",
+        reviews=reviews,
+        more_reviews=more_reviews,
         profile=profile,
         tutor=tutor,
         offerings={offering.id: offering for offering in offerings},
@@ -183,6 +187,7 @@ async def booking_page(
         other_slots=await _other_slots(page, session, row) if cancellable else [],
         manual_payments=billing_settings().default_provider == "manual",
         notice=notice(page.viewer, notice_key),
+        **review_state(await review_of_booking(session, booking_id), page.user.id, now),
     )
 
 
