@@ -98,6 +98,12 @@ async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(
     await expect(monthly).to_contain_text("Your rank:")
     await expect(monthly.get_by_role("row").filter(has_text="Lina Farouk")).to_be_visible()
 
+    # A board that does not exist is a page saying so, not an error.
+    refused = await page.goto("/progress?board=yearly")
+    assert refused is not None and refused.status == 400
+    await expect(page.get_by_text("This address is incomplete or damaged")).to_be_visible()
+    await page.goto("/progress")
+
     # Friends: an unknown address is refused; Noor is asked and accepts in her own browser.
     await page.get_by_label("Friend's email").fill("nobody@example.com")
     await page.get_by_role("button", name="Ask to be friends").click()
