@@ -15,8 +15,10 @@ from studyhall.web.pages import (
     accounts,
     availability,
     consent,
+    courses,
     notifications,
     site,
+    study,
     teaching,
     tutoring,
 )
@@ -24,6 +26,8 @@ from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
 for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
+    router.include_router(module.router)
+for module in (courses, study):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))
