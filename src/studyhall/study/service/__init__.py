@@ -17,6 +17,7 @@ from studyhall.study.service.flashcards import due_cards
 from studyhall.study.service.flashcards import review as review_card
 from studyhall.study.service.materials import file_too_large, find_undeleted, keep_for_reference
 from studyhall.study.service.materials import get_owned as get_material
+from studyhall.study.service.materials import get_readable as get_readable_material
 from studyhall.study.service.materials import list_owned as list_materials
 from studyhall.study.service.materials import upload as upload_material
 from studyhall.study.service.quizzes import get_quiz, start_attempt
@@ -35,6 +36,7 @@ __all__ = [
     "get_artifact",
     "get_material",
     "get_quiz",
+    "get_readable_material",
     "get_storage",
     "keep_for_reference",
     "list_artifacts",

@@ -107,9 +107,10 @@ async def material_status(material_id: uuid.UUID, page: MemberPage, session: Ses
 async def material_file(
     material_id: uuid.UUID, request: Request, page: MemberPage, session: Session
 ) -> Response:
-    """The uploaded file as it was; a citation links to ``#page=N``, which PDF viewers open."""
+    """The uploaded file as it was (one's own, or a course's material one may read); a citation
+    links to ``#page=N``, which PDF viewers open at that page."""
     assert page.user is not None
-    material = await study.get_material(session, page.user.id, material_id)
+    material = await study.get_readable_material(session, page.user.id, material_id)
     data = await study.get_storage(request.app.state.settings).get(material.storage_key)
     return Response(
         data,
