@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from studyhall.billing.schemas import PaymentStarted
 from studyhall.kit.paging import Page
 from studyhall.kit.patch import PatchBody
 
@@ -241,6 +242,13 @@ class PurchaseRead(Read):
 class CheckoutRead(BaseModel):
     purchase: PurchaseRead
     payment_required: bool
+
+
+class PaidCheckoutRead(CheckoutRead):
+    """The purchase and, when it awaits money, the payment started for it with what the client
+    needs to pay (client secret, checkout URL or Paymob key; nothing more for ``manual``)."""
+
+    payment: PaymentStarted | None = None
 
 
 class GrantCreate(Strict):

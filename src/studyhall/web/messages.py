@@ -59,6 +59,31 @@ BY_CODE = {
     "calendar_not_readable": N_("Google cannot read that calendar with this connection."),
     "calendar_id_required": N_("Enter a calendar ID."),
     "connect_not_ready": N_("Payouts through Stripe are not set up."),
+    "course_not_found": N_("There is nothing here."),
+    "lesson_not_found": N_("There is nothing here."),
+    "product_not_found": N_("There is nothing here."),
+    "product_required": N_("Choose what to buy."),
+    "course_access_required": N_("Buy this course to open its lessons."),
+    "product_already_purchased": N_("You have already bought this."),
+    "refund_window_closed": N_("The time to ask for a refund has passed."),
+    "refund_course_completed": N_(
+        "A course of this purchase is completed, so it cannot be refunded."
+    ),
+    "purchase_refunded": N_("This purchase is already refunded."),
+    "material_not_found": N_("There is nothing here."),
+    "artifact_not_found": N_("There is nothing here."),
+    "quiz_not_found": N_("There is nothing here."),
+    "flashcard_not_found": N_("There is nothing here."),
+    "material_not_ready": N_("These notes are still being processed; try again in a moment."),
+    "file_required": N_("Choose a file to upload."),
+    "empty_file": N_("The file is empty."),
+    "unsupported_type": N_(
+        "This kind of file cannot be read; upload PDF, Word, PowerPoint, Markdown or text."
+    ),
+    "file_too_large": N_("The file is too large."),
+    "artifact_type_required": N_("Choose what to make."),
+    "rating_required": N_("Choose how well you remembered."),
+    "question_required": N_("Write a question first."),
 }
 
 NOTICES = {
@@ -72,6 +97,12 @@ NOTICES = {
     "moved": N_("The booking is moved to the new time."),
     "feed_revoked": N_("The calendar link is turned off; calendar apps using it get nothing."),
     "account_saved": N_("Your settings are saved."),
+    "card_reviewed": N_("Saved. Here is the next card."),
+    "bought": N_("The course is yours. Enjoy learning!"),
+    "payment_pending": N_("Your purchase waits for its payment."),
+    "refunded": N_("Your purchase is refunded."),
+    "lesson_done": N_("Lesson complete. Here is the next one."),
+    "course_done": N_("You have completed every lesson of this course."),
     "profile_saved": N_("Your profile is saved."),
     "offering_saved": N_("The offering is saved."),
     "hours_added": N_("Your weekly hours are added."),

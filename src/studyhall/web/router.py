@@ -15,6 +15,7 @@ from studyhall.web.pages import (
     accounts,
     availability,
     consent,
+    courses,
     google_calendar,
     guardian,
     notifications,
@@ -22,6 +23,7 @@ from studyhall.web.pages import (
     progress,
     reviews,
     site,
+    study,
     teaching,
     tutoring,
 )
@@ -42,6 +44,8 @@ for module in (
     payouts,
     progress,
     guardian,
+    courses,
+    study,
 ):
     router.include_router(module.router)
 

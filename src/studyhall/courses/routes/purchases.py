@@ -11,12 +11,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
 from studyhall.billing import service as billing
-from studyhall.courses.schemas import CheckoutRead, PurchasePage, PurchaseRead
-from studyhall.courses.service import checkout, purchases
+from studyhall.courses.schemas import PaidCheckoutRead, PurchasePage, PurchaseRead
+from studyhall.courses.service import buying, purchases
 from studyhall.db.deps import AppDatabase, Session
 from studyhall.db.rls import SystemSession, cross_users
 from studyhall.kit import idempotency
@@ -25,13 +24,6 @@ from studyhall.kit.paging import PageQuery
 router = APIRouter()
 CREATED = status.HTTP_201_CREATED
 OptionalIdempotencyKey = Annotated[str | None, Depends(idempotency.idempotency_key_header)]
-
-
-class PaidCheckoutRead(CheckoutRead):
-    """The purchase and, when it awaits money, the payment started for it with what the client
-    needs to pay (client secret, checkout URL or Paymob key; nothing more for ``manual``)."""
-
-    payment: billing.PaymentStarted | None = None
 
 
 @router.post(
@@ -53,34 +45,7 @@ async def product_checkout(
     With an ``Idempotency-Key`` a retry replays the first answer instead of starting another
     payment attempt; without one each paid checkout is a new attempt (a second success is
     refunded at once)."""
-    payload = body or billing.PurchaseBody()
-
-    async def prepare(session: AsyncSession) -> billing.Intent:
-        purchase, created, payment = await checkout.checkout(
-            session, user, product_id, payload.provider
-        )
-        code = CREATED if created else status.HTTP_200_OK
-        return billing.Intent(code, purchase.id, None if payment is None else payment.id)
-
-    async def answer(
-        session: AsyncSession, intent: billing.Intent, opened: billing.Started | None
-    ) -> PaidCheckoutRead:
-        purchase = await purchases.get_purchase(session, user, intent.subject_id)
-        return PaidCheckoutRead(
-            purchase=PurchaseRead.model_validate(purchase),
-            payment_required=purchase.status == "pending",
-            payment=None if opened is None else billing.started(opened),
-        )
-
-    return await billing.pay_once(
-        database,
-        user_id=user.id,
-        key=key,
-        scope=f"POST /products/{product_id}/checkout",
-        payload=payload,
-        prepare=prepare,
-        answer=answer,
-    )
+    return await buying.buy_and_pay(database, user, product_id, body or billing.PurchaseBody(), key)
 
 
 @router.get("/me/purchases", summary="List my purchases")
@@ -116,16 +81,9 @@ async def purchase_refund(
     # The refund writes billing's rows and, for an admin, someone else's purchase: this request
     # acts across users from its start, and ownership is checked explicitly by the service.
     async def work() -> PurchaseRead:
-        purchase = await purchases.get_purchase(session, user, purchase_id)
-        if purchase.status == "paid" and purchase.payment_id is not None:
-            purchase = await checkout.refund_paid(session, purchase, user)
-        else:
-            # Free, unpaid or already refunded: courses' rules alone, no money to move.
-            days = request.app.state.settings.course_refund_window_days
-            purchase = await purchases.refund_purchase(
-                session, purchase_id, user, window=timedelta(days=days)
-            )
-        return PurchaseRead.model_validate(purchase)
+        days = request.app.state.settings.course_refund_window_days
+        refunded = await buying.refund(session, user, purchase_id, timedelta(days=days))
+        return PurchaseRead.model_validate(refunded)
 
     return await billing.once(
         session,

@@ -10,6 +10,7 @@ progress. Billing does not call courses: courses registers its payment purpose w
 from __future__ import annotations
 
 from studyhall.courses.models import Purchase
+from studyhall.courses.service.buying import buy_and_pay, refund
 from studyhall.courses.service.catalog import (
     browse,
     create_course,
@@ -24,9 +25,11 @@ from studyhall.courses.service.learning import (
     course_progress,
     lesson_material_ids,
     open_lesson,
+    percent,
     progress_summaries,
     uncomplete_lesson,
 )
+from studyhall.courses.service.lookups import section_and_course
 from studyhall.courses.service.products import (
     course_ids_of,
     create_product,
@@ -76,6 +79,7 @@ __all__ = [
     "DEFAULT_REFUND_WINDOW",
     "Purchase",
     "browse",
+    "buy_and_pay",
     "check_refundable",
     "complete_lesson",
     "complete_purchase",
@@ -106,13 +110,16 @@ __all__ = [
     "lock_purchase",
     "open_lesson",
     "outline",
+    "percent",
     "progress_summaries",
     "purchase_history",
+    "refund",
     "refund_purchase",
     "refund_window",
     "reorder_lessons",
     "reorder_sections",
     "revoke_grant",
+    "section_and_course",
     "topic_lessons",
     "topic_subject_and_difficulty",
     "uncomplete_lesson",

@@ -8,14 +8,43 @@ erasure. Inside study, modules import their siblings directly, never this packag
 from __future__ import annotations
 
 from studyhall.study.providers.storage import Storage, StorageError, get_storage
+from studyhall.study.service.artifacts import create as create_artifact
+from studyhall.study.service.artifacts import get_owned as get_artifact
+from studyhall.study.service.artifacts import list_owned as list_artifacts
+from studyhall.study.service.artifacts import quizzes_of
+from studyhall.study.service.chat import ask, create_thread
 from studyhall.study.service.flashcards import due_cards
-from studyhall.study.service.materials import find_undeleted, keep_for_reference
+from studyhall.study.service.flashcards import review as review_card
+from studyhall.study.service.materials import file_too_large, find_undeleted, keep_for_reference
+from studyhall.study.service.materials import get_owned as get_material
+from studyhall.study.service.materials import get_readable as get_readable_material
+from studyhall.study.service.materials import list_owned as list_materials
+from studyhall.study.service.materials import upload as upload_material
+from studyhall.study.service.quizzes import get_quiz, start_attempt
+from studyhall.study.service.quizzes import questions as quiz_questions
+from studyhall.study.service.quizzes import submit as submit_attempt
 
 __all__ = [
     "Storage",
     "StorageError",
+    "ask",
+    "create_artifact",
+    "create_thread",
     "due_cards",
+    "file_too_large",
     "find_undeleted",
+    "get_artifact",
+    "get_material",
+    "get_quiz",
+    "get_readable_material",
     "get_storage",
     "keep_for_reference",
+    "list_artifacts",
+    "list_materials",
+    "quiz_questions",
+    "quizzes_of",
+    "review_card",
+    "start_attempt",
+    "submit_attempt",
+    "upload_material",
 ]

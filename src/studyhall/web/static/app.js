@@ -20,4 +20,12 @@ document.addEventListener("DOMContentLoaded", () => {
     events.addEventListener("ready", (event) => { unread = JSON.parse(event.data).unread; show(); });
     events.addEventListener("notification", () => { unread += 1; show(); });
   }
+
+  // Flashcard review: keys 1-4 press the rating buttons (Again, Hard, Good, Easy).
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.target.closest && event.target.closest("input, textarea, select")) return;
+    const button = document.querySelector(`button[data-shortcut="${event.key}"]`);
+    if (button) { event.preventDefault(); button.click(); }
+  });
 });

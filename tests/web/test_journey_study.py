@@ -1,0 +1,119 @@
+"""A student's study assistant in a real browser: upload notes (a two-page PDF) and watch them
+being processed, read the summary whose citations open the source page, review flashcards with
+the keyboard (FSRS ratings 1-4), take a quiz and read the explanations, ask a question and get an
+answer citing the notes; then the pages in Arabic and on a phone."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Page, expect
+
+from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
+from tests.web.browser import assert_fits, check_page
+from tests.web.test_journey_visitor import sign_up
+
+NOTES = "biology-notes.pdf"
+
+
+async def upload_notes(page: Page) -> None:
+    await page.get_by_role("link", name="Study", exact=True).first.click()
+    await expect(page.get_by_role("heading", name="Study", level=1)).to_be_visible()
+    await page.get_by_label("Notes file").set_input_files(
+        {
+            "name": NOTES,
+            "mimeType": "application/pdf",
+            "buffer": make_pdf([PHOTOSYNTHESIS, VOLCANOES]),
+        }
+    )
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.get_by_role("heading", name=NOTES)).to_be_visible()
+    # Processing runs in the background; the page polls until it is done, then reloads.
+    await expect(page.get_by_role("heading", name="Learn from these notes")).to_be_visible(
+        timeout=30_000
+    )
+
+
+async def make(page: Page, what: str) -> None:
+    await page.get_by_role("button", name=what).click()
+    await expect(page.locator("#progress")).to_have_text("Ready", timeout=30_000)
+
+
+async def test_a_student_uploads_notes_reads_a_summary_reviews_cards_takes_a_quiz_and_asks(
+    page: Page,
+) -> None:
+    await sign_up(page, "Mona Saleh", "mona@example.com")
+    await upload_notes(page)
+    await expect(page.get_by_text("2 pages")).to_be_visible()
+    await check_page(page, "study-material")
+
+    await make(page, "Make a summary")
+    await expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    citations = page.locator("ol.summary a.citation")
+    await expect(citations.first).to_have_text(re.compile(rf"{NOTES}, page [12]"))
+    href = await citations.first.get_attribute("href")
+    assert href is not None and re.search(r"/study/materials/[0-9a-f-]+/file#page=[12]$", href)
+    answer = await page.request.get(href.split("#")[0])
+    assert answer.headers["content-type"] == "application/pdf"
+    assert (await answer.body()).startswith(b"%PDF")
+    await check_page(page, "study-summary")
+
+    await page.get_by_role("link", name=NOTES, exact=True).click()
+    await make(page, "Make flashcards")
+    await page.get_by_role("link", name="Review flashcards").click()
+    await expect(page.get_by_role("heading", name="Review flashcards")).to_be_visible()
+    due = page.get_by_text(re.compile(r"^\d+ cards? (is|are) due\.$"))
+    first_count = int((await due.inner_text()).split()[0])
+    front = await page.locator("#card-front").inner_text()
+    await page.get_by_text("Show the answer").click()
+    await check_page(page, "study-review")
+    await page.keyboard.press("3")
+    await expect(page.get_by_role("status")).to_have_text("Saved. Here is the next card.")
+    if first_count > 1:
+        await expect(due).to_have_text(re.compile(rf"^{first_count - 1} cards? (is|are) due\."))
+        await expect(page.locator("#card-front")).not_to_have_text(front)
+    else:
+        await expect(page.get_by_text("No cards are due. Come back later.")).to_be_visible()
+
+    await page.get_by_role("link", name="Study", exact=True).first.click()
+    await page.get_by_role("link", name=NOTES, exact=True).click()
+    await make(page, "Make a quiz")
+    await page.get_by_role("link", name="Take the quiz").click()
+    questions = page.locator("fieldset")
+    asked = await questions.count()
+    assert asked >= 1
+    await check_page(page, "study-quiz")
+    for index in range(asked):
+        await questions.nth(index).get_by_role("radio").first.check()
+    await page.get_by_role("button", name="Submit answers").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        re.compile(rf"You got \d+ of {asked} right\.")
+    )
+    await expect(page.get_by_text("Why:").first).to_be_visible()
+    await check_page(page, "study-quiz-results")
+
+    await page.get_by_role("link", name="Study", exact=True).first.click()
+    await page.get_by_role("link", name=NOTES, exact=True).click()
+    await page.get_by_label("Your question").fill("Which enzyme captures carbon dioxide?")
+    await page.get_by_role("button", name="Ask").click()
+    await expect(page.get_by_role("heading", name="Answer", level=1)).to_be_visible()
+    await expect(page.get_by_role("region", name="From your notes")).to_contain_text("Rubisco")
+    sources = page.get_by_role("list", name="Sources")
+    await expect(sources.get_by_role("link").first).to_have_text(f"{NOTES}, page 1")
+    await check_page(page, "study-answer")
+
+
+async def test_the_study_pages_read_in_arabic_and_fit_a_phone(page: Page) -> None:
+    await sign_up(page, "Yara Nabil", "yara@example.com")
+    await upload_notes(page)
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.get_by_role("button", name="العربية").click()
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await assert_fits(page, "material")
+    await check_page(page, "ar-study-material")
+    await page.goto("/study")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("الدراسة")
+    await assert_fits(page, "/study")
+    await check_page(page, "ar-study")
+    await page.goto("/study/review")
+    await check_page(page, "ar-study-review")
