@@ -115,7 +115,9 @@ async def test_filters_by_actor_subject_action_and_time(
     assert await ids(entity="lesson", entity_id="l-2") == [other_subject]
     assert await ids(action="lesson.delete") == [deleted]
     assert await ids(entity="lesson", until=(NOW - timedelta(days=1)).isoformat()) == [older]
-    assert await ids(entity="lesson", since=(NOW - timedelta(minutes=2, seconds=30)).isoformat()) == [
+    assert await ids(
+        entity="lesson", since=(NOW - timedelta(minutes=2, seconds=30)).isoformat()
+    ) == [
         deleted,
         other_subject,
     ]
@@ -159,9 +161,7 @@ async def test_bad_filters_are_precise_problems(
             assert response.json()["code"] == code, params
 
 
-async def test_secret_values_never_come_back(
-    client: httpx.AsyncClient, owner_db: Database
-) -> None:
+async def test_secret_values_never_come_back(client: httpx.AsyncClient, owner_db: Database) -> None:
     admin = await make_admin(client, owner_db)
     await _entry(
         owner_db,

@@ -101,9 +101,7 @@ async def test_the_database_keeps_the_last_twelve_months(db: Database) -> None:
     recent = months_before(THIS_MONTH, 11)
     with pytest.raises(DBAPIError, match="last twelve months"):
         async with db.transaction() as session:
-            await session.execute(
-                text("SELECT studyhall_audit_log_drop_month(:m)"), {"m": recent}
-            )
+            await session.execute(text("SELECT studyhall_audit_log_drop_month(:m)"), {"m": recent})
 
 
 @pytest.mark.parametrize(
@@ -125,7 +123,7 @@ async def test_the_api_role_cannot_touch_partitions(
         owner_db,
         "INSERT INTO audit_log (action, entity) VALUES ('lesson.edit', 'lesson')",
     )
-    with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
+    with pytest.raises(ProgrammingError, match=r"permission denied|must be owner"):
         async with db.transaction() as session:
             await session.execute(text(statement))
     assert await owner_rows(owner_db, "SELECT action FROM audit_log") == [("lesson.edit",)]

@@ -19,7 +19,6 @@ from studyhall.kit.paging import PageQuery
 router = APIRouter(prefix="/admin/audit-log")
 
 
-
 def _read(entry: AuditEntry) -> AuditEntryRead:
     shown = AuditEntryRead.model_validate(entry)
     return shown.model_copy(update={"diff": redact(entry.diff)})

@@ -35,9 +35,7 @@ class AuditFilter:
 
     def check(self) -> None:
         if self.since is not None and self.until is not None and self.since >= self.until:
-            raise Unprocessable(
-                "`since` must be earlier than `until`.", code="invalid_time_range"
-            )
+            raise Unprocessable("`since` must be earlier than `until`.", code="invalid_time_range")
         if self.entity_id is not None and self.entity is None:
             raise Unprocessable(
                 "`entity_id` needs `entity` too: an id means something only with its type.",
