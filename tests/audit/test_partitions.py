@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -19,10 +20,12 @@ from studyhall.audit.service.partitions import (
     months_before,
     partition_months,
 )
+from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.study.service import get_storage
 from tests.accounts.conftest import owner_exec, owner_rows
+from tests.foundation.test_cli import _studyhall
 from tests.pg import APP_ROLE
 
 THIS_MONTH = month_start(datetime.now(UTC))
@@ -141,3 +144,22 @@ async def test_the_trigger_refuses_a_non_owner_even_with_privileges(
             async with db.transaction() as session:
                 await session.execute(text(statement))
     assert await owner_rows(owner_db, "SELECT action FROM audit_log") == [("a.b",)]
+
+
+async def test_the_cli_archives_like_the_job(
+    database_urls: DatabaseUrls, owner_db: Database, tmp_path: Path
+) -> None:
+    month = months_before(THIS_MONTH, 26)
+    ids = await _entries_in(owner_db, month, 1)
+    env = {
+        "DATABASE_URL": database_urls.owner,
+        "STUDYHALL_APP_DATABASE_URL": database_urls.app,
+        "STUDYHALL_HOME": str(tmp_path / "home"),
+    }
+    first = _studyhall("db", "archive-audit", cwd=tmp_path, **env)
+    assert first.returncode == 0, first.stderr
+    assert f"archived {month:%Y-%m}: 1 entries" in first.stdout
+    again = _studyhall("db", "archive-audit", cwd=tmp_path, **env)
+    assert "no audit log month is past its retention" in again.stdout
+    left = await owner_rows(owner_db, "SELECT id::text FROM audit_log WHERE id = :id", id=ids[0])
+    assert left == []
