@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from studyhall.accounts.cli import create_admin, rotate_keys
 from studyhall.accounts.service import EncryptionKeyError
+from studyhall.audit import service as audit
 from studyhall.billing.cli import rotate_keys as rotate_card_keys
 from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
@@ -34,6 +35,7 @@ from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import DomainError
 from studyhall.kit.logging import configure_logging
+from studyhall.study.service import get_storage
 
 cli = typer.Typer(
     help="Studyhall: backend for AI learning platforms.",
@@ -286,6 +288,30 @@ def db_url() -> None:
         typer.echo(f"{embedded.psql_path()} '{urls.owner}'")
     else:
         typer.echo(f"psql '{make_url(urls.owner).render_as_string(hide_password=True)}'")
+
+
+async def _archive_audit(settings: Settings, url: str) -> list[str]:
+    database = Database.connect(url, settings)
+    try:
+        await audit.ensure_months(database)
+        done = await audit.archive_expired_months(
+            database, get_storage(settings).put, settings.audit_retention_months
+        )
+    finally:
+        await database.dispose()
+    return [f"archived {a.month:%Y-%m}: {a.rows} entries to {a.key}" for a in done]
+
+
+@db_cli.command("archive-audit")
+def db_archive_audit() -> None:
+    """Archive the audit log's months older than STUDYHALL_AUDIT_RETENTION_MONTHS to storage as
+    JSONL and drop their partitions (what the nightly retention job does); safe to run again."""
+    settings = load_settings()
+    urls = connect(settings)
+    migrate_to_head(settings, urls)
+    lines = asyncio.run(_archive_audit(settings, urls.app or urls.owner))
+    for line in lines or ["no audit log month is past its retention"]:
+        typer.echo(line)
 
 
 @cli.command()

