@@ -40,6 +40,13 @@ BY_CODE = {
     "end_before_start": N_("The last day must not be before the first."),
     "not_pending_approval": N_("This booking is not waiting for approval."),
     "approval_expired": N_("The approval window has passed."),
+    "export_not_found": N_("There is nothing here."),
+    "user_not_found": N_("There is nothing here."),
+    "reauthentication_required": N_("Enter your password again to confirm."),
+    "already_suspended": N_("This user is already suspended."),
+    "not_suspended": N_("Only a suspended user can be restored."),
+    "cannot_suspend_self": N_("Admins cannot suspend themselves."),
+    "reason_required": N_("Give a reason for the suspension."),
 }
 
 NOTICES = {
@@ -61,6 +68,14 @@ NOTICES = {
     "time_off_removed": N_("The time off is removed."),
     "approved": N_("The booking is approved; the student is told."),
     "declined": N_("The booking is declined; the student is told and refunded."),
+    "account_deleted": N_(
+        "Your account is deleted and you are signed out everywhere. Its personal data is erased "
+        "after the grace period."
+    ),
+    "user_suspended": N_("The user is suspended; their sessions have ended."),
+    "user_restored": N_("The suspension is lifted."),
+    "tutor_verified": N_("The tutor is verified and listed."),
+    "tutor_rejected": N_("The tutor's verification is refused."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

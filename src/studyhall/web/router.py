@@ -13,9 +13,11 @@ from studyhall.web.deps import csrf_protect, mark_page
 from studyhall.web.pages import (
     account,
     accounts,
+    admin,
     availability,
     consent,
     notifications,
+    privacy,
     site,
     teaching,
     tutoring,
@@ -24,6 +26,8 @@ from studyhall.web.sessions import PendingCookies
 
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
 for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
+    router.include_router(module.router)
+for module in (privacy, admin):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))

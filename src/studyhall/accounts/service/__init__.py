@@ -4,6 +4,7 @@ Grouped by the topic module that holds each rule; inside accounts, modules impor
 directly, never this package.
 """
 
+from studyhall.accounts.service.admin import list_users, restore, set_tutor_verification, suspend
 from studyhall.accounts.service.closures import Closure, ClosureHandler, on_account_closed
 from studyhall.accounts.service.consent import (
     CONSENT_TYPE,
@@ -56,6 +57,7 @@ from studyhall.accounts.service.users import (
     BAD_CREDENTIALS,
     IssuedTokens,
     authenticate,
+    delete_account,
     get_user,
     issue_tokens,
     rotate_refresh_token,
@@ -65,6 +67,11 @@ from studyhall.accounts.service.users import (
 )
 
 __all__ = [
+    "delete_account",
+    "suspend",
+    "set_tutor_verification",
+    "restore",
+    "list_users",
     "ACCESS_TOKEN_TTL",
     "BAD_CREDENTIALS",
     "CONSENT_TYPE",
