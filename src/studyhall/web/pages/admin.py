@@ -40,8 +40,9 @@ async def admin_only(page: MemberPage) -> Visit:
 
 
 AdminPage = Annotated[Visit, Depends(admin_only)]
-Role = Literal["student", "tutor", "admin"]
-Status = Literal["active", "suspended", "deleted"]
+# "" is the search form's "any".
+Role = Literal["", "student", "tutor", "admin"]
+Status = Literal["", "active", "suspended", "deleted"]
 
 
 def _text(form: FormData, name: str) -> str:
@@ -80,16 +81,16 @@ async def admin_users(
     page: AdminPage,
     session: Session,
     q: Annotated[str | None, Query(max_length=254)] = None,
-    role: Role | None = None,
-    status: Status | None = None,
+    role: Role = "",
+    status: Status = "",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     notice_key: Annotated[str | None, Query(alias="notice", max_length=40)] = None,
 ) -> Response:
     """Users newest first, searched by e-mail or name; tutors show their verification."""
     rows, next_cursor = await accounts.list_users(
-        session, q=q or None, role=role, status=status, limit=PAGE_SIZE, cursor=cursor
+        session, q=q or None, role=role or None, status=status or None, limit=PAGE_SIZE, cursor=cursor
     )
-    filters = {"q": q or "", "role": role or "", "status": status or ""}
+    filters = {"q": q or "", "role": role, "status": status}
     more = urlencode({**filters, "cursor": next_cursor}) if next_cursor else None
     return render(
         page,
