@@ -52,7 +52,7 @@ async def test_a_user_exports_their_data_then_deletes_the_account(
 
     await page.goto("/account")
     await page.get_by_role("link", name="Delete my account").click()
-    await expect(page.get_by_text("erased 30 days later")).to_be_visible()
+    await expect(page.get_by_text("before your personal data is erased, in days: 30")).to_be_visible()
     await check_page(page, "account-delete")
     await page.get_by_label("Your password").fill("not my password at all")
     await page.get_by_role("button", name="Delete my account for good").click()
