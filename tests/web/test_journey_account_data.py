@@ -4,7 +4,6 @@ password again (a wrong one is refused and nothing happens); the account cannot 
 
 from __future__ import annotations
 
-import io
 import zipfile
 
 from playwright.async_api import Page, expect
@@ -31,7 +30,7 @@ async def test_a_user_exports_their_data_then_deletes_the_account(
     async with page.expect_download() as started:
         await page.evaluate("url => { window.location.href = url; }", link)
     download = await started.value
-    archive = zipfile.ZipFile(io.BytesIO(open(await download.path(), "rb").read()))
+    archive = zipfile.ZipFile(await download.path())
     users = archive.read("tables/users.json").decode()
     assert EMAIL in users and "password_hash" not in users
 
@@ -52,7 +51,9 @@ async def test_a_user_exports_their_data_then_deletes_the_account(
 
     await page.goto("/account")
     await page.get_by_role("link", name="Delete my account").click()
-    await expect(page.get_by_text("before your personal data is erased, in days: 30")).to_be_visible()
+    await expect(
+        page.get_by_text("before your personal data is erased, in days: 30")
+    ).to_be_visible()
     await check_page(page, "account-delete")
     await page.get_by_label("Your password").fill("not my password at all")
     await page.get_by_role("button", name="Delete my account for good").click()

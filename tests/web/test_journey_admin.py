@@ -8,7 +8,6 @@ from __future__ import annotations
 from playwright.async_api import Browser, Page, expect
 
 from tests.web.browser import WebServer, assert_fits, check_page
-from tests.web.test_journey_tutor import sign_in
 from tests.web.test_journey_visitor import PASSWORD, sign_up
 
 ADMIN = "admin@demo.example.com"

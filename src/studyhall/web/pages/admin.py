@@ -88,7 +88,12 @@ async def admin_users(
 ) -> Response:
     """Users newest first, searched by e-mail or name; tutors show their verification."""
     rows, next_cursor = await accounts.list_users(
-        session, q=q or None, role=role or None, status=status or None, limit=PAGE_SIZE, cursor=cursor
+        session,
+        q=q or None,
+        role=role or None,
+        status=status or None,
+        limit=PAGE_SIZE,
+        cursor=cursor,
     )
     filters = {"q": q or "", "role": role, "status": status}
     more = urlencode({**filters, "cursor": next_cursor}) if next_cursor else None
