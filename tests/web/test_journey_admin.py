@@ -8,6 +8,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, Page, expect
 
 from tests.web.browser import WebServer, assert_fits, check_page
+from tests.web.test_journey_tutor import sign_in
 from tests.web.test_journey_visitor import PASSWORD, sign_up
 
 ADMIN = "admin@demo.example.com"
@@ -86,3 +87,39 @@ async def test_an_admin_suspends_restores_and_verifies(
     await page.set_viewport_size({"width": 360, "height": 740})
     await assert_fits(page, "/admin")
     await check_page(page, "phone-ar-admin-users")
+
+
+async def test_an_admin_sends_a_broadcast_that_students_receive(
+    page: Page, browser: Browser, web_server: WebServer
+) -> None:
+    await sign_in(page, ADMIN)
+    await page.get_by_role("link", name="Administration").click()
+    await page.get_by_role("link", name="Broadcasts").click()
+    await expect(page.get_by_role("heading", name="Broadcasts", exact=True)).to_be_visible()
+    await check_page(page, "admin-broadcasts")
+    await page.get_by_label("Title").fill("Library closed on Friday")
+    await page.get_by_label("Message").fill("The study rooms reopen on Saturday morning.")
+    await page.get_by_label("Send to").select_option("student")
+    await page.get_by_role("button", name="Send the broadcast").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The broadcast is on its way; its progress shows below."
+    )
+    sent = page.get_by_role("listitem").filter(has_text="Library closed on Friday")
+    await expect(sent).to_have_count(1)
+    await expect(sent).to_contain_text("Students")
+    # The batches run on the job queue after the request commits.
+    for _ in range(40):
+        if await sent.get_by_text("finished").count():
+            break
+        await page.wait_for_timeout(500)
+        await page.reload()
+    await expect(sent.get_by_text("finished")).to_be_visible()
+    await page.get_by_role("button", name="العربية").click()
+    await check_page(page, "ar-admin-broadcasts")
+
+    student = await browser.new_context(base_url=web_server.base_url, locale="en-GB")
+    sam = await student.new_page()
+    await sign_in(sam, "sam@demo.example.com")
+    await sam.goto("/notifications")
+    await expect(sam.get_by_text("Library closed on Friday")).to_be_visible()
+    await student.close()

@@ -76,6 +76,7 @@ NOTICES = {
     "user_restored": N_("The suspension is lifted."),
     "tutor_verified": N_("The tutor is verified and listed."),
     "tutor_rejected": N_("The tutor's verification is refused."),
+    "broadcast_started": N_("The broadcast is on its way; its progress shows below."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

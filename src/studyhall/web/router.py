@@ -15,6 +15,7 @@ from studyhall.web.pages import (
     accounts,
     admin,
     availability,
+    broadcasts,
     consent,
     notifications,
     privacy,
@@ -27,7 +28,7 @@ from studyhall.web.sessions import PendingCookies
 router = APIRouter(dependencies=[Depends(mark_page), Depends(csrf_protect)])
 for module in (site, accounts, account, consent, tutoring, teaching, availability, notifications):
     router.include_router(module.router)
-for module in (privacy, admin):
+for module in (privacy, admin, broadcasts):
     router.include_router(module.router)
 
 STATIC_DIR = Path(str(files("studyhall.web") / "static"))
