@@ -84,6 +84,13 @@ BY_CODE = {
     "artifact_type_required": N_("Choose what to make."),
     "rating_required": N_("Choose how well you remembered."),
     "question_required": N_("Write a question first."),
+    "export_not_found": N_("There is nothing here."),
+    "user_not_found": N_("There is nothing here."),
+    "reauthentication_required": N_("Enter your password again to confirm."),
+    "already_suspended": N_("This user is already suspended."),
+    "not_suspended": N_("Only a suspended user can be restored."),
+    "cannot_suspend_self": N_("Admins cannot suspend themselves."),
+    "reason_required": N_("Give a reason for the suspension."),
 }
 
 NOTICES = {
@@ -122,6 +129,15 @@ NOTICES = {
     "google_connected": N_("Google Calendar is connected."),
     "calendar_chosen": N_("Bookings now go to this calendar, and its busy times block your slots."),
     "google_disconnected": N_("Google Calendar is disconnected and its access revoked."),
+    "account_deleted": N_(
+        "Your account is deleted and you are signed out everywhere. Its personal data is erased "
+        "after the grace period."
+    ),
+    "user_suspended": N_("The user is suspended; their sessions have ended."),
+    "user_restored": N_("The suspension is lifted."),
+    "tutor_verified": N_("The tutor is verified and listed."),
+    "tutor_rejected": N_("The tutor's verification is refused."),
+    "broadcast_started": N_("The broadcast is on its way; its progress shows below."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -13,13 +13,16 @@ from studyhall.web.deps import csrf_protect, mark_page
 from studyhall.web.pages import (
     account,
     accounts,
+    admin,
     availability,
+    broadcasts,
     consent,
     courses,
     google_calendar,
     guardian,
     notifications,
     payouts,
+    privacy,
     progress,
     reviews,
     site,
@@ -46,6 +49,9 @@ for module in (
     guardian,
     courses,
     study,
+    privacy,
+    admin,
+    broadcasts,
 ):
     router.include_router(module.router)
 

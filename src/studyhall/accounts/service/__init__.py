@@ -4,6 +4,7 @@ Grouped by the topic module that holds each rule; inside accounts, modules impor
 directly, never this package.
 """
 
+from studyhall.accounts.service.admin import list_users, restore, set_tutor_verification, suspend
 from studyhall.accounts.service.closures import Closure, ClosureHandler, on_account_closed
 from studyhall.accounts.service.consent import (
     CONSENT_TYPE,
@@ -59,6 +60,7 @@ from studyhall.accounts.service.users import (
     BAD_CREDENTIALS,
     IssuedTokens,
     authenticate,
+    delete_account,
     get_user,
     issue_tokens,
     rotate_refresh_token,
@@ -94,6 +96,7 @@ __all__ = [
     "consent_status",
     "decide",
     "decode_access_token",
+    "delete_account",
     "directory",
     "disconnect",
     "ensure_profile",
@@ -106,6 +109,7 @@ __all__ = [
     "issue_tokens",
     "latest",
     "link",
+    "list_users",
     "lock_for_rating",
     "new_key",
     "on_account_closed",
@@ -115,10 +119,13 @@ __all__ = [
     "request_guardian_consent",
     "request_reset",
     "request_verification",
+    "restore",
     "rotate_refresh_token",
     "set_rating",
+    "set_tutor_verification",
     "sign_out",
     "sign_up",
+    "suspend",
     "tokens",
     "tutor_profile",
     "update_me",

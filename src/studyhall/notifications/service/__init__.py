@@ -4,6 +4,8 @@ Notify a person (every channel they allow, quiet hours kept), keep a booking's r
 with the booking, warn of a low credit balance; the web app's inbox and its live bell.
 """
 
+from studyhall.notifications.service.broadcast import latest as latest_broadcasts
+from studyhall.notifications.service.broadcast import start as start_broadcast
 from studyhall.notifications.service.inbox import list_inbox, mark_all_read
 from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
 from studyhall.notifications.service.sending import (
@@ -20,9 +22,11 @@ __all__ = [
     "credit_low",
     "drop_booking_reminders",
     "inbox_events",
+    "latest_broadcasts",
     "list_inbox",
     "mark_all_read",
     "move_booking_reminders",
     "notify",
     "schedule_booking_reminders",
+    "start_broadcast",
 ]
