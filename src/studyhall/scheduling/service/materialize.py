@@ -27,7 +27,9 @@ from studyhall.scheduling.models import (
     TimeOffBlock,
 )
 from studyhall.scheduling.service.slot_plan import (
+    CHUNK_ROWS,
     OfferingInput,
+    Plan,
     RuleInput,
     TutorInput,
     plan_slots,
@@ -63,15 +65,20 @@ _UPSERT = """
                 THEN 'open' ELSE slots.status END)
 """
 
-_CLOSE_STALE = """
-    UPDATE slots s SET status = 'closed'
-    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[]))
-      AND s.start_at >= %(low)s AND s.start_at < %(high)s
+# The open, empty slots of a batch's tutors from now on: the candidates for closing. The tutor
+# index makes this proportional to the batch, whatever the size of the table; the diff against
+# the wanted slots is a set lookup per row in Python, so no plan choice can make it quadratic
+# (an anti-join against unnested arrays ran a nested loop per slot once the table was large).
+_OPEN_EMPTY = """
+    SELECT s.id, s.offering_id, s.start_at FROM slots s
+    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[])) AND s.start_at >= %(low)s
       AND s.status = 'open' AND s.seats_taken = 0
-      AND NOT EXISTS (
-        SELECT 1 FROM unnest(CAST(%(offering_ids)b AS uuid[]), CAST(%(starts)b AS timestamptz[]))
-             AS u(offering_id, start_at)
-        WHERE u.offering_id = s.offering_id AND u.start_at = s.start_at)
+"""
+
+# Re-checks emptiness: a seat taken since the read keeps its slot open.
+_CLOSE = """
+    UPDATE slots SET status = 'closed'
+    WHERE id = ANY(CAST(%(ids)b AS uuid[])) AND status = 'open' AND seats_taken = 0
 """
 
 
@@ -165,22 +172,53 @@ async def materialize_tutors(
     # Expanding rules and cutting slots is CPU work: a worker process keeps it off the
     # event loop, which also serves requests when the worker runs in the API process.
     plan = await run_in_process(plan_slots, inputs, now)
-    upserted = closed = 0
-    # One statement pair per chunk of start times: each binds a few thousand values, so the
-    # binary dumping that runs on the event loop stays short and the loop is given back
-    # while PostgreSQL works.
+    upserted = 0
+    # One upsert per chunk of start times: each binds a few thousand values, so the binary
+    # dumping that runs on the event loop stays short and the loop is given back while
+    # PostgreSQL works.
     for chunk in plan.chunks:
         if chunk.starts:
             upserted += await _execute_binary(session, _UPSERT, plan.upsert_params(chunk))
-        closed += await _execute_binary(session, _CLOSE_STALE, plan.close_params(chunk, tutor_ids))
+    closed = await _close_unwanted(session, plan, tutor_ids, now)
     return Materialized(plan.size, upserted, closed)
+
+
+async def _close_unwanted(
+    session: AsyncSession, plan: Plan, tutor_ids: list[uuid.UUID], now: datetime
+) -> int:
+    """Close the batch's open empty slots from ``now`` on that the plan no longer wants."""
+    wanted = plan.keys()
+    candidates = await _fetch_binary(session, _OPEN_EMPTY, {"tutor_ids": tutor_ids, "low": now})
+    stale = [
+        slot_id for slot_id, offering_id, start in candidates if (offering_id, start) not in wanted
+    ]
+    closed = 0
+    for first in range(0, len(stale), CHUNK_ROWS):
+        ids = stale[first : first + CHUNK_ROWS]
+        closed += await _execute_binary(session, _CLOSE, {"ids": ids})
+    return closed
+
+
+async def _fetch_binary(
+    session: AsyncSession, sql: str, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` run on the session's own connection (same transaction)."""
+    driver = await _driver(session)
+    async with driver.cursor() as cursor:
+        await cursor.execute(sql.encode(), params)
+        return await cursor.fetchall()
+
+
+async def _driver(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    return driver
 
 
 async def _execute_binary(session: AsyncSession, sql: str, params: dict[str, Any]) -> int:
     """Run ``sql`` on the session's own connection (same transaction); returns the rowcount."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    driver = await _driver(session)
     async with driver.cursor() as cursor:
         await cursor.execute(sql.encode(), params)
         return cursor.rowcount

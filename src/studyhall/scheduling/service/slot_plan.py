@@ -76,8 +76,7 @@ class Chunk:
 
 @dataclass
 class Plan:
-    """Chunks tiling [now, END_OF_TIME): closing a chunk's range minus its slots closes
-    exactly the slots wanted nowhere, because slots with one start share a chunk."""
+    """Chunks tiling [now, END_OF_TIME), one upsert each; slots with one start share a chunk."""
 
     ids: list[uuid.UUID]
     chunks: list[Chunk]
@@ -92,13 +91,12 @@ class Plan:
             "capacities": chunk.capacities,
         }
 
-    def close_params(self, chunk: Chunk, tutor_ids: list[uuid.UUID]) -> dict[str, Any]:
+    def keys(self) -> set[tuple[uuid.UUID, datetime]]:
+        """Every wanted slot as (offering, start): what closing stale slots checks against."""
         return {
-            "tutor_ids": tutor_ids,
-            "offering_ids": [self.ids[i] for i in chunk.offerings],
-            "starts": chunk.starts,
-            "low": chunk.low,
-            "high": chunk.high,
+            (self.ids[offering], start)
+            for chunk in self.chunks
+            for offering, start in zip(chunk.offerings, chunk.starts, strict=True)
         }
 
     @property
