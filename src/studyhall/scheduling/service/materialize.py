@@ -27,9 +27,7 @@ from studyhall.scheduling.models import (
     TimeOffBlock,
 )
 from studyhall.scheduling.service.slot_plan import (
-    CHUNK_ROWS,
     OfferingInput,
-    Plan,
     RuleInput,
     TutorInput,
     plan_slots,
@@ -65,20 +63,21 @@ _UPSERT = """
                 THEN 'open' ELSE slots.status END)
 """
 
-# The open, empty slots of a batch's tutors from now on: the candidates for closing. The tutor
-# index makes this proportional to the batch, whatever the size of the table; the diff against
-# the wanted slots is a set lookup per row in Python, so no plan choice can make it quadratic
-# (an anti-join against unnested arrays ran a nested loop per slot once the table was large).
-_OPEN_EMPTY = """
-    SELECT s.id, s.offering_id, s.start_at FROM slots s
-    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[])) AND s.start_at >= %(low)s
+# Closes the batch's open empty slots in a chunk's range that the chunk does not want. NOT IN
+# over a subquery is run as a hashed subplan (the wanted pairs are a few thousand, well inside
+# work_mem) whatever the row estimates, so the cost is one probe per slot; the NOT EXISTS
+# anti-join it replaces could be planned as a nested loop rescanning the unnested arrays for
+# every slot, which outlived the statement timeout at 10,000 tutors. No value here is NULL, so
+# NOT IN means what it says.
+_CLOSE_STALE = """
+    UPDATE slots s SET status = 'closed'
+    WHERE s.tutor_id = ANY(CAST(%(tutor_ids)b AS uuid[]))
+      AND s.start_at >= %(low)s AND s.start_at < %(high)s
       AND s.status = 'open' AND s.seats_taken = 0
-"""
-
-# Re-checks emptiness: a seat taken since the read keeps its slot open.
-_CLOSE = """
-    UPDATE slots SET status = 'closed'
-    WHERE id = ANY(CAST(%(ids)b AS uuid[])) AND status = 'open' AND seats_taken = 0
+      AND (s.offering_id, s.start_at) NOT IN (
+        SELECT u.offering_id, u.start_at
+        FROM unnest(CAST(%(offering_ids)b AS uuid[]), CAST(%(starts)b AS timestamptz[]))
+             AS u(offering_id, start_at))
 """
 
 
@@ -172,41 +171,15 @@ async def materialize_tutors(
     # Expanding rules and cutting slots is CPU work: a worker process keeps it off the
     # event loop, which also serves requests when the worker runs in the API process.
     plan = await run_in_process(plan_slots, inputs, now)
-    upserted = 0
-    # One upsert per chunk of start times: each binds a few thousand values, so the binary
-    # dumping that runs on the event loop stays short and the loop is given back while
-    # PostgreSQL works.
+    upserted = closed = 0
+    # One statement pair per chunk of start times: each binds a few thousand values, so the
+    # binary dumping that runs on the event loop stays short and the loop is given back
+    # while PostgreSQL works.
     for chunk in plan.chunks:
         if chunk.starts:
             upserted += await _execute_binary(session, _UPSERT, plan.upsert_params(chunk))
-    closed = await _close_unwanted(session, plan, tutor_ids, now)
+        closed += await _execute_binary(session, _CLOSE_STALE, plan.close_params(chunk, tutor_ids))
     return Materialized(plan.size, upserted, closed)
-
-
-async def _close_unwanted(
-    session: AsyncSession, plan: Plan, tutor_ids: list[uuid.UUID], now: datetime
-) -> int:
-    """Close the batch's open empty slots from ``now`` on that the plan no longer wants."""
-    wanted = plan.keys()
-    candidates = await _fetch_binary(session, _OPEN_EMPTY, {"tutor_ids": tutor_ids, "low": now})
-    stale = [
-        slot_id for slot_id, offering_id, start in candidates if (offering_id, start) not in wanted
-    ]
-    closed = 0
-    for first in range(0, len(stale), CHUNK_ROWS):
-        ids = stale[first : first + CHUNK_ROWS]
-        closed += await _execute_binary(session, _CLOSE, {"ids": ids})
-    return closed
-
-
-async def _fetch_binary(
-    session: AsyncSession, sql: str, params: dict[str, Any]
-) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` run on the session's own connection (same transaction)."""
-    driver = await _driver(session)
-    async with driver.cursor() as cursor:
-        await cursor.execute(sql.encode(), params)
-        return await cursor.fetchall()
 
 
 async def _driver(session: AsyncSession) -> psycopg.AsyncConnection[Any]:

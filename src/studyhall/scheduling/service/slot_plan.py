@@ -76,7 +76,8 @@ class Chunk:
 
 @dataclass
 class Plan:
-    """Chunks tiling [now, END_OF_TIME), one upsert each; slots with one start share a chunk."""
+    """Chunks tiling [now, END_OF_TIME): closing a chunk's range minus its slots closes
+    exactly the slots wanted nowhere, because slots with one start share a chunk."""
 
     ids: list[uuid.UUID]
     chunks: list[Chunk]
@@ -91,12 +92,13 @@ class Plan:
             "capacities": chunk.capacities,
         }
 
-    def keys(self) -> set[tuple[uuid.UUID, datetime]]:
-        """Every wanted slot as (offering, start): what closing stale slots checks against."""
+    def close_params(self, chunk: Chunk, tutor_ids: list[uuid.UUID]) -> dict[str, Any]:
         return {
-            (self.ids[offering], start)
-            for chunk in self.chunks
-            for offering, start in zip(chunk.offerings, chunk.starts, strict=True)
+            "tutor_ids": tutor_ids,
+            "offering_ids": [self.ids[i] for i in chunk.offerings],
+            "starts": chunk.starts,
+            "low": chunk.low,
+            "high": chunk.high,
         }
 
     @property
