@@ -6,7 +6,10 @@ Builds its own data in a throwaway embedded PostgreSQL (tuned like the test clus
 with a weekly rule (Mon/Wed/Fri 09:00-12:00 local) spread over 50 IANA zones and a 90-day
 horizon. Measures
 
-* materialization: every tutor's slots made by the real service, ``--workers`` at a time;
+* materialization: every tutor's slots made by the real service in batches of ``--batch`` tutors
+  (one transaction each, ``--workers`` at a time), once into an empty table and once more as the
+  daily roll over the full table (per-tutor ms, slowest batch), beside the close statement the
+  roll used before, issued directly for one batch (``--roll-only`` stops here);
 * listing: GET /api/v1/slots for one tutor over 30 days, p50/p95/p99 over ``--listings`` calls;
 * booking: POST /api/v1/bookings on distinct slots from ``--clients`` concurrent clients, next to
   the same SQL transaction (tutor lock, hold expiry, seat update, booking insert, audit row, job
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -160,20 +164,92 @@ def seed(owner_url: str, tutors: int, students: int) -> None:
 
 async def materialize_all(
     database: Database, tutor_ids: list[uuid.UUID], workers: int, batch: int
-) -> float:
-    """What the daily roll does: batches of tutors, ``workers`` batches at a time."""
+) -> dict[str, float]:
+    """What the daily roll does: batches of tutors, each its own transaction, ``workers``
+    batches at a time. Returns the wall time and the slowest batch."""
     now = datetime.now(UTC)
     pending = [tutor_ids[i : i + batch] for i in range(0, len(tutor_ids), batch)]
+    slowest = 0.0
 
     async def worker() -> None:
+        nonlocal slowest
         while pending:
             chunk = pending.pop()
+            began = time.perf_counter()
             async with database.transaction() as session:
                 await materialize_tutors(session, chunk, now)
+            slowest = max(slowest, time.perf_counter() - began)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return {
+        "s": round(seconds, 2),
+        "per_tutor_ms": round(seconds * 1000 / max(len(tutor_ids), 1), 3),
+        "slowest_batch_s": round(slowest, 2),
+    }
+
+
+# The close of stale slots the roll used before: an anti-join of the batch's slots against the
+# wanted (offering, start) pairs as unnested arrays. Issued directly for one batch and one chunk
+# of 2,000 wanted starts, under a bounded statement timeout, as the baseline.
+OLD_CLOSE_STALE = """
+    UPDATE slots s SET status = 'closed'
+    WHERE s.tutor_id = ANY(%(tutor_ids)s::uuid[])
+      AND s.start_at >= %(low)s AND s.start_at < %(high)s
+      AND s.status = 'open' AND s.seats_taken = 0
+      AND NOT EXISTS (
+        SELECT 1 FROM unnest(%(offering_ids)s::uuid[], %(starts)s::timestamptz[])
+             AS u(offering_id, start_at)
+        WHERE u.offering_id = s.offering_id AND u.start_at = s.start_at)
+"""
+
+
+def old_close_one_batch(owner_url: str, tutor_ids: list[uuid.UUID], timeout_s: int) -> Any:
+    """Milliseconds of the old statement for the first batch's first 2,000 slots (rolled back:
+    it changes nothing), or "timeout" when it outlives ``timeout_s``."""
+    with psycopg.connect(owner_url) as conn:
+        wanted = conn.execute(
+            "SELECT offering_id, start_at FROM slots WHERE tutor_id = ANY(%(t)s) "
+            "ORDER BY start_at LIMIT 2000",
+            {"t": tutor_ids},
+        ).fetchall()
+        params = {
+            "tutor_ids": tutor_ids,
+            "offering_ids": [row[0] for row in wanted],
+            "starts": [row[1] for row in wanted],
+            "low": wanted[0][1],
+            "high": wanted[-1][1],
+        }
+        conn.execute(f"SET statement_timeout = '{timeout_s}s'")
+        began = time.perf_counter()
+        try:
+            conn.execute(OLD_CLOSE_STALE, params)
+        except psycopg.errors.QueryCanceled:
+            return f"timeout after {timeout_s} s"
+        finally:
+            conn.rollback()
+        return round((time.perf_counter() - began) * 1000, 1)
+
+
+async def roll_figures(
+    database: Database, owner_url: str, tutor_ids: list[uuid.UUID], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The first materialization (empty table), then the daily roll over the full table, then
+    the old close statement for one batch as the baseline."""
+    first = await materialize_all(database, tutor_ids, args.workers, args.batch)
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("ANALYZE slots")
+    again = await materialize_all(database, tutor_ids, args.workers, args.batch)
+    return {
+        "roll_batch_tutors": args.batch,
+        "statement_timeout_s": 60,
+        "materialize_first": first,
+        "roll_daily": again,
+        "baseline_old_close_one_batch_ms": old_close_one_batch(
+            owner_url, tutor_ids[: args.batch], args.baseline_timeout
+        ),
+    }
 
 
 async def time_listings(http: httpx.AsyncClient, tutor_id: uuid.UUID, calls: int) -> list[float]:
@@ -315,13 +391,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             student_ids = list(
                 (await session.scalars(text("SELECT id FROM users WHERE role = 'student'"))).all()
             )
-        seconds = await materialize_all(database, tutor_ids, args.workers, args.batch)
+        figures["roll"] = await roll_figures(database, cluster.owner_url, tutor_ids, args)
         async with database.transaction() as session:
             slot_count = await session.scalar(text("SELECT count(*) FROM slots"))
-        figures["materialize_s"] = round(seconds, 2)
         figures["slots"] = slot_count
-        figures["materialize_slots_per_s"] = round((slot_count or 0) / seconds)
-        figures["materialize_tutors_per_s"] = round(len(tutor_ids) / seconds, 1)
+        figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        if args.roll_only:
+            return figures
+        figures["materialize_s"] = figures["roll"]["materialize_first"]["s"]
+        figures["materialize_slots_per_s"] = round((slot_count or 0) / figures["materialize_s"])
         app = create_app(settings, database)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
@@ -417,6 +495,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--bookings", type=int, default=3000)
     parser.add_argument("--listings", type=int, default=300)
+    parser.add_argument("--roll-only", action="store_true", help="only the materialization")
+    parser.add_argument("--baseline-timeout", type=int, default=20)
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

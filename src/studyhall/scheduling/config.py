@@ -25,6 +25,9 @@ class SchedulingSettings(BaseSettings):
     # Verification is what lets a tutor sell; a small deployment that vets its tutors another
     # way may let unverified (pending) tutors sell too. Rejected tutors never sell.
     sell_unverified_tutors: bool = False
+    # Tutors per job of the daily roll: each batch is its own job and transaction, so a failed
+    # batch is retried alone and no transaction holds slot rows for long.
+    roll_batch_tutors: int = Field(default=200, ge=1, le=2000)
     # How long a student may change a review after writing it; then it is frozen.
     review_edit_window_hours: int = Field(default=72, ge=0, le=24 * 90)
     # Where a booking meets when the tutor has no standing meeting link of their own: each booking

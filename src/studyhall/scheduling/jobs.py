@@ -14,6 +14,7 @@ from studyhall.accounts.models import OAuthAccount, User
 from studyhall.audit import service as audit
 from studyhall.db.rls import cross_users
 from studyhall.jobs import backoff, enqueue, queue, runtime
+from studyhall.scheduling.config import scheduling_settings
 from studyhall.scheduling.google import accounts as google_accounts
 from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.google import calendar_sync as google_calendar
@@ -60,13 +61,14 @@ async def materialize_tutor_batch(tutor_ids: list[str]) -> None:
         await materialize_tutors(session, [uuid.UUID(t) for t in tutor_ids], utcnow())
 
 
-ROLL_BATCH = 200
-
-
 @queue.periodic(cron="23 2 * * *")
 @queue.task(name="studyhall.scheduling.roll_horizon", queue="maintenance")
 async def roll_horizon(timestamp: int) -> None:
-    """Once a day every tutor with rules gets one more day of slots, in batches of tutors."""
+    """Once a day every tutor with rules gets one more day of slots, in batches of tutors.
+
+    This job only lists the tutors and defers one job per batch: each batch commits on its
+    own, so the roll resumes where it failed and never holds slot rows for long."""
+    size = scheduling_settings().roll_batch_tutors
     async with runtime().database.transaction() as session:
         tutors = (
             await session.scalars(
@@ -76,8 +78,8 @@ async def roll_horizon(timestamp: int) -> None:
                 .order_by(AvailabilityRuleRow.tutor_id)
             )
         ).all()
-        for start in range(0, len(tutors), ROLL_BATCH):
-            batch = [str(t) for t in tutors[start : start + ROLL_BATCH]]
+        for start in range(0, len(tutors), size):
+            batch = [str(t) for t in tutors[start : start + size]]
             await enqueue(session, materialize_tutor_batch, tutor_ids=batch)
 
 
