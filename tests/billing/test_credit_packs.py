@@ -48,8 +48,9 @@ async def test_buying_a_pack_with_the_manual_provider_credits_the_buyer(
         "USD",
         "manual",
     )
-    credits = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
-    assert credits["balance"] == 120
+    balance = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
+    credits = (await client.get("/api/v1/billing/credits/entries", headers=student.headers)).json()
+    assert balance["balance"] == 120
     assert [(e["seq"], e["delta"], e["reason"], e["balance_after"]) for e in credits["items"]] == [
         (1, 120, "purchase", 120)
     ]
@@ -182,7 +183,7 @@ async def test_partial_then_full_refund_takes_back_the_refunded_share(
     assert await ledger_consistent(db, student.id) == (0, 0)
     again = await client.post(url, json={}, headers=admin.with_key())
     assert (again.status_code, again.json()["code"]) == (409, "already_refunded")
-    entries = (await client.get("/api/v1/billing/credits", headers=student.headers)).json()
+    entries = (await client.get("/api/v1/billing/credits/entries", headers=student.headers)).json()
     assert [(e["delta"], e["reason"]) for e in reversed(entries["items"])] == [
         (100, "purchase"),
         (-25, "refund"),

@@ -49,9 +49,11 @@ async def test_concurrent_redeliveries_store_one_event_and_one_job(
 async def test_the_openapi_document_lists_the_billing_routes(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     billing = sorted(path for path in document["paths"] if path.startswith("/api/v1/billing"))
-    assert len(billing) == 29
+    assert len(billing) == 32
     assert "/api/v1/billing/admin/webhook-events" in billing
     assert "/api/v1/billing/payouts" in billing
+    # A balance is one object; the ledger and the statements behind it are pages of their own.
+    assert {"/api/v1/billing/credits/entries", "/api/v1/billing/payouts/balance"} <= set(billing)
     purchase = document["paths"]["/api/v1/billing/credit-packs/{pack_id}/purchase"]["post"]
     assert {p["name"] for p in purchase["parameters"]} == {"pack_id", "idempotency-key"}
 
