@@ -91,5 +91,8 @@ async def check(url: str, *, production: bool) -> None:
         raise Unprocessable(
             f"This webhook URL is refused: {exc}.",
             code="webhook_url_refused",
-            errors=[{"field": "body.url", "message": str(exc), "type": "webhook_url_refused"}],
+            field="url",
+            errors=[
+                {"in": "body", "field": "url", "message": str(exc), "type": "webhook_url_refused"}
+            ],
         ) from exc
