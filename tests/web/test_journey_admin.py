@@ -19,7 +19,7 @@ async def test_an_admin_suspends_restores_and_verifies(
 ) -> None:
     student = await browser.new_context(base_url=web_server.base_url, locale="en-GB")
     learner = await student.new_page()
-    await sign_up(learner, "Omar Learner", "omar@example.com")
+    await sign_up(learner, "Omar Learner", "omar.learner@example.com")
     await expect(learner.get_by_role("heading", name="Welcome, Omar Learner")).to_be_visible()
     await learner.goto("/admin")
     await expect(learner.get_by_text("not available to your kind of account")).to_be_visible()
@@ -56,7 +56,7 @@ async def test_an_admin_suspends_restores_and_verifies(
     await expect(learner.get_by_role("heading", name="Sign in")).to_be_visible()
     await omar.get_by_role("button", name="Lift the suspension").click()
     await expect(page.get_by_role("status")).to_have_text("The suspension is lifted.")
-    await learner.get_by_label("Email").fill("omar@example.com")
+    await learner.get_by_label("Email").fill("omar.learner@example.com")
     await learner.get_by_label("Password").fill(PASSWORD)
     await learner.get_by_role("button", name="Sign in").click()
     await expect(learner.get_by_role("heading", name="Welcome, Omar Learner")).to_be_visible()

@@ -42,7 +42,7 @@ async def make(page: Page, what: str) -> None:
 async def test_a_student_uploads_notes_reads_a_summary_reviews_cards_takes_a_quiz_and_asks(
     page: Page,
 ) -> None:
-    await sign_up(page, "Mona Saleh", "mona@example.com")
+    await sign_up(page, "Mona Saleh", "mona.saleh@example.com")
     await upload_notes(page)
     await expect(page.get_by_text("2 pages")).to_be_visible()
     await check_page(page, "study-material")
@@ -104,7 +104,7 @@ async def test_a_student_uploads_notes_reads_a_summary_reviews_cards_takes_a_qui
 
 
 async def test_the_study_pages_read_in_arabic_and_fit_a_phone(page: Page) -> None:
-    await sign_up(page, "Yara Nabil", "yara@example.com")
+    await sign_up(page, "Yara Nabil", "yara.nabil@example.com")
     await upload_notes(page)
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.get_by_role("button", name="العربية").click()
