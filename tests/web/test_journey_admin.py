@@ -41,7 +41,7 @@ async def test_an_admin_suspends_restores_and_verifies(
     await expect(page.get_by_role("heading", name="Users")).to_be_visible()
     await check_page(page, "admin-users")
 
-    await page.get_by_label("Email or name").fill("omar@")
+    await page.get_by_label("Email or name").fill("omar.learner@")
     await page.get_by_role("button", name="Search").click()
     omar = page.get_by_role("article", name="Omar Learner")
     await expect(omar).to_have_count(1)
@@ -51,7 +51,7 @@ async def test_an_admin_suspends_restores_and_verifies(
         "The user is suspended; their sessions have ended."
     )
     await expect(omar.get_by_text("suspended", exact=True)).to_be_visible()
-    await expect(page.get_by_label("Email or name")).to_have_value("omar@")
+    await expect(page.get_by_label("Email or name")).to_have_value("omar.learner@")
     await learner.goto("/home")
     await expect(learner.get_by_role("heading", name="Sign in")).to_be_visible()
     await omar.get_by_role("button", name="Lift the suspension").click()
