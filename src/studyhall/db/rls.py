@@ -10,6 +10,8 @@ both halves is two units of work.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends
@@ -17,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.db.deps import SESSION
+from studyhall.db.engine import Database
 
-__all__ = ["SystemSession", "cross_users"]
+__all__ = ["SystemSession", "cross_users", "cross_users_transaction"]
 
 _CROSS_USERS = text("SELECT set_config('app.bypass_rls', 'on', true)")
 
@@ -26,6 +29,14 @@ _CROSS_USERS = text("SELECT set_config('app.bypass_rls', 'on', true)")
 async def cross_users(session: AsyncSession) -> None:
     """Declare that this transaction acts across users (jobs, admins, settlement)."""
     await session.execute(_CROSS_USERS)
+
+
+@asynccontextmanager
+async def cross_users_transaction(database: Database) -> AsyncIterator[AsyncSession]:
+    """A short transaction of a job step that acts across users from its first statement."""
+    async with database.transaction() as session:
+        await cross_users(session)
+        yield session
 
 
 async def _system_session(session: AsyncSession = SESSION) -> AsyncSession:

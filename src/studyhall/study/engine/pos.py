@@ -18,7 +18,9 @@ import importlib.util
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -84,8 +86,27 @@ def _model() -> _Model | None:
     return _Model(raw["weights"], raw["tagdict"], tuple(sorted(raw["classes"])))
 
 
+# Set by ``rules_only``: the fallback rules run as if the tagger were not installed.
+_rules_only: ContextVar[bool] = ContextVar("studyhall_pos_rules_only", default=False)
+
+
+@contextmanager
+def rules_only() -> Iterator[None]:
+    """Tag with the case and stopword rules alone inside the block, as an install without the
+    tagger does: the benchmark measures what the tagger adds this way."""
+    token = _rules_only.set(True)
+    try:
+        yield
+    finally:
+        _rules_only.reset(token)
+
+
+def _tagger() -> _Model | None:
+    return None if _rules_only.get() else _model()
+
+
 def available() -> bool:
-    return _model() is not None
+    return _tagger() is not None
 
 
 def _features(index: int, word: str, context: Sequence[str], prev: str, prev2: str) -> list[str]:
@@ -200,7 +221,7 @@ def leans_verb(word: str) -> bool:
 
     A small tagger often reads such a word after a noun as one more noun ("mitochondria
     produce ATP"); a phrase holding one is not trusted as a term."""
-    model = _model()
+    model = _tagger()
     if model is None:
         return bool(_VERB_ENDING.search(word.lower()))
     return model.verbal(word)
@@ -209,7 +230,7 @@ def leans_verb(word: str) -> bool:
 def common_noun(word: str) -> bool:
     """Whether a capitalised word is, out of context, an ordinary word ("Food" opening a
     sentence) rather than a name ("Ethiopia")."""
-    model = _model()
+    model = _tagger()
     if model is None:
         return word.lower() in STOPWORDS
     row = model.weights.get(f"w {word.lower()}")
@@ -221,7 +242,7 @@ def common_noun(word: str) -> bool:
 
 def tag(sentence: str) -> list[Token]:
     """Tokens of one sentence with their tags."""
-    model = _model()
+    model = _tagger()
     matches = list(_TOKEN.finditer(sentence))
     words = [m.group() for m in matches]
     if model is None:

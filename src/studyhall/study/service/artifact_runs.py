@@ -10,8 +10,7 @@ to its author. No model is called inside a transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.db.rls import cross_users
+from studyhall.db.rls import cross_users_transaction
 from studyhall.notifications import service as notifications
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.models import (
@@ -40,14 +39,6 @@ from studyhall.study.service.retrieval import RetrievedChunk, scope
 
 # How much of a material one artifact reads: enough for a chapter, bounded for the model context.
 CONTEXT_TOKENS = 6000
-
-
-@asynccontextmanager
-async def _system_transaction(database: Database) -> AsyncIterator[AsyncSession]:
-    """One step of the job: its own transaction, across users from its first statement."""
-    async with database.transaction() as session:
-        await cross_users(session)
-        yield session
 
 
 async def _sources(session: AsyncSession, artifact: AiArtifact) -> list[uuid.UUID] | str:
@@ -96,7 +87,7 @@ async def _passages(session: AsyncSession, material_ids: Sequence[uuid.UUID]) ->
 
 async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) -> str:
     """Generate, store, settle the quota; any failure leaves a ``failed`` artifact."""
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         artifact = await session.scalar(
             select(AiArtifact).where(AiArtifact.id == artifact_id).with_for_update()
         )
@@ -121,13 +112,13 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
             max_tokens=settings.llm_max_output_tokens,
         )
     except GenerationError as exc:
-        async with _system_transaction(database) as session:
+        async with cross_users_transaction(database) as session:
             artifact = await _locked(session, artifact_id)
             await _fail(session, artifact, str(exc))
             if reservation_id:
                 await quota.release(session, reservation_id)
         return "failed"
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         artifact = await _locked(session, artifact_id)
         if artifact.status != "processing":
             return artifact.status
@@ -237,7 +228,7 @@ async def _materialize(session: AsyncSession, artifact: AiArtifact) -> None:
 
 async def fail_unexpected(database: Database, artifact_id: uuid.UUID, error: Exception) -> None:
     """A bug must not leave an artifact ``processing`` forever nor keep its tokens reserved."""
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         await session.execute(
             update(AiArtifact)
             .where(AiArtifact.id == artifact_id, AiArtifact.status.in_(("pending", "processing")))

@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.audit import service as audit
 from studyhall.config import Settings
 from studyhall.db.engine import Database
-from studyhall.db.rls import cross_users
+from studyhall.db.rls import cross_users_transaction
 from studyhall.study.engine.chunk import Chunk, chunk_blocks
 from studyhall.study.engine.extract import ExtractionError, extract_blocks
 from studyhall.study.models import Material, MaterialChunk
@@ -34,14 +32,6 @@ from studyhall.study.service.retrieval import index_lexemes, pad_vector
 log = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
-
-
-@asynccontextmanager
-async def _system_transaction(database: Database) -> AsyncIterator[AsyncSession]:
-    """One step of the job: its own transaction, across users from its first statement."""
-    async with database.transaction() as session:
-        await cross_users(session)
-        yield session
 
 
 async def fail_unexpected(database: Database, material_id: uuid.UUID, error: Exception) -> None:
@@ -61,7 +51,7 @@ async def fail_unexpected(database: Database, material_id: uuid.UUID, error: Exc
 async def _set_status(
     database: Database, material_id: uuid.UUID, status: str, **values: Any
 ) -> None:
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         await session.execute(
             update(Material)
             .where(Material.id == material_id)
@@ -85,7 +75,7 @@ def _extract(data: bytes, file_name: str, limit: int) -> tuple[list[Chunk], int 
 
 async def process(database: Database, settings: Settings, material_id: uuid.UUID) -> str:
     """Extract, chunk and store; every failure ends as ``failed`` with a readable message."""
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         material = await session.scalar(
             select(Material).where(Material.id == material_id).with_for_update(skip_locked=True)
         )
@@ -130,7 +120,7 @@ async def _store_chunks(
     chunks: Sequence[Chunk],
     pages: int | None,
 ) -> None:
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         # A retried job starts over: the material's chunks are replaced, never duplicated.
         await session.execute(delete(MaterialChunk).where(MaterialChunk.material_id == material_id))
         if chunks:
@@ -175,7 +165,7 @@ async def _embed(
     client = embedding_client(settings)
     if client is None:
         return
-    async with _system_transaction(database) as session:
+    async with cross_users_transaction(database) as session:
         rows = (
             await session.execute(
                 select(MaterialChunk.id, MaterialChunk.chunk_text)
@@ -192,7 +182,7 @@ async def _embed(
             log.warning(
                 "embedding failed", extra={"material_id": str(material_id), "error": str(exc)}
             )
-            async with _system_transaction(database) as session:
+            async with cross_users_transaction(database) as session:
                 await quota.record_usage(
                     session,
                     owner,
@@ -204,7 +194,7 @@ async def _embed(
                     metadata={"material_id": str(material_id), "error": str(exc)[:500]},
                 )
             return
-        async with _system_transaction(database) as session:
+        async with cross_users_transaction(database) as session:
             for (chunk_id, _), vector in zip(batch, vectors, strict=True):
                 await session.execute(
                     update(MaterialChunk)
