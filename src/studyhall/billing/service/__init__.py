@@ -14,9 +14,7 @@ import their siblings directly.
 
 from __future__ import annotations
 
-# Importing these modules registers billing's own payment purposes (credit packs, subscriptions).
 from studyhall.billing.schemas import PaymentStarted, PurchaseBody
-from studyhall.billing.service import credit_packs, subscriptions  # noqa: F401
 from studyhall.billing.service.buying import IdempotencyKey, Intent, once, pay_once, started
 from studyhall.billing.service.checkout import choose_provider
 from studyhall.billing.service.checkout import prepare as prepare_payment

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing.models import CreditLedgerEntry, CreditPack, Payment
-from studyhall.billing.service import checkout, expiry, ledger, purposes
+from studyhall.billing.service import checkout, expiry, ledger
 from studyhall.kit.errors import Conflict, NotFound
 from studyhall.kit.paging import PageRequest, after
 
@@ -134,7 +134,7 @@ async def _credits_to_remove(session: AsyncSession, payment: Payment, refunded_c
     return max(0, target - int(removed or 0))
 
 
-async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
+async def on_payment_succeeded(session: AsyncSession, payment: Payment) -> None:
     await ledger.lock_balance(session, payment.user_id)
     if await _purchased_credits(session, payment):
         return
@@ -151,7 +151,7 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
     )
 
 
-async def _before_refund(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
+async def before_payment_refund(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
     balance, _ = await ledger.lock_balance(session, payment.user_id)
     needed = await _credits_to_remove(
         session, payment, payment.amount_refunded_cents + amount_cents
@@ -165,7 +165,7 @@ async def _before_refund(session: AsyncSession, payment: Payment, amount_cents: 
         )
 
 
-async def _on_refunded(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
+async def on_payment_refunded(session: AsyncSession, payment: Payment, amount_cents: int) -> None:
     balance, _ = await ledger.lock_balance(session, payment.user_id)
     # A refund made at the provider cannot be refused; take back what is left unspent.
     take = min(await _credits_to_remove(session, payment, payment.amount_refunded_cents), balance)
@@ -178,14 +178,3 @@ async def _on_refunded(session: AsyncSession, payment: Payment, amount_cents: in
             source=ledger.Source(payment_id=payment.id),
             note=f"refund of {amount_cents} {payment.currency}",
         )
-
-
-purposes.register(
-    purposes.Purpose(
-        PURPOSE,
-        "credit_pack",
-        on_succeeded=_on_succeeded,
-        on_refunded=_on_refunded,
-        before_refund=_before_refund,
-    )
-)

@@ -32,7 +32,6 @@ from studyhall.billing.models import (
 from studyhall.billing.service import (
     checkout,
     payments,
-    purposes,
     saved_cards,
     subscriptions_stripe,
 )
@@ -339,7 +338,7 @@ async def _lock(session: AsyncSession, subscription_id: uuid.UUID) -> Subscripti
     return subscription
 
 
-async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
+async def on_payment_succeeded(session: AsyncSession, payment: Payment) -> None:
     subscription = await _lock(session, payment.purpose_id)
     if subscription.status == "canceled":
         return
@@ -367,7 +366,7 @@ async def _on_succeeded(session: AsyncSession, payment: Payment) -> None:
     await grant_period_credits(session, subscription, plan, start)
 
 
-async def _on_failed(session: AsyncSession, payment: Payment) -> None:
+async def on_payment_failed(session: AsyncSession, payment: Payment) -> None:
     subscription = await _lock(session, payment.purpose_id)
     if subscription.status in ("active", "trial") and _period_over(subscription, datetime.now(UTC)):
         subscription.status = "past_due"
@@ -520,8 +519,3 @@ async def _charge_saved_card(session: AsyncSession, subscription: Subscription) 
     )
     await schedule_reconciliation(session, payment_id)
     return True
-
-
-purposes.register(
-    purposes.Purpose(PURPOSE, "subscription", on_succeeded=_on_succeeded, on_failed=_on_failed)
-)
