@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import re
 import uuid
 from collections.abc import Iterator
@@ -11,7 +13,9 @@ import httpx
 import icalendar
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import text
 
+from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.scheduling.config import SchedulingSettings, scheduling_settings
 from tests.scheduling.conftest import (
@@ -204,3 +208,63 @@ async def test_the_confirmation_email_carries_the_meet_link_once_meet_replaced_t
         (meet, False),
         (meet, True),
     ]
+
+
+async def test_reminders_written_before_meet_arrived_go_out_with_the_meet_link(
+    client: httpx.AsyncClient,
+    owner_db: Database,
+    settings: Settings,
+    market: MarketFactory,
+    google: FakeGoogle,  # noqa: F811
+) -> None:
+    m = await market(rule=MORNING)
+    student = await sign_up(client, name="Sam")
+    _connect({m.tutor.id: "tutor-token"})
+    booking = (await book(client, student, m.open_slots[0]["id"])).json()
+    jitsi = booking["join_link"]
+    assert JITSI.match(jitsi)
+    # The reminders are written with the booking's first link, before Google answers.
+    written = await rows(
+        owner_db,
+        "SELECT payload FROM notifications WHERE type = 'booking_reminder' AND user_id = :u",
+        u=student.id,
+    )
+    assert written and all(payload["meeting_link"] == jitsi for (payload,) in written)
+    await run_jobs()
+    [event_body] = google.events.values()
+    meet = event_body["hangoutLink"]
+
+    # Time passes: the reminders fall due and go out.
+    async with owner_db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE notifications SET scheduled_for = now() "
+                "WHERE type = 'booking_reminder' AND status = 'pending'"
+            )
+        )
+        await session.execute(
+            text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
+        )
+    await run_jobs()
+    sent = await rows(
+        owner_db,
+        "SELECT channel, status, payload FROM notifications "
+        "WHERE type = 'booking_reminder' AND user_id = :u",
+        u=student.id,
+    )
+    assert {channel for channel, _, _ in sent} >= {"email", "inapp"}
+    assert all(status == "sent" for _, status, _ in sent)
+    assert all(payload["meeting_link"] == meet for _, _, payload in sent)
+    mails = [
+        message
+        for path in sorted(settings.outbox_dir.glob("*.eml"))
+        if (message := email.message_from_bytes(path.read_bytes(), policy=email.policy.default))[
+            "Subject"
+        ].startswith("Reminder")
+    ]
+    assert mails
+    for message in mails:
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        text_part = body.get_content()
+        assert meet in text_part and jitsi not in text_part

@@ -1,11 +1,13 @@
 """The notifications domain's public surface: what other domains and the web app may call.
 
 Notify a person (every channel they allow, quiet hours kept), keep a booking's reminders in step
-with the booking, warn of a low credit balance; the web app's inbox and its live bell.
+with the booking (and read its current values when each goes out), warn of a low credit
+balance; the web app's inbox and its live bell.
 """
 
 from studyhall.notifications.service.broadcast import latest as latest_broadcasts
 from studyhall.notifications.service.broadcast import start as start_broadcast
+from studyhall.notifications.service.fresh_payloads import PayloadReader, read_payload_at_send
 from studyhall.notifications.service.inbox import list_inbox, mark_all_read
 from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
 from studyhall.notifications.service.sending import (
@@ -19,6 +21,7 @@ from studyhall.notifications.service.sending import (
 __all__ = [
     "STREAM_PING_S",
     "LiveEvent",
+    "PayloadReader",
     "credit_low",
     "drop_booking_reminders",
     "inbox_events",
@@ -27,6 +30,7 @@ __all__ = [
     "mark_all_read",
     "move_booking_reminders",
     "notify",
+    "read_payload_at_send",
     "schedule_booking_reminders",
     "start_broadcast",
 ]

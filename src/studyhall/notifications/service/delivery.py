@@ -29,7 +29,7 @@ from studyhall.kit.mail import deliver as deliver_mail
 from studyhall.notifications.config import get_config
 from studyhall.notifications.models import Notification, is_transactional
 from studyhall.notifications.providers import sms
-from studyhall.notifications.service import recipients
+from studyhall.notifications.service import fresh_payloads, recipients
 from studyhall.notifications.service.queueing import defer_deliveries
 from studyhall.notifications.service.render import render
 from studyhall.notifications.service.unsubscribe import unsubscribe_url
@@ -148,6 +148,7 @@ async def _prepare(
         row.id: row
         for row in await session.execute(_CONTACTS, {"ids": list({n.user_id for n in due})})
     }
+    await fresh_payloads.refresh(session, due)
     outgoing: list[Outgoing] = []
     delayed: list[tuple[uuid.UUID, datetime]] = []
     for notification in due:

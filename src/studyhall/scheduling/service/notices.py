@@ -1,5 +1,6 @@
 """Booking notifications: confirmation (with the ``.ics``), reminders, reschedule, cancellation,
-and the updated confirmation when Google Meet replaces the booking's generated room.
+and the updated confirmation when Google Meet replaces the booking's generated room. Reminders
+read the booking's meeting link again when they go out (``reminder_values``).
 
 Every call runs in the transaction that changes the booking: roll back and neither the
 notification rows nor their delivery jobs exist.
@@ -37,6 +38,15 @@ async def _payload(session: AsyncSession, booking: Booking) -> dict[str, Any]:
         "url": f"/bookings/{booking.id}",
         "booking_id": str(booking.id),
     }
+
+
+async def reminder_values(session: AsyncSession, booking_id: uuid.UUID) -> dict[str, Any] | None:
+    """What a reminder reads from its booking when it goes out: the current meeting link (Google
+    Meet may have replaced the room the booking was confirmed with)."""
+    booking = await session.get(Booking, booking_id, populate_existing=True)
+    if booking is None:
+        return None
+    return {"meeting_link": booking.join_link}
 
 
 async def booking_confirmed(session: AsyncSession, booking: Booking) -> None:
