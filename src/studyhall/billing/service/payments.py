@@ -324,3 +324,46 @@ async def admin_mark(
             code="payment_state_conflict",
         )
     return payment
+
+
+@dataclass(frozen=True)
+class PaymentListed:
+    payment: Payment
+    payer_name: str
+    payer_email: str
+
+
+async def search(
+    session: AsyncSession,
+    page: PageRequest,
+    *,
+    q: str | None = None,
+    status: str | None = None,
+    provider: str | None = None,
+) -> tuple[list[PaymentListed], str | None]:
+    """Admins: every user's payments, the newest first, with the payer; ``q`` is a payment's id
+    or part of the payer's e-mail or name. The caller has declared cross-user work."""
+    order: list[ColumnElement[Any]] = [Payment.created_at.expression, Payment.id.expression]
+    query = select(Payment, User.name, User.email).join(User, User.id == Payment.user_id)
+    if q:
+        try:
+            query = query.where(Payment.id == uuid.UUID(q))
+        except ValueError:
+            pattern = f"%{_escape_like(q)}%"
+            query = query.where(User.email.ilike(pattern) | User.name.ilike(pattern))
+    if status is not None:
+        query = query.where(Payment.status == status)
+    if provider is not None:
+        query = query.where(Payment.provider == provider)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = [
+        PaymentListed(payment, name, mail) for payment, name, mail in await session.execute(query)
+    ]
+    return page.of(rows, lambda row: (row.payment.created_at, row.payment.id))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.billing.config import billing_settings
 from studyhall.billing.models import (
@@ -437,3 +438,32 @@ async def unpaid_balance(session: AsyncSession, tutor_id: uuid.UUID) -> dict[str
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StatementListed:
+    statement: PayoutStatement
+    tutor_name: str
+    tutor_email: str
+
+
+async def all_statements(
+    session: AsyncSession, page: PageRequest, *, status: str | None = None
+) -> tuple[list[StatementListed], str | None]:
+    """Admins: every tutor's statements, the latest period first, with the tutor; ``status``
+    narrows them (``due`` is what waits to be paid). The caller has declared cross-user work."""
+    order: list[ColumnElement[Any]] = [
+        PayoutStatement.period_end.expression,
+        PayoutStatement.id.expression,
+    ]
+    query = select(PayoutStatement, User.name, User.email).join(
+        User, User.id == PayoutStatement.tutor_id
+    )
+    if status is not None:
+        query = query.where(PayoutStatement.status == status)
+    beyond = after(order, page.key(datetime, uuid.UUID), descending=True)
+    if beyond is not None:
+        query = query.where(beyond)
+    query = query.order_by(*(column.desc() for column in order)).limit(page.limit + 1)
+    rows = [StatementListed(s, name, mail) for s, name, mail in await session.execute(query)]
+    return page.of(rows, lambda row: (row.statement.period_end, row.statement.id))

@@ -72,6 +72,32 @@ async def create_plan(session: AsyncSession, values: dict[str, Any], actor: uuid
     return plan
 
 
+async def update_plan(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    *,
+    name: str | None,
+    is_active: bool | None,
+    actor: uuid.UUID,
+) -> Plan:
+    """Rename a plan or take it off sale (or back on). Its price, cycle and quotas never change:
+    subscribers keep what they signed up for; a new price is a new plan."""
+    plan = await session.get(Plan, plan_id, with_for_update=True)
+    if plan is None:
+        raise NotFound("No such plan.", code="plan_not_found")
+    before = {"name": plan.name, "is_active": plan.is_active}
+    if name is not None:
+        plan.name = name
+    if is_active is not None:
+        plan.is_active = is_active
+    await session.flush()
+    after_ = {"name": plan.name, "is_active": plan.is_active}
+    await audit.record(
+        session, actor, "plan.update", "plan", plan.id, audit.changes(before, after_)
+    )
+    return plan
+
+
 async def list_plans(
     session: AsyncSession, page: PageRequest, *, include_inactive: bool
 ) -> tuple[list[Plan], str | None]:

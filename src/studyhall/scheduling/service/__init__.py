@@ -71,8 +71,11 @@ from studyhall.scheduling.service.offerings import (
 from studyhall.scheduling.service.payments import credits_for
 from studyhall.scheduling.service.policy import refund_due
 from studyhall.scheduling.service.reviews import (
+    ModeratedReview,
     PublicReview,
     create_review,
+    reviews_for_admin,
+    set_hidden,
     update_review,
     visible_reviews,
 )
@@ -84,6 +87,7 @@ __all__ = [
     "GoogleCalendarAccess",
     "LearnerTotals",
     "ListedSlot",
+    "ModeratedReview",
     "PastTutor",
     "PublicReview",
     "approve",
@@ -139,8 +143,10 @@ __all__ = [
     "reply_to_review",
     "reschedule",
     "reschedule_booking",
+    "reviews_for_admin",
     "revoke_feeds",
     "rules_page",
+    "set_hidden",
     "time_off_page",
     "tutor_share",
     "update_booking",

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from studyhall.accounts import service as ratings
 from studyhall.accounts.models import User
@@ -203,3 +204,41 @@ async def visible_reviews(
 def _first_name(name: str) -> str:
     """Reviews are public: the reviewer shows by first name only."""
     return name.split()[0] if name.split() else name
+
+
+# --- the admins' listing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModeratedReview:
+    review: Review
+    student_name: str
+    tutor_name: str
+
+
+async def reviews_for_admin(
+    session: AsyncSession, page: PageRequest, *, hidden: bool | None = None
+) -> tuple[list[ModeratedReview], str | None]:
+    """Admins: every review, hidden ones included (``hidden`` narrows to them or to the visible
+    ones), newest first, with both parties' full names. The caller has declared cross-user
+    work."""
+    student, tutor = aliased(User), aliased(User)
+    query = (
+        select(Review, student.name, tutor.name)
+        .join(student, student.id == Review.student_id)
+        .join(tutor, tutor.id == Review.tutor_id)
+    )
+    if hidden is not None:
+        query = query.where(Review.hidden_at.is_not(None) if hidden else Review.hidden_at.is_(None))
+    keyset = after(
+        (Review.created_at.expression, Review.id.expression),
+        page.key(datetime, uuid.UUID),
+        descending=True,
+    )
+    if keyset is not None:
+        query = query.where(keyset)
+    result = await session.execute(
+        query.order_by(Review.created_at.desc(), Review.id.desc()).limit(page.limit + 1)
+    )
+    items = [ModeratedReview(review, who, whom) for review, who, whom in result]
+    return page.of(items, lambda item: (item.review.created_at, item.review.id))
