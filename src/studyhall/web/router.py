@@ -14,6 +14,12 @@ from studyhall.web.pages import (
     account,
     accounts,
     admin,
+    admin_audit,
+    admin_catalogue,
+    admin_payments,
+    admin_payouts,
+    admin_prices,
+    admin_reviews,
     availability,
     broadcasts,
     consent,
@@ -52,6 +58,12 @@ for module in (
     privacy,
     admin,
     broadcasts,
+    admin_payments,
+    admin_prices,
+    admin_catalogue,
+    admin_reviews,
+    admin_payouts,
+    admin_audit,
 ):
     router.include_router(module.router)
 

@@ -8,9 +8,11 @@ refusal (403).
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
+from babel.numbers import get_currency_precision
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -48,6 +50,39 @@ Status = Literal["", "active", "suspended", "deleted"]
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+form_text = _text
+
+
+def form_key(form: FormData) -> str:
+    """The idempotency key drawn into a money-moving form: a double submit acts once."""
+    try:
+        return str(uuid.UUID(_text(form, "idempotency_key")))
+    except ValueError as exc:
+        raise Unprocessable("The form is damaged; open the page again.") from exc
+
+
+def form_amount(form: FormData, name: str, currency: str) -> int | None:
+    """An amount typed in the currency's units ("12.50"), in minor units; empty is None."""
+    typed = _text(form, name).replace(",", ".")
+    if not typed:
+        return None
+    try:
+        amount = Decimal(typed)
+    except InvalidOperation as exc:
+        raise _bad_amount() from exc
+    cents = amount.scaleb(get_currency_precision(currency.upper()))
+    if not amount.is_finite() or cents != cents.to_integral_value() or cents <= 0:
+        raise _bad_amount()
+    return int(cents)
+
+
+def _bad_amount() -> Unprocessable:
+    return Unprocessable(
+        "Enter a positive amount with no more decimals than the currency has.",
+        code="amount_invalid",
+    )
 
 
 def _back(form: FormData, notice_key: str) -> RedirectResponse:
