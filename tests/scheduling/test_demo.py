@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import httpx
+
 from studyhall.accounts import demo as accounts_demo
 from studyhall.billing import demo as billing_demo
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.scheduling import demo
-from tests.scheduling.conftest import rows
+from tests.scheduling.conftest import API, rows
 
 
 async def test_demo_equips_the_demo_tutors_once(owner_db: Database, settings: Settings) -> None:
@@ -48,3 +52,50 @@ async def test_demo_equips_the_demo_tutors_once(owner_db: Database, settings: Se
         ("kenji@demo.example.com", "due", 2 * 20000, 2 * 20000, 2),
         ("tara@demo.example.com", "due", 3 * 20000, 3 * 20000, 3),
     ]
+
+
+async def test_the_demo_calendar_tutors_busy_times_block_their_slots(
+    client: httpx.AsyncClient, owner_db: Database, settings: Settings
+) -> None:
+    async with owner_db.transaction() as session:
+        await accounts_demo.load(session, settings)
+        summary = await demo.load(session, settings)
+    assert any(
+        demo.CALENDAR_TUTOR in line and "2 busy times from a recorded calendar answer" in line
+        for line in summary
+    )
+    busy = await rows(
+        owner_db,
+        "SELECT u.email, lower(b.busy), upper(b.busy) FROM calendar_busy_times b "
+        "JOIN users u ON u.id = b.user_id ORDER BY lower(b.busy)",
+    )
+    assert [email for email, _, _ in busy] == [demo.CALENDAR_TUTOR] * 2
+    [(tutor_id,)] = await rows(
+        owner_db, "SELECT id FROM users WHERE email = :e", e=demo.CALENDAR_TUTOR
+    )
+    _, first_start, first_end = busy[0]
+    # The tutor's own slots that fall in the busy time exist, but nobody is offered them.
+    [(hidden,)] = await rows(
+        owner_db,
+        "SELECT count(*) FROM slots WHERE tutor_id = :t AND status = 'open' "
+        "AND tstzrange(start_at, end_at) && tstzrange(:s, :e)",
+        t=tutor_id,
+        s=first_start,
+        e=first_end,
+    )
+    assert hidden > 0
+    listed = await client.get(
+        f"{API}/slots",
+        params={
+            "tutor_id": str(tutor_id),
+            "from": (first_start - timedelta(hours=4)).isoformat(),
+            "to": (first_end + timedelta(hours=4)).isoformat(),
+        },
+    )
+    assert listed.status_code == 200
+    starts = [
+        (datetime.fromisoformat(s["start_at"]), datetime.fromisoformat(s["end_at"]))
+        for s in listed.json()["items"]
+    ]
+    assert starts, "the tutor's other hours that day stay bookable"
+    assert all(end <= first_start or start >= first_end for start, end in starts)

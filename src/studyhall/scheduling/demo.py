@@ -1,9 +1,17 @@
 """``studyhall demo``: the demo tutors get two offerings each, weekday availability and slots,
-and a few past sessions with the demo students' reviews, which make their rating."""
+and a few past sessions with the demo students' reviews, which make their rating.
+
+One tutor (``CALENDAR_TUTOR``) has busy times from a calendar: the demo links no Google account
+(it has no Google credentials and calls nobody), so it records a free/busy answer shaped as
+Google's ``/freeBusy`` returns it, read by the same parser and stored in the same cache a
+connected tutor's refresh fills. Those times block the tutor's slots exactly as a dentist
+appointment in a connected Google calendar would; the tutor's Google Calendar page still says
+"not connected", which is true."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import Range
@@ -13,6 +21,8 @@ from studyhall.accounts.demo import TUTORS
 from studyhall.accounts.models import User
 from studyhall.billing.models import Payment
 from studyhall.config import Settings
+from studyhall.scheduling.google.busy import busy_intervals
+from studyhall.scheduling.google.busy import record as record_busy
 from studyhall.scheduling.models import AvailabilityRuleRow, Booking, Offering, Review, Slot
 from studyhall.scheduling.service.clock import utcnow
 from studyhall.scheduling.service.earnings import record_earning
@@ -21,6 +31,9 @@ from studyhall.scheduling.service.offerings import derive_short_description
 from studyhall.scheduling.service.payments import PURPOSE
 from studyhall.scheduling.service.reviews import refresh_tutor_rating
 from studyhall.scheduling.service.tutor_settings import ensure_settings
+
+# The tutor whose calendar's busy times the demo records.
+CALENDAR_TUTOR = "kenji@demo.example.com"
 
 OFFERINGS = (
     ("Algebra 1:1", "Linear equations, functions and graphs, at your pace.", 60, 25000, 1),
@@ -50,11 +63,40 @@ async def load(session: AsyncSession, settings: Settings) -> list[str]:
             continue
         slots = await _equip(session, tutor)
         reviews = await _past_sessions(session, tutor, REVIEWS[email])
-        lines.append(
+        line = (
             f"scheduling: {email}: {len(OFFERINGS)} offerings, {slots} open slots (90 days), "
             f"{reviews} reviews"
         )
+        if email == CALENDAR_TUTOR:
+            busy = await _calendar_busy_times(session, tutor)
+            line += f", {busy} busy times from a recorded calendar answer"
+        lines.append(line)
     return lines
+
+
+def calendar_answer(tutor: User, now: datetime) -> dict[str, object]:
+    """What Google's free/busy would answer for the tutor's calendar: two appointments in their
+    working hours, on the first two weekdays at least five days ahead (in their own zone)."""
+    zone = ZoneInfo(tutor.timezone)
+    day = now.astimezone(zone).date() + timedelta(days=5)
+    busy = []
+    while len(busy) < 2:
+        if day.weekday() < 5:
+            start = datetime.combine(day, time(13), tzinfo=zone)
+            busy.append(
+                {
+                    "start": start.astimezone(UTC).isoformat(),
+                    "end": (start + timedelta(hours=2)).astimezone(UTC).isoformat(),
+                }
+            )
+        day += timedelta(days=1)
+    return {"kind": "calendar#freeBusy", "calendars": {"primary": {"busy": busy}}}
+
+
+async def _calendar_busy_times(session: AsyncSession, tutor: User) -> int:
+    now = utcnow()
+    intervals = busy_intervals(calendar_answer(tutor, now), "primary", now)
+    return await record_busy(session, tutor.id, intervals, now)
 
 
 async def _equip(session: AsyncSession, tutor: User) -> int:

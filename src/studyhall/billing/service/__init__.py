@@ -22,7 +22,7 @@ from studyhall.billing.service.buying import IdempotencyKey, Intent, once, pay_o
 from studyhall.billing.service.checkout import choose_provider
 from studyhall.billing.service.checkout import prepare as prepare_payment
 from studyhall.billing.service.credit_packs import create as create_credit_pack
-from studyhall.billing.service.credit_packs import list_packs as credit_packs
+from studyhall.billing.service.credit_packs import list_packs as list_credit_packs
 from studyhall.billing.service.credit_packs import update as update_credit_pack
 from studyhall.billing.service.ledger import Source as LedgerSource
 from studyhall.billing.service.ledger import post as post_ledger_entry
@@ -50,9 +50,9 @@ from studyhall.billing.service.subscriptions import (
     Entitlements,
     create_plan,
     entitlements,
+    list_plans,
     update_plan,
 )
-from studyhall.billing.service.subscriptions import list_plans as plans
 
 __all__ = [
     "Entitlements",
@@ -71,8 +71,9 @@ __all__ = [
     "close_payout_period",
     "create_credit_pack",
     "create_plan",
-    "credit_packs",
     "entitlements",
+    "list_credit_packs",
+    "list_plans",
     "mark_payment",
     "mark_payout_paid",
     "once",
@@ -80,7 +81,6 @@ __all__ = [
     "payout_account_of",
     "payout_statement",
     "payout_statements",
-    "plans",
     "post_ledger_entry",
     "prepare_payment",
     "record_earning",

@@ -114,6 +114,17 @@ async def refresh_busy(
         return await _replace(session, user_id, intervals, now)
 
 
+async def record(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    intervals: list[tuple[datetime, datetime]],
+    now: datetime,
+) -> int:
+    """Store parsed free/busy intervals as the user's cache, as a refresh does (the demo records
+    its own answer this way); the number kept."""
+    return await _replace(session, user_id, intervals, now)
+
+
 async def _replace(
     session: AsyncSession,
     user_id: uuid.UUID,

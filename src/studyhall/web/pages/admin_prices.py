@@ -58,10 +58,10 @@ async def admin_prices_page(
     page: AdminPage, session: SystemSession, notice_key: Notice = None
 ) -> Response:
     """Every credit pack and every plan, retired ones included."""
-    packs, more_packs = await billing.credit_packs(
+    packs, more_packs = await billing.list_credit_packs(
         session, PageRequest(limit=SHOWN, cursor=None), include_inactive=True
     )
-    plans, more_plans = await billing.plans(
+    plans, more_plans = await billing.list_plans(
         session, PageRequest(limit=SHOWN, cursor=None), include_inactive=True
     )
     context: dict[str, Any] = {
