@@ -79,7 +79,7 @@ def calendar_answer(tutor: User, now: datetime) -> dict[str, object]:
     working hours, on the first two weekdays at least five days ahead (in their own zone)."""
     zone = ZoneInfo(tutor.timezone)
     day = now.astimezone(zone).date() + timedelta(days=5)
-    busy = []
+    busy: list[dict[str, str]] = []
     while len(busy) < 2:
         if day.weekday() < 5:
             start = datetime.combine(day, time(13), tzinfo=zone)
