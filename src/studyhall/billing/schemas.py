@@ -175,6 +175,12 @@ class PlanRead(ORM):
     is_active: bool
 
 
+class PlanUpdate(PatchBody):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    is_active: bool | None = None
+
+
 class SubscribeBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     plan_id: uuid.UUID
@@ -315,6 +321,28 @@ class CreditPackPage(Page[CreditPackRead]):
 
 
 class PaymentPage(Page[PaymentRead]):
+    pass
+
+
+class AdminPaymentRead(PaymentRead):
+    """A payment as admins search them: with who paid."""
+
+    payer_name: str
+    payer_email: str
+
+
+class AdminPaymentPage(Page[AdminPaymentRead]):
+    pass
+
+
+class AdminPayoutStatementRead(PayoutStatementRead):
+    """A statement as admins list them: with whose it is."""
+
+    tutor_name: str
+    tutor_email: str
+
+
+class AdminPayoutStatementPage(Page[AdminPayoutStatementRead]):
     pass
 
 

@@ -328,6 +328,17 @@ class PublicReviewRead(BaseModel):
     updated_at: datetime
 
 
+class AdminReviewRead(ReviewRead):
+    """A review as admins moderate it: with both parties' names."""
+
+    student_name: str
+    tutor_name: str
+
+
+class AdminReviewPage(Page[AdminReviewRead]):
+    pass
+
+
 class ReviewPage(Page[PublicReviewRead]):
     pass
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.deps import Admin, CurrentUser, CurrentUserDetached
 from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
+    AdminPaymentPage,
+    AdminPaymentRead,
     CreditPackCreate,
     CreditPackPage,
     CreditPackRead,
@@ -101,6 +103,37 @@ async def payment_get(payment_id: uuid.UUID, user: CurrentUser, session: Session
     if user.role == "admin":
         await cross_users(session)
     return PaymentRead.model_validate(await payments.get_visible(session, payment_id, user))
+
+
+@router.get("/billing/admin/payments", summary="Search every user's payments (admin)")
+async def admin_payments_list(
+    admin: Admin,
+    session: AdminSession,
+    page: PageQuery,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=254,
+            description="A payment id, or part of the payer's e-mail or name.",
+        ),
+    ] = None,
+    status: Literal["pending", "succeeded", "failed", "refunded"] | None = None,
+    provider: Literal["manual", "stripe", "paymob"] | None = None,
+) -> AdminPaymentPage:
+    """Every user's payments, the newest first, each with its payer."""
+    rows, next_cursor = await payments.search(session, page, q=q, status=status, provider=provider)
+    return AdminPaymentPage(
+        items=[
+            AdminPaymentRead(
+                **PaymentRead.model_validate(row.payment).model_dump(),
+                payer_name=row.payer_name,
+                payer_email=row.payer_email,
+            )
+            for row in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.post(

@@ -4,7 +4,7 @@ manual payment."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
@@ -14,6 +14,8 @@ from studyhall.billing.providers.base import ProviderNotConfigured
 from studyhall.billing.providers.stripe import StripeProvider
 from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
+    AdminPayoutStatementPage,
+    AdminPayoutStatementRead,
     ClosePeriodBody,
     EarningEntryRead,
     OnboardingLink,
@@ -106,6 +108,31 @@ async def payout_statement_get(
     return PayoutStatementDetails(
         **PayoutStatementRead.model_validate(statement).model_dump(),
         entries=[EarningEntryRead.model_validate(e) for e in entries],
+    )
+
+
+@router.get(
+    "/billing/admin/payouts/statements", summary="List every tutor's payout statements (admin)"
+)
+async def admin_payout_statements_list(
+    admin: Admin,
+    session: AdminSession,
+    page: PageQuery,
+    status: Literal["due", "transferring", "paid", "reversed", "carried"] | None = None,
+) -> AdminPayoutStatementPage:
+    """Every tutor's statements, the latest period first, each with its tutor; ``status=due``
+    lists what waits to be paid."""
+    rows, next_cursor = await payouts.all_statements(session, page, status=status)
+    return AdminPayoutStatementPage(
+        items=[
+            AdminPayoutStatementRead(
+                **PayoutStatementRead.model_validate(row.statement).model_dump(),
+                tutor_name=row.tutor_name,
+                tutor_email=row.tutor_email,
+            )
+            for row in rows
+        ],
+        next_cursor=next_cursor,
     )
 
 

@@ -21,6 +21,7 @@ from studyhall.billing.schemas import (
     PlanCreate,
     PlanPage,
     PlanRead,
+    PlanUpdate,
     SubscribeBody,
     SubscriptionRead,
     SubscriptionStarted,
@@ -50,6 +51,27 @@ async def plans_list(session: Session, page: PageQuery) -> PlanPage:
 async def plans_create(body: PlanCreate, admin: Admin, session: AdminSession) -> PlanRead:
     """A new plan, on sale at once; key, billing cycle and currency are unique together."""
     plan = await subscriptions.create_plan(session, body.model_dump(), admin.id)
+    return PlanRead.model_validate(plan)
+
+
+@router.get("/billing/admin/plans", summary="List every plan (admin)")
+async def admin_plans_list(admin: Admin, session: AdminSession, page: PageQuery) -> PlanPage:
+    """Every plan, retired ones included, by key and price."""
+    plans, next_cursor = await subscriptions.list_plans(session, page, include_inactive=True)
+    return PlanPage(
+        items=[PlanRead.model_validate(plan) for plan in plans], next_cursor=next_cursor
+    )
+
+
+@router.patch("/billing/admin/plans/{plan_id}", summary="Rename or retire a plan (admin)")
+async def plan_update(
+    plan_id: uuid.UUID, body: PlanUpdate, admin: Admin, session: AdminSession
+) -> PlanRead:
+    """Change a plan's name or take it off sale (or back on); its price, cycle and quotas never
+    change, so subscribers keep what they signed up for."""
+    plan = await subscriptions.update_plan(
+        session, plan_id, name=body.name, is_active=body.is_active, actor=admin.id
+    )
     return PlanRead.model_validate(plan)
 
 

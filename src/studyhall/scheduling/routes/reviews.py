@@ -8,8 +8,11 @@ from fastapi import APIRouter, status
 
 from studyhall.accounts.deps import Admin, CurrentUser, OptionalUser, Tutor
 from studyhall.db.deps import Session
+from studyhall.db.rls import SystemSession
 from studyhall.kit.paging import PageQuery
 from studyhall.scheduling.schemas import (
+    AdminReviewPage,
+    AdminReviewRead,
     PublicReviewRead,
     ReviewCreate,
     ReviewHide,
@@ -79,6 +82,26 @@ async def review_unhide(review_id: uuid.UUID, admin: Admin, session: Session) ->
     """An admin makes a hidden review visible again (audited); takes no body."""
     review = await reviews.set_hidden(session, admin, review_id, None, utcnow())
     return ReviewRead.model_validate(review)
+
+
+@router.get("/admin/reviews", summary="List every review, hidden ones too (admin)")
+async def admin_reviews_list(
+    admin: Admin, session: SystemSession, page: PageQuery, hidden: bool | None = None
+) -> AdminReviewPage:
+    """Every review, newest first, with both parties' names; ``hidden=true`` lists the hidden
+    ones, ``false`` the visible ones."""
+    items, next_cursor = await reviews.reviews_for_admin(session, page, hidden=hidden)
+    return AdminReviewPage(
+        items=[
+            AdminReviewRead(
+                **ReviewRead.model_validate(item.review).model_dump(),
+                student_name=item.student_name,
+                tutor_name=item.tutor_name,
+            )
+            for item in items
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/tutors/{tutor_id}/reviews", summary="List a tutor's reviews (public)")
