@@ -207,7 +207,22 @@ async def test_an_admin_keeps_packs_plans_and_the_catalogue(
     await expect(page.get_by_role("status")).to_have_text("The product is unpublished.")
     public = await page.request.get("/api/v1/products?limit=100")
     assert product not in await public.text()
+
+    title = (await (await page.request.get("/api/v1/courses")).json())["items"][0]["title"]
+    course = page.get_by_role("article", name=title, exact=True)
+    await course.get_by_role("button", name=f"Feature {title}").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The course is featured in the catalogue."
+    )
+    await expect(course.get_by_text("featured", exact=True)).to_be_visible()
     await _in_arabic(page, "admin-catalogue")
+    await page.get_by_role("link", name="Courses", exact=True).click()
+    featured = page.get_by_role("list", name="Featured")
+    await expect(featured.get_by_role("link", name=title)).to_be_visible()
+    await check_page(page, "courses-featured")
+    await page.go_back()
+    await course.get_by_role("button", name=f"Stop featuring {title}").click()
+    await expect(page.get_by_role("status")).to_have_text("The course is no longer featured.")
 
 
 async def test_an_admin_hides_a_review_and_marks_a_payout_statement_paid(

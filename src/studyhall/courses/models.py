@@ -62,6 +62,8 @@ class Course(UUIDPrimaryKey, Timestamps, Base):
     author_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
+    # Set by an admin to show the course among the catalogue's featured ones; NULL: not featured.
+    featured_at: Mapped[datetime | None]
 
     __table_args__ = (
         # Catalogue browsing pages by (created_at DESC, id DESC).

@@ -92,6 +92,9 @@ class CourseRead(Read):
     title: str
     description: str
     author_id: uuid.UUID | None
+    featured_at: datetime | None = Field(
+        default=None, description="When an admin featured the course; null: not featured."
+    )
     created_at: datetime
 
 

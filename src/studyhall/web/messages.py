@@ -172,6 +172,8 @@ NOTICES = {
     "period_closed": N_("The period is closed; its statements are below."),
     "period_closed_empty": N_("The period is closed; there was nothing to put on a statement."),
     "statement_paid": N_("The statement is marked paid."),
+    "course_featured": N_("The course is featured in the catalogue."),
+    "course_unfeatured": N_("The course is no longer featured."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Response, status
 
-from studyhall.accounts.deps import OptionalUser, TutorOrAdmin
+from studyhall.accounts.deps import Admin, OptionalUser, TutorOrAdmin
 from studyhall.courses.schemas import (
     CourseCreate,
     CourseOutline,
@@ -69,6 +70,22 @@ async def course_update(
 ) -> CourseRead:
     """Its author or an admin."""
     return CourseRead.model_validate(await catalog.update_course(session, user, course_id, data))
+
+
+@router.post("/courses/{course_id}/feature", summary="Feature a course (admin)")
+async def course_feature(course_id: uuid.UUID, user: Admin, session: Session) -> CourseRead:
+    """Show the course among the catalogue's featured ones (the most recently featured first);
+    audited. Featuring a featured course changes nothing. No body."""
+    course = await catalog.set_featured(session, user, course_id, True, datetime.now(UTC))
+    return CourseRead.model_validate(course)
+
+
+@router.post("/courses/{course_id}/unfeature", summary="Stop featuring a course (admin)")
+async def course_unfeature(course_id: uuid.UUID, user: Admin, session: Session) -> CourseRead:
+    """The course stays in the catalogue, no longer among the featured ones; audited. No
+    body."""
+    course = await catalog.set_featured(session, user, course_id, False, datetime.now(UTC))
+    return CourseRead.model_validate(course)
 
 
 @router.delete("/courses/{course_id}", status_code=NO_CONTENT, summary="Delete a course")

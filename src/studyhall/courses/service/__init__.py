@@ -15,8 +15,10 @@ from studyhall.courses.service.catalog import (
     browse,
     create_course,
     delete_course,
+    featured_courses,
     has_access,
     outline,
+    set_featured,
     update_course,
 )
 from studyhall.courses.service.grants import grant_access, revoke_grant
@@ -97,6 +99,7 @@ __all__ = [
     "delete_section",
     "delete_subject",
     "delete_topic",
+    "featured_courses",
     "find_topic",
     "get_purchase",
     "grant_access",
@@ -120,6 +123,7 @@ __all__ = [
     "reorder_sections",
     "revoke_grant",
     "section_and_course",
+    "set_featured",
     "topic_lessons",
     "topic_subject_and_difficulty",
     "uncomplete_lesson",

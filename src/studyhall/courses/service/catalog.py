@@ -17,7 +17,7 @@ from studyhall.courses.schemas import CourseCreate, CourseUpdate
 from studyhall.courses.service.constraints import constraint_name
 from studyhall.courses.service.lookups import get_or_404
 from studyhall.courses.service.permissions import PUBLISHED_LESSON, can_edit, require_editor
-from studyhall.kit.errors import Conflict
+from studyhall.kit.errors import Conflict, Forbidden
 from studyhall.kit.paging import PageRequest, after
 
 
@@ -86,6 +86,33 @@ async def delete_course(session: AsyncSession, user: User, course_id: uuid.UUID)
     await audit.record(
         session, user.id, "course.delete", "course", course_id, {"title": course.title}
     )
+
+
+async def set_featured(
+    session: AsyncSession, user: User, course_id: uuid.UUID, featured: bool, now: datetime
+) -> Course:
+    """Admins feature a course in the catalogue (or stop featuring it); audited."""
+    if user.role != "admin":
+        raise Forbidden("Only admins feature courses.", code="role_required")
+    course = await get_or_404(session, Course, course_id, "course", lock=True)
+    was = course.featured_at is not None
+    if was != featured:
+        course.featured_at = now if featured else None
+        await session.flush()
+        action = "course.feature" if featured else "course.unfeature"
+        await audit.record(session, user.id, action, "course", course.id, {"title": course.title})
+    return course
+
+
+async def featured_courses(session: AsyncSession, limit: int) -> list[Course]:
+    """The featured courses, the most recently featured first."""
+    query = (
+        select(Course)
+        .where(Course.featured_at.is_not(None))
+        .order_by(Course.featured_at.desc(), Course.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
 
 
 # --- catalogue ------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """Admin page for the course catalogue: every product that sells courses, public or private,
-with the courses it sells; publish one (it goes on sale in the catalogue) or take it down.
+with the courses it sells; publish one (it goes on sale in the catalogue) or take it down; and
+the courses, each featured in the catalogue or not.
 
 Publishing is the product's ``status`` through ``courses.service.update_product`` with the API's
-``ProductUpdate`` schema, as ``PATCH /api/v1/products/{id}`` does (audited there).
+``ProductUpdate`` schema, as ``PATCH /api/v1/products/{id}`` does; featuring is
+``courses.service.set_featured``, as ``POST /api/v1/courses/{id}/feature`` does (both audited).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -25,6 +28,7 @@ from studyhall.web.rendering import render
 router = APIRouter()
 
 PAGE_SIZE = 25
+COURSES_SHOWN = 50
 Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
 
 
@@ -46,9 +50,14 @@ async def admin_catalogue_page(
         for course_id in linked[product.id]:
             outline = await courses.outline(session, None, course_id)
             titles[product.id].append(outline.course.title)
+    shown_courses, more_courses = await courses.browse(
+        session, PageRequest(limit=COURSES_SHOWN, cursor=None), author_id=None
+    )
     return render(
         page,
         "admin_catalogue.html",
+        courses=shown_courses,
+        more_courses=more_courses is not None,
         products=products,
         titles=titles,
         more=urlencode({"cursor": next_cursor}) if next_cursor else None,
@@ -68,3 +77,17 @@ async def admin_catalogue_publish(
     await courses.update_product(session, page.user, product_id, ProductUpdate(status=status))
     key = "product_published" if action == "publish" else "product_unpublished"
     return RedirectResponse(f"/admin/catalogue?notice={key}", status_code=303)
+
+
+@router.post("/admin/courses/{course_id}/{action}", include_in_schema=False)
+async def admin_course_feature(
+    course_id: uuid.UUID,
+    action: Literal["feature", "unfeature"],
+    page: AdminPage,
+    session: SystemSession,
+) -> Response:
+    assert page.user is not None
+    featured = action == "feature"
+    await courses.set_featured(session, page.user, course_id, featured, datetime.now(UTC))
+    key = "course_featured" if featured else "course_unfeatured"
+    return RedirectResponse(f"/admin/catalogue?notice={key}#courses", status_code=303)

@@ -32,6 +32,7 @@ from studyhall.web.rendering import Visit, render
 router = APIRouter()
 
 CATALOGUE_PAGE = 50
+FEATURED_SHOWN = 6
 PRODUCT_PAGE = 100
 Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
 
@@ -65,7 +66,8 @@ async def catalogue(page: Page, session: Session) -> Response:
     if page.user is not None:
         summaries = await courses.progress_summaries(session, page.user.id)
         mine = {row[0]: courses.percent(row[3], row[2]) for row in summaries}
-    return render(page, "courses.html", courses=found, mine=mine)
+    featured = await courses.featured_courses(session, FEATURED_SHOWN)
+    return render(page, "courses.html", courses=found, featured=featured, mine=mine)
 
 
 @router.get("/courses/{course_id}", include_in_schema=False)
