@@ -19,7 +19,7 @@ from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
 from studyhall.db.deps import check_sessions_commit_before_responding
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, listen_url
 from studyhall.jobs import core as jobs
 from studyhall.kit import cpu
 from studyhall.kit.access import AccessLogMiddleware
@@ -105,7 +105,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    await jobs.open_queue(urls.app, settings)
+    await jobs.open_queue(listen_url(settings, urls.app), settings)
     worker = None
     if settings.in_process_worker:
         worker = asyncio.create_task(

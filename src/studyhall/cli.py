@@ -28,7 +28,7 @@ from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import backup, embedded, migrate
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, listen_url
 from studyhall.db.supervisor import EmbeddedSupervisor
 from studyhall.demo import load_demo
 from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
@@ -173,7 +173,7 @@ def worker(
         database = Database.connect(urls.app, settings)
         jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
         jobs.load_tasks()
-        await jobs.open_queue(urls.app, settings)
+        await jobs.open_queue(listen_url(settings, urls.app), settings)
         try:
             await jobs.run_worker_until_cancelled(concurrency=concurrency)
         finally:
