@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -35,7 +36,8 @@ from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import DomainError
 from studyhall.kit.logging import configure_logging
-from studyhall.study.service import get_storage
+from studyhall.privacy.service import copy_offsite
+from studyhall.study.service import StorageError, get_storage
 
 cli = typer.Typer(
     help="Studyhall: backend for AI learning platforms.",
@@ -250,6 +252,14 @@ def db_backup(
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         fail(f"backup failed: {getattr(exc, 'stderr', None) or exc}".strip())
     typer.echo(f"backup written to {path}")
+    try:
+        copied = asyncio.run(copy_offsite(settings, path))
+    except (StorageError, httpx.HTTPError) as exc:
+        fail(f"the off-site copy failed (the local dump is kept): {exc}")
+    if copied is not None:
+        typer.echo(f"copied to {settings.backup_s3_bucket}/{copied.key}")
+        for key in copied.removed:
+            typer.echo(f"removed {key} (older than {settings.backup_s3_retention_days} days)")
 
 
 @db_cli.command("restore")
