@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from studyhall import __version__, domains, health, metrics
+from studyhall import __version__, domains, health, metrics, tracing
 from studyhall.accounts.deps import optional_user
 from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import resolve_database
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    tracing.install(app, settings)
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_api_openapi(app, optional_auth=(optional_user,))

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # ``GET /metrics`` (Prometheus text format); with a token, scrapers send it as a bearer token.
     metrics_enabled: bool = False
     metrics_token: SecretStr | None = None
+    # OpenTelemetry tracing (the ``otel`` extra): a server span per request, continuing an
+    # incoming ``traceparent``; exported over OTLP as the ``OTEL_EXPORTER_OTLP_*`` variables say.
+    otel_enabled: bool = False
+    otel_service_name: str = "studyhall"
 
     # Security headers. The default CSP allows scripts, styles, images and fonts from this origin
     # only; ``csp_docs`` applies to the interactive API docs page alone.
