@@ -52,9 +52,9 @@ def session_options(settings: Settings) -> str:
 
 def listen_url(settings: Settings, app_url: str) -> str:
     """The URL of the connections that LISTEN (job queue, notifications stream). A LISTEN needs
-    a server session of its own, which a transaction-mode pooler does not give: behind one, the
-    app role's direct URL (``STUDYHALL_APP_DATABASE_DIRECT_URL``, required by then)."""
-    if settings.database_pgbouncer and settings.app_database_direct_url:
+    a server session of its own, which a transaction-mode pooler does not give: the app role's
+    direct URL (``STUDYHALL_APP_DATABASE_DIRECT_URL``) when set, as it must be behind one."""
+    if settings.app_database_direct_url:
         return libpq_url(settings.app_database_direct_url)
     return app_url
 
