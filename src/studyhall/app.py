@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from studyhall import __version__, domains, health, metrics
+from studyhall import __version__, domains, health, metrics, tracing
 from studyhall.accounts.deps import optional_user
 from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import resolve_database
@@ -19,7 +19,7 @@ from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
 from studyhall.db.deps import check_sessions_commit_before_responding
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, listen_url
 from studyhall.jobs import core as jobs
 from studyhall.kit import cpu
 from studyhall.kit.access import AccessLogMiddleware
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    tracing.install(app, settings)
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_api_openapi(app, optional_auth=(optional_user,))
@@ -105,7 +106,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     jobs.load_tasks()
-    await jobs.open_queue(urls.app, settings)
+    await jobs.open_queue(listen_url(settings, urls.app), settings)
     worker = None
     if settings.in_process_worker:
         worker = asyncio.create_task(

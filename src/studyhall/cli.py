@@ -15,6 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -28,14 +29,15 @@ from studyhall.billing.config import check_for_environment
 from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import backup, embedded, migrate
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, listen_url
 from studyhall.db.supervisor import EmbeddedSupervisor
 from studyhall.demo import load_demo
 from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import DomainError
 from studyhall.kit.logging import configure_logging
-from studyhall.study.service import get_storage
+from studyhall.privacy.service import copy_offsite
+from studyhall.study.service import StorageError, get_storage
 
 cli = typer.Typer(
     help="Studyhall: backend for AI learning platforms.",
@@ -173,7 +175,7 @@ def worker(
         database = Database.connect(urls.app, settings)
         jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
         jobs.load_tasks()
-        await jobs.open_queue(urls.app, settings)
+        await jobs.open_queue(listen_url(settings, urls.app), settings)
         try:
             await jobs.run_worker_until_cancelled(concurrency=concurrency)
         finally:
@@ -250,6 +252,14 @@ def db_backup(
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         fail(f"backup failed: {getattr(exc, 'stderr', None) or exc}".strip())
     typer.echo(f"backup written to {path}")
+    try:
+        copied = asyncio.run(copy_offsite(settings, path))
+    except (StorageError, httpx.HTTPError) as exc:
+        fail(f"the off-site copy failed (the local dump is kept): {exc}")
+    if copied is not None:
+        typer.echo(f"copied to {settings.backup_s3_bucket}/{copied.key}")
+        for key in copied.removed:
+            typer.echo(f"removed {key} (older than {settings.backup_s3_retention_days} days)")
 
 
 @db_cli.command("restore")

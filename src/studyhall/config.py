@@ -35,6 +35,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "STUDYHALL_DATABASE_URL")
     )
     app_database_url: str | None = None
+    # Behind PgBouncer in transaction mode (``app_database_url`` points at it): no prepared
+    # statements, and the per-connection settings are applied per transaction instead. The
+    # connections that LISTEN (job queue, notifications stream) need a session of their own and
+    # use ``app_database_direct_url``, which reaches PostgreSQL without the pooler.
+    database_pgbouncer: bool = False
+    app_database_direct_url: str | None = None
     app_db_role: str = "studyhall_app"
     db_name: str = "studyhall"
 
@@ -66,6 +72,10 @@ class Settings(BaseSettings):
     # ``GET /metrics`` (Prometheus text format); with a token, scrapers send it as a bearer token.
     metrics_enabled: bool = False
     metrics_token: SecretStr | None = None
+    # OpenTelemetry tracing (the ``otel`` extra): a server span per request, continuing an
+    # incoming ``traceparent``; exported over OTLP as the ``OTEL_EXPORTER_OTLP_*`` variables say.
+    otel_enabled: bool = False
+    otel_service_name: str = "studyhall"
 
     # Security headers. The default CSP allows scripts, styles, images and fonts from this origin
     # only; ``csp_docs`` applies to the interactive API docs page alone.
@@ -145,8 +155,17 @@ class Settings(BaseSettings):
     backup_daily: bool = True
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)
+    # Off-site copies: with a bucket set, every backup is also uploaded there (the endpoint and
+    # keys default to the file storage's ``s3_*``), and copies older than the retention go.
+    backup_s3_bucket: str | None = None
+    backup_s3_prefix: str = "backups/"
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_s3_access_key_id: str | None = None
+    backup_s3_secret_access_key: SecretStr | None = None
+    backup_s3_retention_days: int = Field(default=30, ge=1)
 
-    @field_validator("database_url", "app_database_url")
+    @field_validator("database_url", "app_database_url", "app_database_direct_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(
@@ -183,6 +202,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 "STUDYHALL_EMBEDDING_PROVIDER=openai needs STUDYHALL_EMBEDDING_BASE_URL"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _pgbouncer_needs_a_direct_url(self) -> Settings:
+        # LISTEN through a transaction-mode pooler subscribes a server connection that the next
+        # client gets: the queue and the live inbox would silently stop hearing anything.
+        if self.database_pgbouncer and not self.app_database_direct_url:
+            raise ValueError(
+                "STUDYHALL_DATABASE_PGBOUNCER=true needs STUDYHALL_APP_DATABASE_DIRECT_URL "
+                "(the app role's URL without the pooler, for the LISTEN connections)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _backup_prefix_is_a_folder(self) -> Settings:
+        if self.backup_s3_prefix and not self.backup_s3_prefix.endswith("/"):
+            raise ValueError("STUDYHALL_BACKUP_S3_PREFIX must end with '/' (or be empty)")
         return self
 
     @property

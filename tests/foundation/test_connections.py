@@ -1,138 +1,116 @@
-"""Every pool of a process together stays within ``Settings.connections_per_process``."""
+"""Every pool of a process together stays within ``Settings.connections_per_process``: several
+real processes each take every connection their pools will give, and ``pg_stat_activity``
+counts them."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
-import procrastinate
-import pytest
-import sqlalchemy.exc
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+import psycopg
 
+from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
-from studyhall.db.engine import Database, libpq_conninfo
-from studyhall.jobs import core as jobs
-from studyhall.notifications.service.stream import Hub
-from studyhall.study.service.quota import side_database
+from tests.foundation.test_cli import _env
+from tests.pg import APP_ROLE, PgServer
 
 PROCESSES = 3
+HOLDER = Path(__file__).with_name("connection_holder.py")
+SMALL_POOLS = {
+    "STUDYHALL_DB_POOL_SIZE": "2",
+    "STUDYHALL_DB_MAX_OVERFLOW": "1",
+    "STUDYHALL_DB_QUOTA_POOL_SIZE": "1",
+    "STUDYHALL_DB_JOB_POOL_SIZE": "3",
+    "STUDYHALL_DB_STATEMENT_TIMEOUT_S": "7",
+    "STUDYHALL_DB_IDLE_IN_TRANSACTION_TIMEOUT_S": "120",
+}
 
 
-@dataclass
-class Process:
-    """What one API process opens: main pool, quota pool, job pool, notifications listener."""
-
-    database: Database
-    quota: Database
-    jobs: procrastinate.PsycopgConnector
-    hub: Hub
-
-
-def _small(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "db_pool_size": 2,
-            "db_max_overflow": 1,
-            "db_quota_pool_size": 1,
-            "db_job_pool_size": 2,
-            "db_connect_timeout_s": 1,  # a full pool answers quickly
-            "db_statement_timeout_s": 7,
-            "db_idle_in_transaction_timeout_s": 120,
-        }
+@contextmanager
+def _holder(urls: DatabaseUrls, home: Path) -> Iterator[dict[str, Any]]:
+    env = _env(
+        DATABASE_URL=urls.owner,
+        STUDYHALL_APP_DATABASE_URL=urls.app,
+        STUDYHALL_ENVIRONMENT="test",
+        STUDYHALL_HOME=str(home),
+        STUDYHALL_IN_PROCESS_WORKER="true",
+        **SMALL_POOLS,
     )
-
-
-async def _hold(engine_connect: Any, count: int, stack: contextlib.AsyncExitStack) -> list[Any]:
-    return list(
-        await asyncio.gather(*(stack.enter_async_context(engine_connect()) for _ in range(count)))
+    process = subprocess.Popen(
+        [sys.executable, str(HOLDER)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-
-
-async def _saturate(
-    process: Process, settings: Settings, stack: contextlib.AsyncExitStack
-) -> tuple[list[AsyncConnection], list[Any]]:
-    """Take every connection every pool of ``process`` will give."""
-    main = await _hold(
-        process.database.engine.connect, settings.db_pool_size + settings.db_max_overflow, stack
-    )
-    quota = await _hold(process.quota.engine.connect, settings.db_quota_pool_size, stack)
-    job = await _hold(process.jobs.pool.connection, settings.db_job_pool_size, stack)
-    await stack.enter_async_context(process.hub.subscribe(uuid.uuid4()))
-    return main + quota, job
-
-
-@contextlib.asynccontextmanager
-async def _processes(settings: Settings, url: str) -> AsyncIterator[list[Process]]:
-    processes = []
-    for _ in range(PROCESSES):
-        database = Database.connect(url, settings)
-        connector = jobs.job_connector(url, settings)
-        await connector.open_async()
-        hub = Hub(libpq_conninfo(url, settings, "studyhall-listen"))
-        processes.append(Process(database, side_database(database), connector, hub))
     try:
-        yield processes
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise AssertionError(process.stderr.read() if process.stderr else "no output")
+        yield json.loads(line)
     finally:
-        for process in processes:
-            await process.jobs.close_async()
-            await process.quota.dispose()
-            await process.database.dispose()
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-async def _connections_by_name(owner_db: Database) -> dict[str, int]:
-    async with owner_db.engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT application_name, count(*) AS n FROM pg_stat_activity "
-                "WHERE datname = current_database() AND usename = :role "
-                "GROUP BY application_name"
-            ),
-            {"role": "studyhall_app"},
-        )
-        return {row.application_name: row.n for row in rows}
+def _by_name(pg_server: PgServer, database: str) -> dict[str, int]:
+    with psycopg.connect(pg_server.url(database), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT application_name, count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND usename = %s GROUP BY 1",
+            (APP_ROLE,),
+        ).fetchall()
+    return {str(name): int(n) for name, n in rows}
 
 
-async def test_saturated_processes_stay_within_the_documented_bound(
-    settings: Settings, database_urls: Any, owner_db: Database
+def _settle(pg_server: PgServer, database: str, expected: int) -> dict[str, int]:
+    """The count once every process's connections are open (a worker LISTENs a moment after
+    it starts), and a moment longer, so one more connection would show."""
+    deadline = time.monotonic() + 30
+    while sum((found := _by_name(pg_server, database)).values()) < expected:
+        if time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+    time.sleep(1)
+    return _by_name(pg_server, database)
+
+
+def test_saturated_processes_stay_within_the_documented_bound(
+    database_urls: DatabaseUrls, pg_server: PgServer, tmp_path: Path
 ) -> None:
-    small = _small(settings)
+    small = Settings(
+        _env_file=None, **{k.removeprefix("STUDYHALL_").lower(): v for k, v in SMALL_POOLS.items()}
+    )  # type: ignore[arg-type]
     per_process = small.connections_per_process
-    assert per_process == 2 + 1 + 1 + 2 + 1
-    async with (
-        _processes(small, database_urls.app) as processes,
-        contextlib.AsyncExitStack() as stack,
-    ):
-        held = [await _saturate(process, small, stack) for process in processes]
-        # Each pool is at its limit: one more connection waits and gives up.
-        for pool in (processes[0].database, processes[0].quota):
-            with pytest.raises(sqlalchemy.exc.TimeoutError):
-                async with pool.engine.connect():
-                    pass
-        by_name = await _connections_by_name(owner_db)
-        pooled, job_connections = held[0]
-        for connection in pooled:
-            timeouts = (
-                await connection.execute(
-                    text(
-                        "SELECT current_setting('statement_timeout') AS s, "
-                        "current_setting('idle_in_transaction_session_timeout') AS i"
-                    )
-                )
-            ).one()
-            assert (timeouts.s, timeouts.i) == ("7s", "2min")
-        for raw in job_connections:
-            cursor = await raw.execute("SHOW idle_in_transaction_session_timeout")
-            assert await cursor.fetchone() == ("2min",)
+    assert per_process == 2 + 1 + 1 + 3 + 1
+    database = psycopg.conninfo.conninfo_to_dict(database_urls.app)["dbname"]
+    with ExitStack() as stack:
+        reports = [
+            stack.enter_context(_holder(database_urls, tmp_path / f"home{i}"))
+            for i in range(PROCESSES)
+        ]
+        by_name = _settle(pg_server, str(database), PROCESSES * per_process)
+    for report in reports:
+        assert report["main"] == report["quota"] == ["7s", "2min"]
+        assert report["jobs"] == ["7s"]
     assert by_name == {
         "studyhall": PROCESSES * 3,
         "studyhall-quota": PROCESSES * 1,
-        "studyhall-jobs": PROCESSES * 2,
+        # The job pool (2) and the worker's LISTEN beside it.
+        "studyhall-jobs": PROCESSES * 3,
         "studyhall-listen": PROCESSES * 1,
     }
     assert sum(by_name.values()) == PROCESSES * per_process

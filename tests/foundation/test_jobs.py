@@ -104,7 +104,7 @@ def test_periodic_tasks_are_registered() -> None:
 async def test_the_nightly_backup_writes_a_dump_and_keeps_the_newest(
     db: Database, settings: Settings
 ) -> None:
-    from studyhall.jobs.maintenance import nightly_backup
+    from studyhall.privacy.jobs import nightly_backup
 
     keep_two = settings.model_copy(update={"backup_keep": 2})
     jobs.configure_runtime(jobs.Runtime(settings=keep_two, database=db))

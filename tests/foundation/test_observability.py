@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -19,6 +20,7 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs.mail import Mail, send_mail
 from studyhall.kit.logging import JsonFormatter
+from studyhall.study.service.quota import record_usage
 from tests.accounts.conftest import sign_up
 from tests.conftest import run_jobs
 from tests.live import live_server
@@ -162,3 +164,59 @@ async def test_metrics_with_a_token(settings: Settings, database_urls: Any, db: 
     assert "# TYPE studyhall_webhook_lag_seconds gauge" in body
     assert "# TYPE studyhall_ai_tokens_total counter" in body
     assert "queued@example.org" not in body
+
+
+async def test_metrics_measure_failures_webhook_lag_and_ai_tokens(
+    settings: Settings,
+    database_urls: Any,
+    db: Database,
+    owner_db: Database,
+    client: httpx.AsyncClient,
+) -> None:
+    actor = await sign_up(client)
+    feature = "summary"
+    before = {
+        kind: REGISTRY.get_sample_value(
+            "studyhall_ai_tokens_total", {"feature": feature, "kind": kind}
+        )
+        or 0.0
+        for kind in ("prompt", "completion")
+    }
+    async with db.transaction(actor.id) as session:
+        await record_usage(session, actor.id, feature, "a-model", 120, 30, "succeeded")
+    async with owner_db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO webhook_events "
+                "(id, provider, event_id, event_type, payload, received_at) VALUES "
+                "(gen_random_uuid(), 'stripe', 'evt_lagging', 'payment_intent.succeeded', '{}', "
+                "now() - interval '90 seconds')"
+            )
+        )
+        job_id = await session.scalar(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+                "VALUES ('default', 'studyhall.probe_task', '{}') RETURNING id"
+            )
+        )
+        await session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'doing' WHERE id = :id"), {"id": job_id}
+        )
+        await session.execute(
+            text("UPDATE procrastinate_jobs SET status = 'failed' WHERE id = :id"), {"id": job_id}
+        )
+    with live_server(_metrics_settings(settings), database_urls.app) as base_url:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            response = await http.get("/metrics")
+    assert response.status_code == 200
+    series = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in response.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    tokens = 'studyhall_ai_tokens_total{{feature="{}",kind="{}"}}'
+    assert series[tokens.format(feature, "prompt")] == before["prompt"] + 120
+    assert series[tokens.format(feature, "completion")] == before["completion"] + 30
+    assert series['studyhall_jobs{status="failed",task="studyhall.probe_task"}'] == 1
+    assert series['studyhall_webhook_backlog{provider="stripe"}'] == 1
+    assert 90 <= series['studyhall_webhook_lag_seconds{provider="stripe"}'] < 600

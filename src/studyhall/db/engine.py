@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -32,18 +32,45 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def session_options(settings: Settings) -> str:
-    """Server settings every connection of the process starts with (libpq ``options``).
+def _server_settings(settings: Settings) -> dict[str, str]:
+    """What every connection of the process runs with, whichever pool it came from: a runaway
+    statement and a transaction left open by a stuck request are both ended by the server."""
+    return {
+        # Every timestamptz comes back in UTC, so responses say ``Z`` (kit.times).
+        "TimeZone": "UTC",
+        "statement_timeout": str(settings.db_statement_timeout_s * 1000),
+        "idle_in_transaction_session_timeout": str(
+            settings.db_idle_in_transaction_timeout_s * 1000
+        ),
+    }
 
-    A runaway statement and a transaction left open by a stuck request are both ended by the
-    server, whichever pool the connection came from.
-    """
-    # TimeZone=UTC: every timestamptz comes back in UTC, so responses say ``Z`` (kit.times).
-    return (
-        "-c TimeZone=UTC "
-        f"-c statement_timeout={settings.db_statement_timeout_s * 1000} "
-        f"-c idle_in_transaction_session_timeout={settings.db_idle_in_transaction_timeout_s * 1000}"
+
+def session_options(settings: Settings) -> str:
+    """The server settings as libpq ``options``, sent once when a connection starts."""
+    return " ".join(f"-c {name}={value}" for name, value in _server_settings(settings).items())
+
+
+def listen_url(settings: Settings, app_url: str) -> str:
+    """The URL of the connections that LISTEN (job queue, notifications stream). A LISTEN needs
+    a server session of its own, which a transaction-mode pooler does not give: the app role's
+    direct URL (``STUDYHALL_APP_DATABASE_DIRECT_URL``) when set, as it must be behind one."""
+    if settings.app_database_direct_url:
+        return libpq_url(settings.app_database_direct_url)
+    return app_url
+
+
+def _apply_per_transaction(engine: AsyncEngine, settings: Settings) -> None:
+    """Behind PgBouncer in transaction mode each transaction may run on another server
+    connection, and PgBouncer refuses the ``options`` startup parameter: the server settings are
+    set at the start of every transaction instead (``set_config(..., true)``: for it alone)."""
+    values = _server_settings(settings)
+    statement = "SELECT " + ", ".join(
+        f"set_config('{name}', '{value}', true)" for name, value in values.items()
     )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def apply(connection: Connection) -> None:
+        connection.exec_driver_sql(statement)
 
 
 def libpq_conninfo(url: str, settings: Settings, application_name: str) -> str:
@@ -69,7 +96,7 @@ def create_engine(
     ``hide_parameters``: an error's message and log line never carry the statement's values,
     which hold users' questions, e-mail addresses and answers.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=settings.db_pool_size if pool_size is None else pool_size,
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
@@ -77,12 +104,26 @@ def create_engine(
         pool_recycle=settings.db_pool_recycle_s,
         pool_pre_ping=True,
         hide_parameters=True,
-        connect_args={
-            "connect_timeout": settings.db_connect_timeout_s,
-            "options": session_options(settings),
-            "application_name": application_name,
-        },
+        connect_args=_connect_args(settings, application_name),
     )
+    if settings.database_pgbouncer:
+        _apply_per_transaction(engine, settings)
+    return engine
+
+
+def _connect_args(settings: Settings, application_name: str) -> dict[str, object]:
+    args: dict[str, object] = {
+        "connect_timeout": settings.db_connect_timeout_s,
+        "application_name": application_name,
+    }
+    if settings.database_pgbouncer:
+        # psycopg prepares a statement run five times on its connection; behind a
+        # transaction-mode pooler the next transaction may run on a connection that never saw
+        # it ("prepared statement does not exist"). psycopg's documented answer: never prepare.
+        args["prepare_threshold"] = None
+    else:
+        args["options"] = session_options(settings)
+    return args
 
 
 @dataclass

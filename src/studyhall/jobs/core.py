@@ -26,6 +26,9 @@ from studyhall.db.engine import Database, libpq_conninfo
 
 log = logging.getLogger(__name__)
 
+# The worker's LISTEN connection, which procrastinate opens outside its connection pool.
+LISTEN_BESIDE_POOL = 1
+
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
@@ -127,12 +130,13 @@ async def record_failures(
 def job_connector(
     url: str, settings: Settings, *, max_size: int | None = None
 ) -> procrastinate.PsycopgConnector:
-    """At most ``db_job_pool_size`` connections (the worker's LISTEN is one of them), with the
-    same timeouts as every other pool of the process."""
+    """At most ``db_job_pool_size`` connections, with the same timeouts as every other pool of
+    the process. A running worker's LISTEN is one of them: procrastinate opens it beside its pool
+    (not from it), so the pool itself gets one fewer."""
     return procrastinate.PsycopgConnector(
         conninfo=libpq_conninfo(url, settings, "studyhall-jobs"),
         min_size=1,
-        max_size=settings.db_job_pool_size if max_size is None else max_size,
+        max_size=settings.db_job_pool_size - LISTEN_BESIDE_POOL if max_size is None else max_size,
     )
 
 

@@ -1,13 +1,10 @@
-"""Housekeeping: the queue's own tables, and the nightly backup."""
+"""Housekeeping: the queue's own tables. (The nightly backup is ``privacy.jobs``: it copies
+the dump off-site through the file storage, which sits above this layer.)"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from sqlalchemy import text
 
-from studyhall.db import backup
 from studyhall.jobs.core import queue, runtime
 from studyhall.kit.idempotency import KEY_RETENTION_HOURS
 
@@ -39,19 +36,3 @@ async def purge_finished_jobs(timestamp: int) -> None:
             ),
             {"hours": KEY_RETENTION_HOURS},
         )
-
-
-log = logging.getLogger(__name__)
-
-
-@queue.periodic(cron="30 2 * * *")
-@queue.task(name="studyhall.nightly_backup", queue="maintenance")
-async def nightly_backup(timestamp: int) -> None:
-    """A dump as the owner role (the API role cannot read past row level security)."""
-    settings = runtime().settings
-    if not settings.backup_daily or settings.database_url is None:
-        return
-    path = await asyncio.to_thread(
-        backup.backup, settings.database_url, settings.backups_dir, settings.backup_keep
-    )
-    log.info("backup written", extra={"path": str(path)})

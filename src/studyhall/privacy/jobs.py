@@ -1,22 +1,25 @@
 """Privacy jobs: build a requested export; nightly, archive old usage logs and audit log months
-and purge what has outlived its window; keep the audit log's next months partitioned. Each is safe
-to run twice and to re-run after a crash.
+and purge what has outlived its window; keep the audit log's next months partitioned; back the
+database up and keep its off-site copies within their retention. Each is safe to run twice and
+to re-run after a crash.
 
 The audit jobs run here rather than in the audit domain: audit sits below the job queue's layer
 and below the file storage, and this is the one retention sweep."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
 from sqlalchemy import update
 
 from studyhall.audit import service as audit
+from studyhall.db import backup
 from studyhall.db.rls import cross_users
 from studyhall.jobs.core import backoff, queue, runtime
 from studyhall.privacy.models import DataExport
-from studyhall.privacy.service import export, retention
+from studyhall.privacy.service import backups, export, retention
 from studyhall.study.service import get_storage
 
 log = logging.getLogger(__name__)
@@ -66,3 +69,18 @@ async def ensure_audit_partitions(timestamp: int) -> None:
     land in its default partition, and move when the month's partition is made)."""
     created = await audit.ensure_months(runtime().database)
     log.info("audit log partitions ensured", extra={"created": created})
+
+
+@queue.periodic(cron="30 2 * * *")
+@queue.task(name="studyhall.nightly_backup", queue="maintenance")
+async def nightly_backup(timestamp: int) -> None:
+    """A dump as the owner role (the API role cannot read past row level security), copied
+    off-site when a backup bucket is set (``privacy.service.backups``)."""
+    settings = runtime().settings
+    if not settings.backup_daily or settings.database_url is None:
+        return
+    path = await asyncio.to_thread(
+        backup.backup, settings.database_url, settings.backups_dir, settings.backup_keep
+    )
+    log.info("backup written", extra={"path": str(path)})
+    await backups.copy_offsite(settings, path)

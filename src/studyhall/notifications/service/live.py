@@ -15,7 +15,7 @@ from typing import Any
 
 from studyhall.accounts.models import User
 from studyhall.config import Settings
-from studyhall.db.engine import Database, libpq_conninfo
+from studyhall.db.engine import Database, libpq_conninfo, listen_url
 from studyhall.kit.errors import NotFound
 from studyhall.notifications.service.inbox import get_own, since, to_read, unread_count
 from studyhall.notifications.service.stream import Hub
@@ -34,7 +34,7 @@ def _hub(holder: Any, database: Database, settings: Settings) -> Hub:
     # One LISTEN connection per process, kept on the application's state.
     hub: Hub | None = getattr(holder, "notification_hub", None)
     if hub is None:
-        url = database.engine.url.render_as_string(hide_password=False)
+        url = listen_url(settings, database.engine.url.render_as_string(hide_password=False))
         hub = Hub(libpq_conninfo(url, settings, "studyhall-listen"))
         holder.notification_hub = hub
     return hub

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
 
 import httpx
 
@@ -34,6 +35,8 @@ class Storage(Protocol):
     async def get(self, key: str) -> bytes: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def keys(self, prefix: str) -> list[str]: ...
 
 
 def _check_key(key: str) -> str:
@@ -69,6 +72,16 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def keys(self, prefix: str) -> list[str]:
+        """Every stored key that starts with ``prefix``, sorted."""
+        return await asyncio.to_thread(self._keys, prefix)
+
+    def _keys(self, prefix: str) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(key for key in found if key.startswith(prefix) and not key.endswith(".part"))
 
 
 def _sha256(data: bytes) -> str:
@@ -136,7 +149,9 @@ class S3Storage:
         return headers
 
     async def _send(self, method: str, key: str, payload: bytes = b"") -> httpx.Response:
-        url = self._url(key)
+        return await self._request(method, self._url(key), payload)
+
+    async def _request(self, method: str, url: str, payload: bytes = b"") -> httpx.Response:
         headers = self.sign(method, url, payload)
         if self.client is not None:
             return await self.client.request(method, url, content=payload, headers=headers)
@@ -158,6 +173,37 @@ class S3Storage:
         response = await self._send("DELETE", key)
         if response.status_code >= 300 and response.status_code != 404:
             raise StorageError(f"S3 DELETE {key!r} failed with HTTP {response.status_code}")
+
+    async def keys(self, prefix: str, *, page_size: int = 1000) -> list[str]:
+        """Every key that starts with ``prefix``, sorted (ListObjectsV2, ``page_size`` keys a
+        request, 1000 at most)."""
+        found: list[str] = []
+        token: str | None = None
+        while True:
+            params = {"list-type": "2", "max-keys": str(page_size), "prefix": prefix}
+            if token is not None:
+                params["continuation-token"] = token
+            url = f"{self.endpoint}/{quote(self.bucket)}?{_canonical_query(params)}"
+            response = await self._request("GET", url)
+            if response.status_code >= 300:
+                raise StorageError(f"S3 LIST {prefix!r} failed with HTTP {response.status_code}")
+            page = ElementTree.fromstring(response.content)
+            found += [element.text or "" for element in page.iter(f"{_S3_XML}Key")]
+            token = page.findtext(f"{_S3_XML}NextContinuationToken")
+            if page.findtext(f"{_S3_XML}IsTruncated") != "true" or not token:
+                return sorted(found)
+
+
+_S3_XML = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+
+
+def _canonical_query(params: dict[str, str]) -> str:
+    """A query string in SigV4's canonical form (sorted, every reserved character encoded), so
+    the URL sent and the string signed are the same."""
+    return "&".join(
+        f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}"
+        for name, value in sorted(params.items())
+    )
 
 
 def get_storage(settings: Settings) -> Storage:

@@ -2,12 +2,13 @@
 
 Progress counts the flashcards due, courses checks a material a lesson is to carry (and keeps it
 from deletion until the lesson commits), privacy reads and writes stored files for exports and
-erasure. Inside study, modules import their siblings directly, never this package.
+erasure and keeps off-site copies of backups. Inside study, modules import their siblings
+directly, never this package.
 """
 
 from __future__ import annotations
 
-from studyhall.study.providers.storage import Storage, StorageError, get_storage
+from studyhall.study.providers.storage import S3Storage, Storage, StorageError, get_storage
 from studyhall.study.service.artifacts import create as create_artifact
 from studyhall.study.service.artifacts import get_owned as get_artifact
 from studyhall.study.service.artifacts import list_owned as list_artifacts
@@ -25,6 +26,7 @@ from studyhall.study.service.quizzes import questions as quiz_questions
 from studyhall.study.service.quizzes import submit as submit_attempt
 
 __all__ = [
+    "S3Storage",
     "Storage",
     "StorageError",
     "ask",
