@@ -147,3 +147,26 @@ def test_db_backup_copies_off_site_from_the_command_line(
     assert s3.get_object(Bucket=BUCKET, Key=f"nightly/{dump.name}")["Body"].read() == (
         dump.read_bytes()
     )
+
+
+def test_a_failed_upload_fails_the_command_and_keeps_the_local_dump(
+    database_urls: DatabaseUrls, tmp_path: Path, s3: BaseClient, s3_endpoint: str
+) -> None:
+    result = _studyhall(
+        "db",
+        "backup",
+        "--directory",
+        str(tmp_path / "dumps"),
+        cwd=tmp_path,
+        DATABASE_URL=database_urls.owner,
+        STUDYHALL_APP_DATABASE_URL=database_urls.app,
+        STUDYHALL_BACKUP_S3_BUCKET="no-such-bucket",
+        STUDYHALL_BACKUP_S3_ENDPOINT_URL=s3_endpoint,
+        STUDYHALL_BACKUP_S3_ACCESS_KEY_ID=KEY_ID,
+        STUDYHALL_BACKUP_S3_SECRET_ACCESS_KEY=SECRET,
+    )
+    assert result.returncode == 1
+    assert "the off-site copy failed (the local dump is kept)" in result.stderr
+    assert "HTTP 404" in result.stderr
+    assert len(list((tmp_path / "dumps").glob("studyhall-*.dump"))) == 1
+    assert _keys(s3) == []
