@@ -41,6 +41,7 @@ class _Phrase:
     kind: str
     category: str
     plural: bool
+    modified: bool
     rank: int
     occurrences: tuple[Occurrence, ...]
     """Where the material uses it as a whole noun phrase; only these places are blanked."""
@@ -74,7 +75,9 @@ def _squash(text: str) -> str:
 def _phrases(sentences: Sequence[SourceSentence], top: int) -> list[_Phrase]:
     found = key_phrases([sentence.text for sentence in sentences])[:top]
     return [
-        _Phrase(p.surface, p.stems, p.kind, p.category, p.plural, rank, tuple(p.occurrences))
+        _Phrase(
+            p.surface, p.stems, p.kind, p.category, p.plural, p.modified, rank, tuple(p.occurrences)
+        )
         for rank, p in enumerate(found)
     ]
 
@@ -184,32 +187,28 @@ def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
 
 
 # Kinds too loose to choose wrong options by ("self-belief" among "gold medal", "top spot",
-# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"): such an
-# answer gets a question only when the material has too few others.
-_VAGUE = frozenset(["unknown", "abstract", "word"])
-# How closely wrong options must match the answer's kind: the first level that gives a
-# material its questions is used. Any kind at all only so that no material has no quiz.
-_SAME_KIND, _VAGUE_KINDS, _ANY_KIND = 0, 1, 2
+# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"; a place that may
+# be a city or a country): such an answer makes a card, never a question.
+_VAGUE = frozenset(["unknown", "abstract", "word", "place"])
 
 
-def _same_type(candidate: _Phrase, answer: _Phrase, *, level: int) -> bool:
+def _same_type(candidate: _Phrase, answer: _Phrase) -> bool:
+    """The candidate is of the answer's kind: a figure of the same shape and unit; a person
+    with people, a country with countries, a city with cities, a company with companies, and
+    names only with names of as many words ("Thoday" is no match for "Frank Capra"); a term
+    with terms of the same kind of thing (device, substance, event, …) and the same number."""
     if candidate.kind != answer.kind:
         return False
     if answer.kind == "number":
         return _number_shape(candidate.surface) == _number_shape(answer.surface)
-    if answer.kind == "term" and candidate.plural != answer.plural:
-        # A plural answer with a singular option (or the reverse) is ruled out by grammar.
+    if answer.category in _VAGUE or candidate.category != answer.category:
         return False
-    if level == _ANY_KIND:
-        return True
-    # A place with places, a person with people, a substance with substances; names only
-    # with names of as many words ("Thoday" is no match for "Frank Capra").
-    if answer.kind == "name" and len(candidate.stems) != len(answer.stems) and level == _SAME_KIND:
-        return False
-    if candidate.category == answer.category:
-        return level != _SAME_KIND or answer.category not in _VAGUE
-    # Filling a quiz, two vague kinds may meet; two kinds known to differ do not.
-    return level != _SAME_KIND and answer.category in _VAGUE and candidate.category in _VAGUE
+    if answer.kind == "name":
+        return len(candidate.stems) == len(answer.stems)
+    # A plural answer with a singular option (or the reverse) is ruled out by grammar; an
+    # option opened by an adjective the answer lacks ("credible picture" for "book") reads as
+    # a phrase lifted from another sentence, not as a term.
+    return candidate.plural == answer.plural and (answer.modified or not candidate.modified)
 
 
 def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[SourceSentence]) -> bool:
@@ -230,7 +229,7 @@ def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[Sourc
 
 
 def _distractors(
-    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, level: int
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence]
 ) -> list[_Phrase]:
     """Three key phrases of the answer's type that share no content word with it, with each
     other or with the question (an option named in the stem is obviously wrong), are not
@@ -249,7 +248,7 @@ def _distractors(
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if not _same_type(candidate, answer, level=level) or blocked & set(candidate.stems):
+        if not _same_type(candidate, answer) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
@@ -281,15 +280,13 @@ def _wrong_options(
     pool: Sequence[_Phrase],
     sentences: Sequence[SourceSentence],
     source: str,
-    *,
-    level: int,
 ) -> list[str]:
     """A figure gets changed versions of itself; anything else other key phrases."""
     if cloze.phrase.kind == "number":
         changed = figure_options(cloze.answer, source)
         if changed:
             return changed
-    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, level=level)]
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences)]
 
 
 def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
@@ -308,25 +305,19 @@ def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
 def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> list[QuizQuestion]:
     """Multiple-choice questions: complete a source sentence; options are key phrases.
 
-    Questions whose wrong options are surely of the answer's kind come first; only when a
-    material has too few of them is the quiz filled with options of a vaguer kind, and only
-    when it has none at all with options of any kind.
+    A question is made only when three wrong options surely of the answer's kind exist (a
+    figure always has them: itself changed); any other phrase is left to the cards, so a
+    material may get fewer questions than asked, or none.
     """
     if max_questions < 1:
         return []
     sentences, quotable, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
     source = "\n".join(sentence.text for sentence in sentences)
-    clozes = _clozes(sentences, quotable, phrases)
-    chosen: dict[int, list[str]] = {}
-    for level in (_SAME_KIND, _VAGUE_KINDS, _ANY_KIND):
-        if level == _ANY_KIND and chosen:
+    questions: list[QuizQuestion] = []
+    for cloze in _clozes(sentences, quotable, phrases):
+        if len(questions) == max_questions:
             break
-        for index, cloze in enumerate(clozes):
-            if len(chosen) == max_questions:
-                break
-            if index in chosen:
-                continue
-            wrong = _wrong_options(cloze, phrases, sentences, source, level=level)
-            if wrong:
-                chosen[index] = wrong
-    return [_question(clozes[index], chosen[index]) for index in sorted(chosen)]
+        wrong = _wrong_options(cloze, phrases, sentences, source)
+        if wrong:
+            questions.append(_question(cloze, wrong))
+    return questions

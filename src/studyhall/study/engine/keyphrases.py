@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
-from studyhall.study.engine.lexicon import common_rank, name_class, term_class
+from studyhall.study.engine.lexicon import common_rank, kind_of, name_class, term_class
 from studyhall.study.engine.pos import Token, common_noun, leans_verb, tag
 from studyhall.study.engine.sentences import split_sentences
 
@@ -64,6 +64,36 @@ _JUDGING: frozenset[str] = frozenset(
     similar possible real major good bad great best better worse worst big little
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
+# Adjectives of degree ("bigger", "biggest", "best-known"): "a much _____ here" -> "bigger
+# message" blanks a comparison in half, and "the biggest advocates" is praise, not a term.
+_GRADABLE = (
+    "big small large high great low wide long old young strong early late easy fast cheap hard"
+    " deep short tall rich poor broad heavy light dark bright quick slow weak tough fine clear"
+    " safe warm cold hot busy happy tight firm close"
+).split()
+
+
+def _graded_forms(base: str) -> set[str]:
+    stem_ = base[:-1] + "i" if base.endswith("y") else base
+    if base.endswith("e"):
+        stem_ = base[:-1]
+    elif len(base) >= 3 and base[-1] not in "aeiouwy" and base[-2] in "aeiou" and base[-3] not in "aeiou":
+        stem_ = base + base[-1]  # big -> bigg-er
+    return {stem_ + "er", stem_ + "est"}
+
+
+_DEGREE: frozenset[str] = frozenset(
+    {form for base in _GRADABLE for form in _graded_forms(base)}
+    | {"better", "best", "worse", "worst", "more", "most", "less", "least", "further", "furthest"}
+)
+_DEGREE_PREFIX = re.compile(r"^(?:best|most|least|better|well|worst|highest|biggest|largest)-")
+
+
+def _of_degree(word: str) -> bool:
+    lower = word.lower()
+    return lower in _DEGREE or _DEGREE_PREFIX.match(lower) is not None
+
+
 # Figures with these after them are amounts ("17.5 million", "380 years").
 _SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion", "people"])
 # How the text says what an unknown name names: "Mr Conlon", "Idowu said"; "in Santry".
@@ -106,6 +136,8 @@ class KeyPhrase:
     plural: bool
     named: bool
     """Its first word is a name, so its capital is kept wherever it stands."""
+    modified: bool = False
+    """It opens with a lower-case adjective ("credible picture", "young man")."""
     category: str = "term"
     """What a name names (``lexicon.name_class``), the kind of thing a term's head is
     (``lexicon.term_class``), or ``number``."""
@@ -228,7 +260,7 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
         # "director Richard Eyre", "year Bournemouth": the name is the phrase.
         tail = len(run) - capitals[::-1].index(False)
         run = run[tail:]
-    if run and run[0].text in _JUDGING:
+    if run and (run[0].text in _JUDGING or _of_degree(run[0].text)):
         return None
     while run and run[-1].pos == "ADJ":
         run = run[:-1]
@@ -281,6 +313,22 @@ def _generic(phrase: KeyPhrase, uses: Counter[str]) -> bool:
     )
 
 
+def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
+    """The text says a name is a person's: a person's role just before it ("lawyer Michalis
+    Dimitrakopoulos", "author Jenny Colgan"), or "said" after a name that ends in no ordinary
+    word ("Idowu said"; "the Telegraph Group says" and "Financial Times said" are no people)."""
+    index = tokens.index(term[0])
+    role = tokens[index - 1] if index else None
+    if (
+        role is not None
+        and role.pos == "NOUN"
+        and sentence[role.end : term[0].start].isspace()
+        and kind_of(role.text) == "person"
+    ):
+        return True
+    return _SAYS.match(sentence[term[-1].end :]) is not None and not common_noun(term[-1].text)
+
+
 def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
     """Every whole noun phrase by its stems, with the forms it is written in; and how often
     the material uses each word (by stem)."""
@@ -307,10 +355,11 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
             if key not in found:
                 named = term[0].pos == "PROPN" and not common_noun(term[0].text)
                 kind = "number" if any(token.pos == "NUM" for token in term) else "term"
-                found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named)
+                modified = term[0].pos == "ADJ" and term[0].text[:1].islower() and len(term) > 1
+                found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named, modified)
                 forms[key] = Counter()
             found[key].occurrences.append(Occurrence(index, start, end))
-            if _TITLED.search(sentence[:start]) or _SAYS.match(sentence[end:]):
+            if _TITLED.search(sentence[:start]) or _named_person(sentence, tokens, term):
                 titled.add(key)
             elif _LOCATED.search(sentence[:start]):
                 located.add(key)
@@ -330,7 +379,10 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
             phrase.category = phrase.kind
         else:
             phrase.category = name_class(phrase.surface)
-            if phrase.category == "unknown" and key in titled:
+            if len(key) == 1 and common_noun(phrase.surface):
+                # "Guardian", "Church": an ordinary word with a capital, whatever its gloss says.
+                phrase.category = "word"
+            elif phrase.category == "unknown" and key in titled:
                 phrase.category = "person"
             elif phrase.category == "unknown" and key in located:
                 phrase.category = "place"
