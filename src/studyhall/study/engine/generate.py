@@ -192,7 +192,7 @@ def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
 _VAGUE = frozenset(["unknown", "abstract", "word", "place"])
 
 
-def _same_type(candidate: _Phrase, answer: _Phrase) -> bool:
+def _same_type(candidate: _Phrase, answer: _Phrase, *, lenient: bool = False) -> bool:
     """The candidate is of the answer's kind: a figure of the same shape and unit; a person
     with people, a country with countries, a city with cities, a company with companies, and
     names only with names of as many words ("Thoday" is no match for "Frank Capra"); a term
@@ -201,7 +201,14 @@ def _same_type(candidate: _Phrase, answer: _Phrase) -> bool:
         return False
     if answer.kind == "number":
         return _number_shape(candidate.surface) == _number_shape(answer.surface)
-    if answer.category in _VAGUE or candidate.category != answer.category:
+    if lenient:
+        # A material with no fair question otherwise: a term WordNet does not know (a
+        # technical term: "NADPH", "Rubisco") may stand beside one of a known kind, but two
+        # kinds known to differ never meet, nor do two that are merely vague.
+        kinds = {candidate.category, answer.category} - {"unknown"}
+        if len(kinds) > 1 or kinds & (_VAGUE - {"unknown"}) or not kinds:
+            return False
+    elif answer.category in _VAGUE or candidate.category != answer.category:
         return False
     if answer.kind == "name":
         return len(candidate.stems) == len(answer.stems)
@@ -229,7 +236,7 @@ def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[Sourc
 
 
 def _distractors(
-    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence]
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, lenient: bool
 ) -> list[_Phrase]:
     """Three key phrases of the answer's type that share no content word with it, with each
     other or with the question (an option named in the stem is obviously wrong), are not
@@ -248,7 +255,7 @@ def _distractors(
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if not _same_type(candidate, answer) or blocked & set(candidate.stems):
+        if not _same_type(candidate, answer, lenient=lenient) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
@@ -280,13 +287,15 @@ def _wrong_options(
     pool: Sequence[_Phrase],
     sentences: Sequence[SourceSentence],
     source: str,
+    *,
+    lenient: bool = False,
 ) -> list[str]:
     """A figure gets changed versions of itself; anything else other key phrases."""
     if cloze.phrase.kind == "number":
         changed = figure_options(cloze.answer, source)
         if changed:
             return changed
-    return [phrase.surface for phrase in _distractors(cloze, pool, sentences)]
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, lenient=lenient)]
 
 
 def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
@@ -307,17 +316,22 @@ def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> l
 
     A question is made only when three wrong options surely of the answer's kind exist (a
     figure always has them: itself changed); any other phrase is left to the cards, so a
-    material may get fewer questions than asked, or none.
+    material may get fewer questions than asked. Only a material that would otherwise have no
+    question at all lets a term WordNet does not know stand in for the answer's kind.
     """
     if max_questions < 1:
         return []
     sentences, quotable, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
     source = "\n".join(sentence.text for sentence in sentences)
-    questions: list[QuizQuestion] = []
-    for cloze in _clozes(sentences, quotable, phrases):
-        if len(questions) == max_questions:
-            break
-        wrong = _wrong_options(cloze, phrases, sentences, source)
-        if wrong:
-            questions.append(_question(cloze, wrong))
-    return questions
+    clozes = _clozes(sentences, quotable, phrases)
+    for lenient in (False, True):
+        questions: list[QuizQuestion] = []
+        for cloze in clozes:
+            if len(questions) == max_questions:
+                break
+            wrong = _wrong_options(cloze, phrases, sentences, source, lenient=lenient)
+            if wrong:
+                questions.append(_question(cloze, wrong))
+        if questions:
+            return questions
+    return []

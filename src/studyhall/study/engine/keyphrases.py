@@ -20,7 +20,7 @@ from itertools import pairwise
 
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
 from studyhall.study.engine.lexicon import common_rank, kind_of, name_class, term_class
-from studyhall.study.engine.pos import Token, common_noun, leans_verb, tag
+from studyhall.study.engine.pos import Token, can_be_verb, common_noun, leans_verb, tag
 from studyhall.study.engine.sentences import split_sentences
 
 __all__ = ["GENERIC", "MONTHS", "KeyPhrase", "Occurrence", "extract_keyphrases", "key_phrases"]
@@ -105,10 +105,11 @@ _NAME_PARTICLES = frozenset(["van", "von", "de", "da", "del", "der", "di", "la",
 _HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame", "lord", "lady"])
 # Single common words are generic unless the material keeps using them: "quarter" in a news
 # story is filler, "energy" in physics notes is the subject. Ranks are of 2023 English news.
-_COMMON_RANK = 2000
+_COMMON_RANK = 3000
 _SALIENT_USES = 3
-# The very commonest ("quarter", "work", "team") are generic however often the material uses them.
-_VERY_COMMON_RANK = 300
+# The very commonest ("quarter", "work", "husband", "launch") are generic however often the
+# material uses them: a reader fills "her _____" or "prior to its _____" from the sentence.
+_VERY_COMMON_RANK = 1200
 # Heads so empty that no modifier makes a term of them: "the open source way of working".
 _EMPTY_HEADS = frozenset(
     "way ways lot lots kind kinds sort sorts thing things bit bits deal deals".split()  # noqa: SIM905
@@ -147,7 +148,7 @@ class KeyPhrase:
 def _kind(surface: str) -> str:
     if any(ch.isdigit() for ch in surface):
         return "number"
-    if all(word[:1].isupper() for word in surface.split()):
+    if all(word[:1].isupper() or word in _NAME_PARTICLES for word in surface.split()):
         return "name"
     return "term"
 
@@ -313,6 +314,72 @@ def _generic(phrase: KeyPhrase, uses: Counter[str]) -> bool:
     )
 
 
+def _next(tokens: Sequence[Token], token: Token) -> Token | None:
+    index = tokens.index(token) + 1
+    return tokens[index] if index < len(tokens) else None
+
+
+def _without_verb_tail(sentence: str, tokens: Sequence[Token], run: list[Token]) -> list[Token]:
+    """The run without a last word that is the sentence's verb or a participle, read as one
+    more noun by the tagger: "the output corresponding to the input", "Victorian farms range
+    from small outfits", "chloroplasts absorbs red light", "a magma chamber empties and
+    collapses". It is told by the word after it (a preposition, an article, a pronoun or
+    "and") and by the word before it (English seldom puts a plural noun before another noun)."""
+    while len(run) > 1 and run[-1].pos == "ADJ":
+        run = run[:-1]  # "chloroplasts absorbs red and blue light"
+    if len(run) < 2 or run[-2].pos != "NOUN":
+        return run
+    following = _next(tokens, run[-1])
+    if following is None or following.pos not in ("ADP", "DET", "PART", "PRON", "CCONJ", "ADJ"):
+        return run
+    last, before = run[-1].text.lower(), run[-2].text
+    participle = last.endswith("ing")
+    after_plural = _plural(before) and (not _plural(last) or can_be_verb(last))
+    verb_s = _plural(last) and can_be_verb(last) and following.pos != "ADP"
+    return run[:-1] if participle or after_plural or verb_s else run
+
+
+def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]:
+    """The run without a first word that is a verb after "and" or "or", read as a noun by the
+    tagger: "is sticky and traps gas", "… membranes and release oxygen"."""
+    index = tokens.index(run[0])
+    if (
+        len(run) < 2
+        or index == 0
+        or tokens[index - 1].pos != "CCONJ"
+        or not run[0].text[:1].islower()
+        or not can_be_verb(run[0].text)
+        or common_rank(run[0].text) is None
+    ):
+        return run
+    return run[1:]
+
+
+def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
+    """The term runs on into a word the tagger split off: a plural noun read as a verb right
+    after it ("graphics workstations, the new console"), or a capitalised word opening the
+    sentence right before a name ("Ask Jeeves has become …")."""
+    following = _next(tokens, term[-1])
+    if (
+        following is not None
+        and following.pos == "VERB"
+        and sentence[term[-1].end : following.start].isspace()
+        and _plural(following.text)
+        and not leans_verb(following.text)
+    ):
+        return True
+    index = tokens.index(term[0])
+    opener = tokens[0] if index == 1 else None
+    return (
+        opener is not None
+        and term[0].pos == "PROPN"
+        and opener.text[:1].isupper()
+        and opener.text.lower() not in STOPWORDS
+        and opener.pos not in ("ADV", "ADP", "SCONJ", "CCONJ", "PRON", "DET")
+        and sentence[opener.end : term[0].start].isspace()
+    )
+
+
 def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
     """The text says a name is a person's: a person's role just before it ("lawyer Michalis
     Dimitrakopoulos", "author Jenny Colgan"), or "said" after a name that ends in no ordinary
@@ -345,8 +412,12 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
             if run[-1].start in possessors and any(t.pos == "ADJ" for t in run):
                 # "biggest children" of "the biggest children's award" is half of a phrase.
                 continue
-            term = _trimmed(run)
-            if term is None or _inside_a_name(sentence, tokens, term):
+            term = _trimmed(_without_verb_tail(sentence, tokens, _without_verb_head(tokens, run)))
+            if (
+                term is None
+                or _inside_a_name(sentence, tokens, term)
+                or _half_of_a_phrase(sentence, tokens, term)
+            ):
                 continue
             start, end = term[0].start, term[-1].end
             key = tuple(stem(word) for word in words(sentence[start:end]))

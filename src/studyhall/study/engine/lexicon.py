@@ -78,7 +78,8 @@ _KINDS: dict[str, str] = {
         (
             "substance",
             """substance material chemical compound element mineral metal liquid fluid gas food
-            drug sugar carbohydrate polysaccharide protein acid molecule fuel""",
+            drug sugar carbohydrate polysaccharide protein acid molecule fuel rock matter
+            residue pigment soil water salt""",
         ),
         ("organism", "organism animal plant bacterium microorganism bird fish mammal insect tree"),
         ("body part", "organ organelle tissue gland bone muscle"),
@@ -113,6 +114,8 @@ _GLOSS_STOPS = frozenset(
     """that which who whose where when whom of with for in on at by from to used as or and but
     especially usually typically having being than into over consisting containing""".split()  # noqa: SIM905
 )
+_PARTICIPLES = frozenset("found made known seen given built held taken used grown worn".split())  # noqa: SIM905
+_SORT_OF = re.compile(r"^(?:[a-z]+ )?(?:type|kind|form|sort|variety|class|piece|mass) of (?:an? |the )?")
 _GLOSS_OPENING = re.compile(
     r"^(?:\([^)]*\)\s*)?(?:(?:any|one|each|either|some|all|a member|a kind|a type) of\s+"
     r"(?:(?:several|various|many|the|a|an|numerous|two|three|a number of)\s+)*)?(?:an?|the)?\s*"
@@ -155,6 +158,20 @@ def _glosses() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def _common_senses() -> dict[str, str]:
+    """Each word's first gloss that is not of a name ("rock: United States gynecologist …" is
+    skipped for "a lump or mass of hard consolidated mineral matter")."""
+    result: dict[str, str] = {}
+    for line in _lines("glosses.txt.gz"):
+        word, _, glosses = line.partition("\t")
+        for gloss in glosses.split(" | "):
+            if gloss[:1].islower() or gloss[:1] == "(":
+                result[word] = gloss
+                break
+    return result
+
+
+@lru_cache(maxsize=1)
 def _synonyms() -> dict[str, list[str]]:
     folder = _data_dir()
     if folder is None or not (folder / "synonyms.json.gz").is_file():
@@ -190,14 +207,20 @@ def _lemma(word: str) -> str | None:
 
 def _genus(lemma: str) -> str | None:
     """The head noun of the description that opens a word's first-sense gloss."""
-    gloss = _glosses()[lemma].split(";")[0]
-    described = _GLOSS_OPENING.sub("", gloss.lower(), count=1)
+    gloss = _common_senses().get(lemma)
+    if gloss is None:
+        return None
+    described = _GLOSS_OPENING.sub("", gloss.split(";")[0].lower(), count=1)
+    # "the commonest type of solidified lava": the kind is lava.
+    described = _SORT_OF.sub("", described)
     phrase: list[str] = []
     for token in re.findall(r"[a-z][a-z'-]*|[^\sa-z]", described):
         if token in _GLOSS_STOPS or not token[0].isalpha():
             break
+        if phrase and (token.endswith(("ed", "ing")) or token in _PARTICIPLES) and token not in _KINDS:
+            break  # "a complex carbohydrate found chiefly in seeds"
         phrase.append(token)
-    nouns = [token for token in phrase if token in _nouns()]
+    nouns = [token for token in phrase if token in _nouns() or (_lemma(token) or "") in _nouns()]
     return nouns[-1] if nouns else None
 
 
