@@ -21,6 +21,7 @@ import argparse
 import importlib
 import importlib.metadata
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -214,6 +215,30 @@ def baseline_generator() -> ModuleType | None:
     return importlib.import_module("baseline_engine.generate")
 
 
+SAMPLE_SEED = 2026
+SAMPLE_ARTICLES = 20
+SAMPLE_PER_KIND = 40
+
+
+def sample_for_review(generator: ModuleType, data: Path) -> list[dict[str, Any]]:
+    """The items a reviewer labels: 20 BBC articles drawn with seed 2026 and every SQuAD
+    paragraph (10 cards and 5 questions each); from each set, 40 cards and 40 questions drawn
+    with the same generator of random numbers (all of them when fewer were made)."""
+    rng = random.Random(SAMPLE_SEED)
+    articles = list(bbc(data))
+    drawn = rng.sample(articles, SAMPLE_ARTICLES)
+    pools = [
+        [item for name, passages in drawn for item in items(generator, name, passages)],
+        [item for name, passages, _ in squad(data) for item in items(generator, name, passages)],
+    ]
+    sample: list[dict[str, Any]] = []
+    for pool in pools:
+        for kind in ("card", "question"):
+            of_kind = [item for item in pool if item["kind"] == kind]
+            sample += rng.sample(of_kind, min(SAMPLE_PER_KIND, len(of_kind)))
+    return [{"id": number, **item} for number, item in enumerate(sample)]
+
+
 def label_figures(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"items": 0}
@@ -276,7 +301,15 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--dump", type=Path, help="write today's BBC items here (JSON lines)")
+    parser.add_argument(
+        "--sample", type=Path, help="write the items to review here (JSON lines) and stop"
+    )
     args = parser.parse_args(argv)
+    if args.sample:
+        rows = sample_for_review(current, args.data)
+        args.sample.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+        out(json.dumps({"sampled": len(rows)}))
+        return
     figures, made = run(current, args.data)
     baseline = baseline_generator()
     result = {

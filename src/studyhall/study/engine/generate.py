@@ -201,17 +201,17 @@ def _same_type(candidate: _Phrase, answer: _Phrase, *, lenient: bool = False) ->
         return False
     if answer.kind == "number":
         return _number_shape(candidate.surface) == _number_shape(answer.surface)
-    if lenient:
-        # A material with no fair question otherwise: a term WordNet does not know (a
-        # technical term: "NADPH", "Rubisco") may stand beside one of a known kind, but two
-        # kinds known to differ never meet, nor do two that are merely vague.
-        kinds = {candidate.category, answer.category} - {"unknown"}
-        if len(kinds) > 1 or kinds & (_VAGUE - {"unknown"}) or not kinds:
-            return False
-    elif answer.category in _VAGUE or candidate.category != answer.category:
+    if answer.category in _VAGUE:
+        return False
+    unknown_term = candidate.kind == "term" and candidate.category == "unknown"
+    if candidate.category != answer.category and not (lenient and unknown_term):
+        # Only for a material with no fair question otherwise may a term WordNet does not know
+        # (a technical term: "NADPH", "Rubisco") stand beside an answer of a known kind; an
+        # unknown name never does: it is as often a person as a place.
         return False
     if answer.kind == "name":
-        return len(candidate.stems) == len(answer.stems)
+        # "Britons" is no match for "Britain", nor "Thoday" for "Frank Capra".
+        return len(candidate.stems) == len(answer.stems) and candidate.plural == answer.plural
     # A plural answer with a singular option (or the reverse) is ruled out by grammar; an
     # option opened by an adjective the answer lacks ("credible picture" for "book") reads as
     # a phrase lifted from another sentence, not as a term.

@@ -61,7 +61,8 @@ _JUDGING: frozenset[str] = frozenset(
     """
     other same different own such whole entire total following previous next last first second
     third main key important new recent current latest further additional particular specific
-    similar possible real major good bad great best better worse worst big little
+    similar possible real major good bad great best better worse worst big little old
+    massive huge vast enormous significant serious considerable substantial
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
 # Adjectives of degree ("bigger", "biggest", "best-known"): "a much _____ here" -> "bigger
@@ -340,19 +341,17 @@ def _without_verb_tail(sentence: str, tokens: Sequence[Token], run: list[Token])
 
 
 def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]:
-    """The run without a first word that is a verb after "and" or "or", read as a noun by the
-    tagger: "is sticky and traps gas", "… membranes and release oxygen"."""
+    """The run without a first word that is a verb, read as a noun by the tagger: after "and"
+    ("is sticky and traps gas", "… membranes and release oxygen") or after its subject."""
     index = tokens.index(run[0])
-    if (
-        len(run) < 2
-        or index == 0
-        or tokens[index - 1].pos != "CCONJ"
-        or not run[0].text[:1].islower()
-        or not can_be_verb(run[0].text)
-        or common_rank(run[0].text) is None
-    ):
+    if len(run) < 2 or index == 0 or not run[0].text[:1].islower():
         return run
-    return run[1:]
+    before = tokens[index - 1].pos
+    after_and = before == "CCONJ" and can_be_verb(run[0].text)
+    # "Chloroplasts capture light energy", "to capture light energy": a word that leans to a
+    # verb opens no term unless an article, a preposition or an adjective comes before it.
+    leaning = before not in ("DET", "ADP", "ADJ", "NUM") and leans_verb(run[0].text)
+    return run[1:] if after_and or leaning else run
 
 
 def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
@@ -369,6 +368,14 @@ def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Tok
     ):
         return True
     index = tokens.index(term[0])
+    before = tokens[index - 1] if index else None
+    if (
+        before is not None
+        and before.pos == "X"
+        and before.text.isalpha()
+        and sentence[before.end : term[0].start].isspace()
+    ):
+        return True  # "silver chains", "silver" read as no word at all
     opener = tokens[0] if index == 1 else None
     return (
         opener is not None
@@ -378,6 +385,15 @@ def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Tok
         and opener.pos not in ("ADV", "ADP", "SCONJ", "CCONJ", "PRON", "DET")
         and sentence[opener.end : term[0].start].isspace()
     )
+
+
+_JOINED_FIGURE = re.compile(r"\d[:\u2013\u2014/-]$")
+_FIGURE_JOINED = re.compile(r"^[:\u2013\u2014/-]\d")
+
+
+def _part_of_a_figure(sentence: str, start: int, end: int) -> bool:
+    """Half of a time, a range or a ratio: "14:39.29", "1038–40", "2001–2007"."""
+    return bool(_JOINED_FIGURE.search(sentence[:start]) or _FIGURE_JOINED.match(sentence[end:]))
 
 
 def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
@@ -393,7 +409,11 @@ def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token])
         and kind_of(role.text) == "person"
     ):
         return True
-    return _SAYS.match(sentence[term[-1].end :]) is not None and not common_noun(term[-1].text)
+    return (
+        _SAYS.match(sentence[term[-1].end :]) is not None
+        and not common_noun(term[-1].text)
+        and not term[-1].text.isupper()  # "the IAAF said"
+    )
 
 
 def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
@@ -421,7 +441,7 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
                 continue
             start, end = term[0].start, term[-1].end
             key = tuple(stem(word) for word in words(sentence[start:end]))
-            if not key:
+            if not key or _part_of_a_figure(sentence, start, end):
                 continue
             if key not in found:
                 named = term[0].pos == "PROPN" and not common_noun(term[0].text)
