@@ -342,12 +342,20 @@ def _without_verb_tail(sentence: str, tokens: Sequence[Token], run: list[Token])
 
 def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]:
     """The run without a first word that is a verb, read as a noun by the tagger: after "and"
-    ("is sticky and traps gas", "… membranes and release oxygen") or after its subject."""
+    ("is sticky and traps gas", "… membranes and release oxygen") or after its subject; or an
+    adjective an adverb qualifies ("relatively modest player")."""
     index = tokens.index(run[0])
     if len(run) < 2 or index == 0 or not run[0].text[:1].islower():
         return run
     before = tokens[index - 1].pos
-    after_and = before == "CCONJ" and can_be_verb(run[0].text)
+    if before == "ADV" and run[0].pos == "ADJ":
+        return run[1:]  # "a relatively modest player": the adjective belongs to the adverb
+    # After "and": a word that can be a verb, or any "-s" form when a predicate ends before
+    # the "and" ("is sticky and traps gas").
+    predicate = index > 1 and tokens[index - 2].pos in ("ADJ", "VERB", "ADV")
+    after_and = before == "CCONJ" and (
+        can_be_verb(run[0].text) or (predicate and _plural(run[0].text))
+    )
     # "Chloroplasts capture light energy", "to capture light energy": a word that leans to a
     # verb opens no term unless an article, a preposition or an adjective comes before it.
     leaning = before not in ("DET", "ADP", "ADJ", "NUM") and leans_verb(run[0].text)
