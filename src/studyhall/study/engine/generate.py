@@ -271,12 +271,13 @@ def _distractors(
     return []
 
 
-def _answer_option(cloze: _Cloze) -> str:
+def _answer_option(cloze: _Cloze, source: str) -> str:
     """The answer in the material's usual spelling, like the distractors, so case does not mark
-    it; inflected as the cited sentence has it when that differs ("profit", usually "profits")."""
+    it; inflected as the cited sentence has it when that differs ("profit", usually "profits");
+    as cited when the usual spelling is written nowhere ("Andesite magma" opening a sentence)."""
     usual = cloze.phrase.surface
     if usual.lower() == cloze.answer.lower():
-        return usual
+        return usual if usual in source else cloze.answer
     if usual[:1].islower():
         return cloze.answer[:1].lower() + cloze.answer[1:]
     return cloze.answer
@@ -298,8 +299,8 @@ def _wrong_options(
     return [phrase.surface for phrase in _distractors(cloze, pool, sentences, lenient=lenient)]
 
 
-def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
-    options = [QuizOption(text=_answer_option(cloze), correct=True)]
+def _question(cloze: _Cloze, wrong: Sequence[str], source: str) -> QuizQuestion:
+    options = [QuizOption(text=_answer_option(cloze, source), correct=True)]
     options += [QuizOption(text=text, correct=False) for text in wrong]
     # Deterministic shuffle: regenerating the same material gives the same quiz.
     random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
@@ -331,7 +332,7 @@ def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> l
                 break
             wrong = _wrong_options(cloze, phrases, sentences, source, lenient=lenient)
             if wrong:
-                questions.append(_question(cloze, wrong))
+                questions.append(_question(cloze, wrong, source))
         if questions:
             return questions
     return []
