@@ -68,9 +68,7 @@ KINDS = {
     "event": "Manchester Games|Athens Olympics|British trials",
     "organisation": "IAAF",
 }
-KIND_OF = {
-    name.strip(): kind for kind, names in KINDS.items() for name in names.split("|") if name
-}
+KIND_OF = {name.strip(): kind for kind, names in KINDS.items() for name in names.split("|") if name}
 
 
 def _passages(text: str) -> list[Passage]:
@@ -132,7 +130,7 @@ def test_no_blank_on_a_comparison_or_on_praise() -> None:
 def test_no_blank_on_half_of_a_name_a_figure_or_a_term() -> None:
     # Before: "Ask _____" -> Jeeves (of Ask Jeeves), "of 14:_____" -> 39.29.
     blanks = _made(NEWS)[0] + _made(ATHLETICS)[0] + _made(SCIENCE)[0]
-    for front, answer in blanks:
+    for front, _ in blanks:
         assert not front.startswith(f"Ask {BLANK}"), front
         assert f":{BLANK}" not in front and f"{BLANK}:" not in front, front
         assert f"silver {BLANK}" not in front and f"{BLANK} workstations" not in front, front

@@ -51,6 +51,9 @@ def _changed(token: str, *, year: bool, day: bool) -> list[str]:
         return [str(int(value) + step) for step in _YEAR_STEPS]
     if day:
         return [str(int(value) + step) for step in _DAY_STEPS if 1 <= value + step <= 28]
+    if suffix == "s" and not decimals and value % 10 == 0:
+        # A decade: "the 1050s" becomes "the 1030s" or "the 1070s", never "the 2100s".
+        return [f"{int(value) + step}s" for step in (-30, -20, -10, 10, 20, 30)]
     if suffix in _ORDINAL_SUFFIXES and not decimals:
         # "11th" becomes "9th" or "13th", never "22th".
         return [_ordinal(int(value) + step) for step in (-2, -1, 1, 2, 3) if value + step > 0]

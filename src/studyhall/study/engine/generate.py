@@ -8,7 +8,6 @@ context without any model.
 from __future__ import annotations
 
 import random
-import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from functools import lru_cache
 
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.figures import figure_options
-from studyhall.study.engine.keyphrases import MONTHS, Occurrence, key_phrases
+from studyhall.study.engine.keyphrases import Occurrence, key_phrases
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
 from studyhall.study.engine.lexicon import synonyms
 from studyhall.study.engine.schemas import BLANK, Flashcard, QuizOption, QuizQuestion
@@ -174,18 +173,6 @@ def _near(a: str, b: str) -> bool:
     return previous[-1] <= 2
 
 
-def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
-    """Years are compared with years, dates with dates, "380 years" with "four years"."""
-    tokens = surface.lower().split()
-    year = len(tokens) == 1 and tokens[0].isdigit() and 1000 <= int(tokens[0]) <= 2100
-    # A unit written onto the figure counts too: "3,000m" is no match for "1.45secs".
-    units = frozenset(
-        "<month>" if t in MONTHS else re.sub(r"[\d.,%-]+", "", t) or "<figure>" for t in tokens
-    )
-    spelled = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
-    return year, units - spelled
-
-
 # Kinds too loose to choose wrong options by ("self-belief" among "gold medal", "top spot",
 # "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"; a place that may
 # be a city or a country): such an answer makes a card, never a question.
@@ -193,14 +180,12 @@ _VAGUE = frozenset(["unknown", "abstract", "word", "place"])
 
 
 def _same_type(candidate: _Phrase, answer: _Phrase, *, lenient: bool = False) -> bool:
-    """The candidate is of the answer's kind: a figure of the same shape and unit; a person
+    """The candidate is of the answer's kind (a figure's options are the figure changed): a person
     with people, a country with countries, a city with cities, a company with companies, and
     names only with names of as many words ("Thoday" is no match for "Frank Capra"); a term
     with terms of the same kind of thing (device, substance, event, …) and the same number."""
     if candidate.kind != answer.kind:
         return False
-    if answer.kind == "number":
-        return _number_shape(candidate.surface) == _number_shape(answer.surface)
     if answer.category in _VAGUE:
         return False
     unknown_term = candidate.kind == "term" and candidate.category == "unknown"
@@ -291,11 +276,11 @@ def _wrong_options(
     *,
     lenient: bool = False,
 ) -> list[str]:
-    """A figure gets changed versions of itself; anything else other key phrases."""
+    """A figure gets changed versions of itself, or no question (another figure of the
+    material with the same unit may measure something else: a long jump among races);
+    anything else other key phrases."""
     if cloze.phrase.kind == "number":
-        changed = figure_options(cloze.answer, source)
-        if changed:
-            return changed
+        return figure_options(cloze.answer, source)
     return [phrase.surface for phrase in _distractors(cloze, pool, sentences, lenient=lenient)]
 
 

@@ -67,18 +67,23 @@ _JUDGING: frozenset[str] = frozenset(
 )
 # Adjectives of degree ("bigger", "biggest", "best-known"): "a much _____ here" -> "bigger
 # message" blanks a comparison in half, and "the biggest advocates" is praise, not a term.
-_GRADABLE = (
-    "big small large high great low wide long old young strong early late easy fast cheap hard"
-    " deep short tall rich poor broad heavy light dark bright quick slow weak tough fine clear"
-    " safe warm cold hot busy happy tight firm close"
-).split()
+_GRADABLE = """
+    big small large high great low wide long old young strong early late easy fast cheap hard
+    deep short tall rich poor broad heavy light dark bright quick slow weak tough fine clear
+    safe warm cold hot busy happy tight firm close
+    """.split()  # noqa: SIM905 - a word list reads best as text
 
 
 def _graded_forms(base: str) -> set[str]:
     stem_ = base[:-1] + "i" if base.endswith("y") else base
     if base.endswith("e"):
         stem_ = base[:-1]
-    elif len(base) >= 3 and base[-1] not in "aeiouwy" and base[-2] in "aeiou" and base[-3] not in "aeiou":
+    elif (
+        len(base) >= 3
+        and base[-1] not in "aeiouwy"
+        and base[-2] in "aeiou"
+        and base[-3] not in "aeiou"
+    ):
         stem_ = base + base[-1]  # big -> bigg-er
     return {stem_ + "er", stem_ + "est"}
 
@@ -400,7 +405,7 @@ _FIGURE_JOINED = re.compile(r"^[:\u2013\u2014/-]\d")
 
 
 def _part_of_a_figure(sentence: str, start: int, end: int) -> bool:
-    """Half of a time, a range or a ratio: "14:39.29", "1038–40", "2001–2007"."""
+    """Half of a time, a range or a ratio: "14:39.29", "1038-40", "2001-2007" (any dash)."""
     return bool(_JOINED_FIGURE.search(sentence[:start]) or _FIGURE_JOINED.match(sentence[end:]))
 
 

@@ -115,7 +115,9 @@ _GLOSS_STOPS = frozenset(
     especially usually typically having being than into over consisting containing""".split()  # noqa: SIM905
 )
 _PARTICIPLES = frozenset("found made known seen given built held taken used grown worn".split())  # noqa: SIM905
-_SORT_OF = re.compile(r"^(?:[a-z]+ )?(?:type|kind|form|sort|variety|class|piece|mass) of (?:an? |the )?")
+_SORT_OF = re.compile(
+    r"^(?:[a-z]+ )?(?:type|kind|form|sort|variety|class|piece|mass) of (?:an? |the )?"
+)
 _GLOSS_OPENING = re.compile(
     r"^(?:\([^)]*\)\s*)?(?:(?:any|one|each|either|some|all|a member|a kind|a type) of\s+"
     r"(?:(?:several|various|many|the|a|an|numerous|two|three|a number of)\s+)*)?(?:an?|the)?\s*"
@@ -217,7 +219,11 @@ def _genus(lemma: str) -> str | None:
     for token in re.findall(r"[a-z][a-z'-]*|[^\sa-z]", described):
         if token in _GLOSS_STOPS or not token[0].isalpha():
             break
-        if phrase and (token.endswith(("ed", "ing")) or token in _PARTICIPLES) and token not in _KINDS:
+        if (
+            phrase
+            and (token.endswith(("ed", "ing")) or token in _PARTICIPLES)
+            and token not in _KINDS
+        ):
             break  # "a complex carbohydrate found chiefly in seeds"
         phrase.append(token)
     nouns = [token for token in phrase if token in _nouns() or (_lemma(token) or "") in _nouns()]
@@ -271,8 +277,9 @@ _PLACES: tuple[tuple[NameClass, re.Pattern[str]], ...] = (
 
 def name_class(name: str) -> NameClass:
     """What a capitalised phrase names, from the first sense of its WordNet gloss: a country
-    ("Kenya"), a city ("Helsinki"), a region ("Florida"), a person ("Blair"), a group ("Labour", "Google"), or an ordinary word
-    written with a capital ("Committee", "Earth"); ``unknown`` when WordNet has no entry."""
+    ("Kenya"), a city ("Helsinki"), a region ("Florida"), a person ("Blair"), a group
+    ("Labour", "Google"), or an ordinary word written with a capital ("Committee", "Earth");
+    ``unknown`` when WordNet has no entry."""
     glosses = _glosses()
     key = name.lower()
     gloss = glosses.get(key) or glosses.get(key.replace(" ", "_"))
