@@ -44,7 +44,8 @@ GENERIC: frozenset[str] = frozenset(
     minority rest whole variety lack list lists deal firm firms company companies report reports
     statement statements spokesman spokeswoman official officials week weekend chance chances
     life lives average move moves plan plans deal deals decision decisions comment comments
-    news story stories
+    news story stories notion notions definition definitions exploit exploits breakthrough
+    verdict
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december
     """.split()  # noqa: SIM905 - a word list reads best as text
@@ -261,6 +262,8 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
     while run and (
         run[0].text.lower() in _QUANTIFIERS or run[0].text.lower().rstrip(".") in _HONORIFICS
     ):
+        if _of_degree(run[0].text) and len(run) > 1 and run[1].pos == "ADJ":
+            return None  # "the most popular service": "most _____" would split the superlative
         run = run[1:]
     capitals = [token.text[:1].isupper() or token.text in _NAME_PARTICLES for token in run]
     if capitals and capitals[-1] and not all(capitals):
@@ -280,6 +283,10 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
     head = run[-1].text.lower()
     if run[-1].pos not in _HEAD or head in _EMPTY_HEADS:
         return None
+    if len(run) == 2 and run[0].pos == "ADJ" and run[1].text.lower() in GENERIC:
+        rank = common_rank(run[0].text)
+        if rank is not None and rank <= _COMMON_RANK:
+            return None  # "international level", "informal notion": a common word qualifies filler
     if all(token.text.lower() in GENERIC for token in run):
         # "number" alone names nothing; "load factor" and "Krebs cycle" are terms.
         return None
@@ -353,8 +360,11 @@ def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]
     if len(run) < 2 or index == 0 or not run[0].text[:1].islower():
         return run
     before = tokens[index - 1].pos
-    if before == "ADV" and run[0].pos == "ADJ":
-        return run[1:]  # "a relatively modest player": the adjective belongs to the adverb
+    degree = tokens[index - 1].text.lower() in _DEGREE
+    if (before == "ADV" or degree) and run[0].pos == "ADJ":
+        # "a relatively modest player", "the most popular service": the adjective belongs to
+        # the adverb.
+        return run[1:]
     # After "and": a word that can be a verb, or any "-s" form when a predicate ends before
     # the "and" ("is sticky and traps gas").
     predicate = index > 1 and tokens[index - 2].pos in ("ADJ", "VERB", "ADV")
@@ -365,6 +375,11 @@ def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]
     # verb opens no term unless an article, a preposition or an adjective comes before it.
     leaning = before not in ("DET", "ADP", "ADJ", "NUM") and leans_verb(run[0].text)
     return run[1:] if after_and or leaning else run
+
+
+_DIRECTIONS = frozenset(
+    "southern northern eastern western upper lower central north south east west".split()  # noqa: SIM905
+)
 
 
 def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
@@ -389,6 +404,15 @@ def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Tok
         and sentence[before.end : term[0].start].isspace()
     ):
         return True  # "silver chains", "silver" read as no word at all
+    if (
+        before is not None
+        and sentence[before.end : term[0].start].isspace()
+        and term[0].pos == "PROPN"
+        and before.text in _DIRECTIONS
+    ):
+        return True  # "southern _____" of "southern California", "upper _____" of "upper Wimmera"
+    if index and sentence[: term[0].start].endswith(("-", "\u2013")) and index > 0:
+        return tokens[index - 1].text[:1].isupper()  # "San Diego-_____" of "San Diego-Tijuana"
     opener = tokens[0] if index == 1 else None
     return (
         opener is not None
