@@ -45,7 +45,7 @@ GENERIC: frozenset[str] = frozenset(
     statement statements spokesman spokeswoman official officials week weekend chance chances
     life lives average move moves plan plans deal deals decision decisions comment comments
     news story stories notion notions definition definitions exploit exploits breakthrough
-    verdict
+    verdict phrase phrases component components
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december
     """.split()  # noqa: SIM905 - a word list reads best as text
@@ -408,9 +408,10 @@ def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Tok
         before is not None
         and sentence[before.end : term[0].start].isspace()
         and term[0].pos == "PROPN"
-        and before.text in _DIRECTIONS
+        and (before.text in _DIRECTIONS or before.pos == "NUM")
     ):
-        return True  # "southern _____" of "southern California", "upper _____" of "upper Wimmera"
+        # "southern _____" of "southern California", "20th _____" of "20th Century Fox".
+        return True
     if index and sentence[: term[0].start].endswith(("-", "\u2013")) and index > 0:
         return tokens[index - 1].text[:1].isupper()  # "San Diego-_____" of "San Diego-Tijuana"
     opener = tokens[0] if index == 1 else None
