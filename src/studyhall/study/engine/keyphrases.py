@@ -45,7 +45,7 @@ GENERIC: frozenset[str] = frozenset(
     statement statements spokesman spokeswoman official officials week weekend chance chances
     life lives average move moves plan plans deal deals decision decisions comment comments
     news story stories notion notions definition definitions exploit exploits breakthrough
-    verdict phrase phrases component components
+    verdict phrase phrases component components pair pairs
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december
     """.split()  # noqa: SIM905 - a word list reads best as text
@@ -221,13 +221,19 @@ def _inside_a_name(sentence: str, tokens: Sequence[Token], run: Sequence[Token])
         return True
     if not run[0].text[:1].isupper():
         return False
+    # "Richard the _____" of "Richard the Lion-Heart", "_____ the Lion" of "William the Lion".
     joined_before = (
-        before is not None and before.text in ("of", "for") and _capitalised(at(index - 2))
+        before is not None and before.text in ("of", "for", "the") and _capitalised(at(index - 2))
     )
     beyond = at(after_index + 1)
     if beyond is not None and beyond.text == "the":
         beyond = at(after_index + 2)
-    joined_after = after is not None and after.text in ("of", "for") and _capitalised(beyond)
+    joined_after = (
+        after is not None
+        and after.text in ("of", "for", "the")
+        and beyond is not None
+        and beyond.text[:1].isupper()
+    )
     return joined_before or joined_after
 
 
@@ -414,6 +420,20 @@ def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Tok
         return True
     if index and sentence[: term[0].start].endswith(("-", "\u2013")) and index > 0:
         return tokens[index - 1].text[:1].isupper()  # "San Diego-_____" of "San Diego-Tijuana"
+    if (
+        index > 1
+        and tokens[index - 1].pos == "CCONJ"
+        and (
+            (
+                tokens[index - 2].pos == "ADJ"
+                and term[0].text[:1].isupper() == tokens[index - 2].text[:1].isupper()
+            )
+            or sentence[: tokens[index - 1].start].rstrip().endswith("-")
+        )
+    ):
+        # "the Transverse and _____" of "the Transverse and Peninsular Ranges", "the 8- and
+        # _____" of "the 8- and 10-county definitions".
+        return True
     opener = tokens[0] if index == 1 else None
     return (
         opener is not None
@@ -429,9 +449,22 @@ _JOINED_FIGURE = re.compile(r"\d[:\u2013\u2014/-]$")
 _FIGURE_JOINED = re.compile(r"^[:\u2013\u2014/-]\d")
 
 
+# A figure followed by itself in other units: "48.8 °C (119.8 °F)", "11 miles (18 km)".
+_CONVERTED = re.compile(r"^\s*(?:°\s*[CF])?\s*\(\s*[\d.,]+")
+_CONVERSION = re.compile(r"\d\s*(?:°\s*[CF]|[^\W\d_]+)?\s*\(\s*$")
+
+
 def _part_of_a_figure(sentence: str, start: int, end: int) -> bool:
-    """Half of a time, a range or a ratio: "14:39.29", "1038-40", "2001-2007" (any dash)."""
-    return bool(_JOINED_FIGURE.search(sentence[:start]) or _FIGURE_JOINED.match(sentence[end:]))
+    """Half of a time, a range or a ratio ("14:39.29", "1038-40", "2001-2007", any dash), or a
+    figure the sentence also gives in other units ("11 miles (18 km)")."""
+    return bool(
+        _JOINED_FIGURE.search(sentence[:start])
+        or _FIGURE_JOINED.match(sentence[end:])
+        or (
+            sentence[start:end][:1].isdigit()
+            and bool(_CONVERTED.match(sentence[end:]) or _CONVERSION.search(sentence[:start]))
+        )
+    )
 
 
 def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
