@@ -1,6 +1,6 @@
 """Offline cards and questions: reviewer labels, rubric checks and key-fact coverage.
 
-    python -m bench.study_items [--data ../shared/data/eval] [--dump items.jsonl]
+    python -m bench.study_items [--data ../shared/data/eval] [--dump items.jsonl] [--sample F]
 
 Prints one JSON line: for today's generator and for the generator of the commit this
 branch started from (``baseline``, rebuilt from git into a temporary package; it needs
@@ -10,7 +10,9 @@ branch started from (``baseline``, rebuilt from git into a temporary package; it
   cards and questions*), over the 100 BBC articles (10 cards and 5 questions each);
 - ``coverage``: share of the answerable SQuAD questions (each paragraph a material, 10 cards
   and 5 questions each) whose answer is what some card or question asks for;
-- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule);
+- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule),
+  and ``labels_previous``: those of the generator before (``item_labels_previous.jsonl``);
+- ``--sample FILE``: draws the items to label (see ``sample_for_review``) and stops;
 - ``generator_without_tagger``: today's generator on its fallback rules (no tagger installed);
 - ``installed_mb``: what each key-phrase engine's distributions take on disk here.
 """
@@ -42,6 +44,8 @@ from studyhall.study.engine.pos import leans_verb
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "eval"
 LABELS = ROOT / "bench" / "data" / "item_labels.jsonl"
+# The same review of the generator before the typed-options rework (the "before" figures).
+PREVIOUS_LABELS = ROOT / "bench" / "data" / "item_labels_previous.jsonl"
 # The commit the cards-and-questions rework started from: today's generator, for comparison.
 BASELINE_COMMIT = "0fea5f7"
 RULES = (
@@ -215,6 +219,15 @@ def baseline_generator() -> ModuleType | None:
     return importlib.import_module("baseline_engine.generate")
 
 
+def still_drawn(path: Path, data: Path) -> float:
+    """Share of the labelled items that today's generator still draws for review: 1.0 when
+    the labels are of this generator, less once it has changed since they were written."""
+    labelled = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    drawn = {(row["text"], row["answer"]) for row in sample_for_review(current, data)}
+    same = sum((row["text"], row["answer"]) in drawn for row in labelled)
+    return round(same / len(labelled), 4) if labelled else 0.0
+
+
 SAMPLE_SEED = 2026
 SAMPLE_ARTICLES = 20
 SAMPLE_PER_KIND = 40
@@ -318,6 +331,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         "generator_without_tagger": without_tagger(args.data),
         "baseline": run(baseline, args.data)[0] if baseline else "unavailable: yake not installed",
         "labels": label_figures(LABELS),
+        "labels_previous": label_figures(PREVIOUS_LABELS),
+        "labels_still_drawn": still_drawn(LABELS, args.data),
         "installed_mb": {name: installed_mb(dists) for name, dists in ENGINES.items()},
     }
     if args.dump:
