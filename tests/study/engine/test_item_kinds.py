@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from studyhall.study.engine.chunk import Passage, chunk_blocks
 from studyhall.study.engine.extract import extract_blocks
+from studyhall.study.engine.figures import figure_options
 from studyhall.study.engine.generate import generate_flashcards, generate_questions
 from studyhall.study.engine.lexical import words
 from studyhall.study.engine.schemas import BLANK, QuizQuestion
@@ -145,3 +146,61 @@ def test_no_verb_at_either_end_of_an_answer() -> None:
     phrases += [option.text for question in questions for option in question.options]
     for phrase in phrases:
         assert not verbs & set(words(phrase)), phrase
+
+
+FACTS = """# Facts
+
+The state's highest maximum temperature, of 48.8 °C (119.8 °F), was recorded in Hopetoun in \
+February. The midway point of the state lies around 11 miles (18 km) south of San Jose. \
+Ethiopia's Tirunesh Dibaba set a new world record in winning the women's 5,000m at the Boston \
+Indoor Games. Pole vaulter Yelena Isinbayeva broke her own indoor world record by clearing 4.89 \
+metres in Lievin on Saturday. As of the 2010 United States Census, southern California has a \
+population of 22,680,010. Headquartered in southern California are Sony Pictures, Universal, \
+MGM, 20th Century Fox and Warner Brothers. The process was continued under David's successors, \
+most intensely of all under William the Lion. It was the UK's most popular digital TV service \
+until it was overtaken by Freeview in April 2007. One of the first Norman mercenaries to serve \
+as a Byzantine general was Hervé in the 1050s. "He has to start producing at international \
+level and here is the beginning," said Edwards. Kluft took the long jump at 6.63m, while Ceplak \
+easily won the women's 800m in 2:01.52.
+"""
+RACES = {"60m", "100m", "200m", "400m", "800m", "1,500m", "3,000m", "5,000m", "10,000m"}
+
+
+def _value(figure: str) -> float:
+    return float("".join(ch for ch in figure.split()[0] if ch.isdigit() or ch == "."))
+
+
+def test_a_figures_wrong_options_are_plausible() -> None:
+    # Before: "clearing _____" -> 4.89 metres against 9.78 metres, "the long jump at _____" ->
+    # 6.63m against 2.65m, "in the _____" -> 1050s against 2100s.
+    _, questions = _made(FACTS)
+    answers = {question.answer for question in questions}
+    assert {"4.89 metres", "6.63m", "1050s"} <= answers
+    for question in questions:
+        answer = question.answer or ""
+        others = [o.text for o in question.options if not o.correct]
+        if answer in RACES:
+            assert set(others) <= RACES, others
+        elif answer.endswith("0s"):
+            assert all(abs(_value(o) - _value(answer)) <= 50 for o in others), others
+        elif "." in answer:
+            assert all(0.75 <= _value(o) / _value(answer) <= 1.25 for o in others), others
+
+
+def test_a_race_is_offered_other_races() -> None:
+    # Before: "the women's _____" -> 5,000m against 6,250m and 2,500m, races nobody runs.
+    for race in ("800m", "5,000m", "100m"):
+        options = figure_options(race, "")
+        assert len(options) == 3 and set(options) <= RACES - {race}, options
+
+
+def test_no_blank_on_what_the_sentence_gives_or_on_half_of_a_name() -> None:
+    # Before: "of _____ °C (119.8 °F)", "around _____ (18 km)", "southern _____" -> California,
+    # "20th _____" -> Century Fox, "under _____ the Lion", "most _____" -> popular digital TV
+    # service, "at _____" -> international level.
+    blanks, _ = _made(FACTS)
+    halves = (f"{BLANK} °C (", f"{BLANK} (18 km)", f"southern {BLANK}", f"20th {BLANK}")
+    for front, answer in blanks:
+        assert not any(half in front for half in halves), front
+        assert f"{BLANK} the Lion" not in front and f"most {BLANK}" not in front, front
+        assert answer != "international level", front
