@@ -1,6 +1,6 @@
 """Offline cards and questions: reviewer labels, rubric checks and key-fact coverage.
 
-    python -m bench.study_items [--data ../shared/data/eval] [--dump items.jsonl]
+    python -m bench.study_items [--data ../shared/data/eval] [--dump items.jsonl] [--sample F]
 
 Prints one JSON line: for today's generator and for the generator of the commit this
 branch started from (``baseline``, rebuilt from git into a temporary package; it needs
@@ -10,7 +10,9 @@ branch started from (``baseline``, rebuilt from git into a temporary package; it
   cards and questions*), over the 100 BBC articles (10 cards and 5 questions each);
 - ``coverage``: share of the answerable SQuAD questions (each paragraph a material, 10 cards
   and 5 questions each) whose answer is what some card or question asks for;
-- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule);
+- ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule),
+  and ``labels_previous``: those of the generator before (``item_labels_previous.jsonl``);
+- ``--sample FILE``: draws the items to label (see ``sample_for_review``) and stops;
 - ``generator_without_tagger``: today's generator on its fallback rules (no tagger installed);
 - ``installed_mb``: what each key-phrase engine's distributions take on disk here.
 """
@@ -21,6 +23,7 @@ import argparse
 import importlib
 import importlib.metadata
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -41,6 +44,8 @@ from studyhall.study.engine.pos import leans_verb
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "eval"
 LABELS = ROOT / "bench" / "data" / "item_labels.jsonl"
+# The same review of the generator before the typed-options rework (the "before" figures).
+PREVIOUS_LABELS = ROOT / "bench" / "data" / "item_labels_previous.jsonl"
 # The commit the cards-and-questions rework started from: today's generator, for comparison.
 BASELINE_COMMIT = "0fea5f7"
 RULES = (
@@ -214,6 +219,39 @@ def baseline_generator() -> ModuleType | None:
     return importlib.import_module("baseline_engine.generate")
 
 
+def still_drawn(path: Path, data: Path) -> float:
+    """Share of the labelled items that today's generator still draws for review: 1.0 when
+    the labels are of this generator, less once it has changed since they were written."""
+    labelled = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    drawn = {(row["text"], row["answer"]) for row in sample_for_review(current, data)}
+    same = sum((row["text"], row["answer"]) in drawn for row in labelled)
+    return round(same / len(labelled), 4) if labelled else 0.0
+
+
+SAMPLE_SEED = 2026
+SAMPLE_ARTICLES = 20
+SAMPLE_PER_KIND = 40
+
+
+def sample_for_review(generator: ModuleType, data: Path) -> list[dict[str, Any]]:
+    """The items a reviewer labels: 20 BBC articles drawn with seed 2026 and every SQuAD
+    paragraph (10 cards and 5 questions each); from each set, 40 cards and 40 questions drawn
+    with the same generator of random numbers (all of them when fewer were made)."""
+    rng = random.Random(SAMPLE_SEED)
+    articles = list(bbc(data))
+    drawn = rng.sample(articles, SAMPLE_ARTICLES)
+    pools = [
+        [item for name, passages in drawn for item in items(generator, name, passages)],
+        [item for name, passages, _ in squad(data) for item in items(generator, name, passages)],
+    ]
+    sample: list[dict[str, Any]] = []
+    for pool in pools:
+        for kind in ("card", "question"):
+            of_kind = [item for item in pool if item["kind"] == kind]
+            sample += rng.sample(of_kind, min(SAMPLE_PER_KIND, len(of_kind)))
+    return [{"id": number, **item} for number, item in enumerate(sample)]
+
+
 def label_figures(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"items": 0}
@@ -276,7 +314,15 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--dump", type=Path, help="write today's BBC items here (JSON lines)")
+    parser.add_argument(
+        "--sample", type=Path, help="write the items to review here (JSON lines) and stop"
+    )
     args = parser.parse_args(argv)
+    if args.sample:
+        rows = sample_for_review(current, args.data)
+        args.sample.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+        out(json.dumps({"sampled": len(rows)}))
+        return
     figures, made = run(current, args.data)
     baseline = baseline_generator()
     result = {
@@ -285,6 +331,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         "generator_without_tagger": without_tagger(args.data),
         "baseline": run(baseline, args.data)[0] if baseline else "unavailable: yake not installed",
         "labels": label_figures(LABELS),
+        "labels_previous": label_figures(PREVIOUS_LABELS),
+        "labels_still_drawn": still_drawn(LABELS, args.data),
         "installed_mb": {name: installed_mb(dists) for name, dists in ENGINES.items()},
     }
     if args.dump:

@@ -1,13 +1,16 @@
 """Wrong options for a figure: the same figure changed, written the same way.
 
-A year gets nearby years, an amount a scaled amount with the same precision and unit
-("$3.36bn" -> "2.52bn", "5.04bn"), a date another day or year of the same form. Unlike other
-key phrases of the material, these are always of the answer's type. A changed figure that
-the material itself states is never offered: it could be true.
+A year gets nearby years, a count a scaled count with its unit ("30 reporters" -> "18
+reporters"), a measurement a value within a fifth of it with the same precision ("4.88m" ->
+"5.37m", "$3.36bn" -> "3.70bn"), a race another race ("5,000m" -> "3,000m"), a date another
+day or year of the same form. Unlike other key phrases of the material, these are always of
+the answer's type. A changed figure that the material itself states is never offered: it
+could be true.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import zlib
@@ -48,17 +51,52 @@ def _changed(token: str, *, year: bool, day: bool) -> list[str]:
         return [str(int(value) + step) for step in _YEAR_STEPS]
     if day:
         return [str(int(value) + step) for step in _DAY_STEPS if 1 <= value + step <= 28]
+    if suffix == "s" and not decimals and value % 10 == 0:
+        # A decade: "the 1050s" becomes "the 1030s" or "the 1070s", never "the 2100s".
+        return [f"{int(value) + step}s" for step in (-30, -20, -10, 10, 20, 30)]
     if suffix in _ORDINAL_SUFFIXES and not decimals:
         # "11th" becomes "9th" or "13th", never "22th".
         return [_ordinal(int(value) + step) for step in (-2, -1, 1, 2, 3) if value + step > 0]
     grouped = "," in whole
     places = len(decimals)
+    if suffix == "m" and not decimals and int(value) in _RACES:
+        # A race: "the women's 5,000m" is asked against other races, never "6,250m".
+        others = sorted(
+            (d for d in _RACES if d != int(value)), key=lambda d: abs(math.log(d / value))
+        )
+        return [_race(distance) for distance in others[:4]]
+    if places:
+        # A measurement ("4.88m", "6.39 seconds", "48.8 °C", "15.7%") is changed a little:
+        # a pole vault of 14.64m or a sprint of 3.2 seconds gives the answer away.
+        return _measured(value, places, grouped, suffix)
     changed = [value * factor for factor in _FACTORS]
     return [
         _written(v, places, grouped, suffix)
         for v in changed
         if v > 0 and (places or v == int(v) or v >= 10)
     ]
+
+
+# Distances run in athletics, in metres.
+_RACES = (60, 100, 200, 400, 800, 1500, 3000, 5000, 10000)
+_CLOSE_FACTORS = (0.8, 0.85, 0.9, 0.95, 1.05, 1.1, 1.15, 1.2)
+
+
+def _race(distance: int) -> str:
+    return f"{distance:,}m"
+
+
+def _measured(value: float, places: int, grouped: bool, suffix: str) -> list[str]:
+    """Nearby values of a measurement, with its precision: within a fifth of it, or (when
+    rounding makes those equal to it, "0.02 seconds") a few units of its last digit away."""
+    answer = _written(value, places, grouped, suffix)
+    close = [_written(value * factor, places, grouped, suffix) for factor in _CLOSE_FACTORS]
+    options = [text for text in dict.fromkeys(close) if text != answer]
+    if len(options) >= 3:
+        return options
+    unit = 10.0**-places
+    steps = [value + step * unit for step in (-3, -2, -1, 1, 2, 3, 4, 5)]
+    return [_written(v, places, grouped, suffix) for v in steps if v > 0]
 
 
 def _is_year(token: str) -> bool:

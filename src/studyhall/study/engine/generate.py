@@ -8,7 +8,6 @@ context without any model.
 from __future__ import annotations
 
 import random
-import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from functools import lru_cache
 
 from studyhall.study.engine.chunk import Passage
 from studyhall.study.engine.figures import figure_options
-from studyhall.study.engine.keyphrases import MONTHS, Occurrence, key_phrases
+from studyhall.study.engine.keyphrases import Occurrence, key_phrases
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
 from studyhall.study.engine.lexicon import synonyms
 from studyhall.study.engine.schemas import BLANK, Flashcard, QuizOption, QuizQuestion
@@ -41,6 +40,7 @@ class _Phrase:
     kind: str
     category: str
     plural: bool
+    modified: bool
     rank: int
     occurrences: tuple[Occurrence, ...]
     """Where the material uses it as a whole noun phrase; only these places are blanked."""
@@ -74,7 +74,9 @@ def _squash(text: str) -> str:
 def _phrases(sentences: Sequence[SourceSentence], top: int) -> list[_Phrase]:
     found = key_phrases([sentence.text for sentence in sentences])[:top]
     return [
-        _Phrase(p.surface, p.stems, p.kind, p.category, p.plural, rank, tuple(p.occurrences))
+        _Phrase(
+            p.surface, p.stems, p.kind, p.category, p.plural, p.modified, rank, tuple(p.occurrences)
+        )
         for rank, p in enumerate(found)
     ]
 
@@ -171,45 +173,34 @@ def _near(a: str, b: str) -> bool:
     return previous[-1] <= 2
 
 
-def _number_shape(surface: str) -> tuple[bool, frozenset[str]]:
-    """Years are compared with years, dates with dates, "380 years" with "four years"."""
-    tokens = surface.lower().split()
-    year = len(tokens) == 1 and tokens[0].isdigit() and 1000 <= int(tokens[0]) <= 2100
-    # A unit written onto the figure counts too: "3,000m" is no match for "1.45secs".
-    units = frozenset(
-        "<month>" if t in MONTHS else re.sub(r"[\d.,%-]+", "", t) or "<figure>" for t in tokens
-    )
-    spelled = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
-    return year, units - spelled
-
-
 # Kinds too loose to choose wrong options by ("self-belief" among "gold medal", "top spot",
-# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"): such an
-# answer gets a question only when the material has too few others.
-_VAGUE = frozenset(["unknown", "abstract", "word"])
-# How closely wrong options must match the answer's kind: the first level that gives a
-# material its questions is used. Any kind at all only so that no material has no quiz.
-_SAME_KIND, _VAGUE_KINDS, _ANY_KIND = 0, 1, 2
+# "ankle injury"; "Microsoft Outlook" among "Merry Christmas", "South America"; a place that may
+# be a city or a country): such an answer makes a card, never a question.
+_VAGUE = frozenset(["unknown", "abstract", "word", "place"])
 
 
-def _same_type(candidate: _Phrase, answer: _Phrase, *, level: int) -> bool:
+def _same_type(candidate: _Phrase, answer: _Phrase, *, lenient: bool = False) -> bool:
+    """The candidate is of the answer's kind (a figure's options are the figure changed): a person
+    with people, a country with countries, a city with cities, a company with companies, and
+    names only with names of as many words ("Thoday" is no match for "Frank Capra"); a term
+    with terms of the same kind of thing (device, substance, event, …) and the same number."""
     if candidate.kind != answer.kind:
         return False
-    if answer.kind == "number":
-        return _number_shape(candidate.surface) == _number_shape(answer.surface)
-    if answer.kind == "term" and candidate.plural != answer.plural:
-        # A plural answer with a singular option (or the reverse) is ruled out by grammar.
+    if answer.category in _VAGUE:
         return False
-    if level == _ANY_KIND:
-        return True
-    # A place with places, a person with people, a substance with substances; names only
-    # with names of as many words ("Thoday" is no match for "Frank Capra").
-    if answer.kind == "name" and len(candidate.stems) != len(answer.stems) and level == _SAME_KIND:
+    unknown_term = candidate.kind == "term" and candidate.category == "unknown"
+    if candidate.category != answer.category and not (lenient and unknown_term):
+        # Only for a material with no fair question otherwise may a term WordNet does not know
+        # (a technical term: "NADPH", "Rubisco") stand beside an answer of a known kind; an
+        # unknown name never does: it is as often a person as a place.
         return False
-    if candidate.category == answer.category:
-        return level != _SAME_KIND or answer.category not in _VAGUE
-    # Filling a quiz, two vague kinds may meet; two kinds known to differ do not.
-    return level != _SAME_KIND and answer.category in _VAGUE and candidate.category in _VAGUE
+    if answer.kind == "name":
+        # "Britons" is no match for "Britain", nor "Thoday" for "Frank Capra".
+        return len(candidate.stems) == len(answer.stems) and candidate.plural == answer.plural
+    # A plural answer with a singular option (or the reverse) is ruled out by grammar; an
+    # option opened by an adjective the answer lacks ("credible picture" for "book") reads as
+    # a phrase lifted from another sentence, not as a term.
+    return candidate.plural == answer.plural and (answer.modified or not candidate.modified)
 
 
 def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[SourceSentence]) -> bool:
@@ -230,7 +221,7 @@ def _true_in_source(candidate: _Phrase, cloze: _Cloze, sentences: Sequence[Sourc
 
 
 def _distractors(
-    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, level: int
+    cloze: _Cloze, pool: Sequence[_Phrase], sentences: Sequence[SourceSentence], *, lenient: bool
 ) -> list[_Phrase]:
     """Three key phrases of the answer's type that share no content word with it, with each
     other or with the question (an option named in the stem is obviously wrong), are not
@@ -249,7 +240,7 @@ def _distractors(
 
     chosen: list[_Phrase] = []
     for candidate in sorted(pool, key=fit):
-        if not _same_type(candidate, answer, level=level) or blocked & set(candidate.stems):
+        if not _same_type(candidate, answer, lenient=lenient) or blocked & set(candidate.stems):
             continue
         # "Warner" is part of "TimeWarner" although they share no whole word.
         flat = _squash(candidate.surface)
@@ -265,12 +256,13 @@ def _distractors(
     return []
 
 
-def _answer_option(cloze: _Cloze) -> str:
+def _answer_option(cloze: _Cloze, source: str) -> str:
     """The answer in the material's usual spelling, like the distractors, so case does not mark
-    it; inflected as the cited sentence has it when that differs ("profit", usually "profits")."""
+    it; inflected as the cited sentence has it when that differs ("profit", usually "profits");
+    as cited when the usual spelling is written nowhere ("Andesite magma" opening a sentence)."""
     usual = cloze.phrase.surface
     if usual.lower() == cloze.answer.lower():
-        return usual
+        return usual if usual in source else cloze.answer
     if usual[:1].islower():
         return cloze.answer[:1].lower() + cloze.answer[1:]
     return cloze.answer
@@ -282,18 +274,18 @@ def _wrong_options(
     sentences: Sequence[SourceSentence],
     source: str,
     *,
-    level: int,
+    lenient: bool = False,
 ) -> list[str]:
-    """A figure gets changed versions of itself; anything else other key phrases."""
+    """A figure gets changed versions of itself, or no question (another figure of the
+    material with the same unit may measure something else: a long jump among races);
+    anything else other key phrases."""
     if cloze.phrase.kind == "number":
-        changed = figure_options(cloze.answer, source)
-        if changed:
-            return changed
-    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, level=level)]
+        return figure_options(cloze.answer, source)
+    return [phrase.surface for phrase in _distractors(cloze, pool, sentences, lenient=lenient)]
 
 
-def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
-    options = [QuizOption(text=_answer_option(cloze), correct=True)]
+def _question(cloze: _Cloze, wrong: Sequence[str], source: str) -> QuizQuestion:
+    options = [QuizOption(text=_answer_option(cloze, source), correct=True)]
     options += [QuizOption(text=text, correct=False) for text in wrong]
     # Deterministic shuffle: regenerating the same material gives the same quiz.
     random.Random(zlib.crc32(cloze.front.encode())).shuffle(options)
@@ -308,25 +300,24 @@ def _question(cloze: _Cloze, wrong: Sequence[str]) -> QuizQuestion:
 def generate_questions(passages: Sequence[Passage], max_questions: int = 5) -> list[QuizQuestion]:
     """Multiple-choice questions: complete a source sentence; options are key phrases.
 
-    Questions whose wrong options are surely of the answer's kind come first; only when a
-    material has too few of them is the quiz filled with options of a vaguer kind, and only
-    when it has none at all with options of any kind.
+    A question is made only when three wrong options surely of the answer's kind exist (a
+    figure always has them: itself changed); any other phrase is left to the cards, so a
+    material may get fewer questions than asked. Only a material that would otherwise have no
+    question at all lets a term WordNet does not know stand in for the answer's kind.
     """
     if max_questions < 1:
         return []
     sentences, quotable, phrases = _material(tuple(passages), top=max(30, 6 * max_questions))
     source = "\n".join(sentence.text for sentence in sentences)
     clozes = _clozes(sentences, quotable, phrases)
-    chosen: dict[int, list[str]] = {}
-    for level in (_SAME_KIND, _VAGUE_KINDS, _ANY_KIND):
-        if level == _ANY_KIND and chosen:
-            break
-        for index, cloze in enumerate(clozes):
-            if len(chosen) == max_questions:
+    for lenient in (False, True):
+        questions: list[QuizQuestion] = []
+        for cloze in clozes:
+            if len(questions) == max_questions:
                 break
-            if index in chosen:
-                continue
-            wrong = _wrong_options(cloze, phrases, sentences, source, level=level)
+            wrong = _wrong_options(cloze, phrases, sentences, source, lenient=lenient)
             if wrong:
-                chosen[index] = wrong
-    return [_question(clozes[index], chosen[index]) for index in sorted(chosen)]
+                questions.append(_question(cloze, wrong, source))
+        if questions:
+            return questions
+    return []

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from studyhall.study.engine.lexical import STOPWORDS, stem, words
-from studyhall.study.engine.lexicon import common_rank, name_class, term_class
-from studyhall.study.engine.pos import Token, common_noun, leans_verb, tag
+from studyhall.study.engine.lexicon import common_rank, kind_of, name_class, term_class
+from studyhall.study.engine.pos import Token, can_be_verb, common_noun, leans_verb, tag
 from studyhall.study.engine.sentences import split_sentences
 
 __all__ = ["GENERIC", "MONTHS", "KeyPhrase", "Occurrence", "extract_keyphrases", "key_phrases"]
@@ -44,7 +44,8 @@ GENERIC: frozenset[str] = frozenset(
     minority rest whole variety lack list lists deal firm firms company companies report reports
     statement statements spokesman spokeswoman official officials week weekend chance chances
     life lives average move moves plan plans deal deals decision decisions comment comments
-    news story stories
+    news story stories notion notions definition definitions exploit exploits breakthrough
+    verdict phrase phrases component components pair pairs
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december
     """.split()  # noqa: SIM905 - a word list reads best as text
@@ -61,9 +62,45 @@ _JUDGING: frozenset[str] = frozenset(
     """
     other same different own such whole entire total following previous next last first second
     third main key important new recent current latest further additional particular specific
-    similar possible real major good bad great best better worse worst big little
+    similar possible real major good bad great best better worse worst big little old
+    massive huge vast enormous significant serious considerable substantial
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
+# Adjectives of degree ("bigger", "biggest", "best-known"): "a much _____ here" -> "bigger
+# message" blanks a comparison in half, and "the biggest advocates" is praise, not a term.
+_GRADABLE = """
+    big small large high great low wide long old young strong early late easy fast cheap hard
+    deep short tall rich poor broad heavy light dark bright quick slow weak tough fine clear
+    safe warm cold hot busy happy tight firm close
+    """.split()  # noqa: SIM905 - a word list reads best as text
+
+
+def _graded_forms(base: str) -> set[str]:
+    stem_ = base[:-1] + "i" if base.endswith("y") else base
+    if base.endswith("e"):
+        stem_ = base[:-1]
+    elif (
+        len(base) >= 3
+        and base[-1] not in "aeiouwy"
+        and base[-2] in "aeiou"
+        and base[-3] not in "aeiou"
+    ):
+        stem_ = base + base[-1]  # big -> bigg-er
+    return {stem_ + "er", stem_ + "est"}
+
+
+_DEGREE: frozenset[str] = frozenset(
+    {form for base in _GRADABLE for form in _graded_forms(base)}
+    | {"better", "best", "worse", "worst", "more", "most", "less", "least", "further", "furthest"}
+)
+_DEGREE_PREFIX = re.compile(r"^(?:best|most|least|better|well|worst|highest|biggest|largest)-")
+
+
+def _of_degree(word: str) -> bool:
+    lower = word.lower()
+    return lower in _DEGREE or _DEGREE_PREFIX.match(lower) is not None
+
+
 # Figures with these after them are amounts ("17.5 million", "380 years").
 _SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion", "people"])
 # How the text says what an unknown name names: "Mr Conlon", "Idowu said"; "in Santry".
@@ -75,10 +112,11 @@ _NAME_PARTICLES = frozenset(["van", "von", "de", "da", "del", "der", "di", "la",
 _HONORIFICS = frozenset(["mr", "mrs", "ms", "dr", "prof", "sir", "dame", "lord", "lady"])
 # Single common words are generic unless the material keeps using them: "quarter" in a news
 # story is filler, "energy" in physics notes is the subject. Ranks are of 2023 English news.
-_COMMON_RANK = 2000
+_COMMON_RANK = 3000
 _SALIENT_USES = 3
-# The very commonest ("quarter", "work", "team") are generic however often the material uses them.
-_VERY_COMMON_RANK = 300
+# The very commonest ("quarter", "work", "husband", "launch") are generic however often the
+# material uses them: a reader fills "her _____" or "prior to its _____" from the sentence.
+_VERY_COMMON_RANK = 1200
 # Heads so empty that no modifier makes a term of them: "the open source way of working".
 _EMPTY_HEADS = frozenset(
     "way ways lot lots kind kinds sort sorts thing things bit bits deal deals".split()  # noqa: SIM905
@@ -106,6 +144,8 @@ class KeyPhrase:
     plural: bool
     named: bool
     """Its first word is a name, so its capital is kept wherever it stands."""
+    modified: bool = False
+    """It opens with a lower-case adjective ("credible picture", "young man")."""
     category: str = "term"
     """What a name names (``lexicon.name_class``), the kind of thing a term's head is
     (``lexicon.term_class``), or ``number``."""
@@ -115,7 +155,7 @@ class KeyPhrase:
 def _kind(surface: str) -> str:
     if any(ch.isdigit() for ch in surface):
         return "number"
-    if all(word[:1].isupper() for word in surface.split()):
+    if all(word[:1].isupper() or word in _NAME_PARTICLES for word in surface.split()):
         return "name"
     return "term"
 
@@ -181,13 +221,19 @@ def _inside_a_name(sentence: str, tokens: Sequence[Token], run: Sequence[Token])
         return True
     if not run[0].text[:1].isupper():
         return False
+    # "Richard the _____" of "Richard the Lion-Heart", "_____ the Lion" of "William the Lion".
     joined_before = (
-        before is not None and before.text in ("of", "for") and _capitalised(at(index - 2))
+        before is not None and before.text in ("of", "for", "the") and _capitalised(at(index - 2))
     )
     beyond = at(after_index + 1)
     if beyond is not None and beyond.text == "the":
         beyond = at(after_index + 2)
-    joined_after = after is not None and after.text in ("of", "for") and _capitalised(beyond)
+    joined_after = (
+        after is not None
+        and after.text in ("of", "for", "the")
+        and beyond is not None
+        and beyond.text[:1].isupper()
+    )
     return joined_before or joined_after
 
 
@@ -222,13 +268,15 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
     while run and (
         run[0].text.lower() in _QUANTIFIERS or run[0].text.lower().rstrip(".") in _HONORIFICS
     ):
+        if _of_degree(run[0].text) and len(run) > 1 and run[1].pos == "ADJ":
+            return None  # "the most popular service": "most _____" would split the superlative
         run = run[1:]
     capitals = [token.text[:1].isupper() or token.text in _NAME_PARTICLES for token in run]
     if capitals and capitals[-1] and not all(capitals):
         # "director Richard Eyre", "year Bournemouth": the name is the phrase.
         tail = len(run) - capitals[::-1].index(False)
         run = run[tail:]
-    if run and run[0].text in _JUDGING:
+    if run and (run[0].text in _JUDGING or _of_degree(run[0].text)):
         return None
     while run and run[-1].pos == "ADJ":
         run = run[:-1]
@@ -241,6 +289,10 @@ def _trimmed(run: list[Token]) -> list[Token] | None:
     head = run[-1].text.lower()
     if run[-1].pos not in _HEAD or head in _EMPTY_HEADS:
         return None
+    if len(run) == 2 and run[0].pos == "ADJ" and run[1].text.lower() in GENERIC:
+        rank = common_rank(run[0].text)
+        if rank is not None and rank <= _COMMON_RANK:
+            return None  # "international level", "informal notion": a common word qualifies filler
     if all(token.text.lower() in GENERIC for token in run):
         # "number" alone names nothing; "load factor" and "Krebs cycle" are terms.
         return None
@@ -281,6 +333,160 @@ def _generic(phrase: KeyPhrase, uses: Counter[str]) -> bool:
     )
 
 
+def _next(tokens: Sequence[Token], token: Token) -> Token | None:
+    index = tokens.index(token) + 1
+    return tokens[index] if index < len(tokens) else None
+
+
+def _without_verb_tail(sentence: str, tokens: Sequence[Token], run: list[Token]) -> list[Token]:
+    """The run without a last word that is the sentence's verb or a participle, read as one
+    more noun by the tagger: "the output corresponding to the input", "Victorian farms range
+    from small outfits", "chloroplasts absorbs red light", "a magma chamber empties and
+    collapses". It is told by the word after it (a preposition, an article, a pronoun or
+    "and") and by the word before it (English seldom puts a plural noun before another noun)."""
+    while len(run) > 1 and run[-1].pos == "ADJ":
+        run = run[:-1]  # "chloroplasts absorbs red and blue light"
+    if len(run) < 2 or run[-2].pos != "NOUN":
+        return run
+    following = _next(tokens, run[-1])
+    if following is None or following.pos not in ("ADP", "DET", "PART", "PRON", "CCONJ", "ADJ"):
+        return run
+    last, before = run[-1].text.lower(), run[-2].text
+    participle = last.endswith("ing")
+    after_plural = _plural(before) and (not _plural(last) or can_be_verb(last))
+    verb_s = _plural(last) and can_be_verb(last) and following.pos != "ADP"
+    return run[:-1] if participle or after_plural or verb_s else run
+
+
+def _without_verb_head(tokens: Sequence[Token], run: list[Token]) -> list[Token]:
+    """The run without a first word that is a verb, read as a noun by the tagger: after "and"
+    ("is sticky and traps gas", "… membranes and release oxygen") or after its subject; or an
+    adjective an adverb qualifies ("relatively modest player")."""
+    index = tokens.index(run[0])
+    if len(run) < 2 or index == 0 or not run[0].text[:1].islower():
+        return run
+    before = tokens[index - 1].pos
+    degree = tokens[index - 1].text.lower() in _DEGREE
+    if (before == "ADV" or degree) and run[0].pos == "ADJ":
+        # "a relatively modest player", "the most popular service": the adjective belongs to
+        # the adverb.
+        return run[1:]
+    # After "and": a word that can be a verb, or any "-s" form when a predicate ends before
+    # the "and" ("is sticky and traps gas").
+    predicate = index > 1 and tokens[index - 2].pos in ("ADJ", "VERB", "ADV")
+    after_and = before == "CCONJ" and (
+        can_be_verb(run[0].text) or (predicate and _plural(run[0].text))
+    )
+    # "Chloroplasts capture light energy", "to capture light energy": a word that leans to a
+    # verb opens no term unless an article, a preposition or an adjective comes before it.
+    leaning = before not in ("DET", "ADP", "ADJ", "NUM") and leans_verb(run[0].text)
+    return run[1:] if after_and or leaning else run
+
+
+_DIRECTIONS = frozenset(
+    "southern northern eastern western upper lower central north south east west".split()  # noqa: SIM905
+)
+
+
+def _half_of_a_phrase(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
+    """The term runs on into a word the tagger split off: a plural noun read as a verb right
+    after it ("graphics workstations, the new console"), or a capitalised word opening the
+    sentence right before a name ("Ask Jeeves has become …")."""
+    following = _next(tokens, term[-1])
+    if (
+        following is not None
+        and following.pos == "VERB"
+        and sentence[term[-1].end : following.start].isspace()
+        and _plural(following.text)
+        and not leans_verb(following.text)
+    ):
+        return True
+    index = tokens.index(term[0])
+    before = tokens[index - 1] if index else None
+    if (
+        before is not None
+        and before.pos == "X"
+        and before.text.isalpha()
+        and sentence[before.end : term[0].start].isspace()
+    ):
+        return True  # "silver chains", "silver" read as no word at all
+    if (
+        before is not None
+        and sentence[before.end : term[0].start].isspace()
+        and term[0].pos == "PROPN"
+        and (before.text in _DIRECTIONS or before.pos == "NUM")
+    ):
+        # "southern _____" of "southern California", "20th _____" of "20th Century Fox".
+        return True
+    if index and sentence[: term[0].start].endswith(("-", "\u2013")) and index > 0:
+        return tokens[index - 1].text[:1].isupper()  # "San Diego-_____" of "San Diego-Tijuana"
+    if (
+        index > 1
+        and tokens[index - 1].pos == "CCONJ"
+        and (
+            (
+                tokens[index - 2].pos == "ADJ"
+                and term[0].text[:1].isupper() == tokens[index - 2].text[:1].isupper()
+            )
+            or sentence[: tokens[index - 1].start].rstrip().endswith("-")
+        )
+    ):
+        # "the Transverse and _____" of "the Transverse and Peninsular Ranges", "the 8- and
+        # _____" of "the 8- and 10-county definitions".
+        return True
+    opener = tokens[0] if index == 1 else None
+    return (
+        opener is not None
+        and term[0].pos == "PROPN"
+        and opener.text[:1].isupper()
+        and opener.text.lower() not in STOPWORDS
+        and opener.pos not in ("ADV", "ADP", "SCONJ", "CCONJ", "PRON", "DET")
+        and sentence[opener.end : term[0].start].isspace()
+    )
+
+
+_JOINED_FIGURE = re.compile(r"\d[:\u2013\u2014/-]$")
+_FIGURE_JOINED = re.compile(r"^[:\u2013\u2014/-]\d")
+
+
+# A figure followed by itself in other units: "48.8 °C (119.8 °F)", "11 miles (18 km)".
+_CONVERTED = re.compile(r"^\s*(?:°\s*[CF])?\s*\(\s*[\d.,]+")
+_CONVERSION = re.compile(r"\d\s*(?:°\s*[CF]|[^\W\d_]+)?\s*\(\s*$")
+
+
+def _part_of_a_figure(sentence: str, start: int, end: int) -> bool:
+    """Half of a time, a range or a ratio ("14:39.29", "1038-40", "2001-2007", any dash), or a
+    figure the sentence also gives in other units ("11 miles (18 km)")."""
+    return bool(
+        _JOINED_FIGURE.search(sentence[:start])
+        or _FIGURE_JOINED.match(sentence[end:])
+        or (
+            sentence[start:end][:1].isdigit()
+            and bool(_CONVERTED.match(sentence[end:]) or _CONVERSION.search(sentence[:start]))
+        )
+    )
+
+
+def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
+    """The text says a name is a person's: a person's role just before it ("lawyer Michalis
+    Dimitrakopoulos", "author Jenny Colgan"), or "said" after a name that ends in no ordinary
+    word ("Idowu said"; "the Telegraph Group says" and "Financial Times said" are no people)."""
+    index = tokens.index(term[0])
+    role = tokens[index - 1] if index else None
+    if (
+        role is not None
+        and role.pos == "NOUN"
+        and sentence[role.end : term[0].start].isspace()
+        and kind_of(role.text) == "person"
+    ):
+        return True
+    return (
+        _SAYS.match(sentence[term[-1].end :]) is not None
+        and not common_noun(term[-1].text)
+        and not term[-1].text.isupper()  # "the IAAF said"
+    )
+
+
 def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
     """Every whole noun phrase by its stems, with the forms it is written in; and how often
     the material uses each word (by stem)."""
@@ -297,20 +503,25 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
             if run[-1].start in possessors and any(t.pos == "ADJ" for t in run):
                 # "biggest children" of "the biggest children's award" is half of a phrase.
                 continue
-            term = _trimmed(run)
-            if term is None or _inside_a_name(sentence, tokens, term):
+            term = _trimmed(_without_verb_tail(sentence, tokens, _without_verb_head(tokens, run)))
+            if (
+                term is None
+                or _inside_a_name(sentence, tokens, term)
+                or _half_of_a_phrase(sentence, tokens, term)
+            ):
                 continue
             start, end = term[0].start, term[-1].end
             key = tuple(stem(word) for word in words(sentence[start:end]))
-            if not key:
+            if not key or _part_of_a_figure(sentence, start, end):
                 continue
             if key not in found:
                 named = term[0].pos == "PROPN" and not common_noun(term[0].text)
                 kind = "number" if any(token.pos == "NUM" for token in term) else "term"
-                found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named)
+                modified = term[0].pos == "ADJ" and term[0].text[:1].islower() and len(term) > 1
+                found[key] = KeyPhrase("", key, kind, _plural(term[-1].text), named, modified)
                 forms[key] = Counter()
             found[key].occurrences.append(Occurrence(index, start, end))
-            if _TITLED.search(sentence[:start]) or _SAYS.match(sentence[end:]):
+            if _TITLED.search(sentence[:start]) or _named_person(sentence, tokens, term):
                 titled.add(key)
             elif _LOCATED.search(sentence[:start]):
                 located.add(key)
@@ -330,7 +541,10 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
             phrase.category = phrase.kind
         else:
             phrase.category = name_class(phrase.surface)
-            if phrase.category == "unknown" and key in titled:
+            if len(key) == 1 and common_noun(phrase.surface):
+                # "Guardian", "Church": an ordinary word with a capital, whatever its gloss says.
+                phrase.category = "word"
+            elif phrase.category == "unknown" and key in titled:
                 phrase.category = "person"
             elif phrase.category == "unknown" and key in located:
                 phrase.category = "place"

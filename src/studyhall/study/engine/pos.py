@@ -27,7 +27,7 @@ from pathlib import Path
 
 from studyhall.study.engine.lexical import STOPWORDS
 
-__all__ = ["Token", "available", "common_noun", "leans_verb", "tag"]
+__all__ = ["Token", "available", "can_be_verb", "common_noun", "leans_verb", "tag"]
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +225,29 @@ def leans_verb(word: str) -> bool:
     if model is None:
         return bool(_VERB_ENDING.search(word.lower()))
     return model.verbal(word)
+
+
+def can_be_verb(word: str) -> bool:
+    """Whether a word is ever a verb ("release", "traps", "empties"), though it may lean to a
+    noun: the model weighs it as a verb at all, or (without the model) it has a verb's ending."""
+    model = _tagger()
+    if model is None:
+        return bool(_VERB_ENDING.search(word.lower()))
+    lower = word.lower()
+    forms = [lower]
+    if lower.endswith("ies"):
+        forms.append(lower[:-3] + "y")  # "empties" -> "empty"
+    if lower.endswith("es"):
+        forms.append(lower[:-2])
+    if lower.endswith("s"):
+        forms.append(lower[:-1])  # "absorbs" -> "absorb"
+    for form in forms:
+        if model.tagdict.get(form, "").startswith(("VERB", "AUX")):
+            return True
+        row = model.weights.get(f"w {form}", {})
+        if any(label.startswith("VERB") and weight > 0 for label, weight in row.items()):
+            return True
+    return False
 
 
 def common_noun(word: str) -> bool:
