@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from sqlalchemy import event, text
 
@@ -286,9 +287,39 @@ def _server(owner_url: str, app_url: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*command, "--log-level", "warning"], env=env)
 
 
-def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
-    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds."""
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _database_processes(owner_url: str) -> list[psutil.Process]:
+    """The PostgreSQL server's processes (postmaster and backends) when it runs on this machine
+    and the owner may read its data directory's location; else none (the figure is left out)."""
+    try:
+        with psycopg.connect(libpq_url(owner_url)) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+        assert row is not None
+        postmaster = psutil.Process(int(Path(row[0], "postmaster.pid").read_text().split()[0]))
+        return [postmaster, *postmaster.children(recursive=True)]
+    except (psycopg.Error, OSError, psutil.Error):
+        return []
+
+
+def _wrk(
+    url: str, token: str, seconds: int, connections: int, server: psutil.Process, db: str
+) -> dict[str, Any]:
+    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds and
+    the CPU the server process and the database spent per request (figures the machine's load
+    changes little, unlike latency)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    database = _database_processes(db)
+    server_before, db_before = _cpu_seconds([server]), _cpu_seconds(database)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
     done = subprocess.run(
         [*command, "-H", f"Authorization: Bearer {token}", url],
@@ -299,8 +330,16 @@ def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    requests = max(1, figures["requests"])
     figures["rps"] = round(figures["requests"] / seconds, 1)
     figures["wrk_cpu_share_of_one_core"] = round(cpu / seconds, 3)
+    figures["server_cpu_ms_per_request"] = round(
+        (_cpu_seconds([server]) - server_before) * 1000 / requests, 2
+    )
+    if database:
+        figures["database_cpu_ms_per_request"] = round(
+            (_cpu_seconds(database) - db_before) * 1000 / requests, 2
+        )
     figures["load_1m"] = load()
     return figures
 
@@ -317,9 +356,15 @@ def over_http(owner_url: str, app_url: str, args: argparse.Namespace) -> dict[st
         )
         signed.raise_for_status()
         token = signed.json()["access_token"]
-        _wrk(f"{base}/api/v1/me/progress", token, 3, args.wrk_clients)  # warm-up, not counted
+        process = psutil.Process(server.pid)
+        clients = args.wrk_clients
+
+        def run_wrk(path: str, seconds: int) -> dict[str, Any]:
+            return _wrk(f"{base}/api/v1{path}", token, seconds, clients, process, owner_url)
+
+        run_wrk("/me/progress", 3)  # warm-up, not counted
         return {
-            f"wrk_{name}": _wrk(f"{base}/api/v1{path}", token, args.wrk_seconds, args.wrk_clients)
+            f"wrk_{name}": run_wrk(path, args.wrk_seconds)
             for name, path in (
                 ("me_progress", "/me/progress"),
                 ("weekly_top100_and_rank", "/leaderboards/weekly?limit=100"),
