@@ -299,16 +299,23 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
 
 
 def _database_processes(owner_url: str) -> list[psutil.Process]:
-    """The PostgreSQL server's processes (postmaster and backends) when it runs on this machine
-    and the owner may read its data directory's location; else none (the figure is left out)."""
-    try:
-        with psycopg.connect(libpq_url(owner_url)) as conn:
-            row = conn.execute("SHOW data_directory").fetchone()
-        assert row is not None
-        postmaster = psutil.Process(int(Path(row[0], "postmaster.pid").read_text().split()[0]))
-        return [postmaster, *postmaster.children(recursive=True)]
-    except (psycopg.Error, OSError, psutil.Error):
-        return []
+    """The PostgreSQL server's processes (postmaster and backends) when it runs on this machine:
+    the parent of this connection's backend and its children; else none (figure left out).
+    Short-lived processes (an autovacuum worker) may vanish while listed: then listed again."""
+    for _ in range(5):
+        try:
+            with psycopg.connect(libpq_url(owner_url)) as conn:
+                row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            postmaster = psutil.Process(int(row[0])).parent()
+            if postmaster is None:
+                return []
+            return [postmaster, *postmaster.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        except (psycopg.Error, psutil.Error):
+            return []
+    return []
 
 
 def _wrk(
