@@ -310,7 +310,8 @@ def _database_processes(owner_url: str) -> list[psutil.Process]:
             postmaster = psutil.Process(int(row[0])).parent()
             if postmaster is None:
                 return []
-            return [postmaster, *postmaster.children(recursive=True)]
+            others = [p for p in postmaster.children(recursive=True) if p.pid != row[0]]
+            return [postmaster, *others]
         except psutil.NoSuchProcess:
             continue
         except (psycopg.Error, psutil.Error):
