@@ -5,24 +5,30 @@ Prints one JSON line.
                              [--ingest 500]
 
 Builds the learners and the XP ledger with ``generate_series`` SQL (events spread over eight
-UTC weeks; the ledger's keys and indexes are rebuilt after the load), then the board cache from
-the ledger (what the ledger's transactions keep in step in production).
+UTC weeks; the ledger's keys and indexes are rebuilt after the load), then the board cache and
+its per-value counts from the ledger (what the ledger's transactions keep in step in production).
 
-Measures, sequentially in one process:
-- the board's SQL path directly (``boards.board`` in a transaction, no HTTP) for the learner in
-  the middle of this week's board, so "my rank" counts half of it: top-100 with own rank and
-  neighbours, and own rank alone; plus the EXPLAIN ANALYZE of that rank count;
-- the dashboard's service query for that learner;
-- the same three through the API in-process (httpx against the ASGI app, auth included) for a
-  fresh learner near the top of the board: these include the HTTP stack and the client in the
-  same process;
+Measures, sequentially in one process, with the 1-minute load average beside each figure:
+- "my rank" for the learner in the middle of this week's board, both as the board computes it
+  (the per-value counts above my XP plus the ties ahead) and as a plain count of the learners
+  ahead (the baseline: half the board): the same answer, each one's EXPLAIN ANALYZE (cold) and
+  server-side execution time (warm);
+- the board's SQL path directly (``boards.board`` in a transaction, no HTTP) for that learner:
+  top-100 with own rank and neighbours, and own rank alone; the dashboard's service query;
+- the same through the API in-process (httpx against the ASGI app, auth included) for a fresh
+  learner near the top of the board: these include the HTTP stack and the client in the same
+  process;
+- statements sent per board read, per ``GET /me/progress`` and per ingested event (a figure
+  the machine's load does not change);
 - ``GET /me/progress`` and the weekly top-100 with rank over HTTP against a real uvicorn server
   process, driven by ``wrk`` (one thread, ``--wrk-clients`` connections; latency percentiles
   from ``progress_wrk.lua``) with wrk's own CPU reported, so the load generator is seen not to
   be the bottleneck (skipped when ``wrk`` is not installed or ``--wrk-seconds 0``);
-- the ingest rate of ``progress.record`` (a quiz result: ledger rows, boards, streak,
+- the ingest rate of ``progress.record`` (a quiz result: ledger rows, boards and counts, streak,
   achievement check, the recommendation refresh job queued; one transaction each) next to a
-  bare single-row ``INSERT INTO xp_logs`` in its own transaction, in the same run.
+  bare single-row ``INSERT INTO xp_logs`` in autocommit and the same insert in the app's own
+  transaction (begin, identity, insert, commit), interleaved in rounds in the same run; then
+  one compaction of the counts the ingest appended.
 
 Uses DATABASE_URL when set (a scratch database is created on it), else a throwaway embedded
 PostgreSQL.
@@ -47,7 +53,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
+from sqlalchemy import event, text
 
 from bench._load import free_port, wait_for
 from bench.courses import percentiles, timed
@@ -55,6 +63,7 @@ from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database, libpq_url
+from studyhall.db.rls import cross_users
 from studyhall.progress import service as progress
 from studyhall.progress.service import boards
 from studyhall.progress.service import dashboard as dashboards
@@ -138,6 +147,13 @@ def build_data(conn: psycopg.Connection[Any], args: argparse.Namespace) -> None:
         """
     )
     conn.execute(
+        """
+        INSERT INTO leaderboard_counts (period_type, period_start, xp_total, learners)
+        SELECT period_type, period_start, xp_total, count(*)
+        FROM leaderboard_cache WHERE listed AND xp_total > 0 GROUP BY 1, 2, 3
+        """
+    )
+    conn.execute(
         "INSERT INTO user_streaks (user_id, current_streak, longest_streak, last_study_date) "
         "SELECT id, 3, 5, current_date FROM users"
     )
@@ -167,9 +183,17 @@ def median_learner(conn: psycopg.Connection[Any]) -> tuple[uuid.UUID, int]:
     return row[0], int(row[1])
 
 
-def rank_sql(learner: tuple[uuid.UUID, int]) -> str:
-    """The own-rank count for ``learner`` as the board runs it, with its parameters inlined."""
-    statement = str(boards._GLOBAL["rank"])
+# The rank as the board computed it before the per-value counts: every listed learner ahead
+# counted on the board index. Measured beside the board's own rank as the baseline.
+COUNTED_RANK = (
+    "SELECT count(*) + 1 FROM leaderboard_cache b WHERE b.period_type = :period"
+    " AND b.period_start = :start AND b.xp_total > 0 AND b.listed"
+    " AND b.xp_total >= :xp AND (b.xp_total > :xp OR b.user_id < :me)"
+)
+
+
+def rank_sql(learner: tuple[uuid.UUID, int], statement: str) -> str:
+    """A rank statement for ``learner`` with its parameters inlined."""
     for name, value in {
         "period": "'weekly'",
         "start": "date_trunc('week', now() AT TIME ZONE 'UTC')::date",
@@ -180,26 +204,71 @@ def rank_sql(learner: tuple[uuid.UUID, int]) -> str:
     return statement
 
 
-def explain_rank(conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int]) -> list[str]:
-    """The plan of the own-rank count for ``learner`` (the first, cold execution)."""
-    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {rank_sql(learner)}").fetchall()
+RANKS = {"summed": str(boards.GLOBAL_RANK), "counted": COUNTED_RANK}
+
+
+def explain_rank(conn: psycopg.Connection[Any], statement: str) -> list[str]:
+    """The plan of one rank statement (its first, cold execution)."""
+    plan = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}").fetchall()
     return [row[0] for row in plan]
 
 
-def rank_execution_ms(
-    conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int], runs: int
-) -> dict[str, float]:
-    """The server's own execution time of the rank count, warm, over ``runs`` executions: the
-    database's share of the board's latency, without the client or the machine's scheduling
-    of the round trips."""
+def execution_ms(conn: psycopg.Connection[Any], statement: str, runs: int) -> dict[str, float]:
+    """The server's own execution time of ``statement``, warm, over ``runs`` executions: the
+    database's share of the latency, without the client or the machine's scheduling of the
+    round trips."""
     times = []
     for _ in range(runs):
-        document = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {rank_sql(learner)}").fetchone()
+        document = conn.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}").fetchone()
         assert document is not None
         times.append(float(document[0][0]["Execution Time"]) / 1000)
     return percentiles(times)
 
 
+def ranks_measured(
+    conn: psycopg.Connection[Any], learner: tuple[uuid.UUID, int], runs: int
+) -> dict[str, Any]:
+    """Both rank statements for the median learner: the same answer, plans and server times."""
+    found: dict[str, Any] = {}
+    for name, statement in RANKS.items():
+        inlined = rank_sql(learner, statement)
+        answer = conn.execute(inlined).fetchone()
+        assert answer is not None
+        found[f"{name}_rank"] = int(answer[0])
+        found[f"{name}_plan"] = explain_rank(conn, inlined)
+        found[f"{name}_server_execution"] = execution_ms(conn, inlined, runs)
+    assert found["summed_rank"] == found["counted_rank"], found
+    return found
+
+
+class Statements:
+    """Counts the statements the app's engine sends while active (a load-independent figure)."""
+
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine.sync_engine
+        self.count = 0
+
+    def _seen(self, *args: Any) -> None:
+        self.count += 1
+
+    async def of(self, fn: Any) -> int:
+        self.count = 0
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        try:
+            await fn()
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._seen)
+        return self.count
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
+BARE_INSERT = (
+    "INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount, local_date)"
+    " VALUES (%s, 'quiz', gen_random_uuid(), 'bench', 10, current_date)"
+)
 WRK_SCRIPT = Path(__file__).with_name("progress_wrk.lua")
 BENCH_EMAIL, BENCH_PASSWORD = "bench-user@example.com", "bench password 12345"
 
@@ -218,9 +287,47 @@ def _server(owner_url: str, app_url: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*command, "--log-level", "warning"], env=env)
 
 
-def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]:
-    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds."""
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _database_processes(owner_url: str) -> list[psutil.Process]:
+    """The PostgreSQL server's processes (postmaster and backends) when it runs on this machine:
+    the parent of this connection's backend and its children; else none (figure left out).
+    Short-lived processes (an autovacuum worker) may vanish while listed: then listed again."""
+    for _ in range(5):
+        try:
+            with psycopg.connect(libpq_url(owner_url)) as conn:
+                row = conn.execute("SELECT pg_backend_pid()").fetchone()
+            assert row is not None
+            postmaster = psutil.Process(int(row[0])).parent()
+            if postmaster is None:
+                return []
+            others = [p for p in postmaster.children(recursive=True) if p.pid != row[0]]
+            return [postmaster, *others]
+        except psutil.NoSuchProcess:
+            continue
+        except (psycopg.Error, psutil.Error):
+            return []
+    return []
+
+
+def _wrk(
+    url: str, token: str, seconds: int, connections: int, server: psutil.Process, db: str
+) -> dict[str, Any]:
+    """One wrk run (its own process, C, one thread) against ``url``; with wrk's CPU seconds and
+    the CPU the server process and the database spent per request (figures the machine's load
+    changes little, unlike latency)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    database = _database_processes(db)
+    server_before, db_before = _cpu_seconds([server]), _cpu_seconds(database)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(WRK_SCRIPT)]
     done = subprocess.run(
         [*command, "-H", f"Authorization: Bearer {token}", url],
@@ -231,8 +338,17 @@ def _wrk(url: str, token: str, seconds: int, connections: int) -> dict[str, Any]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    requests = max(1, figures["requests"])
     figures["rps"] = round(figures["requests"] / seconds, 1)
     figures["wrk_cpu_share_of_one_core"] = round(cpu / seconds, 3)
+    figures["server_cpu_ms_per_request"] = round(
+        (_cpu_seconds([server]) - server_before) * 1000 / requests, 2
+    )
+    if database:
+        figures["database_cpu_ms_per_request"] = round(
+            (_cpu_seconds(database) - db_before) * 1000 / requests, 2
+        )
+    figures["load_1m"] = load()
     return figures
 
 
@@ -248,9 +364,15 @@ def over_http(owner_url: str, app_url: str, args: argparse.Namespace) -> dict[st
         )
         signed.raise_for_status()
         token = signed.json()["access_token"]
-        _wrk(f"{base}/api/v1/me/progress", token, 3, args.wrk_clients)  # warm-up, not counted
+        process = psutil.Process(server.pid)
+        clients = args.wrk_clients
+
+        def run_wrk(path: str, seconds: int) -> dict[str, Any]:
+            return _wrk(f"{base}/api/v1{path}", token, seconds, clients, process, owner_url)
+
+        run_wrk("/me/progress", 3)  # warm-up, not counted
         return {
-            f"wrk_{name}": _wrk(f"{base}/api/v1{path}", token, args.wrk_seconds, args.wrk_clients)
+            f"wrk_{name}": run_wrk(path, args.wrk_seconds)
             for name, path in (
                 ("me_progress", "/me/progress"),
                 ("weekly_top100_and_rank", "/leaderboards/weekly?limit=100"),
@@ -283,8 +405,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         ).fetchone()
         assert counts is not None
         median = median_learner(conn)
-        rank_plan = explain_rank(conn, median)
-        rank_server = rank_execution_ms(conn, median, args.iterations)
+        ranks = ranks_measured(conn, median, args.iterations)
     build_s = time.perf_counter() - started
 
     database = Database.connect(app_url, settings)
@@ -341,14 +462,18 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             async with database.transaction(median[0]) as session:
                 await dashboards.dashboard(session, median[0], datetime.now(UTC))
 
-        figures = {
-            "weekly_top100_and_median_rank_sql": await timed(top_100_sql, args.iterations),
-            "weekly_median_own_rank_sql": await timed(own_rank_sql, args.iterations),
-            "me_progress_service_median_learner": await timed(dashboard_sql, args.iterations),
-            "weekly_top100_and_rank_api": await timed(top_100, args.iterations),
-            "weekly_own_rank_api": await timed(own_rank, args.iterations),
-            "me_progress_api": await timed(dashboard, args.iterations),
-        }
+        measured: dict[str, tuple[list[float], float]] = {}
+
+        async def measure(name: str, fn: Any, iterations: int) -> None:
+            samples = await timed(fn, iterations)
+            measured[name] = (samples, load())
+
+        await measure("weekly_top100_and_median_rank_sql", top_100_sql, args.iterations)
+        await measure("weekly_median_own_rank_sql", own_rank_sql, args.iterations)
+        await measure("me_progress_service_median_learner", dashboard_sql, args.iterations)
+        await measure("weekly_top100_and_rank_api", top_100, args.iterations)
+        await measure("weekly_own_rank_api", own_rank, args.iterations)
+        await measure("me_progress_api", dashboard, args.iterations)
 
         async def ingest_one() -> None:
             async with database.transaction(user_id) as session:
@@ -357,19 +482,41 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
                     progress.QuizCompleted(user_id, uuid.uuid4(), uuid.uuid4(), Decimal(80)),
                 )
 
+        async def bare_in_app_transaction() -> None:
+            async with database.transaction(user_id) as session:
+                await session.execute(text(BARE_INSERT.replace("%s", ":u")), {"u": user_id})
+
         raw = await psycopg.AsyncConnection.connect(libpq_url(app_url), autocommit=True)
         await raw.execute("SELECT set_config('app.user_id', %s, false)", (str(user_id),))
 
         async def bare_insert() -> None:
-            await raw.execute(
-                "INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount,"
-                " local_date) VALUES (%s, 'quiz', gen_random_uuid(), 'bench', 10, current_date)",
-                (user_id,),
-            )
+            await raw.execute(BARE_INSERT, (user_id,))
 
-        figures["ingest_quiz_event"] = await timed(ingest_one, args.ingest)
-        figures["ingest_bare_sql_insert"] = await timed(bare_insert, args.ingest)
+        statements = Statements(database)
+        per_request = {
+            "weekly_top100_and_rank_sql": await statements.of(top_100_sql),
+            "me_progress_api": await statements.of(dashboard),
+            "ingest_quiz_event": await statements.of(ingest_one),
+        }
+        # The three ingest figures interleaved in rounds, so a change of the machine's load hits
+        # them alike.
+        rounds = 5
+        for name in ("ingest_quiz_event", "ingest_bare_sql_insert", "ingest_bare_app_transaction"):
+            measured[name] = ([], 0.0)
+        for _ in range(rounds):
+            for name, fn in (
+                ("ingest_quiz_event", ingest_one),
+                ("ingest_bare_sql_insert", bare_insert),
+                ("ingest_bare_app_transaction", bare_in_app_transaction),
+            ):
+                samples = await timed(fn, max(1, args.ingest // rounds))
+                measured[name] = (measured[name][0] + samples, load())
         await raw.close()
+        async with database.transaction() as session:
+            await cross_users(session)
+            started_compaction = time.perf_counter()
+            compacted = await boards.compact_counts(session)
+            compaction_ms = round((time.perf_counter() - started_compaction) * 1000, 1)
     await database.dispose()
     result: dict[str, Any] = {
         "bench": "progress",
@@ -381,14 +528,16 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             "build_s": round(build_s, 1),
             "median_learner_weekly_xp": median[1],
         },
-        "own_rank_plan": rank_plan,
-        "own_rank_count_server_execution": rank_server,
-        "load_average_1m_at_start_and_end": [load_at_start, round(os.getloadavg()[0], 1)],
+        "own_rank": ranks,
+        "statements_per_request": per_request,
+        "compaction_after_ingest": {"ms": compaction_ms, "count_rows": compacted},
+        "load_average_1m_at_start_and_end": [load_at_start, load()],
     }
-    for name, samples in figures.items():
-        result[name] = percentiles(samples)
+    for name, (samples, load_1m) in measured.items():
+        result[name] = percentiles(samples) | {"load_1m": load_1m}
     result["ingest_events_per_s"] = result["ingest_quiz_event"]["per_s"]
     result["ingest_bare_inserts_per_s"] = result["ingest_bare_sql_insert"]["per_s"]
+    result["ingest_bare_app_transactions_per_s"] = result["ingest_bare_app_transaction"]["per_s"]
     if args.wrk_seconds > 0 and shutil.which("wrk"):
         result |= over_http(owner_url, app_url, args)
     return result

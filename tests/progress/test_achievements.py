@@ -85,3 +85,42 @@ async def test_a_new_definition_is_awarded_to_those_who_already_qualify(
     async with db.transaction(idle.id) as session:
         result = await progress.record(session, progress.LessonCompleted(idle.id, uuid.uuid4()))
     assert [u.title for u in result.unlocked] == ["Two lessons"]
+
+
+async def test_a_definition_made_easier_or_turned_back_on_is_awarded_once_by_the_job(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    admin = await make_admin(client, owner_db)
+    keen = await learner(client, owner_db)
+    async with db.transaction(keen.id) as session:
+        for _ in range(2):
+            await progress.record(session, progress.LessonCompleted(keen.id, uuid.uuid4()))
+    url = "/api/v1/admin/achievements"
+    created = await client.post(
+        url, headers=admin.headers, json={**BADGE, "criteria_value": 3, "is_active": False}
+    )
+    assert created.status_code == 201
+    badge = f"{url}/{created.json()['id']}"
+    unlocked = "SELECT count(*) FROM user_achievements WHERE user_id = :u"
+    notified = (
+        "SELECT count(*) FROM notifications WHERE user_id = :u AND type = 'achievement_unlocked'"
+    )
+    # Turned on while still out of reach: nothing to award.
+    assert (await client.patch(badge, headers=admin.headers, json={"is_active": True})).is_success
+    await run_jobs()
+    assert await scalar(owner_db, unlocked, u=keen.id) == 0
+    # Made easier: the job awards it to the learner who already qualifies.
+    assert (await client.patch(badge, headers=admin.headers, json={"criteria_value": 2})).is_success
+    await run_jobs()
+    assert await scalar(owner_db, unlocked, u=keen.id) == 1
+    # Off and on again: the learner keeps their one unlock, XP and notification.
+    for active in (False, True):
+        response = await client.patch(badge, headers=admin.headers, json={"is_active": active})
+        assert response.is_success
+    await run_jobs()
+    assert await scalar(owner_db, unlocked, u=keen.id) == 1
+    assert await scalar(owner_db, notified, u=keen.id) == 1
+    assert (
+        await scalar(owner_db, "SELECT sum(xp_amount) FROM xp_logs WHERE user_id = :u", u=keen.id)
+        == 2 * 20 + 15
+    )

@@ -24,7 +24,7 @@ from tests.notifications.servers import free_port
 from tests.progress.helpers import define_achievement, learner
 
 # Statements one dashboard request may run, authentication included (see docs/progress.md).
-STATEMENT_BUDGET = 9
+STATEMENT_BUDGET = 4
 
 
 @asynccontextmanager

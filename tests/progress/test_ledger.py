@@ -161,6 +161,7 @@ async def test_the_api_role_cannot_change_or_remove_ledger_rows(
     for statement in (
         "UPDATE xp_logs SET xp_amount = 1000 WHERE user_id = :u",
         "DELETE FROM xp_logs WHERE user_id = :u",
+        "TRUNCATE xp_logs",
     ):
         with pytest.raises(ProgrammingError, match="permission denied"):
             async with db.transaction(dan.id) as session:

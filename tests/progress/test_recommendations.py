@@ -135,6 +135,31 @@ async def test_an_event_refreshes_recommendations_through_a_job_it_queues(
     assert await scalar(owner_db, queued, t=recs.REFRESH_TASK) == before
 
 
+async def test_events_of_one_learner_share_the_refresh_waiting_for_them(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    ana, ben = await learner(client, owner_db), await learner(client, owner_db)
+    waiting = (
+        "SELECT count(*) FROM procrastinate_jobs"
+        " WHERE task_name = :t AND status = 'todo' AND args->>'user_id' = :u"
+    )
+
+    async def lesson(person_id: uuid.UUID) -> None:
+        async with db.transaction(person_id) as session:
+            await progress.record(session, progress.LessonCompleted(person_id, uuid.uuid4()))
+
+    for _ in range(3):
+        await lesson(ana.id)
+    await lesson(ben.id)
+    assert await scalar(owner_db, waiting, t=recs.REFRESH_TASK, u=str(ana.id)) == 1
+    assert await scalar(owner_db, waiting, t=recs.REFRESH_TASK, u=str(ben.id)) == 1
+    await run_jobs()
+    assert await scalar(owner_db, waiting, t=recs.REFRESH_TASK, u=str(ana.id)) == 0
+    # Once it ran, the next event needs a refresh of its own.
+    await lesson(ana.id)
+    assert await scalar(owner_db, waiting, t=recs.REFRESH_TASK, u=str(ana.id)) == 1
+
+
 async def test_a_past_session_without_a_next_one_suggests_booking_that_tutor(
     client: httpx.AsyncClient, db: Database, owner_db: Database
 ) -> None:

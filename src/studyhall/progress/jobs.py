@@ -1,5 +1,6 @@
-"""Progress jobs: closing silent study timers, breaking streaks at each zone's midnight, and
-awarding a new or lowered achievement to those who already qualify.
+"""Progress jobs: closing silent study timers, breaking streaks at each zone's midnight,
+compacting the boards' per-value counts, and awarding a new or lowered achievement to those who
+already qualify.
 
 Both are sweeps that are safe to run twice or late: each row is judged by the clock at run time.
 """
@@ -58,6 +59,20 @@ async def break_missed_now(now: datetime | None = None) -> int:
     async with runtime().database.transaction() as session:
         await cross_users(session)
         return await streaks.break_missed(session, now or datetime.now(UTC))
+
+
+# Every minute: the ledger appends board-count deltas, and a rank sums the rows above the
+# learner's XP, so folding them back to one row per value keeps that sum short.
+@queue.periodic(cron="* * * * *")
+@queue.task(name="studyhall.progress.compact_board_counts", queue="maintenance")
+async def compact_board_counts(timestamp: int) -> None:
+    await compact_board_counts_now()
+
+
+async def compact_board_counts_now() -> int:
+    async with runtime().database.transaction() as session:
+        await cross_users(session)
+        return await boards.compact_counts(session)
 
 
 # Learners per transaction when a definition is awarded retroactively.

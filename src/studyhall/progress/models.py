@@ -235,6 +235,32 @@ class LeaderboardEntry(UUIDPrimaryKey, Base):
     )
 
 
+class LeaderboardCount(UUIDPrimaryKey, Base):
+    """How many listed board rows of a period hold exactly ``xp_total``: "my rank" is the sum of
+    the counts above my XP plus the ties ahead of me. Rows are deltas (+1 where a learner
+    arrives, -1 where they leave), appended by the ledger's transactions so no two learners
+    wait on one popular value; a job compacts them to one row per value."""
+
+    __tablename__ = "leaderboard_counts"
+
+    period_type: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    xp_total: Mapped[int] = mapped_column(BigInteger)
+    learners: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(f"period_type IN {_in(PERIOD_TYPES)}", name="period_type"),
+        CheckConstraint("xp_total > 0", name="xp_positive"),
+        Index(
+            "ix_leaderboard_counts_board",
+            "period_type",
+            "period_start",
+            "xp_total",
+            postgresql_include=["learners"],
+        ),
+    )
+
+
 class TopicProgress(UUIDPrimaryKey, Base):
     __tablename__ = "topic_progress"
 

@@ -35,7 +35,6 @@ from studyhall.progress.service import (
     refresh,
     timer,
 )
-from studyhall.study import service as study
 
 router = APIRouter()
 # The dashboard shows "N cards due" up to this many.
@@ -145,9 +144,9 @@ async def recommendation_dismiss(
 
 async def _dashboard(session: AsyncSession, user_id: uuid.UUID) -> DashboardRead:
     now = _now()
-    body = await dashboards.dashboard(session, user_id, now)
-    due = await study.due_cards(session, user_id, now, DUE_CARDS_SHOWN)
-    return dashboard_read(user_id, body, len(due), await _continue_learning(session, user_id))
+    body = await dashboards.dashboard(session, user_id, now, due_shown=DUE_CARDS_SHOWN)
+    continuing = await _continue_learning(session, user_id)
+    return dashboard_read(user_id, body, body["due_cards"], continuing)
 
 
 @router.get("/me/progress", summary="Get my progress dashboard")

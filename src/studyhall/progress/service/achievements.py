@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.kit import events
 from studyhall.notifications import service as notifications
 from studyhall.progress.events import AchievementUnlocked
-from studyhall.progress.models import Achievement, UserAchievement
+from studyhall.progress.models import CRITERIA_TYPES, Achievement, UserAchievement
 
-_COUNTERS = text(
-    """
+# The learner's counter for each criterion, from their ledger, timer and streak row.
+_COUNTERS = """
     SELECT
       coalesce(sum(xp_amount), 0) AS total_xp,
       count(*) FILTER (WHERE reason = 'quiz_passed') AS quizzes_passed,
@@ -28,6 +28,19 @@ _COUNTERS = text(
       (SELECT coalesce(max(longest_streak), 0) FROM user_streaks WHERE user_id = :u)
         AS streak_days
     FROM xp_logs WHERE user_id = :u
+"""
+_COUNTER_OF_CRITERION = " ".join(f"WHEN '{name}' THEN c.{name}" for name in CRITERIA_TYPES)
+# One statement per check: the active definitions the learner lacks and now reaches (usually
+# none), so an event that unlocks nothing loads no definition.
+_REACHED = text(
+    f"""
+    WITH c AS ({_COUNTERS})
+    SELECT a.* FROM achievements a CROSS JOIN c
+    WHERE a.is_active
+      AND NOT EXISTS (SELECT 1 FROM user_achievements ua
+                      WHERE ua.user_id = :u AND ua.achievement_id = a.id)
+      AND CASE a.criteria_type {_COUNTER_OF_CRITERION} END >= a.criteria_value
+    ORDER BY a.criteria_value, a.code
     """
 )
 
@@ -37,25 +50,6 @@ class Unlocked:
     achievement_id: uuid.UUID
     title: str
     xp_reward: int
-
-
-async def counters(session: AsyncSession, user_id: uuid.UUID) -> dict[str, int]:
-    row = (await session.execute(_COUNTERS, {"u": user_id})).mappings().one()
-    return {key: int(value) for key, value in row.items()}
-
-
-async def pending(session: AsyncSession, user_id: uuid.UUID) -> list[Achievement]:
-    """Active definitions the learner has not unlocked yet."""
-    owned = select(UserAchievement.achievement_id).where(UserAchievement.user_id == user_id)
-    return list(
-        (
-            await session.scalars(
-                select(Achievement)
-                .where(Achievement.is_active, Achievement.id.not_in(owned))
-                .order_by(Achievement.criteria_value, Achievement.code)
-            )
-        ).all()
-    )
 
 
 async def unlock(
@@ -97,16 +91,14 @@ async def unlock(
 
 async def earned(session: AsyncSession, user_id: uuid.UUID) -> list[Unlocked]:
     """Unlock every pending definition the learner's counters now reach."""
-    candidates = await pending(session, user_id)
-    if not candidates:
-        return []
-    reached = await counters(session, user_id)
+    reached = (
+        await session.scalars(select(Achievement).from_statement(_REACHED), {"u": user_id})
+    ).all()
     unlocked = []
-    for achievement in candidates:
-        if reached.get(achievement.criteria_type, 0) >= achievement.criteria_value:
-            done = await unlock(session, user_id, achievement)
-            if done is not None:
-                unlocked.append(done)
+    for achievement in reached:
+        done = await unlock(session, user_id, achievement)
+        if done is not None:
+            unlocked.append(done)
     return unlocked
 
 

@@ -6,10 +6,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.progress.models import XpLog
 from studyhall.progress.service import rules
 
 
@@ -23,25 +21,50 @@ def month_start(at: datetime) -> date:
     return at.astimezone(UTC).date().replace(day=1)
 
 
-# A new board row takes the learner's board setting (their streak row is locked by the caller);
-# the setting itself updates the learner's rows when it changes.
-_ADD_TO_BOARD = text(
+# One statement per write, so an event costs one round trip for its ledger rows and boards:
+# - the ledger rows the ledger does not hold yet (a replay inserts none and changes nothing);
+# - the positive XP among them added to the learner's weekly and monthly board rows (spending XP,
+#   a streak freeze, lowers the balance, not the rank); a new board row takes the learner's
+#   board setting (their streak row is locked by the caller);
+# - the board's per-value counts moved along: -1 at the XP the learner had, +1 at the new XP,
+#   appended (never updated, so learners do not queue on a popular value), listed rows only.
+_WRITE = text(
     """
-    INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total, listed)
-    SELECT p.period_type, p.period_start, :u, :xp,
-           coalesce((SELECT show_on_leaderboards FROM user_streaks WHERE user_id = :u), true)
-    FROM (VALUES ('weekly', CAST(:week AS date)), ('monthly', CAST(:month AS date)))
-      AS p (period_type, period_start)
-    ON CONFLICT (period_type, period_start, user_id)
-    DO UPDATE SET xp_total = leaderboard_cache.xp_total + EXCLUDED.xp_total, generated_at = now()
+    WITH ledger AS (
+      INSERT INTO xp_logs (user_id, source_type, reference_id, reason, xp_amount, local_date,
+                           created_at)
+      SELECT CAST(:u AS uuid), e.source_type, e.reference_id, e.reason, e.xp_amount,
+             CAST(:day AS date), CAST(:at AS timestamptz)
+      FROM unnest(CAST(:sources AS text[]), CAST(:references AS uuid[]),
+                  CAST(:reasons AS text[]), CAST(:amounts AS integer[]))
+        AS e (source_type, reference_id, reason, xp_amount)
+      ON CONFLICT (user_id, source_type, reference_id, reason) DO NOTHING
+      RETURNING xp_amount
+    ), earned AS (
+      SELECT sum(xp_amount) AS xp FROM ledger WHERE xp_amount > 0
+    ), board AS (
+      INSERT INTO leaderboard_cache (period_type, period_start, user_id, xp_total, listed)
+      SELECT p.period_type, p.period_start, CAST(:u AS uuid), e.xp,
+             coalesce((SELECT show_on_leaderboards FROM user_streaks WHERE user_id = :u), true)
+      FROM earned e
+      CROSS JOIN (VALUES ('weekly', CAST(:week AS date)), ('monthly', CAST(:month AS date)))
+        AS p (period_type, period_start)
+      WHERE e.xp > 0
+      ON CONFLICT (period_type, period_start, user_id)
+      DO UPDATE SET xp_total = leaderboard_cache.xp_total + EXCLUDED.xp_total,
+                    generated_at = now()
+      RETURNING new.period_type, new.period_start, new.listed,
+                old.xp_total AS xp_before, new.xp_total AS xp_after
+    ), counted AS (
+      INSERT INTO leaderboard_counts (period_type, period_start, xp_total, learners)
+      SELECT b.period_type, b.period_start, moved.xp, moved.learners
+      FROM board b
+      CROSS JOIN LATERAL (VALUES (b.xp_before, -1), (b.xp_after, 1)) AS moved (xp, learners)
+      WHERE b.listed AND moved.xp > 0
+    )
+    SELECT xp_amount FROM ledger
     """
 )
-
-
-async def add_to_boards(session: AsyncSession, user_id: uuid.UUID, at: datetime, xp: int) -> None:
-    if xp != 0:
-        periods = {"week": week_start(at), "month": month_start(at)}
-        await session.execute(_ADD_TO_BOARD, {**periods, "u": user_id, "xp": xp})
 
 
 async def write(
@@ -51,28 +74,19 @@ async def write(
     at: datetime,
     day: date,
 ) -> list[int]:
-    """Insert the rows the ledger does not hold yet; returns the XP of those inserted."""
+    """Insert the rows the ledger does not hold yet, with their boards; returns the XP of those
+    inserted."""
     if not entries:
         return []
-    rows = [
-        {
-            "user_id": user_id,
-            "source_type": entry.source_type,
-            "reference_id": entry.reference_id,
-            "reason": entry.reason,
-            "xp_amount": entry.xp,
-            "local_date": day,
-            "created_at": at,
-        }
-        for entry in entries
-    ]
-    inserted = await session.scalars(
-        insert(XpLog)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["user_id", "source_type", "reference_id", "reason"])
-        .returning(XpLog.xp_amount)
-    )
-    amounts = list(inserted.all())
-    # Boards rank XP earned; spending XP (a streak freeze) lowers the balance, not the rank.
-    await add_to_boards(session, user_id, at, sum(a for a in amounts if a > 0))
-    return amounts
+    params = {
+        "u": user_id,
+        "day": day,
+        "at": at,
+        "week": week_start(at),
+        "month": month_start(at),
+        "sources": [entry.source_type for entry in entries],
+        "references": [entry.reference_id for entry in entries],
+        "reasons": [entry.reason for entry in entries],
+        "amounts": [entry.xp for entry in entries],
+    }
+    return [int(amount) for amount in (await session.scalars(_WRITE, params)).all()]

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -149,12 +149,26 @@ async def record(session: AsyncSession, event: Event) -> Recorded:
     return result
 
 
+# A refresh of this learner's recommendations already waiting to run, locked so no worker
+# starts it before this transaction commits: it will then see this event too, so a second job
+# is not needed (a learner answering quickly queues one refresh, not one per answer). Workers
+# fetch jobs with SKIP LOCKED, so they pass over it meanwhile.
+_WAITING_REFRESH = text(
+    "SELECT id FROM procrastinate_jobs WHERE lock = :lock AND task_name = :task"
+    " AND status = 'todo' LIMIT 1 FOR UPDATE"
+)
+
+
 async def _refresh_recommendations_after(session: AsyncSession, user_id: uuid.UUID) -> None:
     """Advice changes with the event (a weaker concept, the next lesson, a saved streak): a job
     queued in the event's transaction recomputes it once the event is committed. One learner's
-    refreshes run one at a time (the lock)."""
+    refreshes run one at a time (the lock); the caller holds the learner's streak row, so two
+    events of one learner do not both find no waiting job."""
     task = queue.tasks[recommendations.REFRESH_TASK]
-    await enqueue(session, task, lock=f"progress.recommendations:{user_id}", user_id=str(user_id))
+    lock = f"progress.recommendations:{user_id}"
+    if await session.scalar(_WAITING_REFRESH, {"lock": lock, "task": task.name}) is not None:
+        return
+    await enqueue(session, task, lock=lock, user_id=str(user_id))
 
 
 async def award_retroactively(

@@ -58,20 +58,21 @@ async def lock_profile_and_zone(
 ) -> tuple[UserStreak, str]:
     """The learner's streak row (created on first use, then locked) and their zone. The lock
     makes one learner's events apply one after the other, so caps, streaks and achievement
-    thresholds see each other."""
-    await session.execute(
-        text("INSERT INTO user_streaks (user_id) VALUES (:u) ON CONFLICT (user_id) DO NOTHING"),
-        {"u": user_id},
+    thresholds see each other. One statement once the row exists (every event but the first)."""
+    query = (
+        select(UserStreak, User.timezone)
+        .join(User, User.id == UserStreak.user_id)
+        .where(UserStreak.user_id == user_id)
+        .with_for_update(of=UserStreak)
+        .execution_options(populate_existing=True)
     )
-    row = (
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
         await session.execute(
-            select(UserStreak, User.timezone)
-            .join(User, User.id == UserStreak.user_id)
-            .where(UserStreak.user_id == user_id)
-            .with_for_update(of=UserStreak)
-            .execution_options(populate_existing=True)
+            text("INSERT INTO user_streaks (user_id) VALUES (:u) ON CONFLICT (user_id) DO NOTHING"),
+            {"u": user_id},
         )
-    ).one()
+        row = (await session.execute(query)).one()
     return row[0], row[1] or "UTC"
 
 
