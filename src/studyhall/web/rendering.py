@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from studyhall.accounts.models import User
 from studyhall.web.i18n import LANGUAGE_NAMES, LANGUAGES, Viewer
+from studyhall.web.richtext import markdown, markdown_inline
 from studyhall.web.sessions import CSRF_FIELD
 
 
@@ -70,12 +71,15 @@ def environment() -> Environment:
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.filters["markdown"] = markdown
+    env.filters["markdown_inline"] = markdown_inline
     return env
 
 
-def render(visit: Visit, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render_fragment(visit: Visit, template: str, **context: Any) -> str:
+    """A template drawn as text: a whole page, or a piece a script puts into one."""
     viewer = visit.viewer
-    html = (
+    return (
         environment()
         .get_template(template)
         .render(
@@ -89,4 +93,7 @@ def render(visit: Visit, template: str, *, status_code: int = 200, **context: An
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code)
+
+
+def render(visit: Visit, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(render_fragment(visit, template, **context), status_code=status_code)

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from babel.dates import format_date
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
@@ -82,10 +81,7 @@ def _days(page: Visit, slots: list[ListedSlot]) -> list[tuple[str, list[ListedSl
     for slot in slots:
         if slot.status == "open" and slot.seats_taken < slot.capacity:
             by_day[slot.start_at.astimezone(page.viewer.zone).date()].append(slot)
-    return [
-        (format_date(day, "full", locale=page.viewer.language), by_day[day])
-        for day in sorted(by_day)
-    ]
+    return [(page.viewer.date(day, "full"), by_day[day]) for day in sorted(by_day)]
 
 
 @router.get("/tutors/{tutor_id}", include_in_schema=False)
