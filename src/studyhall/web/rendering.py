@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -92,6 +93,22 @@ def render_fragment(visit: Visit, template: str, **context: Any) -> str:
             ngettext=viewer.ngettext,
             **context,
         )
+    )
+
+
+def continue_to_payment(visit: Visit, checkout_url: str, what: str, back_url: str) -> HTMLResponse:
+    """A page with a link to the provider's hosted checkout (Stripe Checkout, Paymob), where a
+    redirect would do elsewhere: the pages' CSP lets a form lead to this site only (``form-action
+    'self'`` covers where its answer redirects, and Chromium enforces that), while following a
+    link is not restricted. The provider sends the buyer back when they have paid."""
+    host = urlsplit(checkout_url).hostname or checkout_url
+    return render(
+        visit,
+        "payment_continue.html",
+        checkout_url=checkout_url,
+        host=host,
+        what=what,
+        back_url=back_url,
     )
 
 

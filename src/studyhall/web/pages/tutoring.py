@@ -1,5 +1,6 @@
 """The student's tutoring journey: find a tutor, see their open slots in your own time zone,
-book and pay, see your bookings, cancel under the stated policy, take the ``.ics`` home.
+book and pay (a hosted checkout is a link to follow), see your bookings, cancel under the
+stated policy, take the ``.ics`` home.
 
 Booking runs through the same function as ``POST /api/v1/bookings`` (short transactions around
 the payment provider, an idempotency key per form), cancelling through the same service.
@@ -29,7 +30,7 @@ from studyhall.scheduling.service import ListedSlot
 from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
 from studyhall.web.messages import notice
 from studyhall.web.pages.reviews import public_reviews, review_of_booking, review_state
-from studyhall.web.rendering import Visit, render
+from studyhall.web.rendering import Visit, continue_to_payment, render
 
 router = APIRouter()
 
@@ -137,8 +138,7 @@ async def book(request: Request, page: DetachedMemberPage) -> Response:
     created: dict[str, Any] = json.loads(bytes(answered.body))
     checkout_url = (created.get("payment") or {}).get("checkout_url")
     if checkout_url:
-        # A hosted payment page (Stripe Checkout, Paymob): the provider sends the student back.
-        return RedirectResponse(checkout_url, status_code=303)
+        return continue_to_payment(page, checkout_url, "booking", f"/bookings/{created['id']}")
     return RedirectResponse(f"/bookings/{created['id']}?notice=booked", status_code=303)
 
 
