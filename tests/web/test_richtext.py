@@ -71,7 +71,7 @@ def test_ordinary_markdown_survives_and_safe_links_open_safely() -> None:
         )
     )
     for piece in (
-        "<h1>Photosynthesis</h1>",
+        "<h2>Photosynthesis</h2>",  # the page owns its h1
         "<em>Light</em> makes <strong>sugar</strong> [1].",
         "<li>one</li>",
         "<td>1</td>",
@@ -81,6 +81,13 @@ def test_ordinary_markdown_survives_and_safe_links_open_safely() -> None:
         '<a href="mailto:a@example.com" rel="nofollow noopener noreferrer">mail</a>',
     ):
         assert piece in html, piece
+
+
+def test_a_text_that_opens_with_the_page_title_does_not_repeat_it() -> None:
+    assert str(markdown("# Velocity\n\nFast.\n\n# Velocity", "velocity ")) == (
+        "<p>Fast.</p>\n<h2>Velocity</h2>\n"
+    )
+    assert str(markdown("# Speed\n\nFast.", "Velocity")) == "<h2>Speed</h2>\n<p>Fast.</p>\n"
 
 
 def test_a_sentence_stays_inline() -> None:

@@ -5,6 +5,8 @@ CommonMark with tables and strikethrough; raw HTML is not HTML (it is shown as t
 are not drawn (their address becomes a link: an image would load from anywhere), and a link
 keeps its address only for http, https, mailto and this site's own paths, so ``javascript:``
 and ``data:`` links become plain text. Every link opens with ``rel="nofollow noopener noreferrer"``.
+The page owns its ``h1``: headings in the text start at ``h2``, and a text that opens by
+repeating the page's title (a lesson's ``# Title``) does not show it twice.
 """
 
 from __future__ import annotations
@@ -46,6 +48,22 @@ def _link_open(
     return renderer.renderToken(tokens, idx, options, env)
 
 
+def _heading_below_page_title(tokens: list[Token]) -> None:
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+
+
+def _without_leading_title(tokens: list[Token], title: str | None) -> list[Token]:
+    opens_with_title = (
+        title is not None
+        and len(tokens) >= 3
+        and tokens[0].type == "heading_open"
+        and tokens[1].content.strip().casefold() == title.strip().casefold()
+    )
+    return tokens[3:] if opens_with_title else tokens
+
+
 @lru_cache
 def _parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -56,9 +74,14 @@ def _parser() -> MarkdownIt:
     return parser
 
 
-def markdown(text: Any) -> Markup:
-    """Blocks (paragraphs, lists, headings, code, tables) for a whole text."""
-    return Markup(_parser().render(str(text or "")))
+def markdown(text: Any, title: str | None = None) -> Markup:
+    """Blocks (paragraphs, lists, headings, code, tables) for a whole text; ``title`` is the
+    page's own heading, left out when the text opens with it."""
+    parser = _parser()
+    env: EnvType = {}
+    tokens = _without_leading_title(parser.parse(str(text or ""), env), title)
+    _heading_below_page_title(tokens)
+    return Markup(parser.renderer.render(tokens, parser.options, env))
 
 
 def markdown_inline(text: Any) -> Markup:

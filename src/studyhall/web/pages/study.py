@@ -321,15 +321,13 @@ async def _page_events(
 
 def _reply(message: Any) -> dict[str, Any]:
     """Plain values: the message row belongs to a transaction that has ended."""
-    return {
-        "content": message.content,
-        "citations": list(message.citations),
-        "related": list(message.related),
-    }
+    return _reply_of(
+        {"content": message.content, "citations": message.citations, "related": message.related}
+    )
 
 
 def _reply_of(done: dict[str, Any]) -> dict[str, Any]:
-    """The same values from the stream's ``done`` event."""
+    """What the answer's fragment shows, from the stream's ``done`` event (or a stored reply)."""
     return {
         "content": done["content"],
         "citations": list(done["citations"]),
