@@ -16,7 +16,7 @@ import httpx
 from studyhall.config import Settings
 from studyhall.notifications.models import is_transactional
 from studyhall.notifications.service.render import render
-from studyhall.notifications.service.unsubscribe import unsubscribe_url
+from studyhall.notifications.service.unsubscribe import unsubscribe_page_url
 from tests.conftest import run_jobs
 from tests.web.browser import body_text
 from tests.web.test_pages import csrf_of
@@ -160,7 +160,7 @@ async def test_every_link_in_every_notification_email_opens_a_page(
             zone=ZoneInfo("Africa/Cairo"),
             unsubscribe_url=None
             if is_transactional(type_)
-            else unsubscribe_url(settings.base_url, secret, user_id, type_),
+            else unsubscribe_page_url(settings.base_url, secret, user_id, type_),
             base_url=settings.base_url,
         )
         links = LINK.findall(mail.text) + re.findall(r'href="([^"]+)"', mail.html)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -185,6 +186,11 @@ def connected_server(
             "STUDYHALL_BILLING_STRIPE_API_BASE": stripe.url,
             "STUDYHALL_BILLING_STRIPE_CONNECT_REFRESH_URL": f"{base_url}/teach/payouts",
             "STUDYHALL_BILLING_STRIPE_CONNECT_RETURN_URL": f"{base_url}/teach/payouts",
+            # Students pay on Stripe's hosted Checkout page.
+            "STUDYHALL_BILLING_DEFAULT_PROVIDER": "stripe",
+            "STUDYHALL_BILLING_STRIPE_CHECKOUT": "checkout_session",
+            "STUDYHALL_BILLING_STRIPE_SUCCESS_URL": f"{base_url}/bookings",
+            "STUDYHALL_BILLING_STRIPE_CANCEL_URL": f"{base_url}/bookings",
         }
 
     yield from serve(pg_server, tmp_path_factory.mktemp("web-connected"), more_env)
@@ -273,4 +279,36 @@ async def test_a_tutor_reads_a_payout_statement_and_starts_stripe_onboarding(
     await check_page(page, "ar-teach-payouts")
     await page.goto("/teach/reviews")
     await check_page(page, "ar-teach-reviews")
+    await page.context.close()
+
+
+async def test_a_student_books_and_continues_to_the_hosted_payment_page(
+    browser: Browser, connected_server: WebServer
+) -> None:
+    """The booking form's answer leads to another site; a form may only lead to this one
+    (``form-action 'self'`` covers redirects too), so the page offers a link there."""
+    page = await new_context_page(browser, connected_server)
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text))
+    checkout: list[str] = []
+
+    async def stripe_page(route: Route) -> None:
+        checkout.append(route.request.url)
+        await route.fulfill(body="<title>Stripe</title><h1>Stripe Checkout</h1>")
+
+    await page.route("https://checkout.stripe.test/**", stripe_page)
+    await sign_up(page, "Hadi Fawzy", f"hadi-{uuid.uuid4().hex[:6]}@example.com")
+    await page.goto("/tutors")
+    await page.get_by_role("list", name="Tutors").get_by_role("link", name="Tara Tutor").click()
+    slot = page.locator("li.slot").filter(has_text="Algebra 1:1").first
+    await slot.get_by_role("button", name=re.compile("^Book")).click()
+    await expect(page.get_by_role("heading", name="Continue to payment")).to_be_visible()
+    await expect(page.get_by_role("link", name="See the booking")).to_be_visible()
+    await check_page(page, "payment-continue")
+    assert not [text for text in refused if "Content Security Policy" in text], refused
+    await page.get_by_role("link", name="Continue to payment").click()
+    await expect(page.get_by_role("heading", name="Stripe Checkout")).to_be_visible()
+    assert checkout and "/c/pay/" in checkout[0]
+    await page.goto(f"{connected_server.base_url}/bookings")
+    await expect(page.get_by_role("region", name="Upcoming")).to_contain_text("Tara Tutor")
     await page.context.close()

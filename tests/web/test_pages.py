@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 
@@ -93,3 +94,57 @@ async def test_unknown_pages_are_html_and_api_errors_stay_problem_json(
     api = await client.get("/api/v1/no-such-route")
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+
+
+async def _sign_up_form(
+    client: httpx.AsyncClient, email: str, date_of_birth: str
+) -> httpx.Response:
+    form = await client.get("/sign-up")
+    return await client.post(
+        "/sign-up",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "name": "Born Someday",
+            "email": email,
+            "password": "correct horse battery",
+            "role": "student",
+            "timezone": "Africa/Cairo",
+            "date_of_birth": date_of_birth,
+        },
+    )
+
+
+async def test_sign_up_takes_a_date_of_birth_and_asks_a_minor_for_a_guardian(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await _sign_up_form(client, "bad.date@example.com", "2010-13-45")
+    assert refused.status_code == 422
+    assert "Enter your date of birth as year, month and day." in refused.text
+    assert 'aria-invalid="true" aria-describedby="date_of_birth-error"' in refused.text
+
+    today = datetime.now(UTC).date()
+    adult = await _sign_up_form(client, "adult@example.com", f"{today.year - 30}-01-15")
+    assert adult.headers["location"] == "/home?notice=verify_sent"
+    client.cookies.clear()
+
+    minor = await _sign_up_form(client, "minor@example.com", f"{today.year - 11}-01-15")
+    assert minor.status_code == 303
+    assert minor.headers["location"] == "/guardian-request?notice=guardian_needed"
+    asked = await client.get(minor.headers["location"])
+    assert "a parent or guardian has to consent first" in asked.text
+    # Limited as the API limits a minor without consent.
+    assert (await client.get("/bookings")).status_code == 403
+
+
+async def test_an_unsubscribe_link_that_is_not_valid_says_so_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/unsubscribe?token=0123456789abcdef.system_update.forged")
+    assert page.status_code == 200
+    assert "This unsubscribe link is not valid." in page.text
+    posted = await client.post(
+        "/unsubscribe",
+        data={"csrf_token": csrf_of(page.text), "token": "0123456789abcdef.system_update.forged"},
+    )
+    assert posted.status_code == 400
+    assert "This unsubscribe link is not valid." in posted.text

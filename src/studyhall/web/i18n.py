@@ -54,6 +54,34 @@ def negotiate(request: Request) -> str:
     return DEFAULT_LANGUAGE
 
 
+# Formatting is pure but costs Babel a pattern lookup and a locale parse per call; a page lists
+# hundreds of times and prices that repeat (the same minute of the day, the same offering's price),
+# so each distinct value is formatted once per language.
+@lru_cache(maxsize=4096)
+def _clock(language: str, hour: int, minute: int) -> str:
+    """A time of day as the locale writes it ("4:00 PM"): the short pattern has no zone in it,
+    so the local hour and minute decide the text."""
+    return format_time(dt.time(hour, minute), "short", locale=language)
+
+
+@lru_cache(maxsize=4096)
+def _day(language: str, day: dt.date, style: str) -> str:
+    if style == "full":
+        return format_date(day, "full", locale=language)
+    return format_skeleton("yMMMEd", day, locale=language)
+
+
+@lru_cache(maxsize=4096)
+def _money(language: str, cents: int, code: str) -> str:
+    amount = Decimal(cents).scaleb(-get_currency_precision(code))
+    return format_currency(amount, code, locale=language)
+
+
+@lru_cache
+def _datetime_pattern(language: str) -> str:
+    return str(Locale.parse(language).datetime_formats["medium"])
+
+
 @dataclass(frozen=True)
 class Viewer:
     """How one viewer reads: their language (and so the text direction) and their time zone."""
@@ -74,25 +102,24 @@ class Viewer:
     def datetime(self, value: dt.datetime, style: str = "medium") -> str:
         """``medium``: "Mon, Dec 7, 2026, 4:00 PM"; ``full`` spells the weekday and month out.
         Minutes, never seconds: people book sessions, not instants."""
-        local_date = value.astimezone(self.zone).date()
-        if style == "full":
-            day = format_date(local_date, "full", locale=self.language)
-        else:
-            day = format_skeleton("yMMMEd", local_date, locale=self.language)
-        pattern = str(Locale.parse(self.language).datetime_formats["medium"])
+        day = self.date(value.astimezone(self.zone).date(), style)
+        pattern = _datetime_pattern(self.language)
         return pattern.replace("{1}", day).replace("{0}", self.time(value))
 
+    def date(self, value: dt.date, style: str = "medium") -> str:
+        """A calendar day: ``full`` "Monday, 7 December 2026", else "Mon, Dec 7, 2026"."""
+        return _day(self.language, value, style)
+
     def time(self, value: dt.datetime) -> str:
-        return format_time(value, "short", tzinfo=self.zone, locale=self.language)
+        local = value.astimezone(self.zone)
+        return _clock(self.language, local.hour, local.minute)
 
     def zone_name(self) -> str:
         return str(self.zone.key)
 
     def money(self, cents: int, currency: str) -> str:
         """Minor units to the currency's own decimals (0 for JPY, 2 for EGP, …) in the locale."""
-        code = currency.upper()
-        amount = Decimal(cents).scaleb(-get_currency_precision(code))
-        return format_currency(amount, code, locale=self.language)
+        return _money(self.language, cents, currency.upper())
 
     def rating(self, value: Decimal | float | None) -> str:
         """A star average to one decimal ("4.7") in the locale's digits."""

@@ -25,6 +25,8 @@ BY_CODE = {
     "booking_not_found": N_("There is nothing here."),
     "tutor_not_found": N_("There is nothing here."),
     "slot_required": N_("Choose a slot to book."),
+    "quiet_hours_incomplete": N_("Give both times, or turn quiet hours off."),
+    "quiet_hours_empty": N_("Quiet hours must start and end at different times."),
     "offering_not_found": N_("There is nothing here."),
     "not_owner": N_("Only the tutor who owns this offering may change it."),
     "same_slot": N_("The booking is already at this time."),
@@ -144,7 +146,14 @@ NOTICES = {
     "friend_asked": N_("Your friend request is sent."),
     "friend_accepted": N_("You are friends now."),
     "friend_removed": N_("Removed."),
+    "preferences_saved": N_("Your notification choices are saved."),
+    "quiet_hours_saved": N_("Your quiet hours are saved."),
+    "quiet_hours_off": N_("Quiet hours are off."),
     "guardian_asked": N_("We emailed your guardian a link to consent."),
+    "guardian_needed": N_(
+        "Your account is made. Because of your age, a parent or guardian has to consent first; "
+        "we also emailed you a link to confirm your address."
+    ),
     "review_saved": N_("Your review is saved."),
     "reply_saved": N_("Your reply is published."),
     "google_connected": N_("Google Calendar is connected."),
@@ -184,6 +193,7 @@ FIELD_PROBLEMS = {
     "name": N_("Enter your name."),
     "role": N_("Choose student or tutor."),
     "timezone": N_("Choose a time zone such as Africa/Cairo or Europe/London."),
+    "date_of_birth": N_("Enter your date of birth as year, month and day."),
 }
 
 

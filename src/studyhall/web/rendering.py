@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
@@ -14,6 +15,7 @@ from starlette.responses import HTMLResponse
 
 from studyhall.accounts.models import User
 from studyhall.web.i18n import LANGUAGE_NAMES, LANGUAGES, Viewer
+from studyhall.web.richtext import markdown, markdown_inline
 from studyhall.web.sessions import CSRF_FIELD
 
 
@@ -70,12 +72,15 @@ def environment() -> Environment:
     env.globals["LANGUAGES"] = LANGUAGES
     env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.filters["markdown"] = markdown
+    env.filters["markdown_inline"] = markdown_inline
     return env
 
 
-def render(visit: Visit, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render_fragment(visit: Visit, template: str, **context: Any) -> str:
+    """A template drawn as text: a whole page, or a piece a script puts into one."""
     viewer = visit.viewer
-    html = (
+    return (
         environment()
         .get_template(template)
         .render(
@@ -89,4 +94,23 @@ def render(visit: Visit, template: str, *, status_code: int = 200, **context: An
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code)
+
+
+def continue_to_payment(visit: Visit, checkout_url: str, what: str, back_url: str) -> HTMLResponse:
+    """A page with a link to the provider's hosted checkout (Stripe Checkout, Paymob), where a
+    redirect would do elsewhere: the pages' CSP lets a form lead to this site only (``form-action
+    'self'`` covers where its answer redirects, and Chromium enforces that), while following a
+    link is not restricted. The provider sends the buyer back when they have paid."""
+    host = urlsplit(checkout_url).hostname or checkout_url
+    return render(
+        visit,
+        "payment_continue.html",
+        checkout_url=checkout_url,
+        host=host,
+        what=what,
+        back_url=back_url,
+    )
+
+
+def render(visit: Visit, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(render_fragment(visit, template, **context), status_code=status_code)

@@ -2,13 +2,22 @@
 
 Notify a person (every channel they allow, quiet hours kept), keep a booking's reminders in step
 with the booking (and read its current values when each goes out), warn of a low credit
-balance; the web app's inbox and its live bell.
+balance; the web app's inbox and its live bell, the preferences and quiet hours pages, and the
+page an e-mail's unsubscribe link opens.
 """
 
 from studyhall.notifications.service.broadcast import latest as latest_broadcasts
 from studyhall.notifications.service.broadcast import start as start_broadcast
 from studyhall.notifications.service.fresh_payloads import PayloadReader, read_payload_at_send
-from studyhall.notifications.service.inbox import list_inbox, mark_all_read
+from studyhall.notifications.service.inbox import (
+    list_inbox,
+    mark_all_read,
+    preferences,
+    quiet_hours,
+    set_preferences,
+    set_quiet_hours,
+    unsubscribe,
+)
 from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
 from studyhall.notifications.service.sending import (
     credit_low,
@@ -17,6 +26,7 @@ from studyhall.notifications.service.sending import (
     notify,
     schedule_booking_reminders,
 )
+from studyhall.notifications.service.unsubscribe import read_token as read_unsubscribe_token
 
 __all__ = [
     "STREAM_PING_S",
@@ -30,7 +40,13 @@ __all__ = [
     "mark_all_read",
     "move_booking_reminders",
     "notify",
+    "preferences",
+    "quiet_hours",
     "read_payload_at_send",
+    "read_unsubscribe_token",
     "schedule_booking_reminders",
+    "set_preferences",
+    "set_quiet_hours",
     "start_broadcast",
+    "unsubscribe",
 ]

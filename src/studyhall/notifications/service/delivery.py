@@ -32,7 +32,7 @@ from studyhall.notifications.providers import sms
 from studyhall.notifications.service import fresh_payloads, recipients
 from studyhall.notifications.service.queueing import defer_deliveries
 from studyhall.notifications.service.render import render
-from studyhall.notifications.service.unsubscribe import unsubscribe_url
+from studyhall.notifications.service.unsubscribe import unsubscribe_page_url, unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -222,21 +222,18 @@ def _outgoing(
 
 
 async def _send(outgoing: Outgoing, settings: Settings) -> None:
-    unsubscribe = None
+    unsubscribe = page = None
     if not is_transactional(outgoing.type):
-        unsubscribe = unsubscribe_url(
-            settings.base_url,
-            settings.secret_key.get_secret_value(),
-            outgoing.user_id,
-            outgoing.type,
-        )
+        ids = (settings.secret_key.get_secret_value(), outgoing.user_id, outgoing.type)
+        unsubscribe = unsubscribe_url(settings.base_url, *ids)
+        page = unsubscribe_page_url(settings.base_url, *ids)
     payload = {key: value for key, value in outgoing.payload.items() if key != "attachments"}
     rendered = render(
         outgoing.type,
         payload,
         name=outgoing.name,
         zone=outgoing.zone,
-        unsubscribe_url=unsubscribe,
+        unsubscribe_url=page,
         base_url=settings.base_url,
     )
     if outgoing.channel == "sms":

@@ -48,5 +48,13 @@ def read_token(secret: str, token: str) -> UnsubscribeClaim | None:
 
 
 def unsubscribe_url(base_url: str, secret: str, user_id: uuid.UUID, type_: str) -> str:
+    """The one-click address of the ``List-Unsubscribe`` header: mail programs post to it."""
     token = make_token(secret, user_id, type_)
     return f"{base_url.rstrip('/')}/api/v1/notifications/unsubscribe?token={token}"
+
+
+def unsubscribe_page_url(base_url: str, secret: str, user_id: uuid.UUID, type_: str) -> str:
+    """The link in the e-mail's text: the web app's page, in the reader's language, whose button
+    unsubscribes with the same token."""
+    token = make_token(secret, user_id, type_)
+    return f"{base_url.rstrip('/')}/unsubscribe?token={token}"

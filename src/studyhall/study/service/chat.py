@@ -427,3 +427,11 @@ async def stream(
         "model_name": message.model_name,
     }
     yield {"event": "done", "data": done}
+
+
+def answer_stream(
+    database: Database, settings: Settings, turn: Turn
+) -> AsyncIterator[dict[str, Any]]:
+    """``stream`` with the configured model (none: the offline answer), as a streaming route
+    sends it."""
+    return stream(database, settings, turn, chat_client(settings))

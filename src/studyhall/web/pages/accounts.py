@@ -67,9 +67,14 @@ async def sign_up_page(page: Page) -> Response:
 @router.post("/sign-up", include_in_schema=False)
 async def sign_up(request: Request, page: Page, session: Session) -> Response:
     form = await request.form()
-    values = {key: _text(form, key) for key in ("name", "email", "role", "timezone")}
+    values = {
+        key: _text(form, key) for key in ("name", "email", "role", "timezone", "date_of_birth")
+    }
     try:
-        data = SignUp(**values, password=_text(form, "password"))
+        data = SignUp(
+            **{**values, "date_of_birth": values["date_of_birth"] or None},
+            password=_text(form, "password"),
+        )
         user = await service.sign_up(session, data)
         await service.request_verification(session, user, request.app.state.settings)
     except ValidationError as exc:
@@ -86,6 +91,9 @@ async def sign_up(request: Request, page: Page, session: Session) -> Response:
         session, user, _secret(request), client=client_details(request)
     )
     start_session(request, tokens)
+    # A minor is limited until a guardian consents, so they are asked for one at once.
+    if await service.blocks(session, user, request.app.state.settings):
+        return _see("/guardian-request?notice=guardian_needed")
     return _see("/home?notice=verify_sent")
 
 

@@ -1,5 +1,5 @@
 """The learner's course journey: the catalogue, a course's outline with its price, buying
-(manual payments in development; a hosted checkout is followed when the provider returns one),
+(manual payments in development; a link to the hosted checkout when the provider returns one),
 the lesson player, marking a lesson complete, progress, "continue where I left off", and a refund
 within the window.
 
@@ -27,7 +27,7 @@ from studyhall.kit.errors import Unprocessable
 from studyhall.kit.paging import PageRequest
 from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
 from studyhall.web.messages import notice
-from studyhall.web.rendering import Visit, render
+from studyhall.web.rendering import Visit, continue_to_payment, render
 
 router = APIRouter()
 
@@ -120,8 +120,7 @@ async def buy(course_id: uuid.UUID, request: Request, page: DetachedMemberPage) 
     created: dict[str, Any] = json.loads(bytes(answered.body))
     checkout_url = (created.get("payment") or {}).get("checkout_url")
     if checkout_url:
-        # A hosted payment page (Stripe Checkout, Paymob): the provider sends the buyer back.
-        return RedirectResponse(checkout_url, status_code=303)
+        return continue_to_payment(page, checkout_url, "purchase", f"/courses/{course_id}")
     done = "bought" if not created["payment_required"] else "payment_pending"
     return RedirectResponse(f"/courses/{course_id}?notice={done}", status_code=303)
 
