@@ -170,9 +170,13 @@ async def test_a_statement_is_marked_paid_once_and_a_plan_retired(
     use_billing(manual_auto_succeed=True)  # the lesson is paid at once; reset after the test
     m = await market(price_cents=5000)
     admin = await make_admin(client, owner_db)
-    student = await sign_up(client)
+    student = await sign_up(client, name="Tamer Totals")
     await completed(client, owner_db, m, student, 0)
     as_person(client, admin)
+    # The users page shows a student's learner totals, as GET /me/learner-totals computes them.
+    users = await client.get("/admin", params={"q": "Tamer Totals", "role": "student"})
+    assert re.search(r"Sessions booked</dt><dd>1</dd>", users.text)
+    assert "$50.00" in users.text
     # The page closes a period at the start of a day: the lesson was earned the day before.
     await execute(
         owner_db,
