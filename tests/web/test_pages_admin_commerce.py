@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,13 +20,14 @@ from tests.scheduling.conftest import (
     MarketFactory,
     Person,
     billing_config,
+    execute,
     make_admin,
     market,
     rows,
     sign_up,
     use_billing,
 )
-from tests.scheduling.test_payouts import close, completed
+from tests.scheduling.test_payouts import completed
 from tests.web.test_pages import csrf_of
 from tests.web.test_pages_marketplace import as_person, post_form
 
@@ -168,10 +170,36 @@ async def test_a_statement_is_marked_paid_once_and_a_plan_retired(
     use_billing(manual_auto_succeed=True)  # the lesson is paid at once; reset after the test
     m = await market(price_cents=5000)
     admin = await make_admin(client, owner_db)
-    student = await sign_up(client)
+    student = await sign_up(client, name="Tamer Totals")
     await completed(client, owner_db, m, student, 0)
-    [statement] = await close(client, admin)
     as_person(client, admin)
+    # The users page shows a student's learner totals, as GET /me/learner-totals computes them.
+    users = await client.get("/admin", params={"q": "Tamer Totals", "role": "student"})
+    assert re.search(r"Sessions booked</dt><dd>1</dd>", users.text)
+    assert "$50.00" in users.text
+    # The page closes a period at the start of a day: the lesson was earned the day before.
+    await execute(
+        owner_db,
+        "UPDATE tutor_earning_entries SET created_at = created_at - interval '2 days' "
+        "WHERE tutor_id = :t",
+        t=m.tutor.id,
+    )
+    today = datetime.now(UTC).date().isoformat()  # the admin's zone is UTC
+    closed = await post_form(client, "/admin/payouts", "/admin/payouts/close", period_end=today)
+    assert closed.headers["location"] == "/admin/payouts?notice=period_closed"
+    again = await post_form(client, "/admin/payouts", "/admin/payouts/close", period_end=today)
+    assert again.headers["location"] == "/admin/payouts?notice=period_closed_empty"
+    later = await post_form(
+        client,
+        "/admin/payouts",
+        "/admin/payouts/close",
+        period_end=(datetime.now(UTC).date() + timedelta(days=2)).isoformat(),
+    )
+    assert later.status_code == 422 and "only be closed once it has ended" in later.text
+    listed = await client.get(
+        f"{API}/billing/admin/payouts/statements", params={"status": "due"}, headers=admin.headers
+    )
+    [statement] = listed.json()["items"]
     listed = await client.get("/admin/payouts")
     assert f"/admin/payouts/{statement['id']}/mark-paid" in listed.text
     form = await _signed_form(client, "/admin/payouts")

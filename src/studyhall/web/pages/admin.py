@@ -1,4 +1,5 @@
-"""Admin pages: find users, suspend and restore them, verify or refuse tutors.
+"""Admin pages: find users (a student with their learner totals), suspend and restore them,
+verify or refuse tutors.
 
 Each action calls the accounts service the ``/api/v1/admin`` routes call, with the signed-in
 admin as the actor (so it is audited the same way); anyone else gets the API's ``role_required``
@@ -22,7 +23,9 @@ from studyhall.accounts import service as accounts
 from studyhall.accounts.models import User
 from studyhall.accounts.schemas import Suspension
 from studyhall.db.deps import Session
+from studyhall.db.rls import SystemSession
 from studyhall.kit.errors import Forbidden, NotFound, Unprocessable
+from studyhall.scheduling import service as scheduling
 from studyhall.web.deps import MemberPage
 from studyhall.web.messages import notice
 from studyhall.web.pages.accounts import safe_next
@@ -92,13 +95,16 @@ def _back(form: FormData, notice_key: str) -> RedirectResponse:
     return RedirectResponse(f"{target}{joiner}notice={notice_key}", status_code=303)
 
 
-async def _shown(session: Session, user: User) -> dict[str, Any]:
+async def _shown(session: SystemSession, user: User) -> dict[str, Any]:
     verification = None
     if user.role == "tutor":
         try:
             verification = (await accounts.tutor_profile(session, user.id)).verification_status
         except NotFound:
             verification = None
+    totals = None
+    if user.role == "student":
+        totals = await scheduling.learner_totals(session, user.id)
     return {
         "id": user.id,
         "name": user.name,
@@ -107,6 +113,8 @@ async def _shown(session: Session, user: User) -> dict[str, Any]:
         "status": user.status,
         "created_at": user.created_at,
         "verification": verification,
+        "sessions_booked": None if totals is None else totals.total_sessions_booked,
+        "spent": {} if totals is None else totals.total_spent_cents,
     }
 
 
@@ -114,7 +122,7 @@ async def _shown(session: Session, user: User) -> dict[str, Any]:
 async def admin_users(
     request: Request,
     page: AdminPage,
-    session: Session,
+    session: SystemSession,
     q: Annotated[str | None, Query(max_length=254)] = None,
     role: Role = "",
     status: Status = "",

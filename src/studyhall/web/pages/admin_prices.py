@@ -9,7 +9,7 @@ A price never changes once something is on sale: a new price is a new pack or pl
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
@@ -130,24 +130,25 @@ def _change(form: FormData) -> tuple[str | None, bool | None]:
     return name, None
 
 
-@router.post("/admin/{kind}/{item_id}", include_in_schema=False)
-async def admin_price_update(
-    kind: Literal["credit-packs", "plans"],
-    item_id: uuid.UUID,
-    request: Request,
-    page: AdminPage,
-    session: SystemSession,
+@router.post("/admin/credit-packs/{pack_id}", include_in_schema=False)
+async def admin_credit_pack_update(
+    pack_id: uuid.UUID, request: Request, page: AdminPage, session: SystemSession
 ) -> Response:
-    """Rename, retire or put back on sale, as ``PATCH /billing/admin/credit-packs/{id}`` does
-    for packs (and the plan service's own update for plans)."""
+    """Rename, retire or put back on sale, as ``PATCH /billing/admin/credit-packs/{id}`` does."""
     assert page.user is not None
     name, on_sale = _change(await request.form())
-    if kind == "credit-packs":
-        await billing.update_credit_pack(
-            session, item_id, name=name, is_active=on_sale, actor=page.user.id
-        )
-    else:
-        await billing.update_plan(
-            session, item_id, name=name, is_active=on_sale, actor=page.user.id
-        )
+    await billing.update_credit_pack(
+        session, pack_id, name=name, is_active=on_sale, actor=page.user.id
+    )
+    return _back("price_saved")
+
+
+@router.post("/admin/plans/{plan_id}", include_in_schema=False)
+async def admin_plan_update(
+    plan_id: uuid.UUID, request: Request, page: AdminPage, session: SystemSession
+) -> Response:
+    """Rename, retire or put back on sale, as ``PATCH /billing/admin/plans/{id}`` does."""
+    assert page.user is not None
+    name, on_sale = _change(await request.form())
+    await billing.update_plan(session, plan_id, name=name, is_active=on_sale, actor=page.user.id)
     return _back("price_saved")
