@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.study.api.docs import make_rtl_pdf
+
 from studyhall.study.engine.bidi import logical_order
 from studyhall.study.engine.extract import extract_blocks
 from studyhall.study.engine.language import detect_language, text_search_config
-from tests.study.api.docs import make_rtl_pdf
 
 ARABIC_LINES = [
     "المكتبة العامة مفتوحة كل يوم.",
