@@ -4,10 +4,13 @@ right-to-left PDF text in reading order, English materials searched as before.""
 from __future__ import annotations
 
 import httpx
+import psycopg
 from sqlalchemy import select
 
+from studyhall.db import migrate
 from studyhall.db.engine import Database
 from studyhall.study.models import MaterialChunk
+from tests.pg import APP_ROLE, PgServer, fresh_database
 from tests.study.api.conftest import API, Member, sign_up, upload
 from tests.study.api.docs import PHOTOSYNTHESIS, make_docx, make_rtl_pdf
 
@@ -67,3 +70,70 @@ async def test_arabic_materials_are_indexed_and_searched_in_arabic(
     (hit,) = found.json()
     for line in MIXED_LINES:
         assert line in hit["text"]
+
+
+STORED_BEFORE = """
+WITH u AS (
+    INSERT INTO users (email, password_hash, name) VALUES ('old@example.com', 'x', 'old')
+    RETURNING id
+), m AS (
+    INSERT INTO materials (user_id, file_name, storage_key, mime_type, size_bytes, sha256,
+                           processing_status, chunk_count)
+    SELECT id, 'old.docx', 'k', 'docx', 1, repeat('0', 64), 'completed', 2 FROM u
+    RETURNING id, user_id
+)
+INSERT INTO material_chunks (material_id, user_id, ordinal, char_start, char_end, token_count,
+                             chunk_text)
+SELECT m.id, m.user_id, n, 0, 1, 10, t FROM m,
+    (VALUES (0, %(arabic)s), (1, 'Public libraries lend books.')) AS v(n, t)
+"""
+COUNT_LEXEMES = """
+INSERT INTO material_lexemes (lexeme, material_id, user_id, chunks)
+SELECT l, c.material_id, c.user_id, count(*)
+FROM material_chunks c, unnest(tsvector_to_array(c.search_vector)) AS l
+GROUP BY l, c.material_id, c.user_id
+"""
+
+
+def _stored(url: str) -> tuple[list[tuple[str | None, str]], set[str]]:
+    with psycopg.connect(url) as conn:
+        chunks = conn.execute(
+            "SELECT language, search_vector::text FROM material_chunks ORDER BY ordinal"
+        ).fetchall()
+        lexemes = {row[0] for row in conn.execute("SELECT lexeme FROM material_lexemes")}
+    return [(language, vector) for language, vector in chunks], lexemes
+
+
+def test_the_migration_indexes_chunks_stored_before_in_their_language(
+    pg_server: PgServer,
+) -> None:
+    name, urls = fresh_database(pg_server, empty=True)
+    try:
+        migrate.upgrade(urls.owner, APP_ROLE, "0019_audit_partitions")
+        with psycopg.connect(urls.owner) as conn:
+            conn.execute(STORED_BEFORE, {"arabic": LIBRARIES})
+            conn.execute(COUNT_LEXEMES)
+        _, lexemes = _stored(urls.owner)
+        assert "المكتبات" in lexemes and "مكتب" not in lexemes
+
+        migrate.upgrade(urls.owner, APP_ROLE)
+        (arabic, english), lexemes = _stored(urls.owner)
+        assert arabic[0] == "ar" and "'مكتب'" in arabic[1]
+        assert english == (None, "'book':4 'lend':3 'librari':2 'public':1")
+        assert "مكتب" in lexemes and "المكتبات" not in lexemes and "librari" in lexemes
+
+        migrate.downgrade(urls.owner, "0019_audit_partitions")
+        with psycopg.connect(urls.owner) as conn:
+            vectors = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT search_vector::text FROM material_chunks ORDER BY ordinal"
+                )
+            ]
+            generated = conn.execute(
+                "SELECT attgenerated FROM pg_attribute "
+                "WHERE attrelid = 'material_chunks'::regclass AND attname = 'search_vector'"
+            ).scalar()
+        assert "'المكتبات'" in vectors[0] and generated == "s"
+    finally:
+        pg_server.drop_database(name)
