@@ -13,10 +13,16 @@ Figures:
   abstention precision/recall (``abstention``);
 - ingest: seconds per MB of PDF, DOCX and PPTX through the processing job (read, extract,
   chunk, store);
-- retrieval: p50/p95/p99 of ``search`` over N chunks of one user, lexical and hybrid (with
-  stand-in 64-d vectors in pgvector), against the baseline of the bare full-text SQL query
-  (one statement, ts_rank_cd order, no re-ranking) measured in the same run, both on the table
-  (row level security: no GIN index for @@) and on ``material_chunks_searchable`` (GIN index).
+- retrieval: p50/p95/p99 of ``search`` over N chunks of one user, for short and for long
+  questions, lexical and hybrid (with stand-in 64-d vectors in pgvector), each with the load
+  average and the server's own time (every SELECT again under EXPLAIN ANALYZE), against the
+  baseline of the bare full-text SQL statement over the same questions (one statement,
+  ts_rank_cd order, no re-ranking) measured in the same run, both on the table (row level
+  security: no GIN index for @@) and on ``material_chunks_searchable`` (GIN index);
+- quality.arabic: hit@1/hit@3/MRR@6 on ``bench/data/arabic_qa.json`` (Arabic and mixed
+  passages written for the project) through ``search``, and the bare ranking with the
+  ``arabic_english`` configuration and with ``english`` everywhere (how Arabic was searched
+  before languages were detected).
 """
 
 from __future__ import annotations

@@ -56,13 +56,14 @@ UPDATE material_chunks SET language = CASE
 WHERE chunk_text ~ '[{ARABIC}]'
 """
 
-RECOUNT_LEXEMES = """
-WITH arabic AS (SELECT DISTINCT material_id FROM material_chunks WHERE language IS NOT NULL),
-gone AS (DELETE FROM material_lexemes WHERE material_id IN (SELECT material_id FROM arabic))
+# The materials with chunks holding Arabic letters: their lexemes are counted again.
+ARABIC_MATERIALS = "SELECT DISTINCT material_id FROM material_chunks WHERE language IS NOT NULL"
+FORGET_LEXEMES = f"DELETE FROM material_lexemes WHERE material_id IN ({ARABIC_MATERIALS})"
+COUNT_LEXEMES = f"""
 INSERT INTO material_lexemes (lexeme, material_id, user_id, chunks)
 SELECT l, c.material_id, c.user_id, count(*)
 FROM material_chunks c, unnest(tsvector_to_array(c.search_vector)) AS l
-WHERE c.material_id IN (SELECT material_id FROM arabic)
+WHERE c.material_id IN ({ARABIC_MATERIALS})
 GROUP BY l, c.material_id, c.user_id
 """
 
@@ -82,7 +83,8 @@ def upgrade() -> None:
         "FOR EACH ROW EXECUTE FUNCTION studyhall_chunk_search_vector()"
     )
     op.execute(BACKFILL_LANGUAGE)
-    op.execute(RECOUNT_LEXEMES)
+    op.execute(FORGET_LEXEMES)
+    op.execute(COUNT_LEXEMES)
 
 
 # The view over the chunks (migration 0011) names ``search_vector``: it is dropped and created
@@ -110,6 +112,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER trg_material_chunks_search_vector ON material_chunks")
     op.execute("DROP FUNCTION studyhall_chunk_search_vector()")
     op.execute(RESTORE_GENERATED_VECTOR)
-    op.execute(RECOUNT_LEXEMES)
+    op.execute(FORGET_LEXEMES)
+    op.execute(COUNT_LEXEMES)
     op.execute("ALTER TABLE material_chunks DROP COLUMN language")
     op.execute("DROP TEXT SEARCH CONFIGURATION arabic_english")
