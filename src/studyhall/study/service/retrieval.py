@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal,
     or_,
     select,
     text,
@@ -137,7 +138,7 @@ class _Scope:
 
 
 # Read by the HNSW scan when it starts: set by the scope query of a search with a vector.
-_HNSW_SETTINGS = func.concat(
+_HNSW_SETTINGS: ColumnElement[str] = func.concat(
     func.set_config("hnsw.iterative_scan", "relaxed_order", True),
     func.set_config("hnsw.ef_search", str(HNSW_EF_SEARCH), True),
 )
@@ -151,11 +152,13 @@ async def _scope(
     *,
     dense: bool = False,
 ) -> _Scope:
-    columns = [Material.id, Material.chunk_count]
-    if dense:
-        # The vector search's settings ride along (transaction-local), saving a round trip.
-        columns += [_HNSW_SETTINGS]
-    query = select(*columns).where(accessible_materials(user_id)).order_by(Material.id)
+    # The vector search's settings ride along (transaction-local), saving a round trip.
+    settings = _HNSW_SETTINGS if dense else literal("")
+    query = (
+        select(Material.id, Material.chunk_count, settings)
+        .where(accessible_materials(user_id))
+        .order_by(Material.id)
+    )
     if material_ids:
         query = query.where(Material.id.in_(material_ids))
     if topic_id is not None:
