@@ -16,8 +16,8 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Computed,
     Date,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -124,9 +124,10 @@ class MaterialChunk(UUIDPrimaryKey, Base):
     char_end: Mapped[int]
     token_count: Mapped[int]
     chunk_text: Mapped[str] = mapped_column(Text)
-    search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('english'::regconfig, chunk_text)", persisted=True)
-    )
+    # ``en``, ``ar`` or ``mixed`` (``engine.language``); NULL: stored before it was detected.
+    language: Mapped[str | None] = mapped_column(Text)
+    # Kept by a trigger with the text-search configuration of ``language`` (migration 0020).
+    search_vector: Mapped[Any] = mapped_column(TSVECTOR, server_default=FetchedValue())
     embedding: Mapped[Any | None] = mapped_column(Vector(EMBEDDING_DIMENSIONS))
     embedding_model: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

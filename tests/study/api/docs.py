@@ -99,3 +99,81 @@ def make_zip_bomb_docx() -> bytes:
         archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         archive.writestr("word/document.xml", b"\0" * (50 * 1024 * 1024))
     return buffer.getvalue()
+
+
+def _visual_runs(line: str) -> list[str]:
+    """The runs of ``line`` in the order a PDF producer paints them, left to right, with the
+    right-to-left ones reversed: the Unicode bidirectional algorithm at one embedding level
+    (a neutral between two strong characters of one direction takes it, otherwise the
+    paragraph's; digits read left to right). Arabic paragraphs start with an Arabic letter."""
+    kinds = ["R" if "\u0600" <= c <= "\u06ff" else "L" if c.isalnum() else "N" for c in line]
+    paragraph = next(k for k in kinds if k != "N")
+    resolved = []
+    for i, kind in enumerate(kinds):
+        if kind == "N":
+            before = next((k for k in reversed(kinds[:i]) if k != "N"), paragraph)
+            after = next((k for k in kinds[i + 1 :] if k != "N"), paragraph)
+            kind = before if before == after else paragraph
+        resolved.append(kind)
+    runs: list[tuple[str, str]] = []
+    for char, kind in zip(line, resolved, strict=True):
+        if runs and runs[-1][0] == kind:
+            runs[-1] = (kind, runs[-1][1] + char)
+        else:
+            runs.append((kind, char))
+    if paragraph == "R":
+        runs.reverse()
+    return [text[::-1] if kind == "R" else text for kind, text in runs]
+
+
+def make_rtl_pdf(lines: list[str]) -> bytes:
+    """A PDF whose text layer is written the way word processors write Arabic: glyphs painted
+    in visual order (each direction run its own text-showing operator), a Type0 font with an
+    Identity-H encoding and a ToUnicode map from glyph codes to letters."""
+    chars = sorted({c for line in lines for c in line})
+    code = {c: n + 1 for n, c in enumerate(chars)}
+    cmap = "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin 12 dict begin begincmap",
+            "/CMapName /Adobe-Identity-UCS def /CMapType 2 def",
+            "1 begincodespacerange <0000> <FFFF> endcodespacerange",
+            f"{len(chars)} beginbfchar",
+            *(f"<{code[c]:04X}> <{ord(c):04X}>" for c in chars),
+            "endbfchar endcmap CMapName currentdict /CMap defineresource pop end end",
+        ]
+    ).encode()
+    ops = ["BT", "/F1 12 Tf"]
+    for row, line in enumerate(lines):
+        x = 40
+        for run in _visual_runs(line):
+            glyphs = "".join(f"{code[c]:04X}" for c in run)
+            ops.append(f"1 0 0 1 {x} {750 - 16 * row} Tm <{glyphs}> Tj")
+            x += 6 * len(run)
+    ops.append("ET")
+    content = "\n".join(ops).encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /DejaVuSans /Encoding /Identity-H "
+        b"/DescendantFonts [6 0 R] /ToUnicode 7 0 R >>",
+        b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /DejaVuSans /CIDSystemInfo "
+        b"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /DW 600 >>",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out.getvalue()

@@ -14,6 +14,7 @@ import docx
 from pptx import Presentation
 from pypdf import PasswordType, PdfReader
 
+from studyhall.study.engine.bidi import logical_order
 from studyhall.study.engine.blocks import Block, ExtractionError, normalize_text
 
 __all__ = ["docx_blocks", "pdf_blocks", "pptx_blocks"]
@@ -64,7 +65,7 @@ def pdf_blocks(data: bytes, *, max_pages: int) -> list[Block]:
         while cursor < len(outline) and outline[cursor][0] <= number:
             heading = outline[cursor][1]
             cursor += 1
-        text = normalize_text(page.extract_text() or "")
+        text = normalize_text(logical_order(page.extract_text() or ""))
         if text:
             blocks.append(Block(text=text, page=number + 1, heading=heading))
     return blocks

@@ -22,6 +22,7 @@ from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users_transaction
 from studyhall.study.engine.chunk import Chunk, chunk_blocks
 from studyhall.study.engine.extract import ExtractionError, extract_blocks
+from studyhall.study.engine.language import detect_language
 from studyhall.study.models import Material, MaterialChunk
 from studyhall.study.providers.embeddings import embedding_client
 from studyhall.study.providers.llm import LlmError
@@ -137,6 +138,8 @@ async def _store_chunks(
                         "char_end": chunk.end,
                         "token_count": chunk.tokens,
                         "chunk_text": chunk.text,
+                        # Picks the chunk's text-search configuration (migration 0020).
+                        "language": detect_language(chunk.text),
                     }
                     for chunk in chunks
                 ],

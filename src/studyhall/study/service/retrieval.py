@@ -22,22 +22,21 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
-    cast,
     delete,
     func,
     literal,
     or_,
     select,
     text,
-    union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.config import Settings
 from studyhall.courses import service as courses
 from studyhall.study.engine.answer import unseen_idf
 from studyhall.study.engine.chunk import Passage
+from studyhall.study.engine.language import detect_language, text_search_config
 from studyhall.study.engine.lexical import rrf
 from studyhall.study.models import (
     EMBEDDING_DIMENSIONS,
@@ -138,14 +137,25 @@ class _Scope:
     chunk_count: int
 
 
+# Read by the HNSW scan when it starts: set by the scope query of a search with a vector.
+_HNSW_SETTINGS: ColumnElement[str] = func.concat(
+    func.set_config("hnsw.iterative_scan", "relaxed_order", True),
+    func.set_config("hnsw.ef_search", str(HNSW_EF_SEARCH), True),
+)
+
+
 async def _scope(
     session: AsyncSession,
     user_id: uuid.UUID,
     material_ids: Sequence[uuid.UUID] | None = None,
     topic_id: uuid.UUID | None = None,
+    *,
+    dense: bool = False,
 ) -> _Scope:
+    # The vector search's settings ride along (transaction-local), saving a round trip.
+    settings = _HNSW_SETTINGS if dense else literal("")
     query = (
-        select(Material.id, Material.chunk_count)
+        select(Material.id, Material.chunk_count, settings)
         .where(accessible_materials(user_id))
         .order_by(Material.id)
     )
@@ -179,15 +189,70 @@ def _in_scope(scope: _Scope) -> ColumnElement[bool]:
     return searchable_chunks.c.material_id == any_(ids)
 
 
-# Document frequencies from the per-material lexeme counts: one index probe per lexeme and
-# material of the scope, however common the word (counting matching chunks cost a GIN scan and a
-# heap visit per match, per query word).
-_DOCUMENT_FREQUENCY = text(
-    """
-    SELECT l.lexeme, coalesce(sum(s.chunks), 0) AS n
-    FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, :query))) AS l(lexeme)
-    LEFT JOIN material_lexemes s ON s.lexeme = l.lexeme AND s.material_id = ANY(:materials)
-    GROUP BY l.lexeme
+# One statement per lexical search (each round trip to the server costs more than the work
+# itself on a busy machine):
+# 1. ``df``: document frequencies from the per-material lexeme counts, one index probe per
+#    query lexeme and material of the scope, however common the word;
+# 2. ``selecting``: the rarest lexemes whose matches add up to at most ``MATCH_BUDGET`` chunks
+#    (a long question's common words would make every match be scored, and add little IDF
+#    mass); a lexeme in ``COMMON_CAP`` chunks or more never selects, unless nothing rarer is in
+#    the query (the rarest always selects, the two rarest when all are common);
+# 3. ``top``: each selecting lexeme's matches from the GIN index (a one-lexeme query needs no
+#    recheck), the IDF mass summed per chunk, the ``LEXICAL_CANDIDATES`` chunks holding the most;
+# 4. their term frequencies: ``setweight`` marks the query's lexemes and ``ts_filter`` keeps only
+#    them (binary searches in the stored vector), so a few entries per candidate are unnested
+#    instead of every lexeme of every candidate.
+# The rows are the document frequencies (``chunk_id`` NULL), then the candidates' frequencies.
+_LEXICAL = text(
+    r"""
+    WITH q AS (
+        SELECT DISTINCT l AS lexeme
+        FROM unnest(tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :query))) AS l
+    ),
+    df AS (
+        SELECT q.lexeme, coalesce(sum(s.chunks), 0)::int AS n
+        FROM q LEFT JOIN material_lexemes s
+            ON s.lexeme = q.lexeme AND s.material_id = ANY(:materials)
+        GROUP BY q.lexeme
+    ),
+    ranked AS (
+        SELECT lexeme, n,
+               ln(1.0 + (greatest(:total, n) - n + 0.5) / (n + 0.5))::float8 AS idf,
+               row_number() OVER (ORDER BY n, lexeme) AS rarity,
+               sum(n) OVER (ORDER BY n, lexeme) AS running
+        FROM df WHERE n > 0
+    ),
+    chosen AS (
+        SELECT lexeme, idf FROM ranked
+        WHERE n < :common_cap AND (rarity = 1 OR running <= :budget)
+    ),
+    selecting AS (
+        SELECT lexeme, idf FROM chosen
+        UNION ALL
+        SELECT lexeme, idf FROM ranked WHERE rarity <= 2 AND NOT EXISTS (SELECT FROM chosen)
+    ),
+    top AS (
+        SELECT m.id, sum(s.idf) AS mass
+        FROM selecting s CROSS JOIN LATERAL (
+            SELECT c.id FROM material_chunks_searchable c
+            WHERE c.material_id = ANY(:materials)
+              AND c.search_vector @@ CAST(
+                  '''' || replace(replace(s.lexeme, '\', '\\'), '''', '''''') || ''''
+                  AS tsquery)
+        ) m
+        GROUP BY m.id
+        ORDER BY mass DESC, m.id
+        LIMIT :candidates
+    )
+    SELECT NULL::uuid AS chunk_id, NULL::int AS token_count, NULL::float8 AS mass,
+           lexeme, n AS frequency
+    FROM df
+    UNION ALL
+    SELECT t.id, c.token_count, t.mass, e.lexeme, coalesce(array_length(e.positions, 1), 1)
+    FROM top t
+    JOIN material_chunks_searchable c ON c.id = t.id AND c.material_id = ANY(:materials)
+    CROSS JOIN LATERAL unnest(ts_filter(
+        setweight(c.search_vector, 'A', ARRAY(SELECT lexeme FROM ranked)), '{a}')) AS e
     """
 ).bindparams(bindparam("materials", type_=ARRAY(Uuid())))
 
@@ -214,46 +279,17 @@ def _idf(n: int, total: int) -> float:
 
 @dataclass(frozen=True)
 class _Terms:
-    """IDF of the query lexemes found in the scope, the ones that pick candidates, and the IDF
-    mass of the whole query (lexemes the scope never uses weigh the most)."""
+    """IDF of the query lexemes found in the scope, and the IDF mass of the whole query
+    (lexemes the scope never uses weigh the most)."""
 
     weights: dict[str, float]
-    selective: list[str]
     query_mass: float
 
 
-async def _term_weights(session: AsyncSession, scope: _Scope, query: str) -> _Terms:
-    """IDF of each query lexeme over the scope's chunks, and the lexemes that pick candidates.
-
-    A lexeme in ``COMMON_CAP`` chunks or more weighs little, and ranking every chunk that shares
-    it would cost time in proportion to the corpus, so it does not select candidates (unless
-    nothing rarer is in the query).
-    """
-    rows = (
-        await session.execute(
-            _DOCUMENT_FREQUENCY, {"materials": scope.material_ids, "query": query}
-        )
-    ).all()
-    found = sorted(((str(lexeme), int(n)) for lexeme, n in rows if n > 0), key=lambda r: r[1])
-    weights = {lexeme: _idf(n, max(scope.chunk_count, n)) for lexeme, n in found}
-    selective = _selective(found)
-    unseen = unseen_idf(scope.chunk_count)
-    mass = sum(weights.get(str(lexeme), unseen) for lexeme, _ in rows)
-    return _Terms(weights, selective, mass)
-
-
-def _selective(found: Sequence[tuple[str, int]]) -> list[str]:
-    """The rarest lexemes (``found`` is rarest first) whose matches stay within the candidate
-    budget: a long question's common words would make every match be scored, and add little
-    IDF mass. At least one lexeme always selects (the two rarest when all are common)."""
-    chosen: list[str] = []
-    matches = 0
-    for lexeme, n in found:
-        if n >= COMMON_CAP or (chosen and matches + n > MATCH_BUDGET):
-            break
-        chosen.append(lexeme)
-        matches += n
-    return chosen or [lexeme for lexeme, _ in found[:2]]
+def _terms(frequencies: Sequence[tuple[str, int]], total: int) -> _Terms:
+    weights = {lexeme: _idf(n, max(total, n)) for lexeme, n in frequencies if n > 0}
+    unseen = unseen_idf(total)
+    return _Terms(weights, sum(weights.get(lexeme, unseen) for lexeme, _ in frequencies))
 
 
 def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> list[float]:
@@ -273,67 +309,14 @@ def _bm25(rows: Sequence[Any], terms: Sequence[str], idf: dict[str, float]) -> l
     return scores
 
 
-def _lexeme(term: str) -> ColumnElement[Any]:
-    return cast("'" + term.replace("'", "''") + "'", TSQUERY)
-
-
-async def _top_by_mass(
-    session: AsyncSession, scope: _Scope, weights: dict[str, float], selective: list[str]
-) -> list[Any]:
-    """Ids of the ``LEXICAL_CANDIDATES`` chunks holding the most IDF mass of the selecting words
-    (a question rarely shares every word with its answer, so any of them may match).
-
-    Each word's matches come from the GIN index alone (a one-lexeme query needs no recheck, so
-    no tsvector is read); the sum per chunk is done here, over at most ``MATCH_BUDGET`` ids.
-    """
-    chunks = searchable_chunks
-    per_word = [
-        select(literal(t).label("lexeme"), chunks.c.id).where(
-            _in_scope(scope), chunks.c.search_vector.op("@@")(_lexeme(t))
-        )
-        for t in selective
-    ]
-    mass: dict[Any, float] = {}
-    for lexeme, chunk_id in await session.execute(union_all(*per_word)):
-        mass[chunk_id] = mass.get(chunk_id, 0.0) + weights[lexeme]
-    return sorted(mass, key=lambda cid: (-mass[cid], cid))[:LEXICAL_CANDIDATES]
-
-
-async def _candidates(
-    session: AsyncSession, scope: _Scope, weights: dict[str, float], selective: list[str]
-) -> list[tuple[Any, ...]]:
-    """(id, token_count, tf of each term in ``weights``) of the best-massed candidate chunks.
-
-    Term frequencies come from one pass over each candidate's tsvector, after the limit.
-    """
-    top = await _top_by_mass(session, scope, weights, selective)
-    if not top:
-        return []
-    chunks = searchable_chunks
-    ids = bindparam("candidate_ids", top, type_=ARRAY(Uuid()))
-    picked = (
-        select(chunks.c.id, chunks.c.token_count, chunks.c.search_vector)
-        .where(_in_scope(scope), chunks.c.id == any_(ids))
-        .cte("picked")
-    )
-    entries = func.unnest(picked.c.search_vector).table_valued("lexeme", "positions").lateral()
-    terms = list(weights)
-    rows = await session.execute(
-        select(
-            picked.c.id, picked.c.token_count, entries.c.lexeme, entries.c.positions
-        ).select_from(picked.outerjoin(entries, entries.c.lexeme.in_(terms)))
-    )
-    frequencies: dict[Any, tuple[int, dict[str, int]]] = {}
-    for chunk_id, token_count, lexeme, positions in rows:
-        _, counts = frequencies.setdefault(chunk_id, (token_count, {}))
-        if lexeme is not None:
-            counts[lexeme] = len(positions)
-    # In mass order, as the ties of the BM25 sort are broken by position.
-    return [
-        (chunk_id, frequencies[chunk_id][0], *(frequencies[chunk_id][1].get(t, 0) for t in terms))
-        for chunk_id in top
-        if chunk_id in frequencies
-    ]
+def _candidate_rows(rows: Sequence[Any], terms: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(id, token_count, tf of each term) of the candidates, most IDF mass first (the ties of
+    the BM25 sort are broken by this position)."""
+    found: dict[Any, tuple[int, float, dict[str, int]]] = {}
+    for chunk_id, token_count, mass, lexeme, frequency in rows:
+        found.setdefault(chunk_id, (token_count, mass, {}))[2][lexeme] = frequency
+    order = sorted(found, key=lambda cid: (-found[cid][1], cid))
+    return [(cid, found[cid][0], *(found[cid][2].get(t, 0) for t in terms)) for cid in order]
 
 
 def _coverage(row: Sequence[Any], terms: Sequence[str], terms_of: _Terms) -> float:
@@ -345,13 +328,30 @@ async def _lexical(
     session: AsyncSession, scope: _Scope, query: str
 ) -> tuple[list[uuid.UUID], dict[uuid.UUID, float]]:
     """Chunk ids best first, and the share of the query's IDF mass each one holds."""
-    terms_of = await _term_weights(session, scope, query)
-    if not terms_of.selective:
+    result = await session.execute(
+        _LEXICAL,
+        {
+            "materials": scope.material_ids,
+            "query": query,
+            "config": text_search_config(detect_language(query)),
+            "total": scope.chunk_count,
+            "common_cap": COMMON_CAP,
+            "budget": MATCH_BUDGET,
+            "candidates": LEXICAL_CANDIDATES,
+        },
+    )
+    frequencies: list[tuple[str, int]] = []
+    matched = []
+    for row in result:
+        if row[0] is None:
+            frequencies.append((str(row[3]), int(row[4])))
+        else:
+            matched.append(row)
+    if not matched:
         return [], {}
-    rows = await _candidates(session, scope, terms_of.weights, terms_of.selective)
-    if not rows:
-        return [], {}
+    terms_of = _terms(frequencies, scope.chunk_count)
     terms = list(terms_of.weights)
+    rows = _candidate_rows(matched, terms)
     scores = _bm25(rows, terms, terms_of.weights)
     order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
     coverage = {row[0]: _coverage(row, terms, terms_of) for row in rows}
@@ -366,14 +366,9 @@ async def _dense(
     Iterative scans keep walking the graph until enough rows pass the scope filter; relaxed
     order may return them slightly out of order, so they are sorted here. The search list
     (``ef_search``) is a few times the candidates asked for, for recall close to an exact scan.
+
+    The search settings were set by ``_scope`` (``dense=True``) in the same transaction.
     """
-    await session.execute(
-        text(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-            "set_config('hnsw.ef_search', :ef_search, true)"
-        ),
-        {"ef_search": str(HNSW_EF_SEARCH)},
-    )
     chunks = searchable_chunks
     distance = chunks.c.embedding.cosine_distance(pad_vector(vector))
     rows = (
@@ -418,7 +413,8 @@ async def search(
     embedding_model: str | None = None,
 ) -> list[RetrievedChunk]:
     """The ``k`` best chunks for ``query`` among the materials ``user_id`` may read."""
-    scope = await _scope(session, user_id, material_ids)
+    dense = query_vector is not None and bool(embedding_model)
+    scope = await _scope(session, user_id, material_ids, dense=dense)
     if not scope.material_ids:
         return []
     lexical, coverage = await _lexical(session, scope, query)
@@ -429,31 +425,37 @@ async def search(
     if not fused:
         return []
     ids = [chunk_id for chunk_id, _ in fused]
+    # Only what a hit shows: not the stored vectors (kilobytes per chunk to send and parse).
     rows = (
         await session.execute(
-            select(MaterialChunk, Material.file_name, Material.mime_type)
+            select(
+                MaterialChunk.id,
+                MaterialChunk.material_id,
+                MaterialChunk.ordinal,
+                MaterialChunk.heading,
+                MaterialChunk.page_number,
+                MaterialChunk.chunk_text,
+                Material.file_name,
+                Material.mime_type,
+            )
             .join(Material, Material.id == MaterialChunk.material_id)
             .where(MaterialChunk.id.in_(ids), Material.id.in_(scope.material_ids))
         )
     ).all()
-    found = {chunk.id: (chunk, name, mime) for chunk, name, mime in rows}
-    results: list[RetrievedChunk] = []
-    for chunk_id, score in fused:
-        if chunk_id not in found:
-            continue
-        chunk, name, mime = found[chunk_id]
-        results.append(
-            RetrievedChunk(
-                id=chunk.id,
-                material_id=chunk.material_id,
-                file_name=name,
-                mime_type=mime,
-                ordinal=chunk.ordinal,
-                heading=chunk.heading,
-                page_number=chunk.page_number,
-                text=chunk.chunk_text,
-                score=score,
-                coverage=coverage.get(chunk.id, 0.0),
-            )
+    found = {row.id: row for row in rows}
+    return [
+        RetrievedChunk(
+            id=row.id,
+            material_id=row.material_id,
+            file_name=row.file_name,
+            mime_type=row.mime_type,
+            ordinal=row.ordinal,
+            heading=row.heading,
+            page_number=row.page_number,
+            text=row.chunk_text,
+            score=score,
+            coverage=coverage.get(row.id, 0.0),
         )
-    return results
+        for chunk_id, score in fused
+        if (row := found.get(chunk_id)) is not None
+    ]
