@@ -181,7 +181,10 @@ def server_env(world: World) -> dict[str, str]:
 
 def watch_pids(server_pid: int, world: World) -> dict[str, int]:
     """The server's process tree and PostgreSQL's, whose CPU each figure reports."""
-    return {"server": server_pid} | {"db": pid for pid in postgres_pids(world.owner_url)}
+    trees = {"server": server_pid}
+    for pid in postgres_pids(world.owner_url):
+        trees["db"] = pid
+    return trees
 
 
 def me_requests(world: World) -> list[Request]:
@@ -258,7 +261,9 @@ def measure_api(world: World, seconds: float, bookings: int) -> dict[str, Any]:
     booking_api, booking_direct = booking_work(world, bookings)
     me_sql = asyncio.run(capture(world.settings, world.database, me[0]))
     me_sql_all = [
-        substitute(me_sql, {world.students[0]: s, world.sessions[world.students[0]]: world.sessions[s]})
+        substitute(
+            me_sql, {world.students[0]: s, world.sessions[world.students[0]]: world.sessions[s]}
+        )
         for s in world.students[:CONNECTIONS]
     ]
     listing_sql = asyncio.run(capture(world.settings, world.database, listing))
@@ -275,8 +280,11 @@ def measure_api(world: World, seconds: float, bookings: int) -> dict[str, Any]:
         for warm in (me, [listing], debits[:50]):
             run_wrk(server.base_url, warm, connections=4, seconds=1, once=warm is debits[:50])
         health = run_wrk(
-            server.base_url, [Request("GET", "/healthz")], connections=CONNECTIONS,
-            seconds=seconds, watch=watch,
+            server.base_url,
+            [Request("GET", "/healthz")],
+            connections=CONNECTIONS,
+            seconds=seconds,
+            watch=watch,
         )
         me_api = run_wrk(server.base_url, me, connections=CONNECTIONS, seconds=seconds, watch=watch)
         out["healthz"] = health
@@ -289,13 +297,20 @@ def measure_api(world: World, seconds: float, bookings: int) -> dict[str, Any]:
         out["slots_30d_one_client"] = compare(one, sql_run(world, [listing_sql], seconds, watch, 1))
         out["slots_30d"] = compare(many, sql_run(world, [listing_sql], seconds, watch))
         out["debit_1000_accounts"] = compare(
-            run_wrk(server.base_url, debits[1:], connections=CONNECTIONS, seconds=seconds,
-                    watch=watch),
+            run_wrk(
+                server.base_url, debits[1:], connections=CONNECTIONS, seconds=seconds, watch=watch
+            ),
             sql_run(world, debit_sql_all, seconds, watch),
         )
         out["booking"] = compare(
-            run_wrk(server.base_url, booking_api, connections=CONNECTIONS, seconds=seconds,
-                    once=True, watch=watch),
+            run_wrk(
+                server.base_url,
+                booking_api,
+                connections=CONNECTIONS,
+                seconds=seconds,
+                once=True,
+                watch=watch,
+            ),
             sql_run(world, booking_direct, seconds, watch, once=True),
         )
         out["booking"]["overlapping_bookings_after"] = overlaps(world)
@@ -328,7 +343,10 @@ def measure_framework(world: World, seconds: float) -> dict[str, Any]:
     health = [Request("GET", "/healthz")]
     with serve({}, bare=True) as bare:
         bare_figures = run_wrk(
-            bare.base_url, health, connections=CONNECTIONS, seconds=seconds,
+            bare.base_url,
+            health,
+            connections=CONNECTIONS,
+            seconds=seconds,
             watch={"server": bare.process.pid},
         )
     workers: dict[str, Any] = {}
@@ -341,8 +359,11 @@ def measure_framework(world: World, seconds: float) -> dict[str, Any]:
                     server.base_url, health, connections=CONNECTIONS, seconds=seconds, watch=watch
                 ),
                 "me": run_wrk(
-                    server.base_url, me_requests(world), connections=CONNECTIONS,
-                    seconds=seconds, watch=watch,
+                    server.base_url,
+                    me_requests(world),
+                    connections=CONNECTIONS,
+                    seconds=seconds,
+                    watch=watch,
                 ),
             }
     one, two = workers["1"], workers["2"]
@@ -358,6 +379,8 @@ def measure_framework(world: World, seconds: float) -> dict[str, Any]:
 
 def targets(report: dict[str, Any]) -> dict[str, Any]:
     api = report["api"]
+    if "error" in api or "error" in report["framework"]:
+        return {"error": "a phase failed; see its error"}
     return {
         "me_vs_healthz >= 0.5": api["me"]["me_vs_healthz"],
         "slots_one_client_p95_ms < 10": api["slots_30d_one_client"]["api"]["p95_ms"],
@@ -400,8 +423,16 @@ def main() -> None:
     world, built = build_world(home, scale)
     report["data"] = built
     try:
-        report["api"] = measure_api(world, scale["seconds"], scale["bookings"])
-        report["framework"] = measure_framework(world, scale["seconds"])
+        # A phase that fails is reported as such; the other's figures still count.
+        for name, phase in (
+            ("api", lambda: measure_api(world, scale["seconds"], scale["bookings"])),
+            ("framework", lambda: measure_framework(world, scale["seconds"])),
+        ):
+            try:
+                report[name] = phase()
+            except Exception as exc:
+                report[name] = {"error": repr(exc)}
+            args.out.write_text(json.dumps(report, indent=2) + "\n")
     finally:
         asyncio.run(world.database.dispose())
         jobs.configure_runtime(None)
