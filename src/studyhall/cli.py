@@ -111,6 +111,13 @@ def _ensure_port_free(host: str, port: int) -> None:
             fail(f"cannot listen on {host}:{port}: {exc.strerror}")
 
 
+# How long uvicorn's supervisor waits for a worker to answer its health ping (at start, while
+# the app is imported, and under full load) before it kills and replaces it. Its default of 5 s
+# is shorter than the import on a busy 2-core machine: every worker was replaced before it could
+# serve, forever.
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -133,6 +140,7 @@ def serve(
                     host=host,
                     port=port,
                     workers=workers,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
                     log_config=None,
                     access_log=False,
                 )

@@ -26,6 +26,8 @@ bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer", description="Access token from /api/v1/auth/sign-in"
 )
 
+_ADMIN_ROLE = text("SELECT set_config('app.user_role', 'admin', true)")
+
 _INVALID = "The access token is missing, invalid or expired; sign in again."
 
 
@@ -52,8 +54,8 @@ async def user_for_access_token(request: Request, session: AsyncSession, token: 
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
     await set_current_user(session, user.id)
     if user.role == "admin":
-        # Section 10.4 of the data model: admin policies read app.user_role.
-        await session.execute(text("SELECT set_config('app.user_role', 'admin', true)"))
+        # Admin policies read app.user_role (the data model's row level security section).
+        await session.execute(_ADMIN_ROLE)
     request.state.user_id = user.id
     request.state.session_id = claims.session_id
     return user

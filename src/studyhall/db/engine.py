@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -102,12 +105,12 @@ def create_engine(
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
         pool_timeout=settings.db_connect_timeout_s,
         pool_recycle=settings.db_pool_recycle_s,
-        pool_pre_ping=True,
         hide_parameters=True,
         connect_args=_connect_args(settings, application_name),
     )
     if settings.database_pgbouncer:
         _apply_per_transaction(engine, settings)
+    ping_after_idle(engine)
     return engine
 
 
@@ -124,6 +127,35 @@ def _connect_args(settings: Settings, application_name: str) -> dict[str, object
     else:
         args["options"] = session_options(settings)
     return args
+
+
+# A connection back in the pool for less than this was working a moment ago: it is handed out
+# without a ping. Under load that saves a round trip per request; an idle pool still pings.
+PING_AFTER_IDLE_S = 1.0
+_IDLE_SINCE = "studyhall_idle_since"
+
+
+def ping_after_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, but only for a connection that sat idle: a dead one (the
+    database restarted, a proxy dropped it) is replaced before a request uses it."""
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.pop(_IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (a fresh one).
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+
+    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "checkout", checked_out)
 
 
 @dataclass
@@ -151,9 +183,9 @@ class Database:
         await self.engine.dispose()
 
 
+_SET_USER = text("SELECT set_config('app.user_id', :uid, true)")
+
+
 async def set_current_user(session: AsyncSession, user_id: uuid.UUID | None) -> None:
-    """Transaction-local ``app.user_id``, for row level security policies."""
-    await session.execute(
-        text("SELECT set_config('app.user_id', :uid, true)"),
-        {"uid": "" if user_id is None else str(user_id)},
-    )
+    """Transaction-local ``app.user_id``, for row level security policies (one statement)."""
+    await session.execute(_SET_USER, {"uid": "" if user_id is None else str(user_id)})

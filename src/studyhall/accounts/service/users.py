@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy import ColumnElement, bindparam, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,6 +159,20 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     )
 
 
+# Built once: the request path of every authenticated call only binds the two ids.
+_SIGNED_IN_LIVE: ColumnElement[bool] = (
+    select(RefreshToken.id)
+    .where(
+        RefreshToken.family_id == bindparam("session_id"),
+        RefreshToken.user_id == User.id,
+        RefreshToken.revoked_at.is_(None),
+    )
+    .exists()
+)
+_USER_AND_SESSION_LIVE = select(User, _SIGNED_IN_LIVE).where(User.id == bindparam("user_id"))
+_USER_ALONE = select(User, true()).where(User.id == bindparam("user_id"))
+
+
 async def signed_in_user(session: AsyncSession, claims: security.AccessClaims) -> User | None:
     """The user an access token speaks for, or None when the token no longer counts.
 
@@ -166,18 +180,13 @@ async def signed_in_user(session: AsyncSession, claims: security.AccessClaims) -
     token of its family not revoked, found through ``ix_refresh_tokens_family_id``) come back
     in the same query, so ending a session costs authenticated reads no extra query.
     """
-    live: ColumnElement[bool] = (
-        select(RefreshToken.id)
-        .where(
-            RefreshToken.family_id == claims.session_id,
-            RefreshToken.user_id == User.id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .exists()
-        if claims.session_id is not None
-        else true()
-    )
-    row = (await session.execute(select(User, live).where(User.id == claims.user_id))).one_or_none()
+    if claims.session_id is not None:
+        statement = _USER_AND_SESSION_LIVE
+        params: dict[str, uuid.UUID] = {"user_id": claims.user_id, "session_id": claims.session_id}
+    else:
+        statement = _USER_ALONE
+        params = {"user_id": claims.user_id}
+    row = (await session.execute(statement, params)).one_or_none()
     if row is None:
         return None
     user, session_live = row

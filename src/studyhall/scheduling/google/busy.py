@@ -161,13 +161,6 @@ async def synced_at(session: AsyncSession, user_id: uuid.UUID) -> datetime | Non
     )
 
 
-async def is_stale(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> bool:
-    synced = await session.scalar(
-        select(CalendarBusySync.synced_at).where(CalendarBusySync.user_id == user_id)
-    )
-    return synced is None or now - synced > STALE_AFTER
-
-
 _OVERLAP = text(
     "SELECT EXISTS (SELECT 1 FROM calendar_busy_times WHERE user_id = :tutor "
     "AND busy && tstzrange(:start, :end))"

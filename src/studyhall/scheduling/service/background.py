@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from studyhall.accounts.models import OAuthAccount
 from studyhall.jobs import enqueue, queue
 from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.google import oauth as google_oauth
+from studyhall.scheduling.models import CalendarBusySync
 from studyhall.scheduling.service.clock import utcnow
 
 MATERIALIZE_TUTOR = "studyhall.scheduling.materialize_tutor_slots"
@@ -81,11 +83,24 @@ async def schedule_busy_refresh(session: AsyncSession, user_id: uuid.UUID) -> No
     )
 
 
+# A connected tutor (a live Google account) whose busy-time cache is missing or older than
+# ``STALE_AFTER``: what ``busy.is_stale`` and ``oauth.connection`` decide, in one round trip,
+# since every slot listing asks and almost no tutor is connected.
+_CONNECTED: ColumnElement[bool] = exists().where(
+    OAuthAccount.user_id == bindparam("user_id"),
+    OAuthAccount.provider == google_oauth.PROVIDER,
+    OAuthAccount.deleted_at.is_(None),
+)
+_FRESH: ColumnElement[bool] = exists().where(
+    CalendarBusySync.user_id == bindparam("user_id"),
+    CalendarBusySync.synced_at >= bindparam("fresh_since"),
+)
+_NEEDS_REFRESH = select(and_(_CONNECTED, ~_FRESH))
+
+
 async def refresh_busy_if_stale(session: AsyncSession, tutor_id: uuid.UUID) -> None:
     """On demand (a slot listing of a connected tutor): a stale cache is refreshed by a job,
     queued once however many listings ask meanwhile."""
-    if not await google_busy.is_stale(session, tutor_id, utcnow()):
-        return
-    if await google_oauth.connection(session, tutor_id) is None:
-        return
-    await schedule_busy_refresh(session, tutor_id)
+    fresh_since = utcnow() - google_busy.STALE_AFTER
+    if await session.scalar(_NEEDS_REFRESH, {"user_id": tutor_id, "fresh_since": fresh_since}):
+        await schedule_busy_refresh(session, tutor_id)
