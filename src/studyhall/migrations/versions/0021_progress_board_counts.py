@@ -9,8 +9,8 @@ instead of counting every learner ahead.
 - Row level security: readable by everyone; rows are added by requests acting for a learner and
   removed only by cross-user work (the compaction job).
 
-Revision ID: 0020_progress_board_counts
-Revises: 0019_audit_partitions
+Revision ID: 0021_progress_board_counts
+Revises: 0020_course_featured
 Create Date: 2026-12-07
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_progress_board_counts"
-down_revision: str | None = "0019_audit_partitions"
+revision: str = "0021_progress_board_counts"
+down_revision: str | None = "0020_course_featured"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,8 +18,8 @@ configuration that stems Arabic.
   Arabic and Latin letters; 0.8 and above is ``ar``), hence Arabic lexemes, and their materials'
   lexeme counts are taken again. Only those rows are written.
 
-Revision ID: 0020_study_languages
-Revises: 0019_audit_partitions
+Revision ID: 0022_study_languages
+Revises: 0021_progress_board_counts
 Create Date: 2026-12-07
 """
 
@@ -27,8 +27,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0020_study_languages"
-down_revision: str | None = "0019_audit_partitions"
+revision: str = "0022_study_languages"
+down_revision: str | None = "0021_progress_board_counts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
