@@ -50,25 +50,22 @@ Role = Literal["", "student", "tutor", "admin"]
 Status = Literal["", "active", "suspended", "deleted"]
 
 
-def _text(form: FormData, name: str) -> str:
+def form_text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-form_text = _text
 
 
 def form_key(form: FormData) -> str:
     """The idempotency key drawn into a money-moving form: a double submit acts once."""
     try:
-        return str(uuid.UUID(_text(form, "idempotency_key")))
+        return str(uuid.UUID(form_text(form, "idempotency_key")))
     except ValueError as exc:
         raise Unprocessable("The form is damaged; open the page again.") from exc
 
 
 def form_amount(form: FormData, name: str, currency: str) -> int | None:
     """An amount typed in the currency's units ("12.50"), in minor units; empty is None."""
-    typed = _text(form, name).replace(",", ".")
+    typed = form_text(form, name).replace(",", ".")
     if not typed:
         return None
     try:
@@ -90,7 +87,7 @@ def _bad_amount() -> Unprocessable:
 
 def _back(form: FormData, notice_key: str) -> RedirectResponse:
     """Back to the list the admin acted from (its search kept), with what happened."""
-    target = safe_next(_text(form, "back") or "/admin")
+    target = safe_next(form_text(form, "back") or "/admin")
     joiner = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{joiner}notice={notice_key}", status_code=303)
 
@@ -158,7 +155,7 @@ async def admin_suspend(
     assert page.user is not None
     form = await request.form()
     try:
-        reason = Suspension(reason=_text(form, "reason")).reason
+        reason = Suspension(reason=form_text(form, "reason")).reason
     except ValidationError as exc:
         raise Unprocessable("Give a reason for the suspension.", code="reason_required") from exc
     await accounts.suspend(session, page.user, user_id, reason)
