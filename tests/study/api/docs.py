@@ -99,3 +99,16 @@ def make_zip_bomb_docx() -> bytes:
         archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         archive.writestr("word/document.xml", b"\0" * (50 * 1024 * 1024))
     return buffer.getvalue()
+
+
+# A short news report: enough text for cards, but no answer in it (a person, a boat, traders,
+# engineers, fares) has three wrong options of its own kind, so no question would be fair.
+FERRY_NEWS = """# Harbour ferry returns after winter repairs
+
+The Kelby harbour ferry will start sailing again on 3 March after a winter in dry dock.
+
+The 40-year-old boat was taken out of service in November, when engineers found rust in its hull.
+"The crew has worked hard all winter and the ferry is ready for the spring crowds," said harbour master Ellen Brodie.
+Local traders had asked the council to bring the crossing back before the Easter holidays.
+Brodie said fares would stay at last year's price for the whole season.
+"""
