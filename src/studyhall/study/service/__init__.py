@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from studyhall.study.providers.storage import Storage, StorageError, get_storage
 from studyhall.study.service.artifacts import create as create_artifact
+from studyhall.study.service.artifacts import deck_of
 from studyhall.study.service.artifacts import get_owned as get_artifact
 from studyhall.study.service.artifacts import list_owned as list_artifacts
 from studyhall.study.service.artifacts import quizzes_of
@@ -39,6 +40,7 @@ __all__ = [
     "get_readable_material",
     "get_storage",
     "keep_for_reference",
+    "deck_of",
     "list_artifacts",
     "list_materials",
     "quiz_questions",
