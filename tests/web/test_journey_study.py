@@ -149,7 +149,8 @@ async def test_a_quiz_with_no_fair_question_is_refused_kindly_and_points_to_the_
     await expect(page.get_by_text(NO_FAIR_QUESTION)).to_be_visible(timeout=30_000)
     deck = page.url
     await page.get_by_role("button", name="العربية").click()
-    await expect(page.get_by_text(re.compile("^تعذّر إعداد سؤال اختيار من متعدد منصف"))).to_be_visible()
+    refusal_ar = re.compile("^تعذّر إعداد سؤال اختيار من متعدد منصف")
+    await expect(page.get_by_text(refusal_ar)).to_be_visible()
     await page.get_by_role("link", name="راجع بطاقاتها التعليمية").click()
     await expect(page.get_by_role("link", name="راجع البطاقات التعليمية")).to_be_visible()
     assert page.url != deck

@@ -108,7 +108,7 @@ FERRY_NEWS = """# Harbour ferry returns after winter repairs
 The Kelby harbour ferry will start sailing again on 3 March after a winter in dry dock.
 
 The 40-year-old boat was taken out of service in November, when engineers found rust in its hull.
-"The crew has worked hard all winter and the ferry is ready for the spring crowds," said harbour master Ellen Brodie.
+"The crew worked hard all winter and the boat is ready for spring," said harbourmaster Ellen Brodie.
 Local traders had asked the council to bring the crossing back before the Easter holidays.
 Brodie said fares would stay at last year's price for the whole season.
 """

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from studyhall.study.providers.storage import Storage, StorageError, get_storage
 from studyhall.study.service.artifacts import create as create_artifact
-from studyhall.study.service.artifacts import deck_of
+from studyhall.study.service.artifacts import deck_of, quizzes_of
 from studyhall.study.service.artifacts import get_owned as get_artifact
 from studyhall.study.service.artifacts import list_owned as list_artifacts
-from studyhall.study.service.artifacts import quizzes_of
 from studyhall.study.service.chat import ask, create_thread
 from studyhall.study.service.flashcards import due_cards
 from studyhall.study.service.flashcards import review as review_card
@@ -31,6 +30,7 @@ __all__ = [
     "ask",
     "create_artifact",
     "create_thread",
+    "deck_of",
     "due_cards",
     "file_too_large",
     "find_undeleted",
@@ -40,7 +40,6 @@ __all__ = [
     "get_readable_material",
     "get_storage",
     "keep_for_reference",
-    "deck_of",
     "list_artifacts",
     "list_materials",
     "quiz_questions",
