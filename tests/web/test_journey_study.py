@@ -13,7 +13,7 @@ import uuid
 
 from playwright.async_api import Browser, Page, Route, expect
 
-from tests.study.api.docs import PHOTOSYNTHESIS, VOLCANOES, make_pdf
+from tests.study.api.docs import FERRY_NEWS, PHOTOSYNTHESIS, VOLCANOES, make_pdf
 from tests.web.browser import WebServer, assert_fits, check_page, screenshot
 from tests.web.test_journey_visitor import sign_up
 
@@ -235,3 +235,40 @@ async def test_the_study_pages_read_in_arabic_and_fit_a_phone(page: Page) -> Non
     await check_page(page, "ar-study")
     await page.goto("/study/review")
     await check_page(page, "ar-study-review")
+
+
+NO_FAIR_QUESTION = re.compile(r"^No fair multiple-choice question could be made from these notes")
+
+
+async def test_a_quiz_with_no_fair_question_is_refused_kindly_and_points_to_the_flashcards(
+    page: Page,
+) -> None:
+    await sign_up(page, "Omar Haddad", "omar.haddad.fair-quiz@example.com")
+    await page.get_by_role("link", name="Study", exact=True).first.click()
+    await page.get_by_label("Notes file").set_input_files(
+        {"name": "ferry.md", "mimeType": "text/markdown", "buffer": FERRY_NEWS.encode()}
+    )
+    await page.get_by_role("button", name="Upload").click()
+    await expect(page.get_by_role("heading", name="Learn from these notes")).to_be_visible(
+        timeout=30_000
+    )
+    await page.get_by_role("button", name="Make a quiz").click()
+    # The job fails while the page polls; it reloads into the refusal, which is no error.
+    await expect(page.get_by_text(NO_FAIR_QUESTION)).to_be_visible(timeout=30_000)
+    await expect(page.locator("p.error")).to_have_count(0)
+    await check_page(page, "study-quiz-refused")
+    await page.get_by_role("button", name="Make their flashcards").click()
+    await expect(page.locator("#progress")).to_have_text("Ready", timeout=30_000)
+    await expect(page.get_by_role("link", name="Review flashcards")).to_be_visible()
+
+    # Once the notes have a deck, a refused quiz links to it instead of making another.
+    await page.get_by_role("link", name="ferry.md", exact=True).click()
+    await page.get_by_role("button", name="Make a quiz").click()
+    await expect(page.get_by_text(NO_FAIR_QUESTION)).to_be_visible(timeout=30_000)
+    deck = page.url
+    await page.get_by_role("button", name="العربية").click()
+    refusal_ar = re.compile("^تعذّر إعداد سؤال اختيار من متعدد منصف")
+    await expect(page.get_by_text(refusal_ar)).to_be_visible()
+    await page.get_by_role("link", name="راجع بطاقاتها التعليمية").click()
+    await expect(page.get_by_role("link", name="راجع البطاقات التعليمية")).to_be_visible()
+    assert page.url != deck

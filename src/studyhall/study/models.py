@@ -179,6 +179,8 @@ class AiArtifact(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     engine: Mapped[str | None] = mapped_column(Text)
     model_name: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+    # Stable, for clients to branch on (``error`` is the readable message).
+    error_code: Mapped[str | None] = mapped_column(Text)
     reservation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("ai_quota_reservations.id", ondelete="SET NULL")
     )

@@ -83,6 +83,14 @@ class ArtifactRead(BaseModel):
     engine: Literal["offline", "llm"] | None
     model_name: str | None
     error: str | None
+    error_code: str | None = Field(
+        default=None,
+        description=(
+            "Why a failed artifact could not be made, stable for clients to branch on: "
+            "`quiz_no_fair_questions` (the material's flashcards can be studied instead), "
+            "`material_too_short`, `sources_unavailable` or `internal_error`."
+        ),
+    )
     payload: dict[str, Any] | None = Field(
         description="Summary or flashcards; null for quizzes, whose answers stay on the server."
     )

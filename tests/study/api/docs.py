@@ -177,3 +177,16 @@ def make_rtl_pdf(lines: list[str]) -> bytes:
         f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     )
     return out.getvalue()
+
+
+# A short news report: enough text for cards, but no answer in it (a person, a boat, traders,
+# engineers, fares) has three wrong options of its own kind, so no question would be fair.
+FERRY_NEWS = """# Harbour ferry returns after winter repairs
+
+The Kelby harbour ferry will start sailing again on 3 March after a winter in dry dock.
+
+The 40-year-old boat was taken out of service in November, when engineers found rust in its hull.
+"The crew worked hard all winter and the boat is ready for spring," said harbourmaster Ellen Brodie.
+Local traders had asked the council to bring the crossing back before the Easter holidays.
+Brodie said fares would stay at last year's price for the whole season.
+"""

@@ -29,6 +29,7 @@ def _artifact_read(artifact: AiArtifact, quiz_id: uuid.UUID | None) -> ArtifactR
         engine=artifact.engine,
         model_name=artifact.model_name,
         error=artifact.error,
+        error_code=artifact.error_code,
         # A quiz's payload holds its answers: they stay on the server until it is submitted.
         payload=None if is_quiz else artifact.payload,
         quiz_id=quiz_id if is_quiz else None,
@@ -50,7 +51,9 @@ async def artifacts_create(
     session: Session,
 ) -> Any:
     """Queue a summary, flashcard deck or quiz of a material or a topic; it counts against the
-    AI quota. Poll the artifact until its ``status`` is ``completed`` or ``failed``."""
+    AI quota. Poll the artifact until its ``status`` is ``completed`` or ``failed``; a failed one
+    says why in ``error`` and, stably, ``error_code`` (``quiz_no_fair_questions``: no fair
+    multiple-choice question can be made from the material, study its flashcards instead)."""
     artifact = await artifacts.create(
         session,
         database,

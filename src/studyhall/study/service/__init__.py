@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from studyhall.study.providers.storage import S3Storage, Storage, StorageError, get_storage
 from studyhall.study.service.artifacts import create as create_artifact
+from studyhall.study.service.artifacts import deck_of, quizzes_of
 from studyhall.study.service.artifacts import get_owned as get_artifact
 from studyhall.study.service.artifacts import list_owned as list_artifacts
-from studyhall.study.service.artifacts import quizzes_of
 from studyhall.study.service.chat import answer_stream, ask, create_thread, open_turn
 from studyhall.study.service.flashcards import due_cards
 from studyhall.study.service.flashcards import review as review_card
@@ -33,6 +33,7 @@ __all__ = [
     "ask",
     "create_artifact",
     "create_thread",
+    "deck_of",
     "due_cards",
     "file_too_large",
     "find_undeleted",

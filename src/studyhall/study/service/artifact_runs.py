@@ -95,7 +95,7 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
             return "gone" if artifact is None else artifact.status
         sources = await _sources(session, artifact)
         if isinstance(sources, str):
-            await _fail(session, artifact, sources)
+            await _fail(session, artifact, sources, "sources_unavailable")
             if artifact.reservation_id:
                 await quota.release(session, artifact.reservation_id)
             return "failed"
@@ -114,7 +114,7 @@ async def run(database: Database, settings: Settings, artifact_id: uuid.UUID) ->
     except GenerationError as exc:
         async with cross_users_transaction(database) as session:
             artifact = await _locked(session, artifact_id)
-            await _fail(session, artifact, str(exc))
+            await _fail(session, artifact, str(exc), exc.code)
             if reservation_id:
                 await quota.release(session, reservation_id)
         return "failed"
@@ -168,10 +168,15 @@ async def _locked(session: AsyncSession, artifact_id: uuid.UUID) -> AiArtifact:
     return artifact
 
 
-async def _fail(session: AsyncSession, artifact: AiArtifact, message: str) -> None:
-    artifact.status, artifact.error = "failed", message
+async def _fail(session: AsyncSession, artifact: AiArtifact, message: str, code: str) -> None:
+    artifact.status, artifact.error, artifact.error_code = "failed", message, code
     await audit.record(
-        session, None, "artifact.failed", "ai_artifact", artifact.id, {"error": message}
+        session,
+        None,
+        "artifact.failed",
+        "ai_artifact",
+        artifact.id,
+        {"error": message, "code": code},
     )
 
 
@@ -232,7 +237,11 @@ async def fail_unexpected(database: Database, artifact_id: uuid.UUID, error: Exc
         await session.execute(
             update(AiArtifact)
             .where(AiArtifact.id == artifact_id, AiArtifact.status.in_(("pending", "processing")))
-            .values(status="failed", error=f"internal error ({type(error).__name__})")
+            .values(
+                status="failed",
+                error=f"internal error ({type(error).__name__})",
+                error_code="internal_error",
+            )
         )
         reservation_id = await session.scalar(
             select(AiArtifact.reservation_id).where(AiArtifact.id == artifact_id)

@@ -138,6 +138,25 @@ async def list_owned(
     )
 
 
+async def deck_of(
+    session: AsyncSession, user_id: uuid.UUID, material_id: uuid.UUID
+) -> AiArtifact | None:
+    """The user's newest completed flashcards of the material: where a refused quiz sends them."""
+    found: AiArtifact | None = await session.scalar(
+        select(AiArtifact)
+        .where(
+            AiArtifact.user_id == user_id,
+            AiArtifact.material_id == material_id,
+            AiArtifact.type == "flashcards",
+            AiArtifact.status == "completed",
+            AiArtifact.deleted_at.is_(None),
+        )
+        .order_by(AiArtifact.created_at.desc(), AiArtifact.id.desc())
+        .limit(1)
+    )
+    return found
+
+
 async def quizzes_of(
     session: AsyncSession, artifact_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, uuid.UUID]:

@@ -32,13 +32,36 @@ from studyhall.study.providers.llm import LlmClient, LlmError
 from studyhall.study.service.quota import OFFLINE_MODEL
 from studyhall.study.service.quota import UsageCall as Call
 
-__all__ = ["Call", "Generated", "GenerationError", "generate", "resolve_quote"]
+__all__ = [
+    "Call",
+    "Generated",
+    "GenerationError",
+    "NoFairQuestions",
+    "generate",
+    "resolve_quote",
+]
 
 Kind = Literal["summary", "flashcards", "quiz"]
 
 
 class GenerationError(Exception):
-    """The material cannot give this artifact (too little text), whatever the engine."""
+    """The material cannot give this artifact (too little text), whatever the engine.
+    ``code`` is stable: a client polling the artifact branches on it."""
+
+    code = "material_too_short"
+
+
+class NoFairQuestions(GenerationError):
+    """The material has enough text for cards, but no answer of it has three wrong options of
+    its own kind, so no question would be fair: its flashcards are the way to study it."""
+
+    code = "quiz_no_fair_questions"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no fair multiple-choice question could be made from this material (no answer in it "
+            "has three wrong options of its own kind); its flashcards can be studied instead"
+        )
 
 
 @dataclass
@@ -75,8 +98,19 @@ def _offline(kind: Kind, passages: Sequence[Passage], max_items: int) -> dict[st
         if not validate_question(q, texts)
     ]
     if not questions:
-        raise GenerationError("the material has too little text to make a quiz")
+        raise _why_no_questions(passages, max_items, texts)
     return {"questions": [q.model_dump(mode="json") for q in questions]}
+
+
+def _why_no_questions(
+    passages: Sequence[Passage], max_items: int, texts: dict[str, str]
+) -> GenerationError:
+    """Too little text, or text whose answers have no fair wrong options: told apart by whether
+    the engine finds a card to make (every question is a card with options)."""
+    cards = generate_flashcards(passages, max_cards=max_items)
+    if any(not validate_card(card, texts) for card in cards):
+        return NoFairQuestions()
+    return GenerationError("the material has too little text to make a quiz")
 
 
 def _texts(payload: dict[str, Any]) -> list[str]:

@@ -37,6 +37,7 @@ LIST_PAGE = 50
 ARTIFACT_ITEMS = {"summary": 5, "flashcards": 8, "quiz": 5}
 RATINGS = (1, 2, 3, 4)
 BUSY = frozenset({"pending", "processing"})
+NO_FAIR_QUESTIONS = "quiz_no_fair_questions"
 Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
 
 
@@ -156,6 +157,12 @@ async def artifact_page(artifact_id: uuid.UUID, page: MemberPage, session: Sessi
         if artifact.material_id is None
         else await study.get_material(session, page.user.id, artifact.material_id)
     )
+    # A quiz refused for want of fair questions sends the learner to the notes' flashcards.
+    deck = (
+        await study.deck_of(session, page.user.id, material.id)
+        if material is not None and artifact.error_code == NO_FAIR_QUESTIONS
+        else None
+    )
     return render(
         page,
         "study_artifact.html",
@@ -163,6 +170,7 @@ async def artifact_page(artifact_id: uuid.UUID, page: MemberPage, session: Sessi
         busy=artifact.status in BUSY,
         quiz_id=quizzes.get(artifact.id),
         material_name=None if material is None else material.file_name,
+        deck_id=None if deck is None else deck.id,
     )
 
 
