@@ -4,8 +4,8 @@
   ``material_too_short``, ``sources_unavailable``, ``internal_error``); ``error`` stays the
   readable message. Older failed rows keep a null code.
 
-Revision ID: 0020_artifact_error_code
-Revises: 0019_audit_partitions
+Revision ID: 0023_artifact_error_code
+Revises: 0022_study_languages
 Create Date: 2026-12-07
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_artifact_error_code"
-down_revision: str | None = "0019_audit_partitions"
+revision: str = "0023_artifact_error_code"
+down_revision: str | None = "0022_study_languages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
