@@ -106,6 +106,11 @@ async def test_a_student_uploads_notes_reads_a_summary_reviews_cards_takes_a_qui
     sources = answer.get_by_role("list", name="Sources")
     await expect(sources.get_by_role("link").first).to_have_text(f"{NOTES}, page 1")
     await expect(answer).to_contain_text("Rubisco")
+    # The marker in the text links to the page it cites, as the source list does.
+    marker = answer.locator(".rich").get_by_role("link", name="[1]")
+    await expect(marker).to_have_attribute(
+        "href", re.compile(r"/study/materials/[0-9a-f-]+/file#page=1$")
+    )
     assert page.url == material_url
     await check_page(page, "study-answer-streamed")
     await sources.get_by_role("link").first.click()

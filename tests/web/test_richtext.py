@@ -116,3 +116,16 @@ def test_a_sentence_stays_inline() -> None:
 )
 def test_which_links_are_kept(url: str, safe: bool) -> None:
     assert safe_link(url) is safe
+
+
+def test_citation_markers_link_to_their_sources_and_others_stay_text() -> None:
+    html = str(
+        markdown(
+            "Sugar [1], light [2][3], not [4], not `[1]`.",
+            sources={1: "/study/materials/m/file#page=1", 2: "/a", 3: "/b"},
+        )
+    )
+    assert '<a href="/study/materials/m/file#page=1" class="marker"' in html
+    assert html.count('class="marker"') == 3
+    assert "not [4]" in html
+    assert "<code>[1]</code>" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -17,6 +18,28 @@ from studyhall.accounts.models import User
 from studyhall.web.i18n import LANGUAGE_NAMES, LANGUAGES, Viewer
 from studyhall.web.richtext import markdown, markdown_inline
 from studyhall.web.sessions import CSRF_FIELD
+
+
+def _part(citation: Any, name: str) -> Any:
+    """A citation is a dict in stored JSON and an object in some answers."""
+    return citation.get(name) if isinstance(citation, Mapping) else getattr(citation, name, None)
+
+
+def citation_href(citation: Any) -> str:
+    """Where a citation opens: the cited file, at its page when it has one (PDF viewers open
+    ``#page=N``)."""
+    page = _part(citation, "page")
+    anchor = f"#page={page}" if page else ""
+    return f"/study/materials/{_part(citation, 'material_id')}/file{anchor}"
+
+
+def citation_sources(citations: list[Any]) -> dict[int, str]:
+    """An answer's markers, each to the address of what it cites."""
+    return {
+        int(marker): citation_href(c)
+        for c in citations
+        if (marker := _part(c, "marker")) is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,8 @@ def environment() -> Environment:
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     env.filters["markdown"] = markdown
     env.filters["markdown_inline"] = markdown_inline
+    env.globals["citation_href"] = citation_href
+    env.globals["citation_sources"] = citation_sources
     return env
 
 
