@@ -57,7 +57,9 @@ WHERE chunk_text ~ '[{ARABIC}]'
 """
 
 # The materials with chunks holding Arabic letters: their lexemes are counted again.
-ARABIC_MATERIALS = "SELECT DISTINCT material_id FROM material_chunks WHERE language IS NOT NULL"
+ARABIC_MATERIALS = (
+    "SELECT DISTINCT material_id FROM material_chunks WHERE language IN ('ar', 'mixed')"
+)
 FORGET_LEXEMES = f"DELETE FROM material_lexemes WHERE material_id IN ({ARABIC_MATERIALS})"
 COUNT_LEXEMES = f"""
 INSERT INTO material_lexemes (lexeme, material_id, user_id, chunks)
