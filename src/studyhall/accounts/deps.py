@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -50,10 +49,8 @@ async def user_for_access_token(request: Request, session: AsyncSession, token: 
     user = await service.signed_in_user(session, claims)
     if user is None:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
-    await set_current_user(session, user.id)
-    if user.role == "admin":
-        # Section 10.4 of the data model: admin policies read app.user_role.
-        await session.execute(text("SELECT set_config('app.user_role', 'admin', true)"))
+    # Admin-only policies (webhook endpoints and deliveries) read the signed role.
+    await set_current_user(session, user.id, admin=user.role == "admin")
     request.state.user_id = user.id
     request.state.session_id = claims.session_id
     return user
