@@ -17,8 +17,8 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from studyhall.bootstrap import DatabaseUrls
-from studyhall.db import embedded, migrate
 from studyhall.config import DEFAULT_SECRET_KEY
+from studyhall.db import embedded, migrate
 from studyhall.db.engine import libpq_url
 from studyhall.db.identity import rls_key
 

@@ -41,9 +41,7 @@ SET_IDENTITY_SQL = (
     "set_config('app.cross_users', %(crossing)s, true), "
     "set_config('app.identity_signature', %(signature)s, true)"
 )
-_SET = text(
-    SET_IDENTITY_SQL.replace("%(", ":").replace(")s", "")
-)
+_SET = text(SET_IDENTITY_SQL.replace("%(", ":").replace(")s", ""))
 _KEY_INFO = "studyhall.rls_key"
 _STATE_INFO = "studyhall.identity"
 

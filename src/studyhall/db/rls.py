@@ -1,9 +1,10 @@
 """Row level security: the one switch for work that crosses users.
 
 Request code acts for one person: the transaction's signed identity (``db/identity.py``) names
-that person and every policy applies. Some units of work must cross users: a job sweeping every tutor, an admin route, a
-payment webhook settling someone's booking, a quota counted over a household. Such a unit says so
-once, at its start, with ``cross_users(session)`` (or, for a route, by taking ``SystemSession``)
+that person and every policy applies. Some units of work must cross users: a job sweeping every
+tutor, an admin route, a payment webhook settling someone's booking, a quota counted over a
+household. Such a unit says so once, at its start, with ``cross_users(session)`` (or, for a
+route, by taking ``SystemSession``)
 and keeps that for its whole transaction. Nothing switches it back half-way: a function that needs
 both halves is two units of work.
 
@@ -26,6 +27,7 @@ from studyhall.db.engine import Database
 from studyhall.db.identity import declare
 
 __all__ = ["SystemSession", "cross_users", "cross_users_transaction"]
+
 
 async def cross_users(session: AsyncSession) -> None:
     """Declare that this transaction acts across users (jobs, admins, settlement)."""

@@ -59,7 +59,10 @@ async def user_restore(user_id: uuid.UUID, actor: Admin, session: SystemSession)
 
 @router.post("/tutors/{user_id}/verify", summary="Mark a tutor verified")
 async def tutor_verify(
-    user_id: uuid.UUID, actor: Admin, session: SystemSession, data: VerificationDecision | None = None
+    user_id: uuid.UUID,
+    actor: Admin,
+    session: SystemSession,
+    data: VerificationDecision | None = None,
 ) -> TutorProfileRead:
     """Marks a tutor verified, which lists them in the directory (a reason is optional)."""
     profile = await admin.set_tutor_verification(
@@ -70,7 +73,10 @@ async def tutor_verify(
 
 @router.post("/tutors/{user_id}/reject", summary="Mark a tutor rejected")
 async def tutor_reject(
-    user_id: uuid.UUID, actor: Admin, session: SystemSession, data: VerificationDecision | None = None
+    user_id: uuid.UUID,
+    actor: Admin,
+    session: SystemSession,
+    data: VerificationDecision | None = None,
 ) -> TutorProfileRead:
     """Marks a tutor rejected, which keeps them out of the directory (a reason is optional)."""
     profile = await admin.set_tutor_verification(

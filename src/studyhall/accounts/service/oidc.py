@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall.accounts.models import User
 from studyhall.accounts.service.profiles import ensure_profile
 from studyhall.audit import service as audit
-from studyhall.db.engine import set_current_user
 from studyhall.config import Settings
+from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Conflict, ServiceUnavailable, Unauthorized
 
 _INVALID = "The identity token is invalid, expired or not meant for this service."

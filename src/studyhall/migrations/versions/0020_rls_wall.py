@@ -13,6 +13,13 @@
 - Every policy is rewritten from ``current_setting(...)`` to those functions, owner columns are
   compared as uuids (an index can serve them), and every table with row level security gets
   ``FORCE ROW LEVEL SECURITY``.
+- Notifying someone else from inside another person's request (a tutor's confirmation notifies
+  the student) no longer switches row level security off: three narrow SECURITY DEFINER functions
+  do only that. ``studyhall_notification_recipients`` returns
+  what planning needs (zone, quiet hours, channel choices, whether a phone is on file: never the
+  number), ``studyhall_notifications_insert`` writes planned rows (returning ids and states only),
+  ``studyhall_notifications_rearm`` frees a dedupe key. A party to a booking may read and re-time
+  that booking's reminders (policies ``notifications_booking_reminders_*``).
 - Tables that held user data without a policy get one: catalogue rows a tutor publishes
   (profiles, offerings, availability, schedule settings) are readable by everyone and written by
   their tutor only; calendar busy times and their syncs by their owner only.
@@ -88,6 +95,81 @@ FUNCTIONS = (
     "studyhall_is_admin()",
     "studyhall_crosses_users()",
     "studyhall_signed_identity()",
+)
+
+# The functions run as the owner, which passes row level security (the maintenance role; see
+# docs/operations.md). They take no identity: an anonymous request notifies too (a password
+# reset). What they allow is only what their names say: a caller learns nothing of a recipient
+# beyond planning choices, and cannot read back what it wrote beyond ids and states.
+NOTIFICATION_RECIPIENTS = f"""
+CREATE FUNCTION studyhall_notification_recipients(ids uuid[], types text[])
+RETURNS TABLE (id uuid, timezone text, has_phone boolean, quiet_hours_start time,
+               quiet_hours_end time, choices jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    RETURN QUERY
+    SELECT u.id, u.timezone::text, u.phone IS NOT NULL, s.quiet_hours_start, s.quiet_hours_end,
+           coalesce(jsonb_object_agg(p.type || ':' || p.channel, p.enabled)
+                    FILTER (WHERE p.channel IS NOT NULL), '{{}}'::jsonb)
+    FROM users u
+    LEFT JOIN notification_settings s ON s.user_id = u.id
+    LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.type = ANY(types)
+    WHERE u.id = ANY(ids) AND u.deleted_at IS NULL AND u.status = 'active'
+    GROUP BY u.id, u.timezone, u.phone, s.id
+    ORDER BY u.id;
+END
+$$
+"""
+
+_INSERT_ROWS = """
+    INSERT INTO notifications AS n (
+        user_id, type, channel, payload, scheduled_for, urgent, dedupe_key, entity, entity_id,
+        status, sent_at
+    )
+    SELECT * FROM unnest(user_ids, types, channels, payloads, scheduled, urgent, dedupe_keys,
+                         entities, entity_ids, statuses, sent_at)
+    ON CONFLICT ON CONSTRAINT uq_notifications_user_id_dedupe_key DO {action}
+    RETURNING n.id, n.user_id, n.status::text, n.scheduled_for"""
+# Scheduling the same booking at the same time again changes nothing.
+_RESCHEDULE = """UPDATE SET
+        scheduled_for = EXCLUDED.scheduled_for, payload = EXCLUDED.payload,
+        status = 'pending', attempts = 0, last_error = NULL, sent_at = NULL, read_at = NULL
+    WHERE n.status = 'canceled' OR n.scheduled_for <> EXCLUDED.scheduled_for"""
+NOTIFICATIONS_INSERT = f"""
+CREATE FUNCTION studyhall_notifications_insert(
+    user_ids uuid[], types text[], channels text[], payloads jsonb[], scheduled timestamptz[],
+    urgent boolean[], dedupe_keys text[], entities text[], entity_ids uuid[], statuses text[],
+    sent_at timestamptz[], reschedule boolean
+)
+RETURNS TABLE (id uuid, user_id uuid, status text, scheduled_for timestamptz)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    IF reschedule THEN
+        RETURN QUERY {_INSERT_ROWS.format(action=_RESCHEDULE)};
+    ELSE
+        RETURN QUERY {_INSERT_ROWS.format(action="NOTHING")};
+    END IF;
+END
+$$
+"""
+
+NOTIFICATIONS_REARM = f"""
+CREATE FUNCTION studyhall_notifications_rearm(target uuid, keys text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+    UPDATE notifications SET dedupe_key = NULL WHERE user_id = target AND dedupe_key = ANY(keys);
+END
+$$
+"""
+NOTIFICATION_FUNCTIONS = (
+    "studyhall_notification_recipients(uuid[], text[])",
+    "studyhall_notifications_insert(uuid[], text[], text[], jsonb[], timestamptz[], boolean[], "
+    "text[], text[], uuid[], text[], timestamptz[], boolean)",
+    "studyhall_notifications_rearm(uuid, text[])",
+)
+# A party to a booking (the bookings policy decides who) reads and re-times its reminders.
+BOOKING_REMINDERS = (
+    "entity = 'booking' AND type = 'booking_reminder' AND entity_id IN (SELECT id FROM bookings)"
 )
 
 OLD_CROSS = "current_setting('app.bypass_rls', true) = 'on'"
@@ -204,12 +286,12 @@ def _rewrite(new: bool) -> None:
     reader = NEW_READER if new else OLD_READER
     for table, policy, column in COURSE_READER_POLICIES:
         op.execute(f"ALTER POLICY {policy} ON {table} USING ({_course_readers(column, reader)})")
-    admin = f"{NEW_CROSS} OR (SELECT studyhall_is_admin())" if new else f"{OLD_CROSS} OR {OLD_ADMIN}"
+    admin = (
+        f"{NEW_CROSS} OR (SELECT studyhall_is_admin())" if new else f"{OLD_CROSS} OR {OLD_ADMIN}"
+    )
     for table in ADMIN_POLICIES:
         op.execute(f"ALTER POLICY {table}_admins ON {table} USING ({admin})")
-    op.execute(
-        SEARCHABLE_VIEW.format(cross=NEW_CROSS if new else OLD_CROSS, reader=reader)
-    )
+    op.execute(SEARCHABLE_VIEW.format(cross=NEW_CROSS if new else OLD_CROSS, reader=reader))
 
 
 def _protect_new_tables() -> None:
@@ -234,6 +316,13 @@ def upgrade() -> None:
     op.execute("REVOKE ALL ON FUNCTION studyhall_signed_identity() FROM PUBLIC")
     _rewrite(new=True)
     _protect_new_tables()
+    for statement in (NOTIFICATION_RECIPIENTS, NOTIFICATIONS_INSERT, NOTIFICATIONS_REARM):
+        op.execute(statement)
+    for command in ("SELECT", "UPDATE"):
+        op.execute(
+            f"CREATE POLICY notifications_booking_reminders_{command.lower()} ON notifications "
+            f"FOR {command} USING ({BOOKING_REMINDERS})"
+        )
     for table in RLS_TABLES:
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 
@@ -242,10 +331,18 @@ def downgrade() -> None:
     for table in RLS_TABLES:
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
     for table, _column, readers in NEW_TABLES:
-        suffixes = ("owner",) if readers == "owner" else ("read", "owner_insert", "owner_update", "owner_delete")
+        suffixes = (
+            ("owner",)
+            if readers == "owner"
+            else ("read", "owner_insert", "owner_update", "owner_delete")
+        )
         for suffix in suffixes:
             op.execute(f"DROP POLICY {table}_{suffix} ON {table}")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    for command in ("select", "update"):
+        op.execute(f"DROP POLICY notifications_booking_reminders_{command} ON notifications")
+    for function in NOTIFICATION_FUNCTIONS:
+        op.execute(f"DROP FUNCTION {function}")
     _rewrite(new=False)
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}")
