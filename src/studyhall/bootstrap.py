@@ -70,8 +70,17 @@ def check_app_role(app_url: str, settings: Settings) -> None:
         row = conn.execute(_ROLE_POWERS).fetchone()
         assert row is not None
         superuser, bypass, owner = row
-        if superuser or bypass or owner:
-            power = "a superuser" if superuser else "BYPASSRLS" if bypass else "a table owner"
+        powers = [
+            name
+            for name, held in (
+                ("a superuser", superuser),
+                ("BYPASSRLS", bypass),
+                ("a table owner", owner),
+            )
+            if held
+        ]
+        if powers:
+            power = " and ".join(powers)
             unset = (
                 " (STUDYHALL_APP_DATABASE_URL is not set, so the owner's URL was used)"
                 if settings.app_database_url is None and not settings.embedded

@@ -25,6 +25,8 @@ from studyhall.db.engine import sqlalchemy_url
 from studyhall.db.identity import store_key
 
 APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents", "xp_logs")
+# Tables the API role gets no privilege on whatsoever.
+OWNER_ONLY_TABLES = ("studyhall_rls_key",)
 
 # Every migration waits at most 5 s for a lock (a long transaction holding one would otherwise
 # make the migration wait, and every request queue behind the migration's own lock request) and
@@ -38,11 +40,16 @@ _AUDIT_PARTITION = re.compile(r"^audit_log_(default|\d{4}_\d{2})$")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """What autogenerate compares: procrastinate's tables come from its own schema script, and
-    partitions from the functions that make them."""
+    """What autogenerate compares: procrastinate's tables come from its own schema script,
+    partitions from the functions that make them, and the identity key table is the migrator's
+    own (no app code maps it: the API role cannot read it)."""
     if type_ != "table" or name is None:
         return True
-    return not (name.startswith("procrastinate_") or _AUDIT_PARTITION.match(name))
+    return not (
+        name.startswith("procrastinate_")
+        or _AUDIT_PARTITION.match(name)
+        or name in OWNER_ONLY_TABLES
+    )
 
 
 def alembic_config(owner_url: str) -> Config:
@@ -56,10 +63,6 @@ def alembic_config(owner_url: str) -> Config:
 # Where the database says which code may still run against it (see ``schema_compatible``):
 # a comment on Alembic's own table, so no extra table is needed and any role can read it.
 WINDOW_PREFIX = "studyhall: oldest compatible code "
-
-
-# Tables the API role gets no privilege on whatsoever.
-OWNER_ONLY_TABLES = ("studyhall_rls_key",)
 
 
 def upgrade(

@@ -101,7 +101,7 @@ FUNCTIONS = (
 # docs/operations.md). They take no identity: an anonymous request notifies too (a password
 # reset). What they allow is only what their names say: a caller learns nothing of a recipient
 # beyond planning choices, and cannot read back what it wrote beyond ids and states.
-NOTIFICATION_RECIPIENTS = f"""
+NOTIFICATION_RECIPIENTS = """
 CREATE FUNCTION studyhall_notification_recipients(ids uuid[], types text[])
 RETURNS TABLE (id uuid, timezone text, has_phone boolean, quiet_hours_start time,
                quiet_hours_end time, choices jsonb)
@@ -110,7 +110,7 @@ BEGIN
     RETURN QUERY
     SELECT u.id, u.timezone::text, u.phone IS NOT NULL, s.quiet_hours_start, s.quiet_hours_end,
            coalesce(jsonb_object_agg(p.type || ':' || p.channel, p.enabled)
-                    FILTER (WHERE p.channel IS NOT NULL), '{{}}'::jsonb)
+                    FILTER (WHERE p.channel IS NOT NULL), '{}'::jsonb)
     FROM users u
     LEFT JOIN notification_settings s ON s.user_id = u.id
     LEFT JOIN notification_preferences p ON p.user_id = u.id AND p.type = ANY(types)
@@ -153,7 +153,7 @@ END
 $$
 """
 
-NOTIFICATIONS_REARM = f"""
+NOTIFICATIONS_REARM = """
 CREATE FUNCTION studyhall_notifications_rearm(target uuid, keys text[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
