@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -94,7 +95,9 @@ def check_app_role(app_url: str, settings: Settings) -> None:
         _check_signatures_accepted(conn, settings)
 
 
-def _check_signatures_accepted(conn: psycopg.Connection[object], settings: Settings) -> None:
+def _check_signatures_accepted(
+    conn: psycopg.Connection[tuple[Any, ...]], settings: Settings
+) -> None:
     probe = Identity(user_id=uuid.uuid4())
     values = signed_settings(probe, rls_key(settings.secret_key.get_secret_value()))
     try:

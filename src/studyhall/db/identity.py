@@ -86,7 +86,7 @@ async def declare(session: AsyncSession, **change: object) -> Identity:
     transaction = session.get_transaction()
     held = session.info.get(_STATE_INFO)
     current = held[1] if isinstance(held, tuple) and held[0] is transaction else NOBODY
-    identity = replace(current, **change)  # type: ignore[arg-type]
+    identity = replace(current, **change)
     await session.execute(_SET, signed_settings(identity, key))
     session.info[_STATE_INFO] = (session.get_transaction(), identity)
     return identity
