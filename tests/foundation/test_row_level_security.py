@@ -58,6 +58,9 @@ NO_USER_DATA = {
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
     "users",
+    "tutor_profiles",  # totals and ratings are updated by a student's review, a settlement
+    "calendar_busy_times",  # read by a student's booking (is the tutor busy?)
+    "calendar_busy_syncs",
     "oauth_accounts",
     "refresh_tokens",
     "auth_tokens",

@@ -21,8 +21,8 @@
   ``studyhall_notifications_rearm`` frees a dedupe key. A party to a booking may read and re-time
   that booking's reminders (policies ``notifications_booking_reminders_*``).
 - Tables that held user data without a policy get one: catalogue rows a tutor publishes
-  (profiles, offerings, availability, schedule settings) are readable by everyone and written by
-  their tutor only; calendar busy times and their syncs by their owner only.
+  (offerings, availability, schedule settings) are readable by everyone and written by their
+  tutor only (or a unit of work that crosses users).
 
 Revision ID: 0020_rls_wall
 Revises: 0019_audit_partitions
@@ -236,13 +236,12 @@ ADMIN_POLICIES = ("webhook_attempts", "webhook_deliveries", "webhook_endpoints")
 OLD_ADMIN = "current_setting('app.user_role', true) = 'admin'"
 
 # Tables that get their first policies here: (table, owner column, who reads).
+# (Tutor profiles carry totals and ratings that a student's review or a settlement updates, and
+# calendar busy times are read by a student's booking: they wait for narrow functions.)
 NEW_TABLES: tuple[tuple[str, str, str], ...] = (
-    ("tutor_profiles", "user_id", "everyone"),
     ("offerings", "tutor_id", "everyone"),
     ("availability_rules", "tutor_id", "everyone"),
     ("tutor_schedule_settings", "tutor_id", "everyone"),
-    ("calendar_busy_times", "user_id", "owner"),
-    ("calendar_busy_syncs", "user_id", "owner"),
 )
 
 RLS_TABLES = tuple(
