@@ -22,7 +22,7 @@
   that booking's reminders (policies ``notifications_booking_reminders_*``).
 - Tables that held user data without a policy get one: catalogue rows a tutor publishes
   (offerings, availability, schedule settings) are readable by everyone and written by their
-  tutor only (or a unit of work that crosses users).
+  tutor, an admin, or a unit of work that crosses users.
 
 Revision ID: 0020_rls_wall
 Revises: 0019_audit_partitions
@@ -300,10 +300,14 @@ def _protect_new_tables() -> None:
         if readers == "owner":
             op.execute(f"CREATE POLICY {table}_owner ON {table} USING ({owner})")
             continue
+        # Admins may change a tutor's catalogue rows too (the services let them).
+        writer = f"{owner} OR (SELECT studyhall_is_admin())"
         op.execute(f"CREATE POLICY {table}_read ON {table} FOR SELECT USING (true)")
-        op.execute(f"CREATE POLICY {table}_owner_insert ON {table} FOR INSERT WITH CHECK ({owner})")
-        op.execute(f"CREATE POLICY {table}_owner_update ON {table} FOR UPDATE USING ({owner})")
-        op.execute(f"CREATE POLICY {table}_owner_delete ON {table} FOR DELETE USING ({owner})")
+        op.execute(
+            f"CREATE POLICY {table}_owner_insert ON {table} FOR INSERT WITH CHECK ({writer})"
+        )
+        op.execute(f"CREATE POLICY {table}_owner_update ON {table} FOR UPDATE USING ({writer})")
+        op.execute(f"CREATE POLICY {table}_owner_delete ON {table} FOR DELETE USING ({writer})")
 
 
 def upgrade() -> None:
