@@ -360,7 +360,7 @@ async def test_a_streamed_file_exactly_at_the_limit_is_accepted(
 
 async def _as_user(db: Database, user_id: str, statement: str, **params: str) -> int:
     async with db.transaction() as session:
-        await set_current_user(session, uuid.UUID(str(user_id)))
+        await set_current_user(session, uuid.UUID(user_id) if user_id else None)
         result = await session.execute(text(statement), params)
         return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)  # type: ignore[attr-defined]
 
