@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import APIRouter
 from sqlalchemy import text
 
 from studyhall.app import create_app
@@ -29,8 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings, app_database_url: str) -> Iterator[str]:
-    """Yields the base URL of ``create_app(settings)`` served over TCP until the block ends."""
+def live_server(
+    settings: Settings, app_database_url: str, routes: APIRouter | None = None
+) -> Iterator[str]:
+    """Yields the base URL of ``create_app(settings)`` served over TCP until the block ends;
+    ``routes`` (a test's probes) are served under the API prefix beside the app's own."""
     port = free_port()
     config = uvicorn.Config(
         "studyhall.app:create_app",  # replaced below; Config needs an app to be built
@@ -46,7 +50,10 @@ def live_server(settings: Settings, app_database_url: str) -> Iterator[str]:
 
     async def serve() -> None:
         database = Database.connect(app_database_url, settings)
-        config.app = create_app(settings, database)
+        app = create_app(settings, database)
+        if routes is not None:
+            app.include_router(routes, prefix="/api/v1")
+        config.app = app
         try:
             await server.serve()
         finally:

@@ -17,12 +17,16 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from studyhall.bootstrap import DatabaseUrls
+from studyhall.config import DEFAULT_SECRET_KEY
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import libpq_url
+from studyhall.db.identity import rls_key
 
 APP_ROLE = "studyhall_app"
 OWNER_ROLE = embedded.OWNER_ROLE
 TEMPLATE = "studyhall_template"
+# The key the tests' settings (the default secret) sign identities with.
+TEST_RLS_KEY = rls_key(DEFAULT_SECRET_KEY)
 BUSY_APP_CONNECTIONS = """
 SELECT count(*) FROM pg_stat_activity
 WHERE datname = current_database() AND application_name = 'studyhall'
@@ -81,8 +85,8 @@ def start_test_server() -> PgServer:
     if external:
         server = PgServer(superuser_url=libpq_url(external))
         with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-            for role in (OWNER_ROLE, APP_ROLE):
-                embedded._ensure_role(conn, role)
+            embedded._ensure_role(conn, OWNER_ROLE, maintenance=True)
+            embedded._ensure_role(conn, APP_ROLE)
         return server
     home = Path(tempfile.mkdtemp(prefix="studyhall-test-"))
     cluster = embedded.start(
@@ -95,7 +99,7 @@ def build_template(server: PgServer) -> None:
     server.drop_database(TEMPLATE)
     urls = server.create_database(TEMPLATE)
     server.create_extensions(TEMPLATE)
-    migrate.upgrade(urls.owner, APP_ROLE)
+    migrate.upgrade(urls.owner, APP_ROLE, rls_key=TEST_RLS_KEY)
 
 
 def fresh_database(server: PgServer, empty: bool = False) -> tuple[str, DatabaseUrls]:

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from studyhall import __version__, domains, health, metrics, tracing
 from studyhall.accounts.deps import optional_user
 from studyhall.billing.config import check_for_environment
-from studyhall.bootstrap import resolve_database
+from studyhall.bootstrap import check_app_role, resolve_database
 from studyhall.config import Settings, get_settings
 from studyhall.db import migrate
 from studyhall.db.availability import install_database_error_handlers
@@ -102,6 +102,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     urls = await asyncio.to_thread(resolve_database, settings)
+    await asyncio.to_thread(check_app_role, urls.app, settings)
     database = Database.connect(urls.app, settings)
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))

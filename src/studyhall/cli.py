@@ -26,10 +26,17 @@ from studyhall.accounts.service import EncryptionKeyError
 from studyhall.audit import service as audit
 from studyhall.billing.cli import rotate_keys as rotate_card_keys
 from studyhall.billing.config import check_for_environment
-from studyhall.bootstrap import DatabaseUnreachable, DatabaseUrls, resolve_database
+from studyhall.bootstrap import (
+    DatabaseUnreachable,
+    DatabaseUrls,
+    UnsafeAppRole,
+    check_app_role,
+    resolve_database,
+)
 from studyhall.config import Settings, get_settings
 from studyhall.db import backup, embedded, migrate
 from studyhall.db.engine import Database, listen_url
+from studyhall.db.identity import rls_key
 from studyhall.db.supervisor import EmbeddedSupervisor
 from studyhall.demo import load_demo
 from studyhall.integrations.cli import rotate_keys as rotate_webhook_keys
@@ -81,9 +88,17 @@ def connect(settings: Settings) -> DatabaseUrls:
         fail(str(exc))
 
 
+def refuse_unsafe_app_role(settings: Settings, urls: DatabaseUrls) -> None:
+    """Serving and running jobs need a role row level security binds (docs/operations.md)."""
+    try:
+        check_app_role(urls.app, settings)
+    except UnsafeAppRole as exc:
+        fail(str(exc))
+
+
 def migrate_to_head(settings: Settings, urls: DatabaseUrls) -> None:
     app_role = settings.app_db_role if settings.embedded else _role_of(settings.app_database_url)
-    migrate.upgrade(urls.owner, app_role)
+    migrate.upgrade(urls.owner, app_role, rls_key=rls_key(settings.secret_key.get_secret_value()))
 
 
 def _role_of(url: str | None) -> str | None:
@@ -131,6 +146,7 @@ def serve(
         urls = connect(settings)
         try:
             migrate_to_head(settings, urls)
+            refuse_unsafe_app_role(settings, urls)
             _export(urls)
             typer.echo(f"Studyhall is running at http://{host}:{port}  (API docs: /docs)")
             with _database_supervisor(settings):
@@ -178,6 +194,7 @@ def worker(
     """Run background jobs (may run on any number of machines)."""
     settings = load_settings()
     urls = connect(settings)
+    refuse_unsafe_app_role(settings, urls)
 
     async def run() -> None:
         database = Database.connect(urls.app, settings)
@@ -215,7 +232,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     if revision == "head":
         migrate_to_head(settings, urls)
     else:
-        migrate.upgrade(urls.owner, None, revision)
+        migrate.upgrade(
+            urls.owner, None, revision, rls_key=rls_key(settings.secret_key.get_secret_value())
+        )
     typer.echo(f"database at {migrate.current_revision(urls.owner)}")
 
 

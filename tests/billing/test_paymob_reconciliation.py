@@ -11,6 +11,7 @@ from sqlalchemy import text
 from studyhall.billing.config import billing_settings, configure_billing
 from studyhall.billing.jobs import reconcile_payment, reconcile_pending
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from tests.billing.conftest import create_pack, ledger_consistent, make_admin, scalar, sign_up
 from tests.billing.fakes import FakeApi, paymob_transaction
 from tests.billing.test_paymob import callback
@@ -42,7 +43,7 @@ async def _buy(
 
 async def _payment(db: Database, payment_id: str) -> tuple[object, ...]:
     async with db.transaction() as session:
-        await session.execute(text("SELECT set_config('app.bypass_rls', 'on', true)"))
+        await cross_users(session)
         row = (
             await session.execute(
                 text(

@@ -10,7 +10,8 @@ import httpx
 from sqlalchemy import text
 
 from studyhall.config import Settings
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, set_current_user
+from studyhall.db.rls import cross_users_transaction
 from studyhall.notifications.service import sending as service
 from tests.conftest import run_jobs
 from tests.notifications.conftest import (
@@ -102,7 +103,7 @@ async def test_a_reschedule_moves_the_reminders_and_a_late_offset_is_canceled(
         other = uuid.uuid4()
         await service.schedule_booking_reminders(session, other, [ana.id], STARTS, now=NOW)
     moved_to = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         assert await service.move_booking_reminders(session, booking, moved_to, now=NOW) == 8
     assert await _reminders(owner_db) == [
         ("Ana", "1h", "email", "pending", utc(2026, 3, 8, 13, 0)),  # the other booking
@@ -127,7 +128,7 @@ async def test_a_reschedule_moves_the_reminders_and_a_late_offset_is_canceled(
 
     # Moved to 90 minutes from "now": the day-before reminders can no longer go out.
     soon = NOW + timedelta(minutes=90)
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         assert await service.move_booking_reminders(session, booking, soon, now=NOW) == 4
     statuses = await rows(
         owner_db,
@@ -149,7 +150,7 @@ async def test_moved_reminders_go_out_once_at_the_new_time_only(
             session, booking, [ana.id, ben.id], now + timedelta(days=3)
         )
     old_jobs = await rows(owner_db, "SELECT max(id) FROM procrastinate_jobs")
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         assert await service.move_booking_reminders(session, booking, now + timedelta(days=6)) == 8
     # The original reminder times arrive: the old jobs run and find their rows moved later.
     async with owner_db.transaction() as session:
@@ -187,7 +188,7 @@ async def test_a_cancel_drops_the_reminders_that_have_not_gone_out(
             session, booking, [ana.id, ben.id], now + timedelta(days=3)
         )
         await service.schedule_booking_reminders(session, kept, [ana.id], now + timedelta(days=3))
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         assert await service.drop_booking_reminders(session, booking) == 8
         assert await service.drop_booking_reminders(session, booking) == 0
     async with owner_db.transaction() as session:
@@ -203,5 +204,26 @@ async def test_a_cancel_drops_the_reminders_that_have_not_gone_out(
     ) == [(False, "sent", 4), (True, "canceled", 8)]
     assert len(_outbox(settings)) == 2  # only the booking that was kept
     # A canceled booking moved later does not bring its reminders back.
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         assert await service.move_booking_reminders(session, booking, now + timedelta(days=9)) == 0
+
+
+async def test_a_stranger_can_neither_move_nor_drop_the_reminders_of_a_booking(
+    client: httpx.AsyncClient, db: Database, owner_db: Database
+) -> None:
+    """Re-timing reminders is open to the booking's parties (row level security decides through
+    the bookings they can see) and to units of work that cross users; nobody else."""
+    ana, ben = await _pair(client)
+    stranger = await sign_up(client, "Cleo")
+    booking = uuid.uuid4()
+    async with db.transaction() as session:
+        await service.schedule_booking_reminders(
+            session, booking, [ana.id, ben.id], STARTS, now=NOW
+        )
+    async with db.transaction() as session:
+        await set_current_user(session, stranger.id)
+        assert await service.move_booking_reminders(session, booking, STARTS, now=NOW) == 0
+        assert await service.drop_booking_reminders(session, booking) == 0
+    assert await rows(owner_db, "SELECT status, count(*) FROM notifications GROUP BY 1") == [
+        ("pending", 8)
+    ]

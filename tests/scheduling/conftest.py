@@ -20,6 +20,7 @@ from studyhall.accounts.service.security import hash_password, issue_access_toke
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs import core as jobs
 from tests.conftest import run_jobs
 from tests.notifications.servers import free_port
@@ -97,8 +98,9 @@ async def sign_up(
 
 
 async def verify_tutor(tutor_id: uuid.UUID) -> None:
-    """What an admin's verification does, written through the app's own database."""
-    async with jobs.runtime().database.transaction() as session:
+    """What an admin's verification does, written through the app's own database (admin routes
+    act across users)."""
+    async with cross_users_transaction(jobs.runtime().database) as session:
         await session.execute(
             text("UPDATE tutor_profiles SET verification_status = 'verified' WHERE user_id = :id"),
             {"id": tutor_id},

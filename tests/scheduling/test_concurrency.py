@@ -12,6 +12,8 @@ import pytest
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.identity import SET_IDENTITY_SQL, Identity, signed_settings
+from tests.pg import TEST_RLS_KEY
 from tests.scheduling.conftest import (
     API,
     OVERLAPS_SQL,
@@ -124,7 +126,8 @@ async def test_the_database_refuses_overlaps_even_without_the_service(
     """
     with psycopg.connect(database_urls.app) as conn:
         # Even a trusted writer that skips every application check is stopped by PostgreSQL.
-        conn.execute("SELECT set_config('app.bypass_rls', 'on', false)")
+        # (A unit of work that crosses users: the app's signed declaration.)
+        conn.execute(SET_IDENTITY_SQL, signed_settings(Identity(crosses_users=True), TEST_RLS_KEY))
         with pytest.raises(psycopg.errors.ExclusionViolation) as info:
             conn.execute(insert, (other.id, m.open_slots[1]["id"], m.open_slots[0]["id"]))
         assert info.value.diag.constraint_name == "ex_bookings_tutor_overlap"

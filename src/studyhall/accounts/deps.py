@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -26,7 +25,6 @@ bearer = HTTPBearer(
     auto_error=False, scheme_name="bearer", description="Access token from /api/v1/auth/sign-in"
 )
 
-_ADMIN_ROLE = text("SELECT set_config('app.user_role', 'admin', true)")
 
 _INVALID = "The access token is missing, invalid or expired; sign in again."
 
@@ -52,10 +50,8 @@ async def user_for_access_token(request: Request, session: AsyncSession, token: 
     user = await service.signed_in_user(session, claims)
     if user is None:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
-    await set_current_user(session, user.id)
-    if user.role == "admin":
-        # Admin policies read app.user_role (the data model's row level security section).
-        await session.execute(_ADMIN_ROLE)
+    # Admin-only policies (webhook endpoints and deliveries) read the signed role.
+    await set_current_user(session, user.id, admin=user.role == "admin")
     request.state.user_id = user.id
     request.state.session_id = claims.session_id
     return user

@@ -235,7 +235,7 @@ def start(
     with psycopg.connect(superuser_url, autocommit=True) as conn:
         if tune_for_tests:
             _tune_for_tests(conn)
-        _ensure_role(conn, OWNER_ROLE)
+        _ensure_role(conn, OWNER_ROLE, maintenance=True)
         _ensure_role(conn, app_role)
         _ensure_database(conn, db_name)
     with psycopg.connect(socket_url("postgres", db_name, socket_dir), autocommit=True) as conn:
@@ -252,7 +252,10 @@ def start(
     )
 
 
-def _ensure_role(conn: psycopg.Connection[Any], role: str) -> None:
+def _ensure_role(conn: psycopg.Connection[Any], role: str, *, maintenance: bool = False) -> None:
+    """A login role that is not a superuser. The owner (``maintenance``) runs migrations, backups
+    and admin commands and passes row level security (BYPASSRLS: every policy is FORCEd, which
+    would otherwise bind the owner too); the API and worker role does not, and owns nothing."""
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
         conn.execute(
@@ -260,6 +263,8 @@ def _ensure_role(conn: psycopg.Connection[Any], role: str) -> None:
                 sql.Identifier(role)
             )
         )
+    rls = sql.SQL("BYPASSRLS" if maintenance else "NOBYPASSRLS")
+    conn.execute(sql.SQL("ALTER ROLE {} {}").format(sql.Identifier(role), rls))
 
 
 def _ensure_database(conn: psycopg.Connection[Any], db_name: str) -> None:

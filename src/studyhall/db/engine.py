@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from psycopg.conninfo import make_conninfo
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from studyhall.config import Settings
+from studyhall.db.identity import declare, rls_key, session_info
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -168,8 +169,14 @@ class Database:
 
     @classmethod
     def connect(cls, url: str, settings: Settings) -> Database:
-        engine = create_engine(url, settings)
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False), settings)
+        return cls.over(create_engine(url, settings), settings)
+
+    @classmethod
+    def over(cls, engine: AsyncEngine, settings: Settings) -> Database:
+        """A Database on ``engine`` whose sessions sign their identity with the app's key."""
+        key = rls_key(settings.secret_key.get_secret_value())
+        sessions = async_sessionmaker(engine, expire_on_commit=False, info=session_info(key))
+        return cls(engine, sessions, settings)
 
     @asynccontextmanager
     async def transaction(self, user_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
@@ -183,9 +190,9 @@ class Database:
         await self.engine.dispose()
 
 
-_SET_USER = text("SELECT set_config('app.user_id', :uid, true)")
-
-
-async def set_current_user(session: AsyncSession, user_id: uuid.UUID | None) -> None:
-    """Transaction-local ``app.user_id``, for row level security policies (one statement)."""
-    await session.execute(_SET_USER, {"uid": "" if user_id is None else str(user_id)})
+async def set_current_user(
+    session: AsyncSession, user_id: uuid.UUID | None, *, admin: bool = False
+) -> None:
+    """The person the transaction acts for (and whether they are an admin), signed and set in
+    one statement for the row level security policies (``db/identity.py``)."""
+    await declare(session, user_id=user_id, admin=admin)

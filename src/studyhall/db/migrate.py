@@ -1,7 +1,9 @@
 """Schema changes through Alembic (the only source of schema), run as the database owner.
 
 After every upgrade the API role's privileges are re-applied: it may read and write every table
-except the append-only ones, where it may only INSERT and SELECT.
+except the append-only ones, where it may only INSERT and SELECT, and the key row level security
+checks identities with (``studyhall_rls_key``), which it may not touch at all. The upgrade also
+installs that key, derived from the app's secret (``db/identity.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import Connection
 
 from studyhall.db.engine import sqlalchemy_url
+from studyhall.db.identity import store_key
 
 APPEND_ONLY_TABLES = ("audit_log", "credit_ledger", "guardian_consents", "xp_logs")
+# Tables the API role gets no privilege on whatsoever.
+OWNER_ONLY_TABLES = ("studyhall_rls_key",)
 
 # Every migration waits at most 5 s for a lock (a long transaction holding one would otherwise
 # make the migration wait, and every request queue behind the migration's own lock request) and
@@ -35,11 +40,16 @@ _AUDIT_PARTITION = re.compile(r"^audit_log_(default|\d{4}_\d{2})$")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """What autogenerate compares: procrastinate's tables come from its own schema script, and
-    partitions from the functions that make them."""
+    """What autogenerate compares: procrastinate's tables come from its own schema script,
+    partitions from the functions that make them, and the identity key table is the migrator's
+    own (no app code maps it: the API role cannot read it)."""
     if type_ != "table" or name is None:
         return True
-    return not (name.startswith("procrastinate_") or _AUDIT_PARTITION.match(name))
+    return not (
+        name.startswith("procrastinate_")
+        or _AUDIT_PARTITION.match(name)
+        or name in OWNER_ONLY_TABLES
+    )
 
 
 def alembic_config(owner_url: str) -> Config:
@@ -55,10 +65,16 @@ def alembic_config(owner_url: str) -> Config:
 WINDOW_PREFIX = "studyhall: oldest compatible code "
 
 
-def upgrade(owner_url: str, app_role: str | None, revision: str = "head") -> None:
+def upgrade(
+    owner_url: str, app_role: str | None, revision: str = "head", rls_key: bytes | None = None
+) -> None:
+    """Migrate to ``revision``; then grant ``app_role`` its privileges and install ``rls_key``
+    (the key the app signs identities with; None keeps the installed one)."""
     command.upgrade(alembic_config(owner_url), revision)
     with _owner_engine(owner_url).begin() as conn:
         record_compatibility_window(conn)
+        if rls_key is not None:
+            store_key(conn, rls_key)
         if app_role:
             apply_grants(conn, app_role)
 
@@ -158,6 +174,12 @@ def apply_grants(conn: Connection, app_role: str) -> None:
     ).scalars()
     for table in existing:
         conn.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {quoted}"))
+    owner_only = conn.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(:t)"),
+        {"t": list(OWNER_ONLY_TABLES)},
+    ).scalars()
+    for table in owner_only:
+        conn.execute(text(f"REVOKE ALL ON {table} FROM {quoted}"))
     # A partition is reached through its parent, whose privileges and policies apply; direct
     # access to a partition would skip them, so the API role gets none at all.
     partitions = conn.execute(

@@ -14,10 +14,23 @@ def updated_at_trigger(table: str) -> None:
 
 
 def enable_owner_rls(table: str, owner_column: str = "user_id") -> None:
-    """Row level security: the API role sees only rows whose owner is ``app.user_id``.
-
-    Trusted server-side code that must cross users (jobs, admin paths) sets ``app.bypass_rls``.
+    """Row level security, forced: the API role sees only rows whose owner is the transaction's
+    signed identity, or every row in a unit of work whose signed declaration crosses users (jobs,
+    admin paths). ``db/identity.py`` says why the identity is signed; the functions are made by
+    migration ``0024_rls_wall``. Each is wrapped in ``(SELECT ...)`` so it runs once per statement.
     """
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY {table}_owner ON {table} USING ("
+        "(SELECT studyhall_crosses_users()) OR "
+        f"{owner_column} = (SELECT studyhall_current_user()))"
+    )
+
+
+def legacy_owner_rls(table: str, owner_column: str = "user_id") -> None:
+    """What migrations before ``0024_rls_wall`` made (a policy on plain settings, not forced);
+    frozen so they replay the same, and rewritten by ``0024_rls_wall``. Never use it anew."""
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(
         f"CREATE POLICY {table}_owner ON {table} USING ("

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
-from sqlalchemy import func, select, text
+import uuid
 
-from studyhall.db.engine import Database
+import httpx
+from sqlalchemy import func, select
+
+from studyhall.db.engine import Database, set_current_user
 from studyhall.study.engine.answer import NOT_FOUND
 from studyhall.study.models import ChatMessage, MaterialChunk, MaterialLexeme
 from studyhall.study.service.quota import OFFLINE_MODEL
@@ -93,7 +95,7 @@ async def test_another_users_material_is_never_retrieved(
 
     # Even a query that names the material directly finds nothing under Bob's identity.
     async with db.transaction() as session:
-        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": bob.id})
+        await set_current_user(session, uuid.UUID(str(bob.id)))
         seen = await session.scalar(
             select(func.count()).select_from(MaterialChunk).where(MaterialChunk.user_id == alice.id)
         )

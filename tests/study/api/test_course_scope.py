@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, set_current_user
 from studyhall.study.engine.answer import NOT_FOUND
 from studyhall.study.models import (
     AiArtifact,
@@ -151,9 +151,7 @@ async def _artifacts_of(owner_db: Database, user_id: uuid.UUID) -> int:
 async def _chunks_seen_as(db: Database, user_id: uuid.UUID, owner_id: uuid.UUID) -> int:
     """Chunks of ``owner_id`` that row level security shows to ``user_id`` (no app filter)."""
     async with db.transaction() as session:
-        await session.execute(
-            text("SELECT set_config('app.user_id', :u, true)"), {"u": str(user_id)}
-        )
+        await set_current_user(session, user_id)
         query = select(func.count()).select_from(MaterialChunk)
         return int(await session.scalar(query.where(MaterialChunk.user_id == owner_id)) or 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from studyhall.app import create_app
 from studyhall.config import Settings
-from studyhall.db.engine import Database
+from studyhall.db.engine import Database, set_current_user
 from studyhall.study.models import Material, MaterialChunk
 from studyhall.study.routes.materials import MULTIPART_ALLOWANCE
 from tests.conftest import run_jobs
@@ -210,7 +211,7 @@ async def test_materials_are_private_and_soft_deleted(
     assert (await client.get(f"{API}/materials", headers=bob.headers)).json()["items"] == []
     # Row level security says the same inside PostgreSQL, for the API's own role.
     async with db.transaction() as session:
-        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": bob.id})
+        await set_current_user(session, uuid.UUID(str(bob.id)))
         visible = await session.scalar(select(func.count()).select_from(MaterialChunk))
     assert visible == 0
 
@@ -359,7 +360,7 @@ async def test_a_streamed_file_exactly_at_the_limit_is_accepted(
 
 async def _as_user(db: Database, user_id: str, statement: str, **params: str) -> int:
     async with db.transaction() as session:
-        await session.execute(text("SELECT set_config('app.user_id', :u, true)"), {"u": user_id})
+        await set_current_user(session, uuid.UUID(user_id) if user_id else None)
         result = await session.execute(text(statement), params)
         return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)  # type: ignore[attr-defined]
 

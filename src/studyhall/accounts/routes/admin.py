@@ -17,7 +17,7 @@ from studyhall.accounts.schemas import (
     VerificationDecision,
 )
 from studyhall.accounts.service import admin
-from studyhall.db.deps import Session
+from studyhall.db.rls import SystemSession
 from studyhall.kit.paging import PageQuery
 
 router = APIRouter(prefix="/admin")
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/admin")
 @router.get("/users", summary="Find users")
 async def users_list(
     actor: Admin,
-    session: Session,
+    session: SystemSession,
     page: PageQuery,
     q: Annotated[str | None, Query(min_length=1, max_length=254)] = None,
     role: Literal["student", "tutor", "admin"] | None = None,
@@ -44,7 +44,7 @@ async def users_list(
 
 @router.post("/users/{user_id}/suspend", summary="Suspend a user")
 async def user_suspend(
-    user_id: uuid.UUID, data: Suspension, actor: Admin, session: Session
+    user_id: uuid.UUID, data: Suspension, actor: Admin, session: SystemSession
 ) -> AdminUserRead:
     """Suspends a user with a reason; their sessions end at once and what they had running
     (bookings, a subscription) winds down."""
@@ -52,14 +52,17 @@ async def user_suspend(
 
 
 @router.post("/users/{user_id}/restore", summary="Lift a suspension")
-async def user_restore(user_id: uuid.UUID, actor: Admin, session: Session) -> AdminUserRead:
+async def user_restore(user_id: uuid.UUID, actor: Admin, session: SystemSession) -> AdminUserRead:
     """Lifts a user's suspension; they sign in again to get new sessions."""
     return AdminUserRead.model_validate(await admin.restore(session, actor, user_id))
 
 
 @router.post("/tutors/{user_id}/verify", summary="Mark a tutor verified")
 async def tutor_verify(
-    user_id: uuid.UUID, actor: Admin, session: Session, data: VerificationDecision | None = None
+    user_id: uuid.UUID,
+    actor: Admin,
+    session: SystemSession,
+    data: VerificationDecision | None = None,
 ) -> TutorProfileRead:
     """Marks a tutor verified, which lists them in the directory (a reason is optional)."""
     profile = await admin.set_tutor_verification(
@@ -70,7 +73,10 @@ async def tutor_verify(
 
 @router.post("/tutors/{user_id}/reject", summary="Mark a tutor rejected")
 async def tutor_reject(
-    user_id: uuid.UUID, actor: Admin, session: Session, data: VerificationDecision | None = None
+    user_id: uuid.UUID,
+    actor: Admin,
+    session: SystemSession,
+    data: VerificationDecision | None = None,
 ) -> TutorProfileRead:
     """Marks a tutor rejected, which keeps them out of the directory (a reason is optional)."""
     profile = await admin.set_tutor_verification(
@@ -80,7 +86,7 @@ async def tutor_reject(
 
 
 @router.post("/admins", status_code=status.HTTP_201_CREATED, summary="Create another admin")
-async def admins_create(data: AdminCreate, actor: Admin, session: Session) -> AdminUserRead:
+async def admins_create(data: AdminCreate, actor: Admin, session: SystemSession) -> AdminUserRead:
     """Creates an admin account with a password."""
     user = await admin.create_admin(
         session,

@@ -21,6 +21,7 @@ from studyhall.accounts.models import User
 from studyhall.accounts.service.profiles import ensure_profile
 from studyhall.audit import service as audit
 from studyhall.config import Settings
+from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Conflict, ServiceUnavailable, Unauthorized
 
 _INVALID = "The identity token is invalid, expired or not meant for this service."
@@ -136,6 +137,8 @@ async def user_for_claims(session: AsyncSession, claims: dict[str, Any], provide
             raise Conflict("An account with this email already exists.", code="email_taken")
         return user
     user = await session.get(User, new_id)
+    # From here the unit of work acts for the new person (their profile is theirs to write).
+    await set_current_user(session, new_id)
     assert user is not None
     await ensure_profile(session, user)
     await audit.record(session, user.id, "user.sign_up", "user", user.id, {"provider": provider})

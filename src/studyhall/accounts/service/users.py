@@ -17,6 +17,7 @@ from studyhall.accounts.schemas import SignUp, UserUpdate
 from studyhall.accounts.service import closures, security
 from studyhall.accounts.service.profiles import ensure_profile
 from studyhall.audit import service as audit
+from studyhall.db.engine import set_current_user
 from studyhall.kit.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 
 BAD_CREDENTIALS = "The email or password is wrong."
@@ -58,6 +59,8 @@ async def sign_up(session: AsyncSession, data: SignUp) -> User:
     if user_id is None:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = await get_user(session, user_id)
+    # From here the unit of work acts for the new person (their profile is theirs to write).
+    await set_current_user(session, user_id)
     await ensure_profile(session, user)
     await audit.record(session, user.id, "user.sign_up", "user", user.id, {"role": user.role})
     return user

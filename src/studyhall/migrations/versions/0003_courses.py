@@ -13,7 +13,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
+from studyhall.db.migration_helpers import legacy_owner_rls as enable_owner_rls
+from studyhall.db.migration_helpers import updated_at_trigger
 
 revision: str = "0003_courses"
 down_revision: str | None = "0002_accounts"

@@ -13,7 +13,8 @@ from alembic import op
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
+from studyhall.db.migration_helpers import legacy_owner_rls as enable_owner_rls
+from studyhall.db.migration_helpers import updated_at_trigger
 
 revision: str = "0006_study"
 down_revision: str | None = "0005_billing"

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
+from studyhall.db.migration_helpers import legacy_owner_rls as enable_owner_rls
+from studyhall.db.migration_helpers import updated_at_trigger
 
 revision: str = "0007_notifications"
 down_revision: str | None = "0006_study"

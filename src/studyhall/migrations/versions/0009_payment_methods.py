@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from studyhall.db.migration_helpers import enable_owner_rls, updated_at_trigger
+from studyhall.db.migration_helpers import legacy_owner_rls as enable_owner_rls
+from studyhall.db.migration_helpers import updated_at_trigger
 
 revision: str = "0009_payment_methods"
 down_revision: str | None = "0008_credit_balance_profile"

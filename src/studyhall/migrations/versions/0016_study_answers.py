@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from studyhall.db.migration_helpers import enable_owner_rls
+from studyhall.db.migration_helpers import legacy_owner_rls as enable_owner_rls
 
 revision: str = "0016_study_answers"
 down_revision: str | None = "0015_marketplace"

@@ -46,6 +46,7 @@ class Recipient:
     quiet_start: time | None
     quiet_end: time | None
     choices: dict[str, bool] = field(default_factory=dict)  # "type:channel" -> enabled
+    has_phone: bool = False
 
     def channels(self, type_: str, wanted: Sequence[str] | None) -> list[str]:
         """The channels this recipient gets ``type_`` on, out of those the event ``wanted``."""
@@ -56,7 +57,7 @@ class Recipient:
             for channel in CHANNELS
             if (wanted is None or channel in wanted)
             and self.choices.get(f"{type_}:{channel}", default_enabled(type_, channel))
-            and (channel != "sms" or bool(self.phone))
+            and (channel != "sms" or self.has_phone)
         ]
 
     def deliverable_at(self, due: datetime, channel: str, urgent: bool) -> datetime:
@@ -67,14 +68,33 @@ class Recipient:
 
 
 def _recipient(row: Any) -> Recipient:
+    phone = getattr(row, "phone", None)
     return Recipient(
         user_id=row.id,
         zone=zone_of(row.timezone),
-        phone=row.phone,
+        phone=phone,
         quiet_start=row.quiet_hours_start,
         quiet_end=row.quiet_hours_end,
         choices=dict(row.choices),
+        has_phone=bool(phone) or bool(getattr(row, "has_phone", False)),
     )
+
+
+# A database function that answers any signed-in caller, but only with what planning needs:
+# never the phone number itself (``phone`` stays None; ``has_phone`` says whether SMS can go).
+_FOR_NOTIFYING = text(
+    "SELECT * FROM studyhall_notification_recipients(CAST(:ids AS uuid[]), CAST(:types AS text[]))"
+)
+
+
+async def for_notifying(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID], types: Sequence[str]
+) -> list[Recipient]:
+    """``by_ids`` for a unit of work that acts for someone else (a tutor's request notifying the
+    student): row level security keeps the recipients' rows from it, so it asks the narrow
+    database function instead of reading them."""
+    rows = await session.execute(_FOR_NOTIFYING, {"ids": list(user_ids), "types": list(types)})
+    return [_recipient(row) for row in rows]
 
 
 async def by_ids(

@@ -24,7 +24,6 @@ from studyhall.kit.times import json_default, rfc3339
 from studyhall.notifications.config import get_config, parse_offset
 from studyhall.notifications.models import CHANNELS, TYPES, Notification
 from studyhall.notifications.service import recipients as recipients_
-from studyhall.notifications.service.access import across_users
 from studyhall.notifications.service.queueing import defer_deliveries
 from studyhall.notifications.service.recipients import Recipient
 
@@ -121,30 +120,18 @@ async def insert_planned(
 _CHUNK = 5000
 
 # Rows travel as one array per column: one statement, compiled once, whatever the batch size.
-_INSERT = """
-    INSERT INTO notifications (
-        user_id, type, channel, payload, scheduled_for, urgent, dedupe_key, entity, entity_id,
-        status, sent_at
-    )
-    SELECT * FROM unnest(
+# The rows may be another person's (a tutor's request notifies the student), so they are written
+# by a narrow database function that does only that (migration ``0024_rls_wall``); with
+# ``reschedule``, scheduling the same booking at the same time again changes nothing.
+_INSERT = text(
+    """
+    SELECT id, user_id, status, scheduled_for FROM studyhall_notifications_insert(
         CAST(:user_ids AS uuid[]), CAST(:types AS text[]), CAST(:channels AS text[]),
         CAST(:payloads AS jsonb[]), CAST(:scheduled AS timestamptz[]), CAST(:urgent AS boolean[]),
         CAST(:dedupe_keys AS text[]), CAST(:entities AS text[]), CAST(:entity_ids AS uuid[]),
-        CAST(:statuses AS text[]), CAST(:sent_at AS timestamptz[])
+        CAST(:statuses AS text[]), CAST(:sent_at AS timestamptz[]), :reschedule
     )
-    ON CONFLICT ON CONSTRAINT uq_notifications_user_id_dedupe_key DO {action}
-    RETURNING id, user_id, status, scheduled_for
-"""
-_SKIP = text(_INSERT.format(action="NOTHING"))
-# Scheduling the same booking at the same time again changes nothing and defers nothing.
-_RESCHEDULE = text(
-    _INSERT.format(
-        action="""UPDATE SET
-            scheduled_for = EXCLUDED.scheduled_for, payload = EXCLUDED.payload,
-            status = 'pending', attempts = 0, last_error = NULL, sent_at = NULL, read_at = NULL
-        WHERE notifications.status = 'canceled'
-           OR notifications.scheduled_for <> EXCLUDED.scheduled_for"""
-    )
+    """
 )
 
 
@@ -171,8 +158,8 @@ def _columns(planned: Sequence[Planned]) -> dict[str, list[Any]]:
 async def _insert_chunk(
     session: AsyncSession, planned: Sequence[Planned], on_conflict: Literal["skip", "reschedule"]
 ) -> list[Inserted]:
-    statement = _SKIP if on_conflict == "skip" else _RESCHEDULE
-    rows = (await session.execute(statement, _columns(planned))).all()
+    values = {**_columns(planned), "reschedule": on_conflict == "reschedule"}
+    rows = (await session.execute(_INSERT, values)).all()
     await defer_deliveries(
         session, [(row.id, row.scheduled_for) for row in rows if row.status == "pending"]
     )
@@ -201,26 +188,25 @@ async def notify(
     """
     _check(type, channels)
     moment = _now(now)
-    async with across_users(session):
-        found = await recipients_.by_ids(session, [user_id], [type])
-        planned = [
-            item
-            for recipient in found
-            for item in plan_for(
-                recipient,
-                type,
-                payload,
-                channels=channels,
-                urgent=urgent,
-                due=moment,
-                now=moment,
-                dedupe_key=dedupe_key,
-                entity=entity,
-                entity_id=entity_id,
-                attachments=attachments,
-            )
-        ]
-        return [row.id for row in await insert_planned(session, planned)]
+    found = await recipients_.for_notifying(session, [user_id], [type])
+    planned = [
+        item
+        for recipient in found
+        for item in plan_for(
+            recipient,
+            type,
+            payload,
+            channels=channels,
+            urgent=urgent,
+            due=moment,
+            now=moment,
+            dedupe_key=dedupe_key,
+            entity=entity,
+            entity_id=entity_id,
+            attachments=attachments,
+        )
+    ]
+    return [row.id for row in await insert_planned(session, planned)]
 
 
 def _reminder_key(booking_id: uuid.UUID, label: str) -> str:
@@ -243,27 +229,26 @@ async def schedule_booking_reminders(
     moment = _now(now)
     offsets = [parse_offset(label) for label in get_config().reminder_offsets]
     base = {**(payload or {}), "booking_id": str(booking_id), "starts_at": rfc3339(starts_at)}
-    async with across_users(session):
-        planned = []
-        for recipient in await recipients_.by_ids(session, user_ids, [REMINDER]):
-            for offset in offsets:
-                due = offset.before(starts_at, recipient.zone)
-                if due <= moment:
-                    continue
-                planned += plan_for(
-                    recipient,
-                    REMINDER,
-                    {**base, "offset": offset.label},
-                    channels=None,
-                    urgent=False,
-                    due=due,
-                    now=moment,
-                    dedupe_key=_reminder_key(booking_id, offset.label),
-                    entity="booking",
-                    entity_id=booking_id,
-                )
-        inserted = await insert_planned(session, planned, on_conflict="reschedule")
-        return [row.id for row in inserted]
+    planned = []
+    for recipient in await recipients_.for_notifying(session, user_ids, [REMINDER]):
+        for offset in offsets:
+            due = offset.before(starts_at, recipient.zone)
+            if due <= moment:
+                continue
+            planned += plan_for(
+                recipient,
+                REMINDER,
+                {**base, "offset": offset.label},
+                channels=None,
+                urgent=False,
+                due=due,
+                now=moment,
+                dedupe_key=_reminder_key(booking_id, offset.label),
+                entity="booking",
+                entity_id=booking_id,
+            )
+    inserted = await insert_planned(session, planned, on_conflict="reschedule")
+    return [row.id for row in inserted]
 
 
 def _reminders_of(booking_id: uuid.UUID) -> Any:
@@ -285,60 +270,62 @@ async def move_booking_reminders(
     """Re-time every live reminder of the booking to ``new_starts_at``; the number moved.
 
     A reminder that already went out goes out again before the new time; one whose new time has
-    already passed is canceled.
+    already passed is canceled. Either party of the booking may do this for both: row level
+    security lets a party read and update a booking's reminders.
     """
     moment = _now(now)
-    async with across_users(session):
-        reminders = (
-            await session.scalars(
-                select(Notification)
-                .where(_reminders_of(booking_id), Notification.status != "canceled")
-                .order_by(Notification.id)
-                .with_for_update()
-            )
-        ).all()
-        people = {
-            recipient.user_id: recipient
-            for recipient in await recipients_.by_ids(
-                session, list({n.user_id for n in reminders}), [REMINDER]
-            )
-        }
-        deliveries = []
-        for notification in reminders:
-            recipient = people.get(notification.user_id)
-            if recipient is None:
+    reminders = (
+        await session.scalars(
+            select(Notification)
+            .where(_reminders_of(booking_id), Notification.status != "canceled")
+            .order_by(Notification.id)
+            .with_for_update()
+        )
+    ).all()
+    people = {
+        recipient.user_id: recipient
+        for recipient in await recipients_.for_notifying(
+            session, list({n.user_id for n in reminders}), [REMINDER]
+        )
+    }
+    deliveries = []
+    for notification in reminders:
+        recipient = people.get(notification.user_id)
+        if recipient is None:
+            notification.status = "canceled"
+            continue
+        due = parse_offset(notification.payload["offset"]).before(new_starts_at, recipient.zone)
+        notification.payload = {**notification.payload, "starts_at": rfc3339(new_starts_at)}
+        if due <= moment:
+            if notification.status == "pending":
                 notification.status = "canceled"
-                continue
-            due = parse_offset(notification.payload["offset"]).before(new_starts_at, recipient.zone)
-            notification.payload = {**notification.payload, "starts_at": rfc3339(new_starts_at)}
-            if due <= moment:
-                if notification.status == "pending":
-                    notification.status = "canceled"
-                continue
-            notification.scheduled_for = recipient.deliverable_at(
-                due, notification.channel, notification.urgent
-            )
-            notification.status = "pending"
-            notification.attempts = 0
-            notification.last_error = None
-            notification.sent_at = None
-            notification.read_at = None
-            deliveries.append((notification.id, notification.scheduled_for))
-        await session.flush()
-        await defer_deliveries(session, deliveries)
+            continue
+        notification.scheduled_for = recipient.deliverable_at(
+            due, notification.channel, notification.urgent
+        )
+        notification.status = "pending"
+        notification.attempts = 0
+        notification.last_error = None
+        notification.sent_at = None
+        notification.read_at = None
+        deliveries.append((notification.id, notification.scheduled_for))
+    await session.flush()
+    await defer_deliveries(session, deliveries)
     return len(deliveries)
 
 
 async def drop_booking_reminders(session: AsyncSession, booking_id: uuid.UUID) -> int:
     """Cancel every reminder of the booking that has not gone out; the number canceled."""
-    async with across_users(session):
-        result = await session.execute(
-            update(Notification)
-            .where(_reminders_of(booking_id), Notification.status == "pending")
-            .values(status="canceled", updated_at=func.now())
-            .returning(Notification.id)
-        )
-        return len(result.all())
+    result = await session.execute(
+        update(Notification)
+        .where(_reminders_of(booking_id), Notification.status == "pending")
+        .values(status="canceled", updated_at=func.now())
+        .returning(Notification.id)
+    )
+    return len(result.all())
+
+
+_REARM = text("SELECT studyhall_notifications_rearm(:user_id, CAST(:keys AS text[]))")
 
 
 def _credit_low_keys() -> list[str]:
@@ -363,15 +350,8 @@ async def credit_low(
     if rearm_only and balance < threshold:
         return []
     if balance >= threshold:
-        async with across_users(session):
-            await session.execute(
-                update(Notification)
-                .where(
-                    Notification.user_id == user_id,
-                    Notification.dedupe_key.in_(_credit_low_keys()),
-                )
-                .values(dedupe_key=None)
-            )
+        # The balance may be another person's (a tutor's cancellation refunds the student).
+        await session.execute(_REARM, {"user_id": user_id, "keys": _credit_low_keys()})
         return []
     return await notify(
         session,

@@ -106,11 +106,14 @@ async def _on_sale(session: AsyncSession, offering: Offering) -> bool:
 
 
 async def owned_offering(session: AsyncSession, actor: User, offering_id: uuid.UUID) -> Offering:
-    offering = await session.get(Offering, offering_id, with_for_update=True)
+    # Read first, lock after the owner check: row level security lets everyone read an offering
+    # but only its tutor (or an admin) lock it, and a stranger should hear "not yours".
+    offering = await session.get(Offering, offering_id)
     if offering is None or offering.deleted_at is not None:
         raise NotFound("No such offering.", code="offering_not_found")
     if offering.tutor_id != actor.id and actor.role != "admin":
         raise Forbidden("Only the tutor who owns this offering may change it.", code="not_owner")
+    await session.refresh(offering, with_for_update=True)
     return offering
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
 from studyhall.billing import service as billing
@@ -127,7 +127,7 @@ def side_database(database: Database) -> Database:
             max_overflow=0,
             application_name="studyhall-quota",
         )
-        side = Database(engine, async_sessionmaker(engine, expire_on_commit=False), settings)
+        side = Database.over(engine, settings)
         database._quota_side = side  # type: ignore[attr-defined]
     return side
 
