@@ -268,6 +268,7 @@ def _rewrite_board_counts(new: bool) -> None:
     )
     op.execute(f"ALTER POLICY leaderboard_counts_delete ON leaderboard_counts USING ({cross})")
 
+
 SEARCHABLE_VIEW = """
 CREATE OR REPLACE VIEW material_chunks_searchable AS
 SELECT id, material_id, user_id, token_count, search_vector, embedding, embedding_model
