@@ -146,7 +146,7 @@ def run_wrk(
     generator's CPU (from its own rusage) and the CPU of the ``watch`` process trees (by name)."""
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as listing:
         listing.write("\n".join(r.line() for r in requests) + "\n")
-    out = tempfile.TemporaryFile()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (closed below, after wrk wrote to it)
     env = os.environ | {"BENCH_REQUESTS": listing.name, "BENCH_ONCE": "1" if once else "0"}
     meter = CpuMeter(watch or {})
     command = [
@@ -170,6 +170,7 @@ def run_wrk(
     os.unlink(listing.name)
     out.seek(0)
     text = out.read().decode()
+    out.close()
     line = next((x for x in text.splitlines() if x.startswith("{")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {text}")
@@ -190,9 +191,7 @@ class Server:
 
 
 @contextmanager
-def serve(
-    env_extra: dict[str, str], *, workers: int = 1, bare: bool = False
-) -> Iterator[Server]:
+def serve(env_extra: dict[str, str], *, workers: int = 1, bare: bool = False) -> Iterator[Server]:
     """``studyhall serve --workers N`` (or the bare FastAPI app under uvicorn) on a free port."""
     port = free_port()
     if bare:
@@ -310,8 +309,12 @@ def run_sql(
     """Transactions per second of ``work`` sent directly, split over ``processes`` drivers."""
     context = multiprocessing.get_context("fork")
     # Few items (one listing): every process repeats all of them.
-    shares = [list(work[i::processes]) if len(work) >= processes else list(work) for i in range(processes)]
-    per_process = [connections // processes + (i < connections % processes) for i in range(processes)]
+    shares = [
+        list(work[i::processes]) if len(work) >= processes else list(work) for i in range(processes)
+    ]
+    per_process = [
+        connections // processes + (i < connections % processes) for i in range(processes)
+    ]
     pipes, workers = [], []
     meter = CpuMeter(watch or {})
     load_before = load_average()
@@ -319,9 +322,7 @@ def run_sql(
     began = time.perf_counter()
     for share, conns in zip(shares, per_process, strict=True):
         receive, send = context.Pipe(duplex=False)
-        worker = context.Process(
-            target=_sql_worker, args=(url, share, conns, seconds, once, send)
-        )
+        worker = context.Process(target=_sql_worker, args=(url, share, conns, seconds, once, send))
         worker.start()
         pipes.append(receive)
         workers.append(worker)
