@@ -1,6 +1,7 @@
-"""A learner's progress in a real browser: streak, daily goal (set on the page), XP,
-achievements, suggestions with their reasons, the weekly and monthly boards with my rank, and
-friends asked by e-mail and accepted in the other person's browser."""
+"""A learner's progress in a real browser: streak, daily goal (set on the page), the study timer,
+XP, achievements, suggestions with their reasons, the weekly and monthly boards of everyone or of
+friends with my rank, leaving the boards and coming back, and friends asked by e-mail and
+accepted in the other person's browser."""
 
 from __future__ import annotations
 
@@ -82,6 +83,20 @@ async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(
         "0 of 25 minutes today"
     )
 
+    # The study timer: started, shown running, stopped.
+    timer = page.get_by_role("region", name="Study timer")
+    await timer.get_by_role("button", name="Start the timer").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The study timer is running. Keep this page open while you study."
+    )
+    await expect(timer).to_contain_text("Running since")
+    await timer.get_by_role("button", name="Stop the timer").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The study timer is stopped; your minutes are counted."
+    )
+    await expect(timer.get_by_role("button", name="Start the timer")).to_be_visible()
+    await expect(timer).not_to_contain_text("Running since")
+
     # Suggestions: computed on demand, each with its reason, or none.
     await page.get_by_role("button", name="Look again").click()
     await expect(page.get_by_role("status")).to_have_text("Your suggestions are up to date.")
@@ -97,6 +112,13 @@ async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(
     monthly = page.get_by_role("region", name="This month's leaderboard")
     await expect(monthly).to_contain_text("Your rank:")
     await expect(monthly.get_by_role("row").filter(has_text="Lina Farouk")).to_be_visible()
+
+    # The friends board: no friends yet, so only me.
+    await page.get_by_role("link", name="My friends").click()
+    among_friends = page.get_by_role("region", name="This month's leaderboard")
+    await expect(among_friends.get_by_role("row").filter(has_text="Lina Farouk")).to_be_visible()
+    await expect(among_friends).not_to_contain_text("Noor Student")
+    await expect(among_friends).to_contain_text("Your rank: 1 with 20 XP")
 
     # A board that does not exist is a page saying so, not an error.
     refused = await page.goto("/progress?board=yearly")
@@ -115,11 +137,22 @@ async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(
     await expect(friends.get_by_role("listitem")).to_contain_text("Noor Student")
     await expect(friends.get_by_role("listitem")).to_contain_text("request sent")
 
+    # Lina leaves the boards: Noor no longer sees her there.
+    shown = page.get_by_label("Show me on leaderboards")
+    await expect(shown).to_be_checked()
+    await shown.uncheck()
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("You no longer appear on leaderboards.")
+    await expect(shown).not_to_be_checked()
+
     context = await browser.new_context(base_url=web_server.base_url, locale="en-GB")
     noor = await context.new_page()
     try:
         await sign_in(noor, FRIEND)
         await noor.goto("/progress")
+        noor_board = noor.get_by_role("region", name="This week's leaderboard")
+        await expect(noor_board.get_by_role("row").filter(has_text="Noor Student")).to_be_visible()
+        await expect(noor_board).not_to_contain_text("Lina Farouk")
         asked = noor.get_by_role("list", name="Friends").get_by_role("listitem")
         await expect(asked.filter(has_text="Lina Farouk")).to_contain_text("asks to be your friend")
         await noor.get_by_role("button", name="Accept Lina Farouk").click()
@@ -132,6 +165,18 @@ async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(
         "friend"
     )
     await expect(friends).not_to_contain_text("request sent")
+
+    # Back on the boards, Lina's friends board holds both friends.
+    await shown.check()
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("You appear on leaderboards.")
+    await page.get_by_role("link", name="My friends").click()
+    friends_board = page.get_by_role("region", name="This week's leaderboard")
+    await expect(friends_board.get_by_role("row").filter(has_text="Noor Student")).to_be_visible()
+    await expect(friends_board.get_by_role("row").filter(has_text="Lina Farouk")).to_be_visible()
+    await expect(page.get_by_role("link", name="My friends")).to_have_attribute(
+        "aria-current", "page"
+    )
     await check_page(page, "progress-friends")
 
     # Arabic, right to left, and a phone.

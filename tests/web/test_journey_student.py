@@ -64,6 +64,9 @@ async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancel
     upcoming = page.get_by_role("region", name="Upcoming")
     await expect(upcoming.get_by_role("link", name="Algebra 1:1")).to_be_visible()
     await expect(upcoming).to_contain_text("with Tara Tutor")
+    totals = page.get_by_role("region", name="My totals")
+    await expect(totals.locator("dd").nth(0)).to_have_text("1")
+    await expect(totals.locator("dd").nth(1)).to_have_text("$250.00")
     await check_page(page, "bookings")
 
     await upcoming.get_by_role("link", name="Algebra 1:1").click()
@@ -75,6 +78,8 @@ async def test_a_student_finds_a_tutor_books_a_slot_downloads_the_ics_and_cancel
 
     await page.get_by_role("link", name="My bookings").click()
     await expect(page.get_by_text("Nothing booked yet.")).to_be_visible()
+    # A canceled booking is no longer a session (what was spent falls once the refund settles).
+    await expect(totals.locator("dd").nth(0)).to_have_text("0")
     await expect(page.get_by_role("region", name="Earlier and canceled")).to_contain_text(
         "Algebra 1:1"
     )

@@ -148,3 +148,32 @@ async def test_an_unsubscribe_link_that_is_not_valid_says_so_and_changes_nothing
     )
     assert posted.status_code == 400
     assert "This unsubscribe link is not valid." in posted.text
+
+
+async def test_the_study_timer_runs_once_keeps_alive_and_stops_once(
+    client: httpx.AsyncClient,
+) -> None:
+    today = datetime.now(UTC).date()
+    signed_up = await _sign_up_form(client, "timer@example.com", f"{today.year - 25}-03-01")
+    assert signed_up.status_code == 303
+    csrf = {"csrf_token": csrf_of((await client.get("/progress")).text)}
+
+    started = await client.post("/progress/timer/start", data=csrf)
+    assert started.headers["location"] == "/progress?notice=timer_started"
+    assert "Running since" in (await client.get("/progress")).text
+    again = await client.post("/progress/timer/start", data=csrf)
+    assert again.status_code == 409
+    assert "Your study timer is already running." in again.text
+
+    kept = await client.post(
+        "/progress/timer/heartbeat",
+        headers={"X-CSRF-Token": csrf["csrf_token"], "HX-Request": "true"},
+    )
+    assert kept.status_code == 204
+
+    stopped = await client.post("/progress/timer/stop", data=csrf)
+    assert stopped.headers["location"] == "/progress?notice=timer_stopped"
+    assert "Running since" not in (await client.get("/progress")).text
+    twice = await client.post("/progress/timer/stop", data=csrf)
+    assert twice.status_code == 404
+    assert "Your study timer is not running." in twice.text

@@ -1,6 +1,6 @@
 """Progress's public functions for other domains: ``record`` one learning event inside the
-caller's transaction; the dashboard, boards, friends, settings and the guardian check for the
-web app."""
+caller's transaction; the dashboard, boards, friends, settings, the study timer and the guardian
+check for the web app."""
 
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ from studyhall.progress.service.ledger import Recorded, record
 from studyhall.progress.service.preferences import read as settings_read
 from studyhall.progress.service.preferences import update as settings_update
 from studyhall.progress.service.refresh import refresh as recommendations_refresh
+from studyhall.progress.service.timer import heartbeat as study_timer_heartbeat
+from studyhall.progress.service.timer import recent as study_sessions_recent
+from studyhall.progress.service.timer import start as study_timer_start
+from studyhall.progress.service.timer import stop as study_timer_stop
 
 __all__ = [
     "Board",
@@ -56,4 +60,8 @@ __all__ = [
     "require_guardian",
     "settings_read",
     "settings_update",
+    "study_sessions_recent",
+    "study_timer_heartbeat",
+    "study_timer_start",
+    "study_timer_stop",
 ]

@@ -1,8 +1,10 @@
-"""The learner's progress: streak, daily goal (and setting it), XP, achievements, what to study
-next and why, the weekly or monthly board with my rank, and friends (ask by e-mail, accept).
+"""The learner's progress: streak, daily goal (and setting it), the study timer, XP,
+achievements, what to study next and why, the weekly or monthly board of everyone or of my
+friends with my rank (and whether I appear on boards), and friends (ask by e-mail, accept).
 
 Every figure comes from the progress domain's services, the ones behind ``GET /me/progress``,
-``/achievements``, ``/leaderboards/{period}`` and ``/friends``; the page only draws them.
+``/study-sessions``, ``/achievements``, ``/leaderboards/{period}`` and ``/friends``; the page
+only draws them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from studyhall.db.deps import Session
 from studyhall.kit.errors import DomainError
 from studyhall.kit.paging import PageRequest
 from studyhall.progress import service as progress
+from studyhall.progress.config import get_config
 from studyhall.progress.schemas import FriendRequest, SettingsUpdate
 from studyhall.web.deps import MemberPage
 from studyhall.web.errors import FormInvalid
@@ -32,6 +35,7 @@ router = APIRouter()
 
 Notice = Annotated[str | None, Query(alias="notice", max_length=40)]
 Period = Annotated[Literal["weekly", "monthly"], Query()]
+Scope = Annotated[Literal["global", "friends"], Query()]
 BOARD_SIZE = 10
 LISTED = 100
 
@@ -100,8 +104,19 @@ async def progress_context(session: AsyncSession, user_id: uuid.UUID) -> dict[st
     }
 
 
+async def _running_timer(session: AsyncSession, me: uuid.UUID) -> Any:
+    """My study session still running, if any (the newest one, when it has not ended)."""
+    rows, _ = await progress.study_sessions_recent(session, me, PageRequest(limit=1, cursor=None))
+    return rows[0] if rows and rows[0].ended_at is None else None
+
+
 async def _draw(
-    page: Visit, session: AsyncSession, period: str, errors: dict[str, str], email: str
+    page: Visit,
+    session: AsyncSession,
+    period: str,
+    errors: dict[str, str],
+    email: str,
+    scope: str = "global",
 ) -> dict[str, Any]:
     assert page.user is not None
     me = page.user.id
@@ -112,8 +127,11 @@ async def _draw(
             "type": settings.daily_goal_type,
             "minutes": settings.daily_goal_minutes,
         },
+        "show_on_leaderboards": settings.show_on_leaderboards,
+        "timer": await _running_timer(session, me),
         "period": period,
-        "board": await progress.board(session, me, period, "global", _now(), BOARD_SIZE),
+        "scope": scope,
+        "board": await progress.board(session, me, period, scope, _now(), BOARD_SIZE),
         "friends": await _friends(session, me),
         "friend_email": email,
         "errors": errors,
@@ -123,9 +141,13 @@ async def _draw(
 
 @router.get("/progress", include_in_schema=False)
 async def progress_page(
-    page: MemberPage, session: Session, board: Period = "weekly", notice_key: Notice = None
+    page: MemberPage,
+    session: Session,
+    board: Period = "weekly",
+    scope: Scope = "global",
+    notice_key: Notice = None,
 ) -> Response:
-    context = await _draw(page, session, board, {}, "")
+    context = await _draw(page, session, board, {}, "", scope)
     return render(page, "progress.html", notice=notice(page.viewer, notice_key), **context)
 
 
@@ -155,6 +177,46 @@ async def set_goal(request: Request, page: MemberPage, session: Session) -> Resp
         show_on_leaderboards=None,
     )
     return RedirectResponse("/progress?notice=goal_saved", status_code=303)
+
+
+@router.post("/progress/leaderboards", include_in_schema=False)
+async def set_board_visibility(request: Request, page: MemberPage, session: Session) -> Response:
+    """Whether my name and XP appear on boards, as ``PATCH /me/progress/settings`` sets it."""
+    assert page.user is not None
+    shown = _field(await request.form(), "show_on_leaderboards") == "on"
+    await progress.settings_update(
+        session,
+        page.user.id,
+        daily_goal_type=None,
+        daily_goal_minutes=None,
+        show_on_leaderboards=shown,
+    )
+    key = "boards_shown" if shown else "boards_hidden"
+    return RedirectResponse(f"/progress?notice={key}", status_code=303)
+
+
+@router.post("/progress/timer/start", include_in_schema=False)
+async def start_timer(page: MemberPage, session: Session) -> Response:
+    """As ``POST /study-sessions``: one running session; a second start is refused (409)."""
+    assert page.user is not None
+    await progress.study_timer_start(session, page.user.id, _now(), get_config())
+    return RedirectResponse("/progress?notice=timer_started", status_code=303)
+
+
+@router.post("/progress/timer/heartbeat", include_in_schema=False)
+async def keep_timer(page: MemberPage, session: Session) -> Response:
+    """Sent by the open page (htmx) so that the session is not closed as idle."""
+    assert page.user is not None
+    await progress.study_timer_heartbeat(session, page.user.id, _now(), get_config())
+    return Response(status_code=204)
+
+
+@router.post("/progress/timer/stop", include_in_schema=False)
+async def stop_timer(page: MemberPage, session: Session) -> Response:
+    """As ``POST /study-sessions/current/stop``: the minutes count for the day it began."""
+    assert page.user is not None
+    await progress.study_timer_stop(session, page.user.id, _now(), get_config())
+    return RedirectResponse("/progress?notice=timer_stopped", status_code=303)
 
 
 @router.post("/progress/recommendations", include_in_schema=False)

@@ -191,11 +191,15 @@ async def my_bookings(page: MemberPage, session: Session, notice_key: Notice = N
     details = [await _details(page, session, booking.id) for booking in bookings]
     upcoming = [row for row in details if row["end_at"] > now and row["status"] in OPEN_STATUSES]
     earlier = [row for row in details if row not in upcoming]
+    totals = None
+    if page.user.role == "student":
+        totals = await scheduling.learner_totals(session, page.user.id)
     return render(
         page,
         "bookings.html",
         upcoming=upcoming,
         earlier=list(reversed(earlier)),
+        totals=totals,
         notice=notice(page.viewer, notice_key),
     )
 
