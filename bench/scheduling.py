@@ -43,6 +43,7 @@ from studyhall.config import Settings
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database
 from studyhall.db.identity import Identity
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs import core as jobs
 from studyhall.scheduling.service import materialize_tutors
 
@@ -178,7 +179,7 @@ async def materialize_all(
         while pending:
             chunk = pending.pop()
             began = time.perf_counter()
-            async with database.transaction() as session:
+            async with cross_users_transaction(database) as session:
                 await materialize_tutors(session, chunk, now)
             slowest = max(slowest, time.perf_counter() - began)
 
@@ -387,6 +388,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     seed_s = time.perf_counter() - seeded
     database = Database.connect(cluster.app_url, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
+    # The in-process app defers the domains' tasks (a booking's calendar sync): they must be known.
+    jobs.load_tasks()
     figures: dict[str, Any] = {
         "tutors": args.tutors,
         "zones": len(ZONES),
@@ -395,7 +398,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed_s": round(seed_s, 2),
     }
     try:
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             tutor_ids = list(
                 (await session.scalars(text("SELECT id FROM users WHERE role = 'tutor'"))).all()
             )
@@ -403,7 +406,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 (await session.scalars(text("SELECT id FROM users WHERE role = 'student'"))).all()
             )
         figures["roll"] = await roll_figures(database, cluster.owner_url, tutor_ids, args)
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             slot_count = await session.scalar(text("SELECT count(*) FROM slots"))
         figures["slots"] = slot_count
         figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -458,7 +461,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             **percentiles(direct_lat),
         }
         figures["booking_api_vs_direct_ratio"] = round((api_ok / api_s) / (direct_ok / direct_s), 3)
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             figures["overlaps_after"] = await session.scalar(
                 text(
                     "SELECT count(*) FROM bookings a JOIN bookings b ON a.tutor_id = b.tutor_id "
@@ -479,7 +482,7 @@ async def booking_work(
     args: argparse.Namespace,
 ) -> tuple[list[Any], list[Any]]:
     """Distinct slots two days out or later, spread over tutors; one student per booking."""
-    async with database.transaction() as session:
+    async with cross_users_transaction(database) as session:
         rows = (
             await session.execute(
                 text(
