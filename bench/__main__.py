@@ -34,6 +34,7 @@ import psycopg
 
 from bench import scheduling
 from bench._capture import capture, substitute
+from bench._identity import bench_key
 from bench._wrk import (
     Request,
     Transaction,
@@ -119,9 +120,6 @@ def build_world(home: Path, scale: dict[str, int]) -> tuple[World, dict[str, Any
     cluster = embedded.start(
         home, db_name="bench", app_role=APP_ROLE, cleanup_mode="delete", tune_for_tests=True
     )
-    migrate.upgrade(cluster.owner_url, APP_ROLE)
-    scheduling.seed(cluster.owner_url, scale["tutors"], scale["bookings"] * 2)
-    seed_sessions_and_credits(cluster.owner_url)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
@@ -133,6 +131,9 @@ def build_world(home: Path, scale: dict[str, int]) -> tuple[World, dict[str, Any
         log_json=False,
         log_level="WARNING",
     )
+    migrate.upgrade(cluster.owner_url, APP_ROLE, rls_key=bench_key(settings))
+    scheduling.seed(cluster.owner_url, scale["tutors"], scale["bookings"] * 2)
+    seed_sessions_and_credits(cluster.owner_url)
     database = Database.connect(cluster.app_url, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
     with psycopg.connect(cluster.owner_url) as conn:
@@ -232,9 +233,9 @@ def booking_work(world: World, bookings: int) -> tuple[list[Request], list[Trans
         Request("POST", "/api/v1/bookings", world.token(s), json.dumps({"slot_id": str(slot)}))
         for s, (_, slot) in pairs[:half]
     ]
+    key = bench_key(world.settings)
     direct = [
-        [(sql, {"student": s, "tutor": tutor, "slot": slot}) for sql in scheduling.DIRECT_SQL]
-        for s, (tutor, slot) in pairs[half:]
+        scheduling.booking_transaction(s, tutor, slot, key) for s, (tutor, slot) in pairs[half:]
     ]
     return api, direct
 
@@ -333,6 +334,9 @@ def sql_run(
         processes=min(2, connections),
         once=once,
         watch={"db": watch["db"]} if "db" in watch else None,
+        # The captured identity statements are signed afresh per transaction: the captured
+        # signatures lapse within minutes and the substituted user ids were never signed.
+        key=bench_key(world.settings),
     )
     figures["ok_rps"] = figures["rps"]
     return figures

@@ -29,6 +29,7 @@ from typing import Any
 import psutil
 import psycopg
 
+from bench._identity import is_identity, resign
 from bench._load import REPO, bench_env, free_port, percentile, wait_for
 
 LUA = Path(__file__).resolve().parent / "wrk" / "requests.lua"
@@ -243,18 +244,22 @@ Transaction = list[Statement]
 
 
 def _sql_worker(
-    url: str, work: list[Transaction], connections: int, seconds: float, once: bool, out: Any
+    url: str,
+    work: list[Transaction],
+    run: tuple[int, float, bool, bytes | None],
+    out: Any,
 ) -> None:
     started_cpu = time.process_time()
     try:
-        latencies, done, began = asyncio.run(_sql_loop(url, work, connections, seconds, once))
+        latencies, rows, began = asyncio.run(_sql_loop(url, work, *run))
     except Exception as exc:  # the parent waits on the pipe: it must hear of a failure
         out.send({"error": repr(exc)})
         raise
     out.send(
         {
             "latencies": latencies,
-            "done": done,
+            "done": len(latencies),
+            "rows": rows,
             "wall": began,
             "cpu_s": time.process_time() - started_cpu,
         }
@@ -262,11 +267,20 @@ def _sql_worker(
 
 
 async def _sql_loop(
-    url: str, work: list[Transaction], connections: int, seconds: float, once: bool
+    url: str,
+    work: list[Transaction],
+    connections: int,
+    seconds: float,
+    once: bool,
+    key: bytes | None,
 ) -> tuple[list[float], int, float]:
+    """Latencies, rows touched (returned or written, identity statements aside) and wall time.
+    With ``key``, each transaction's identity is signed afresh as it starts (a signature lapses
+    after a few minutes; a run may be longer)."""
     conns = [await psycopg.AsyncConnection.connect(url) for _ in range(connections)]
     latencies: list[float] = []
     cursor = 0
+    rows = 0
     deadline = 0.0
 
     def next_item() -> Transaction | None:
@@ -278,13 +292,17 @@ async def _sql_loop(
         return item
 
     async def client(conn: psycopg.AsyncConnection[Any]) -> None:
+        nonlocal rows
         while time.perf_counter() < deadline and (item := next_item()) is not None:
             began = time.perf_counter()
+            statements = item if key is None else resign(item, key)
             async with conn.transaction():
-                for statement, params in item:
+                for statement, params in statements:
                     cursor = await conn.execute(statement, params, prepare=True)
                     if cursor.description is not None:
                         await cursor.fetchall()
+                    if not is_identity(statement):
+                        rows += max(cursor.rowcount, 0)
             latencies.append(time.perf_counter() - began)
 
     deadline = time.perf_counter() + seconds
@@ -293,7 +311,7 @@ async def _sql_loop(
     wall = time.perf_counter() - began
     for conn in conns:
         await conn.close()
-    return latencies, len(latencies), wall
+    return latencies, rows, wall
 
 
 def run_sql(
@@ -305,8 +323,12 @@ def run_sql(
     processes: int = 2,
     once: bool = False,
     watch: dict[str, int] | None = None,
+    key: bytes | None = None,
 ) -> dict[str, Any]:
-    """Transactions per second of ``work`` sent directly, split over ``processes`` drivers."""
+    """Transactions per second of ``work`` sent directly, split over ``processes`` drivers.
+    ``key`` re-signs each transaction's identity statements (``bench._identity.resign``); a run
+    that touches no row at all fails, since row level security refusing the baseline's identity
+    would otherwise look like a fast baseline."""
     context = multiprocessing.get_context("fork")
     # Few items (one listing): every process repeats all of them.
     shares = [
@@ -322,7 +344,9 @@ def run_sql(
     began = time.perf_counter()
     for share, conns in zip(shares, per_process, strict=True):
         receive, send = context.Pipe(duplex=False)
-        worker = context.Process(target=_sql_worker, args=(url, share, conns, seconds, once, send))
+        worker = context.Process(
+            target=_sql_worker, args=(url, share, (conns, seconds, once, key), send)
+        )
         worker.start()
         pipes.append(receive)
         workers.append(worker)
@@ -334,9 +358,13 @@ def run_sql(
     wall = time.perf_counter() - began
     latencies = [x for r in results for x in r["latencies"]]
     done = sum(r["done"] for r in results)
+    rows = sum(r["rows"] for r in results)
+    if done and not rows:
+        raise RuntimeError("the SQL baseline touched no rows: was its identity refused?")
     longest = max(r["wall"] for r in results)
     figures: dict[str, Any] = {
         "transactions": done,
+        "rows_per_transaction": round(rows / done, 2) if done else None,
         "rps": round(done / longest, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 3) if latencies else None,
         "p95_ms": round(percentile(latencies, 0.95) * 1000, 3) if latencies else None,

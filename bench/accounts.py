@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench._identity import env_key
 from studyhall.accounts.service import security
 from studyhall.db import embedded, migrate
 
@@ -186,7 +187,6 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="studyhall-bench-"))
     cluster = embedded.start(home, db_name="bench", app_role="studyhall_app", cleanup_mode="delete")
-    migrate.upgrade(cluster.owner_url, "studyhall_app")
     port = _free_port()
     env = os.environ | {
         "DATABASE_URL": cluster.owner_url,
@@ -198,6 +198,8 @@ def main() -> None:
         "STUDYHALL_SECRET_KEY": SECRET,
         "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
     }
+    # The key the server signs identities with, or row level security answers it nothing.
+    migrate.upgrade(cluster.owner_url, "studyhall_app", rls_key=env_key(env))
     server = subprocess.Popen(
         [
             sys.executable,

@@ -27,11 +27,13 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from tests.pg import build_template, fresh_database, start_test_server
 
+from bench._identity import bench_key, sign
 from studyhall.app import create_app
 from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.billing.service import ledger
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.identity import Identity
 from studyhall.db.rls import cross_users
 from studyhall.kit.errors import PaymentRequired
 
@@ -109,7 +111,7 @@ async def service_debits(
 
 
 async def raw_debits(
-    app_url: str, pick: Callable[[int], uuid.UUID], total: int
+    app_url: str, key: bytes, pick: Callable[[int], uuid.UUID], total: int
 ) -> dict[str, float]:
     pool = [await psycopg.AsyncConnection.connect(app_url) for _ in range(CLIENTS)]
     free: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
@@ -121,7 +123,7 @@ async def raw_debits(
         try:
             async with conn.transaction():
                 user = pick(n)
-                await conn.execute("SELECT set_config('app.user_id', %s, true)", (str(user),))
+                await sign(conn, Identity(user_id=user), key)
                 params = {
                     "user_id": user,
                     "delta": -1,
@@ -202,7 +204,7 @@ async def main(debits: int, webhooks: int) -> dict[str, Any]:
         figures: dict[str, Any] = {"clients": CLIENTS, "accounts": ACCOUNTS}
         for name, pick in (("hot_account", lambda n: hot), ("1000_accounts", lambda n: spread[n])):
             service = await service_debits(database, pick, debits)
-            raw = await raw_debits(urls.app, pick, debits)
+            raw = await raw_debits(urls.app, bench_key(settings), pick, debits)
             figures[name] = {
                 "service": service,
                 "direct_sql": raw,

@@ -30,6 +30,7 @@ import psycopg
 from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql
 
+from bench._identity import bench_key, sign
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.courses.service.catalog import has_access_query
@@ -37,6 +38,7 @@ from studyhall.courses.service.learning import progress_query, summaries_query
 from studyhall.courses.service.purchases import purchase_history_query
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database, libpq_url
+from studyhall.db.identity import Identity
 
 APP_ROLE = "studyhall_app"
 
@@ -179,7 +181,6 @@ def plan_indexes(conn: psycopg.Connection[Any], statement: str) -> list[str]:
 
 
 async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
-    migrate.upgrade(owner_url, APP_ROLE)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
@@ -190,6 +191,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         log_json=False,
         log_level="WARNING",
     )
+    migrate.upgrade(owner_url, APP_ROLE, rls_key=bench_key(settings))
     database = Database.connect(app_url, settings)
     app = create_app(settings, database)
     transport = httpx.ASGITransport(app=app)
@@ -259,11 +261,17 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
             cursors.append(response.json()["next_cursor"])
 
         raw = await psycopg.AsyncConnection.connect(libpq_url(app_url), autocommit=True)
-        await raw.execute("SELECT set_config('app.user_id', %s, false)", (str(user_id),))
+        key = bench_key(settings)
 
         def raw_query(statement: str) -> Callable[[], Awaitable[None]]:
+            # One transaction per query, signed as it starts, as a request's is: a signature
+            # lapses after a few minutes, so one per connection would not outlast a long run.
             async def go() -> None:
-                await (await raw.execute(statement)).fetchall()
+                async with raw.transaction():
+                    await sign(raw, Identity(user_id=user_id), key)
+                    rows = await (await raw.execute(statement)).fetchall()
+                if not rows:
+                    raise RuntimeError(f"the SQL baseline read no rows: {statement[:60]}")
 
             return go
 

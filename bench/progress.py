@@ -57,12 +57,14 @@ import psutil
 import psycopg
 from sqlalchemy import event, text
 
+from bench._identity import bench_key, sign
 from bench._load import free_port, wait_for
 from bench.courses import percentiles, timed
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database, libpq_url
+from studyhall.db.identity import Identity
 from studyhall.db.rls import cross_users
 from studyhall.progress import service as progress
 from studyhall.progress.service import boards
@@ -384,7 +386,6 @@ def over_http(owner_url: str, app_url: str, args: argparse.Namespace) -> dict[st
 
 
 async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[str, Any]:
-    migrate.upgrade(owner_url, APP_ROLE)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
@@ -395,6 +396,7 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
         log_json=False,
         log_level="WARNING",
     )
+    migrate.upgrade(owner_url, APP_ROLE, rls_key=bench_key(settings))
     started = time.perf_counter()
     load_at_start = round(os.getloadavg()[0], 1)
     with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
@@ -487,10 +489,15 @@ async def run(args: argparse.Namespace, owner_url: str, app_url: str) -> dict[st
                 await session.execute(text(BARE_INSERT.replace("%s", ":u")), {"u": user_id})
 
         raw = await psycopg.AsyncConnection.connect(libpq_url(app_url), autocommit=True)
-        await raw.execute("SELECT set_config('app.user_id', %s, false)", (str(user_id),))
+        key = bench_key(settings)
 
         async def bare_insert() -> None:
-            await raw.execute(BARE_INSERT, (user_id,))
+            # Signed per transaction, as the app's are: a signature lapses after a few minutes.
+            async with raw.transaction():
+                await sign(raw, Identity(user_id=user_id), key)
+                written = (await raw.execute(BARE_INSERT, (user_id,))).rowcount
+            if written != 1:
+                raise RuntimeError("the bare insert wrote no row: was its identity refused?")
 
         statements = Statements(database)
         per_request = {

@@ -36,11 +36,14 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
+from bench._identity import Statement, bench_key, identity_statement
 from studyhall.accounts.service.security import issue_access_token
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db import embedded, migrate
 from studyhall.db.engine import Database
+from studyhall.db.identity import Identity
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs import core as jobs
 from studyhall.scheduling.service import materialize_tutors
 
@@ -176,7 +179,7 @@ async def materialize_all(
         while pending:
             chunk = pending.pop()
             began = time.perf_counter()
-            async with database.transaction() as session:
+            async with cross_users_transaction(database) as session:
                 await materialize_tutors(session, chunk, now)
             slowest = max(slowest, time.perf_counter() - began)
 
@@ -289,10 +292,8 @@ async def closed_loop(clients: int, work: list[Any], one: Any) -> tuple[float, l
     return time.perf_counter() - started, latencies, ok
 
 
+# After the student's signed identity (``booking_transaction``).
 DIRECT_SQL = (
-    ("SELECT set_config('app.user_id', %(student)s::text, true)"),
-    # A booking crosses users from its start (the tutor's slot, other students' lapsed holds).
-    ("SELECT set_config('app.bypass_rls', 'on', true)"),
     ("INSERT INTO tutor_schedule_settings (tutor_id) VALUES (%(tutor)s) ON CONFLICT DO NOTHING"),
     ("SELECT * FROM tutor_schedule_settings WHERE tutor_id = %(tutor)s FOR UPDATE"),
     (
@@ -325,22 +326,33 @@ DIRECT_SQL = (
 )
 
 
+def booking_transaction(
+    student: uuid.UUID, tutor: uuid.UUID, slot: uuid.UUID, key: bytes
+) -> list[Statement]:
+    """One booking as direct SQL. It crosses users from its start (the tutor's slot, other
+    students' lapsed holds), as the service's booking does; sign it as it starts."""
+    params = {"student": student, "tutor": tutor, "slot": slot}
+    claim = identity_statement(Identity(user_id=student, crosses_users=True), key)
+    return [claim, *((sql, params) for sql in DIRECT_SQL)]
+
+
 async def direct_bookings(
-    app_url: str, clients: int, work: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]
+    app_url: str, clients: int, work: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]], key: bytes
 ) -> tuple[float, list[float], int]:
     conns = [await psycopg.AsyncConnection.connect(app_url) for _ in range(clients)]
     free = list(conns)
 
     async def one(item: tuple[uuid.UUID, uuid.UUID, uuid.UUID]) -> bool:
-        student, tutor, slot = item
         conn = free.pop()
         try:
+            booked = None
             async with conn.transaction():
-                for statement in DIRECT_SQL:
-                    await conn.execute(
-                        statement, {"student": student, "tutor": tutor, "slot": slot}
-                    )
-            return True
+                for statement, params in booking_transaction(*item, key):
+                    cursor = await conn.execute(statement, params)
+                    if statement.startswith("INSERT INTO bookings"):
+                        booked = await cursor.fetchone()
+            # A booking row or nothing: an identity the database refused books nothing.
+            return booked is not None
         finally:
             free.append(conn)
 
@@ -356,11 +368,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     cluster = embedded.start(
         home, db_name="bench", app_role=APP_ROLE, cleanup_mode="delete", tune_for_tests=True
     )
-    migrate.upgrade(cluster.owner_url, APP_ROLE)
-    students = args.bookings * 2
-    seeded = time.perf_counter()
-    seed(cluster.owner_url, args.tutors, students)
-    seed_s = time.perf_counter() - seeded
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         environment="test",
@@ -374,8 +381,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         db_pool_size=args.clients,
         db_max_overflow=0,
     )
+    migrate.upgrade(cluster.owner_url, APP_ROLE, rls_key=bench_key(settings))
+    students = args.bookings * 2
+    seeded = time.perf_counter()
+    seed(cluster.owner_url, args.tutors, students)
+    seed_s = time.perf_counter() - seeded
     database = Database.connect(cluster.app_url, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
+    # The in-process app defers the domains' tasks (a booking's calendar sync): they must be known.
+    jobs.load_tasks()
     figures: dict[str, Any] = {
         "tutors": args.tutors,
         "zones": len(ZONES),
@@ -384,7 +398,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed_s": round(seed_s, 2),
     }
     try:
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             tutor_ids = list(
                 (await session.scalars(text("SELECT id FROM users WHERE role = 'tutor'"))).all()
             )
@@ -392,7 +406,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 (await session.scalars(text("SELECT id FROM users WHERE role = 'student'"))).all()
             )
         figures["roll"] = await roll_figures(database, cluster.owner_url, tutor_ids, args)
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             slot_count = await session.scalar(text("SELECT count(*) FROM slots"))
         figures["slots"] = slot_count
         figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
@@ -432,8 +446,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             api_s, api_lat, api_ok = await closed_loop(args.clients, api_work, api_one)
         direct_s, direct_lat, direct_ok = await direct_bookings(
-            cluster.app_url, args.clients, direct_work
+            cluster.app_url, args.clients, direct_work, bench_key(settings)
         )
+        if not direct_ok:
+            raise RuntimeError("the direct bookings booked nothing: was their identity refused?")
         figures["booking_api"] = {
             "bookings": api_ok,
             "per_s": round(api_ok / api_s, 1),
@@ -445,7 +461,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             **percentiles(direct_lat),
         }
         figures["booking_api_vs_direct_ratio"] = round((api_ok / api_s) / (direct_ok / direct_s), 3)
-        async with database.transaction() as session:
+        async with cross_users_transaction(database) as session:
             figures["overlaps_after"] = await session.scalar(
                 text(
                     "SELECT count(*) FROM bookings a JOIN bookings b ON a.tutor_id = b.tutor_id "
@@ -466,7 +482,7 @@ async def booking_work(
     args: argparse.Namespace,
 ) -> tuple[list[Any], list[Any]]:
     """Distinct slots two days out or later, spread over tutors; one student per booking."""
-    async with database.transaction() as session:
+    async with cross_users_transaction(database) as session:
         rows = (
             await session.execute(
                 text(

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from bench._identity import env_key
 from bench._load import REPO, free_port, percentile, wait_for
 from studyhall.accounts.demo import DEMO_PASSWORD
 from studyhall.db import embedded, migrate
@@ -107,8 +108,9 @@ def main() -> None:
 
     home = Path(tempfile.mkdtemp(prefix="studyhall-bench-web-"))
     cluster = embedded.start(home, db_name="bench", app_role="studyhall_app", cleanup_mode="delete")
-    migrate.upgrade(cluster.owner_url, "studyhall_app")
     env = _env(cluster, home)
+    # The key the server signs identities with, or row level security answers it nothing.
+    migrate.upgrade(cluster.owner_url, "studyhall_app", rls_key=env_key(env))
     subprocess.run(
         [sys.executable, "-c", "from studyhall.cli import main; main()", "demo"],
         cwd=home,
