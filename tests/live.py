@@ -21,6 +21,7 @@ from sqlalchemy import text
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.jobs import core as jobs
 
 
 def free_port() -> int:
@@ -49,6 +50,8 @@ def live_server(
     failures: list[BaseException] = []
 
     async def serve() -> None:
+        # The server runs without its lifespan: it still knows every task a request may defer.
+        jobs.load_tasks()
         database = Database.connect(app_database_url, settings)
         app = create_app(settings, database)
         if routes is not None:

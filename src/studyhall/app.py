@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # Every process that may defer a job knows every task, whoever opened its database.
+    jobs.load_tasks()
     if app.state.database is not None:
         yield
         return
@@ -106,7 +108,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = Database.connect(urls.app, settings)
     app.state.database = database
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
-    jobs.load_tasks()
     await jobs.open_queue(listen_url(settings, urls.app), settings)
     worker = None
     if settings.in_process_worker:
