@@ -49,7 +49,10 @@ async def test_concurrent_redeliveries_store_one_event_and_one_job(
 async def test_the_openapi_document_lists_the_billing_routes(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     billing = sorted(path for path in document["paths"] if path.startswith("/api/v1/billing"))
-    assert len(billing) == 32
+    assert len(billing) == 35
+    # The admin's listings of payments, payout statements and plans (the web app's admin pages).
+    for listing in ("payments", "payouts/statements", "plans"):
+        assert f"/api/v1/billing/admin/{listing}" in billing
     assert "/api/v1/billing/admin/webhook-events" in billing
     assert "/api/v1/billing/payouts" in billing
     # A balance is one object; the ledger and the statements behind it are pages of their own.

@@ -512,8 +512,14 @@ async def update_booking(
     booking_id: uuid.UUID,
     changes: dict[str, str | None],
 ) -> Booking:
-    """Each party writes their own notes; the tutor also sets the join link."""
-    booking, _ = await _locked(session, actor, booking_id)
+    """Each party writes their own notes; the tutor also sets the join link.
+
+    Notes and the link touch no cap, seat or slot, so only the booking's row is locked, not the
+    tutor's schedule (which a student may not lock: row level security keeps that row the
+    tutor's)."""
+    await get_booking(session, actor, booking_id)
+    booking = await session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    assert booking is not None
     party = _party(actor, booking)
     if party == "admin":
         raise Forbidden("Only the booking's student and tutor write its notes.", code="party_only")
