@@ -20,6 +20,7 @@ from sqlalchemy import text
 from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.scheduling.service.clock import utcnow
 from studyhall.scheduling.service.materialize import materialize_tutor
 from tests.scheduling.conftest import (
@@ -94,7 +95,7 @@ async def test_healthz_stays_fast_while_a_pathological_rule_materializes(
         await _store_pathological_rule(owner_db, tutor.id)
 
         async def materialize() -> None:
-            async with db.transaction() as session:
+            async with cross_users_transaction(db) as session:  # as the daily roll does
                 await materialize_tutor(session, tutor.id, utcnow())
 
         probe = await asyncio.create_subprocess_exec(

@@ -36,6 +36,7 @@ from studyhall.billing.config import BillingSettings, configure_billing
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs import core as jobs
 from studyhall.scheduling.service.materialize import materialize_tutor
 from tests.scheduling.conftest import API
@@ -139,7 +140,7 @@ def test_seats_match_bookings_after_every_step(
                 },
             )
             assert rule_answer.status_code == 201, rule_answer.text
-            async with database.transaction() as session:
+            async with cross_users_transaction(database) as session:  # as the daily roll does
                 await materialize_tutor(session, tutor_id, datetime.now(UTC))
             found = await owner_sql(
                 "SELECT id::text FROM slots WHERE tutor_id = :t ORDER BY start_at", t=tutor_id
