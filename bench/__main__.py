@@ -47,7 +47,7 @@ from bench._wrk import (
 )
 from studyhall.accounts.service.security import issue_access_token
 from studyhall.config import Settings
-from studyhall.db import embedded, migrate
+from studyhall.db import embedded
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
 
@@ -117,21 +117,7 @@ def seed_sessions_and_credits(owner_url: str) -> None:
 
 def build_world(home: Path, scale: dict[str, int]) -> tuple[World, dict[str, Any]]:
     began = time.perf_counter()
-    cluster = embedded.start(
-        home, db_name="bench", app_role=APP_ROLE, cleanup_mode="delete", tune_for_tests=True
-    )
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",
-        secret_key=SECRET,
-        database_url=cluster.owner_url,
-        app_database_url=cluster.app_url,
-        home=home / "home",
-        in_process_worker=False,
-        log_json=False,
-        log_level="WARNING",
-    )
-    migrate.upgrade(cluster.owner_url, APP_ROLE, rls_key=bench_key(settings))
+    cluster, settings = scheduling.start_cluster(home)
     scheduling.seed(cluster.owner_url, scale["tutors"], scale["bookings"] * 2)
     seed_sessions_and_credits(cluster.owner_url)
     database = Database.connect(cluster.app_url, settings)

@@ -363,8 +363,9 @@ async def direct_bookings(
             await conn.close()
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix="studyhall-bench-sched-"))
+def start_cluster(home: Path, **overrides: Any) -> tuple[embedded.EmbeddedDatabase, Settings]:
+    """A fresh embedded cluster migrated at head, with the settings of the server to bench (its
+    key signs the row level security identities of every baseline)."""
     cluster = embedded.start(
         home, db_name="bench", app_role=APP_ROLE, cleanup_mode="delete", tune_for_tests=True
     )
@@ -378,10 +379,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         in_process_worker=False,
         log_json=False,
         log_level="WARNING",
-        db_pool_size=args.clients,
-        db_max_overflow=0,
+        **overrides,
     )
     migrate.upgrade(cluster.owner_url, APP_ROLE, rls_key=bench_key(settings))
+    return cluster, settings
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix="studyhall-bench-sched-"))
+    cluster, settings = start_cluster(home, db_pool_size=args.clients, db_max_overflow=0)
     students = args.bookings * 2
     seeded = time.perf_counter()
     seed(cluster.owner_url, args.tutors, students)
