@@ -8,12 +8,15 @@ a response's bytes leave (the in-process ASGI transport waits for all of it) is 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import APIRouter
 from sqlalchemy import text
@@ -105,3 +108,16 @@ async def slow_commits(owner_db: Database, tables: list[str], seconds: float = 0
                     """
                 )
             )
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The (event, JSON data) pairs of a server-sent event stream, as they arrive."""
+    event, data = "message", ""
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data += line.split(":", 1)[1].strip()
+        elif line == "" and data:
+            yield event, json.loads(data)
+            event, data = "message", ""

@@ -5,14 +5,12 @@ whose LISTEN connections (job queue, live inbox) go straight to PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -28,6 +26,7 @@ from studyhall.notifications.service import sending
 from tests.foundation.pgbouncer import Bouncer, pgbouncer
 from tests.foundation.smtp import free_port
 from tests.foundation.test_cli import _env, _wait_ready
+from tests.live import sse_events
 from tests.pg import APP_ROLE, PgServer
 
 SERVER_CONNECTIONS = 3  # PgBouncer's pool: fewer than the requests running at once
@@ -103,18 +102,6 @@ async def _journey(http: httpx.AsyncClient, n: int) -> tuple[str, dict[str, str]
     return me.json()["id"], auth, threads
 
 
-async def _events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    event, data = "message", ""
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data += line.split(":", 1)[1].strip()
-        elif line == "" and data:
-            yield event, json.loads(data)
-            event, data = "message", ""
-
-
 def _backends(pg_server: PgServer, database: str) -> dict[str, int]:
     """The app role's server connections by name, seen by the superuser."""
     with psycopg.connect(pg_server.url(database), autocommit=True) as conn:
@@ -154,7 +141,7 @@ async def test_the_api_works_through_pgbouncer_in_transaction_mode(
                 "GET", "/api/v1/notifications/stream", headers=ana_auth
             ) as response:
                 assert response.status_code == 200
-                events = _events(response)
+                events = sse_events(response)
                 assert (await asyncio.wait_for(anext(events), 10))[0] == "ready"
                 writer = Database.connect(database_urls.app, settings)
                 try:

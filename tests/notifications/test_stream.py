@@ -4,10 +4,8 @@ pushed to its owner's open stream, and to no one else's."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import uvicorn
@@ -17,6 +15,7 @@ from studyhall.app import create_app
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.notifications.service import sending as service
+from tests.live import sse_events
 from tests.notifications.conftest import sign_up
 from tests.notifications.servers import free_port
 
@@ -46,18 +45,6 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
-async def _events(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    event, data = "message", ""
-    async for line in response.aiter_lines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data += line.split(":", 1)[1].strip()
-        elif line == "" and data:
-            yield event, json.loads(data)
-            event, data = "message", ""
-
-
 async def test_new_notifications_are_pushed_to_their_owner_only(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
@@ -69,7 +56,7 @@ async def test_new_notifications_are_pushed_to_their_owner_only(
         async with http.stream("GET", "/api/v1/notifications/stream", headers=ana.auth) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
-            events = _events(response)
+            events = sse_events(response)
             assert await asyncio.wait_for(anext(events), 10) == ("ready", {"unread": 1})
             # Written by other connections (as another domain's request or a worker would).
             async with db.transaction() as session:
@@ -105,7 +92,7 @@ async def test_a_reconnecting_stream_gets_what_it_missed_since_its_last_event(
     async with serving(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         headers = {**ana.auth, "Last-Event-ID": str(ids[0])}
         async with http.stream("GET", "/api/v1/notifications/stream", headers=headers) as response:
-            events = _events(response)
+            events = sse_events(response)
             received = [await asyncio.wait_for(anext(events), 10) for _ in range(3)]
     assert received[0] == ("ready", {"unread": 3})
     assert [(event, data["id"], data["title"]) for event, data in received[1:]] == [
