@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from sqlalchemy import text
@@ -114,3 +115,40 @@ async def test_the_nightly_backup_writes_a_dump_and_keeps_the_newest(
     dumps = sorted(keep_two.backups_dir.glob("studyhall-*.dump"))
     assert len(dumps) == 2
     assert all(path.stat().st_size > 1000 for path in dumps)
+
+
+async def _registered_workers(owner_db: Database) -> int:
+    async with owner_db.transaction() as session:
+        return int(await session.scalar(text("SELECT count(*) FROM procrastinate_workers")) or 0)
+
+
+async def test_a_worker_that_ends_on_its_own_is_started_again(
+    db: Database, owner_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiting worker whose heartbeat or listener lost the database stops, unregisters and
+    returns normally once the database is back; left there, no worker would ever heartbeat again
+    and ``/readyz`` would answer 503 for good."""
+    real_run_worker = jobs.run_worker
+    ended: list[str] = []
+
+    async def ends_once(**kwargs: object) -> None:
+        if not ended:
+            ended.append("as after a failed side task")
+            return
+        await real_run_worker(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jobs, "run_worker", ends_once)
+    supervisor = asyncio.create_task(
+        jobs.run_worker_until_cancelled(concurrency=1, probe_interval_s=0.05)
+    )
+    try:
+        for _ in range(200):
+            if await _registered_workers(owner_db):
+                break
+            await asyncio.sleep(0.05)
+        assert ended and await _registered_workers(owner_db) == 1
+    finally:
+        supervisor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await supervisor
+    assert await _registered_workers(owner_db) == 0

@@ -181,8 +181,9 @@ async def run_worker(
 async def run_worker_until_cancelled(
     *, concurrency: int, name: str = "studyhall", probe_interval_s: float = 1.0
 ) -> None:
-    """Run jobs until cancelled, starting the worker again when the database goes away under it
-    (a procrastinate worker ends at its first lost connection).
+    """Run jobs until cancelled, starting the worker again whenever it ends: a procrastinate
+    worker ends at its first lost connection, by raising or, when a side task lost it and the
+    database was back in time to unregister, by returning.
 
     The restart waits for the database to answer, then gives the queue a fresh connection pool:
     the old pool would retry its lost connections with a growing back-off and keep the worker
@@ -190,7 +191,9 @@ async def run_worker_until_cancelled(
     while True:
         try:
             await run_worker(concurrency=concurrency, name=name)
-            return
+            # A worker that waits for jobs only ends on its own when one of its side tasks (the
+            # heartbeat, the listener) failed: it unregisters and returns as if asked to stop.
+            log.warning("the job worker stopped after a failed side task; it starts again")
         except asyncio.CancelledError:
             raise
         except Exception:
