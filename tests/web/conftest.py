@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -13,6 +14,8 @@ from studyhall.config import Settings
 from studyhall.db.engine import Database
 from tests.pg import PgServer
 from tests.web.browser import WebServer, launch, serve
+
+CONSENT_AGE_EG = 16
 
 
 @pytest.fixture
@@ -29,7 +32,13 @@ async def client(settings: Settings, db: Database) -> AsyncIterator[httpx.AsyncC
 def web_server(
     pg_server: PgServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebServer]:
-    yield from serve(pg_server, tmp_path_factory.mktemp("web-home"))
+    yield from serve(pg_server, tmp_path_factory.mktemp("web-home"), _web_settings)
+
+
+def _web_settings(base_url: str) -> dict[str, str]:
+    """One country whose consent age differs from the default (13), so the sign-up form's
+    country visibly matters."""
+    return {"STUDYHALL_GUARDIAN_CONSENT_AGE_BY_COUNTRY": json.dumps({"EG": CONSENT_AGE_EG})}
 
 
 @pytest.fixture(scope="session")

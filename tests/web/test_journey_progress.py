@@ -30,22 +30,33 @@ async def complete_a_lesson(base_url: str, email: str, password: str = DEMO_PASS
     """Setting up another learner's history through the API (the course pages are their own
     journey): an admin grants a demo course and the learner completes its first lesson, which
     earns lesson XP and the "First lesson" achievement."""
+    await complete_lessons(base_url, email, password, 1)
+
+
+async def complete_lessons(base_url: str, email: str, password: str, count: int) -> None:
+    """The learner completes the first ``count`` lessons of the demo courses, granted by an
+    admin, in catalogue order (20 XP each the first time a lesson is completed)."""
     async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=20) as api:
         admin = await _bearer(api, ADMIN, DEMO_PASSWORD)
         learner = await _bearer(api, email, password)
         me = (await api.get("/me", headers=learner)).json()
         courses: list[dict[str, Any]] = (await api.get("/courses")).json()["items"]
-        course = courses[0]["id"]
-        granted = await api.post(
-            f"/courses/{course}/grants", json={"user_id": me["id"]}, headers=admin
-        )
-        assert granted.status_code in (200, 201), granted.text
-        outline = (await api.get(f"/courses/{course}", headers=learner)).json()
-        lesson = next(
-            lesson["id"] for section in outline["sections"] for lesson in section["lessons"]
-        )
-        done = await api.put(f"/lessons/{lesson}/completion", headers=learner)
-        assert done.status_code == 200, done.text
+        lessons: list[str] = []
+        for course in (c["id"] for c in courses):
+            granted = await api.post(
+                f"/courses/{course}/grants", json={"user_id": me["id"]}, headers=admin
+            )
+            assert granted.status_code in (200, 201), granted.text
+            outline = (await api.get(f"/courses/{course}", headers=learner)).json()
+            lessons += [
+                lesson["id"] for section in outline["sections"] for lesson in section["lessons"]
+            ]
+            if len(lessons) >= count:
+                break
+        assert len(lessons) >= count, f"the demo has only {len(lessons)} lessons"
+        for lesson in lessons[:count]:
+            done = await api.put(f"/lessons/{lesson}/completion", headers=learner)
+            assert done.status_code == 200, done.text
 
 
 async def test_a_learner_sets_a_goal_sees_xp_and_boards_and_makes_a_friend(

@@ -77,6 +77,24 @@ def _money(language: str, cents: int, code: str) -> str:
     return format_currency(amount, code, locale=language)
 
 
+# Two-letter codes Babel names that are not ISO 3166-1 countries (groupings, sub-regions kept
+# for other standards, test locales, "unknown").
+_NOT_COUNTRIES = frozenset(
+    {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "IC", "QO", "TA", "UN", "XA", "XB", "ZZ"}
+)
+
+
+@lru_cache
+def _countries(language: str) -> tuple[tuple[str, str], ...]:
+    names = Locale.parse(language).territories
+    found = [
+        (code, name)
+        for code, name in names.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    ]
+    return tuple(sorted(found, key=lambda pair: pair[1].casefold()))
+
+
 @lru_cache
 def _datetime_pattern(language: str) -> str:
     return str(Locale.parse(language).datetime_formats["medium"])
@@ -109,6 +127,10 @@ class Viewer:
     def date(self, value: dt.date, style: str = "medium") -> str:
         """A calendar day: ``full`` "Monday, 7 December 2026", else "Mon, Dec 7, 2026"."""
         return _day(self.language, value, style)
+
+    def countries(self) -> tuple[tuple[str, str], ...]:
+        """Every country as (ISO 3166-1 code, name in this language), by name."""
+        return _countries(self.language)
 
     def time(self, value: dt.datetime) -> str:
         local = value.astimezone(self.zone)

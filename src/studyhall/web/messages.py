@@ -43,6 +43,9 @@ BY_CODE = {
     "not_pending_approval": N_("This booking is not waiting for approval."),
     "approval_expired": N_("The approval window has passed."),
     "friend_blocked": N_("You cannot ask this person to be friends."),
+    "friend_block_not_found": N_("You have not blocked this person."),
+    "not_enough_xp": N_("You do not have enough XP for a streak freeze yet."),
+    "streak_freeze_limit": N_("You already hold as many streak freezes as you can."),
     "study_session_running": N_("Your study timer is already running."),
     "study_session_not_running": N_("Your study timer is not running."),
     "consent_not_needed": N_("Your account does not need a guardian's consent."),
@@ -152,6 +155,9 @@ NOTICES = {
     "friend_asked": N_("Your friend request is sent."),
     "friend_accepted": N_("You are friends now."),
     "friend_removed": N_("Removed."),
+    "friend_blocked": N_("Blocked. They can no longer ask you to be friends."),
+    "friend_unblocked": N_("The block is lifted."),
+    "freeze_bought": N_("You bought a streak freeze."),
     "preferences_saved": N_("Your notification choices are saved."),
     "quiet_hours_saved": N_("Your quiet hours are saved."),
     "quiet_hours_off": N_("Quiet hours are off."),
@@ -200,6 +206,7 @@ FIELD_PROBLEMS = {
     "role": N_("Choose student or tutor."),
     "timezone": N_("Choose a time zone such as Africa/Cairo or Europe/London."),
     "date_of_birth": N_("Enter your date of birth as year, month and day."),
+    "country": N_("Choose a country from the list."),
 }
 
 

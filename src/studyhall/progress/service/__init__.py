@@ -1,5 +1,5 @@
 """Progress's public functions for other domains: ``record`` one learning event inside the
-caller's transaction; the dashboard, boards, friends, settings, the study timer and the guardian
+caller's transaction; the dashboard, boards, friends and blocks, settings, streak freezes, the study timer and the guardian
 check for the web app."""
 
 from __future__ import annotations
@@ -19,11 +19,16 @@ from studyhall.progress.service.events import (
     QuizTopic,
     StudyTime,
 )
+from studyhall.progress.service.freezes import EARNED_EVERY_DAYS as FREEZE_EARNED_EVERY_DAYS
+from studyhall.progress.service.freezes import FREEZE_COST_XP, MAX_FREEZES
+from studyhall.progress.service.freezes import buy as streak_freeze_buy
 from studyhall.progress.service.friends import accept as friend_accept
+from studyhall.progress.service.friends import block as friend_block
 from studyhall.progress.service.friends import decline_or_remove as friend_remove
 from studyhall.progress.service.friends import listed as friends_listed
 from studyhall.progress.service.friends import request as friend_request
 from studyhall.progress.service.friends import resolve as friend_resolve
+from studyhall.progress.service.friends import unblock as friend_unblock
 from studyhall.progress.service.guardians import require_guardian
 from studyhall.progress.service.ledger import Recorded, record
 from studyhall.progress.service.preferences import read as settings_read
@@ -38,6 +43,9 @@ __all__ = [
     "Board",
     "CardReviewed",
     "CardTopic",
+    "FREEZE_COST_XP",
+    "FREEZE_EARNED_EVERY_DAYS",
+    "MAX_FREEZES",
     "Event",
     "LessonCompleted",
     "QuestionAsked",
@@ -50,9 +58,11 @@ __all__ = [
     "achievements_unlocked_by",
     "board",
     "friend_accept",
+    "friend_block",
     "friend_remove",
     "friend_request",
     "friend_resolve",
+    "friend_unblock",
     "friends_listed",
     "learner_dashboard",
     "recommendations_refresh",
@@ -60,6 +70,7 @@ __all__ = [
     "require_guardian",
     "settings_read",
     "settings_update",
+    "streak_freeze_buy",
     "study_sessions_recent",
     "study_timer_heartbeat",
     "study_timer_start",

@@ -68,11 +68,16 @@ async def sign_up_page(page: Page) -> Response:
 async def sign_up(request: Request, page: Page, session: Session) -> Response:
     form = await request.form()
     values = {
-        key: _text(form, key) for key in ("name", "email", "role", "timezone", "date_of_birth")
+        key: _text(form, key)
+        for key in ("name", "email", "role", "timezone", "date_of_birth", "country")
     }
     try:
         data = SignUp(
-            **{**values, "date_of_birth": values["date_of_birth"] or None},
+            **{
+                **values,
+                "date_of_birth": values["date_of_birth"] or None,
+                "country": values["country"] or None,
+            },
             password=_text(form, "password"),
         )
         user = await service.sign_up(session, data)

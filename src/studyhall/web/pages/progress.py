@@ -1,10 +1,11 @@
-"""The learner's progress: streak, daily goal (and setting it), the study timer, XP,
-achievements, what to study next and why, the weekly or monthly board of everyone or of my
-friends with my rank (and whether I appear on boards), and friends (ask by e-mail, accept).
+"""The learner's progress: streak and streak freezes (buy one with XP), daily goal (and setting
+it), the study timer, XP, achievements, what to study next and why, the weekly or monthly board
+of everyone or of my friends with my rank (and whether I appear on boards), and friends (ask by
+e-mail, accept, remove, block, lift my block).
 
 Every figure comes from the progress domain's services, the ones behind ``GET /me/progress``,
-``/study-sessions``, ``/achievements``, ``/leaderboards/{period}`` and ``/friends``; the page
-only draws them.
+``/me/streak-freezes``, ``/study-sessions``, ``/achievements``, ``/leaderboards/{period}`` and
+``/friends``; the page only draws them.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ async def _friends(session: AsyncSession, me: uuid.UUID) -> list[dict[str, Any]]
                 "name": await _name(session, other),
                 "status": row.status,
                 "incoming": row.status == "pending" and row.addressee_id == me,
+                "blocked_by_me": row.status == "blocked" and row.blocked_by == me,
             }
         )
     return shown
@@ -136,6 +138,9 @@ async def _draw(
         "friend_email": email,
         "errors": errors,
         "reasons": {code: page.viewer.gettext(text) for code, text in REASONS.items()},
+        "freeze_cost": progress.FREEZE_COST_XP,
+        "freezes_held_at_most": progress.MAX_FREEZES,
+        "freeze_earned_every": progress.FREEZE_EARNED_EVERY_DAYS,
     }
 
 
@@ -219,6 +224,19 @@ async def stop_timer(page: MemberPage, session: Session) -> Response:
     return RedirectResponse("/progress?notice=timer_stopped", status_code=303)
 
 
+@router.post("/progress/freezes", include_in_schema=False)
+async def buy_freeze(page: MemberPage, session: Session) -> Response:
+    """As ``POST /me/streak-freezes``: paid with XP; refused (409) without enough XP or when
+    the most freezes one may hold are held."""
+    assert page.user is not None
+    try:
+        await progress.streak_freeze_buy(session, page.user.id, _now())
+    except DomainError as exc:
+        errors = {"freeze": domain_message(page.viewer, exc)}
+        raise await _refused(page, session, errors, "", exc.status) from exc
+    return RedirectResponse("/progress?notice=freeze_bought", status_code=303)
+
+
 @router.post("/progress/recommendations", include_in_schema=False)
 async def refresh_recommendations(page: MemberPage, session: Session) -> Response:
     assert page.user is not None
@@ -269,3 +287,21 @@ async def remove_friend(user_id: uuid.UUID, page: MemberPage, session: Session) 
     assert page.user is not None
     await progress.friend_remove(session, page.user.id, user_id)
     return RedirectResponse("/progress?notice=friend_removed", status_code=303)
+
+
+@router.post("/progress/friends/{user_id}/block", include_in_schema=False)
+async def block_friend(user_id: uuid.UUID, page: MemberPage, session: Session) -> Response:
+    """As ``POST /friends/{user_id}/block``: a friendship or request between us ends and they
+    can no longer ask me."""
+    assert page.user is not None
+    other = await progress.friend_resolve(session, page.user.id, user_id, None)
+    await progress.friend_block(session, page.user.id, other)
+    return RedirectResponse("/progress?notice=friend_blocked", status_code=303)
+
+
+@router.post("/progress/friends/{user_id}/unblock", include_in_schema=False)
+async def unblock_friend(user_id: uuid.UUID, page: MemberPage, session: Session) -> Response:
+    """As ``DELETE /friends/{user_id}/block``: only a block I made can be lifted by me."""
+    assert page.user is not None
+    await progress.friend_unblock(session, page.user.id, user_id)
+    return RedirectResponse("/progress?notice=friend_unblocked", status_code=303)
