@@ -2,7 +2,8 @@
 lesson once it is over, edits the review until it freezes; Tara replies from her reviews page;
 the review shows on her public page. Then, on a server set up with local fakes of Google and
 Stripe: a tutor connects Google Calendar through the consent page and the API's callback,
-chooses a calendar, disconnects; Tara reads her payout statement and starts Stripe onboarding."""
+chooses a calendar, disconnects; so does a student from their calendar page, where the feed's
+subscribe link is made too; Tara reads her payout statement and starts Stripe onboarding."""
 
 from __future__ import annotations
 
@@ -177,7 +178,8 @@ def connected_server(
             "STUDYHALL_GOOGLE_OAUTH_CLIENT_ID": google.client_id,
             "STUDYHALL_GOOGLE_OAUTH_CLIENT_SECRET": google.client_secret,
             "STUDYHALL_GOOGLE_OAUTH_REDIRECT_URL": f"{base_url}/api/v1/calendar/google/callback",
-            "STUDYHALL_GOOGLE_OAUTH_DONE_URL": "/teach/google-calendar?notice=google_connected",
+            # Each person lands on their own page: a tutor on /teach/google-calendar.
+            "STUDYHALL_GOOGLE_OAUTH_DONE_URL": "/calendar/google/done?notice=google_connected",
             "STUDYHALL_GOOGLE_OAUTH_AUTH_URL": f"{google.url}/o/oauth2/v2/auth",
             "STUDYHALL_GOOGLE_OAUTH_TOKEN_URL": f"{google.url}/token",
             "STUDYHALL_GOOGLE_OAUTH_REVOKE_URL": f"{google.url}/revoke",
@@ -230,6 +232,62 @@ async def test_a_tutor_connects_google_calendar_chooses_one_and_disconnects(
     )
     await expect(page.get_by_role("link", name="Connect Google Calendar")).to_be_visible()
     assert google.revoked
+    await page.context.close()
+
+
+async def test_a_student_connects_google_calendar_on_the_calendar_page(
+    browser: Browser, connected_server: WebServer, google: FakeGoogleAuth
+) -> None:
+    page = await new_context_page(browser, connected_server)
+    await sign_up(page, "Rana Adel", f"rana-{uuid.uuid4().hex[:6]}@example.com")
+    await page.goto("/bookings")
+    await page.get_by_role("link", name="Subscribe in your calendar app").click()
+    await expect(page.get_by_role("heading", name="Calendar subscription")).to_be_visible()
+    connection = page.get_by_role("region", name="Google Calendar")
+    await expect(connection.get_by_text("Not connected", exact=True)).to_be_visible()
+    await check_page(page, "calendar-google-disconnected")
+
+    # Google's consent page (the fake says "Allow"), the API's callback, then the done page,
+    # which sends a student back to their calendar page.
+    revoked_before = len(google.revoked)
+    await connection.get_by_role("link", name="Connect Google Calendar").click()
+    await expect(page.get_by_role("status")).to_have_text("Google Calendar is connected.")
+    await expect(page).to_have_url(re.compile(r"/calendar\?notice=google_connected$"))
+    await expect(connection.get_by_label("Calendar ID")).to_have_value("primary")
+
+    await connection.get_by_label("Calendar ID").fill("nobody@example.com")
+    await connection.get_by_role("button", name="Use this calendar").click()
+    await expect(
+        page.get_by_text("Google cannot read that calendar with this connection.")
+    ).to_be_visible()
+    await page.go_back()
+    await connection.get_by_label("Calendar ID").fill("work@group.calendar.google.com")
+    await connection.get_by_role("button", name="Use this calendar").click()
+    await expect(page.get_by_role("status")).to_have_text("Your bookings now go to this calendar.")
+    await expect(connection).to_contain_text("work@group.calendar.google.com")
+    await check_page(page, "calendar-google-connected")
+
+    # The feed's private link, beside it, opens in a calendar app.
+    await page.get_by_role("button", name="Make a new calendar link").click()
+    feed = await page.get_by_label("Your private calendar link (shown only now)").input_value()
+    assert feed.startswith(f"{connected_server.base_url}/")
+    webcal = page.get_by_role("link", name="Open in my calendar app")
+    await expect(webcal).to_have_attribute("href", re.compile(r"^webcal://"))
+    await expect(page.get_by_role("region", name="Google Calendar")).to_contain_text("Connected")
+
+    await page.goto("/calendar")
+    await connection.get_by_role("button", name="Disconnect Google Calendar").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Google Calendar is disconnected and its access revoked."
+    )
+    await expect(connection.get_by_role("link", name="Connect Google Calendar")).to_be_visible()
+    assert len(google.revoked) > revoked_before
+
+    await page.get_by_role("button", name="العربية").click()
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await check_page(page, "ar-calendar")
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await assert_fits(page, "/calendar")
     await page.context.close()
 
 

@@ -37,7 +37,9 @@ async def test_the_country_chosen_on_sign_up_sets_the_consent_age(
     await check_page(page, "sign-up-country")
 
     # A value not on the list (a tampered form) is refused on the form, the rest kept.
-    await country.evaluate("s => { s.add(new Option('Atlantis', 'atlantis')); s.value = 'atlantis'; }")
+    await country.evaluate(
+        "s => { s.add(new Option('Atlantis', 'atlantis')); s.value = 'atlantis'; }"
+    )
     await page.get_by_role("button", name="Create account").click()
     await expect(page.get_by_text("Choose a country from the list.")).to_be_visible()
     await expect(page.get_by_label("Your name")).to_have_value("Yara Mansour")

@@ -170,6 +170,7 @@ NOTICES = {
     "reply_saved": N_("Your reply is published."),
     "google_connected": N_("Google Calendar is connected."),
     "calendar_chosen": N_("Bookings now go to this calendar, and its busy times block your slots."),
+    "my_calendar_chosen": N_("Your bookings now go to this calendar."),
     "google_disconnected": N_("Google Calendar is disconnected and its access revoked."),
     "account_deleted": N_(
         "Your account is deleted and you are signed out everywhere. Its personal data is erased "

@@ -1,6 +1,6 @@
 """Progress's public functions for other domains: ``record`` one learning event inside the
-caller's transaction; the dashboard, boards, friends and blocks, settings, streak freezes, the study timer and the guardian
-check for the web app."""
+caller's transaction; the dashboard, boards, friends and blocks, settings, streak freezes, the
+study timer and the guardian check for the web app."""
 
 from __future__ import annotations
 
@@ -40,12 +40,12 @@ from studyhall.progress.service.timer import start as study_timer_start
 from studyhall.progress.service.timer import stop as study_timer_stop
 
 __all__ = [
-    "Board",
-    "CardReviewed",
-    "CardTopic",
     "FREEZE_COST_XP",
     "FREEZE_EARNED_EVERY_DAYS",
     "MAX_FREEZES",
+    "Board",
+    "CardReviewed",
+    "CardTopic",
     "Event",
     "LessonCompleted",
     "QuestionAsked",

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from studyhall.accounts import service as profiles
@@ -30,6 +31,7 @@ from studyhall.scheduling.schemas import BookingCreate
 from studyhall.scheduling.service import ListedSlot
 from studyhall.web.deps import DetachedMemberPage, MemberPage, Page
 from studyhall.web.messages import notice
+from studyhall.web.pages.google_calendar import connection_context
 from studyhall.web.pages.reviews import public_reviews, review_of_booking, review_state
 from studyhall.web.rendering import Visit, continue_to_payment, render
 
@@ -264,8 +266,8 @@ async def reschedule(
 
 
 @router.get("/calendar", include_in_schema=False)
-async def calendar_page(page: MemberPage) -> Response:
-    return render(page, "calendar.html", feed_url=None, notice=None)
+async def calendar_page(page: MemberPage, session: Session, notice_key: Notice = None) -> Response:
+    return await _calendar(page, session, None, notice(page.viewer, notice_key))
 
 
 @router.post("/calendar/feed", include_in_schema=False)
@@ -274,14 +276,24 @@ async def create_feed(request: Request, page: MemberPage, session: Session) -> R
     assert page.user is not None
     token = await scheduling.create_feed(session, page.user)
     url = scheduling.feed_url(request.app.state.settings, token)
-    return render(page, "calendar.html", feed_url=url, notice=None)
+    return await _calendar(page, session, url, None)
 
 
 @router.post("/calendar/feed/revoke", include_in_schema=False)
 async def revoke_feed(page: MemberPage, session: Session) -> Response:
     assert page.user is not None
     await scheduling.revoke_feeds(session, page.user)
-    return render(page, "calendar.html", feed_url=None, notice=notice(page.viewer, "feed_revoked"))
+    return await _calendar(page, session, None, notice(page.viewer, "feed_revoked"))
+
+
+async def _calendar(
+    page: Visit, session: AsyncSession, feed_url: str | None, shown: str | None
+) -> Response:
+    """The feed (its link only on the answer that made it) and, for a student, their own
+    Google Calendar connection (a tutor's has its page under /teach)."""
+    assert page.user is not None
+    google = await connection_context(session, page.user.id)
+    return render(page, "calendar.html", feed_url=feed_url, notice=shown, **google)
 
 
 @router.post("/bookings/{booking_id}/cancel", include_in_schema=False)
