@@ -299,6 +299,9 @@ class ChatThread(UUIDPrimaryKey, Timestamps, SoftDelete, Base):
     user_id: Mapped[uuid.UUID] = _user_fk()
     topic_id: Mapped[uuid.UUID | None]
     title: Mapped[str | None] = mapped_column(Text)
+    # The material the thread was started from: its questions answer from it by default. A
+    # loose reference, like topic_id: the conversation outlives a deleted material.
+    material_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
 
 class ChatMessage(UUIDPrimaryKey, Base):

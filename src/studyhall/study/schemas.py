@@ -168,12 +168,15 @@ class CardReviewRead(BaseModel):
 class ThreadCreate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     topic_id: uuid.UUID | None = None
+    # A thread about one of my materials: its questions answer from it unless they name others.
+    material_id: uuid.UUID | None = None
 
 
 class ThreadRead(_Read):
     id: uuid.UUID
     title: str | None
     topic_id: uuid.UUID | None
+    material_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
 

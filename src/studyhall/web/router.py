@@ -33,6 +33,7 @@ from studyhall.web.pages import (
     reviews,
     site,
     study,
+    study_chat,
     teaching,
     tutoring,
 )
@@ -55,6 +56,7 @@ for module in (
     guardian,
     courses,
     study,
+    study_chat,
     privacy,
     admin,
     broadcasts,

@@ -174,3 +174,47 @@ async def test_a_question_the_notes_do_not_cover_is_not_found_with_related_passa
         f"{API}/chat/threads/{thread.json()['id']}/messages", headers=alice.headers
     )
     assert history.json()["items"][-1]["related"] == related
+
+
+async def test_a_thread_about_a_material_answers_from_it_and_is_listed_by_it(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = await sign_up(client, "alice@example.com")
+    bob = await sign_up(client, "bob@example.com")
+    bio = await upload(client, alice, "bio.md", PHOTOSYNTHESIS.encode())
+    earth = await upload(client, alice, "earth.md", VOLCANOES.encode())
+    bobs = await upload(client, bob, "bob.md", VOLCANOES.encode())
+    refused = await client.post(
+        f"{API}/chat/threads", headers=alice.headers, json={"material_id": bobs["id"]}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (404, "material_not_found")
+
+    about_earth = await client.post(
+        f"{API}/chat/threads", headers=alice.headers, json={"material_id": earth["id"]}
+    )
+    assert about_earth.status_code == 201 and about_earth.json()["material_id"] == earth["id"]
+    anything = await client.post(f"{API}/chat/threads", headers=alice.headers, json={})
+    assert anything.json()["material_id"] is None
+    # Only the volcano notes are searched: the enzyme question finds nothing in them.
+    reply = await client.post(
+        f"{API}/chat/threads/{about_earth.json()['id']}/messages",
+        headers=alice.headers,
+        json={"content": "Which enzyme captures carbon dioxide?"},
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["content"] == NOT_FOUND
+    assert all(c["material_id"] == earth["id"] for c in reply.json()["related"])
+    # A question that names its own materials is answered from those.
+    named = await client.post(
+        f"{API}/chat/threads/{about_earth.json()['id']}/messages",
+        headers=alice.headers,
+        json={"content": "Which enzyme captures carbon dioxide?", "material_ids": [bio["id"]]},
+    )
+    assert named.json()["citations"][0]["material_id"] == bio["id"]
+
+    listed = await client.get(
+        f"{API}/chat/threads", headers=alice.headers, params={"material_id": earth["id"]}
+    )
+    assert [t["id"] for t in listed.json()["items"]] == [about_earth.json()["id"]]
+    everything = await client.get(f"{API}/chat/threads", headers=alice.headers)
+    assert len(everything.json()["items"]) == 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from sse_starlette.sse import EventSourceResponse
 
 from studyhall.accounts.deps import CurrentUser, CurrentUserDetached
@@ -36,16 +36,22 @@ router = APIRouter()
     summary="Start a chat thread",
 )
 async def chat_threads_create(body: ThreadCreate, user: CurrentUser, session: Session) -> Any:
-    """A new thread, optionally about a topic."""
-    thread = await chat.create_thread(session, user, body.title, body.topic_id)
+    """A new thread, optionally about a topic, or about one of your materials (its questions
+    then answer from that material unless they name their own ``material_ids``)."""
+    thread = await chat.create_thread(session, user, body.title, body.topic_id, body.material_id)
     await session.refresh(thread)
     return thread
 
 
 @router.get("/chat/threads", response_model=ThreadPage, summary="List my chat threads")
-async def chat_threads_list(user: CurrentUser, session: Session, page: PageQuery) -> Any:
-    """Your threads, most recently active first."""
-    items, next_cursor = await chat.list_threads(session, user.id, page)
+async def chat_threads_list(
+    user: CurrentUser,
+    session: Session,
+    page: PageQuery,
+    material_id: Annotated[uuid.UUID | None, Query()] = None,
+) -> Any:
+    """Your threads, most recently active first; with ``material_id``, those about it."""
+    items, next_cursor = await chat.list_threads(session, user.id, page, material_id)
     return ThreadPage(items=[ThreadRead.model_validate(t) for t in items], next_cursor=next_cursor)
 
 

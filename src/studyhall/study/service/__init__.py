@@ -2,8 +2,9 @@
 
 Progress counts the flashcards due, courses checks a material a lesson is to carry (and keeps it
 from deletion until the lesson commits), privacy reads and writes stored files for exports and
-erasure and keeps off-site copies of backups; the web app asks questions and streams the
-answers. Inside study, modules import their siblings directly, never this package.
+erasure and keeps off-site copies of backups; the web app asks questions, streams the answers
+and shows the conversations (threads) about a material. Inside study, modules import their
+siblings directly, never this package.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from studyhall.study.service.artifacts import create as create_artifact
 from studyhall.study.service.artifacts import deck_of, quizzes_of
 from studyhall.study.service.artifacts import get_owned as get_artifact
 from studyhall.study.service.artifacts import list_owned as list_artifacts
-from studyhall.study.service.chat import answer_stream, ask, create_thread, open_turn
+from studyhall.study.service.chat import (
+    answer_stream,
+    ask,
+    create_thread,
+    get_thread,
+    list_threads,
+    open_turn,
+)
+from studyhall.study.service.chat import messages as thread_messages
 from studyhall.study.service.flashcards import due_cards
 from studyhall.study.service.flashcards import review as review_card
 from studyhall.study.service.materials import file_too_large, find_undeleted, keep_for_reference
@@ -42,14 +51,17 @@ __all__ = [
     "get_quiz",
     "get_readable_material",
     "get_storage",
+    "get_thread",
     "keep_for_reference",
     "list_artifacts",
     "list_materials",
+    "list_threads",
     "open_turn",
     "quiz_questions",
     "quizzes_of",
     "review_card",
     "start_attempt",
     "submit_attempt",
+    "thread_messages",
     "upload_material",
 ]

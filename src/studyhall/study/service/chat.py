@@ -32,6 +32,7 @@ from studyhall.study.models import ChatMessage, ChatThread
 from studyhall.study.providers.llm import LlmClient, LlmError, StreamEnd, chat_client
 from studyhall.study.service import quota
 from studyhall.study.service.listing import keyset_page
+from studyhall.study.service.materials import get_owned
 from studyhall.study.service.quota import OFFLINE_MODEL, Reservation, UsageCall
 from studyhall.study.service.retrieval import RetrievedChunk, embed_query, search
 
@@ -42,9 +43,17 @@ SNIPPET_CHARS = 240
 
 
 async def create_thread(
-    session: AsyncSession, user: User, title: str | None, topic_id: uuid.UUID | None
+    session: AsyncSession,
+    user: User,
+    title: str | None,
+    topic_id: uuid.UUID | None,
+    material_id: uuid.UUID | None = None,
 ) -> ChatThread:
-    thread = ChatThread(user_id=user.id, title=title, topic_id=topic_id)
+    """A thread about one of the user's materials answers from it unless a question names its
+    own materials (404 ``material_not_found`` for a material that is not theirs)."""
+    if material_id is not None:
+        await get_owned(session, user.id, material_id)
+    thread = ChatThread(user_id=user.id, title=title, topic_id=topic_id, material_id=material_id)
     session.add(thread)
     await session.flush()
     await audit.record(session, user.id, "chat_thread.create", "chat_thread", thread.id)
@@ -59,10 +68,15 @@ async def get_thread(session: AsyncSession, user_id: uuid.UUID, thread_id: uuid.
 
 
 async def list_threads(
-    session: AsyncSession, user_id: uuid.UUID, page: PageRequest
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    page: PageRequest,
+    material_id: uuid.UUID | None = None,
 ) -> tuple[list[ChatThread], str | None]:
-    """The user's threads, most recently active first."""
+    """The user's threads (those about one material, when given), most recently active first."""
     query = select(ChatThread).where(ChatThread.user_id == user_id, ChatThread.deleted_at.is_(None))
+    if material_id is not None:
+        query = query.where(ChatThread.material_id == material_id)
     return await keyset_page(
         session,
         query,
@@ -201,6 +215,8 @@ async def _prepare(
     session.add(asked)
     await session.flush()
     await events.emit(session, QuestionAsked(user_id=user.id, message_id=asked.id))
+    if material_ids is None and thread.material_id is not None:
+        material_ids = [thread.material_id]
     chunks = await search(
         session,
         user.id,

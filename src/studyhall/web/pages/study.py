@@ -1,35 +1,29 @@
 """The study assistant: upload notes and watch them being processed, read a summary whose
 citations open the source page, review flashcards (FSRS ratings, keys 1-4), take a quiz and see
-the explanations, and ask a question about the notes: the page's script streams the answer in
-(``/ask/stream``, the chat service's server-sent events, signed in with the session cookie),
-and without a script the form posts and the whole answer comes back as a page; both end with the
-answer in Markdown and its numbered sources, each a link to the cited page.
+the explanations. Asking about the notes, and the conversations that come of it, are in
+``study_chat``; a material's page lists its conversations.
 
-Each action calls the study service as the API's route does; asking runs in the service's own
-short transactions around the model call, so that page is signed in detached.
+Each action calls the study service as the API's route does.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sse_starlette import EventSourceResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from studyhall.db.deps import Session, get_database
 from studyhall.kit.errors import Unprocessable
 from studyhall.kit.paging import PageRequest
-from studyhall.kit.times import json_default
 from studyhall.study import service as study
-from studyhall.web.deps import DetachedMemberPage, MemberPage
+from studyhall.web.deps import MemberPage
 from studyhall.web.messages import notice
-from studyhall.web.rendering import Visit, render, render_fragment
+from studyhall.web.pages.study_chat import threads_about
+from studyhall.web.rendering import render
 
 router = APIRouter()
 
@@ -96,6 +90,7 @@ async def material_page(
         material=material,
         busy=material.processing_status in BUSY,
         artifacts=[artifact for artifact in made if artifact.material_id == material.id],
+        threads=await threads_about(session, page.user.id, material.id),
         notice=notice(page.viewer, notice_key),
     )
 
@@ -243,101 +238,3 @@ async def quiz_submit(
         questions=questions,
         results={"attempt": attempt, "chosen": chosen},
     )
-
-
-async def _question(request: Request) -> str:
-    form = await request.form()
-    question = str(form.get("question", "")).strip()[:2000]
-    if not question:
-        raise Unprocessable("Write a question first.", code="question_required")
-    return question
-
-
-async def _new_thread(
-    request: Request, page: Visit, material_id: uuid.UUID, question: str
-) -> tuple[str, uuid.UUID]:
-    """A thread per question asked from the page, scoped to this material: its file name and
-    the thread's id (plain values; the transaction ends here)."""
-    assert page.user is not None
-    async with get_database(request).transaction(page.user.id) as session:
-        material = await study.get_material(session, page.user.id, material_id)
-        thread = await study.create_thread(session, page.user, question[:200], None)
-        return material.file_name, thread.id
-
-
-@router.post("/study/materials/{material_id}/ask", include_in_schema=False)
-async def ask(material_id: uuid.UUID, request: Request, page: DetachedMemberPage) -> Response:
-    """The whole answer as a page: what the form does without a script."""
-    assert page.user is not None
-    question = await _question(request)
-    material_name, thread_id = await _new_thread(request, page, material_id, question)
-    reply = await study.ask(
-        get_database(request),
-        request.app.state.settings,
-        page.user,
-        thread_id,
-        question,
-        [material_id],
-    )
-    return render(
-        page,
-        "study_answer.html",
-        material_id=material_id,
-        material_name=material_name,
-        question=question,
-        reply=_reply(reply),
-    )
-
-
-@router.post("/study/materials/{material_id}/ask/stream", include_in_schema=False)
-async def ask_streamed(
-    material_id: uuid.UUID, request: Request, page: DetachedMemberPage
-) -> EventSourceResponse:
-    """The same question answered as server-sent events for the page's script: the chat
-    service's ``token``, ``replace`` and ``reset`` events as they come, then ``done`` carrying
-    the answer drawn as the page without a script draws it. The question and its sources are
-    stored before the stream starts (a refusal is still an error page); the answer is stored
-    when it ends, in a transaction of its own."""
-    assert page.user is not None
-    question = await _question(request)
-    material_name, thread_id = await _new_thread(request, page, material_id, question)
-    database, settings = get_database(request), request.app.state.settings
-    turn = await study.open_turn(database, settings, page.user, thread_id, question, [material_id])
-    events = study.answer_stream(database, settings, turn)
-    return EventSourceResponse(_page_events(page, events, material_id, material_name))
-
-
-async def _page_events(
-    page: Visit,
-    events: AsyncIterator[dict[str, Any]],
-    material_id: uuid.UUID,
-    material_name: str,
-) -> AsyncIterator[dict[str, str]]:
-    async for event in events:
-        data = event["data"]
-        if event["event"] == "done":
-            html = render_fragment(
-                page,
-                "_study_reply.html",
-                material_id=material_id,
-                material_name=material_name,
-                reply=_reply_of(data),
-            )
-            data = {"id": data["id"], "html": html}
-        yield {"event": event["event"], "data": json.dumps(data, default=json_default)}
-
-
-def _reply(message: Any) -> dict[str, Any]:
-    """Plain values: the message row belongs to a transaction that has ended."""
-    return _reply_of(
-        {"content": message.content, "citations": message.citations, "related": message.related}
-    )
-
-
-def _reply_of(done: dict[str, Any]) -> dict[str, Any]:
-    """What the answer's fragment shows, from the stream's ``done`` event (or a stored reply)."""
-    return {
-        "content": done["content"],
-        "citations": list(done["citations"]),
-        "related": list(done["related"]),
-    }
