@@ -47,12 +47,15 @@ async def test_a_student_goes_on_with_an_earlier_conversation_about_the_notes(
     # The conversation: the question, the answer with its sources, and the way back.
     await expect(page.get_by_role("heading", name=FIRST, level=1)).to_be_visible()
     conversation = page.get_by_role("list", name="Conversation")
-    await expect(conversation.get_by_role("listitem")).to_have_count(2)
-    await expect(conversation.get_by_role("listitem").first).to_contain_text("You asked")
-    await expect(conversation.get_by_role("listitem").nth(1)).to_contain_text("Rubisco")
+    # Each question and each answer is one item of the list (an answer's sources are a list of
+    # their own inside it).
+    turns = conversation.locator(":scope > li")
+    await expect(turns).to_have_count(2)
+    await expect(turns.first).to_contain_text("You asked")
+    await expect(turns.nth(1)).to_contain_text("Rubisco")
     sources = conversation.get_by_role("list", name="Sources")
     await expect(sources.get_by_role("link").first).to_have_text(f"{NOTES}, page 1")
-    await expect(page.get_by_role("link", name=NOTES)).to_have_attribute(
+    await expect(page.get_by_role("link", name=NOTES, exact=True)).to_have_attribute(
         "href", re.compile(r"^/study/materials/[0-9a-f-]+$")
     )
     conversation_url = page.url
@@ -66,9 +69,9 @@ async def test_a_student_goes_on_with_an_earlier_conversation_about_the_notes(
     await expect(new_answer.get_by_role("link", name=f"{NOTES}, page 2").first).to_be_visible()
     assert page.url == conversation_url
     await page.reload()
-    await expect(conversation.get_by_role("listitem")).to_have_count(4)
-    await expect(conversation.get_by_role("listitem").nth(2)).to_contain_text(FOLLOW_UP)
-    await expect(conversation.get_by_role("listitem").nth(3)).to_contain_text("Andesite")
+    await expect(turns).to_have_count(4)
+    await expect(turns.nth(2)).to_contain_text(FOLLOW_UP)
+    await expect(turns.nth(3)).to_contain_text("Andesite")
 
     # Without a script the follow-up posts, and the conversation comes back with its answer.
     plain = await browser.new_context(
@@ -82,7 +85,7 @@ async def test_a_student_goes_on_with_an_earlier_conversation_about_the_notes(
         await no_script.get_by_label("Your question").fill(NO_SCRIPT)
         await no_script.get_by_role("button", name="Ask").click()
         await expect(no_script).to_have_url(re.compile(r"/study/chats/[0-9a-f-]+#latest$"))
-        items = no_script.get_by_role("list", name="Conversation").get_by_role("listitem")
+        items = no_script.get_by_role("list", name="Conversation").locator(":scope > li")
         await expect(items).to_have_count(6)
         await expect(items.nth(5)).to_contain_text("caldera")
         await screenshot(no_script, "study-conversation-no-script")

@@ -184,6 +184,15 @@ async def test_the_google_page_says_when_the_server_is_not_set_up(
     as_person(client, student)
     assert (await client.get("/teach/google-calendar")).status_code == 403
     assert (await client.get("/teach/payouts")).status_code == 403
+    # A student's own connection, on their calendar page, says the same.
+    calendar = await client.get("/calendar")
+    assert "This server is not set up to connect Google Calendar." in calendar.text
+    assert (await client.get("/calendar/google/connect")).status_code == 422
+    done = await client.get("/calendar/google/done", params={"notice": "google_connected"})
+    assert (done.status_code, done.headers["location"]) == (
+        303,
+        "/calendar?notice=google_connected",
+    )
 
 
 async def test_a_tutor_sees_statements_and_how_they_were_paid(
