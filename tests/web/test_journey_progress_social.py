@@ -22,7 +22,7 @@ async def test_a_learner_buys_a_streak_freeze_with_xp(page: Page, web_server: We
     await complete_lessons(web_server.base_url, email, PASSWORD, 1)
 
     await page.goto("/progress")
-    freezes = page.get_by_role("region", name="Streak freezes")
+    freezes = page.get_by_role("region", name="Streak", exact=True)
     await expect(freezes).to_contain_text("You hold 0 of at most 5.")
     await expect(freezes).to_contain_text("You earn one every 7 days of streak")
     buy = freezes.get_by_role("button", name="Buy a streak freeze for 100 XP")
@@ -39,8 +39,7 @@ async def test_a_learner_buys_a_streak_freeze_with_xp(page: Page, web_server: We
     await buy.click()
     await expect(page.get_by_role("status")).to_have_text("You bought a streak freeze.")
     await expect(freezes).to_contain_text("You hold 1 of at most 5.")
-    streak = page.get_by_role("region", name="Streak", exact=True)
-    await expect(streak.locator("dt", has_text="Streak freezes").locator("+ dd")).to_have_text("1")
+    await expect(freezes.locator("dt", has_text="Streak freezes").locator("+ dd")).to_have_text("1")
     await buy.click()
     await expect(freezes.get_by_role("alert")).to_have_text(
         "You do not have enough XP for a streak freeze yet."
