@@ -1,7 +1,7 @@
-"""An admin in a real browser: finds a learner and grants them credits, takes some back, reverses
-an entry and pages through the ledger; reads the payment providers' webhook events by state and
-provider; makes a course product, changes its price and publishes it. Every page is checked with
-axe-core in English and Arabic and fits a phone.
+"""An admin in a real browser: finds a learner and grants them credits, takes some back and
+reverses an entry; reads the payment providers' webhook events by state and provider; makes a
+course product, changes its price and the courses it sells, and publishes it. Every page is
+checked with axe-core in English and Arabic and fits a phone.
 
 The learner and the received webhook events are set up outside the pages (other users, a
 provider); the admin acts only through the pages."""
@@ -182,11 +182,23 @@ async def test_an_admin_makes_a_product_changes_its_price_and_publishes_it(
     on_sale = await page.request.get("/api/v1/products?limit=100")
     sold = next(p for p in (await on_sale.json())["items"] if p["name"] == product)
     assert (sold["price_cents"], sold["status"]) == (1750, "public")
+    sold = page.get_by_role("region", name="Courses it sells")
+    await expect(sold).to_contain_text(title)
+    other = (await (await page.request.get("/api/v1/courses")).json())["items"][1]["title"]
+    await sold.get_by_label("Add a course (of the 50 newest)").select_option(label=other)
+    await sold.get_by_role("button", name="Add to the product").click()
+    await expect(page.get_by_role("status")).to_have_text("The product sells this course too.")
+    await sold.get_by_role("button", name=f"Stop selling {title} here").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "The product no longer sells this course; buyers keep it."
+    )
+    await expect(sold.get_by_role("listitem")).to_have_count(1)
+    await expect(sold.get_by_role("listitem")).to_contain_text(other)
     await _in_arabic(page, "admin-product")
 
     await page.get_by_role("link", name="Back to the catalogue").click()
     item = page.get_by_role("article", name=product)
     await expect(item).to_contain_text("$17.50")
-    await expect(item).to_contain_text(title)
+    await expect(item).to_contain_text(other)
     await item.get_by_role("button", name=f"Unpublish {product}").click()
     await expect(page.get_by_role("status")).to_have_text("The product is unpublished.")

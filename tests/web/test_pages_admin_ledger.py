@@ -295,11 +295,43 @@ async def test_a_product_is_made_private_then_its_price_and_status_changed(
         client, "/admin/catalogue", "/admin/catalogue", **{**form, "course_ids": str(uuid.uuid4())}
     )
     assert unknown.status_code in (404, 422)
+    second = await client.post(
+        f"{API}/courses",
+        json={"title": "Physical chemistry", "description": "Heat."},
+        headers=admin.headers,
+    )
+    second_id = second.json()["id"]
+    assert (
+        f'<option value="{second_id}">Physical chemistry</option>'
+        in (await client.get(product_page)).text
+    )
+    added = await post_form(
+        client, product_page, f"/admin/products/{product_id}/courses", course_id=second_id
+    )
+    assert added.headers["location"] == f"{product_page}?notice=product_course_added"
+    removed = await post_form(
+        client, product_page, f"/admin/products/{product_id}/courses/{course_id}/remove"
+    )
+    assert removed.headers["location"] == f"{product_page}?notice=product_course_removed"
+    read = (await client.get(f"{API}/products/{product_id}", headers=admin.headers)).json()
+    assert read["course_ids"] == [second_id]
+    again = await post_form(
+        client, product_page, f"/admin/products/{product_id}/courses/{course_id}/remove"
+    )
+    assert again.status_code == 404 and "The product does not sell this course." in again.text
+    none = await post_form(client, product_page, f"/admin/products/{product_id}/courses")
+    assert none.status_code == 422 and "Choose a course." in none.text
     diffs = await rows(
         owner_db,
         "SELECT action, diff FROM audit_log WHERE entity_id = :p ORDER BY created_at, id",
         p=product_id,
     )
-    assert [action for action, _ in diffs] == ["product.create", "product.update", "product.update"]
+    assert [action for action, _ in diffs] == [
+        "product.create",
+        "product.update",
+        "product.update",
+        "product.link_course",
+        "product.unlink_course",
+    ]
     assert diffs[1][1]["price_cents"] == [4550, 3900]
     assert diffs[1][1]["status"] == ["private", "public"]

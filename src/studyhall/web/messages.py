@@ -125,6 +125,8 @@ BY_CODE = {
     "period_end_required": N_("Choose the day the period ends."),
     "plan_exists": N_("A plan with this key, billing cycle and currency exists."),
     "price_form_invalid": N_("Check the form: every field needs a valid value."),
+    "course_required": N_("Choose a course."),
+    "course_link_not_found": N_("The product does not sell this course."),
     "product_form_invalid": N_(
         "Check the form: a name, a description, a web address of the picture, a price and a "
         "currency of three letters."
@@ -211,6 +213,8 @@ NOTICES = {
     "credit_entry_reversed": N_("The entry is reversed."),
     "product_created": N_("The product is made; publish it to put it on sale."),
     "product_saved": N_("The product is saved."),
+    "product_course_added": N_("The product sells this course too."),
+    "product_course_removed": N_("The product no longer sells this course; buyers keep it."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -150,15 +150,21 @@ async def admin_product_page(
     """One product's form: name, description, picture, price and whether it is on sale."""
     product = await courses.visible_product(session, page.user, product_id)
     linked = await courses.course_ids_of(session, [product.id])
-    titles = [
-        (await courses.outline(session, None, course_id)).course.title
+    sold = [
+        (course_id, (await courses.outline(session, None, course_id)).course.title)
         for course_id in linked[product.id]
     ]
+    newest, _ = await courses.browse(
+        session, PageRequest(limit=COURSES_SHOWN, cursor=None), author_id=None
+    )
+    addable = [course for course in newest if course.id not in linked[product.id]]
     return render(
         page,
         "admin_product.html",
         product=product,
-        titles=titles,
+        titles=[title for _, title in sold],
+        sold=sold,
+        addable=addable,
         shown={
             "name": product.name,
             "description": product.description,
@@ -185,3 +191,36 @@ async def admin_product_update(
         raise _invalid(exc) from exc
     await courses.update_product(session, page.user, product_id, data)
     return RedirectResponse(f"/admin/catalogue/{product_id}?notice=product_saved", status_code=303)
+
+
+def _form_course(form: FormData) -> uuid.UUID:
+    try:
+        return uuid.UUID(form_text(form, "course_id"))
+    except ValueError as exc:
+        raise Unprocessable("Choose a course.", code="course_required") from exc
+
+
+@router.post("/admin/products/{product_id}/courses", include_in_schema=False)
+async def admin_product_course_link(
+    product_id: uuid.UUID, request: Request, page: AdminPage, session: SystemSession
+) -> Response:
+    """Sell one more course in the product, as ``PUT /api/v1/products/{id}/courses/{c}`` does."""
+    assert page.user is not None
+    course_id = _form_course(await request.form())
+    await courses.link_course(session, page.user, product_id, course_id)
+    return RedirectResponse(
+        f"/admin/catalogue/{product_id}?notice=product_course_added", status_code=303
+    )
+
+
+@router.post("/admin/products/{product_id}/courses/{course_id}/remove", include_in_schema=False)
+async def admin_product_course_unlink(
+    product_id: uuid.UUID, course_id: uuid.UUID, page: AdminPage, session: SystemSession
+) -> Response:
+    """Stop selling a course in the product (buyers keep their access), as ``DELETE
+    /api/v1/products/{id}/courses/{c}`` does."""
+    assert page.user is not None
+    await courses.unlink_course(session, page.user, product_id, course_id)
+    return RedirectResponse(
+        f"/admin/catalogue/{product_id}?notice=product_course_removed", status_code=303
+    )
