@@ -93,6 +93,20 @@ BY_CODE = {
     "question_required": N_("Write a question first."),
     "export_not_found": N_("There is nothing here."),
     "user_not_found": N_("There is nothing here."),
+    "ledger_entry_not_found": N_("There is nothing here."),
+    "credits_for_students_only": N_("Credits are for students: this account cannot hold them."),
+    "insufficient_credits": N_("Not enough credits for this."),
+    "invalid_credit_delta": N_("A change of credits must not be zero and at most a million."),
+    "credit_delta_invalid": N_(
+        "Enter a whole number of credits: positive grants, negative takes back."
+    ),
+    "credit_form_invalid": N_("Give a note and a change of at most a million credits."),
+    "cannot_reverse_reversal": N_("This entry is itself a reversal; post a new entry instead."),
+    "cannot_reverse_expiry": N_(
+        "Expired credits are not restored by reversal; post a manual entry instead."
+    ),
+    "already_reversed": N_("This entry has already been reversed."),
+    "credits_already_spent": N_("The credits of this entry are already spent."),
     "reauthentication_required": N_("Enter your password again to confirm."),
     "already_suspended": N_("This user is already suspended."),
     "not_suspended": N_("Only a suspended user can be restored."),
@@ -114,6 +128,12 @@ BY_CODE = {
     "period_end_required": N_("Choose the day the period ends."),
     "plan_exists": N_("A plan with this key, billing cycle and currency exists."),
     "price_form_invalid": N_("Check the form: every field needs a valid value."),
+    "course_required": N_("Choose a course."),
+    "course_link_not_found": N_("The product does not sell this course."),
+    "product_form_invalid": N_(
+        "Check the form: a name, a description, a web address of the picture, a price and a "
+        "currency of three letters."
+    ),
     "hide_reason_required": N_("Give a reason for hiding the review."),
     "actor_not_found": N_("No user has this email address."),
     "invalid_day": N_("Choose a day."),
@@ -196,6 +216,12 @@ NOTICES = {
     "statement_paid": N_("The statement is marked paid."),
     "course_featured": N_("The course is featured in the catalogue."),
     "course_unfeatured": N_("The course is no longer featured."),
+    "credits_adjusted": N_("The entry is posted to the ledger."),
+    "credit_entry_reversed": N_("The entry is reversed."),
+    "product_created": N_("The product is made; publish it to put it on sale."),
+    "product_saved": N_("The product is saved."),
+    "product_course_added": N_("The product sells this course too."),
+    "product_course_removed": N_("The product no longer sells this course; buyers keep it."),
 }
 
 FIELD_FALLBACK = N_("Check this.")

@@ -16,10 +16,12 @@ from studyhall.web.pages import (
     admin,
     admin_audit,
     admin_catalogue,
+    admin_credits,
     admin_payments,
     admin_payouts,
     admin_prices,
     admin_reviews,
+    admin_webhooks,
     availability,
     broadcasts,
     consent,
@@ -65,6 +67,8 @@ for module in (
     admin_catalogue,
     admin_reviews,
     admin_payouts,
+    admin_credits,
+    admin_webhooks,
     admin_audit,
 ):
     router.include_router(module.router)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.deps import Admin, CurrentUser
-from studyhall.accounts.models import User
 from studyhall.billing.models import CreditLedgerEntry
 from studyhall.billing.routes.deps import AdminSession
 from studyhall.billing.schemas import (
@@ -23,7 +22,6 @@ from studyhall.billing.schemas import (
 from studyhall.billing.service import expiry, ledger
 from studyhall.billing.service.buying import IdempotencyKey, once
 from studyhall.db.deps import Session
-from studyhall.kit.errors import NotFound
 from studyhall.kit.paging import PageQuery, PageRequest
 
 router = APIRouter()
@@ -92,12 +90,7 @@ async def user_credits_adjust(
     """Post a manual ledger entry (positive grants, negative takes back), with a note."""
 
     async def work() -> LedgerEntryRead:
-        target = await session.get(User, user_id)
-        if target is None or target.deleted_at is not None:
-            raise NotFound("No such user.", code="user_not_found")
-        posted = await ledger.post(
-            session, user_id, body.delta, "manual", actor=admin.id, note=body.note
-        )
+        posted = await ledger.adjust(session, user_id, body.delta, actor=admin.id, note=body.note)
         return await _entry(session, posted.id)
 
     return await once(

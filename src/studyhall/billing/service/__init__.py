@@ -12,7 +12,7 @@ import their siblings directly.
 - ``entitlements``: a user's plan and AI quotas.
 - Admin work (the web app's admin pages; the API routes call the modules): payments searched,
   marked and refunded, credit packs and plans kept, payout statements listed, closed and marked
-  paid.
+  paid, a user's credits read and adjusted by hand, received provider events listed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from studyhall.billing.service.checkout import prepare as prepare_payment
 from studyhall.billing.service.credit_packs import create as create_credit_pack
 from studyhall.billing.service.credit_packs import list_packs as list_credit_packs
 from studyhall.billing.service.credit_packs import update as update_credit_pack
+from studyhall.billing.service.expiry import upcoming as expiring_credits
 from studyhall.billing.service.ledger import Source as LedgerSource
+from studyhall.billing.service.ledger import adjust as adjust_credits
+from studyhall.billing.service.ledger import balance as credit_balance
+from studyhall.billing.service.ledger import entries as ledger_entries
 from studyhall.billing.service.ledger import post as post_ledger_entry
 from studyhall.billing.service.ledger import reverse as reverse_ledger_entry
 from studyhall.billing.service.payments import PaymentListed, Started
@@ -53,6 +57,7 @@ from studyhall.billing.service.subscriptions import (
     list_plans,
     update_plan,
 )
+from studyhall.billing.service.webhooks import list_events as list_webhook_events
 
 __all__ = [
     "Entitlements",
@@ -66,14 +71,19 @@ __all__ = [
     "Started",
     "StatementListed",
     "abandon_pending_payment",
+    "adjust_credits",
     "all_payout_statements",
     "choose_provider",
     "close_payout_period",
     "create_credit_pack",
     "create_plan",
+    "credit_balance",
     "entitlements",
+    "expiring_credits",
+    "ledger_entries",
     "list_credit_packs",
     "list_plans",
+    "list_webhook_events",
     "mark_payment",
     "mark_payout_paid",
     "once",

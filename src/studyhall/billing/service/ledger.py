@@ -183,6 +183,15 @@ async def post(
     return posted
 
 
+async def adjust(
+    session: AsyncSession, user_id: uuid.UUID, delta: int, *, actor: uuid.UUID, note: str
+) -> Posted:
+    """An admin's manual entry (positive grants, negative takes back) on a live account; audited
+    with the entry like every other."""
+    await accounts_profiles.get_user(session, user_id)
+    return await post(session, user_id, delta, "manual", actor=actor, note=note)
+
+
 @dataclass(frozen=True)
 class _Entry:
     user_id: uuid.UUID

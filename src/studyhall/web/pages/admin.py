@@ -78,6 +78,11 @@ def form_amount(form: FormData, name: str, currency: str) -> int | None:
     return int(cents)
 
 
+def typed_amount(cents: int, currency: str) -> str:
+    """Minor units as an admin types them ("12.50"), the inverse of ``form_amount``."""
+    return str(Decimal(cents).scaleb(-get_currency_precision(currency.upper())))
+
+
 def _bad_amount() -> Unprocessable:
     return Unprocessable(
         "Enter a positive amount with no more decimals than the currency has.",
