@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     SmallInteger,
+    SQLColumnExpression,
     String,
     Text,
     UniqueConstraint,
@@ -60,15 +61,15 @@ EMBEDDING_DIMENSIONS = 1536
 SMALL_EMBEDDING_DIMENSIONS = 384
 
 
-def small_embedding(embedding: ColumnElement[Any]) -> ColumnElement[Any]:
+def small_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[Any]:
     """The index expression of small vectors: the leading dimensions, in half precision. The
     bounds are SQL literals, not parameters, so a query's expression is the index's."""
-    size = literal_column(str(SMALL_EMBEDDING_DIMENSIONS))
+    size = literal_column(str(SMALL_EMBEDDING_DIMENSIONS), Integer)
     leading = func.subvector(embedding, literal_column("1"), size)
     return cast(leading, HALFVEC(SMALL_EMBEDDING_DIMENSIONS))
 
 
-def _padding_norm(embedding: ColumnElement[Any]) -> ColumnElement[Any]:
+def _padding_norm(embedding: SQLColumnExpression[Any]) -> ColumnElement[Any]:
     rest = EMBEDDING_DIMENSIONS - SMALL_EMBEDDING_DIMENSIONS
     return func.vector_norm(
         func.subvector(
@@ -79,13 +80,13 @@ def _padding_norm(embedding: ColumnElement[Any]) -> ColumnElement[Any]:
     )
 
 
-def is_small_embedding(embedding: ColumnElement[Any]) -> ColumnElement[bool]:
+def is_small_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[bool]:
     """Which vectors the small index holds: zeros past ``SMALL_EMBEDDING_DIMENSIONS``. A query
     repeats the index's predicate word for word so the planner may use the index."""
     return _padding_norm(embedding) == literal_column("0")
 
 
-def is_large_embedding(embedding: ColumnElement[Any]) -> ColumnElement[bool]:
+def is_large_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[bool]:
     """The other vectors, those of larger models: the full index holds them."""
     return _padding_norm(embedding) > literal_column("0")
 
