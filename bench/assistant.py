@@ -19,6 +19,10 @@ Figures:
   baseline of the bare full-text SQL statement over the same questions (one statement,
   ts_rank_cd order, no re-ranking) measured in the same run, both on the table (row level
   security: no GIN index for @@) and on ``material_chunks_searchable`` (GIN index);
+- retrieval.dense_scan: the vector statement alone under EXPLAIN ANALYZE, today's (the small
+  vectors' half-precision 384-d index) and the one before it (the padded 1536-d vector over a
+  full HNSW index, built for the comparison), the two taken in turns on the same questions,
+  with the sizes and build times of both indexes;
 - quality.arabic: hit@1/hit@3/MRR@6 on ``bench/data/arabic_qa.json`` (Arabic and mixed
   passages written for the project) through ``search``, and the bare ranking with the
   ``arabic_english`` configuration and with ``english`` everywhere (how Arabic was searched
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import io
@@ -42,11 +47,13 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import docx
 from pptx import Presentation
 from pptx.util import Inches
 from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.schema import CreateIndex
 from tests.pg import build_template, fresh_database, start_test_server
 from tests.study.api.docs import make_pdf
 
@@ -58,10 +65,10 @@ from studyhall.study.engine.evaluate_answers import evaluate_abstention
 from studyhall.study.engine.extract import Block
 from studyhall.study.engine.language import detect_language
 from studyhall.study.engine.sentences import split_sentences
-from studyhall.study.models import Material, MaterialChunk
+from studyhall.study.models import Material, MaterialChunk, searchable_chunks
 from studyhall.study.providers.embeddings import LocalEmbedder
 from studyhall.study.providers.storage import LocalStorage
-from studyhall.study.service import processing
+from studyhall.study.service import processing, retrieval
 from studyhall.study.service.retrieval import FUSION_WEIGHTS, index_lexemes, pad_vector, search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -421,6 +428,158 @@ async def timed_baseline(
     return {**latency, "server": percentiles(server, scale=1.0)}
 
 
+# The vector indexes of the chunks as the models declare them (migration 0025).
+VECTOR_INDEXES = [
+    index
+    for index in MaterialChunk.__table__.indexes
+    if index.name is not None and index.name.startswith("ix_material_chunks_embedding")
+]
+# The vector statement of ``search`` (``retrieval._dense``), and the one before the small
+# vectors had their own index: the padded vector over one full HNSW index of every vector.
+DENSE_SQL = text(
+    """
+    SELECT id, CAST(subvector(embedding, 1, 384) AS halfvec(384)) <=> CAST(:small AS halfvec(384))
+      AS distance
+    FROM material_chunks_searchable
+    WHERE material_id = ANY(CAST(:scope AS uuid[])) AND embedding_model = 'stand-in'
+      AND vector_norm(subvector(embedding, 385, 1152)) = 0
+    ORDER BY distance LIMIT 40
+    """
+)
+DENSE_SQL_BEFORE = text(
+    """
+    SELECT id, embedding <=> CAST(:padded AS vector(1536)) AS distance
+    FROM material_chunks_searchable
+    WHERE material_id = ANY(CAST(:scope AS uuid[])) AND embedding_model = 'stand-in'
+      AND embedding IS NOT NULL
+    ORDER BY distance LIMIT 40
+    """
+)
+
+
+async def _explained_dense(
+    app: Database, user: uuid.UUID, statement: Any, params: dict[str, Any]
+) -> tuple[float, int, bool]:
+    """Execution time (ms), buffers and whether an HNSW index was scanned, with the settings
+    ``search`` uses (``ef_search`` 100, relaxed iterative scan)."""
+    async with app.transaction(user) as session:
+        await session.execute(
+            text(
+                "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+                "set_config('hnsw.ef_search', '100', true)"
+            )
+        )
+        explained = await session.scalar(
+            text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(statement)), params
+        )
+    plan = explained[0]
+    buffers = plan["Plan"].get("Shared Hit Blocks", 0) + plan["Plan"].get("Shared Read Blocks", 0)
+    return plan["Execution Time"], buffers, "ix_" in json.dumps(plan["Plan"])
+
+
+def _distance_before(vector: list[float]) -> tuple[Any, Any]:
+    """The vector statement's distance and condition before the small vectors had their own
+    index: the padded vector, over every stored vector."""
+    embedding = searchable_chunks.c.embedding
+    return embedding.cosine_distance(pad_vector(vector)), embedding.is_not(None)
+
+
+async def hybrid_now_and_before(
+    app: Database, user: uuid.UUID, queries: list[str]
+) -> dict[str, Any]:
+    """Whole hybrid searches in turns, today's and with the vector statement of before (over
+    the full index built for the comparison): p50/p95 of each, and the load average."""
+    samples: dict[str, list[float]] = {"now": [], "before": []}
+    for query in queries:
+        for label in ("now", "before"):
+            with contextlib.ExitStack() as stack:
+                if label == "before":
+                    stack.enter_context(
+                        mock.patch.object(retrieval, "_vector_distance", _distance_before)
+                    )
+                samples[label].append((await timed_search(app, user, [query], True))["p50_ms"])
+    return {label: percentiles(values, scale=1.0) for label, values in samples.items()} | {
+        "load_average": load_average()
+    }
+
+
+async def dense_scan(
+    owner: Database,
+    app: Database,
+    user: uuid.UUID,
+    groups: dict[str, list[str]],
+    build_seconds: float,
+) -> dict[str, Any]:
+    """Today's vector statement and the one before, in turns on the same questions (so the
+    machine's load weighs on both alike), each under EXPLAIN ANALYZE."""
+    started = time.perf_counter()
+    async with owner.transaction() as session:
+        await session.execute(text("SET LOCAL statement_timeout = 0"))
+        await session.execute(
+            text(
+                "CREATE INDEX ix_bench_full_vectors ON material_chunks "
+                "USING hnsw (embedding vector_cosine_ops)"
+            )
+        )
+    full_build_seconds = round(time.perf_counter() - started, 1)
+    async with owner.transaction() as session:
+        sizes = dict(
+            (
+                await session.execute(
+                    text(
+                        "SELECT relname, round(pg_relation_size(oid) / 1e6, 1)::float8 "
+                        "FROM pg_class "
+                        "WHERE relname LIKE 'ix_material_chunks_embedding%' "
+                        "OR relname = 'ix_bench_full_vectors'"
+                    )
+                )
+            ).all()
+        )
+    async with app.transaction(user) as session:
+        scope = list(
+            (
+                await session.scalars(
+                    text("SELECT id FROM materials WHERE user_id = :u"), {"u": user}
+                )
+            ).all()
+        )
+    queries = groups["short"][:40] + groups["long"][:40]
+    figures: dict[str, dict[str, list[Any]]] = {
+        "now": {"ms": [], "buffers": [], "index": []},
+        "before": {"ms": [], "buffers": [], "index": []},
+    }
+    for query in queries:
+        vector = stand_in_vector(query)
+        params = {
+            "scope": scope,
+            "small": str(vector + [0.0] * (384 - len(vector))),
+            "padded": str(pad_vector(vector)),
+        }
+        for label, statement in (("now", DENSE_SQL), ("before", DENSE_SQL_BEFORE)):
+            ms, buffers, used = await _explained_dense(app, user, statement, params)
+            figures[label]["ms"].append(ms)
+            figures[label]["buffers"].append(buffers)
+            figures[label]["index"].append(used)
+    searches = await hybrid_now_and_before(app, user, queries)
+    async with owner.transaction() as session:
+        await session.execute(text("DROP INDEX ix_bench_full_vectors"))
+    return {
+        "questions": len(queries),
+        "load_average": load_average(),
+        "hybrid_search_ms": searches,
+        **{
+            label: {
+                "execution": percentiles(values["ms"], scale=1.0),
+                "buffers_p50": sorted(values["buffers"])[len(values["buffers"]) // 2],
+                "index_used": all(values["index"]),
+            }
+            for label, values in figures.items()
+        },
+        "index_mb": sizes,
+        "build_seconds": {"now": build_seconds, "before": full_build_seconds},
+    }
+
+
 SHORT_WORDS = 8  # a question of at most this many words is short
 LONG_WORDS = 13  # and of at least this many, long (SQuAD's questions: 10 words on average)
 
@@ -609,9 +768,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if local is not None:
             quality["db_retrieval_local_model"] = local
 
-        # Bulk load as one would: build the HNSW index once after the rows are in.
+        # Bulk load as one would: build the HNSW indexes once after the rows are in.
         async with owner.transaction() as session:
-            await session.execute(text("DROP INDEX ix_material_chunks_embedding"))
+            for index in VECTOR_INDEXES:
+                await session.execute(text(f"DROP INDEX {index.name}"))
         heavy = await make_user(owner, "heavy@bench.local")
         other = await make_user(owner, "other@bench.local")
         synthetic = synthetic_chunks(args.chunks - len(paragraphs), rng)
@@ -627,12 +787,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         async with owner.transaction() as session:
             # An index build is not a request: the 60 s statement timeout does not apply.
             await session.execute(text("SET LOCAL statement_timeout = 0"))
-            await session.execute(
-                text(
-                    "CREATE INDEX ix_material_chunks_embedding ON material_chunks "
-                    "USING hnsw (embedding vector_cosine_ops)"
-                )
-            )
+            for index in VECTOR_INDEXES:
+                await session.execute(CreateIndex(index))
         hnsw_build_seconds = round(time.perf_counter() - load_started, 1)
         async with owner.transaction() as session:
             await session.execute(text("ANALYZE material_chunks"))
@@ -653,6 +809,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         }
         for label, queries in groups.items():
             retrieval[label] = await latency(app, heavy, queries, args.baseline_queries)
+        retrieval["dense_scan"] = await dense_scan(owner, app, heavy, groups, hnsw_build_seconds)
         quality["arabic"] = await arabic_retrieval(owner, app)
 
         ingest_user = await make_user(owner, "ingest@bench.local")

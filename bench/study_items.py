@@ -8,6 +8,7 @@ branch started from (``baseline``, rebuilt from git into a temporary package; it
 
 - ``auto``: share of items passing each mechanical rubric check (docs/study.md, *Reviewing
   cards and questions*), over the 100 BBC articles (10 cards and 5 questions each);
+- ``articles_without_question``: BBC articles with cards but no question;
 - ``coverage``: share of the answerable SQuAD questions (each paragraph a material, 10 cards
   and 5 questions each) whose answer is what some card or question asks for;
 - ``labels``: the hand labels in ``bench/data/item_labels.jsonl`` (kept %, precision per rule),
@@ -190,9 +191,17 @@ def collect(generator: ModuleType, data: Path) -> tuple[list[dict[str, Any]], di
     return made, coverage(generator, data)
 
 
+def without_question(made: list[dict[str, Any]]) -> int:
+    """How many materials get cards but no question (a quiz of them fails with
+    ``quiz_no_fair_questions``)."""
+    asked = {item["source"] for item in made if item["kind"] == "question"}
+    return len({item["source"] for item in made} - asked)
+
+
 def run(generator: ModuleType, data: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     made, covered = collect(generator, data)
-    return {"auto": auto_figures(made), "coverage": covered}, made
+    figures = {"auto": auto_figures(made), "coverage": covered}
+    return figures | {"articles_without_question": without_question(made)}, made
 
 
 def baseline_generator() -> ModuleType | None:

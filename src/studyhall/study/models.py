@@ -12,10 +12,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pgvector.sqlalchemy import Vector
+from pgvector.sqlalchemy import HALFVEC, Vector
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     Date,
     FetchedValue,
     ForeignKey,
@@ -23,12 +24,15 @@ from sqlalchemy import (
     Integer,
     Numeric,
     SmallInteger,
+    SQLColumnExpression,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    cast,
     column,
     func,
+    literal_column,
     table,
     text,
 )
@@ -48,8 +52,43 @@ RESERVATION_STATUSES = ("reserved", "settled", "released")
 PERIODS = ("day", "month")
 
 # Vectors of smaller models are zero-padded to this width: padding changes neither dot products
-# nor norms, so cosine distances stay exact while one HNSW index serves every model.
+# nor norms, so cosine distances stay exact whatever the model (two HNSW indexes, by size, below).
 EMBEDDING_DIMENSIONS = 1536
+# Vectors of a model with at most this many dimensions (all-MiniLM-L6-v2 has 384) are zeros
+# beyond it: they are indexed as half-precision vectors of this size, a sixth of the bytes of
+# the padded column per index tuple, and compared in 384 dimensions instead of 1536 (the cosine
+# distance is the same: the padding is zeros). Larger vectors keep a full index of their own.
+SMALL_EMBEDDING_DIMENSIONS = 384
+
+
+def small_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    """The index expression of small vectors: the leading dimensions, in half precision. The
+    bounds are SQL literals, not parameters, so a query's expression is the index's."""
+    size = literal_column(str(SMALL_EMBEDDING_DIMENSIONS), Integer)
+    leading = func.subvector(embedding, literal_column("1"), size)
+    return cast(leading, HALFVEC(SMALL_EMBEDDING_DIMENSIONS))
+
+
+def _padding_norm(embedding: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    rest = EMBEDDING_DIMENSIONS - SMALL_EMBEDDING_DIMENSIONS
+    return func.vector_norm(
+        func.subvector(
+            embedding,
+            literal_column(str(SMALL_EMBEDDING_DIMENSIONS + 1)),
+            literal_column(str(rest)),
+        )
+    )
+
+
+def is_small_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+    """Which vectors the small index holds: zeros past ``SMALL_EMBEDDING_DIMENSIONS``. A query
+    repeats the index's predicate word for word so the planner may use the index."""
+    return _padding_norm(embedding) == literal_column("0")
+
+
+def is_large_embedding(embedding: SQLColumnExpression[Any]) -> ColumnElement[bool]:
+    """The other vectors, those of larger models: the full index holds them."""
+    return _padding_norm(embedding) > literal_column("0")
 
 
 def _in(values: tuple[str, ...]) -> str:
@@ -141,13 +180,25 @@ class MaterialChunk(UUIDPrimaryKey, Base):
             postgresql_using="gin",
             postgresql_with={"fastupdate": "off"},
         ),
-        Index(
-            "ix_material_chunks_embedding",
-            "embedding",
-            postgresql_using="hnsw",
-            postgresql_ops={"embedding": "vector_cosine_ops"},
-        ),
     )
+
+
+# Two HNSW indexes (cosine) split the vectors by size, each query naming its own expression and
+# predicate (``study.service.retrieval``): a stored vector is in exactly one of them.
+Index(
+    "ix_material_chunks_embedding_small",
+    small_embedding(MaterialChunk.embedding).label("small_embedding"),
+    postgresql_using="hnsw",
+    postgresql_ops={"small_embedding": "halfvec_cosine_ops"},
+    postgresql_where=is_small_embedding(MaterialChunk.embedding),
+)
+Index(
+    "ix_material_chunks_embedding_large",
+    MaterialChunk.embedding,
+    postgresql_using="hnsw",
+    postgresql_ops={"embedding": "vector_cosine_ops"},
+    postgresql_where=is_large_embedding(MaterialChunk.embedding),
+)
 
 
 # The view of migration 0011: the chunks the current ``app.user_id`` may read (the policy's own

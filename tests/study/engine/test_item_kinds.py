@@ -10,6 +10,7 @@ from studyhall.study.engine.chunk import Passage, chunk_blocks
 from studyhall.study.engine.extract import extract_blocks
 from studyhall.study.engine.figures import figure_options
 from studyhall.study.engine.generate import generate_flashcards, generate_questions
+from studyhall.study.engine.keyphrases import key_phrases
 from studyhall.study.engine.lexical import words
 from studyhall.study.engine.schemas import BLANK, QuizQuestion
 from studyhall.study.engine.validate import validate_card, validate_question
@@ -204,3 +205,24 @@ def test_no_blank_on_what_the_sentence_gives_or_on_half_of_a_name() -> None:
         assert not any(half in front for half in halves), front
         assert f"{BLANK} the Lion" not in front and f"most {BLANK}" not in front, front
         assert answer != "international level", front
+
+
+PEOPLE = [
+    # A full name the text later shortens to the surname alone; a list of names beside one.
+    "Jean-Michel Jarre played a concert in Copenhagen for the anniversary.",
+    "Jarre was joined on stage by the royal couple.",
+    "Pam Ferris, Victoria Hamilton and Kelly Reilly are nominated for best actress.",
+    "Ms Ferris won the same prize last year.",
+    "The Tories and the Lib Dems have questioned the timing of the new rules.",
+    "Sanjay Mehta and the Lib Dems disagreed.",
+]
+
+
+def test_people_named_as_news_names_them_are_people() -> None:
+    found = {phrase.surface: phrase for phrase in key_phrases(PEOPLE)}
+    for name in ("Jean-Michel Jarre", "Jarre", "Pam Ferris", "Victoria Hamilton"):
+        assert found[name].category == "person", name
+        assert not found[name].plural, name  # "Pam Ferris" is one person
+    # "the Lib Dems" is a party, whatever it is listed with; an unlisted full name stays unknown.
+    assert found["Lib Dems"].category != "person"
+    assert found["Sanjay Mehta"].category == "unknown"

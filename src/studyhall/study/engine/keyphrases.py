@@ -106,6 +106,13 @@ _SCALES = frozenset(["hundred", "thousand", "million", "billion", "trillion", "p
 # How the text says what an unknown name names: "Mr Conlon", "Idowu said"; "in Santry".
 _TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+$")
 _SAYS = re.compile(r",?\s+(?:said|says|told|added)\b")
+# '"...," said Harold Bloom.'; "Harold Bloom, who ..."; "Harold Bloom, 45, ...".
+_SAID_BY = re.compile(r"\b(?:said|says|added)\s+$")
+_SAID_BY_END = re.compile(r"^\s*(?:[,.;:!?\"\u201d]|$)")
+_PERSON_AFTER = re.compile(r"^,\s+(?:who\b|\d{2},)")
+# Names listed together are of one kind: "Pam Ferris, Victoria Hamilton and Kelly Reilly".
+_LISTED = re.compile(r"^(?:,\s*|,?\s+and\s+)$")
+_ARTICLE_BEFORE = re.compile(r"\b[Tt]he\s+$")
 _LOCATED = re.compile(r"\b(?:in|at|near|from|to)\s+$")
 # Lower-case words inside names: "Antonie van Leeuwenhoek", "Leonardo da Vinci".
 _NAME_PARTICLES = frozenset(["van", "von", "de", "da", "del", "der", "di", "la", "le", "du", "bin"])
@@ -480,11 +487,27 @@ def _named_person(sentence: str, tokens: Sequence[Token], term: Sequence[Token])
         and kind_of(role.text) == "person"
     ):
         return True
+    rest = sentence[term[-1].end :]
     return (
-        _SAYS.match(sentence[term[-1].end :]) is not None
-        and not common_noun(term[-1].text)
-        and not term[-1].text.isupper()  # "the IAAF said"
+        _SAYS.match(rest) is not None
+        or (_SAID_BY.search(sentence[: term[0].start]) is not None and _SAID_BY_END.match(rest))
+        or _PERSON_AFTER.match(rest) is not None
+    ) and (
+        not common_noun(term[-1].text) and not term[-1].text.isupper()  # "the IAAF said"
     )
+
+
+def _role_of_another_kind(sentence: str, tokens: Sequence[Token], term: Sequence[Token]) -> bool:
+    """The text says a name is no person's: "the" before it, or a noun naming a thing, not a
+    person, right before it ("investment bank Morgan Stanley")."""
+    if _ARTICLE_BEFORE.search(sentence[: term[0].start]):
+        return True  # "the Lib Dems", "the Blair Babes": a group or a title, not one person
+    index = tokens.index(term[0])
+    role = tokens[index - 1] if index else None
+    if role is None or role.pos != "NOUN" or not sentence[role.end : term[0].start].isspace():
+        return False
+    kind = kind_of(role.text)
+    return kind is not None and kind != "person"
 
 
 def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase], Counter[str]]:
@@ -495,7 +518,10 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
     uses: Counter[str] = Counter()
     titled: set[tuple[str, ...]] = set()
     located: set[tuple[str, ...]] = set()
+    other_roles: set[tuple[str, ...]] = set()
+    coordinated: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for index, sentence in enumerate(sentences):
+        previous: tuple[tuple[str, ...], int] | None = None
         tokens = tag(sentence)
         uses.update(stem(token.text.lower()) for token in tokens)
         possessors = {t.start for t, n in pairwise(tokens) if n.pos == "PART"}
@@ -525,6 +551,11 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
                 titled.add(key)
             elif _LOCATED.search(sentence[:start]):
                 located.add(key)
+            if _role_of_another_kind(sentence, tokens, term):
+                other_roles.add(key)
+            if previous is not None and _LISTED.match(sentence[previous[1] : start]):
+                coordinated.append((previous[0], key))
+            previous = (key, end)
             # Sentence-initial capitals say nothing about the word: counted only as a last resort.
             forms[key][sentence[start:end]] += 1 if start else 0
     for key, phrase in found.items():
@@ -548,7 +579,71 @@ def _collect(sentences: Sequence[str]) -> tuple[dict[tuple[str, ...], KeyPhrase]
                 phrase.category = "person"
             elif phrase.category == "unknown" and key in located:
                 phrase.category = "place"
+    _people(found, other_roles, coordinated)
     return found, uses
+
+
+def _a_persons_name(written: Sequence[str]) -> bool:
+    """Two or three words, each a name out of context (no ordinary word: "Time Warner", "West
+    End", "Lehman Brothers", "Crown Prince Frederik"; no acronym: "BBC World"; no plural of an
+    ordinary word: "Blair Babes"), none a place or a group by itself ("Paris Hilton",
+    "Jordan") and not a saint's place ("St Kitts"): in news, a person's full name ("Harold
+    Bloom", "Mikhail Khodorkovsky")."""
+    return (
+        2 <= len(written) <= 3
+        and written[0].rstrip(".") not in ("St", "Ste", "Mt")
+        and all(
+            word[:1].isupper()
+            and not word.isupper()
+            and not common_noun(word)
+            and name_class(word) in ("unknown", "person")
+            for word in written
+        )
+        and not (written[-1].endswith("s") and common_noun(written[-1][:-1]))
+    )
+
+
+def _people(
+    found: dict[tuple[str, ...], KeyPhrase],
+    roles: set[tuple[str, ...]],
+    coordinated: list[tuple[tuple[str, ...], tuple[str, ...]]],
+) -> None:
+    """Names WordNet does not know that have a person's shape (``_a_persons_name``) and that
+    the material treats as a person's: the surname stands alone elsewhere ("Jarre" after
+    "Jean-Michel Jarre"), or the name is listed with a person's ("Pam Ferris, Victoria Hamilton
+    and Kelly Reilly"). Not when the text says otherwise (``_role_of_another_kind``) or the
+    name is the end of a longer one ("Marie Leroi" of "Armand Marie Leroi"). A person's full
+    name is one person, whatever its last letter ("Joey Collins" is no plural)."""
+    names = {key: phrase for key, phrase in found.items() if phrase.kind == "name"}
+    shaped = {
+        key
+        for key, phrase in names.items()
+        if len(key) >= 2
+        and key not in roles
+        and _a_persons_name(phrase.surface.split())
+        and not any(len(other) > len(key) and other[-len(key) :] == key for other in names)
+    }
+    for key in shaped:
+        alone = names.get(key[-1:])
+        if names[key].category == "unknown" and alone is not None and alone.category == "unknown":
+            names[key].category = alone.category = "person"
+    changed = True
+    while changed:
+        changed = False
+        for left, right in coordinated:
+            for one, other in ((left, right), (right, left)):
+                person = names.get(one)
+                if person is None or person.category != "person" or other not in shaped:
+                    continue
+                if names[other].category == "unknown":
+                    names[other].category = "person"
+                    changed = True
+    for key in shaped:
+        if names[key].category == "person":
+            names[key].plural = False
+            alone = names.get(key[-1:])
+            if alone is not None:
+                alone.plural = False
 
 
 def key_phrases(sentences: Sequence[str]) -> list[KeyPhrase]:

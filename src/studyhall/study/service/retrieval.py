@@ -16,12 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pgvector.sqlalchemy import HALFVEC
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Uuid,
     and_,
     any_,
     bindparam,
+    cast,
     delete,
     func,
     literal,
@@ -40,10 +43,14 @@ from studyhall.study.engine.language import detect_language, text_search_config
 from studyhall.study.engine.lexical import rrf
 from studyhall.study.models import (
     EMBEDDING_DIMENSIONS,
+    SMALL_EMBEDDING_DIMENSIONS,
     Material,
     MaterialChunk,
     MaterialLexeme,
+    is_large_embedding,
+    is_small_embedding,
     searchable_chunks,
+    small_embedding,
 )
 from studyhall.study.providers.embeddings import embedding_client
 from studyhall.study.providers.llm import LlmError
@@ -358,6 +365,21 @@ async def _lexical(
     return [rows[i][0] for i in order if scores[i] > 0], coverage
 
 
+def _vector_distance(vector: Sequence[float]) -> tuple[ColumnElement[Any], ColumnElement[bool]]:
+    """The cosine distance to ``vector`` and the condition, both as one HNSW index of
+    ``material_chunks`` writes them: a vector of a small model (at most 384 dimensions) is
+    compared in half precision at 384 dimensions with the small vectors' index, a larger one
+    with the full index of the larger vectors (migration 0025). A stored vector of the query's
+    model is of its size, so it is in the index searched."""
+    embedding = searchable_chunks.c.embedding
+    if len(vector) <= SMALL_EMBEDDING_DIMENSIONS:
+        padded = [*vector, *([0.0] * (SMALL_EMBEDDING_DIMENSIONS - len(vector)))]
+        query = cast(padded, HALFVEC(SMALL_EMBEDDING_DIMENSIONS))
+        distance = small_embedding(embedding).op("<=>", return_type=Float)(query)
+        return distance, is_small_embedding(embedding)
+    return embedding.cosine_distance(pad_vector(vector)), is_large_embedding(embedding)
+
+
 async def _dense(
     session: AsyncSession, scope: _Scope, vector: Sequence[float], model: str
 ) -> list[uuid.UUID]:
@@ -369,16 +391,11 @@ async def _dense(
 
     The search settings were set by ``_scope`` (``dense=True``) in the same transaction.
     """
-    chunks = searchable_chunks
-    distance = chunks.c.embedding.cosine_distance(pad_vector(vector))
+    distance, fits_index = _vector_distance(vector)
     rows = (
         await session.execute(
-            select(chunks.c.id, distance)
-            .where(
-                _in_scope(scope),
-                chunks.c.embedding_model == model,
-                chunks.c.embedding.is_not(None),
-            )
+            select(searchable_chunks.c.id, distance)
+            .where(_in_scope(scope), searchable_chunks.c.embedding_model == model, fits_index)
             .order_by(distance)
             .limit(DENSE_CANDIDATES)
         )
