@@ -14,8 +14,8 @@ then the old index is dropped the same way. On a large table the build may outla
 statement timeout: build them by hand with the statements below first (``IF NOT EXISTS`` makes the
 migration skip them).
 
-Revision ID: 0025_chunk_vector_indexes
-Revises: 0024_rls_wall
+Revision ID: 0026_chunk_vector_indexes
+Revises: 0025_chat_thread_material
 Create Date: 2026-12-07
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0025_chunk_vector_indexes"
-down_revision: str | None = "0024_rls_wall"
+revision: str = "0026_chunk_vector_indexes"
+down_revision: str | None = "0025_chat_thread_material"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
