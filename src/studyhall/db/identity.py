@@ -85,10 +85,17 @@ async def declare(session: AsyncSession, **change: object) -> Identity:
         raise RuntimeError("this session cannot sign an identity: its Database has no settings")
     transaction = session.get_transaction()
     held = session.info.get(_STATE_INFO)
-    current = held[1] if isinstance(held, tuple) and held[0] is transaction else NOBODY
+    same_transaction = isinstance(held, tuple) and held[0] is transaction
+    current = held[1] if same_transaction else NOBODY
     identity = replace(current, **change)
+    # Declared already, unchanged, and no savepoint begun or rolled back since (a rolled back
+    # savepoint takes its settings with it): the database holds this identity, so no statement.
+    # A booking's steps each declare what they need; the repeats cost no round trip.
+    savepoint = session.get_nested_transaction()
+    if same_transaction and current == identity and held[2] is savepoint:
+        return identity
     await session.execute(_SET, signed_settings(identity, key))
-    session.info[_STATE_INFO] = (session.get_transaction(), identity)
+    session.info[_STATE_INFO] = (session.get_transaction(), identity, savepoint)
     return identity
 
 

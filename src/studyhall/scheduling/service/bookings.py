@@ -189,9 +189,13 @@ async def create_booking(
     now: datetime,
     *,
     booking_id: uuid.UUID | None = None,
+    loaded: tuple[Slot, Offering] | None = None,
 ) -> Booking:
+    """``loaded``: the slot and its offering as ``load_slot`` just read them in this
+    transaction (not read twice). Nothing is locked by that read; the seat is taken below by a
+    conditional UPDATE whatever the slot looked like."""
     await cross_users(session)
-    slot, offering = await load_slot(session, slot_id)
+    slot, offering = loaded or await load_slot(session, slot_id)
     if offering.tutor_id == student.id:
         raise Unprocessable("You cannot book your own offering.", code="own_offering")
     settings = await lock_tutor(session, offering.tutor_id)
