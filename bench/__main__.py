@@ -257,10 +257,13 @@ def measure_api(world: World, seconds: float, bookings: int) -> dict[str, Any]:
     first = world.students[0]
     debit_sql = asyncio.run(capture(world.settings, world.database, debits[0]))
     debit_sql_all = [substitute(debit_sql, {first: s}) for s in world.students[1:DEBIT_ACCOUNTS]]
+    # One booking's statements, counted on a slot of its own (taken out of the load's share).
+    booking_sql = asyncio.run(capture(world.settings, world.database, booking_api.pop()))
     out["statements_per_request"] = {
         "me": len(me_sql),
         "slots_30d": len(listing_sql),
         "debit": len(debit_sql),
+        "booking": len(booking_sql),
     }
     with serve(server_env(world)) as server:
         watch = watch_pids(server.process.pid, world)
