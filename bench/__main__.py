@@ -122,6 +122,8 @@ def build_world(home: Path, scale: dict[str, int]) -> tuple[World, dict[str, Any
     seed_sessions_and_credits(cluster.owner_url)
     database = Database.connect(cluster.app_url, settings)
     jobs.configure_runtime(jobs.Runtime(settings=settings, database=database))
+    # A captured booking defers its jobs in this process (the served app loads them itself).
+    jobs.load_tasks()
     with psycopg.connect(cluster.owner_url) as conn:
         ids = conn.execute(
             "SELECT id, role FROM users WHERE role <> 'admin' ORDER BY email"
