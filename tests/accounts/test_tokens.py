@@ -318,3 +318,73 @@ async def test_concurrent_first_sign_ins_create_one_user(
         )
         ids.add(me.json()["id"])
     assert len(ids) == 1
+
+
+# --- verified tokens are kept for their lifetime, and only for it ------------------------------
+
+
+def _short_lived(user_id: uuid.UUID, secret: str, seconds: int) -> str:
+    now = int(time.time())
+    return _forge(
+        {
+            "sub": str(user_id),
+            "role": "student",
+            "iss": security.ISSUER,
+            "aud": security.AUDIENCE,
+            "iat": now,
+            "nbf": now,
+            "exp": now + seconds,
+        },
+        secret,
+    )
+
+
+def test_a_kept_token_is_verified_once_and_refused_once_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "s" * 40
+    calls: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(security.jwt, "decode", counting_decode)
+    user = uuid.uuid4()
+    token = _short_lived(user, secret, 2)
+    first = security.decode_access_token(token, secret)
+    assert security.decode_access_token(token, secret) == first
+    assert first.user_id == user
+    assert calls == [token]  # the second use did not verify again
+    # Another secret is another key: the kept answer does not carry over, the signature fails.
+    with pytest.raises(jwt.InvalidSignatureError):
+        security.decode_access_token(token, "t" * 40)
+    time.sleep(2.2)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        security.decode_access_token(token, secret)
+    with pytest.raises(jwt.ExpiredSignatureError):  # and stays refused
+        security.decode_access_token(token, secret)
+
+
+def test_the_kept_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(security, "VERIFIED_TOKENS_KEPT", 3)
+    monkeypatch.setattr(security, "_verified", {})
+    secret = "s" * 40
+    tokens = [_short_lived(uuid.uuid4(), secret, 60) for _ in range(5)]
+    for token in tokens:
+        security.decode_access_token(token, secret)
+    assert [token for _, token in security._verified] == tokens[2:]
+
+
+async def test_a_kept_token_still_ends_with_its_sign_in(client: httpx.AsyncClient) -> None:
+    """Keeping a verified token saves the signature check only: signing out refuses the same
+    token at once, although it verified a moment before."""
+    actor = await sign_up(client)  # its token verified (and kept) on its first /me
+    headers = {"Authorization": f"Bearer {actor.access_token}"}
+    assert (await client.get(f"{API}/me", headers=headers)).status_code == 200
+    out = await client.post(f"{API}/auth/sign-out", headers=headers)
+    assert out.status_code < 300, out.text
+    refused = await client.get(f"{API}/me", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"

@@ -44,6 +44,8 @@ SET_IDENTITY_SQL = (
 _SET = text(SET_IDENTITY_SQL.replace("%(", ":").replace(")s", ""))
 _KEY_INFO = "studyhall.rls_key"
 _STATE_INFO = "studyhall.identity"
+# Stands for "no statement sent yet in this transaction" (never a savepoint).
+_NEVER_SENT = object()
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,18 @@ async def declare(session: AsyncSession, **change: object) -> Identity:
         raise RuntimeError("this session cannot sign an identity: its Database has no settings")
     transaction = session.get_transaction()
     held = session.info.get(_STATE_INFO)
-    current = held[1] if isinstance(held, tuple) and held[0] is transaction else NOBODY
-    identity = replace(current, **change)
+    if not isinstance(held, tuple) or held[0] is not transaction:
+        held = (transaction, NOBODY, _NEVER_SENT)
+    current = held[1]
+    identity: Identity = replace(current, **change)
+    # Declared already, unchanged, and no savepoint begun or rolled back since (a rolled back
+    # savepoint takes its settings with it): the database holds this identity, so no statement.
+    # A booking's steps each declare what they need; the repeats cost no round trip.
+    savepoint = session.get_nested_transaction()
+    if current == identity and held[2] is savepoint:
+        return identity
     await session.execute(_SET, signed_settings(identity, key))
-    session.info[_STATE_INFO] = (session.get_transaction(), identity)
+    session.info[_STATE_INFO] = (session.get_transaction(), identity, savepoint)
     return identity
 
 

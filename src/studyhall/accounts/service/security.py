@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,8 +117,38 @@ def issue_access_token(
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
+# Verifying a token costs PyJWT a large share of an authenticated read (it re-examines the key
+# on every call), and a client sends the same token with every request of its 15 minutes. So a
+# verified token's claims are kept, keyed by the secret and the token itself, and reused only
+# inside the window the token was valid in when verified (``nbf``/``iat`` to ``exp``): an expired
+# token is verified again, and refused. Only the signature check is saved: whether the token's
+# sign-in is still live, the account active and the token newer than the account's cut-off is
+# asked of the database on every request (``users.signed_in_user``), so a sign-out or a
+# suspension counts from the next request as before. Invalid tokens are never kept.
+VERIFIED_TOKENS_KEPT = 4096
+_verified: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
+
+
 def decode_access_token(token: str, secret: str) -> AccessClaims:
     """Raises ``jwt.InvalidTokenError`` for anything but a valid, current token of ours."""
+    key = (secret, token)
+    kept = _verified.get(key)
+    now = time.time()
+    if kept is not None:
+        claims, valid_from, expires = kept
+        if valid_from <= now < expires:
+            return claims
+        _verified.pop(key, None)
+    claims, valid_from, expires = _verify(token, secret)
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        # The oldest verification goes first (dicts keep insertion order).
+        _verified.pop(next(iter(_verified)), None)
+    _verified[key] = (claims, valid_from, expires)
+    return claims
+
+
+def _verify(token: str, secret: str) -> tuple[AccessClaims, float, float]:
+    """The token's claims and the window (seconds since the epoch) PyJWT accepts it in."""
     claims = jwt.decode(
         token,
         secret,
@@ -138,12 +169,14 @@ def decode_access_token(token: str, secret: str) -> AccessClaims:
         if isinstance(iat_us, int)
         else datetime.fromtimestamp(int(claims["iat"]), UTC) + timedelta(microseconds=999_999)
     )
-    return AccessClaims(
+    access = AccessClaims(
         user_id=user_id,
         role=str(claims.get("role", "")),
         issued_at=issued_at,
         session_id=_session_id(claims.get("sid")),
     )
+    valid_from = max(float(claims.get("nbf", 0)), float(claims["iat"]))
+    return access, valid_from, float(claims["exp"])
 
 
 def _session_id(value: object) -> uuid.UUID | None:

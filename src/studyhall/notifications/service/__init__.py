@@ -20,10 +20,12 @@ from studyhall.notifications.service.inbox import (
 )
 from studyhall.notifications.service.live import STREAM_PING_S, LiveEvent, inbox_events
 from studyhall.notifications.service.sending import (
+    Notice,
     credit_low,
     drop_booking_reminders,
     move_booking_reminders,
     notify,
+    notify_each,
     schedule_booking_reminders,
 )
 from studyhall.notifications.service.unsubscribe import read_token as read_unsubscribe_token
@@ -31,6 +33,7 @@ from studyhall.notifications.service.unsubscribe import read_token as read_unsub
 __all__ = [
     "STREAM_PING_S",
     "LiveEvent",
+    "Notice",
     "PayloadReader",
     "credit_low",
     "drop_booking_reminders",
@@ -40,6 +43,7 @@ __all__ = [
     "mark_all_read",
     "move_booking_reminders",
     "notify",
+    "notify_each",
     "preferences",
     "quiet_hours",
     "read_payload_at_send",

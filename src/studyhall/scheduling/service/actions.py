@@ -21,7 +21,7 @@ from studyhall.billing import service as billing
 from studyhall.billing.models import Payment
 from studyhall.db.engine import Database
 from studyhall.db.rls import cross_users
-from studyhall.scheduling.models import Booking
+from studyhall.scheduling.models import Booking, Offering, Slot
 from studyhall.scheduling.schemas import BookingCreate, BookingCreated, BookingPayment
 from studyhall.scheduling.service import notices
 from studyhall.scheduling.service.bookings import (
@@ -70,16 +70,17 @@ async def book(
     """Create a booking and, for a paid offering, its pending payment, in the caller's
     transaction. Credits are debited here; a provider payment is opened after it commits."""
     await cross_users(session)  # the tutor's slot, other students' lapsed holds
-    _slot, offering = await load_slot(session, slot_id)
+    loaded = await load_slot(session, slot_id)
+    offering = loaded[1]
     if offering.price_cents == 0:
-        booking = await create_booking(session, student, slot_id, notes, now)
+        booking = await create_booking(session, student, slot_id, notes, now, loaded=loaded)
         if booking.status == "confirmed":
             await notices.booking_confirmed(session, booking)
         return Booked(booking, None)
     if pay_with == "credits":
-        return Booked(await _book_with_credits(session, student, slot_id, notes, now), None)
+        return Booked(await _book_with_credits(session, student, loaded, notes, now), None)
     provider_name = billing.choose_provider(provider)
-    booking = await create_booking(session, student, slot_id, notes, now)
+    booking = await create_booking(session, student, slot_id, notes, now, loaded=loaded)
     payment = await billing.prepare_payment(
         session,
         user=student,
@@ -94,9 +95,13 @@ async def book(
 
 
 async def _book_with_credits(
-    session: AsyncSession, student: User, slot_id: uuid.UUID, notes: str | None, now: datetime
+    session: AsyncSession,
+    student: User,
+    loaded: tuple[Slot, Offering],
+    notes: str | None,
+    now: datetime,
 ) -> Booking:
-    booking = await create_booking(session, student, slot_id, notes, now)
+    booking = await create_booking(session, student, loaded[0].id, notes, now, loaded=loaded)
     credits = credits_for(booking.price_cents)
     # 402 insufficient_credits rolls the whole request back: no booking without the debit.
     entry = await billing.post_ledger_entry(

@@ -19,7 +19,6 @@ from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts import service as accounts_profiles
 from studyhall.accounts.models import User
 from studyhall.audit import service as audit
 from studyhall.db.rls import cross_users
@@ -136,14 +135,16 @@ async def _check_bookable(
     now: datetime,
     *,
     moving: Booking | None = None,
-) -> None:
-    """What a slot must pass before a seat in it is taken, by a new booking or by a move."""
+) -> str | None:
+    """What a slot must pass before a seat in it is taken, by a new booking or by a move.
+    Returns the tutor's standing meeting link (None when unset), read with the seller check."""
     if not offering.is_active or offering.deleted_at is not None:
         raise Conflict("This offering is no longer offered.", code="slot_closed")
-    await require_seller(session, offering.tutor_id)
+    standing_link = await require_seller(session, offering.tutor_id)
     _check_timing(slot, settings, now)
     await _check_caps(session, settings, slot, moving)
     await google_busy.require_free(session, offering.tutor_id, slot.start_at, slot.end_at)
+    return standing_link
 
 
 async def _seat_or_conflict(session: AsyncSession, slot: Slot, *, confirmed: bool) -> None:
@@ -172,15 +173,6 @@ def _initial_state(
     return "confirmed", None, "free", "not_required"
 
 
-async def _tutor_meeting_link(session: AsyncSession, tutor_id: uuid.UUID) -> str | None:
-    """The tutor's standing meeting link, when they set one, is every new booking's join link."""
-    try:
-        profile = await accounts_profiles.tutor_profile(session, tutor_id)
-    except NotFound:
-        return None
-    return profile.meeting_link
-
-
 async def create_booking(
     session: AsyncSession,
     student: User,
@@ -189,17 +181,21 @@ async def create_booking(
     now: datetime,
     *,
     booking_id: uuid.UUID | None = None,
+    loaded: tuple[Slot, Offering] | None = None,
 ) -> Booking:
+    """``loaded``: the slot and its offering as ``load_slot`` just read them in this
+    transaction (not read twice). Nothing is locked by that read; the seat is taken below by a
+    conditional UPDATE whatever the slot looked like."""
     await cross_users(session)
-    slot, offering = await load_slot(session, slot_id)
+    slot, offering = loaded or await load_slot(session, slot_id)
     if offering.tutor_id == student.id:
         raise Unprocessable("You cannot book your own offering.", code="own_offering")
     settings = await lock_tutor(session, offering.tutor_id)
     await expire_holds(session, now, tutor_id=offering.tutor_id, student_id=student.id)
-    await _check_bookable(session, offering, slot, settings, now)
+    standing = await _check_bookable(session, offering, slot, settings, now)
     status, hold_until, method, payment_status = _initial_state(offering, slot, now)
     await _seat_or_conflict(session, slot, confirmed=status == "confirmed")
-    standing = await _tutor_meeting_link(session, offering.tutor_id)
+    # The tutor's standing meeting link, when they set one, is every new booking's join link.
     join_link = standing or meeting_links.new_room_link()
     booking = Booking(
         id=booking_id or uuid.uuid4(),

@@ -126,10 +126,14 @@ async def booking_ics(session: AsyncSession, booking_id: uuid.UUID, user: User) 
 InviteMethod = Literal["REQUEST", "CANCEL"]
 
 
-async def booking_invite(
-    session: AsyncSession, booking_id: uuid.UUID, viewer: User, method: InviteMethod
-) -> bytes:
-    """The iTIP ``.ics`` for a booking e-mail: add/update (REQUEST) or remove (CANCEL)."""
+async def booking_invites(
+    session: AsyncSession,
+    booking_id: uuid.UUID,
+    viewers: Sequence[User],
+    method: InviteMethod,
+) -> list[bytes]:
+    """The iTIP ``.ics`` for a booking e-mail, one per viewer (in their own zone): add/update
+    (REQUEST) or remove (CANCEL). The booking is read once for all of them."""
     rows = (await session.execute(text(_DETAILS + " WHERE id = :id"), {"id": booking_id})).all()
     parties: dict[uuid.UUID, User] = {}
     for row in rows:
@@ -137,7 +141,7 @@ async def booking_invite(
             user = await session.get(User, user_id)
             if user is not None:
                 parties[user_id] = user
-    return render(rows, viewer, method=method, parties=parties)
+    return [render(rows, viewer, method=method, parties=parties) for viewer in viewers]
 
 
 def render(
@@ -214,4 +218,11 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(ZoneInfo("UTC"))
 
 
-__all__ = ["booking_ics", "booking_invite", "create_feed", "feed_ics", "feed_owner", "revoke_feeds"]
+__all__ = [
+    "booking_ics",
+    "booking_invites",
+    "create_feed",
+    "feed_ics",
+    "feed_owner",
+    "revoke_feeds",
+]

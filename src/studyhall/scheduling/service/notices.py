@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import User
@@ -22,10 +23,12 @@ from studyhall.scheduling.service import ics
 
 
 async def _parties(session: AsyncSession, booking: Booking) -> tuple[User, User]:
-    student = await session.get(User, booking.student_id)
-    tutor = await session.get(User, booking.tutor_id)
-    assert student is not None and tutor is not None
-    return student, tutor
+    """The booking's student and tutor, in one read."""
+    wanted = (booking.student_id, booking.tutor_id)
+    found = {
+        user.id: user for user in await session.scalars(select(User).where(User.id.in_(wanted)))
+    }
+    return found[booking.student_id], found[booking.tutor_id]
 
 
 async def _payload(session: AsyncSession, booking: Booking) -> dict[str, Any]:
@@ -51,8 +54,11 @@ async def reminder_values(session: AsyncSession, booking_id: uuid.UUID) -> dict[
 
 async def booking_confirmed(session: AsyncSession, booking: Booking) -> None:
     """Tell both parties (email carries the booking's ``.ics``) and schedule the reminders."""
-    await _send_request(session, booking, dedupe_key=f"booking_confirmation:{booking.id}")
-    student, tutor = await _parties(session, booking)
+    parties = await _parties(session, booking)
+    await _send_request(
+        session, booking, dedupe_key=f"booking_confirmation:{booking.id}", parties=parties
+    )
+    student, tutor = parties
     await notifications.schedule_booking_reminders(
         session,
         booking.id,
@@ -87,22 +93,50 @@ async def meet_link_added(session: AsyncSession, booking_id: uuid.UUID) -> None:
 
 
 async def _send_request(
-    session: AsyncSession, booking: Booking, *, dedupe_key: str, rescheduled: bool = False
+    session: AsyncSession,
+    booking: Booking,
+    *,
+    dedupe_key: str,
+    rescheduled: bool = False,
+    parties: tuple[User, User] | None = None,
 ) -> None:
-    student, tutor = await _parties(session, booking)
+    student, tutor = parties or await _parties(session, booking)
     base = {**await _payload(session, booking), "rescheduled": rescheduled}
-    for person, other in ((student, tutor), (tutor, student)):
-        invite = await ics.booking_invite(session, booking.id, person, "REQUEST")
-        await notifications.notify(
-            session,
-            person.id,
-            "booking_confirmation",
-            {**base, "with_name": other.name},
-            entity="booking",
-            entity_id=booking.id,
-            dedupe_key=dedupe_key,
-            attachments=[Attachment.of("booking.ics", "text/calendar", invite)],
-        )
+    await _tell_both(
+        session, booking, student, tutor, "booking_confirmation", base, "REQUEST", dedupe_key
+    )
+
+
+async def _tell_both(
+    session: AsyncSession,
+    booking: Booking,
+    student: User,
+    tutor: User,
+    type_: str,
+    base: dict[str, Any],
+    method: ics.InviteMethod,
+    dedupe_key: str,
+) -> None:
+    """Each party gets ``type_`` naming the other, with the ``.ics`` in their own zone; both
+    in one batch (one read of their choices, one insert)."""
+    invites = await ics.booking_invites(session, booking.id, [student, tutor], method)
+    await notifications.notify_each(
+        session,
+        type_,
+        [
+            notifications.Notice(
+                person.id,
+                {**base, "with_name": other.name},
+                [Attachment.of("booking.ics", "text/calendar", invite)],
+            )
+            for (person, other), invite in zip(
+                ((student, tutor), (tutor, student)), invites, strict=True
+            )
+        ],
+        entity="booking",
+        entity_id=booking.id,
+        dedupe_key=dedupe_key,
+    )
 
 
 async def booking_canceled(session: AsyncSession, booking: Booking, *, tell: bool) -> None:
@@ -112,15 +146,13 @@ async def booking_canceled(session: AsyncSession, booking: Booking, *, tell: boo
         return
     student, tutor = await _parties(session, booking)
     base = {**await _payload(session, booking), "reason": booking.cancellation_reason}
-    for person, other in ((student, tutor), (tutor, student)):
-        invite = await ics.booking_invite(session, booking.id, person, "CANCEL")
-        await notifications.notify(
-            session,
-            person.id,
-            "booking_cancellation",
-            {**base, "with_name": other.name},
-            entity="booking",
-            entity_id=booking.id,
-            dedupe_key=f"booking_cancellation:{booking.id}",
-            attachments=[Attachment.of("booking.ics", "text/calendar", invite)],
-        )
+    await _tell_both(
+        session,
+        booking,
+        student,
+        tutor,
+        "booking_cancellation",
+        base,
+        "CANCEL",
+        f"booking_cancellation:{booking.id}",
+    )

@@ -69,13 +69,20 @@ def sellable(
 # a booking that is checking it, and a booking that comes after sees the new status. So every
 # booking either is refused or commits before the closure, where the job that cancels the
 # tutor's bookings finds it.
+# The tutor's standing meeting link comes back with the check: a new booking needs it, and it
+# costs no statement of its own.
 _LOCK_SELLER = text(
-    f"SELECT t.id FROM users t WHERE t.id = :tutor_id AND {_seller_row('t')} FOR SHARE OF t"
+    "SELECT t.id, (SELECT sp.meeting_link FROM tutor_profiles sp"
+    " WHERE sp.user_id = t.id AND sp.deleted_at IS NULL LIMIT 1) AS meeting_link"
+    f" FROM users t WHERE t.id = :tutor_id AND {_seller_row('t')} FOR SHARE OF t"
 )
 
 
-async def require_seller(session: AsyncSession, tutor_id: uuid.UUID) -> None:
-    """Refuse a booking of a tutor who may not sell right now (409 ``tutor_not_bookable``)."""
-    found = await session.scalar(_LOCK_SELLER, {"tutor_id": tutor_id, **seller_params()})
+async def require_seller(session: AsyncSession, tutor_id: uuid.UUID) -> str | None:
+    """Refuse a booking of a tutor who may not sell right now (409 ``tutor_not_bookable``);
+    for one who may, their standing meeting link (None when they set none)."""
+    found = (await session.execute(_LOCK_SELLER, {"tutor_id": tutor_id, **seller_params()})).first()
     if found is None:
         raise Conflict("This tutor is not taking bookings.", code="tutor_not_bookable")
+    link: str | None = found.meeting_link
+    return link
