@@ -57,7 +57,7 @@ NO_USER_DATA = {
 # from this list, and a new table without row level security fails the test. See
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
-    "users",
+    "users",  # other people's names are read everywhere; a row policy cannot hide the e-mail
     "tutor_profiles",  # totals and ratings are updated by a student's review, a settlement
     "calendar_busy_times",  # read by a student's booking (is the tutor busy?)
     "calendar_busy_syncs",

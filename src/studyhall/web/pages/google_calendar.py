@@ -95,7 +95,7 @@ async def google_calendar_choose(request: Request, page: DetachedTutorPage) -> R
         raise Unprocessable("Enter a calendar ID.", code="calendar_id_required") from exc
     database, settings, now = get_database(request), _settings(request), scheduling.utcnow()
     await scheduling.fresh_google_access(database, settings, page.user.id, now)
-    async with database.transaction() as session:
+    async with database.transaction(page.user.id) as session:
         access = await scheduling.google_calendar_access(session, page.user.id)
     if access is None:
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
@@ -109,7 +109,7 @@ async def google_calendar_choose(request: Request, page: DetachedTutorPage) -> R
             "Google cannot read that calendar with this connection.",
             code="calendar_not_readable",
         ) from exc
-    async with database.transaction() as session:
+    async with database.transaction(page.user.id) as session:
         await scheduling.choose_google_calendar(session, page.user.id, choice.calendar_id)
     await scheduling.refresh_google_busy(database, settings, page.user.id, now)
     return _see("calendar_chosen")
@@ -122,6 +122,6 @@ async def google_calendar_disconnect(request: Request, page: DetachedTutorPage) 
     database = get_database(request)
     if not await scheduling.disconnect_google(database, _settings(request), page.user.id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
-    async with database.transaction() as session:
+    async with database.transaction(page.user.id) as session:
         await scheduling.forget_google_busy(session, page.user.id)
     return _see("google_disconnected")
