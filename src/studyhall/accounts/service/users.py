@@ -137,16 +137,12 @@ async def rotate_refresh_token(
     for the token's hash and nothing else); holding the token, the transaction acts for them.
     """
     presented_hash = security.token_hash(presented)
-    holder = await session.scalar(
-        select(func.studyhall_refresh_token_holder(presented_hash))
-    )
+    holder = await session.scalar(select(func.studyhall_refresh_token_holder(presented_hash)))
     if holder is None:
         return None
     await set_current_user(session, holder)
     token = await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == presented_hash)
-        .with_for_update()
+        select(RefreshToken).where(RefreshToken.token_hash == presented_hash).with_for_update()
     )
     if token is None:
         return None
