@@ -55,6 +55,9 @@ async def user_for_access_token(request: Request, session: AsyncSession, token: 
     await set_current_user(session, claims.user_id, admin=admin)
     user = await service.signed_in_user(session, claims)
     if user is None:
+        # An ended sign-in acts for nobody, also where the caller carries on anonymously (a
+        # web page whose cookie went stale).
+        await set_current_user(session, None)
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
     if (user.role == "admin") != admin:
         await set_current_user(session, user.id, admin=user.role == "admin")
