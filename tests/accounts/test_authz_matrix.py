@@ -135,7 +135,7 @@ async def test_authorization_matrix(
     }
     student, tutor = actors["student"], actors["tutor"]
     assert student is not None and tutor is not None
-    async with db.transaction() as session:
+    async with db.transaction(student.id) as session:  # the student links their own
         account = await oauth.link(
             session,
             KeyRing.parse(f"k:{new_key()}"),

@@ -19,6 +19,7 @@ from studyhall.accounts.service.encryption import EncryptionKeyError, KeyRing, n
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from tests.accounts.conftest import PASSWORD, owner_exec, owner_rows, owner_value, sign_up
 
 API = "/api/v1"
@@ -37,7 +38,7 @@ def _raw_dump(url: str) -> bytes:
 
 
 async def _link(db: Database, keys: KeyRing, user_id: object, account: str = "g-1") -> object:
-    async with db.transaction() as session:
+    async with db.transaction(user_id) as session:  # type: ignore[arg-type]
         row = await oauth.link(
             session,
             keys,
@@ -65,13 +66,13 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
     assert await owner_rows(owner_db, "SELECT DISTINCT encryption_key_id FROM oauth_accounts") == [
         ("k1",)
     ]
-    async with db.transaction() as session:
+    async with db.transaction(user.id) as session:
         plain = await oauth.tokens(session, keys, first)  # type: ignore[arg-type]
     assert (plain.access_token, plain.refresh_token) == (ACCESS, REFRESH)
     # A ciphertext moved onto another row does not decrypt: the row id is associated data.
     await _copy_ciphertext(owner_db, frm=first, to=second)
     with pytest.raises(EncryptionKeyError):
-        async with db.transaction() as session:
+        async with db.transaction(other.id) as session:
             await oauth.tokens(session, keys, second)  # type: ignore[arg-type]
     listed = await client.get(f"{API}/me/oauth-accounts", headers=user.headers)
     assert listed.json()["next_cursor"] is None
@@ -152,7 +153,7 @@ async def test_rotate_keys_cli_reencrypts_every_row(
     after = await owner_rows(owner_db, "SELECT access_token_encrypted FROM oauth_accounts")
     assert set(before).isdisjoint(after)
     new_only = KeyRing.parse(f"new:{new}")
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:  # three people's accounts
         for account_id in ids:
             plain = await oauth.tokens(session, new_only, account_id)  # type: ignore[arg-type]
             assert (plain.access_token, plain.refresh_token) == (ACCESS, REFRESH)

@@ -9,6 +9,7 @@ import httpx
 from studyhall.accounts.service.housekeeping import purge
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from tests.accounts.conftest import PASSWORD, owner_exec, owner_rows, owner_value, sign_up
 
 API = "/api/v1"
@@ -147,7 +148,7 @@ async def test_housekeeping_purges_only_expired_rows(
         "UPDATE auth_rate_limits SET window_start = now() - interval '2 days' "
         "WHERE bucket LIKE 'signin:%'",
     )
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:  # as the daily job does
         counts = await purge(session)
     assert counts == {"auth_tokens": 1, "refresh_tokens": 1, "auth_rate_limits": 2}
     assert await owner_value(owner_db, "SELECT count(*) FROM refresh_tokens") == 1

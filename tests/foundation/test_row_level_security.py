@@ -57,16 +57,10 @@ NO_USER_DATA = {
 # from this list, and a new table without row level security fails the test. See
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
-    "users",
+    "users",  # other people's names are read everywhere; a row policy cannot hide the e-mail
     "tutor_profiles",  # totals and ratings are updated by a student's review, a settlement
     "calendar_busy_times",  # read by a student's booking (is the tutor busy?)
     "calendar_busy_syncs",
-    "oauth_accounts",
-    "refresh_tokens",
-    "auth_tokens",
-    "auth_rate_limits",
-    "guardian_consents",
-    "idempotency_keys",
     "audit_log",
     "job_errors",
     "procrastinate_jobs",
@@ -197,6 +191,97 @@ async def test_the_api_role_setting_any_setting_still_reads_only_its_own_rows(
         # An expired signature of the victim's own (the app's) no longer counts either.
         stale = signed_settings(Identity(victim), TEST_RLS_KEY, now=0)
         assert _feeds_seen(conn, _as_app_settings(stale), victim) == 0
+
+
+# One row of each for a person: credentials, consents and stored answers are theirs alone.
+SEED_CREDENTIALS = (
+    "INSERT INTO auth_tokens (user_id, purpose, token_hash, expires_at) "
+    "VALUES (%(u)s, 'password_reset', md5(%(u)s::text) || md5('r' || %(u)s), now() + '1 hour')",
+    "INSERT INTO oauth_accounts (user_id, provider, provider_account_id, "
+    "access_token_encrypted, encryption_key_id) VALUES (%(u)s, 'google', %(u)s, '\\x00', 'k')",
+    "INSERT INTO guardian_consents (user_id, guardian_email, consent_type, consent_given, "
+    "legal_text_hash) VALUES (%(u)s, 'guardian@example.com', 'account', true, md5('t'))",
+    "INSERT INTO idempotency_keys (user_id, scope, key, request_hash) "
+    "VALUES (%(u)s, 'POST /x', 'k', md5('b'))",
+)
+ACCOUNT_FUNCTIONS = (
+    "studyhall_refresh_token_holder",
+    "studyhall_auth_token_holder",
+    "studyhall_oauth_connected",
+    "studyhall_rate_limit_hit",
+    "studyhall_rate_limit_give_back",
+)
+CREDENTIAL_TABLES = (
+    "refresh_tokens",  # made by signing up
+    "auth_tokens",
+    "oauth_accounts",
+    "guardian_consents",
+    "idempotency_keys",
+)
+
+
+def _credentials_seen(
+    conn: psycopg.Connection[Any], settings: dict[str, str], owner: uuid.UUID
+) -> dict[str, int]:
+    with conn.transaction():
+        for name, value in settings.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+        seen = {}
+        for table in CREDENTIAL_TABLES:
+            query = sql.SQL("SELECT count(*) FROM {} WHERE user_id = %s")
+            row = conn.execute(query.format(sql.Identifier(table)), (owner,)).fetchone()
+            assert row is not None
+            seen[table] = int(row[0])
+        counters = conn.execute("SELECT count(*) FROM auth_rate_limits").fetchone()
+        assert counters is not None
+        seen["auth_rate_limits"] = int(counters[0])
+    return seen
+
+
+async def test_the_api_role_reads_no_one_elses_credentials_whatever_it_sets(
+    client: httpx.AsyncClient, database_urls: DatabaseUrls
+) -> None:
+    victim, _ = await _signed_up(client)
+    attacker, _ = await _signed_up(client)
+    wrong = {"email": "nobody@example.com", "password": "wrong password entirely"}
+    assert (await client.post(f"{API}/auth/sign-in", json=wrong)).status_code == 401
+    with _owner(database_urls) as conn:
+        for statement in SEED_CREDENTIALS:
+            conn.execute(statement, {"u": victim})
+        assert conn.execute("SELECT count(*) FROM auth_rate_limits").fetchone() != (0,)
+    nothing = dict.fromkeys((*CREDENTIAL_TABLES, "auth_rate_limits"), 0)
+    with psycopg.connect(database_urls.app) as conn:
+        own = _as_app_settings(signed_settings(Identity(victim), TEST_RLS_KEY))
+        assert _credentials_seen(conn, own, victim) == {
+            **nothing,
+            **dict.fromkeys(CREDENTIAL_TABLES, 1),
+        }
+        mine = _as_app_settings(signed_settings(Identity(attacker), TEST_RLS_KEY))
+        admin = _as_app_settings(signed_settings(Identity(attacker, admin=True), TEST_RLS_KEY))
+        for forged in (
+            {},
+            mine,
+            admin,  # an admin's own request does not read other people's credentials either
+            {"app.user_id": str(victim), "app.cross_users": "on"},
+            {**mine, "app.user_id": str(victim)},
+            {**mine, "app.cross_users": "on"},
+        ):
+            assert _credentials_seen(conn, forged, victim) == nothing, forged
+        # The functions the anonymous flows use answer for a presented hash only, and PUBLIC
+        # may not call them.
+        holder = conn.execute(
+            "SELECT studyhall_refresh_token_holder(%s), studyhall_auth_token_holder(%s, %s)",
+            ("0" * 64, "0" * 64, "password_reset"),
+        ).fetchone()
+        assert holder == (None, None)
+        conn.rollback()
+        public = conn.execute(
+            "SELECT p.proname FROM pg_proc p, "
+            "aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a "
+            "WHERE a.grantee = 0 AND p.proname = ANY(%s)",
+            (list(ACCOUNT_FUNCTIONS),),
+        ).fetchall()
+        assert public == []
 
 
 def test_the_api_role_cannot_mint_a_signature(database_urls: DatabaseUrls) -> None:

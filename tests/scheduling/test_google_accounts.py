@@ -11,6 +11,7 @@ from studyhall.accounts.service import oauth
 from studyhall.accounts.service.encryption import KeyRing, new_key
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.scheduling.google import accounts as google_accounts
 from studyhall.scheduling.google.calendar_sync import CalendarAccess
 from tests.conftest import run_jobs
@@ -30,7 +31,7 @@ async def test_sync_uses_the_decrypted_google_token(
     m = await market(rule=MORNING)
     student = await sign_up(client, name="Sam")
     expired = await sign_up(client, name="Old")
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:  # as the sync jobs do
         for person, token, expires in (
             (student, "ya29.student", datetime.now(UTC) + timedelta(hours=1)),
             (expired, "ya29.expired", datetime.now(UTC) - timedelta(minutes=1)),
@@ -47,7 +48,7 @@ async def test_sync_uses_the_decrypted_google_token(
             )
     google_accounts.install(keyed)
     lookup = google_accounts.lookup_for(keyed)
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:  # as the sync jobs do
         assert await lookup(session, student.id) == CalendarAccess(
             "ya29.student", "study@group.calendar.google.com"
         )

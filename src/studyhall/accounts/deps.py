@@ -47,11 +47,20 @@ async def user_for_access_token(request: Request, session: AsyncSession, token: 
         claims = decode_access_token(token, secret)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge()) from exc
+    # The token's signature proves whom it speaks for, so the transaction acts for them before
+    # the first read: the user's own sign-in (refresh tokens) is visible only to its owner.
+    # Admin-only policies (webhook endpoints and deliveries) read the signed role; a role
+    # changed since the token was issued is declared again.
+    admin = claims.role == "admin"
+    await set_current_user(session, claims.user_id, admin=admin)
     user = await service.signed_in_user(session, claims)
     if user is None:
+        # An ended sign-in acts for nobody, also where the caller carries on anonymously (a
+        # web page whose cookie went stale).
+        await set_current_user(session, None)
         raise Unauthorized(_INVALID, code="invalid_token", headers=_challenge())
-    # Admin-only policies (webhook endpoints and deliveries) read the signed role.
-    await set_current_user(session, user.id, admin=user.role == "admin")
+    if (user.role == "admin") != admin:
+        await set_current_user(session, user.id, admin=user.role == "admin")
     request.state.user_id = user.id
     request.state.session_id = claims.session_id
     return user

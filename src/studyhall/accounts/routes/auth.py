@@ -77,6 +77,7 @@ async def oidc_sessions_create(data: OidcSignIn, request: Request, session: Sess
     user = await oidc.user_for_claims(session, claims, provider)
     if user.status != "active":
         raise Unauthorized(service.BAD_CREDENTIALS, code="bad_credentials")
+    await service.act_for(session, user)
     user.last_login_at = datetime.now(UTC)
     return await new_sign_in(request, session, user)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from studyhall.accounts.models import AuthToken
 from studyhall.accounts.service import security
+from studyhall.db.engine import set_current_user
 
 TTL = {
     "email_verification": timedelta(days=2),
@@ -58,12 +59,26 @@ async def issue(
     return raw
 
 
+async def _act_for_holder(session: AsyncSession, token_hash: str, purpose: str) -> bool:
+    """Whether a live token of ``purpose`` has this hash; if so the transaction acts for its owner
+    from now on (the link was mailed to them, holding it is the proof). Before that nothing of
+    the table is visible: a function answers with the owner of a live token and nothing else."""
+    holder = await session.scalar(select(func.studyhall_auth_token_holder(token_hash, purpose)))
+    if holder is None:
+        return False
+    await set_current_user(session, holder)
+    return True
+
+
 async def redeem(session: AsyncSession, raw: str, purpose: str) -> AuthToken | None:
     """Mark the token used and return it; None if unknown, of another purpose, used or expired."""
+    token_hash = security.token_hash(raw)
+    if not await _act_for_holder(session, token_hash, purpose):
+        return None
     row = await session.execute(
         update(AuthToken)
         .where(
-            AuthToken.token_hash == security.token_hash(raw),
+            AuthToken.token_hash == token_hash,
             AuthToken.purpose == purpose,
             AuthToken.used_at.is_(None),
             AuthToken.expires_at > func.now(),
@@ -76,9 +91,12 @@ async def redeem(session: AsyncSession, raw: str, purpose: str) -> AuthToken | N
 
 async def peek(session: AsyncSession, raw: str, purpose: str) -> AuthToken | None:
     """The live token without spending it (a page that only shows what the link is for)."""
+    token_hash = security.token_hash(raw)
+    if not await _act_for_holder(session, token_hash, purpose):
+        return None
     token: AuthToken | None = await session.scalar(
         select(AuthToken).where(
-            AuthToken.token_hash == security.token_hash(raw),
+            AuthToken.token_hash == token_hash,
             AuthToken.purpose == purpose,
             AuthToken.used_at.is_(None),
             AuthToken.expires_at > func.now(),

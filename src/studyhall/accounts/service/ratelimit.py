@@ -31,23 +31,11 @@ def account_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-_HIT = text(
-    """
-    INSERT INTO auth_rate_limits (bucket, window_start, attempts)
-    VALUES (:bucket, to_timestamp(floor(extract(epoch FROM now()) / :w) * :w), 1)
-    ON CONFLICT (bucket, window_start)
-    DO UPDATE SET attempts = auth_rate_limits.attempts + 1
-    RETURNING attempts, window_start, now()
-    """
-)
-
-_GIVE_BACK = text(
-    """
-    UPDATE auth_rate_limits SET attempts = attempts - 1
-    WHERE bucket = :bucket AND attempts > 0
-      AND window_start = to_timestamp(floor(extract(epoch FROM now()) / :w) * :w)
-    """
-)
+# The API role cannot read or write the counters themselves (row level security: only the
+# housekeeping job, which crosses users, sees them); these functions count and hand back one
+# attempt in the bucket's current window (migration ``0027_rls_accounts``).
+_HIT = text("SELECT * FROM studyhall_rate_limit_hit(:bucket, :w, :max)")
+_GIVE_BACK = text("SELECT studyhall_rate_limit_give_back(:bucket, :w)")
 
 
 async def hit(database: Database, limits: list[Limit], detail: str) -> None:
@@ -59,20 +47,12 @@ async def hit(database: Database, limits: list[Limit], detail: str) -> None:
     retry_after: int | None = None
     async with database.transaction() as session:
         for limit in limits:
-            row = (await session.execute(_HIT, {"bucket": limit.bucket, "w": limit.window_s})).one()
-            attempts, window_start, now = row
+            params = {"bucket": limit.bucket, "w": limit.window_s, "max": limit.max_attempts}
+            attempts, window_start, now = (await session.execute(_HIT, params)).one()
             if attempts > limit.max_attempts:
                 window_end: datetime = window_start + timedelta(seconds=limit.window_s)
                 wait = int((window_end - now).total_seconds()) + 1
                 retry_after = max(retry_after or 0, wait)
-                if wait > 0:
-                    await session.execute(
-                        text(
-                            "UPDATE auth_rate_limits SET locked_until = :until "
-                            "WHERE bucket = :bucket AND window_start = :start"
-                        ),
-                        {"until": window_end, "bucket": limit.bucket, "start": window_start},
-                    )
     if retry_after is not None:
         raise RateLimited(detail, retry_after_s=retry_after, code="too_many_attempts")
 

@@ -83,10 +83,18 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
     if user.status != "active":
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+    # From here the unit of work acts for the person who proved who they are (their tokens).
+    await act_for(session, user)
     if user.password_hash and security.needs_rehash(user.password_hash):
         user.password_hash = await security.hash_password_async(password)
     user.last_login_at = _now()
     return user
+
+
+async def act_for(session: AsyncSession, user: User) -> None:
+    """The transaction acts for ``user`` from now on: called once a credential proved who is
+    signing in (a password, an identity provider's token, a refresh token)."""
+    await set_current_user(session, user.id, admin=user.role == "admin")
 
 
 async def issue_tokens(
@@ -125,11 +133,16 @@ async def rotate_refresh_token(
     """A new pair for a live token; None when the token is unknown, spent, expired or revoked.
 
     The row lock makes two concurrent uses of one token see each other: exactly one rotates.
+    Before anyone is signed in only the token's owner can be learnt (a function that answers
+    for the token's hash and nothing else); holding the token, the transaction acts for them.
     """
+    presented_hash = security.token_hash(presented)
+    holder = await session.scalar(select(func.studyhall_refresh_token_holder(presented_hash)))
+    if holder is None:
+        return None
+    await set_current_user(session, holder)
     token = await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == security.token_hash(presented))
-        .with_for_update()
+        select(RefreshToken).where(RefreshToken.token_hash == presented_hash).with_for_update()
     )
     if token is None:
         return None

@@ -224,7 +224,7 @@ async def fresh_access(
     if settings.encryption_keys is None or not scheduling_settings().google_oauth_client_id:
         return
     keys = KeyRing.from_settings(settings)
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         account = await connection(session, user_id)
         if account is None or account.token_expires_at is None:
             return
@@ -236,7 +236,7 @@ async def fresh_access(
         return
     body = await _token_call({"grant_type": "refresh_token", "refresh_token": tokens.refresh_token})
     granted = _granted(body, now, " ".join(account.scopes))
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         current = await connection(session, user_id)
         if current is None or current.updated_at != seen:
             return
@@ -257,7 +257,7 @@ async def revoke_and_disconnect(database: Database, settings: Settings, user_id:
     already invalid counts as revoked; Google unreachable is 503 and nothing is erased, so the
     user can try again rather than keep a live grant we no longer know about.
     """
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         account = await connection(session, user_id)
         if account is None:
             return False
@@ -277,7 +277,7 @@ async def revoke_and_disconnect(database: Database, settings: Settings, user_id:
             ) from exc
         if answered.status_code >= 500:
             raise ServiceUnavailable("Google could not answer.", code="google_unavailable")
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         await oauth.disconnect(session, user_id, account_id)
     return True
 

@@ -63,7 +63,8 @@ async def google_connection_callback(
     if error is not None or code is None:
         raise BadRequest("Google access was not granted.", code="consent_denied")
     granted = await google_oauth.exchange(code, consent.verifier, now)
-    async with database.transaction() as session:
+    # The signed state proves whose connection this is: the transaction acts for them.
+    async with database.transaction(consent.user_id) as session:
         account = await google_oauth.store(
             session, KeyRing.from_settings(settings), consent.user_id, granted
         )
@@ -106,7 +107,7 @@ async def google_calendar_choose(
     whether the connection can read it (422 ``calendar_not_readable`` when not)."""
     settings, now = _settings(request), google_oauth.utcnow()
     await google_oauth.fresh_access(database, settings, user.id, now)
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         access = await google_calendar.access_for(session, user.id)
     if access is None:
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
@@ -119,10 +120,10 @@ async def google_calendar_choose(
         raise BadRequest(
             "Google cannot read that calendar with this connection.", code="calendar_not_readable"
         ) from exc
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         await google_oauth.choose_calendar(session, user.id, data.calendar_id)
     await google_busy.refresh_busy(database, settings, user.id, now)
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         return await google_connection_get(user, session)
 
 
@@ -137,7 +138,7 @@ async def google_connection_delete(
     """The grant is revoked at Google, the tokens erased and the cached busy times forgotten."""
     if not await google_oauth.revoke_and_disconnect(database, _settings(request), user.id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         await google_busy.forget(session, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, select, text
+from sqlalchemy import Boolean, ColumnElement, Uuid, and_, bindparam, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import OAuthAccount
 from studyhall.jobs import enqueue, queue
 from studyhall.scheduling.google import busy as google_busy
 from studyhall.scheduling.google import oauth as google_oauth
@@ -86,10 +85,10 @@ async def schedule_busy_refresh(session: AsyncSession, user_id: uuid.UUID) -> No
 # A connected tutor (a live Google account) whose busy-time cache is missing or older than
 # ``STALE_AFTER``: what ``busy.is_stale`` and ``oauth.connection`` decide, in one round trip,
 # since every slot listing asks and almost no tutor is connected.
-_CONNECTED: ColumnElement[bool] = exists().where(
-    OAuthAccount.user_id == bindparam("user_id"),
-    OAuthAccount.provider == google_oauth.PROVIDER,
-    OAuthAccount.deleted_at.is_(None),
+# Whether the tutor is connected comes from a function that answers only that (a student's
+# listing may not read the tutor's connection row).
+_CONNECTED: ColumnElement[bool] = func.studyhall_oauth_connected(
+    bindparam("user_id", type_=Uuid), google_oauth.PROVIDER, type_=Boolean
 )
 _FRESH: ColumnElement[bool] = exists().where(
     CalendarBusySync.user_id == bindparam("user_id"),

@@ -155,7 +155,7 @@ async def admin_users(
 
 @router.post("/admin/users/{user_id}/suspend", include_in_schema=False)
 async def admin_suspend(
-    user_id: uuid.UUID, request: Request, page: AdminPage, session: Session
+    user_id: uuid.UUID, request: Request, page: AdminPage, session: SystemSession
 ) -> Response:
     assert page.user is not None
     form = await request.form()
@@ -169,7 +169,7 @@ async def admin_suspend(
 
 @router.post("/admin/users/{user_id}/restore", include_in_schema=False)
 async def admin_restore(
-    user_id: uuid.UUID, request: Request, page: AdminPage, session: Session
+    user_id: uuid.UUID, request: Request, page: AdminPage, session: SystemSession
 ) -> Response:
     assert page.user is not None
     form = await request.form()

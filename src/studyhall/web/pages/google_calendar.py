@@ -143,7 +143,7 @@ async def _choose(request: Request, user_id: uuid.UUID) -> None:
         raise Unprocessable("Enter a calendar ID.", code="calendar_id_required") from exc
     database, settings, now = get_database(request), _settings(request), scheduling.utcnow()
     await scheduling.fresh_google_access(database, settings, user_id, now)
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         access = await scheduling.google_calendar_access(session, user_id)
     if access is None:
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
@@ -157,7 +157,7 @@ async def _choose(request: Request, user_id: uuid.UUID) -> None:
             "Google cannot read that calendar with this connection.",
             code="calendar_not_readable",
         ) from exc
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         await scheduling.choose_google_calendar(session, user_id, choice.calendar_id)
     await scheduling.refresh_google_busy(database, settings, user_id, now)
 
@@ -181,5 +181,5 @@ async def _disconnect(request: Request, user_id: uuid.UUID) -> None:
     database = get_database(request)
     if not await scheduling.disconnect_google(database, _settings(request), user_id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
-    async with database.transaction() as session:
+    async with database.transaction(user_id) as session:
         await scheduling.forget_google_busy(session, user_id)
