@@ -58,9 +58,6 @@ NO_USER_DATA = {
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
     "users",
-    "tutor_profiles",  # totals and ratings are updated by a student's review, a settlement
-    "calendar_busy_times",  # read by a student's booking (is the tutor busy?)
-    "calendar_busy_syncs",
     "oauth_accounts",
     "refresh_tokens",
     "auth_tokens",
@@ -71,14 +68,6 @@ AWAITING_POLICIES = {
     "job_errors",
     "procrastinate_jobs",
     "notification_broadcasts",
-    "quizzes",
-    "quiz_questions",
-    "slots",
-    "reviews",
-    "refunds",
-    "payout_accounts",
-    "payout_statements",
-    "tutor_earning_entries",
     "webhook_events",
 }
 
