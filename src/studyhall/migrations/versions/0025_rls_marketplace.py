@@ -79,8 +79,8 @@ POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
         None,
     ),
     ("reviews", "student_insert", "INSERT", None, _owner("student_id")),
-    # The student edits, the tutor replies; hiding is an admin's cross-user unit of work.
-    ("reviews", "parties_update", "UPDATE", _owner("student_id", "tutor_id"), None),
+    # The student edits, the tutor replies, an admin hides.
+    ("reviews", "parties_update", "UPDATE", f"{_owner('student_id', 'tutor_id')} OR {ADMIN}", None),
     ("reviews", "system_delete", "DELETE", CROSS, None),
     (
         "refunds",

@@ -122,7 +122,7 @@ async def google_calendar_choose(
     async with database.transaction() as session:
         await google_oauth.choose_calendar(session, user.id, data.calendar_id)
     await google_busy.refresh_busy(database, settings, user.id, now)
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         return await google_connection_get(user, session)
 
 
@@ -137,7 +137,7 @@ async def google_connection_delete(
     """The grant is revoked at Google, the tokens erased and the cached busy times forgotten."""
     if not await google_oauth.revoke_and_disconnect(database, _settings(request), user.id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         await google_busy.forget(session, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

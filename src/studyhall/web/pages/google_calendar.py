@@ -122,6 +122,6 @@ async def google_calendar_disconnect(request: Request, page: DetachedTutorPage) 
     database = get_database(request)
     if not await scheduling.disconnect_google(database, _settings(request), page.user.id):
         raise NotFound("Google Calendar is not connected.", code="google_not_connected")
-    async with database.transaction() as session:
+    async with database.transaction(page.user.id) as session:
         await scheduling.forget_google_busy(session, page.user.id)
     return _see("google_disconnected")
