@@ -18,7 +18,8 @@ wrapped as ``(SELECT f())`` so it runs once per statement):
   and the directory's Bayesian score. It takes no number from the caller, so calling it can only
   store the truth. A trigger keeps those columns, the earning totals and the verification status
   out of reach of the profile's own tutor (only that function, an admin or a unit of work that
-  crosses users changes them).
+  crosses users changes them); another keeps a review's stars and text its student's, its reply
+  its tutor's.
 
 Revision ID: 0025_rls_marketplace
 Revises: 0024_rls_wall
@@ -167,18 +168,57 @@ BEGIN
 END
 $$
 """
-FUNCTIONS = ("studyhall_tutor_rating_refresh(uuid)", "studyhall_tutor_profiles_guard()")
+# Both parties may update a review (row level security cannot tell columns apart): the student
+# changes its stars and text, the tutor their reply, nobody else anything (an admin hides it).
+REVIEWS_GUARD = """
+CREATE FUNCTION studyhall_reviews_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+DECLARE
+    actor uuid := (SELECT studyhall_current_user());
+BEGIN
+    IF (SELECT studyhall_crosses_users()) OR (SELECT studyhall_is_admin())
+       OR pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID),
+                      'USAGE') THEN
+        RETURN NEW;
+    END IF;
+    IF (NEW.id, NEW.booking_id, NEW.tutor_id, NEW.student_id, NEW.editable_until,
+        NEW.hidden_at, NEW.hidden_by, NEW.hidden_reason, NEW.created_at)
+       IS DISTINCT FROM
+       (OLD.id, OLD.booking_id, OLD.tutor_id, OLD.student_id, OLD.editable_until,
+        OLD.hidden_at, OLD.hidden_by, OLD.hidden_reason, OLD.created_at)
+       OR (actor IS DISTINCT FROM OLD.student_id
+           AND (NEW.rating, NEW.body) IS DISTINCT FROM (OLD.rating, OLD.body))
+       OR (actor IS DISTINCT FROM OLD.tutor_id
+           AND (NEW.tutor_reply, NEW.tutor_replied_at)
+               IS DISTINCT FROM (OLD.tutor_reply, OLD.tutor_replied_at)) THEN
+        RAISE EXCEPTION 'a review''s student changes its stars and text, its tutor the reply'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+FUNCTIONS = (
+    "studyhall_tutor_rating_refresh(uuid)",
+    "studyhall_tutor_profiles_guard()",
+    "studyhall_reviews_guard()",
+)
 
 
 def upgrade() -> None:
     op.execute(RATING_REFRESH)
     op.execute(PROFILE_GUARD)
+    op.execute(REVIEWS_GUARD)
     for function in FUNCTIONS:
         # The migrator grants EXECUTE to the API role (db/migrate.py), nobody else gets it.
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
     op.execute(
         "CREATE TRIGGER trg_tutor_profiles_guard BEFORE INSERT OR UPDATE ON tutor_profiles "
         "FOR EACH ROW EXECUTE FUNCTION studyhall_tutor_profiles_guard()"
+    )
+    op.execute(
+        "CREATE TRIGGER trg_reviews_guard BEFORE UPDATE ON reviews "
+        "FOR EACH ROW EXECUTE FUNCTION studyhall_reviews_guard()"
     )
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -198,6 +238,7 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY {table}_{name} ON {table}")
     for table in TABLES:
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    op.execute("DROP TRIGGER trg_reviews_guard ON reviews")
     op.execute("DROP TRIGGER trg_tutor_profiles_guard ON tutor_profiles")
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION {function}")
