@@ -67,8 +67,6 @@ AWAITING_POLICIES = {
     "audit_log",
     "job_errors",
     "procrastinate_jobs",
-    "notification_broadcasts",
-    "webhook_events",
 }
 
 TABLES = """

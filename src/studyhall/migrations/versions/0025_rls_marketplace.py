@@ -13,6 +13,8 @@ wrapped as ``(SELECT f())`` so it runs once per statement):
   the questions of the quizzes they may read.
 - Ledgers only cross-user units of work write (settlement, payouts, refunds): the tutor reads
   their earning entries and statements, the payer reads the refunds of their payments.
+- Admin tables (notification broadcasts, payment providers' webhook events): a signed admin or a
+  unit of work that crosses users (the provider callback, the jobs).
 - A student's review moves the tutor's rating: ``studyhall_tutor_rating_refresh`` (SECURITY
   DEFINER) locks the tutor's profile, counts their visible reviews and stores the mean, the count
   and the directory's Bayesian score. It takes no number from the caller, so calling it can only
@@ -106,6 +108,12 @@ POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
         f"{CROSS} OR quiz_id IN (SELECT id FROM quizzes WHERE user_id = {ME})",
         None,
     ),
+)
+# Admin tables: broadcasts an admin starts, payment providers' webhook events (stored by the
+# provider callback, applied by a job, listed to admins).
+POLICIES += tuple(
+    (table, "admins", "ALL", f"{CROSS} OR {ADMIN}", None)
+    for table in ("notification_broadcasts", "webhook_events")
 )
 TABLES = tuple(dict.fromkeys(table for table, *_ in POLICIES))
 
