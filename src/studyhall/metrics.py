@@ -30,6 +30,7 @@ from sqlalchemy.pool import QueuePool
 
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs import core as jobs
 from studyhall.kit.errors import problem
 
@@ -95,10 +96,12 @@ async def _database_families(database: Database) -> list[Metric]:
         "Received payment webhook events not processed yet, by provider.",
         labels=["provider"],
     )
-    async with database.engine.connect() as conn:
-        for row in await conn.execute(_JOBS_SQL):
+    # The scrape measures the whole platform (only counts and ages leave it): a unit of work
+    # that crosses users, as the webhook events are an admin's and the system's.
+    async with cross_users_transaction(database) as session:
+        for row in await session.execute(_JOBS_SQL):
             queued.add_metric([row.task_name, row.status], row.n)
-        for row in await conn.execute(_WEBHOOK_LAG_SQL):
+        for row in await session.execute(_WEBHOOK_LAG_SQL):
             lag.add_metric([row.provider], float(row.lag_s))
             backlog.add_metric([row.provider], row.n)
     return [queued, lag, backlog]

@@ -11,6 +11,7 @@ import httpx
 from studyhall.accounts.service import profiles
 from studyhall.accounts.service.ratings import RatingTotals, bayesian_score
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.kit.cursors import encode_cursor
 from tests.accounts.conftest import make_tutor, owner_exec, owner_rows, sign_up
 
@@ -156,15 +157,16 @@ async def test_record_tutor_earning_adds_up_under_concurrency(
 ) -> None:
     tutor = await make_tutor(client, owner_db)
 
+    # Settlement records earnings in units of work that cross users (a job, a refund).
     async def pay(amount: int) -> None:
-        async with db.transaction() as session:
+        async with cross_users_transaction(db) as session:
             await profiles.record_tutor_earning(session, tutor.id, amount)
 
     await asyncio.gather(*(pay(1500) for _ in range(40)))
     assert await owner_rows(
         owner_db, "SELECT total_sessions, total_earnings_cents FROM tutor_profiles"
     ) == [(40, 60000)]
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         totals = await profiles.record_tutor_earning(session, tutor.id, -1500, sessions=-1)
     assert (totals.total_sessions, totals.total_earnings_cents, totals.currency) == (
         39,

@@ -40,6 +40,7 @@ from studyhall.billing.service.payments import open_checkout
 from studyhall.bootstrap import DatabaseUrls
 from studyhall.config import Settings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import DomainError
 
 T = TypeVar("T")
@@ -166,9 +167,11 @@ def test_ledger_invariants_hold_after_every_step(
                 await session.flush()
                 return user.id
 
-        async def _attempt(self, work: Any) -> DomainError | Any:
+        async def _attempt(self, work: Any, *, crossing: bool = False) -> DomainError | Any:
             try:
                 async with database.transaction(self.user_id) as session:
+                    if crossing:  # an admin's or the system's unit of work
+                        await cross_users(session)
                     user = await session.get(User, self.user_id)
                     return await work(session, user)
             except DomainError as exc:
@@ -247,7 +250,10 @@ def test_ledger_invariants_hold_after_every_step(
                         currency=None,
                         reason="admin",
                         actor=None,
-                    )
+                    ),
+                    # Refunds are written only by units of work that cross users (admin routes,
+                    # cancellations, provider callbacks), never in the payer's own name.
+                    crossing=True,
                 )
             )
             refundable = payment.price - payment.refunded

@@ -58,22 +58,9 @@ NO_USER_DATA = {
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
     "users",  # other people's names are read everywhere; a row policy cannot hide the e-mail
-    "tutor_profiles",  # totals and ratings are updated by a student's review, a settlement
-    "calendar_busy_times",  # read by a student's booking (is the tutor busy?)
-    "calendar_busy_syncs",
     "audit_log",
     "job_errors",
     "procrastinate_jobs",
-    "notification_broadcasts",
-    "quizzes",
-    "quiz_questions",
-    "slots",
-    "reviews",
-    "refunds",
-    "payout_accounts",
-    "payout_statements",
-    "tutor_earning_entries",
-    "webhook_events",
 }
 
 TABLES = """

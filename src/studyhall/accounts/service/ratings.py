@@ -16,10 +16,9 @@ import uuid
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from studyhall.accounts.models import TutorProfile
 from studyhall.kit.errors import NotFound
 
 PRIOR_MEAN = Decimal("4.0")
@@ -45,28 +44,15 @@ def bayesian_score(totals: RatingTotals) -> Decimal:
     return score.quantize(Decimal("0.001"), ROUND_HALF_UP)
 
 
-async def lock_for_rating(session: AsyncSession, tutor_user_id: uuid.UUID) -> None:
-    """Take the tutor profile's row lock before counting their reviews.
+# Locks the tutor's profile, counts their visible reviews in a statement that starts after the
+# lock was granted (under READ COMMITTED it sees every review whose writer held the lock before,
+# so the last writer's totals include everyone's) and stores ``mean`` and ``bayesian_score`` of
+# them. A SECURITY DEFINER function (migration ``0028_rls_marketplace``): a student's review
+# moves the tutor's rating, yet the student may not write the tutor's profile.
+_REFRESH = text("SELECT studyhall_tutor_rating_refresh(:tutor)")
 
-    Every writer of a review locks first and counts afterwards, in a statement that starts
-    after the lock was granted: under READ COMMITTED that statement sees every review whose
-    writer held the lock before, so the last writer's totals include everyone's.
-    """
-    found = await session.scalar(
-        select(TutorProfile.id).where(TutorProfile.user_id == tutor_user_id).with_for_update()
-    )
-    if found is None:
+
+async def refresh_rating(session: AsyncSession, tutor_user_id: uuid.UUID) -> None:
+    """Recount ``tutor_user_id``'s visible reviews into their profile's rating columns."""
+    if not await session.scalar(_REFRESH, {"tutor": tutor_user_id}):
         raise NotFound("No such tutor.", code="tutor_not_found")
-
-
-async def set_rating(session: AsyncSession, tutor_user_id: uuid.UUID, totals: RatingTotals) -> None:
-    """Store what ``totals`` (counted under ``lock_for_rating``) says."""
-    await session.execute(
-        update(TutorProfile)
-        .where(TutorProfile.user_id == tutor_user_id)
-        .values(
-            rating=mean(totals),
-            rating_count=totals.count,
-            rating_score=bayesian_score(totals),
-        )
-    )

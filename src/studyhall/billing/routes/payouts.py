@@ -56,14 +56,14 @@ async def payout_onboarding_create(
             "STUDYHALL_BILLING_STRIPE_CONNECT_RETURN_URL."
         )
     stripe = StripeProvider(settings)
-    async with database.transaction() as session:
+    async with database.transaction(user.id) as session:
         account = await payouts.account_of(session, user.id)
         account_id = None if account is None else account.stripe_account_id
     # Stripe is called with no transaction open; the account's idempotency key is the tutor's
     # id, so a retry after a lost answer gets the same account back.
     if account_id is None:
         account_id = await stripe.create_connect_account(user.id, user.email)
-        async with database.transaction() as session:
+        async with database.transaction(user.id) as session:
             await payouts.store_account(session, user.id, account_id)
     url, expires_at = await stripe.create_account_link(account_id, refresh_url, return_url)
     return OnboardingLink(stripe_account_id=account_id, url=url, expires_at=expires_at)

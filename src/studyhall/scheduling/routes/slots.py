@@ -32,8 +32,6 @@ async def slots_list(
     ``tz``. Slots that collide with the tutor's bookings or Google busy times are left out; a
     stale busy-time cache of a connected tutor is refreshed in the background."""
     zone = service.zone_or_422(tz or (viewer.timezone if viewer else "UTC"), "tz")
-    if tutor_id is not None:
-        await service.refresh_busy_if_stale(session, tutor_id)
     slots, next_cursor = await service.list_slots(
         session,
         tutor_id=tutor_id,
@@ -44,5 +42,8 @@ async def slots_list(
         now=service.utcnow(),
         page=page,
     )
+    if tutor_id is not None:
+        # After the listing, whose unit of work crosses users: the tutor's sync time is theirs.
+        await service.refresh_busy_if_stale(session, tutor_id)
     items = [SlotRead.model_validate(slot, from_attributes=True) for slot in slots]
     return SlotPage(items=items, next_cursor=next_cursor)

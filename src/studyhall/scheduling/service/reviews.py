@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -150,16 +150,9 @@ def _may_see_hidden(viewer: User | None, review: Review) -> bool:
 
 
 async def refresh_tutor_rating(session: AsyncSession, tutor_id: uuid.UUID) -> None:
-    """Lock, then count: the order that makes concurrent writers converge on exact totals."""
-    await ratings.lock_for_rating(session, tutor_id)
-    count, stars = (
-        await session.execute(
-            select(func.count(), func.coalesce(func.sum(Review.rating), 0)).where(
-                Review.tutor_id == tutor_id, Review.hidden_at.is_(None)
-            )
-        )
-    ).one()
-    await ratings.set_rating(session, tutor_id, ratings.RatingTotals(int(count), int(stars)))
+    """Lock, then count: the order that makes concurrent writers converge on exact totals (one
+    database function does both, since the writer of a review may not write the profile)."""
+    await ratings.refresh_rating(session, tutor_id)
 
 
 async def _load(session: AsyncSession, review_id: uuid.UUID, *, lock: bool = False) -> Review:

@@ -92,12 +92,12 @@ async def payout_onboarding(
         raise Unprocessable("Payouts through Stripe are not set up.", code="connect_not_ready")
     stripe = StripeProvider(settings)
     database = get_database(request)
-    async with database.transaction() as session:
+    async with database.transaction(page.user.id) as session:
         account = await billing.payout_account_of(session, page.user.id)
         account_id = None if account is None else account.stripe_account_id
     if account_id is None:
         account_id = await stripe.create_connect_account(page.user.id, page.user.email)
-        async with database.transaction() as session:
+        async with database.transaction(page.user.id) as session:
             await billing.store_payout_account(session, page.user.id, account_id)
     url, expires_at = await stripe.create_account_link(account_id, refresh_url, return_url)
     return render(page, "teach_payout_onboarding.html", url=url, expires_at=expires_at)
