@@ -69,6 +69,8 @@ from studyhall.accounts.service.users import (
     update_me,
 )
 
+from studyhall.accounts.service.wards import is_guardian, wards
+
 __all__ = [
     "ACCESS_TOKEN_TTL",
     "BAD_CREDENTIALS",
@@ -106,6 +108,7 @@ __all__ = [
     "give_back",
     "hit",
     "issue_access_token",
+    "is_guardian",
     "issue_tokens",
     "latest",
     "link",
@@ -131,5 +134,6 @@ __all__ = [
     "update_me",
     "update_profile",
     "view",
+    "wards",
     "withdraw",
 ]
