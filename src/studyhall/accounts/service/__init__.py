@@ -68,7 +68,6 @@ from studyhall.accounts.service.users import (
     sign_up,
     update_me,
 )
-
 from studyhall.accounts.service.wards import is_guardian, wards
 
 __all__ = [
@@ -107,8 +106,8 @@ __all__ = [
     "get_user",
     "give_back",
     "hit",
-    "issue_access_token",
     "is_guardian",
+    "issue_access_token",
     "issue_tokens",
     "latest",
     "link",
