@@ -38,7 +38,8 @@ def _wards_of(guardian: User) -> Select[tuple[User]]:
 
 async def wards(session: AsyncSession, guardian: User) -> list[User]:
     """The guardian's wards by name (at most ``WARDS_SHOWN``)."""
-    rows = await session.scalars(_wards_of(guardian).order_by(User.name, User.id).limit(WARDS_SHOWN))
+    by_name = _wards_of(guardian).order_by(User.name, User.id).limit(WARDS_SHOWN)
+    rows = await session.scalars(by_name)
     return list(rows)
 
 
