@@ -17,7 +17,7 @@ from studyhall.accounts.models import GuardianConsent, User
 WARDS_SHOWN = 100
 
 
-def _wards_of(guardian: User) -> Select[tuple[User]]:
+def _wards_of(guardian: User) -> Select[User]:
     standing = aliased(GuardianConsent)
     newer = aliased(GuardianConsent)
     replaced = exists().where(
