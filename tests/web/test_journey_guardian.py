@@ -77,7 +77,13 @@ async def test_a_minor_asks_a_guardian_who_consents_and_follows_the_ward(
         await complete_a_lesson(web_server.base_url, minor, PASSWORD)
 
         await sign_up(mona, "Mona Young", guardian)
-        await mona.goto(ward_url)
+        # Home links a guardian to their wards, and the list links to the ward's page.
+        await mona.goto("/home")
+        await mona.get_by_role("link", name="Your wards").click()
+        await expect(mona.get_by_role("heading", name="Your wards")).to_be_visible()
+        await check_page(mona, "guardian-wards")
+        await mona.get_by_role("link", name="Omar Young").click()
+        await expect(mona).to_have_url(re.compile(re.escape(ward_url) + "$"))
         await expect(
             mona.get_by_role("heading", name="Omar Young's bookings and progress")
         ).to_be_visible()

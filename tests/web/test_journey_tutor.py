@@ -111,6 +111,22 @@ async def test_a_tutor_edits_the_profile_and_offerings_sets_hours_and_time_off(
     await off.get_by_role("button", name=re.compile("^Remove the time off")).click()
     await expect(page.get_by_text("No time off planned.")).to_be_visible()
 
+    # Booking settings: the API's bounds hold, and what was typed comes back with the refusal.
+    weekly_cap = page.get_by_label("Most bookings in a week")
+    await weekly_cap.fill("0")
+    await page.get_by_role("button", name="Save booking settings").click()
+    await expect(page.locator("#max_bookings_per_week-error")).to_have_text("Check this.")
+    await expect(weekly_cap).to_have_value("0")
+    await weekly_cap.fill("500")
+    await page.get_by_role("button", name="Save booking settings").click()
+    await expect(page.get_by_role("status")).to_have_text("Your booking settings are saved.")
+    await expect(weekly_cap).to_have_value("500")
+    # Empty again: no cap, as before (the other journeys book Tara).
+    await weekly_cap.fill("")
+    await page.get_by_role("button", name="Save booking settings").click()
+    await expect(page.get_by_role("status")).to_have_text("Your booking settings are saved.")
+    await expect(weekly_cap).to_have_value("")
+
 
 async def test_a_tutor_approves_a_students_request_and_sees_earnings(
     page: Page, browser: Browser, web_server: WebServer

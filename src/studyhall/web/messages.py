@@ -12,6 +12,10 @@ def N_(message: str) -> str:
 
 
 BY_CODE = {
+    "rrule_unbounded": N_(
+        "Your weekly hours repeat without an end, so students need a limit on how far ahead "
+        "they can book. Keep a number of days, or remove those hours first."
+    ),
     "bad_credentials": N_("The email or password is wrong."),
     "email_taken": N_("An account with this email already exists."),
     "weak_password": N_(
@@ -164,6 +168,7 @@ NOTICES = {
     "hours_removed": N_("Those hours are removed."),
     "time_off_added": N_("Your time off is saved; no one can book it."),
     "time_off_removed": N_("The time off is removed."),
+    "schedule_settings_saved": N_("Your booking settings are saved."),
     "approved": N_("The booking is approved; the student is told."),
     "declined": N_("The booking is declined; the student is told and refunded."),
     "goal_saved": N_("Your daily goal is saved."),

@@ -67,6 +67,7 @@ from studyhall.accounts.service.users import (
     sign_up,
     update_me,
 )
+from studyhall.accounts.service.wards import is_guardian, wards
 
 __all__ = [
     "ACCESS_TOKEN_TTL",
@@ -104,6 +105,7 @@ __all__ = [
     "get_user",
     "give_back",
     "hit",
+    "is_guardian",
     "issue_access_token",
     "issue_tokens",
     "latest",
@@ -129,5 +131,6 @@ __all__ = [
     "update_me",
     "update_profile",
     "view",
+    "wards",
     "withdraw",
 ]

@@ -17,6 +17,7 @@ from studyhall.accounts import service
 from studyhall.accounts.deps import TOO_MANY_SIGN_INS, client_ip, signin_limits
 from studyhall.accounts.schemas import EmailOnly, SignUp
 from studyhall.db.deps import Session, get_database
+from studyhall.db.rls import cross_users
 from studyhall.kit.errors import DomainError
 from studyhall.web.deps import AccountPage, Page
 from studyhall.web.errors import FormInvalid
@@ -262,6 +263,13 @@ async def reset_password(request: Request, page: Page, session: Session) -> Resp
 
 @router.get("/home", summary="The signed-in start page", include_in_schema=False)
 async def home(
-    page: AccountPage, notice_key: Annotated[str | None, Query(alias="notice")] = None
+    page: AccountPage,
+    session: Session,
+    notice_key: Annotated[str | None, Query(alias="notice")] = None,
 ) -> Response:
-    return render(page, "home.html", notice=notice(page.viewer, notice_key))
+    assert page.user is not None
+    # Whether anyone's consent names this person reads other users' consents: the unit of work
+    # crosses users from its start, and only that yes or no leaves it.
+    await cross_users(session)
+    guardian = await service.is_guardian(session, page.user)
+    return render(page, "home.html", notice=notice(page.viewer, notice_key), guardian=guardian)

@@ -23,7 +23,7 @@ from studyhall.db.deps import Session
 from studyhall.kit.errors import DomainError
 from studyhall.scheduling import service as scheduling
 from studyhall.scheduling.models import AvailabilityRuleRow
-from studyhall.scheduling.schemas import RuleCreate, TimeOffCreate
+from studyhall.scheduling.schemas import RuleCreate, ScheduleSettingsUpdate, TimeOffCreate
 from studyhall.web.errors import FormInvalid
 from studyhall.web.messages import domain_message, notice
 from studyhall.web.pages.teaching import (
@@ -93,6 +93,9 @@ def _described(page: Visit, rule: AvailabilityRuleRow) -> dict[str, Any]:
     }
 
 
+# The API's schedule settings, in the order the form shows them.
+SETTINGS_FIELDS = tuple(ScheduleSettingsUpdate.model_fields)
+
 EMPTY = {"days": [], "start_time": "09:00", "end_time": "17:00", "off_from": "", "off_to": ""}
 
 
@@ -101,8 +104,11 @@ async def _context(page: Visit, session: Session, **extra: Any) -> dict[str, Any
     zone = ZoneInfo(page.user.timezone)
     rules = await scheduling.list_rules(session, page.user.id)
     blocks = await scheduling.list_time_off(session, page.user.id)
+    settings = await scheduling.get_settings(session, page.user.id)
     context: dict[str, Any] = {
         "zone": page.user.timezone,
+        "settings": {name: _shown(getattr(settings, name)) for name in SETTINGS_FIELDS},
+        "settings_errors": {},
         "rules": [_described(page, rule) for rule in rules],
         "blocks": [
             {
@@ -121,6 +127,19 @@ async def _context(page: Visit, session: Session, **extra: Any) -> dict[str, Any
         "notice": None,
     }
     return {**context, **extra}
+
+
+def _shown(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def _setting(raw: str) -> int | str | None:
+    """An empty box clears the setting (the API's null); a number is taken as one; anything else
+    goes to the API's schema as typed, which refuses it for that field."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    return int(raw) if raw.isdecimal() else raw
 
 
 def _weekly(form: FormData, today: date) -> tuple[dict[str, Any], RuleCreate]:
@@ -229,3 +248,31 @@ async def remove_time_off(block_id: uuid.UUID, page: TutorPage, session: Session
     assert page.user is not None
     await scheduling.delete_time_off(session, page.user, block_id)
     return _see("/teach/availability?notice=time_off_removed")
+
+
+@router.post("/teach/schedule-settings", include_in_schema=False)
+async def save_schedule_settings(request: Request, page: TutorPage, session: Session) -> Response:
+    """Buffers, minimum notice, horizon, caps and refund policy, as ``PATCH
+    /api/v1/me/schedule-settings`` takes them; every box is sent, an empty one as null."""
+    assert page.user is not None
+    form = await request.form()
+    typed = {name: _text(form, name) for name in SETTINGS_FIELDS}
+    context = await _context(page, session)
+    try:
+        data = ScheduleSettingsUpdate.model_validate(
+            {name: _setting(value) for name, value in typed.items()}
+        )
+        await scheduling.update_settings(session, page.user, data)
+    except ValidationError as exc:
+        raise FormInvalid(
+            "teach_availability.html",
+            **{**context, "settings": typed, "settings_errors": _field_errors(page, exc)},
+        ) from exc
+    except DomainError as exc:
+        errors = {"settings": domain_message(page.viewer, exc)}
+        raise FormInvalid(
+            "teach_availability.html",
+            status_code=exc.status,
+            **{**context, "settings": typed, "settings_errors": errors},
+        ) from exc
+    return _see("/teach/availability?notice=schedule_settings_saved")

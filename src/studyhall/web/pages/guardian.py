@@ -87,6 +87,17 @@ def _refused(state: str, address: str, message: str, status_code: int = 422) -> 
     )
 
 
+@router.get("/guardian/wards", include_in_schema=False)
+async def wards_page(page: MemberPage, session: Session) -> Response:
+    """Every ward whose standing consent names the signed-in person's e-mail."""
+    assert page.user is not None
+    # The consents are the wards' rows: this unit of work crosses users from its start, and the
+    # list holds only the wards whose standing consent names the caller.
+    await cross_users(session)
+    wards = await accounts.wards(session, page.user)
+    return render(page, "guardian_wards.html", wards=wards)
+
+
 @router.get("/guardian/wards/{ward_id}", include_in_schema=False)
 async def ward_page(ward_id: uuid.UUID, page: MemberPage, session: Session) -> Response:
     """The ward's bookings and progress, read as the ward's own pages read them."""
