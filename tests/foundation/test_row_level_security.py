@@ -197,6 +197,7 @@ ACCOUNT_FUNCTIONS = (
     "studyhall_oauth_connected",
     "studyhall_rate_limit_hit",
     "studyhall_rate_limit_give_back",
+    "studyhall_guardian_wards",
 )
 CREDENTIAL_TABLES = (
     "refresh_tokens",  # made by signing up
@@ -269,6 +270,36 @@ async def test_the_api_role_reads_no_one_elses_credentials_whatever_it_sets(
             (list(ACCOUNT_FUNCTIONS),),
         ).fetchall()
         assert public == []
+
+
+def _wards_seen(conn: psycopg.Connection[Any], settings: dict[str, str]) -> list[uuid.UUID]:
+    with conn.transaction():
+        for name, value in settings.items():
+            conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+        return [row[0] for row in conn.execute("SELECT * FROM studyhall_guardian_wards()")]
+
+
+async def test_a_guardian_learns_only_their_own_wards(
+    client: httpx.AsyncClient, database_urls: DatabaseUrls
+) -> None:
+    """The consents are the wards' rows; the function a guardian's pages ask answers the signed
+    person's own wards and nothing for anyone else, whatever they set."""
+    ward, _ = await _signed_up(client)
+    guardian, _ = await _signed_up(client)
+    stranger, _ = await _signed_up(client)
+    with _owner(database_urls) as conn:
+        conn.execute(
+            "INSERT INTO guardian_consents (user_id, guardian_email, consent_type, consent_given, "
+            "legal_text_hash) SELECT %(w)s, upper(email), 'account', true, md5('t') "
+            "FROM users WHERE id = %(g)s",
+            {"w": ward, "g": guardian},
+        )
+    with psycopg.connect(database_urls.app) as conn:
+        signed = _as_app_settings(signed_settings(Identity(guardian), TEST_RLS_KEY))
+        assert _wards_seen(conn, signed) == [ward]
+        other = _as_app_settings(signed_settings(Identity(stranger), TEST_RLS_KEY))
+        for forged in ({}, other, {**other, "app.user_id": str(guardian)}):
+            assert _wards_seen(conn, forged) == [], forged
 
 
 def test_the_api_role_cannot_mint_a_signature(database_urls: DatabaseUrls) -> None:

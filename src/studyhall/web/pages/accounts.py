@@ -17,7 +17,6 @@ from studyhall.accounts import service
 from studyhall.accounts.deps import TOO_MANY_SIGN_INS, client_ip, signin_limits
 from studyhall.accounts.schemas import EmailOnly, SignUp
 from studyhall.db.deps import Session, get_database
-from studyhall.db.rls import cross_users
 from studyhall.kit.errors import DomainError
 from studyhall.web.deps import AccountPage, Page
 from studyhall.web.errors import FormInvalid
@@ -268,8 +267,5 @@ async def home(
     notice_key: Annotated[str | None, Query(alias="notice")] = None,
 ) -> Response:
     assert page.user is not None
-    # Whether anyone's consent names this person reads other users' consents: the unit of work
-    # crosses users from its start, and only that yes or no leaves it.
-    await cross_users(session)
-    guardian = await service.is_guardian(session, page.user)
+    guardian = await service.is_guardian(session)
     return render(page, "home.html", notice=notice(page.viewer, notice_key), guardian=guardian)

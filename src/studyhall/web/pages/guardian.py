@@ -91,10 +91,7 @@ def _refused(state: str, address: str, message: str, status_code: int = 422) -> 
 async def wards_page(page: MemberPage, session: Session) -> Response:
     """Every ward whose standing consent names the signed-in person's e-mail."""
     assert page.user is not None
-    # The consents are the wards' rows: this unit of work crosses users from its start, and the
-    # list holds only the wards whose standing consent names the caller.
-    await cross_users(session)
-    wards = await accounts.wards(session, page.user)
+    wards = await accounts.wards(session)
     return render(page, "guardian_wards.html", wards=wards)
 
 
