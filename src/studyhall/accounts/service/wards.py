@@ -18,7 +18,7 @@ from studyhall.accounts.models import User
 WARDS_SHOWN = 100
 
 
-def _my_wards() -> Select[tuple[User]]:
+def _my_wards() -> Select[User]:
     mine = func.studyhall_guardian_wards().table_valued("ward_id").render_derived()
     return select(User).join(mine, mine.c.ward_id == User.id).where(User.deleted_at.is_(None))
 
