@@ -9,7 +9,7 @@ from sqlalchemy import text
 from studyhall.config import Settings
 from studyhall.db.engine import Database
 from studyhall.jobs import core as jobs
-from studyhall.jobs import enqueue, queue
+from studyhall.jobs import enqueue, maintenance, queue
 from tests.conftest import run_jobs
 
 calls: list[str] = []
@@ -152,3 +152,33 @@ async def test_a_worker_that_ends_on_its_own_is_started_again(
         with contextlib.suppress(asyncio.CancelledError):
             await supervisor
     assert await _registered_workers(owner_db) == 0
+
+
+async def test_the_nightly_purge_removes_old_idempotency_keys_of_every_user(
+    db: Database, owner_db: Database
+) -> None:
+    """Idempotency keys are their owners' rows under row level security; the purge is nobody's
+    request, so it must cross users or it deletes nothing."""
+    async with owner_db.transaction() as session:
+        people = [
+            await session.scalar(
+                text(
+                    "INSERT INTO users (email, name, password_hash, role) "
+                    "VALUES (:email, 'Kept Key', 'x', 'student') RETURNING id"
+                ),
+                {"email": f"purge-{n}@example.org"},
+            )
+            for n in range(2)
+        ]
+        for person, age_hours in zip(people, (maintenance.KEY_RETENTION_HOURS + 1, 1), strict=True):
+            await session.execute(
+                text(
+                    "INSERT INTO idempotency_keys (user_id, scope, key, request_hash, created_at) "
+                    "VALUES (:u, 'POST /x', 'k', md5('b'), now() - make_interval(hours => :h))"
+                ),
+                {"u": person, "h": age_hours},
+            )
+    await maintenance.purge_finished_jobs(timestamp=0)
+    async with owner_db.transaction() as session:
+        left = (await session.execute(text("SELECT user_id FROM idempotency_keys"))).scalars()
+        assert list(left) == [people[1]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from studyhall.db.rls import cross_users_transaction
 from studyhall.jobs.core import queue, runtime
 from studyhall.kit.idempotency import KEY_RETENTION_HOURS
 
@@ -15,8 +16,9 @@ JOB_ERROR_RETENTION_DAYS = 90
 @queue.periodic(cron="17 3 * * *")
 @queue.task(name="studyhall.purge_finished_jobs", queue="maintenance")
 async def purge_finished_jobs(timestamp: int) -> None:
-    """Succeeded and cancelled jobs go after two weeks; failed ones stay for a person to look at."""
-    async with runtime().database.transaction() as session:
+    """Succeeded and cancelled jobs go after two weeks; failed ones stay for a person to look at.
+    Idempotency keys are everyone's rows under row level security: the purge crosses users."""
+    async with cross_users_transaction(runtime().database) as session:
         await session.execute(
             text(
                 "DELETE FROM procrastinate_jobs WHERE status IN ('succeeded', 'cancelled') "
