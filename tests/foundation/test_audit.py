@@ -9,6 +9,7 @@ from sqlalchemy.exc import ProgrammingError
 from studyhall.audit import service as audit
 from studyhall.audit.models import AuditEntry
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 
 
 async def test_record_writes_in_the_callers_transaction(db: Database) -> None:
@@ -18,7 +19,8 @@ async def test_record_writes_in_the_callers_transaction(db: Database) -> None:
         async with db.transaction() as session:
             await audit.record(session, None, "demo.rolled_back", "thing", "t-2")
             raise RuntimeError("abort")
-    async with db.transaction() as session:
+    # Only admins and units of work that cross users read the log back.
+    async with cross_users_transaction(db) as session:
         rows = (await session.scalars(select(AuditEntry))).all()
     assert [(r.action, r.entity, r.entity_id, r.diff) for r in rows] == [
         ("demo.create", "thing", "t-1", {"name": [None, "x"]})
@@ -35,7 +37,7 @@ async def test_the_api_role_cannot_rewrite_history(db: Database, statement: str)
     with pytest.raises(ProgrammingError, match="permission denied"):
         async with db.transaction() as session:
             await session.execute(text(statement))
-    async with db.transaction() as session:
+    async with cross_users_transaction(db) as session:
         actions = (await session.scalars(select(AuditEntry.action))).all()
     assert actions == ["demo.create"]
 

@@ -53,13 +53,11 @@ NO_USER_DATA = {
 }
 # User data still without policies: every read of these happens before an identity exists (sign
 # in, token refresh, reset links, rate limits), or they are written by cross-user units of work
-# only (ledgers, audit, jobs). They are listed here so that protecting one means removing it
+# only (jobs). They are listed here so that protecting one means removing it
 # from this list, and a new table without row level security fails the test. See
 # docs/privacy.md ("What row level security does not cover yet").
 AWAITING_POLICIES = {
     "users",  # other people's names are read everywhere; a row policy cannot hide the e-mail
-    "audit_log",
-    "job_errors",
     "procrastinate_jobs",
 }
 

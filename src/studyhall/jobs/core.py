@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from studyhall import domains
 from studyhall.config import Settings
 from studyhall.db.engine import Database, libpq_conninfo
+from studyhall.db.rls import cross_users_transaction
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,8 @@ async def record_failures(
         job = context.job
         error = f"{type(exc).__name__}: {exc}"
         log.warning("job failed", extra={"job_id": job.id, "task": job.task_name, "error": error})
-        async with runtime().database.transaction() as session:
+        # The failed job may have acted for anyone: its error record belongs to no one person.
+        async with cross_users_transaction(runtime().database) as session:
             await session.execute(
                 text(
                     "INSERT INTO job_errors (job_id, task_name, attempt, error, traceback) "
