@@ -15,6 +15,7 @@ import pytest
 from studyhall.audit import service as audit
 from studyhall.billing.config import BillingSettings
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from tests.scheduling.conftest import (
     API,
     MarketFactory,
@@ -258,7 +259,9 @@ async def test_the_audit_log_filters_and_pages_with_a_cursor(
 ) -> None:
     admin = await make_admin(client, owner_db)
     subject = uuid.uuid4()
-    async with db.transaction() as session:
+    # Rows naming the admin as actor: written as a unit of work that crosses users (a request
+    # may write audit rows only as its own signed person).
+    async with cross_users_transaction(db) as session:
         for number in range(35):
             await audit.record(
                 session, admin.id, "test.step", "thing", subject, {"n": number, "token": "s3cr3t"}

@@ -110,6 +110,8 @@ async def user_for_claims(session: AsyncSession, claims: dict[str, Any], provide
         existing.auth_provider = provider
         existing.auth_provider_id = subject
         existing.is_verified = True
+        # The provider vouched for this person: from here the unit of work acts for them.
+        await set_current_user(session, existing.id)
         await audit.record(
             session, existing.id, "user.link_identity", "user", existing.id, {"provider": provider}
         )
