@@ -16,6 +16,7 @@ from studyhall.audit.models import AuditEntry
 from studyhall.config import Settings
 from studyhall.db.deps import Session
 from studyhall.db.engine import Database
+from studyhall.db.rls import cross_users_transaction
 from studyhall.kit import idempotency
 
 router = APIRouter()
@@ -62,7 +63,8 @@ async def _signed_in(http: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def _orders(db: Database) -> int:
-    async with db.transaction() as session:
+    # Only admins and units of work that cross users read the audit log back.
+    async with cross_users_transaction(db) as session:
         return int(
             await session.scalar(
                 select(func.count())
