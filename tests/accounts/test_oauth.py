@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,12 +38,12 @@ def _raw_dump(url: str) -> bytes:
         return bytes(out)
 
 
-async def _link(db: Database, keys: KeyRing, user_id: object, account: str = "g-1") -> object:
-    async with db.transaction(user_id) as session:  # type: ignore[arg-type]
+async def _link(db: Database, keys: KeyRing, user_id: uuid.UUID, account: str = "g-1") -> uuid.UUID:
+    async with db.transaction(user_id) as session:
         row = await oauth.link(
             session,
             keys,
-            user_id,  # type: ignore[arg-type]
+            user_id,
             provider="google",
             provider_account_id=account,
             access_token=ACCESS,
@@ -67,13 +68,13 @@ async def test_tokens_are_encrypted_at_rest_and_bound_to_their_row(
         ("k1",)
     ]
     async with db.transaction(user.id) as session:
-        plain = await oauth.tokens(session, keys, first)  # type: ignore[arg-type]
+        plain = await oauth.tokens(session, keys, first)
     assert (plain.access_token, plain.refresh_token) == (ACCESS, REFRESH)
     # A ciphertext moved onto another row does not decrypt: the row id is associated data.
     await _copy_ciphertext(owner_db, frm=first, to=second)
     with pytest.raises(EncryptionKeyError):
         async with db.transaction(other.id) as session:
-            await oauth.tokens(session, keys, second)  # type: ignore[arg-type]
+            await oauth.tokens(session, keys, second)
     listed = await client.get(f"{API}/me/oauth-accounts", headers=user.headers)
     assert listed.json()["next_cursor"] is None
     assert [(a["provider"], a["scopes"]) for a in listed.json()["items"]] == [
@@ -155,7 +156,7 @@ async def test_rotate_keys_cli_reencrypts_every_row(
     new_only = KeyRing.parse(f"new:{new}")
     async with cross_users_transaction(db) as session:  # three people's accounts
         for account_id in ids:
-            plain = await oauth.tokens(session, new_only, account_id)  # type: ignore[arg-type]
+            plain = await oauth.tokens(session, new_only, account_id)
             assert (plain.access_token, plain.refresh_token) == (ACCESS, REFRESH)
     code, output = await _cli(database_urls, f"new:{new}", "admin", "rotate-keys")
     assert (code, "re-encrypted 0" in output) == (0, True)

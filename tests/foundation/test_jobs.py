@@ -133,11 +133,11 @@ async def test_a_worker_that_ends_on_its_own_is_started_again(
     real_run_worker = jobs.run_worker
     ended: list[str] = []
 
-    async def ends_once(**kwargs: object) -> None:
+    async def ends_once(*, concurrency: int, name: str) -> None:
         if not ended:
             ended.append("as after a failed side task")
             return
-        await real_run_worker(**kwargs)  # type: ignore[arg-type]
+        await real_run_worker(concurrency=concurrency, name=name)
 
     monkeypatch.setattr(jobs, "run_worker", ends_once)
     supervisor = asyncio.create_task(

@@ -128,3 +128,15 @@ async def test_booking_settings_the_api_refuses_are_shown_and_nothing_changes(
     assert unbounded.status_code == 409  # as the API answers
     assert "Your weekly hours repeat without an end" in unbounded.text
     assert (await _stored(db, "rana.settings@example.com")).booking_horizon_days == 90
+
+
+async def test_the_availability_page_draws_the_settings_form_once_in_its_body(
+    client: httpx.AsyncClient,
+) -> None:
+    """The form once stood inside the page's title block too: a title of raw markup and two
+    forms with the same field ids."""
+    await _tutor_signs_up(client, "sami.title@example.com")
+    shown = await client.get("/teach/availability")
+    title = shown.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title and title.startswith("Availability")
+    assert shown.text.count('action="/teach/schedule-settings"') == 1
