@@ -32,6 +32,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from studyhall.db.migration_helpers import Policy, disable_forced_policies, enable_forced_policies
+
 revision: str = "0028_rls_marketplace"
 down_revision: str | None = "0027_rls_accounts"
 branch_labels: str | Sequence[str] | None = None
@@ -47,7 +49,7 @@ def _owner(*columns: str) -> str:
 
 
 # (table, policy, command, USING or None, WITH CHECK or None)
-POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
+POLICIES: tuple[Policy, ...] = (
     # A tutor's public profile; the protected columns are the trigger's (below).
     (
         "tutor_profiles",
@@ -115,7 +117,6 @@ POLICIES += tuple(
     (table, "admins", "ALL", f"{CROSS} OR {ADMIN}", None)
     for table in ("notification_broadcasts", "webhook_events")
 )
-TABLES = tuple(dict.fromkeys(table for table, *_ in POLICIES))
 
 RATING_REFRESH = """
 CREATE FUNCTION studyhall_tutor_rating_refresh(tutor uuid) RETURNS boolean
@@ -228,24 +229,11 @@ def upgrade() -> None:
         "CREATE TRIGGER trg_reviews_guard BEFORE UPDATE ON reviews "
         "FOR EACH ROW EXECUTE FUNCTION studyhall_reviews_guard()"
     )
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    for table, name, command, using, check in POLICIES:
-        clauses = (f" USING ({using})" if using else "") + (
-            f" WITH CHECK ({check})" if check else ""
-        )
-        op.execute(f"CREATE POLICY {table}_{name} ON {table} FOR {command}{clauses}")
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    enable_forced_policies(POLICIES)
 
 
 def downgrade() -> None:
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-    for table, name, *_ in POLICIES:
-        op.execute(f"DROP POLICY {table}_{name} ON {table}")
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    disable_forced_policies(POLICIES)
     op.execute("DROP TRIGGER trg_reviews_guard ON reviews")
     op.execute("DROP TRIGGER trg_tutor_profiles_guard ON tutor_profiles")
     for function in FUNCTIONS:

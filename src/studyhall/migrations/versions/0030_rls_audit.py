@@ -25,7 +25,7 @@ Create Date: 2026-12-07
 
 from collections.abc import Sequence
 
-from alembic import op
+from studyhall.db.migration_helpers import Policy, disable_forced_policies, enable_forced_policies
 
 revision: str = "0030_rls_audit"
 down_revision: str | None = "0029_guardian_wards"
@@ -37,7 +37,7 @@ ADMIN = "(SELECT studyhall_is_admin())"
 ME = "(SELECT studyhall_current_user())"
 
 # (table, policy, command, USING or None, WITH CHECK or None)
-POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
+POLICIES: tuple[Policy, ...] = (
     ("audit_log", "read", "SELECT", f"{CROSS} OR {ADMIN}", None),
     (
         "audit_log",
@@ -51,25 +51,11 @@ POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
     ("audit_log", "owner_delete", "DELETE", "true", None),
     ("job_errors", "system", "ALL", f"{CROSS} OR {ADMIN}", None),
 )
-TABLES = tuple(dict.fromkeys(table for table, *_ in POLICIES))
 
 
 def upgrade() -> None:
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    for table, name, command, using, check in POLICIES:
-        clauses = (f" USING ({using})" if using else "") + (
-            f" WITH CHECK ({check})" if check else ""
-        )
-        op.execute(f"CREATE POLICY {table}_{name} ON {table} FOR {command}{clauses}")
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    enable_forced_policies(POLICIES)
 
 
 def downgrade() -> None:
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-    for table, name, *_ in POLICIES:
-        op.execute(f"DROP POLICY {table}_{name} ON {table}")
-    for table in TABLES:
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+    disable_forced_policies(POLICIES)
